@@ -1,0 +1,158 @@
+/*
+ * facegate.h - the public C API of libfacegate.
+ *
+ * Pipeline: image bytes -> fg_image_decode -> fg_detect (boxes + 68 landmarks) -> fg_describe
+ * (aligned chip -> 128-d descriptor) -> fg_distance.
+ *
+ * Errors: every function that can fail returns 0 or a negative FG_E* code, and fills the
+ * optional `fg_error *err` with the code and a specific message ("image is 30000x30000, larger
+ * than the 40000000-pixel limit"). fg_strerror(code) gives the generic text of a code.
+ *
+ * Ownership: whoever allocates documents who frees; every *_free(NULL) is a no-op.
+ *
+ * Threads: an fg_engine is NOT safe to use from two threads at once (it owns the XNNPACK
+ * runtimes and their activation buffers). Open one engine per thread; engines are independent.
+ * fg_image_*, fg_distance and fg_strerror are thread-safe.
+ */
+#ifndef FACEGATE_H
+#define FACEGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FG_DESCRIPTOR_DIM 128
+#define FG_LANDMARKS 68
+
+/* Error codes (negative). Keep fg_strerror and fg_error_name in src/face/error.c in sync. */
+enum {
+    FG_OK = 0,
+    FG_ENOMEM = -1,           /* out of memory */
+    FG_EINVAL = -2,           /* invalid argument */
+    FG_EIO = -3,              /* file could not be read */
+    FG_EIMAGE_EMPTY = -10,    /* 0-byte image */
+    FG_EIMAGE_FORMAT = -11,   /* not a JPEG, PNG or WebP */
+    FG_EIMAGE_CORRUPT = -12,  /* truncated or corrupt image data */
+    FG_EIMAGE_TOO_LARGE = -13, /* dimensions over the pixel / side limit */
+    FG_EMODEL_MISSING = -20,  /* a model file is missing */
+    FG_EMODEL_CORRUPT = -21,  /* a model file fails its SHA-256 or does not parse */
+    FG_ENN = -22,             /* the inference engine (XNNPACK) failed */
+    FG_ENOFACE = -30,         /* no face found */
+};
+
+typedef struct fg_error {
+    int code;
+    char message[256];
+} fg_error;
+
+/* Generic, static description of an error code. Never NULL. */
+const char *fg_strerror(int code);
+/* Stable snake_case name of an error code ("image_too_large"), for APIs and logs. Never NULL. */
+const char *fg_error_name(int code);
+
+/* ---------------------------------------------------------------------------------------------
+ * Images
+ */
+
+/* An RGB8 image, row-major, 3 bytes per pixel, no row padding. */
+typedef struct fg_image {
+    int width;
+    int height;
+    uint8_t *rgb; /* owned: width*height*3 bytes, freed by fg_image_free */
+} fg_image;
+
+#define FG_DEFAULT_MAX_PIXELS 40000000u /* 40 MP */
+#define FG_MAX_SIDE 30000               /* no side may exceed this, whatever max_pixels says */
+
+/* Decodes a JPEG, PNG or WebP held in memory into RGB8, applying the EXIF orientation of JPEGs
+ * (PNG/WebP: none). Greyscale, palette, 16-bit and alpha are converted to RGB8 (alpha dropped).
+ * The header's dimensions are checked against max_pixels (0 = FG_DEFAULT_MAX_PIXELS) before
+ * any pixel buffer is allocated. On success *out owns the pixels; on failure *out is zeroed. */
+int fg_image_decode(const void *bytes, size_t size, uint64_t max_pixels, fg_image *out,
+                    fg_error *err);
+
+/* Reads a file and decodes it as fg_image_decode does. */
+int fg_image_load(const char *path, uint64_t max_pixels, fg_image *out, fg_error *err);
+
+/* Frees the pixels and zeroes the struct. NULL and an empty image are no-ops. */
+void fg_image_free(fg_image *img);
+
+/* ---------------------------------------------------------------------------------------------
+ * Engine
+ */
+
+typedef enum fg_detector {
+    FG_DETECTOR_SSD = 0,  /* SSD-MobileNetV1, 512 input: accurate (default) */
+    FG_DETECTOR_TINY = 1, /* TinyFaceDetector, 416 input: fast */
+} fg_detector;
+
+typedef enum fg_align {
+    FG_ALIGN_DLIB = 0,      /* similarity transform onto dlib's mean face (default) */
+    FG_ALIGN_REFERENCE = 1, /* face-api's axis-aligned crop, for parity with the reference */
+} fg_align;
+
+typedef struct fg_engine_options {
+    const char *model_dir; /* folder with the face-api *-weights_manifest.json + .bin files */
+    fg_detector detector;  /* default FG_DETECTOR_SSD */
+    fg_align align;        /* default FG_ALIGN_DLIB */
+    int threads;           /* XNNPACK threads: 1 = single-threaded (default), 0 = all cores */
+    float min_score;       /* detection score threshold, default 0.5 */
+    uint64_t max_pixels;   /* decode limit, default FG_DEFAULT_MAX_PIXELS */
+} fg_engine_options;
+
+typedef struct fg_engine fg_engine;
+
+/* Fills *opts with the defaults above (model_dir = NULL: must be set by the caller). */
+void fg_engine_options_init(fg_engine_options *opts);
+
+/* Loads and verifies (SHA-256) the weights of the chosen detector, the landmark net and the
+ * recognition net, and builds their XNNPACK runtimes. Free with fg_engine_free. */
+int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err);
+void fg_engine_free(fg_engine *engine);
+const fg_engine_options *fg_engine_get_options(const fg_engine *engine);
+
+typedef struct fg_box {
+    float x, y, width, height; /* image pixels, float, unclipped */
+} fg_box;
+
+typedef struct fg_point {
+    float x, y;
+} fg_point;
+
+typedef struct fg_rect {
+    int x, y, width, height; /* integer pixel rectangle */
+} fg_rect;
+
+typedef struct fg_face {
+    float score;                       /* detector confidence 0..1 */
+    fg_box box;                        /* detection box */
+    fg_point landmarks[FG_LANDMARKS];  /* iBUG-68 order, image pixels */
+    fg_rect landmark_crop;             /* crop fed to the landmark net */
+    fg_rect align_rect;                /* reference alignment rect (dlib-style box of face-api) */
+} fg_face;
+
+/* Detects faces and their 68 landmarks. On success *faces is a malloc'd array of *count faces
+ * (score descending; caller frees with free()); zero faces is success with *faces == NULL. */
+int fg_detect(fg_engine *engine, const fg_image *img, fg_face **faces, size_t *count,
+              fg_error *err);
+
+/* Computes the 128-d descriptor of one detected face with the engine's alignment. */
+int fg_describe(fg_engine *engine, const fg_image *img, const fg_face *face,
+                float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
+
+/* Same, with an explicit alignment (the engine's option is ignored). */
+int fg_describe_aligned(fg_engine *engine, const fg_image *img, const fg_face *face,
+                        fg_align align, float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
+
+/* Euclidean distance between two descriptors. The reference's "same person" threshold is 0.6;
+ * FG_MATCH_THRESHOLD is facegate's, calibrated on LFW (see README: accuracy). */
+#define FG_MATCH_THRESHOLD 0.6f
+float fg_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_DIM]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,197 @@
+/*
+ * cmd_face.c - facegate detect / embed / compare: the engine on image files, JSON on stdout.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "facegate.h"
+
+typedef enum { CMD_DETECT, CMD_EMBED, CMD_COMPARE } command;
+
+static const char *usage[] = {
+    [CMD_DETECT] = "usage: facegate detect [OPTIONS] IMAGE...\n"
+                   "Detects faces and their 68 landmarks; prints JSON.\n",
+    [CMD_EMBED] = "usage: facegate embed [OPTIONS] IMAGE...\n"
+                  "Prints the 128-d descriptor of every face found, as JSON.\n",
+    [CMD_COMPARE] = "usage: facegate compare [OPTIONS] IMAGE_A IMAGE_B\n"
+                    "Distance between the most confident face of each image. Exit status 0: same\n"
+                    "person (distance < threshold), 1: different, 2: error.\n"
+                    "  --threshold T       decision threshold (default %.2f)\n",
+};
+
+static void print_usage(command cmd, FILE *f)
+{
+    fprintf(f, usage[cmd], (double)FG_MATCH_THRESHOLD);
+    fprintf(f, "Options:\n%s  -h, --help          this help\n", fg_cli_engine_help);
+}
+
+static json_t *error_json(const char *file, const fg_error *err)
+{
+    return json_pack("{s:s, s:{s:s, s:s}}", "file", file, "error", "code",
+                     fg_error_name(err->code), "message", err->message);
+}
+
+static json_t *box_json(const fg_box *b)
+{
+    return json_pack("{s:f, s:f, s:f, s:f}", "x", (double)b->x, "y", (double)b->y, "width",
+                     (double)b->width, "height", (double)b->height);
+}
+
+static json_t *face_json(const fg_face *f, const float *descriptor)
+{
+    json_t *o = json_pack("{s:f, s:o}", "score", (double)f->score, "box", box_json(&f->box));
+    if (descriptor) {
+        json_t *d = json_array();
+        for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) json_array_append_new(d, json_real(descriptor[i]));
+        json_object_set_new(o, "descriptor", d);
+    } else {
+        json_t *lm = json_array();
+        for (int i = 0; i < FG_LANDMARKS; i++)
+            json_array_append_new(lm, json_pack("[f, f]", (double)f->landmarks[i].x,
+                                                (double)f->landmarks[i].y));
+        json_object_set_new(o, "landmarks", lm);
+    }
+    return o;
+}
+
+/* Loads, detects and (for embed) describes one file. Returns its JSON (never NULL). */
+static json_t *process(fg_engine *e, const char *file, int describe, int *failed)
+{
+    fg_image img = {0};
+    fg_face *faces = NULL;
+    size_t n = 0;
+    fg_error err = {0};
+    float d[FG_DESCRIPTOR_DIM];
+    json_t *out, *arr;
+
+    if (fg_image_load(file, fg_engine_get_options(e)->max_pixels, &img, &err) ||
+        fg_detect(e, &img, &faces, &n, &err)) {
+        fg_image_free(&img);
+        *failed = 1;
+        return error_json(file, &err);
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (describe && fg_describe(e, &img, &faces[i], d, &err)) {
+            json_decref(arr);
+            free(faces);
+            fg_image_free(&img);
+            *failed = 1;
+            return error_json(file, &err);
+        }
+        json_array_append_new(arr, face_json(&faces[i], describe ? d : NULL));
+    }
+    out = json_pack("{s:s, s:i, s:i, s:o}", "file", file, "width", img.width, "height",
+                    img.height, "faces", arr);
+    free(faces);
+    fg_image_free(&img);
+    return out;
+}
+
+/* The descriptor of the most confident face in file; 0, or 2 after printing an error. */
+static int best_descriptor(fg_engine *e, const char *file, float d[FG_DESCRIPTOR_DIM])
+{
+    fg_image img = {0};
+    fg_face *faces = NULL;
+    size_t n = 0;
+    fg_error err = {0};
+    int rc = fg_image_load(file, fg_engine_get_options(e)->max_pixels, &img, &err);
+    if (!rc) rc = fg_detect(e, &img, &faces, &n, &err);
+    if (!rc && n == 0) rc = err.code = FG_ENOFACE, snprintf(err.message, sizeof err.message,
+                                                            "no face found in %s", file);
+    if (!rc) rc = fg_describe(e, &img, &faces[0], d, &err);
+    free(faces);
+    fg_image_free(&img);
+    if (rc) fprintf(stderr, "facegate: %s: %s\n", file, err.message);
+    return rc ? 2 : 0;
+}
+
+static int run(command cmd, int argc, char **argv)
+{
+    fg_engine_options opts;
+    fg_engine *e = NULL;
+    fg_error err = {0};
+    const char **files = calloc((size_t)argc, sizeof *files);
+    int nfiles = 0, failed = 0, status = 0;
+    double threshold = FG_MATCH_THRESHOLD;
+
+    fg_engine_options_init(&opts);
+    opts.model_dir = fg_cli_default_models();
+    if (!files) return 2;
+    for (int i = 1; i < argc; i++) {
+        int r = fg_cli_engine_option(argc, argv, &i, &opts);
+        if (r < 0) goto usage_error;
+        if (r > 0) continue;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            print_usage(cmd, stdout);
+            free(files);
+            return 0;
+        } else if (cmd == CMD_COMPARE && strcmp(argv[i], "--threshold") == 0 && i + 1 < argc) {
+            char *end;
+            threshold = strtod(argv[++i], &end);
+            if (*end || !(threshold > 0)) {
+                fprintf(stderr, "facegate: --threshold must be a positive number\n");
+                goto usage_error;
+            }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "facegate %s: unknown option %s\n", argv[0], argv[i]);
+            goto usage_error;
+        } else {
+            files[nfiles++] = argv[i];
+        }
+    }
+    if (nfiles == 0 || (cmd == CMD_COMPARE && nfiles != 2)) goto usage_error;
+    if (fg_engine_open(&opts, &e, &err)) {
+        fprintf(stderr, "facegate: %s\n", err.message);
+        free(files);
+        return 2;
+    }
+
+    if (cmd == CMD_COMPARE) {
+        float a[FG_DESCRIPTOR_DIM], b[FG_DESCRIPTOR_DIM];
+        status = best_descriptor(e, files[0], a);
+        if (!status) status = best_descriptor(e, files[1], b);
+        if (!status) {
+            double d = fg_distance(a, b);
+            int same = d < threshold;
+            printf("{\"distance\": %.6f, \"threshold\": %.4f, \"same\": %s}\n", d, threshold,
+                   same ? "true" : "false");
+            status = same ? 0 : 1;
+        }
+    } else {
+        json_t *all = json_array();
+        for (int i = 0; i < nfiles; i++)
+            json_array_append_new(all, process(e, files[i], cmd == CMD_EMBED, &failed));
+        json_dumpf(all, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+        fputc('\n', stdout);
+        json_decref(all);
+        status = failed ? 1 : 0;
+    }
+    fg_engine_free(e);
+    free(files);
+    return status;
+
+usage_error:
+    print_usage(cmd, stderr);
+    free(files);
+    return 2;
+}
+
+int fg_cmd_detect(int argc, char **argv)
+{
+    return run(CMD_DETECT, argc, argv);
+}
+
+int fg_cmd_embed(int argc, char **argv)
+{
+    return run(CMD_EMBED, argc, argv);
+}
+
+int fg_cmd_compare(int argc, char **argv)
+{
+    return run(CMD_COMPARE, argc, argv);
+}

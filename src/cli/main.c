@@ -1,0 +1,49 @@
+/* main.c - the facegate command: dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+#ifndef FG_VERSION
+#define FG_VERSION "0.1.0"
+#endif
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"detect", fg_cmd_detect, "detect faces and 68 landmarks in images (JSON)"},
+    {"embed", fg_cmd_embed, "print the 128-d descriptor of each face (JSON)"},
+    {"compare", fg_cmd_compare, "distance between the faces of two images; exit 0 if same"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: facegate COMMAND [OPTIONS] [ARGS]\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'facegate COMMAND --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("facegate %s\n", FG_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "facegate: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

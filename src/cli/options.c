@@ -1,0 +1,103 @@
+#include "cli/options.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MODELS_REL "node_modules/@vladmandic/face-api/model"
+
+const char fg_cli_engine_help[] =
+    "  --models DIR        face-api model folder (default: $FACEGATE_MODELS or " MODELS_REL ")\n"
+    "  --detector NAME     ssd (accurate, default) or tiny (fast)\n"
+    "  --align NAME        dlib (similarity-aligned chip, default) or reference (face-api crop)\n"
+    "  --threads N         inference threads: 1 (default), 0 = all cores\n"
+    "  --max-pixels N      refuse images larger than N pixels (default 40000000)\n";
+
+static int exists(const char *dir)
+{
+    char path[PATH_MAX + 128];
+    if (strlen(dir) >= PATH_MAX) return 0;
+    snprintf(path, sizeof path, "%s/face_recognition_model.bin", dir);
+    return access(path, R_OK) == 0;
+}
+
+const char *fg_cli_default_models(void)
+{
+    static char buf[PATH_MAX + 64];
+    const char *env = getenv("FACEGATE_MODELS");
+    char exe[PATH_MAX];
+    ssize_t n;
+
+    if (env && *env) return env;
+    if (exists(MODELS_REL)) return MODELS_REL;
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0; /* build/ */
+        snprintf(buf, sizeof buf, "%s/../%s", exe, MODELS_REL);
+        if (exists(buf)) return buf;
+    }
+    return MODELS_REL;
+}
+
+static const char *value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "facegate: %s needs a value\n", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts)
+{
+    const char *a = argv[*i], *v;
+    char *end;
+
+    if (strcmp(a, "--models") == 0) {
+        if (!(v = value(argc, argv, i))) return -1;
+        opts->model_dir = v;
+    } else if (strcmp(a, "--detector") == 0) {
+        if (!(v = value(argc, argv, i))) return -1;
+        if (strcmp(v, "ssd") == 0) {
+            opts->detector = FG_DETECTOR_SSD;
+        } else if (strcmp(v, "tiny") == 0) {
+            opts->detector = FG_DETECTOR_TINY;
+        } else {
+            fprintf(stderr, "facegate: --detector must be ssd or tiny, not '%s'\n", v);
+            return -1;
+        }
+    } else if (strcmp(a, "--align") == 0) {
+        if (!(v = value(argc, argv, i))) return -1;
+        if (strcmp(v, "dlib") == 0) {
+            opts->align = FG_ALIGN_DLIB;
+        } else if (strcmp(v, "reference") == 0) {
+            opts->align = FG_ALIGN_REFERENCE;
+        } else {
+            fprintf(stderr, "facegate: --align must be dlib or reference, not '%s'\n", v);
+            return -1;
+        }
+    } else if (strcmp(a, "--threads") == 0) {
+        if (!(v = value(argc, argv, i))) return -1;
+        long n = strtol(v, &end, 10);
+        if (*v == 0 || *end || n < 0 || n > 256) {
+            fprintf(stderr, "facegate: --threads must be 0..256, not '%s'\n", v);
+            return -1;
+        }
+        opts->threads = (int)n;
+    } else if (strcmp(a, "--max-pixels") == 0) {
+        if (!(v = value(argc, argv, i))) return -1;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (*v == 0 || *end || n == 0) {
+            fprintf(stderr, "facegate: --max-pixels must be a positive number, not '%s'\n", v);
+            return -1;
+        }
+        opts->max_pixels = n;
+    } else {
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,22 @@
+/*
+ * options.h - the engine options every face command shares (--models, --detector, --align,
+ * --threads, --max-pixels), and the default model folder.
+ */
+#ifndef FG_CLI_OPTIONS_H
+#define FG_CLI_OPTIONS_H
+
+#include "facegate.h"
+
+/* The model folder: $FACEGATE_MODELS, else node_modules/@vladmandic/face-api/model under the
+ * current directory, else the same path beside the executable's parent (build/..). The result
+ * is a static buffer. */
+const char *fg_cli_default_models(void);
+
+/* If argv[*i] is one of the shared engine options, consumes it (and its value), fills opts and
+ * returns 1; returns 0 if it is not one; returns -1 (after printing why) for a bad value. */
+int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts);
+
+/* The help text of the shared options. */
+extern const char fg_cli_engine_help[];
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * image.h - the image toolkit the rest of the engine uses (internal, prefix fgi_).
+ *
+ * Pixels are RGB8, row-major, no row padding (fg_image); float tensors are HWC, RGB, row-major.
+ * Numeric kernels (resize, batch tensor, warp) return 0 or FG_EINVAL / FG_ENOMEM and take no
+ * fg_error: their failures are caller bugs or out-of-memory, which the caller reports.
+ */
+#ifndef FG_IMAGE_IMAGE_H
+#define FG_IMAGE_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facegate.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Decoding
+ */
+
+typedef enum fgi_format {
+    FGI_FORMAT_UNKNOWN = 0,
+    FGI_FORMAT_JPEG,
+    FGI_FORMAT_PNG,
+    FGI_FORMAT_WEBP,
+} fgi_format;
+
+/* What fgi_image_decode found besides the pixels. */
+typedef struct fgi_decode_info {
+    fgi_format format;
+    int orientation;   /* EXIF orientation 1..8 that was applied (1: none or not a JPEG) */
+    int stored_width;  /* dimensions as stored in the file, before the orientation */
+    int stored_height;
+} fgi_decode_info;
+
+/* The format announced by the magic bytes (JPEG FF D8 FF, PNG signature, RIFF....WEBP). */
+fgi_format fgi_sniff(const void *bytes, size_t size);
+
+/* "JPEG", "PNG", "WebP" or "unknown". */
+const char *fgi_format_name(fgi_format format);
+
+/* fg_image_decode, also reporting the format and the EXIF orientation (info may be NULL). */
+int fgi_image_decode(const void *bytes, size_t size, uint64_t max_pixels, fg_image *out,
+                     fgi_decode_info *info, fg_error *err);
+
+/* Checks header dimensions against FG_MAX_SIDE and max_pixels (0 = FG_DEFAULT_MAX_PIXELS)
+ * without overflow: FG_EIMAGE_CORRUPT for a zero side, FG_EIMAGE_TOO_LARGE over a limit. */
+int fgi_check_dims(uint64_t width, uint64_t height, uint64_t max_pixels, fg_error *err);
+
+/* Rotates/flips img in place so that a JPEG with EXIF orientation 1..8 ends up upright
+ * (5..8 swap width and height). Other values leave the image unchanged. */
+int fgi_orient(fg_image *img, int orientation, fg_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Geometry
+ */
+
+/* Copies the pixels of rect, which must lie inside img and be non-empty, into *out (freed with
+ * fg_image_free). FG_EINVAL with a message otherwise. */
+int fgi_crop(const fg_image *img, fg_rect rect, fg_image *out, fg_error *err);
+
+/* tf.image.resizeBilinear(alignCorners=false, halfPixelCenters=false) exactly as the tfjs CPU
+ * kernel computes it (double arithmetic, float on store): RGB8 in_w x in_h -> out_w x out_h
+ * float HWC (out holds out_w*out_h*3 floats). */
+int fgi_resize_bilinear_u8(const uint8_t *rgb, int in_w, int in_h, int out_w, int out_h,
+                           float *out);
+
+/* The same on a float HWC image with any number of channels. */
+int fgi_resize_bilinear_f32(const float *hwc, int in_w, int in_h, int channels, int out_w,
+                            int out_h, float *out);
+
+/* face-api NetInput.toBatchTensor(input_size, is_center) of one RGB8 image: padToSquare with
+ * zeros (is_center 0: all padding after the image; 1: round(diff/2) after, the rest before),
+ * then resizeBilinear to input_size x input_size unless the square side already equals it
+ * (the ratio-1 resize is the identity, so both cases go through one path). Bit-exact with
+ * the reference; out holds input_size*input_size*3 floats in 0..255. The padded square is
+ * never built: padding is indexed virtually. */
+int fgi_to_batch_tensor(const uint8_t *rgb, int w, int h, int input_size, int is_center,
+                        float *out);
+
+/* fgi_to_batch_tensor of a rectangle of img (inside img, non-empty), without copying it. */
+int fgi_rect_to_batch_tensor(const fg_image *img, fg_rect rect, int input_size, int is_center,
+                             float *out);
+
+/* Affine chip: for every output pixel (u, v), samples img bilinearly at
+ * x = m[0]*u + m[1]*v + m[2], y = m[3]*u + m[4]*v + m[5] (pixel centres at integers), treating
+ * pixels outside the image as 0. out_hwc holds out_w*out_h*3 floats in 0..255. */
+int fgi_warp_affine(const fg_image *img, const double m[6], int out_w, int out_h,
+                    float *out_hwc);
+
+#endif

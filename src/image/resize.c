@@ -1,0 +1,182 @@
+/*
+ * resize.c - tfjs-exact resizeBilinear and face-api's toBatchTensor (pad to square + resize).
+ *
+ * The reference is the tfjs CPU kernel (alignCorners=false, halfPixelCenters=false), which
+ * computes in double and rounds to float32 only on store:
+ *   ratio = in/out; s = ratio*i; i0 = floor(s); i1 = min(in-1, ceil(s)); f = s - i0
+ *   top = I[y0][x0] + (I[y0][x1] - I[y0][x0])*fx; bot likewise on y1; out = top + (bot-top)*fy
+ * Doing exactly these double operations (no FMA: -ffp-contract=off) is bit-exact.
+ *
+ * Per output column and row the two source indices and the fraction are tabulated once. The
+ * horizontal pass turns the (at most two) source rows of an output row into double rows; the
+ * vertical pass blends them. Zero padding is virtual: a tap that falls in the padding has no
+ * source index and reads as 0.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "image/image.h"
+
+/* Source offsets (in elements) of the two taps, or -1 when the tap lies in the padding. */
+typedef struct axis_tap {
+    ptrdiff_t lo, hi;
+    double frac;
+} axis_tap;
+
+/* A source with `before` padding pixels, then `valid` image pixels, then padding, `padded` in
+ * all, resized to `out_size`; `stride` elements between consecutive image pixels. */
+static void build_taps(int padded, int before, int valid, ptrdiff_t stride, int out_size,
+                       axis_tap *taps)
+{
+    const double ratio = (double)padded / (double)out_size;
+    for (int i = 0; i < out_size; i++) {
+        const double s = ratio * i;
+        const double lo = floor(s);
+        const double hi = fmin((double)(padded - 1), ceil(s));
+        const ptrdiff_t lo_img = (ptrdiff_t)lo - before, hi_img = (ptrdiff_t)hi - before;
+        taps[i].lo = lo_img >= 0 && lo_img < valid ? lo_img * stride : -1;
+        taps[i].hi = hi_img >= 0 && hi_img < valid ? hi_img * stride : -1;
+        taps[i].frac = s - lo;
+    }
+}
+
+/* One source row (or padding when row is NULL) interpolated along x into dst[out_w*channels]. */
+static void hpass_u8(const uint8_t *row, const axis_tap *xt, int out_w, int channels,
+                     double *dst)
+{
+    for (int c = 0; c < out_w; c++) {
+        const axis_tap t = xt[c];
+        for (int ch = 0; ch < channels; ch++) {
+            const double l = row && t.lo >= 0 ? row[t.lo + ch] : 0.0;
+            const double r = row && t.hi >= 0 ? row[t.hi + ch] : 0.0;
+            *dst++ = l + (r - l) * t.frac;
+        }
+    }
+}
+
+static void hpass_f32(const float *row, const axis_tap *xt, int out_w, int channels,
+                      double *dst)
+{
+    for (int c = 0; c < out_w; c++) {
+        const axis_tap t = xt[c];
+        for (int ch = 0; ch < channels; ch++) {
+            const double l = row && t.lo >= 0 ? row[t.lo + ch] : 0.0;
+            const double r = row && t.hi >= 0 ? row[t.hi + ch] : 0.0;
+            *dst++ = l + (r - l) * t.frac;
+        }
+    }
+}
+
+/* The source of a resize: u8 or f32 elements, `stride` elements per row. */
+typedef struct resize_src {
+    const uint8_t *u8;
+    const float *f32;
+    ptrdiff_t stride;
+    int channels;
+} resize_src;
+
+static void hpass(const resize_src *src, ptrdiff_t row_offset, const axis_tap *xt, int out_w,
+                  double *dst)
+{
+    if (src->u8)
+        hpass_u8(row_offset >= 0 ? src->u8 + row_offset : NULL, xt, out_w, src->channels, dst);
+    else
+        hpass_f32(row_offset >= 0 ? src->f32 + row_offset : NULL, xt, out_w, src->channels,
+                  dst);
+}
+
+/* Resizes a (virtually padded) source: x/y describe the padding of each axis. */
+static int resize_padded(const resize_src *src, int padded_w, int before_x, int valid_w,
+                         int padded_h, int before_y, int valid_h, int out_w, int out_h,
+                         float *out)
+{
+    const size_t row_len = (size_t)out_w * (size_t)src->channels;
+    /* One block: x taps, y taps, and the two horizontally interpolated rows. */
+    axis_tap *xt = malloc(sizeof(axis_tap) * ((size_t)out_w + (size_t)out_h) +
+                          sizeof(double) * 2 * row_len);
+    if (!xt) return FG_ENOMEM;
+    axis_tap *yt = xt + out_w;
+    double *top = (double *)(yt + out_h), *bot = top + row_len;
+
+    build_taps(padded_w, before_x, valid_w, src->channels, out_w, xt);
+    build_taps(padded_h, before_y, valid_h, src->stride, out_h, yt);
+    ptrdiff_t top_row = -2, bot_row = -2; /* -2: nothing computed yet (-1 is padding) */
+    for (int r = 0; r < out_h; r++) {
+        const axis_tap t = yt[r];
+        /* Upscaling reuses source rows: only recompute a row when it changes. */
+        if (t.lo != top_row) {
+            if (t.lo == bot_row) {
+                double *swap = top;
+                top = bot;
+                bot = swap;
+                bot_row = top_row;
+            } else {
+                hpass(src, t.lo, xt, out_w, top);
+            }
+            top_row = t.lo;
+        }
+        if (t.hi != bot_row) {
+            hpass(src, t.hi, xt, out_w, bot);
+            bot_row = t.hi;
+        }
+        float *o = out + (size_t)r * row_len;
+        for (size_t i = 0; i < row_len; i++) o[i] = (float)(top[i] + (bot[i] - top[i]) * t.frac);
+    }
+    free(xt);
+    return FG_OK;
+}
+
+static int sizes_ok(int in_w, int in_h, int out_w, int out_h)
+{
+    return in_w > 0 && in_h > 0 && out_w > 0 && out_h > 0;
+}
+
+int fgi_resize_bilinear_u8(const uint8_t *rgb, int in_w, int in_h, int out_w, int out_h,
+                           float *out)
+{
+    if (!rgb || !out || !sizes_ok(in_w, in_h, out_w, out_h)) return FG_EINVAL;
+    const resize_src src = {.u8 = rgb, .stride = (ptrdiff_t)in_w * 3, .channels = 3};
+    return resize_padded(&src, in_w, 0, in_w, in_h, 0, in_h, out_w, out_h, out);
+}
+
+int fgi_resize_bilinear_f32(const float *hwc, int in_w, int in_h, int channels, int out_w,
+                            int out_h, float *out)
+{
+    if (!hwc || !out || channels <= 0 || !sizes_ok(in_w, in_h, out_w, out_h)) return FG_EINVAL;
+    const resize_src src = {.f32 = hwc, .stride = (ptrdiff_t)in_w * channels,
+                            .channels = channels};
+    return resize_padded(&src, in_w, 0, in_w, in_h, 0, in_h, out_w, out_h, out);
+}
+
+/* padToSquare + resize of a w x h RGB8 region whose rows are `stride` bytes apart. */
+static int batch_tensor(const uint8_t *rgb, ptrdiff_t stride, int w, int h, int input_size,
+                        int is_center, float *out)
+{
+    if (!rgb || !out || !sizes_ok(w, h, input_size, input_size)) return FG_EINVAL;
+    const int side = w > h ? w : h;
+    const int diff_x = side - w, diff_y = side - h;
+    /* After the image: round(diff * 0.5), JS rounding (x.5 up) = (diff + 1) / 2; the rest
+     * goes before it. Not centred: everything after. */
+    const int before_x = is_center ? diff_x - (diff_x + 1) / 2 : 0;
+    const int before_y = is_center ? diff_y - (diff_y + 1) / 2 : 0;
+    const resize_src src = {.u8 = rgb, .stride = stride, .channels = 3};
+    return resize_padded(&src, side, before_x, w, side, before_y, h, input_size, input_size,
+                         out);
+}
+
+int fgi_to_batch_tensor(const uint8_t *rgb, int w, int h, int input_size, int is_center,
+                        float *out)
+{
+    return batch_tensor(rgb, (ptrdiff_t)w * 3, w, h, input_size, is_center, out);
+}
+
+int fgi_rect_to_batch_tensor(const fg_image *img, fg_rect rect, int input_size, int is_center,
+                             float *out)
+{
+    if (!img || !img->rgb || rect.width <= 0 || rect.height <= 0 || rect.x < 0 || rect.y < 0 ||
+        rect.x > img->width - rect.width || rect.y > img->height - rect.height)
+        return FG_EINVAL;
+    const ptrdiff_t stride = (ptrdiff_t)img->width * 3;
+    return batch_tensor(img->rgb + rect.y * stride + (ptrdiff_t)rect.x * 3, stride, rect.width,
+                        rect.height, input_size, is_center, out);
+}

@@ -1,0 +1,192 @@
+/*
+ * face_resnet.c - face-api's faceRecognitionNet: dlib's ResNet-34 variant, 150x150 -> 128-d.
+ * ARCH.md section 2. Each "convLayer" is conv + bias followed by a per-channel scale (folded
+ * batch norm); the scale is folded into the conv weights here so every layer is one XNNPACK
+ * convolution with a fused ReLU.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/error.h"
+#include "image/image.h"
+#include "models/models.h"
+#include "nn/nn.h"
+
+#define INPUT_SIZE 150
+
+struct fgm_resnet {
+    nn_runtime *rt;
+};
+
+static const float mean_rgb[3] = {122.782f, 117.001f, 104.298f};
+
+typedef struct builder {
+    nn_graph *g;
+    const nn_weights *w;
+    fg_error *err;
+    int bad;
+} builder;
+
+/* conv + bias, then * scale + shift, folded: W' = W * s, b' = b * s + t. */
+static nn_t conv_layer(builder *b, nn_t x, const char *prefix, int k, int stride, nn_padding pad,
+                       nn_act act)
+{
+    char name[4][128];
+    const nn_tensor *t[4];
+    const char *suffix[4] = {"conv/filters", "conv/bias", "scale/weights", "scale/biases"};
+    float *filter, *bias;
+    int cout;
+    nn_t y = {0, 0, 0, 0};
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(name[i], sizeof name[i], "%s/%s", prefix, suffix[i]);
+        t[i] = b->bad ? NULL : nn_weights_need(b->w, name[i], 0, b->err);
+        if (!t[i]) b->bad = 1;
+    }
+    if (b->bad) return y;
+    cout = t[0]->shape[3];
+    if (t[0]->rank != 4 || t[0]->shape[0] != k || t[0]->shape[2] != x.c ||
+        t[1]->count != (size_t)cout || t[2]->count != (size_t)cout ||
+        t[3]->count != (size_t)cout) {
+        fg_fail(b->err, FG_EMODEL_CORRUPT, "recognition model: %s has unexpected shapes", prefix);
+        b->bad = 1;
+        return y;
+    }
+    filter = malloc(t[0]->count * sizeof *filter);
+    bias = malloc((size_t)cout * sizeof *bias);
+    if (!filter || !bias) {
+        free(filter);
+        free(bias);
+        fg_fail(b->err, FG_ENOMEM, "out of memory building the recognition net");
+        b->bad = 1;
+        return y;
+    }
+    for (size_t i = 0; i < t[0]->count; i++) filter[i] = t[0]->data[i] * t[2]->data[i % cout];
+    for (int o = 0; o < cout; o++) bias[o] = t[1]->data[o] * t[2]->data[o] + t[3]->data[o];
+    y = nn_conv2d(b->g, x, filter, k, k, cout, bias, stride, pad, act);
+    free(filter);
+    free(bias);
+    return y;
+}
+
+static nn_t residual(builder *b, nn_t x, const char *prefix)
+{
+    char p1[96], p2[96];
+    snprintf(p1, sizeof p1, "%s/conv1", prefix);
+    snprintf(p2, sizeof p2, "%s/conv2", prefix);
+    nn_t out = conv_layer(b, x, p1, 3, 1, NN_SAME, NN_ACT_RELU);
+    out = conv_layer(b, out, p2, 3, 1, NN_SAME, NN_ACT_NONE);
+    return nn_add(b->g, out, x, NN_ACT_RELU);
+}
+
+static nn_t residual_down(builder *b, nn_t x, const char *prefix)
+{
+    char p1[96], p2[96];
+    snprintf(p1, sizeof p1, "%s/conv1", prefix);
+    snprintf(p2, sizeof p2, "%s/conv2", prefix);
+    nn_t out = conv_layer(b, x, p1, 3, 2, NN_VALID, NN_ACT_RELU);
+    out = conv_layer(b, out, p2, 3, 1, NN_SAME, NN_ACT_NONE);
+    nn_t pooled = nn_avgpool(b->g, x, 2, 2);
+    if (b->bad) return out;
+    /* face-api zero-pads the conv branch at the bottom/right when it came out smaller, and
+     * the shortcut with zero channels when the width grows. */
+    if (out.h < pooled.h || out.w < pooled.w)
+        out = nn_pad(b->g, out, 0, pooled.h - out.h, 0, pooled.w - out.w, 0, 0.0f);
+    if (pooled.c < out.c) pooled = nn_pad(b->g, pooled, 0, 0, 0, 0, out.c - pooled.c, 0.0f);
+    return nn_add(b->g, pooled, out, NN_ACT_RELU);
+}
+
+int fgm_resnet_open(const char *model_dir, int threads, fgm_resnet **out, fg_error *err)
+{
+    nn_weights w;
+    fgm_resnet *m;
+    builder b = {0};
+    const nn_tensor *fc;
+    int rc;
+
+    *out = NULL;
+    if ((rc = nn_weights_load(model_dir, "face_recognition_model", &w, err))) return rc;
+    if (!(m = calloc(1, sizeof *m)) || !(b.g = nn_graph_new(1))) {
+        free(m);
+        nn_weights_free(&w);
+        return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
+    }
+    b.w = &w;
+    b.err = err;
+
+    nn_t x = nn_input(b.g, INPUT_SIZE, INPUT_SIZE, 3);
+    x = conv_layer(&b, x, "conv32_down", 7, 2, NN_VALID, NN_ACT_RELU);
+    x = nn_maxpool(b.g, x, 3, 2, NN_VALID);
+    x = residual(&b, x, "conv32_1");
+    x = residual(&b, x, "conv32_2");
+    x = residual(&b, x, "conv32_3");
+    x = residual_down(&b, x, "conv64_down");
+    x = residual(&b, x, "conv64_1");
+    x = residual(&b, x, "conv64_2");
+    x = residual(&b, x, "conv64_3");
+    x = residual_down(&b, x, "conv128_down");
+    x = residual(&b, x, "conv128_1");
+    x = residual(&b, x, "conv128_2");
+    x = residual_down(&b, x, "conv256_down");
+    x = residual(&b, x, "conv256_1");
+    x = residual(&b, x, "conv256_2");
+    x = residual_down(&b, x, "conv256_down_out");
+    x = nn_global_avgpool(b.g, x);
+    fc = b.bad ? NULL : nn_weights_need(&w, "fc", 256 * FG_DESCRIPTOR_DIM, err);
+    if (!fc) b.bad = 1;
+    if (!b.bad) x = nn_fc(b.g, x, fc->data, FG_DESCRIPTOR_DIM, NULL, NN_ACT_NONE);
+    if (!b.bad) nn_output(b.g, x);
+
+    rc = b.bad ? (err && err->code ? err->code : FG_EMODEL_CORRUPT)
+               : nn_graph_build(b.g, threads, &m->rt, err);
+    nn_graph_free(b.g);
+    nn_weights_free(&w);
+    if (rc) {
+        fgm_resnet_free(m);
+        return rc;
+    }
+    *out = m;
+    return FG_OK;
+}
+
+void fgm_resnet_free(fgm_resnet *m)
+{
+    if (!m) return;
+    nn_runtime_free(m->rt);
+    free(m);
+}
+
+int fgm_resnet_forward(fgm_resnet *m, const float *input, float out[FG_DESCRIPTOR_DIM],
+                       fg_error *err)
+{
+    float *in = nn_runtime_input(m->rt);
+    int rc;
+    if (input != in) memcpy(in, input, sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3);
+    if ((rc = nn_run(m->rt, err))) return rc;
+    memcpy(out, nn_runtime_output(m->rt, 0, NULL), sizeof(float) * FG_DESCRIPTOR_DIM);
+    return FG_OK;
+}
+
+int fgm_resnet_describe_crop(fgm_resnet *m, const uint8_t *crop, int w, int h,
+                             float out[FG_DESCRIPTOR_DIM], fg_error *err)
+{
+    float *in = nn_runtime_input(m->rt);
+    if (w <= 0 || h <= 0) {
+        /* face-api returns 128 zeros for an empty crop. */
+        memset(out, 0, sizeof(float) * FG_DESCRIPTOR_DIM);
+        return FG_OK;
+    }
+    fgi_to_batch_tensor(crop, w, h, INPUT_SIZE, 1, in);
+    fgm_normalize(in, INPUT_SIZE * INPUT_SIZE, mean_rgb, 1);
+    return fgm_resnet_forward(m, in, out, err);
+}
+
+int fgm_resnet_describe_chip(fgm_resnet *m, const float *chip, float out[FG_DESCRIPTOR_DIM],
+                             fg_error *err)
+{
+    float *in = nn_runtime_input(m->rt);
+    memcpy(in, chip, sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3);
+    fgm_normalize(in, INPUT_SIZE * INPUT_SIZE, mean_rgb, 1);
+    return fgm_resnet_forward(m, in, out, err);
+}

@@ -1,0 +1,475 @@
+/*
+ * graph.c - a thin builder over XNNPACK's subgraph API.
+ *
+ * It converts TF weight layouts to XNNPACK's (HWIO -> OHWI, [in,out] -> [out,in]), computes
+ * TF 'same' padding explicitly (XNNPACK pads symmetrically unless told; TF puts the odd extra
+ * row/column at the bottom/right), and keeps each converted weight buffer alive until the
+ * runtime has packed it.
+ */
+#include "nn/nn.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <pthreadpool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xnnpack.h>
+
+#include "image/error.h"
+
+struct nn_graph {
+    xnn_subgraph_t subgraph;
+    int status;
+    fg_error error;
+    int num_outputs;
+    int outputs_marked;
+    int has_input;
+    nn_t input;
+    nn_t outputs[NN_MAX_OUTPUTS];
+    float **buffers; /* weight copies, freed with the graph */
+    size_t nbuffers, cap;
+};
+
+struct nn_runtime {
+    xnn_runtime_t runtime;
+    pthreadpool_t pool;
+    float *input;
+    int num_outputs;
+    float *outputs[NN_MAX_OUTPUTS];
+    size_t output_counts[NN_MAX_OUTPUTS];
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static enum xnn_status init_status = xnn_status_uninitialized;
+
+static void init_xnnpack(void)
+{
+    init_status = xnn_initialize(NULL);
+}
+
+static const nn_t bad = {XNN_INVALID_VALUE_ID, 0, 0, 0};
+
+static int failed(nn_graph *g, int code, const char *what)
+{
+    if (g->status == FG_OK) {
+        g->status = code;
+        fg_set_error(&g->error, code, "building the network failed at %s", what);
+    }
+    return 0;
+}
+
+static int ok(const nn_graph *g, nn_t x)
+{
+    return g->status == FG_OK && x.id != XNN_INVALID_VALUE_ID;
+}
+
+nn_graph *nn_graph_new(int num_outputs)
+{
+    nn_graph *g;
+    pthread_once(&init_once, init_xnnpack);
+    if (init_status != xnn_status_success || num_outputs < 1 || num_outputs > NN_MAX_OUTPUTS)
+        return NULL;
+    g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->num_outputs = num_outputs;
+    if (xnn_create_subgraph((uint32_t)num_outputs + 1, 0, &g->subgraph) != xnn_status_success) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void nn_graph_free(nn_graph *g)
+{
+    if (!g) return;
+    if (g->subgraph) xnn_delete_subgraph(g->subgraph);
+    for (size_t i = 0; i < g->nbuffers; i++) free(g->buffers[i]);
+    free(g->buffers);
+    free(g);
+}
+
+int nn_graph_status(const nn_graph *g)
+{
+    return g->status;
+}
+
+/* A weight buffer of n floats owned by the graph. */
+static float *buffer(nn_graph *g, size_t n)
+{
+    float *b;
+    if (g->nbuffers == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        float **grown = realloc(g->buffers, cap * sizeof *grown);
+        if (!grown) return NULL;
+        g->buffers = grown;
+        g->cap = cap;
+    }
+    b = malloc((n ? n : 1) * sizeof *b);
+    if (b) g->buffers[g->nbuffers++] = b;
+    return b;
+}
+
+static uint32_t define_tensor(nn_graph *g, size_t rank, const size_t *dims, const void *data,
+                              uint32_t external_id, uint32_t flags)
+{
+    uint32_t id = XNN_INVALID_VALUE_ID;
+    if (g->status != FG_OK) return id;
+    if (xnn_define_tensor_value(g->subgraph, xnn_datatype_fp32, rank, dims, data, external_id,
+                                flags, &id) != xnn_status_success) {
+        failed(g, FG_ENN, "a tensor definition");
+        return XNN_INVALID_VALUE_ID;
+    }
+    return id;
+}
+
+static nn_t activation_value(nn_graph *g, int h, int w, int c)
+{
+    size_t dims[4] = {1, (size_t)h, (size_t)w, (size_t)c};
+    nn_t t = {define_tensor(g, 4, dims, NULL, XNN_INVALID_VALUE_ID, 0), h, w, c};
+    return t;
+}
+
+/* A copy of src (or zeros when src is NULL) as a static tensor. */
+static uint32_t static_tensor(nn_graph *g, size_t rank, const size_t *dims, const float *src,
+                              size_t n)
+{
+    float *b;
+    if (g->status != FG_OK) return XNN_INVALID_VALUE_ID;
+    if (!(b = buffer(g, n))) return failed(g, FG_ENOMEM, "a weight copy"), XNN_INVALID_VALUE_ID;
+    if (src) {
+        memcpy(b, src, n * sizeof *b);
+    } else {
+        memset(b, 0, n * sizeof *b);
+    }
+    return define_tensor(g, rank, dims, b, XNN_INVALID_VALUE_ID, 0);
+}
+
+static void act_range(nn_act act, float *lo, float *hi)
+{
+    *lo = act == NN_ACT_NONE ? -INFINITY : 0.0f;
+    *hi = act == NN_ACT_RELU6 ? 6.0f : INFINITY;
+}
+
+/* Output size and padding (before, after) along one axis, TF semantics. */
+static int window(int in, int k, int s, nn_padding pad, int *before, int *after)
+{
+    if (pad == NN_VALID) {
+        *before = *after = 0;
+        return in >= k ? (in - k) / s + 1 : 0;
+    }
+    int out = (in + s - 1) / s;
+    int total = (out - 1) * s + k - in;
+    if (total < 0) total = 0;
+    *before = total / 2;
+    *after = total - *before;
+    return out;
+}
+
+nn_t nn_input(nn_graph *g, int h, int w, int c)
+{
+    size_t dims[4] = {1, (size_t)h, (size_t)w, (size_t)c};
+    nn_t t = {define_tensor(g, 4, dims, NULL, 0, XNN_VALUE_FLAG_EXTERNAL_INPUT), h, w, c};
+    if (g->has_input) failed(g, FG_EINVAL, "a second input");
+    g->has_input = 1;
+    g->input = t;
+    return t;
+}
+
+void nn_output(nn_graph *g, nn_t t)
+{
+    if (!ok(g, t)) return;
+    if (g->outputs_marked >= g->num_outputs) {
+        failed(g, FG_EINVAL, "an extra output");
+        return;
+    }
+    g->outputs[g->outputs_marked++] = t;
+}
+
+nn_t nn_conv2d(nn_graph *g, nn_t x, const float *filter_hwio, int kh, int kw, int cout,
+               const float *bias, int stride, nn_padding pad, nn_act act)
+{
+    int pt, pb, pl, pr, oh, ow;
+    size_t cin = (size_t)x.c, n = (size_t)kh * kw * cin * cout;
+    size_t fdims[4] = {(size_t)cout, (size_t)kh, (size_t)kw, cin}, bdims[1] = {(size_t)cout};
+    float lo, hi, *ohwi;
+    uint32_t fid, bid;
+    nn_t y;
+
+    if (!ok(g, x) || !filter_hwio) return failed(g, FG_EINVAL, "conv2d input"), bad;
+    oh = window(x.h, kh, stride, pad, &pt, &pb);
+    ow = window(x.w, kw, stride, pad, &pl, &pr);
+    if (oh <= 0 || ow <= 0) return failed(g, FG_EINVAL, "conv2d output size"), bad;
+
+    /* HWIO -> OHWI */
+    if (!(ohwi = buffer(g, n))) return failed(g, FG_ENOMEM, "conv2d weights"), bad;
+    for (int o = 0; o < cout; o++)
+        for (int i = 0; i < kh * kw; i++)
+            for (size_t c = 0; c < cin; c++)
+                ohwi[((size_t)o * kh * kw + i) * cin + c] = filter_hwio[(i * cin + c) * cout + o];
+    fid = define_tensor(g, 4, fdims, ohwi, XNN_INVALID_VALUE_ID, 0);
+    bid = static_tensor(g, 1, bdims, bias, (size_t)cout);
+    y = activation_value(g, oh, ow, cout);
+    act_range(act, &lo, &hi);
+    if (g->status == FG_OK &&
+        xnn_define_convolution_2d(g->subgraph, pt, pr, pb, pl, kh, kw, stride, stride, 1, 1, 1,
+                                  cin, cout, lo, hi, x.id, fid, bid, y.id,
+                                  0) != xnn_status_success)
+        failed(g, FG_ENN, "conv2d");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_depthwise(nn_graph *g, nn_t x, const float *filter_hwc, int kh, int kw, const float *bias,
+                  int stride, nn_padding pad, nn_act act)
+{
+    int pt, pb, pl, pr, oh, ow;
+    size_t c = (size_t)x.c;
+    size_t fdims[4] = {1, (size_t)kh, (size_t)kw, c}, bdims[1] = {c};
+    float lo, hi;
+    uint32_t fid, bid;
+    nn_t y;
+
+    if (!ok(g, x) || !filter_hwc) return failed(g, FG_EINVAL, "depthwise input"), bad;
+    oh = window(x.h, kh, stride, pad, &pt, &pb);
+    ow = window(x.w, kw, stride, pad, &pl, &pr);
+    if (oh <= 0 || ow <= 0) return failed(g, FG_EINVAL, "depthwise output size"), bad;
+    /* TF [kh, kw, C, 1] is XNNPACK's [1, kh, kw, C] byte for byte. */
+    fid = static_tensor(g, 4, fdims, filter_hwc, (size_t)kh * kw * c);
+    bid = static_tensor(g, 1, bdims, bias, c);
+    y = activation_value(g, oh, ow, x.c);
+    act_range(act, &lo, &hi);
+    if (g->status == FG_OK &&
+        xnn_define_depthwise_convolution_2d(g->subgraph, pt, pr, pb, pl, kh, kw, stride, stride,
+                                            1, 1, 1, c, lo, hi, x.id, fid, bid, y.id,
+                                            0) != xnn_status_success)
+        failed(g, FG_ENN, "depthwise conv");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_affine(nn_graph *g, nn_t x, const float *scale, const float *shift, nn_act act)
+{
+    return nn_depthwise(g, x, scale, 1, 1, shift, 1, NN_VALID, act);
+}
+
+nn_t nn_fc(nn_graph *g, nn_t x, const float *w_in_out, int cout, const float *bias, nn_act act)
+{
+    size_t cin = (size_t)x.h * x.w * x.c;
+    size_t fdims[2] = {(size_t)cout, cin}, bdims[1] = {(size_t)cout};
+    size_t odims[4] = {1, 1, 1, (size_t)cout};
+    float lo, hi, *oi;
+    uint32_t fid, bid;
+    nn_t y;
+
+    if (!ok(g, x) || !w_in_out) return failed(g, FG_EINVAL, "fully connected input"), bad;
+    if (x.h != 1 || x.w != 1) return failed(g, FG_EINVAL, "fully connected on a 2-D map"), bad;
+    if (!(oi = buffer(g, cin * cout))) return failed(g, FG_ENOMEM, "fc weights"), bad;
+    for (size_t i = 0; i < cin; i++)
+        for (int o = 0; o < cout; o++) oi[o * cin + i] = w_in_out[i * cout + o];
+    fid = define_tensor(g, 2, fdims, oi, XNN_INVALID_VALUE_ID, 0);
+    bid = static_tensor(g, 1, bdims, bias, (size_t)cout);
+    y.h = y.w = 1;
+    y.c = cout;
+    y.id = define_tensor(g, 4, odims, NULL, XNN_INVALID_VALUE_ID, 0);
+    act_range(act, &lo, &hi);
+    if (g->status == FG_OK && xnn_define_fully_connected(g->subgraph, lo, hi, x.id, fid, bid,
+                                                         y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "fully connected");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_maxpool(nn_graph *g, nn_t x, int k, int stride, nn_padding pad)
+{
+    int pt, pb, pl, pr, oh, ow;
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    oh = window(x.h, k, stride, pad, &pt, &pb);
+    ow = window(x.w, k, stride, pad, &pl, &pr);
+    if (oh <= 0 || ow <= 0) return failed(g, FG_EINVAL, "maxpool output size"), bad;
+    y = activation_value(g, oh, ow, x.c);
+    /* XNNPACK's max pooling never reads padding, which is TF's -inf padding. */
+    if (g->status == FG_OK &&
+        xnn_define_max_pooling_2d(g->subgraph, pt, pr, pb, pl, k, k, stride, stride, 1, 1,
+                                  -INFINITY, INFINITY, x.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "max pooling");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_avgpool(nn_graph *g, nn_t x, int k, int stride)
+{
+    int pt, pb, pl, pr, oh, ow;
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    oh = window(x.h, k, stride, NN_VALID, &pt, &pb);
+    ow = window(x.w, k, stride, NN_VALID, &pl, &pr);
+    if (oh <= 0 || ow <= 0) return failed(g, FG_EINVAL, "avgpool output size"), bad;
+    if (oh == 1 && ow == 1 && x.h == k && x.w == k) return nn_global_avgpool(g, x);
+    y = activation_value(g, oh, ow, x.c);
+    if (g->status == FG_OK &&
+        xnn_define_average_pooling_2d(g->subgraph, 0, 0, 0, 0, k, k, stride, stride, -INFINITY,
+                                      INFINITY, x.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "average pooling");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_global_avgpool(nn_graph *g, nn_t x)
+{
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    y = activation_value(g, 1, 1, x.c);
+    if (g->status == FG_OK &&
+        xnn_define_global_average_pooling_2d(g->subgraph, -INFINITY, INFINITY, x.id, y.id, 0) !=
+            xnn_status_success)
+        failed(g, FG_ENN, "global average pooling");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_add(nn_graph *g, nn_t a, nn_t b, nn_act act)
+{
+    float lo, hi;
+    nn_t y;
+    if (!ok(g, a) || !ok(g, b)) return bad;
+    if (a.h != b.h || a.w != b.w || a.c != b.c) return failed(g, FG_EINVAL, "add shapes"), bad;
+    y = activation_value(g, a.h, a.w, a.c);
+    act_range(act, &lo, &hi);
+    if (g->status == FG_OK &&
+        xnn_define_add2(g->subgraph, lo, hi, a.id, b.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "add");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_leaky_relu(nn_graph *g, nn_t x, float slope)
+{
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    y = activation_value(g, x.h, x.w, x.c);
+    if (g->status == FG_OK &&
+        xnn_define_leaky_relu(g->subgraph, slope, x.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "leaky relu");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_relu(nn_graph *g, nn_t x)
+{
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    y = activation_value(g, x.h, x.w, x.c);
+    if (g->status == FG_OK &&
+        xnn_define_clamp(g->subgraph, 0.0f, INFINITY, x.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "relu");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_pad(nn_graph *g, nn_t x, int top, int bottom, int left, int right, int channels_after,
+            float value)
+{
+    size_t pre[4] = {0, (size_t)top, (size_t)left, 0};
+    size_t post[4] = {0, (size_t)bottom, (size_t)right, (size_t)channels_after};
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    if (top < 0 || bottom < 0 || left < 0 || right < 0 || channels_after < 0)
+        return failed(g, FG_EINVAL, "negative padding"), bad;
+    y = activation_value(g, x.h + top + bottom, x.w + left + right, x.c + channels_after);
+    if (g->status == FG_OK && xnn_define_static_constant_pad(g->subgraph, pre, post, value, x.id,
+                                                             y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "constant pad");
+    return ok(g, y) ? y : bad;
+}
+
+/* A value cannot be flagged external after it is defined, so each output is copied into an
+ * external tensor by an unbounded clamp. Outputs are small (logits, landmarks, descriptors). */
+static uint32_t external_copy(nn_graph *g, nn_t t, uint32_t external_id, size_t *count)
+{
+    size_t dims4[4] = {1, (size_t)t.h, (size_t)t.w, (size_t)t.c};
+    uint32_t id;
+    *count = (size_t)t.h * t.w * t.c;
+    id = define_tensor(g, 4, dims4, NULL, external_id, XNN_VALUE_FLAG_EXTERNAL_OUTPUT);
+    if (g->status == FG_OK &&
+        xnn_define_clamp(g->subgraph, -INFINITY, INFINITY, t.id, id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "an output copy");
+    return id;
+}
+
+int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
+{
+    nn_runtime *rt;
+    struct xnn_external_value ext[NN_MAX_OUTPUTS + 1];
+    size_t in_count;
+    int rc;
+
+    *out = NULL;
+    if (g->status == FG_OK && (!g->has_input || g->outputs_marked != g->num_outputs))
+        failed(g, FG_EINVAL, "its inputs/outputs (not all declared)");
+    if (!(rt = calloc(1, sizeof *rt))) return fg_fail(err, FG_ENOMEM, "out of memory");
+    rt->num_outputs = g->num_outputs;
+    for (int i = 0; i < g->num_outputs; i++) {
+        uint32_t id = external_copy(g, g->outputs[i], (uint32_t)i + 1, &rt->output_counts[i]);
+        (void)id;
+        rt->outputs[i] = malloc(rt->output_counts[i] * sizeof(float));
+        if (!rt->outputs[i]) failed(g, FG_ENOMEM, "output buffers");
+    }
+    if (g->status != FG_OK) {
+        rc = g->status;
+        if (err) *err = g->error;
+        goto fail;
+    }
+    in_count = (size_t)g->input.h * g->input.w * g->input.c;
+    /* XNNPACK may read a few bytes past the end of its input (XNN_EXTRA_BYTES). */
+    if (!(rt->input = calloc(in_count + 16, sizeof(float)))) {
+        rc = fg_fail(err, FG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (threads != 1) {
+        rt->pool = pthreadpool_create(threads > 1 ? (size_t)threads : 0);
+        if (!rt->pool) {
+            rc = fg_fail(err, FG_ENOMEM, "cannot create a thread pool");
+            goto fail;
+        }
+    }
+    if (xnn_create_runtime_v2(g->subgraph, rt->pool, 0, &rt->runtime) != xnn_status_success) {
+        rc = fg_fail(err, FG_ENN, "XNNPACK could not create the runtime");
+        goto fail;
+    }
+    ext[0].id = 0;
+    ext[0].data = rt->input;
+    for (int i = 0; i < g->num_outputs; i++) {
+        ext[i + 1].id = (uint32_t)i + 1;
+        ext[i + 1].data = rt->outputs[i];
+    }
+    if (xnn_setup_runtime(rt->runtime, (size_t)g->num_outputs + 1, ext) != xnn_status_success) {
+        rc = fg_fail(err, FG_ENN, "XNNPACK could not set up the runtime");
+        goto fail;
+    }
+    *out = rt;
+    return FG_OK;
+fail:
+    nn_runtime_free(rt);
+    return rc;
+}
+
+float *nn_runtime_input(nn_runtime *rt)
+{
+    return rt->input;
+}
+
+const float *nn_runtime_output(const nn_runtime *rt, int i, size_t *count)
+{
+    if (i < 0 || i >= rt->num_outputs) return NULL;
+    if (count) *count = rt->output_counts[i];
+    return rt->outputs[i];
+}
+
+int nn_run(nn_runtime *rt, fg_error *err)
+{
+    if (xnn_invoke_runtime(rt->runtime) != xnn_status_success)
+        return fg_fail(err, FG_ENN, "XNNPACK failed to run the network");
+    return FG_OK;
+}
+
+void nn_runtime_free(nn_runtime *rt)
+{
+    if (!rt) return;
+    if (rt->runtime) xnn_delete_runtime(rt->runtime);
+    if (rt->pool) pthreadpool_destroy(rt->pool);
+    free(rt->input);
+    for (int i = 0; i < rt->num_outputs; i++) free(rt->outputs[i]);
+    free(rt);
+}

@@ -1,0 +1,119 @@
+/*
+ * nn.h - TF.js weight loading and the XNNPACK subgraph builder every network is written on.
+ *
+ * A network is a builder function (one file in src/models/) that looks up named weights with
+ * nn_weights_find, maps them onto graph nodes with nn_conv2d / nn_depthwise / ... once, and
+ * turns the graph into an nn_runtime. The hot path only fills the input and calls nn_run.
+ *
+ * Graph builders use a sticky error: after the first failure every nn_* node call is a no-op
+ * and nn_graph_build reports that first error, so builders need no error check per layer.
+ */
+#ifndef FG_NN_H
+#define FG_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facegate.h"
+
+/* ---- weights (weights.c) ---------------------------------------------------------------- */
+
+typedef struct nn_tensor {
+    const char *name;
+    int rank;
+    int shape[4];
+    size_t count; /* product of shape */
+    float *data;  /* dequantised float32 (int32 tensors are stored as their float value) */
+} nn_tensor;
+
+typedef struct nn_weights {
+    nn_tensor *tensors;
+    size_t count;
+    float *values; /* one allocation behind every tensor's data */
+    char *names;   /* one allocation behind every tensor's name */
+} nn_weights;
+
+/* Loads `<model_dir>/<model>-weights_manifest.json` and its shards, verifying the pinned
+ * SHA-256 of every file (see weights.c), and dequantises uint8 weights exactly as TF.js does:
+ * w = (float)((double)q * scale + min). model is e.g. "face_recognition_model". */
+int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, fg_error *err);
+
+/* The tensor called name, or NULL. */
+const nn_tensor *nn_weights_find(const nn_weights *w, const char *name);
+
+/* Like nn_weights_find, but a missing tensor or one whose element count differs from `count`
+ * (when count > 0) is a model_corrupt error recorded in *err; returns NULL then. */
+const nn_tensor *nn_weights_need(const nn_weights *w, const char *name, size_t count,
+                                 fg_error *err);
+
+void nn_weights_free(nn_weights *w);
+
+/* ---- graph (graph.c) -------------------------------------------------------------------- */
+
+typedef struct nn_graph nn_graph;
+typedef struct nn_runtime nn_runtime;
+
+/* A value in the graph: NHWC, batch 1. Vectors are 1 x 1 x c. */
+typedef struct nn_t {
+    uint32_t id;
+    int h, w, c;
+} nn_t;
+
+typedef enum nn_padding {
+    NN_VALID, /* no padding */
+    NN_SAME,  /* TensorFlow 'same': out = ceil(in/s), extra row/column at the bottom/right */
+} nn_padding;
+
+typedef enum nn_act {
+    NN_ACT_NONE,
+    NN_ACT_RELU,
+    NN_ACT_RELU6,
+} nn_act;
+
+/* A graph with num_outputs outputs (at most NN_MAX_OUTPUTS); NULL when out of memory. */
+#define NN_MAX_OUTPUTS 16
+nn_graph *nn_graph_new(int num_outputs);
+/* Frees the graph and every weight copy it made. NULL is a no-op. */
+void nn_graph_free(nn_graph *g);
+/* The first error recorded by a builder call (FG_OK if none). */
+int nn_graph_status(const nn_graph *g);
+
+/* The graph's (only) input; must be called once, before the nodes that use it. */
+nn_t nn_input(nn_graph *g, int h, int w, int c);
+/* Marks a value as an output; outputs are numbered 0, 1, ... in call order, and exactly
+ * num_outputs of them must be marked. A value cannot be both input and output. */
+void nn_output(nn_graph *g, nn_t t);
+
+/* conv2d with TF filters [kh, kw, cin, cout] (HWIO) and optional bias [cout] (NULL = 0). */
+nn_t nn_conv2d(nn_graph *g, nn_t x, const float *filter_hwio, int kh, int kw, int cout,
+               const float *bias, int stride, nn_padding pad, nn_act act);
+/* depthwise conv with TF filters [kh, kw, c, 1] and optional bias [c]. */
+nn_t nn_depthwise(nn_graph *g, nn_t x, const float *filter_hwc, int kh, int kw, const float *bias,
+                  int stride, nn_padding pad, nn_act act);
+/* y = x * scale[c] + shift[c] per channel (a 1x1 depthwise conv). */
+nn_t nn_affine(nn_graph *g, nn_t x, const float *scale, const float *shift, nn_act act);
+/* Fully connected on the flattened value, TF weights [in, out], optional bias [out]. */
+nn_t nn_fc(nn_graph *g, nn_t x, const float *w_in_out, int cout, const float *bias, nn_act act);
+nn_t nn_maxpool(nn_graph *g, nn_t x, int k, int stride, nn_padding pad);
+nn_t nn_avgpool(nn_graph *g, nn_t x, int k, int stride); /* 'valid' */
+nn_t nn_global_avgpool(nn_graph *g, nn_t x);            /* -> 1 x 1 x c */
+nn_t nn_add(nn_graph *g, nn_t a, nn_t b, nn_act act);
+nn_t nn_leaky_relu(nn_graph *g, nn_t x, float slope);
+nn_t nn_relu(nn_graph *g, nn_t x);
+/* Constant padding: rows before/after, columns before/after, channels after. */
+nn_t nn_pad(nn_graph *g, nn_t x, int top, int bottom, int left, int right, int channels_after,
+            float value);
+
+/* Builds the runtime (XNNPACK packs the weights, so the nn_weights may be freed afterwards).
+ * threads: 1 = the calling thread only, 0 = all cores, n = n threads. The graph can be freed
+ * after this returns. */
+int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err);
+
+/* The input buffer (h*w*c floats) to fill before nn_run. */
+float *nn_runtime_input(nn_runtime *rt);
+/* Output i after nn_run; *count (optional) gets its element count. */
+const float *nn_runtime_output(const nn_runtime *rt, int i, size_t *count);
+int nn_run(nn_runtime *rt, fg_error *err);
+void nn_runtime_free(nn_runtime *rt);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * detect-golden.h - what test-ssd.c and test-tiny.c share: reading golden tensors, comparing
+ * detections with golden/<image>.json, timing. Header-only (static functions) because each
+ * unit test is one .c file linked with harness.c only.
+ */
+#ifndef FG_TEST_DETECT_GOLDEN_H
+#define FG_TEST_DETECT_GOLDEN_H
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+#include "models/models.h"
+
+/* The golden photos: golden/pixels/<name>.png, expected outputs in golden/<name>.jpg.json. */
+static const char *const golden_images[] = {"sample1", "sample2", "sample3", "sample4",
+                                            "sample5", "sample6", "single640"};
+#define GOLDEN_IMAGES ((int)(sizeof golden_images / sizeof golden_images[0]))
+
+static int test_quick(void)
+{
+    const char *q = getenv("FG_TEST_QUICK");
+    return q && *q && strcmp(q, "0") != 0;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A golden float32 file of exactly count values (malloc'd), or NULL after a failed check. */
+static float *read_golden_f32(const char *relative, size_t count)
+{
+    size_t size = 0;
+    float *v = fg_test_read(fg_test_shared(relative), &size);
+    CHECKF(v != NULL, "cannot read %s", relative);
+    if (v && size != count * sizeof(float)) {
+        CHECKF(0, "%s has %zu bytes, expected %zu", relative, size, count * sizeof(float));
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= m)) m = d; /* NaN propagates as a failure */
+    }
+    return m;
+}
+
+static double json_num(const json_t *obj, const char *key)
+{
+    return json_number_value(json_object_get(obj, key));
+}
+
+/* Largest errors over every compared face. */
+typedef struct detect_errors {
+    double score, box_px, rel;
+    int faces;
+} detect_errors;
+
+/* Compares detections with golden/<image>.jpg.json -> backends.cpu.<detector>.faces[]: same
+ * count and order, score within 1e-4, box within 0.05 px, relative box within 0.05 px too. */
+static void check_detections(const char *image, const char *detector, const fgm_detection *d,
+                             size_t count, int width, int height, detect_errors *e)
+{
+    char rel[128];
+    json_error_t jerr;
+    snprintf(rel, sizeof rel, "golden/%s.jpg.json", image);
+    json_t *root = json_load_file(fg_test_shared(rel), 0, &jerr);
+    CHECKF(root != NULL, "cannot read %s: %s", rel, jerr.text);
+    if (!root) return;
+    json_t *faces = json_object_get(
+        json_object_get(json_object_get(json_object_get(root, "backends"), "cpu"), detector),
+        "faces");
+    CHECKF(json_is_array(faces), "%s: no backends.cpu.%s.faces", rel, detector);
+    CHECKF(count == json_array_size(faces), "%s %s: %zu faces, golden %zu", image, detector,
+           count, json_array_size(faces));
+    for (size_t i = 0; i < count && i < json_array_size(faces); i++) {
+        json_t *f = json_array_get(faces, i), *box = json_object_get(f, "box");
+        json_t *rbox = json_object_get(f, "relative_box");
+        double gs = json_num(f, "score");
+        double got[4] = {d[i].x, d[i].y, d[i].width, d[i].height};
+        double want[4] = {json_num(box, "x"), json_num(box, "y"), json_num(box, "w"),
+                          json_num(box, "h")};
+        double got_rel[4] = {d[i].rel_x, d[i].rel_y, d[i].rel_w, d[i].rel_h};
+        double want_rel[4] = {json_num(rbox, "x"), json_num(rbox, "y"), json_num(rbox, "w"),
+                              json_num(rbox, "h")};
+        double ds = fabs(d[i].score - gs);
+        CHECKF(ds <= 1e-4, "%s %s face %zu: score %.7f, golden %.7f", image, detector, i,
+               d[i].score, gs);
+        if (!(ds <= e->score)) e->score = ds;
+        for (int k = 0; k < 4; k++) {
+            double db = fabs(got[k] - want[k]);
+            /* relative error expressed in pixels of the matching image side */
+            double dr = fabs(got_rel[k] - want_rel[k]) * (k % 2 ? height : width);
+            CHECKF(db <= 0.05, "%s %s face %zu: box[%d] %.4f, golden %.4f", image, detector, i,
+                   k, got[k], want[k]);
+            CHECKF(dr <= 0.05, "%s %s face %zu: relative box[%d] %.7f, golden %.7f", image,
+                   detector, i, k, got_rel[k], want_rel[k]);
+            if (!(db <= e->box_px)) e->box_px = db;
+            if (!(dr <= e->rel)) e->rel = dr;
+        }
+        e->faces++;
+    }
+    json_decref(root);
+}
+
+#endif

@@ -1,0 +1,73 @@
+#include "harness.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+int fg_test_failures;
+int fg_test_checks;
+
+void fg_test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fg_test_failures++;
+    fprintf(stderr, "FAIL %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int fg_test_done(void)
+{
+    printf("%d checks, %d failed\n", fg_test_checks, fg_test_failures);
+    if (fg_test_checks == 0) {
+        fprintf(stderr, "no check ran\n");
+        return 1;
+    }
+    return fg_test_failures ? 1 : 0;
+}
+
+static const char *join(const char *env, const char *fallback, const char *relative)
+{
+    static char buf[4096];
+    const char *base = getenv(env);
+    snprintf(buf, sizeof buf, "%s/%s", base ? base : fallback, relative ? relative : "");
+    return buf;
+}
+
+const char *fg_test_shared(const char *relative)
+{
+    return join("FG_SHARED_DIR", "../shared", relative);
+}
+
+const char *fg_test_models(void)
+{
+    const char *m = getenv("FG_MODEL_DIR");
+    return m ? m : "node_modules/@vladmandic/face-api/model";
+}
+
+const char *fg_test_source(const char *relative)
+{
+    return join("FG_SOURCE_DIR", ".", relative);
+}
+
+void *fg_test_read(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) goto out;
+    buf = malloc((size_t)n + 1);
+    if (!buf) goto out;
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    buf[n] = 0;
+    if (size) *size = (size_t)n;
+out:
+    fclose(f);
+    return buf;
+}

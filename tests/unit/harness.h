@@ -1,0 +1,63 @@
+/*
+ * harness.h - the small test harness every tests/unit/test-*.c uses.
+ *
+ * A test file defines `int main(void)` that calls CHECK* and ends with `return fg_test_done();`.
+ * A failed CHECK prints file:line and the expression and is counted; the test keeps going so one
+ * run shows every failure. Paths: FG_SHARED_DIR (../shared) and FG_MODEL_DIR come from ctest.
+ */
+#ifndef FG_TEST_HARNESS_H
+#define FG_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "facegate.h"
+
+extern int fg_test_failures;
+extern int fg_test_checks;
+
+void fg_test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define CHECK(cond)                                                                              \
+    do {                                                                                         \
+        fg_test_checks++;                                                                        \
+        if (!(cond)) fg_test_fail(__FILE__, __LINE__, "%s", #cond);                              \
+    } while (0)
+
+#define CHECKF(cond, ...)                                                                        \
+    do {                                                                                         \
+        fg_test_checks++;                                                                        \
+        if (!(cond)) fg_test_fail(__FILE__, __LINE__, __VA_ARGS__);                              \
+    } while (0)
+
+#define CHECK_EQ_INT(a, b)                                                                       \
+    do {                                                                                         \
+        long long fg_a_ = (long long)(a), fg_b_ = (long long)(b);                                \
+        fg_test_checks++;                                                                        \
+        if (fg_a_ != fg_b_)                                                                      \
+            fg_test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, fg_a_, fg_b_);   \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                                    \
+    do {                                                                                         \
+        double fg_a_ = (double)(a), fg_b_ = (double)(b);                                         \
+        fg_test_checks++;                                                                        \
+        if (!(fg_a_ - fg_b_ <= (tol) && fg_b_ - fg_a_ <= (tol)))                                 \
+            fg_test_fail(__FILE__, __LINE__, "%s ~ %s (%.9g vs %.9g, tol %g)", #a, #b, fg_a_,    \
+                         fg_b_, (double)(tol));                                                  \
+    } while (0)
+
+/* Prints "N checks, M failed" and returns the process exit status. */
+int fg_test_done(void);
+
+/* Path under FG_SHARED_DIR / FG_MODEL_DIR / FG_SOURCE_DIR in a static buffer (one per call site
+ * is not kept: copy it if you need two at once). */
+const char *fg_test_shared(const char *relative);
+const char *fg_test_models(void);
+const char *fg_test_source(const char *relative);
+
+/* Reads a whole file; returns malloc'd bytes (NUL-terminated, caller frees) or NULL. */
+void *fg_test_read(const char *path, size_t *size);
+
+#endif
