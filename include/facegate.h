@@ -27,7 +27,7 @@ extern "C" {
 #define FG_DESCRIPTOR_DIM 128
 #define FG_LANDMARKS 68
 
-/* Error codes (negative). Keep fg_strerror and fg_error_name in src/face/error.c in sync. */
+/* Error codes (negative). Keep fg_strerror and fg_error_name in src/image/error.c in sync. */
 enum {
     FG_OK = 0,
     FG_ENOMEM = -1,           /* out of memory */
@@ -101,6 +101,8 @@ typedef struct fg_engine_options {
     int threads;           /* XNNPACK threads: 1 = single-threaded (default), 0 = all cores */
     float min_score;       /* detection score threshold, default 0.5 */
     uint64_t max_pixels;   /* decode limit, default FG_DEFAULT_MAX_PIXELS */
+    int tta;               /* 1: test-time augmentation, the descriptor is the mean of the face's
+                              and its mirror image's (twice the recognition time). Default 0 */
 } fg_engine_options;
 
 typedef struct fg_engine fg_engine;

@@ -24,7 +24,7 @@ int fgi_decode_webp(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_i
 typedef struct fgi_jpeg_layout {
     const uint8_t *exif; /* APP1 payload starting "Exif\0\0", or NULL */
     size_t exif_size;
-    int scans;           /* SOS markers: a progressive bomb has thousands */
+    int scans; /* SOS markers: a progressive bomb has thousands */
 } fgi_jpeg_layout;
 
 void fgi_jpeg_scan_layout(const uint8_t *bytes, size_t size, fgi_jpeg_layout *layout);

@@ -22,8 +22,7 @@ int fgi_crop(const fg_image *img, fg_rect rect, fg_image *out, fg_error *err)
     const size_t row_bytes = (size_t)rect.width * 3, src_stride = (size_t)img->width * 3;
     uint8_t *rgb = malloc(row_bytes * (size_t)rect.height);
     if (!rgb)
-        return fg_fail(err, FG_ENOMEM, "out of memory for a %dx%d crop", rect.width,
-                       rect.height);
+        return fg_fail(err, FG_ENOMEM, "out of memory for a %dx%d crop", rect.width, rect.height);
     const uint8_t *src = img->rgb + (size_t)rect.y * src_stride + (size_t)rect.x * 3;
     for (int y = 0; y < rect.height; y++)
         memcpy(rgb + (size_t)y * row_bytes, src + (size_t)y * src_stride, row_bytes);

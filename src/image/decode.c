@@ -24,10 +24,14 @@ fgi_format fgi_sniff(const void *bytes, size_t size)
 const char *fgi_format_name(fgi_format format)
 {
     switch (format) {
-    case FGI_FORMAT_JPEG: return "JPEG";
-    case FGI_FORMAT_PNG: return "PNG";
-    case FGI_FORMAT_WEBP: return "WebP";
-    default: return "unknown";
+    case FGI_FORMAT_JPEG:
+        return "JPEG";
+    case FGI_FORMAT_PNG:
+        return "PNG";
+    case FGI_FORMAT_WEBP:
+        return "WebP";
+    default:
+        return "unknown";
     }
 }
 
@@ -84,10 +88,14 @@ int fgi_image_decode(const void *bytes, size_t size, uint64_t max_pixels, fg_ima
 
     info->format = fgi_sniff(bytes, size);
     switch (info->format) {
-    case FGI_FORMAT_JPEG: return fgi_decode_jpeg(bytes, size, max_pixels, out, info, err);
-    case FGI_FORMAT_PNG: return fgi_decode_png(bytes, size, max_pixels, out, info, err);
-    case FGI_FORMAT_WEBP: return fgi_decode_webp(bytes, size, max_pixels, out, info, err);
-    default: break;
+    case FGI_FORMAT_JPEG:
+        return fgi_decode_jpeg(bytes, size, max_pixels, out, info, err);
+    case FGI_FORMAT_PNG:
+        return fgi_decode_png(bytes, size, max_pixels, out, info, err);
+    case FGI_FORMAT_WEBP:
+        return fgi_decode_webp(bytes, size, max_pixels, out, info, err);
+    default:
+        break;
     }
     char seen[16];
     hex_prefix(bytes, size, seen, sizeof seen);

@@ -27,8 +27,8 @@ typedef enum fgi_format {
 /* What fgi_image_decode found besides the pixels. */
 typedef struct fgi_decode_info {
     fgi_format format;
-    int orientation;   /* EXIF orientation 1..8 that was applied (1: none or not a JPEG) */
-    int stored_width;  /* dimensions as stored in the file, before the orientation */
+    int orientation;  /* EXIF orientation 1..8 that was applied (1: none or not a JPEG) */
+    int stored_width; /* dimensions as stored in the file, before the orientation */
     int stored_height;
 } fgi_decode_info;
 
@@ -84,7 +84,6 @@ int fgi_rect_to_batch_tensor(const fg_image *img, fg_rect rect, int input_size, 
 /* Affine chip: for every output pixel (u, v), samples img bilinearly at
  * x = m[0]*u + m[1]*v + m[2], y = m[3]*u + m[4]*v + m[5] (pixel centres at integers), treating
  * pixels outside the image as 0. out_hwc holds out_w*out_h*3 floats in 0..255. */
-int fgi_warp_affine(const fg_image *img, const double m[6], int out_w, int out_h,
-                    float *out_hwc);
+int fgi_warp_affine(const fg_image *img, const double m[6], int out_w, int out_h, float *out_hwc);
 
 #endif

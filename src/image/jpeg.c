@@ -58,7 +58,8 @@ int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_i
                        layout.scans, FGI_JPEG_MAX_SCANS);
 
     tj = tjInitDecompress();
-    if (!tj) return fg_fail(err, FG_ENOMEM, "cannot create a JPEG decoder: %s", tjGetErrorStr2(NULL));
+    if (!tj)
+        return fg_fail(err, FG_ENOMEM, "cannot create a JPEG decoder: %s", tjGetErrorStr2(NULL));
     if (tjDecompressHeader3(tj, bytes, (unsigned long)size, &w, &h, &subsamp, &colorspace) != 0) {
         rc = fg_fail(err, FG_EIMAGE_CORRUPT, "corrupt JPEG header: %s", tjGetErrorStr2(tj));
         goto fail;

@@ -33,7 +33,8 @@ void fgi_jpeg_scan_layout(const uint8_t *b, size_t size, fgi_jpeg_layout *layout
     size_t pos = 2; /* after SOI */
     while (pos < size) {
         if (b[pos] != 0xff) return; /* not at a marker: leave the complaint to libjpeg */
-        while (pos < size && b[pos] == 0xff) pos++; /* fill bytes */
+        while (pos < size && b[pos] == 0xff)
+            pos++; /* fill bytes */
         if (pos >= size) return;
         uint8_t marker = b[pos++];
         if (marker == 0xd9) return; /* EOI */

@@ -11,21 +11,21 @@ int fgi_orient(fg_image *img, int orientation, fg_error *err)
     if (!img || !img->rgb) return fg_fail(err, FG_EINVAL, "fgi_orient: no image");
     if (orientation < 2 || orientation > 8) return FG_OK;
 
-    /* Source pixel of output (ox, oy) is base + ox*step_x + oy*step_y (in pixels) of the
-     * stored W x H image. EXIF: 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 CW,
-     * 7 transverse, 8 rotate 90 CCW. */
+    /* EXIF orientations as (transpose, mirror x, mirror y) of the stored W x H image: 2 mirror,
+     * 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 CW, 7 transverse, 8 rotate 90 CCW.
+     * Output (ox, oy) reads stored pixel base + ox*step_x + oy*step_y. */
+    static const struct {
+        uint8_t transpose, mirror_x, mirror_y;
+    } ops[9] = {[2] = {0, 1, 0}, [3] = {0, 1, 1}, [4] = {0, 0, 1}, [5] = {1, 0, 0},
+                [6] = {1, 0, 1}, [7] = {1, 1, 1}, [8] = {1, 1, 0}};
     const ptrdiff_t w = img->width, h = img->height;
-    ptrdiff_t base = 0, step_x = 1, step_y = w;
-    switch (orientation) {
-    case 2: base = w - 1; step_x = -1; step_y = w; break;
-    case 3: base = h * w - 1; step_x = -1; step_y = -w; break;
-    case 4: base = (h - 1) * w; step_x = 1; step_y = -w; break;
-    case 5: base = 0; step_x = w; step_y = 1; break;
-    case 6: base = (h - 1) * w; step_x = -w; step_y = 1; break;
-    case 7: base = h * w - 1; step_x = -w; step_y = -1; break;
-    case 8: base = w - 1; step_x = w; step_y = -1; break;
-    }
-    const int swap = orientation >= 5;
+    const ptrdiff_t base =
+        (ops[orientation].mirror_x ? w - 1 : 0) + (ops[orientation].mirror_y ? (h - 1) * w : 0);
+    const ptrdiff_t along_x = ops[orientation].mirror_x ? -1 : 1;
+    const ptrdiff_t along_y = ops[orientation].mirror_y ? -w : w;
+    const ptrdiff_t step_x = ops[orientation].transpose ? along_y : along_x;
+    const ptrdiff_t step_y = ops[orientation].transpose ? along_x : along_y;
+    const int swap = ops[orientation].transpose;
     const int out_w = swap ? img->height : img->width;
     const int out_h = swap ? img->width : img->height;
 

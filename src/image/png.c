@@ -54,8 +54,7 @@ int fgi_decode_png(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_im
     }
     rgb = fgi_pixels_alloc((int)ihdr.width, (int)ihdr.height, 3);
     if (!rgb) {
-        rc = fg_fail(err, FG_ENOMEM, "out of memory decoding a %ux%u PNG", ihdr.width,
-                     ihdr.height);
+        rc = fg_fail(err, FG_ENOMEM, "out of memory decoding a %ux%u PNG", ihdr.width, ihdr.height);
         goto fail;
     }
     /* flags 0: no gamma, no tRNS; 16-bit samples are scaled to 8, alpha is dropped. */

@@ -40,9 +40,25 @@ static void build_taps(int padded, int before, int valid, ptrdiff_t stride, int 
     }
 }
 
-/* One source row (or padding when row is NULL) interpolated along x into dst[out_w*channels]. */
-static void hpass_u8(const uint8_t *row, const axis_tap *xt, int out_w, int channels,
-                     double *dst)
+/* One RGB8 source row (or padding when row is NULL) interpolated along x into dst[out_w*3]. */
+static void hpass_u8(const uint8_t *row, const axis_tap *xt, int out_w, double *dst)
+{
+    if (!row) {
+        for (size_t i = 0; i < (size_t)out_w * 3; i++)
+            dst[i] = 0.0;
+        return;
+    }
+    for (int c = 0; c < out_w; c++, dst += 3) {
+        const axis_tap t = xt[c];
+        static const uint8_t zero[3];
+        const uint8_t *l = t.lo >= 0 ? row + t.lo : zero, *r = t.hi >= 0 ? row + t.hi : zero;
+        dst[0] = l[0] + ((double)r[0] - l[0]) * t.frac;
+        dst[1] = l[1] + ((double)r[1] - l[1]) * t.frac;
+        dst[2] = l[2] + ((double)r[2] - l[2]) * t.frac;
+    }
+}
+
+static void hpass_f32(const float *row, const axis_tap *xt, int out_w, int channels, double *dst)
 {
     for (int c = 0; c < out_w; c++) {
         const axis_tap t = xt[c];
@@ -54,20 +70,7 @@ static void hpass_u8(const uint8_t *row, const axis_tap *xt, int out_w, int chan
     }
 }
 
-static void hpass_f32(const float *row, const axis_tap *xt, int out_w, int channels,
-                      double *dst)
-{
-    for (int c = 0; c < out_w; c++) {
-        const axis_tap t = xt[c];
-        for (int ch = 0; ch < channels; ch++) {
-            const double l = row && t.lo >= 0 ? row[t.lo + ch] : 0.0;
-            const double r = row && t.hi >= 0 ? row[t.hi + ch] : 0.0;
-            *dst++ = l + (r - l) * t.frac;
-        }
-    }
-}
-
-/* The source of a resize: u8 or f32 elements, `stride` elements per row. */
+/* The source of a resize: RGB8 or f32 elements, `stride` elements per row. */
 typedef struct resize_src {
     const uint8_t *u8;
     const float *f32;
@@ -79,21 +82,19 @@ static void hpass(const resize_src *src, ptrdiff_t row_offset, const axis_tap *x
                   double *dst)
 {
     if (src->u8)
-        hpass_u8(row_offset >= 0 ? src->u8 + row_offset : NULL, xt, out_w, src->channels, dst);
+        hpass_u8(row_offset >= 0 ? src->u8 + row_offset : NULL, xt, out_w, dst);
     else
-        hpass_f32(row_offset >= 0 ? src->f32 + row_offset : NULL, xt, out_w, src->channels,
-                  dst);
+        hpass_f32(row_offset >= 0 ? src->f32 + row_offset : NULL, xt, out_w, src->channels, dst);
 }
 
 /* Resizes a (virtually padded) source: x/y describe the padding of each axis. */
 static int resize_padded(const resize_src *src, int padded_w, int before_x, int valid_w,
-                         int padded_h, int before_y, int valid_h, int out_w, int out_h,
-                         float *out)
+                         int padded_h, int before_y, int valid_h, int out_w, int out_h, float *out)
 {
     const size_t row_len = (size_t)out_w * (size_t)src->channels;
     /* One block: x taps, y taps, and the two horizontally interpolated rows. */
-    axis_tap *xt = malloc(sizeof(axis_tap) * ((size_t)out_w + (size_t)out_h) +
-                          sizeof(double) * 2 * row_len);
+    axis_tap *xt =
+        malloc(sizeof(axis_tap) * ((size_t)out_w + (size_t)out_h) + sizeof(double) * 2 * row_len);
     if (!xt) return FG_ENOMEM;
     axis_tap *yt = xt + out_w;
     double *top = (double *)(yt + out_h), *bot = top + row_len;
@@ -120,7 +121,8 @@ static int resize_padded(const resize_src *src, int padded_w, int before_x, int 
             bot_row = t.hi;
         }
         float *o = out + (size_t)r * row_len;
-        for (size_t i = 0; i < row_len; i++) o[i] = (float)(top[i] + (bot[i] - top[i]) * t.frac);
+        for (size_t i = 0; i < row_len; i++)
+            o[i] = (float)(top[i] + (bot[i] - top[i]) * t.frac);
     }
     free(xt);
     return FG_OK;
@@ -131,8 +133,7 @@ static int sizes_ok(int in_w, int in_h, int out_w, int out_h)
     return in_w > 0 && in_h > 0 && out_w > 0 && out_h > 0;
 }
 
-int fgi_resize_bilinear_u8(const uint8_t *rgb, int in_w, int in_h, int out_w, int out_h,
-                           float *out)
+int fgi_resize_bilinear_u8(const uint8_t *rgb, int in_w, int in_h, int out_w, int out_h, float *out)
 {
     if (!rgb || !out || !sizes_ok(in_w, in_h, out_w, out_h)) return FG_EINVAL;
     const resize_src src = {.u8 = rgb, .stride = (ptrdiff_t)in_w * 3, .channels = 3};
@@ -143,8 +144,7 @@ int fgi_resize_bilinear_f32(const float *hwc, int in_w, int in_h, int channels, 
                             int out_h, float *out)
 {
     if (!hwc || !out || channels <= 0 || !sizes_ok(in_w, in_h, out_w, out_h)) return FG_EINVAL;
-    const resize_src src = {.f32 = hwc, .stride = (ptrdiff_t)in_w * channels,
-                            .channels = channels};
+    const resize_src src = {.f32 = hwc, .stride = (ptrdiff_t)in_w * channels, .channels = channels};
     return resize_padded(&src, in_w, 0, in_w, in_h, 0, in_h, out_w, out_h, out);
 }
 
@@ -160,12 +160,10 @@ static int batch_tensor(const uint8_t *rgb, ptrdiff_t stride, int w, int h, int 
     const int before_x = is_center ? diff_x - (diff_x + 1) / 2 : 0;
     const int before_y = is_center ? diff_y - (diff_y + 1) / 2 : 0;
     const resize_src src = {.u8 = rgb, .stride = stride, .channels = 3};
-    return resize_padded(&src, side, before_x, w, side, before_y, h, input_size, input_size,
-                         out);
+    return resize_padded(&src, side, before_x, w, side, before_y, h, input_size, input_size, out);
 }
 
-int fgi_to_batch_tensor(const uint8_t *rgb, int w, int h, int input_size, int is_center,
-                        float *out)
+int fgi_to_batch_tensor(const uint8_t *rgb, int w, int h, int input_size, int is_center, float *out)
 {
     return batch_tensor(rgb, (ptrdiff_t)w * 3, w, h, input_size, is_center, out);
 }

@@ -12,11 +12,10 @@ static const uint8_t *pixel_at(const fg_image *img, ptrdiff_t x, ptrdiff_t y)
     return img->rgb + (y * img->width + x) * 3;
 }
 
-int fgi_warp_affine(const fg_image *img, const double m[6], int out_w, int out_h,
-                    float *out_hwc)
+int fgi_warp_affine(const fg_image *img, const double m[6], int out_w, int out_h, float *out_hwc)
 {
-    if (!img || !img->rgb || img->width <= 0 || img->height <= 0 || !m || !out_hwc ||
-        out_w <= 0 || out_h <= 0)
+    if (!img || !img->rgb || img->width <= 0 || img->height <= 0 || !m || !out_hwc || out_w <= 0 ||
+        out_h <= 0)
         return FG_EINVAL;
     float *o = out_hwc;
     for (int v = 0; v < out_h; v++) {

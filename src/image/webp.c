@@ -10,14 +10,22 @@
 static const char *webp_status_text(VP8StatusCode status)
 {
     switch (status) {
-    case VP8_STATUS_OUT_OF_MEMORY: return "out of memory";
-    case VP8_STATUS_INVALID_PARAM: return "invalid parameter";
-    case VP8_STATUS_BITSTREAM_ERROR: return "bitstream error";
-    case VP8_STATUS_UNSUPPORTED_FEATURE: return "unsupported feature";
-    case VP8_STATUS_SUSPENDED: return "suspended";
-    case VP8_STATUS_USER_ABORT: return "aborted";
-    case VP8_STATUS_NOT_ENOUGH_DATA: return "truncated data";
-    default: return "unknown error";
+    case VP8_STATUS_OUT_OF_MEMORY:
+        return "out of memory";
+    case VP8_STATUS_INVALID_PARAM:
+        return "invalid parameter";
+    case VP8_STATUS_BITSTREAM_ERROR:
+        return "bitstream error";
+    case VP8_STATUS_UNSUPPORTED_FEATURE:
+        return "unsupported feature";
+    case VP8_STATUS_SUSPENDED:
+        return "suspended";
+    case VP8_STATUS_USER_ABORT:
+        return "aborted";
+    case VP8_STATUS_NOT_ENOUGH_DATA:
+        return "truncated data";
+    default:
+        return "unknown error";
     }
 }
 
@@ -34,8 +42,7 @@ int fgi_decode_webp(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_i
     int rc = FG_OK;
     uint8_t *rgb = NULL;
     WebPDecoderConfig config;
-    if (!WebPInitDecoderConfig(&config))
-        return fg_fail(err, FG_EINVAL, "libwebp version mismatch");
+    if (!WebPInitDecoderConfig(&config)) return fg_fail(err, FG_EINVAL, "libwebp version mismatch");
 
     VP8StatusCode status = WebPGetFeatures(bytes, size, &config.input);
     if (status != VP8_STATUS_OK)

@@ -35,15 +35,16 @@ static inline uint32_t fx_rand(uint64_t *state)
  * rotation is recognisable even after lossy compression, plus a gentle gradient. */
 static inline uint8_t *fx_pattern(int w, int h)
 {
-    static const uint8_t quadrant[4][3] = {{220, 30, 30}, {30, 200, 40}, {30, 40, 210},
-                                           {235, 235, 235}};
+    static const uint8_t quadrant[4][3] = {
+        {220, 30, 30}, {30, 200, 40}, {30, 40, 210}, {235, 235, 235}};
     uint8_t *rgb = malloc((size_t)w * h * 3);
     if (!rgb) return NULL;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             const uint8_t *q = quadrant[(y >= h / 2) * 2 + (x >= w / 2)];
             uint8_t *p = rgb + ((size_t)y * w + x) * 3;
-            for (int c = 0; c < 3; c++) p[c] = (uint8_t)(q[c] - (x + y) % 8);
+            for (int c = 0; c < 3; c++)
+                p[c] = (uint8_t)(q[c] - (x + y) % 8);
         }
     return rgb;
 }
@@ -53,7 +54,8 @@ static inline uint8_t *fx_noise(int w, int h, uint64_t seed)
 {
     uint8_t *rgb = malloc((size_t)w * h * 3);
     if (!rgb) return NULL;
-    for (size_t i = 0; i < (size_t)w * h * 3; i++) rgb[i] = (uint8_t)fx_rand(&seed);
+    for (size_t i = 0; i < (size_t)w * h * 3; i++)
+        rgb[i] = (uint8_t)fx_rand(&seed);
     return rgb;
 }
 
@@ -90,12 +92,13 @@ static inline uint8_t *fx_png(const void *pixels, size_t len, int w, int h, int 
 {
     spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
     struct spng_ihdr ihdr = {(uint32_t)w, (uint32_t)h, (uint8_t)bit_depth, (uint8_t)color_type,
-                             0, 0, (uint8_t)interlace};
+                             0,           0,           (uint8_t)interlace};
     uint8_t *png = NULL;
     int error = 0;
     if (!ctx) return NULL;
     spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
-    if (spng_set_ihdr(ctx, &ihdr) == 0 && (!plte || spng_set_plte(ctx, (struct spng_plte *)plte) == 0) &&
+    if (spng_set_ihdr(ctx, &ihdr) == 0 &&
+        (!plte || spng_set_plte(ctx, (struct spng_plte *)plte) == 0) &&
         spng_encode_image(ctx, pixels, len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE) == 0)
         png = spng_get_png_buffer(ctx, size, &error);
     spng_ctx_free(ctx);
@@ -136,7 +139,8 @@ static inline uint32_t fx_crc32(const uint8_t *p, size_t n, uint32_t crc)
     crc = ~crc;
     for (size_t i = 0; i < n; i++) {
         crc ^= p[i];
-        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
     }
     return ~crc;
 }
@@ -175,21 +179,21 @@ static inline uint8_t *fx_jpeg_with_orientation(const uint8_t *jpeg, size_t size
 {
     uint8_t app1[2 + 2 + 6 + 26];
     size_t n = 0;
-    fx_put(app1, &n, 0xffe1, 2, 1);                 /* APP1 marker */
-    fx_put(app1, &n, sizeof app1 - 2, 2, 1);        /* segment length */
+    fx_put(app1, &n, 0xffe1, 2, 1);          /* APP1 marker */
+    fx_put(app1, &n, sizeof app1 - 2, 2, 1); /* segment length */
     memcpy(app1 + n, "Exif\0\0", 6);
     n += 6;
-    app1[n++] = big_endian ? 'M' : 'I';             /* TIFF header */
+    app1[n++] = big_endian ? 'M' : 'I'; /* TIFF header */
     app1[n++] = big_endian ? 'M' : 'I';
     fx_put(app1, &n, 42, 2, big_endian);
-    fx_put(app1, &n, 8, 4, big_endian);             /* offset of IFD0 */
-    fx_put(app1, &n, 1, 2, big_endian);             /* one entry: */
-    fx_put(app1, &n, 0x0112, 2, big_endian);        /*   Orientation */
-    fx_put(app1, &n, 3, 2, big_endian);             /*   SHORT */
-    fx_put(app1, &n, 1, 4, big_endian);             /*   one value, padded to 4 bytes */
+    fx_put(app1, &n, 8, 4, big_endian);      /* offset of IFD0 */
+    fx_put(app1, &n, 1, 2, big_endian);      /* one entry: */
+    fx_put(app1, &n, 0x0112, 2, big_endian); /*   Orientation */
+    fx_put(app1, &n, 3, 2, big_endian);      /*   SHORT */
+    fx_put(app1, &n, 1, 4, big_endian);      /*   one value, padded to 4 bytes */
     fx_put(app1, &n, (uint32_t)orientation, 2, big_endian);
     fx_put(app1, &n, 0, 2, big_endian);
-    fx_put(app1, &n, 0, 4, big_endian);             /* no next IFD */
+    fx_put(app1, &n, 0, 4, big_endian); /* no next IFD */
 
     uint8_t *out = malloc(size + n);
     if (!out) return NULL;

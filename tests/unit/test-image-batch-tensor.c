@@ -96,8 +96,8 @@ int main(void)
     check_detector_input(&img, 416, "golden/intermediate/cpu/tiny_input_416_rgb.f32");
     /* Crop rectangles from golden/intermediate/index.json (landmarks.crop_box and
      * recognition.crop_box); lm is 177x238, so it is padded 30 columns before, 31 after. */
-    check_crop_input(&img, (fg_rect){413, 355, 177, 238}, "golden/intermediate/cpu/lm_crop.u8",
-                     112, "golden/intermediate/cpu/lm_input_112_rgb.f32");
+    check_crop_input(&img, (fg_rect){413, 355, 177, 238}, "golden/intermediate/cpu/lm_crop.u8", 112,
+                     "golden/intermediate/cpu/lm_input_112_rgb.f32");
     check_crop_input(&img, (fg_rect){369, 394, 213, 213}, "golden/intermediate/cpu/rec_crop.u8",
                      150, "golden/intermediate/cpu/rec_input_150_rgb.f32");
     fg_image_free(&img);

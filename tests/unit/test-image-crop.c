@@ -28,7 +28,7 @@ int main(void)
     CHECK(memcmp(crop.rgb, img.rgb, 10 * 8 * 3) == 0);
     fg_image_free(&crop);
 
-    const fg_rect bad[] = {{-1, 0, 2, 2}, {9, 0, 2, 2}, {0, 7, 2, 2}, {0, 0, 0, 2},
+    const fg_rect bad[] = {{-1, 0, 2, 2}, {9, 0, 2, 2},          {0, 7, 2, 2},         {0, 0, 0, 2},
                            {0, 0, 2, -1}, {2147483647, 0, 2, 2}, {0, 0, 2147483647, 2}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err.message[0] = '\0';

@@ -10,16 +10,27 @@
 
 int main(void)
 {
-    static const int codes[] = {FG_OK, FG_ENOMEM, FG_EINVAL, FG_EIO, FG_EIMAGE_EMPTY,
-                                FG_EIMAGE_FORMAT, FG_EIMAGE_CORRUPT, FG_EIMAGE_TOO_LARGE,
-                                FG_EMODEL_MISSING, FG_EMODEL_CORRUPT, FG_ENN, FG_ENOFACE};
+    static const int codes[] = {FG_OK,
+                                FG_ENOMEM,
+                                FG_EINVAL,
+                                FG_EIO,
+                                FG_EIMAGE_EMPTY,
+                                FG_EIMAGE_FORMAT,
+                                FG_EIMAGE_CORRUPT,
+                                FG_EIMAGE_TOO_LARGE,
+                                FG_EMODEL_MISSING,
+                                FG_EMODEL_CORRUPT,
+                                FG_ENN,
+                                FG_ENOFACE};
     const size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
         const char *name = fg_error_name(codes[i]);
         CHECK(strcmp(name, "unknown_error") != 0);
         CHECK(strcmp(fg_strerror(codes[i]), "unknown error") != 0);
-        for (const char *p = name; *p; p++) CHECKF(islower((unsigned char)*p) || *p == '_', "%s", name);
-        for (size_t j = 0; j < i; j++) CHECK(strcmp(name, fg_error_name(codes[j])) != 0);
+        for (const char *p = name; *p; p++)
+            CHECKF(islower((unsigned char)*p) || *p == '_', "%s", name);
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(name, fg_error_name(codes[j])) != 0);
     }
     CHECK(strcmp(fg_error_name(FG_EIMAGE_TOO_LARGE), "image_too_large") == 0);
     CHECK(strcmp(fg_error_name(FG_ENOFACE), "no_face") == 0);

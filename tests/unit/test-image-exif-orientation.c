@@ -25,12 +25,14 @@ static void check_orient_by_hand(void)
         fg_image img = {3, 2, malloc(18)};
         CHECK(img.rgb != NULL);
         if (!img.rgb) return;
-        for (int p = 0; p < 6; p++) memset(img.rgb + 3 * p, 'a' + p, 3);
+        for (int p = 0; p < 6; p++)
+            memset(img.rgb + 3 * p, 'a' + p, 3);
         CHECK_EQ_INT(fgi_orient(&img, cases[i].orientation, NULL), FG_OK);
         CHECK_EQ_INT(img.width, cases[i].width);
         CHECK_EQ_INT(img.height, cases[i].height);
         char got[7] = {0};
-        for (int p = 0; p < 6; p++) got[p] = (char)img.rgb[3 * p];
+        for (int p = 0; p < 6; p++)
+            got[p] = (char)img.rgb[3 * p];
         CHECKF(strcmp(got, cases[i].letters) == 0, "orientation %d: %s, expected %s",
                cases[i].orientation, got, cases[i].letters);
         fg_image_free(&img);
@@ -41,14 +43,38 @@ static void check_orient_by_hand(void)
 static void stored_xy(int orientation, int w, int h, int x, int y, int *sx, int *sy)
 {
     switch (orientation) {
-    case 2: *sx = w - 1 - x; *sy = y; break;
-    case 3: *sx = w - 1 - x; *sy = h - 1 - y; break;
-    case 4: *sx = x; *sy = h - 1 - y; break;
-    case 5: *sx = y; *sy = x; break;
-    case 6: *sx = y; *sy = h - 1 - x; break;
-    case 7: *sx = w - 1 - y; *sy = h - 1 - x; break;
-    case 8: *sx = w - 1 - y; *sy = x; break;
-    default: *sx = x; *sy = y; break;
+    case 2:
+        *sx = w - 1 - x;
+        *sy = y;
+        break;
+    case 3:
+        *sx = w - 1 - x;
+        *sy = h - 1 - y;
+        break;
+    case 4:
+        *sx = x;
+        *sy = h - 1 - y;
+        break;
+    case 5:
+        *sx = y;
+        *sy = x;
+        break;
+    case 6:
+        *sx = y;
+        *sy = h - 1 - x;
+        break;
+    case 7:
+        *sx = w - 1 - y;
+        *sy = h - 1 - x;
+        break;
+    case 8:
+        *sx = w - 1 - y;
+        *sy = x;
+        break;
+    default:
+        *sx = x;
+        *sy = y;
+        break;
     }
 }
 

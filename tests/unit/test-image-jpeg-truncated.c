@@ -24,10 +24,10 @@ int main(void)
     uint8_t *jpeg = fg_test_read(fg_test_shared("golden/single640.jpg"), &size);
     CHECK(jpeg != NULL && size > 1000);
     if (!jpeg) return fg_test_done();
-    check_cut(jpeg, size / 2);   /* in the entropy-coded data */
-    check_cut(jpeg, size - 2);   /* only EOI missing: still premature */
-    check_cut(jpeg, 3);          /* just the magic */
-    check_cut(jpeg, 200);        /* inside the headers */
+    check_cut(jpeg, size / 2); /* in the entropy-coded data */
+    check_cut(jpeg, size - 2); /* only EOI missing: still premature */
+    check_cut(jpeg, 3);        /* just the magic */
+    check_cut(jpeg, 200);      /* inside the headers */
     free(jpeg);
     return fg_test_done();
 }

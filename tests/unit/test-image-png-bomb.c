@@ -25,7 +25,8 @@ static uint8_t *make_bomb(uint32_t side, size_t *size)
     if (spng_encode_image(ctx, NULL, 0, SPNG_FMT_PNG,
                           SPNG_ENCODE_PROGRESSIVE | SPNG_ENCODE_FINALIZE) != 0)
         goto done;
-    do ret = spng_encode_row(ctx, row, row_len);
+    do
+        ret = spng_encode_row(ctx, row, row_len);
     while (ret == 0);
     if (ret == SPNG_EOI) png = spng_get_png_buffer(ctx, size, &error);
 done:

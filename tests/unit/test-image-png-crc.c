@@ -55,7 +55,8 @@ int main(void)
 
     size_t ihdr = find_chunk(png, size, "IHDR"), idat = find_chunk(png, size, "IDAT");
     CHECK(ihdr == 8 && idat > 0);
-    size_t idat_len = (size_t)png[idat] << 24 | png[idat + 1] << 16 | png[idat + 2] << 8 | png[idat + 3];
+    size_t idat_len =
+        (size_t)png[idat] << 24 | png[idat + 1] << 16 | png[idat + 2] << 8 | png[idat + 3];
     check_damaged(png, size, ihdr + 8 + 13, 0, "IHDR CRC");
     check_damaged(png, size, idat + 8 + idat_len, 0, "IDAT CRC");
     check_damaged(png, size, idat + 8 + idat_len / 2, 0, "IDAT data byte");

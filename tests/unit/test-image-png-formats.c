@@ -81,12 +81,12 @@ int main(void)
         raw8[2 * i + 1] = (uint8_t)(i * 10); /* alpha 0 for the first pixel */
         memset(expected + 3 * i, 200 - i, 3);
     }
-    check_png("grey+alpha", raw8, W * H * 2, SPNG_COLOR_TYPE_GRAYSCALE_ALPHA, 8, 0, NULL,
-              expected);
+    check_png("grey+alpha", raw8, W * H * 2, SPNG_COLOR_TYPE_GRAYSCALE_ALPHA, 8, 0, NULL, expected);
 
     /* RGBA: alpha dropped, colour under alpha 0 kept. */
     for (int i = 0; i < W * H; i++) {
-        for (int c = 0; c < 3; c++) raw8[4 * i + c] = expected[3 * i + c] = (uint8_t)(i * 7 + c * 50);
+        for (int c = 0; c < 3; c++)
+            raw8[4 * i + c] = expected[3 * i + c] = (uint8_t)(i * 7 + c * 50);
         raw8[4 * i + 3] = (uint8_t)(i % 2 ? 255 : 0);
     }
     check_png("rgba", raw8, W * H * 4, SPNG_COLOR_TYPE_TRUECOLOR_ALPHA, 8, 0, NULL, expected);

@@ -38,7 +38,8 @@ static uint8_t *pad_to_square(const uint8_t *rgb, int w, int h, int is_center, i
 {
     const int s = w > h ? w : h;
     const int after_x = (s - w + 1) / 2, after_y = (s - h + 1) / 2; /* Math.round(d * 0.5) */
-    const int before_x = is_center ? s - w - after_x : 0, before_y = is_center ? s - h - after_y : 0;
+    const int before_x = is_center ? s - w - after_x : 0,
+              before_y = is_center ? s - h - after_y : 0;
     uint8_t *sq = calloc((size_t)s * s, 3);
     if (!sq) return NULL;
     for (int y = 0; y < h; y++)
@@ -81,12 +82,13 @@ static void check_against_naive(int in_w, int in_h, int out_w, int out_h, uint64
     if (img && mine && ref && as_float) {
         naive_resize(img, in_w, in_h, out_w, out_h, ref);
         CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, mine), FG_OK);
-        CHECKF(same_floats(mine, ref, (size_t)out_w * out_h * 3), "u8 %dx%d -> %dx%d", in_w,
-               in_h, out_w, out_h);
-        for (int i = 0; i < in_w * in_h * 3; i++) as_float[i] = img[i];
+        CHECKF(same_floats(mine, ref, (size_t)out_w * out_h * 3), "u8 %dx%d -> %dx%d", in_w, in_h,
+               out_w, out_h);
+        for (int i = 0; i < in_w * in_h * 3; i++)
+            as_float[i] = img[i];
         CHECK_EQ_INT(fgi_resize_bilinear_f32(as_float, in_w, in_h, 3, out_w, out_h, mine), FG_OK);
-        CHECKF(same_floats(mine, ref, (size_t)out_w * out_h * 3), "f32 %dx%d -> %dx%d", in_w,
-               in_h, out_w, out_h);
+        CHECKF(same_floats(mine, ref, (size_t)out_w * out_h * 3), "f32 %dx%d -> %dx%d", in_w, in_h,
+               out_w, out_h);
     }
     free(img);
     free(mine);
@@ -105,8 +107,8 @@ static void check_padding(int w, int h, int size, int is_center, uint64_t seed)
     if (img && sq && mine && ref) {
         naive_resize(sq, side, side, size, size, ref);
         CHECK_EQ_INT(fgi_to_batch_tensor(img, w, h, size, is_center, mine), FG_OK);
-        CHECKF(same_floats(mine, ref, (size_t)size * size * 3), "pad %dx%d -> %d centre %d", w,
-               h, size, is_center);
+        CHECKF(same_floats(mine, ref, (size_t)size * size * 3), "pad %dx%d -> %d centre %d", w, h,
+               size, is_center);
     }
     free(img);
     free(sq);
@@ -117,16 +119,16 @@ static void check_padding(int w, int h, int size, int is_center, uint64_t seed)
 int main(void)
 {
     check_by_hand();
-    check_against_naive(7, 5, 7, 5, 1);     /* ratio 1: the identity */
-    check_against_naive(7, 5, 3, 2, 2);     /* down */
-    check_against_naive(5, 7, 11, 13, 3);   /* up */
+    check_against_naive(7, 5, 7, 5, 1);   /* ratio 1: the identity */
+    check_against_naive(7, 5, 3, 2, 2);   /* down */
+    check_against_naive(5, 7, 11, 13, 3); /* up */
     check_against_naive(640, 480, 416, 416, 4);
     check_against_naive(1, 1, 9, 9, 5);
-    check_padding(30, 17, 16, 0, 6);        /* wide, pad bottom */
-    check_padding(17, 30, 16, 1, 7);        /* tall, odd diff 13: 7 after, 6 before */
-    check_padding(30, 17, 40, 1, 8);        /* upscale with centred padding */
-    check_padding(12, 12, 12, 1, 9);        /* already square at size: unchanged */
-    check_padding(177, 238, 112, 1, 10);    /* the landmark crop's shape */
+    check_padding(30, 17, 16, 0, 6);     /* wide, pad bottom */
+    check_padding(17, 30, 16, 1, 7);     /* tall, odd diff 13: 7 after, 6 before */
+    check_padding(30, 17, 40, 1, 8);     /* upscale with centred padding */
+    check_padding(12, 12, 12, 1, 9);     /* already square at size: unchanged */
+    check_padding(177, 238, 112, 1, 10); /* the landmark crop's shape */
 
     /* Side == input_size: the tensor is the padded image itself. */
     uint8_t *img = fx_noise(4, 3, 11);

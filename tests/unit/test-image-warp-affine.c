@@ -19,7 +19,8 @@ int main(void)
     const double identity[6] = {1, 0, 0, 0, 1, 0};
     CHECK_EQ_INT(fgi_warp_affine(&img, identity, 6, 4, out), FG_OK);
     int same = 1;
-    for (int i = 0; i < 6 * 4 * 3; i++) same &= out[i] == img.rgb[i];
+    for (int i = 0; i < 6 * 4 * 3; i++)
+        same &= out[i] == img.rgb[i];
     CHECK(same);
 
     /* Half a pixel to the right: the mean of horizontal neighbours; past the last column the
@@ -43,7 +44,8 @@ int main(void)
     const double far_away[6] = {1, 0, -100, 0, 1, 1e300};
     CHECK_EQ_INT(fgi_warp_affine(&img, far_away, 8, 8, out), FG_OK);
     int zeros = 1;
-    for (int i = 0; i < 8 * 8 * 3; i++) zeros &= out[i] == 0.0f;
+    for (int i = 0; i < 8 * 8 * 3; i++)
+        zeros &= out[i] == 0.0f;
     CHECK(zeros);
 
     CHECK_EQ_INT(fgi_warp_affine(&img, identity, 0, 4, out), FG_EINVAL);

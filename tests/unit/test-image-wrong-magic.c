@@ -21,9 +21,10 @@ static void check_format_error(const char *bytes, size_t size, const char *expec
 int main(void)
 {
     const char *html = "<html><body>not an image</body></html>";
-    check_format_error(html, strlen(html), "not a JPEG, PNG or WebP image (starts with 3c 68 74 6d)");
+    check_format_error(html, strlen(html),
+                       "not a JPEG, PNG or WebP image (starts with 3c 68 74 6d)");
     check_format_error("GIF89a\1\0\1\0", 10, "47 49 46 38");
-    check_format_error("\xff\xd8", 2, "ff d8"); /* too short for the JPEG magic */
+    check_format_error("\xff\xd8", 2, "ff d8");                /* too short for the JPEG magic */
     check_format_error("RIFF\4\0\0\0WAVE", 12, "52 49 46 46"); /* RIFF, but not WebP */
     check_format_error("\x89PNG\r\n\x1a", 7, "89 50 4e 47");
 
