@@ -1,0 +1,295 @@
+/*
+ * bench_engine.c - facegate's side of `make bench`: times every stage of the pipeline on
+ * real images and writes JSON in the "facegate-bench/1" shape that bench/compare.mjs reads
+ * (the reference implementation's bench/reference.mjs writes the same shape).
+ *
+ *   bench_engine --images A.jpg,B.jpg [--runs N] [--threads T] [--models DIR] [--json FILE]
+ *
+ * Stages (per image, after two warm-up runs): decode, ssd_detect, tiny_detect, landmarks
+ * (crop + net, first face), descriptor (default dlib alignment, first face), pipeline_ssd
+ * (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode, pipeline_tiny.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "facegate.h"
+#include "image/image.h"
+#include "models/models.h"
+
+#define MAX_RUNS 1000
+
+typedef struct bench {
+    const char *model_dir;
+    int runs, threads;
+    fg_engine *ssd_engine, *tiny_engine;
+    fgm_ssd *ssd;
+    fgm_tiny *tiny;
+    fgm_landmarks *landmarks;
+} bench;
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static json_t *summary(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    double median = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+    int p90 = (int)(0.9 * (n - 1) + 0.5);
+    return json_pack("{s:f, s:f, s:f, s:i}", "median_ms", median, "p90_ms", t[p90], "min_ms",
+                     t[0], "runs", n);
+}
+
+static void die(const char *what, const fg_error *err)
+{
+    fprintf(stderr, "bench_engine: %s: %s\n", what, err->message);
+    exit(1);
+}
+
+/* Each stage is a function of the image under test, run 2 + runs times. */
+typedef struct ctx {
+    bench *b;
+    const unsigned char *bytes;
+    size_t size;
+    const fg_image *img;
+    const fg_face *face; /* first SSD face, or NULL */
+} ctx;
+
+typedef void (*stage_fn)(ctx *c);
+
+static void stage_decode(ctx *c)
+{
+    fg_image img;
+    fg_error err;
+    if (fg_image_decode(c->bytes, c->size, 0, &img, &err)) die("decode", &err);
+    fg_image_free(&img);
+}
+
+static void stage_ssd(ctx *c)
+{
+    fgm_detection *d;
+    size_t n;
+    fg_error err;
+    if (fgm_ssd_detect(c->b->ssd, c->img, 0.5f, &d, &n, &err)) die("ssd", &err);
+    free(d);
+}
+
+static void stage_tiny(ctx *c)
+{
+    fgm_detection *d;
+    size_t n;
+    fg_error err;
+    if (fgm_tiny_detect(c->b->tiny, c->img, 0.5f, &d, &n, &err)) die("tiny", &err);
+    free(d);
+}
+
+static void stage_landmarks(ctx *c)
+{
+    fg_image crop;
+    fg_point pts[FG_LANDMARKS];
+    fg_error err;
+    if (fgi_crop(c->img, c->face->landmark_crop, &crop, &err) ||
+        fgm_landmarks_detect(c->b->landmarks, crop.rgb, crop.width, crop.height, pts, &err))
+        die("landmarks", &err);
+    fg_image_free(&crop);
+}
+
+static void stage_descriptor(ctx *c)
+{
+    float d[FG_DESCRIPTOR_DIM];
+    fg_error err;
+    if (fg_describe(c->b->ssd_engine, c->img, c->face, d, &err)) die("descriptor", &err);
+}
+
+static void pipeline(fg_engine *e, const fg_image *img)
+{
+    fg_face *faces;
+    size_t n;
+    fg_error err;
+    float d[FG_DESCRIPTOR_DIM];
+    if (fg_detect(e, img, &faces, &n, &err)) die("pipeline", &err);
+    for (size_t i = 0; i < n; i++)
+        if (fg_describe(e, img, &faces[i], d, &err)) die("pipeline", &err);
+    free(faces);
+}
+
+static void stage_pipeline_ssd(ctx *c)
+{
+    pipeline(c->b->ssd_engine, c->img);
+}
+
+static void stage_pipeline_ssd_decode(ctx *c)
+{
+    fg_image img;
+    fg_error err;
+    if (fg_image_decode(c->bytes, c->size, 0, &img, &err)) die("decode", &err);
+    pipeline(c->b->ssd_engine, &img);
+    fg_image_free(&img);
+}
+
+static void stage_pipeline_tiny(ctx *c)
+{
+    pipeline(c->b->tiny_engine, c->img);
+}
+
+static json_t *measure(ctx *c, stage_fn fn)
+{
+    static double t[MAX_RUNS];
+    for (int i = 0; i < 2; i++) fn(c);
+    for (int i = 0; i < c->b->runs; i++) {
+        double t0 = now_ms();
+        fn(c);
+        t[i] = now_ms() - t0;
+    }
+    return summary(t, c->b->runs);
+}
+
+static json_t *bench_image(bench *b, const char *path)
+{
+    static const struct {
+        const char *name;
+        stage_fn fn;
+        int needs_face;
+    } stages[] = {
+        {"decode", stage_decode, 0},
+        {"ssd_detect", stage_ssd, 0},
+        {"tiny_detect", stage_tiny, 0},
+        {"landmarks", stage_landmarks, 1},
+        {"descriptor", stage_descriptor, 1},
+        {"pipeline_ssd", stage_pipeline_ssd, 0},
+        {"pipeline_ssd_with_decode", stage_pipeline_ssd_decode, 0},
+        {"pipeline_tiny", stage_pipeline_tiny, 0},
+    };
+    fg_image img;
+    fg_face *faces;
+    size_t n, size;
+    fg_error err;
+    FILE *f = fopen(path, "rb");
+    unsigned char *bytes;
+    long len;
+
+    if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET)) {
+        fprintf(stderr, "bench_engine: cannot read %s\n", path);
+        exit(1);
+    }
+    size = (size_t)len;
+    bytes = malloc(size);
+    if (!bytes || fread(bytes, 1, size, f) != size) exit(1);
+    fclose(f);
+    if (fg_image_decode(bytes, size, 0, &img, &err)) die(path, &err);
+    if (fg_detect(b->ssd_engine, &img, &faces, &n, &err)) die(path, &err);
+
+    ctx c = {b, bytes, size, &img, n ? &faces[0] : NULL};
+    const char *base = strrchr(path, '/');
+    json_t *st = json_object();
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+        if (stages[i].needs_face && !c.face) {
+            json_object_set_new(st, stages[i].name, json_null());
+            continue;
+        }
+        fprintf(stderr, "  %s: %s ...\n", base ? base + 1 : path, stages[i].name);
+        json_object_set_new(st, stages[i].name, measure(&c, stages[i].fn));
+    }
+    json_t *out = json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "name", base ? base + 1 : path,
+                            "file", path, "width", img.width, "height", img.height, "faces",
+                            (int)n, "stages", st);
+    free(faces);
+    fg_image_free(&img);
+    free(bytes);
+    return out;
+}
+
+static fg_engine *open_engine(bench *b, fg_detector det)
+{
+    fg_engine_options o;
+    fg_engine *e;
+    fg_error err;
+    fg_engine_options_init(&o);
+    o.model_dir = b->model_dir;
+    o.detector = det;
+    o.threads = b->threads;
+    if (fg_engine_open(&o, &e, &err)) die("engine", &err);
+    return e;
+}
+
+int main(int argc, char **argv)
+{
+    bench b = {"node_modules/@vladmandic/face-api/model", 20, 1, NULL, NULL, NULL, NULL, NULL};
+    const char *images = NULL, *json_path = NULL;
+    fg_error err;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v && strcmp(a, "--help") && strcmp(a, "-h")) {
+            fprintf(stderr, "bench_engine: %s needs a value\n", a);
+            return 2;
+        }
+        if (strcmp(a, "--images") == 0) {
+            images = v, i++;
+        } else if (strcmp(a, "--runs") == 0) {
+            b.runs = atoi(v), i++;
+        } else if (strcmp(a, "--threads") == 0) {
+            b.threads = atoi(v), i++;
+        } else if (strcmp(a, "--models") == 0) {
+            b.model_dir = v, i++;
+        } else if (strcmp(a, "--json") == 0) {
+            json_path = v, i++;
+        } else {
+            fprintf(stderr, "usage: bench_engine --images A,B [--runs N] [--threads T] "
+                            "[--models DIR] [--json FILE]\n");
+            return strcmp(a, "--help") && strcmp(a, "-h") ? 2 : 0;
+        }
+    }
+    if (!images || b.runs < 1 || b.runs > MAX_RUNS || b.threads < 0) {
+        fprintf(stderr, "bench_engine: need --images, 1 <= --runs <= %d, --threads >= 0\n",
+                MAX_RUNS);
+        return 2;
+    }
+    b.ssd_engine = open_engine(&b, FG_DETECTOR_SSD);
+    b.tiny_engine = open_engine(&b, FG_DETECTOR_TINY);
+    if (fgm_ssd_open(b.model_dir, b.threads, &b.ssd, &err) ||
+        fgm_tiny_open(b.model_dir, b.threads, &b.tiny, &err) ||
+        fgm_landmarks_open(b.model_dir, b.threads, &b.landmarks, &err))
+        die("models", &err);
+
+    json_t *list = json_array();
+    char *copy = strdup(images), *save = NULL;
+    for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
+        json_array_append_new(list, bench_image(&b, p));
+    free(copy);
+
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    json_t *doc = json_pack("{s:s, s:s, s:i, s:i, s:f, s:o}", "format", "facegate-bench/1",
+                            "implementation", "facegate (C, XNNPACK)", "threads", b.threads,
+                            "runs", b.runs, "peak_rss_mb", ru.ru_maxrss / 1024.0, "images", list);
+    if (json_path) {
+        if (json_dump_file(doc, json_path, JSON_INDENT(1))) {
+            fprintf(stderr, "bench_engine: cannot write %s\n", json_path);
+            return 1;
+        }
+    } else {
+        json_dumpf(doc, stdout, JSON_INDENT(1));
+        fputc('\n', stdout);
+    }
+    json_decref(doc);
+    fg_engine_free(b.ssd_engine);
+    fg_engine_free(b.tiny_engine);
+    fgm_ssd_free(b.ssd);
+    fgm_tiny_free(b.tiny);
+    fgm_landmarks_free(b.landmarks);
+    return 0;
+}
