@@ -24,6 +24,7 @@
 #define MAX_RESULTS 100
 #define IOU_THRESHOLD 0.5
 #define BN_EPSILON 0.0010000000474974513
+#define MAX_CHANNELS 1024 /* widest depthwise layer */
 
 /* Feature map side and anchors per cell of each box predictor; 3072+1536+384+96+24+6. */
 static const int grid[PREDICTORS] = {32, 16, 8, 4, 2, 1};
@@ -46,12 +47,12 @@ typedef struct ssd_candidate {
 
 struct fgm_ssd {
     nn_runtime *rt;
-    float *anchors;             /* Output/extra_dim: [ANCHORS][ymin, xmin, ymax, xmax] */
-    float *box_encodings;       /* [ANCHORS][4], filled by fgm_ssd_forward */
-    float *class_logits;        /* [ANCHORS][3] */
-    ssd_candidate *candidates;  /* [ANCHORS] scratch for detect */
-    float (*boxes)[4];          /* [ANCHORS] decoded candidate boxes, scratch for detect */
-    int *selected;              /* [MAX_RESULTS] candidate indices kept by NMS */
+    float *anchors;            /* Output/extra_dim: [ANCHORS][ymin, xmin, ymax, xmax] */
+    float *box_encodings;      /* [ANCHORS][4], filled by fgm_ssd_forward */
+    float *class_logits;       /* [ANCHORS][3] */
+    ssd_candidate *candidates; /* [ANCHORS] scratch for detect */
+    float (*boxes)[4];         /* [ANCHORS] decoded candidate boxes, scratch for detect */
+    int *selected;             /* [MAX_RESULTS] candidate indices kept by NMS */
 };
 
 typedef struct builder {
@@ -99,7 +100,8 @@ static nn_t depthwise(builder *b, nn_t x, const char *prefix, int stride)
     if (b->bad) return none;
     for (size_t i = 0; i < c; i++) {
         double s = gamma->data[i] / sqrt((double)var->data[i] + BN_EPSILON);
-        for (size_t k = 0; k < 9; k++) filter[k * c + i] = (float)(f->data[k * c + i] * s);
+        for (size_t k = 0; k < 9; k++)
+            filter[k * c + i] = (float)(f->data[k * c + i] * s);
         bias[i] = (float)(beta->data[i] - mean->data[i] * s);
     }
     /* nn_depthwise copies the filter and bias, so the scratch can be reused. */
@@ -119,8 +121,8 @@ static void predictor(builder *b, nn_t x, int i)
         const nn_tensor *f = need(b, prefix, "weights", (size_t)x.c * cout);
         const nn_tensor *bias = need(b, prefix, "biases", (size_t)cout);
         if (b->bad) return;
-        nn_output(b->g, nn_conv2d(b->g, x, f->data, 1, 1, cout, bias->data, 1, NN_VALID,
-                                  NN_ACT_NONE));
+        nn_output(b->g,
+                  nn_conv2d(b->g, x, f->data, 1, 1, cout, bias->data, 1, NN_VALID, NN_ACT_NONE));
     }
 }
 
@@ -146,7 +148,8 @@ static void build(builder *b)
                       extra_layers[k].cout);
         if (k % 2 == 1) features[2 + k / 2] = x;
     }
-    for (int i = 0; i < PREDICTORS; i++) predictor(b, features[i], i);
+    for (int i = 0; i < PREDICTORS; i++)
+        predictor(b, features[i], i);
 }
 
 int fgm_ssd_open(const char *model_dir, int threads, fgm_ssd **out, fg_error *err)
@@ -161,7 +164,7 @@ int fgm_ssd_open(const char *model_dir, int threads, fgm_ssd **out, fg_error *er
     if ((rc = nn_weights_load(model_dir, "ssd_mobilenetv1_model", &w, err))) return rc;
     m = calloc(1, sizeof *m);
     b.g = nn_graph_new(2 * PREDICTORS);
-    b.scratch = malloc(10 * 1024 * sizeof(float));
+    b.scratch = malloc((9 + 1) * MAX_CHANNELS * sizeof(float)); /* dw filter + bias */
     if (m) {
         m->anchors = malloc(ANCHORS * 4 * sizeof(float));
         m->box_encodings = malloc(ANCHORS * 4 * sizeof(float));
@@ -271,14 +274,14 @@ static double iou(const float a[4], const float b[4])
     double by1 = fmax(b[0], b[2]), bx1 = fmax(b[1], b[3]);
     double area_a = (ay1 - ay0) * (ax1 - ax0), area_b = (by1 - by0) * (bx1 - bx0);
     if (area_a <= 0 || area_b <= 0) return 0.0;
-    double inter = fmax(fmin(ay1, by1) - fmax(ay0, by0), 0.0) *
-                   fmax(fmin(ax1, bx1) - fmax(ax0, bx0), 0.0);
+    double inter =
+        fmax(fmin(ay1, by1) - fmax(ay0, by0), 0.0) * fmax(fmin(ax1, bx1) - fmax(ax0, bx0), 0.0);
     return inter / (area_a + area_b - inter);
 }
 
-/* Scores (sigmoid of logit 1, as the tfjs kernel computes it: double, rounded to float),
- * candidates above min_score in stable score-descending order, their decoded boxes. Returns
- * the number of candidates. */
+/* Scores (sigmoid of logit 1, as the tfjs kernel computes it: double, rounded to float) and
+ * the anchors scoring above min_score into m->candidates, in stable score-descending order.
+ * Returns their number. Boxes are decoded later, only for the candidates NMS looks at. */
 static int collect_candidates(fgm_ssd *m, float min_score)
 {
     int n = 0, anchor = 0;
@@ -337,12 +340,19 @@ int fgm_ssd_detect(fgm_ssd *m, const fg_image *img, float min_score, fgm_detecti
     *count = 0;
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
         return fg_fail(err, FG_EINVAL, "SSD detector given an empty image");
+    /* computeReshapedDimensions: the image's size inside the 512 square, rounded. A side that
+     * rounds to 0 (aspect ratio over 1024:1) would make every box infinite: no face there. */
+    double w = img->width, h = img->height, scale = INPUT_SIZE / fmax(w, h);
+    double reshaped_w = floor(w * scale + 0.5), reshaped_h = floor(h * scale + 0.5);
+    if (reshaped_w < 1 || reshaped_h < 1) return FG_OK;
+
     /* Straight into the runtime's input buffer: no copy. */
     if ((rc = fgi_to_batch_tensor(img->rgb, img->width, img->height, INPUT_SIZE, 0, in)))
         return fg_fail(err, rc, "cannot resize a %dx%d image to the SSD input", img->width,
                        img->height);
     /* tf.sub(tf.div(x, 127.5), 1): two float32 ops, bit-exact in float. */
-    for (size_t i = 0; i < values; i++) in[i] = in[i] / 127.5f - 1.0f;
+    for (size_t i = 0; i < values; i++)
+        in[i] = in[i] / 127.5f - 1.0f;
     if ((rc = nn_run(m->rt, err))) return rc;
 
     candidates = collect_candidates(m, min_score);
@@ -353,9 +363,7 @@ int fgm_ssd_detect(fgm_ssd *m, const fg_image *img, float min_score, fgm_detecti
 
     /* SsdMobilenetv1.locateFaces: undo the bottom/right padding with the *rounded* reshaped
      * dimensions, clipping to [0, 1] before that scaling (both face-api behaviours). */
-    double w = img->width, h = img->height;
-    double scale = INPUT_SIZE / fmax(w, h);
-    double pad_x = INPUT_SIZE / floor(w * scale + 0.5), pad_y = INPUT_SIZE / floor(h * scale + 0.5);
+    double pad_x = INPUT_SIZE / reshaped_w, pad_y = INPUT_SIZE / reshaped_h;
     for (int i = 0; i < kept; i++) {
         const float *box = m->boxes[m->selected[i]];
         double top = fmax(0.0, box[0]) * pad_y, bottom = fmin(1.0, box[2]) * pad_y;

@@ -17,8 +17,8 @@
 
 #define INPUT_SIZE 416
 #define CELLS 13
-#define BOXES 5          /* anchors per cell */
-#define BOX_VALUES 5     /* tx, ty, tw, th, tobj */
+#define BOXES 5      /* anchors per cell */
+#define BOX_VALUES 5 /* tx, ty, tw, th, tobj */
 #define OUTPUTS (BOXES * BOX_VALUES)
 #define MAX_CANDIDATES (CELLS * CELLS * BOXES)
 #define IOU_THRESHOLD 0.4
@@ -64,9 +64,9 @@ static const nn_tensor *need(builder *b, const char *prefix, const char *suffix,
 
 static const nn_t none = {0, 0, 0, 0};
 
-/* depthwiseSeparableConv: pad 1 pixel of zeros on each side, separableConv2d 'valid', + bias,
- * leaky. A 3x3 stride-1 'same' convolution pads exactly one zero on each side, so 'same' is
- * used instead of a separate pad node (one copy of the activation less). */
+/* depthwiseSeparableConv without its leaky: pad 1 pixel of zeros on each side,
+ * separableConv2d 'valid', + bias. A 3x3 stride-1 'same' convolution pads exactly one zero on
+ * each side, so 'same' is used instead of a separate pad node (one copy of the activation less). */
 static nn_t separable(builder *b, nn_t x, const char *prefix, int cout)
 {
     const nn_tensor *dw = need(b, prefix, "depthwise_filter", (size_t)9 * x.c);
@@ -74,8 +74,14 @@ static nn_t separable(builder *b, nn_t x, const char *prefix, int cout)
     const nn_tensor *bias = need(b, prefix, "bias", (size_t)cout);
     if (b->bad) return none;
     x = nn_depthwise(b->g, x, dw->data, 3, 3, NULL, 1, NN_SAME, NN_ACT_NONE);
-    x = nn_conv2d(b->g, x, pw->data, 1, 1, cout, bias->data, 1, NN_VALID, NN_ACT_NONE);
-    return nn_leaky_relu(b->g, x, LEAKY_SLOPE);
+    return nn_conv2d(b->g, x, pw->data, 1, 1, cout, bias->data, 1, NN_VALID, NN_ACT_NONE);
+}
+
+/* face-api runs leaky then a 2x2 max pool after every conv. Leaky ReLU is monotonic, so it
+ * commutes with max exactly: pooling first runs the leaky on a quarter of the values. */
+static nn_t pool_then_leaky(builder *b, nn_t x, int stride)
+{
+    return nn_leaky_relu(b->g, nn_maxpool(b->g, x, 2, stride, NN_SAME), LEAKY_SLOPE);
 }
 
 static void build(builder *b)
@@ -88,18 +94,17 @@ static void build(builder *b)
     const nn_tensor *b0 = need(b, "conv0", "bias", channels[0]);
     if (b->bad) return;
     x = nn_conv2d(b->g, x, f0->data, 3, 3, channels[0], b0->data, 1, NN_VALID, NN_ACT_NONE);
-    x = nn_leaky_relu(b->g, x, LEAKY_SLOPE);
     for (int i = 1; i <= 5; i++) {
-        x = nn_maxpool(b->g, x, 2, 2, NN_SAME);
+        x = pool_then_leaky(b, x, 2);
         snprintf(prefix, sizeof prefix, "conv%d", i);
         x = separable(b, x, prefix, channels[i]);
     }
-    x = nn_maxpool(b->g, x, 2, 1, NN_SAME); /* 13x13, one -inf row/column at bottom/right */
+    x = pool_then_leaky(b, x, 1); /* 13x13: one -inf row/column at bottom/right */
     const nn_tensor *f8 = need(b, "conv8", "filters", (size_t)x.c * OUTPUTS);
     const nn_tensor *b8 = need(b, "conv8", "bias", OUTPUTS);
     if (b->bad) return;
-    nn_output(b->g, nn_conv2d(b->g, x, f8->data, 1, 1, OUTPUTS, b8->data, 1, NN_VALID,
-                              NN_ACT_NONE));
+    nn_output(b->g,
+              nn_conv2d(b->g, x, f8->data, 1, 1, OUTPUTS, b8->data, 1, NN_VALID, NN_ACT_NONE));
 }
 
 int fgm_tiny_open(const char *model_dir, int threads, fgm_tiny **out, fg_error *err)
@@ -159,12 +164,18 @@ static double sigmoid(double x)
     return 1.0 / (1.0 + exp(-x));
 }
 
-/* TinyYolov2Base.extractBoxes: cells in (row, col, anchor) order; returns the count. */
-static int extract_boxes(fgm_tiny *m, const float *raw, int img_w, int img_h, double threshold)
+/* computeReshapedDimensions: the image's size inside the 416 square, rounded. */
+static void reshaped_dims(int img_w, int img_h, double *rw, double *rh)
 {
-    /* computeReshapedDimensions (rounded) and the correction factors that undo the padding. */
     double scale = (double)INPUT_SIZE / (img_w > img_h ? img_w : img_h);
-    double rw = floor(img_w * scale + 0.5), rh = floor(img_h * scale + 0.5);
+    *rw = floor(img_w * scale + 0.5);
+    *rh = floor(img_h * scale + 0.5);
+}
+
+/* TinyYolov2Base.extractBoxes: cells in (row, col, anchor) order; returns the count. The
+ * correction factors undo the bottom/right padding with the rounded reshaped dimensions. */
+static int extract_boxes(fgm_tiny *m, const float *raw, double rw, double rh, double threshold)
+{
     double side = fmax(rw, rh), corr_x = side / rw, corr_y = side / rh;
     int n = 0;
 
@@ -239,19 +250,23 @@ int fgm_tiny_detect(fgm_tiny *m, const fg_image *img, float min_score, fgm_detec
 {
     float *in = nn_runtime_input(m->rt);
     const float *raw;
+    double rw, rh;
     int rc, n, kept;
 
     *out = NULL;
     *count = 0;
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
         return fg_fail(err, FG_EINVAL, "tiny face detector given an empty image");
+    /* A side that rounds to 0 (aspect ratio over 832:1) would make every box infinite. */
+    reshaped_dims(img->width, img->height, &rw, &rh);
+    if (rw < 1 || rh < 1) return FG_OK;
     if ((rc = fgi_to_batch_tensor(img->rgb, img->width, img->height, INPUT_SIZE, 0, in)))
         return fg_fail(err, rc, "cannot resize a %dx%d image to the tiny detector input",
                        img->width, img->height);
     fgm_normalize(in, (size_t)INPUT_SIZE * INPUT_SIZE, mean_rgb, 1);
     if ((rc = fgm_tiny_forward(m, in, &raw, err))) return rc;
 
-    n = extract_boxes(m, raw, img->width, img->height, min_score);
+    n = extract_boxes(m, raw, rw, rh, min_score);
     kept = nms(m, n);
     if (kept == 0) return FG_OK;
     if (!(*out = malloc((size_t)kept * sizeof **out)))

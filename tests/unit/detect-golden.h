@@ -16,7 +16,7 @@
 #include "models/models.h"
 
 /* The golden photos: golden/pixels/<name>.png, expected outputs in golden/<name>.jpg.json. */
-static const char *const golden_images[] = {"sample1", "sample2", "sample3", "sample4",
+static const char *const golden_images[] = {"sample1", "sample2", "sample3",  "sample4",
                                             "sample5", "sample6", "single640"};
 #define GOLDEN_IMAGES ((int)(sizeof golden_images / sizeof golden_images[0]))
 
@@ -83,8 +83,8 @@ static void check_detections(const char *image, const char *detector, const fgm_
         json_object_get(json_object_get(json_object_get(root, "backends"), "cpu"), detector),
         "faces");
     CHECKF(json_is_array(faces), "%s: no backends.cpu.%s.faces", rel, detector);
-    CHECKF(count == json_array_size(faces), "%s %s: %zu faces, golden %zu", image, detector,
-           count, json_array_size(faces));
+    CHECKF(count == json_array_size(faces), "%s %s: %zu faces, golden %zu", image, detector, count,
+           json_array_size(faces));
     for (size_t i = 0; i < count && i < json_array_size(faces); i++) {
         json_t *f = json_array_get(faces, i), *box = json_object_get(f, "box");
         json_t *rbox = json_object_get(f, "relative_box");
@@ -103,8 +103,8 @@ static void check_detections(const char *image, const char *detector, const fgm_
             double db = fabs(got[k] - want[k]);
             /* relative error expressed in pixels of the matching image side */
             double dr = fabs(got_rel[k] - want_rel[k]) * (k % 2 ? height : width);
-            CHECKF(db <= 0.05, "%s %s face %zu: box[%d] %.4f, golden %.4f", image, detector, i,
-                   k, got[k], want[k]);
+            CHECKF(db <= 0.05, "%s %s face %zu: box[%d] %.4f, golden %.4f", image, detector, i, k,
+                   got[k], want[k]);
             CHECKF(dr <= 0.05, "%s %s face %zu: relative box[%d] %.7f, golden %.7f", image,
                    detector, i, k, got_rel[k], want_rel[k]);
             if (!(db <= e->box_px)) e->box_px = db;
