@@ -13,9 +13,11 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"serve", fg_cmd_serve, "run the HTTP server (sign-up, log-in, web app)"},
     {"detect", fg_cmd_detect, "detect faces and 68 landmarks in images (JSON)"},
     {"embed", fg_cmd_embed, "print the 128-d descriptor of each face (JSON)"},
     {"compare", fg_cmd_compare, "distance between the faces of two images; exit 0 if same"},
+    /* {"eval", ...} is added with src/cli/cmd_eval.c */
 };
 
 static void usage(FILE *f)

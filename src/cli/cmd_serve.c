@@ -1,0 +1,407 @@
+/*
+ * cmd_serve.c - `facegate serve`: options from a config file, the environment and the command
+ * line (in rising precedence), then run the server until SIGINT or SIGTERM.
+ *
+ * One table describes every option once; the three sources and --help are all driven by it.
+ * Config file lines are `name = value` (# comments); environment variables are FACEGATE_ +
+ * the name upper-cased with '-' as '_' (FACEGATE_DATA_DIR); a list option (cors-origin) takes
+ * a comma-separated value there. Boolean options are --name / --no-name on the command line.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "server/server.h"
+
+typedef enum option_kind {
+    OPT_TEXT,   /* char array */
+    OPT_INT,    /* int in [lo, hi] */
+    OPT_UINT,   /* unsigned in [lo, hi] */
+    OPT_SIZE,   /* size_t in [lo, hi] */
+    OPT_FLOAT,  /* float in [lo, hi] */
+    OPT_BOOL,   /* int 0/1 */
+    OPT_LIST,   /* cors_origins */
+    OPT_ENGINE, /* handed to fg_cli_engine_option */
+} option_kind;
+
+typedef struct serve_option {
+    const char *name;
+    const char *metavar; /* NULL for booleans */
+    const char *help;
+    option_kind kind;
+    size_t offset, size;
+    double lo, hi;
+} serve_option;
+
+#define FIELD(f) offsetof(fg_server_config, f), sizeof(((fg_server_config *)0)->f)
+#define RL(f) offsetof(fg_server_config, ratelimit.f), sizeof(int)
+
+static const serve_option OPTIONS[] = {
+    {"host", "HOST", "address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)", OPT_TEXT,
+     FIELD(host), 0, 0},
+    {"port", "PORT", "TCP port (default 8080; 0 picks a free one, see the banner)", OPT_INT,
+     FIELD(port), 0, 65535},
+    {"data-dir", "DIR", "store, keys and admin token (default ./data, created 0700)", OPT_TEXT,
+     FIELD(data_dir), 0, 0},
+    {"models", "DIR",
+     "face-api model folder (default $FACEGATE_MODELS or node_modules/@vladmandic/face-api/model)",
+     OPT_TEXT, FIELD(models), 0, 0},
+    {"web-root", "DIR", "web app to serve at / (default web/dist; API only if missing)", OPT_TEXT,
+     FIELD(web_root), 0, 0},
+    {"workers", "N", "worker threads, one engine each (default: number of cores)", OPT_INT,
+     FIELD(workers), 1, 256},
+    {"threshold", "T", "accept a face under this descriptor distance (default 0.5)", OPT_FLOAT,
+     FIELD(threshold), 0.01, 2},
+    {"margin", "M", "1:N: the runner-up user must be this much further (default 0.05)", OPT_FLOAT,
+     FIELD(margin), 0, 2},
+    {"min-face", "PX", "smallest usable face box side in pixels (default 80)", OPT_INT,
+     FIELD(min_face_px), 16, 4096},
+    {"cors-origin", "ORIGIN", "allow this browser origin (repeatable; default: none)", OPT_LIST, 0,
+     0, 0, 0},
+    {"body-limit", "BYTES", "largest request body (default 10485760)", OPT_SIZE, FIELD(body_limit),
+     1024, 1024.0 * 1024 * 1024},
+    {"timeout", "SECONDS", "idle connection / request timeout (default 30)", OPT_UINT,
+     FIELD(timeout_s), 1, 3600},
+    {"token-ttl", "SECONDS", "session lifetime (default 3600)", OPT_INT, FIELD(token_ttl_s), 60,
+     30 * 86400},
+    {"secure-cookie", NULL, "mark the session cookie Secure (serve behind HTTPS)", OPT_BOOL,
+     FIELD(secure_cookie), 0, 0},
+    {"seed-routes", NULL, "serve the tutorial's /register and /verify (default on)", OPT_BOOL,
+     FIELD(seed_routes), 0, 0},
+    {"rate-limit-window", "SECONDS", "window of the failed log-in limits (default 60)", OPT_INT,
+     RL(window_s), 1, 86400},
+    {"rate-limit-ip", "N", "failed log-ins per client address per window (default 5)", OPT_INT,
+     RL(ip_failures), 1, 64},
+    {"rate-limit-account", "N", "failed log-ins per account per window (default 5)", OPT_INT,
+     RL(account_failures), 1, 64},
+    {"lockout-after", "N", "consecutive failures that lock an account (default 10)", OPT_INT,
+     RL(lockout_after), 1, 1000000},
+    {"lockout-seconds", "SECONDS", "how long a lockout lasts (default 900)", OPT_INT, RL(lockout_s),
+     1, 7 * 86400},
+    {"detector", "NAME", "ssd (accurate, default) or tiny (fast)", OPT_ENGINE, 0, 0, 0, 0},
+    {"align", "NAME", "dlib (default) or reference", OPT_ENGINE, 0, 0, 0, 0},
+    {"max-pixels", "N", "refuse images larger than N pixels (default 40000000)", OPT_ENGINE, 0, 0,
+     0, 0},
+    {"threads", "N", "inference threads per engine (default 1)", OPT_ENGINE, 0, 0, 0, 0},
+};
+#define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
+
+/* Where a value came from, for messages and list precedence. */
+typedef struct source {
+    const char *what; /* "the command line", "FACEGATE_PORT", "serve.conf:3" */
+    int rank;         /* 1 config file, 2 environment, 3 command line */
+} source;
+
+typedef struct parse_state {
+    fg_server_config *config;
+    int list_rank; /* rank of the source the CORS list came from */
+} parse_state;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: facegate serve [options]\n\n"
+               "Serves sign-up and log-in by face over HTTP (see docs/SERVER.md).\n\n"
+               "options:\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char left[40];
+        snprintf(left, sizeof left, "--%s%s%s", OPTIONS[i].name, OPTIONS[i].metavar ? " " : "",
+                 OPTIONS[i].metavar ? OPTIONS[i].metavar : "");
+        fprintf(f, "  %-26s %s\n", left, OPTIONS[i].help);
+    }
+    fprintf(f, "  %-26s %s\n  %-26s %s\n\n", "--config FILE",
+            "read options from FILE (`name = value` lines; also $FACEGATE_CONFIG)", "--help",
+            "this text");
+    fprintf(f, "Every option can also be set as FACEGATE_<NAME> in the environment\n"
+               "(FACEGATE_DATA_DIR=/var/lib/facegate; FACEGATE_CORS_ORIGIN takes a comma-\n"
+               "separated list). The command line wins over the environment, which wins over\n"
+               "the config file. Booleans: --name / --no-name, or true/false in file and env.\n");
+}
+
+static const serve_option *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (strlen(OPTIONS[i].name) == len && strncmp(OPTIONS[i].name, name, len) == 0)
+            return &OPTIONS[i];
+    return NULL;
+}
+
+static int bad_value(const serve_option *o, const char *value, const source *src,
+                     const char *expected)
+{
+    fprintf(stderr, "facegate serve: %s: '%s' is not %s (from %s)\n", o->name, value, expected,
+            src->what);
+    return -1;
+}
+
+static int parse_bool(const char *v)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) return 1;
+        if (strcasecmp(v, no[i]) == 0) return 0;
+    }
+    return -1;
+}
+
+static int add_origin(parse_state *st, const char *origin, size_t len, const source *src)
+{
+    fg_server_config *c = st->config;
+    if (st->list_rank != src->rank) { /* a higher source replaces the list */
+        c->cors_count = 0;
+        st->list_rank = src->rank;
+    }
+    while (len > 0 && isspace((unsigned char)*origin))
+        origin++, len--;
+    while (len > 0 && isspace((unsigned char)origin[len - 1]))
+        len--;
+    if (len == 0) return 0;
+    if (c->cors_count >= FG_SERVER_MAX_CORS_ORIGINS || len >= sizeof c->cors_origins[0]) {
+        fprintf(stderr, "facegate serve: cors-origin: at most %d origins of %zu characters\n",
+                FG_SERVER_MAX_CORS_ORIGINS, sizeof c->cors_origins[0] - 1);
+        return -1;
+    }
+    if (strcmp(origin, "*") == 0 ||
+        (strncmp(origin, "http://", 7) != 0 && strncmp(origin, "https://", 8) != 0)) {
+        fprintf(stderr,
+                "facegate serve: cors-origin: '%.*s' must be an origin such as "
+                "https://app.example.com (no wildcard)\n",
+                (int)len, origin);
+        return -1;
+    }
+    memcpy(c->cors_origins[c->cors_count], origin, len);
+    c->cors_origins[c->cors_count][len] = 0;
+    c->cors_count++;
+    return 0;
+}
+
+/* Applies one value to one option. */
+static int apply(parse_state *st, const serve_option *o, const char *value, const source *src)
+{
+    char *field = (char *)st->config + o->offset, *end;
+    double d;
+    switch (o->kind) {
+    case OPT_TEXT:
+        if (!*value || strlen(value) >= o->size)
+            return bad_value(o, value, src, "a non-empty value of sensible length");
+        memcpy(field, value, strlen(value) + 1);
+        return 0;
+    case OPT_BOOL: {
+        int b = parse_bool(value);
+        if (b < 0) return bad_value(o, value, src, "true or false");
+        *(int *)field = b;
+        return 0;
+    }
+    case OPT_LIST: {
+        const char *p = value;
+        for (;;) {
+            const char *comma = src->rank == 3 ? NULL : strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            if (add_origin(st, p, len, src) != 0) return -1;
+            if (!comma) return 0;
+            p = comma + 1;
+        }
+    }
+    case OPT_ENGINE: {
+        char flag[64], *args[3] = {flag, (char *)value, NULL};
+        int i = 0;
+        snprintf(flag, sizeof flag, "--%s", o->name);
+        return fg_cli_engine_option(2, args, &i, &st->config->engine) == 1 ? 0 : -1;
+    }
+    default:
+        break;
+    }
+    errno = 0;
+    d = strtod(value, &end);
+    if (!*value || *end || errno || d < o->lo || d > o->hi) {
+        char expected[96];
+        snprintf(expected, sizeof expected, "a number from %g to %g", o->lo, o->hi);
+        return bad_value(o, value, src, expected);
+    }
+    if ((o->kind == OPT_INT || o->kind == OPT_UINT || o->kind == OPT_SIZE) && d != (long long)d)
+        return bad_value(o, value, src, "a whole number");
+    if (o->kind == OPT_INT) *(int *)field = (int)d;
+    if (o->kind == OPT_UINT) *(unsigned *)field = (unsigned)d;
+    if (o->kind == OPT_SIZE) *(size_t *)field = (size_t)d;
+    if (o->kind == OPT_FLOAT) *(float *)field = (float)d;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
+    if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+        e[-1] = 0;
+        s++;
+    }
+    return s;
+}
+
+static int load_file(parse_state *st, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[2048], where[1100];
+    int lineno = 0, rc = 0;
+    if (!f) {
+        fprintf(stderr, "facegate serve: cannot read config file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        char *key = line, *value, *sep;
+        const serve_option *o;
+        source src = {where, 1};
+        lineno++;
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        if ((sep = strchr(line, '#')) != NULL) *sep = 0;
+        key = trim(line);
+        if (!*key) continue;
+        sep = key + strcspn(key, "= \t");
+        value = sep;
+        if (*sep) {
+            *sep = 0;
+            value = trim(sep + 1);
+            if (*value == '=') value = trim(value + 1);
+        }
+        if (strcmp(key, "config") == 0 || !(o = find_option(key, strlen(key)))) {
+            fprintf(stderr, "facegate serve: %s: unknown option '%s'\n", where, key);
+            rc = -1;
+        } else {
+            rc = apply(st, o, value, &src);
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static int load_env(parse_state *st)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char name[64];
+        const char *value;
+        size_t n = (size_t)snprintf(name, sizeof name, "FACEGATE_%s", OPTIONS[i].name);
+        source src = {name, 2};
+        for (size_t k = 0; k < n; k++)
+            name[k] = name[k] == '-' ? '_' : (char)toupper((unsigned char)name[k]);
+        value = getenv(name);
+        if (value && *value && apply(st, &OPTIONS[i], value, &src) != 0) return -1;
+    }
+    return 0;
+}
+
+/* Finds --config (or $FACEGATE_CONFIG) and --help before anything else is applied. */
+static int prescan(int argc, char **argv, const char **config, int *help)
+{
+    *config = getenv("FACEGATE_CONFIG");
+    *help = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) *help = 1;
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "facegate serve: --config needs a file\n");
+                return -1;
+            }
+            *config = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            *config = argv[i] + 9;
+        }
+    }
+    return 0;
+}
+
+static int load_args(parse_state *st, int argc, char **argv)
+{
+    source src = {"the command line", 3};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *name, *eq, *value = NULL;
+        const serve_option *o;
+        size_t len;
+        int negated = 0;
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "facegate serve: unexpected argument '%s' (try --help)\n", arg);
+            return -1;
+        }
+        name = arg + 2;
+        if (strcmp(name, "config") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(name, "config=", 7) == 0) continue;
+        eq = strchr(name, '=');
+        len = eq ? (size_t)(eq - name) : strlen(name);
+        o = find_option(name, len);
+        if (!o && len > 3 && strncmp(name, "no-", 3) == 0) {
+            o = find_option(name + 3, len - 3);
+            negated = o && o->kind == OPT_BOOL;
+            if (!negated) o = NULL;
+        }
+        if (!o) {
+            fprintf(stderr, "facegate serve: unknown option '%s' (try --help)\n", arg);
+            return -1;
+        }
+        if (o->kind == OPT_BOOL && !eq) {
+            value = negated ? "false" : "true";
+        } else if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            fprintf(stderr, "facegate serve: --%s needs a value\n", o->name);
+            return -1;
+        }
+        if (apply(st, o, value, &src) != 0) return -1;
+    }
+    return 0;
+}
+
+int fg_cmd_serve(int argc, char **argv)
+{
+    fg_server_config config;
+    parse_state st = {&config, 0};
+    const char *config_file;
+    fg_server *server = NULL;
+    fg_error err = {0};
+    sigset_t signals;
+    int help, sig = 0;
+
+    fg_server_config_init(&config);
+    snprintf(config.models, sizeof config.models, "%s", fg_cli_default_models());
+    if (prescan(argc, argv, &config_file, &help) != 0) return 2;
+    if (help) {
+        usage(stdout);
+        return 0;
+    }
+    if ((config_file && load_file(&st, config_file) != 0) || load_env(&st) != 0 ||
+        load_args(&st, argc, argv) != 0)
+        return 2;
+
+    /* Block the stop signals in every thread (MHD's inherit the mask); wait for them here. */
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (fg_server_start(&config, &server, &err) != FG_OK) {
+        fprintf(stderr, "facegate serve: %s\n", err.message);
+        return 1;
+    }
+    sigwait(&signals, &sig);
+    fprintf(stderr, "facegate: %s received, finishing running requests and stopping\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fg_server_stop(server);
+    fprintf(stderr, "facegate: stopped\n");
+    return 0;
+}

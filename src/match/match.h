@@ -1,0 +1,71 @@
+/*
+ * match.h - the in-memory template matrix: 1:N identification and 1:1 verification.
+ *
+ * A matcher holds every enrolled template (a 128-d descriptor tagged with its user id and
+ * template id) in one contiguous row-major float matrix, so a search is a single linear scan
+ * with good cache behaviour. Ids are the store's ids; the matcher never sees usernames.
+ *
+ * A search answers "which user is nearest": a user's distance is the distance to their closest
+ * template, and the result names the best user and the runner-up user (a different user), so
+ * the caller can apply a threshold and a margin (fg_match_decide).
+ *
+ * Threads: every function is safe to call from several threads at once (an internal
+ * reader/writer lock: searches share it, changes take it exclusively).
+ */
+#ifndef FG_MATCH_H
+#define FG_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facegate.h"
+
+typedef struct fg_matcher fg_matcher;
+
+/* The outcome of a 1:N search. Ids are 0 and distances INFINITY when absent. */
+typedef struct fg_match_result {
+    int64_t best_user;      /* user whose closest template is nearest */
+    int64_t best_template;  /* that template */
+    float best_distance;    /* Euclidean distance to it */
+    int64_t runner_up_user; /* the nearest user other than best_user */
+    float runner_up_distance;
+} fg_match_result;
+
+/* Creates an empty matcher. Returns FG_OK or FG_ENOMEM. Free with fg_matcher_free. */
+int fg_matcher_new(fg_matcher **out);
+void fg_matcher_free(fg_matcher *m);
+
+/* Adds one template. Returns FG_OK, FG_ENOMEM, or FG_EINVAL (ids must be > 0 and the
+ * descriptor finite). Template ids are the store's and unique: not checked here, which would
+ * make loading N templates O(N^2). */
+int fg_matcher_add(fg_matcher *m, int64_t user_id, int64_t template_id,
+                   const float descriptor[FG_DESCRIPTOR_DIM]);
+
+/* Removes every template of user_id; returns how many were removed. */
+size_t fg_matcher_remove_user(fg_matcher *m, int64_t user_id);
+
+/* Number of templates held (O(1)), and of distinct users holding them (O(N log N)). */
+size_t fg_matcher_templates(fg_matcher *m);
+size_t fg_matcher_users(fg_matcher *m);
+
+/* 1:N: fills *result with the best and runner-up users for the probe descriptor. With an empty
+ * matcher both users are 0 and both distances INFINITY. */
+void fg_matcher_search(fg_matcher *m, const float probe[FG_DESCRIPTOR_DIM],
+                       fg_match_result *result);
+
+/* 1:1: the distance from the probe to user_id's closest template (INFINITY if the user has
+ * none), and in *others the distance to the nearest template of any other user (INFINITY if
+ * there is none; others may be NULL). */
+float fg_matcher_verify(fg_matcher *m, int64_t user_id, const float probe[FG_DESCRIPTOR_DIM],
+                        float *others);
+
+/* The accept rule for 1:N: the best distance is under threshold and the runner-up user is
+ * further away by at least margin (no runner-up counts as infinitely far). Returns 1 to accept. */
+int fg_match_decide(const fg_match_result *result, float threshold, float margin);
+
+/* The accept rule for 1:1: the claimed user's distance is under threshold and no other user is
+ * nearer than the claimed one (a look-alike closer than the claimed user means the claim is
+ * doubtful). Returns 1 to accept. */
+int fg_match_decide_claim(float claimed, float others, float threshold);
+
+#endif

@@ -1,0 +1,482 @@
+/*
+ * account.c - sign-up, log-in (1:N and 1:1), sessions, and the signed-in user's account;
+ * the tutorial's /register and /verify are thin wrappers over the same code.
+ */
+#include "server/routes.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define COOKIE "fg_session"
+
+/* --- sessions ------------------------------------------------------------------------------- */
+
+static void set_cookie(fg_request *req, const char *token, int max_age)
+{
+    char cookie[FG_JWT_MAX + 128];
+    snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
+             token, max_age, req->server->config.secure_cookie ? "; Secure" : "");
+    fg_reply_header(req, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+}
+
+/* Replies with {"user", "token", "expires_at", ...extra} and the session cookie. */
+static void reply_session(fg_request *req, int status, const fg_store_user *user, json_t *extra)
+{
+    fg_server *s = req->server;
+    fg_jwt_claims claims = {0};
+    char token[FG_JWT_MAX], expires[32];
+    json_t *body;
+
+    snprintf(claims.sub, sizeof claims.sub, "%s", user->username);
+    snprintf(claims.name, sizeof claims.name, "%s", user->display_name);
+    claims.iat = fg_now();
+    claims.exp = claims.iat + s->config.token_ttl_s;
+    if (fg_jwt_sign(&s->signing_key, &claims, token, sizeof token) != FG_OK) {
+        json_decref(extra);
+        fg_reply_errorf(req, 500, "internal", "could not sign the session token");
+        return;
+    }
+    fg_iso8601(claims.exp, expires, sizeof expires);
+    body = json_pack("{s:o, s:s, s:s}", "user", fg_user_json(user), "token", token, "expires_at",
+                     expires);
+    if (extra) {
+        json_object_update(body, extra);
+        json_decref(extra);
+    }
+    fg_reply_json(req, status, body);
+    set_cookie(req, token, s->config.token_ttl_s);
+}
+
+/* The session token of the request: a Bearer JWT, else the cookie. */
+static const char *session_token(fg_request *req)
+{
+    const char *auth = fg_req_header(req, "Authorization");
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && strchr(auth + 7, '.')) return auth + 7;
+    return fg_req_cookie(req, COOKIE);
+}
+
+/* The signed-in user: a valid, unrevoked token whose account still exists and is not younger
+ * than the token (a deleted and re-created username does not inherit old sessions). */
+static int current_user(fg_request *req, fg_store_user *user, fg_jwt_claims *claims,
+                        fg_http_error *e)
+{
+    fg_server *s = req->server;
+    const char *token = session_token(req);
+    fg_error err = {0};
+    int revoked = 0;
+    if (!token || !*token)
+        return fg_http_fail(e, 401, "unauthorized",
+                            "not signed in: log in first (cookie " COOKIE
+                            " or Authorization: Bearer <token>)");
+    if (fg_jwt_verify(&s->signing_key, token, fg_now(), claims, &err) != FG_OK)
+        return fg_http_fail(e, 401, "unauthorized", "invalid session: %s", err.message);
+    if (fg_store_session_revoked(s->store, claims->jti, &revoked, &err) != FG_OK)
+        return fg_http_fail(e, 500, "internal", "%s", err.message);
+    if (revoked) return fg_http_fail(e, 401, "unauthorized", "this session was logged out");
+    if (fg_store_user_get(s->store, claims->sub, user, &err) != FG_OK ||
+        user->created_at > claims->iat)
+        return fg_http_fail(e, 401, "unauthorized", "the account of this session no longer exists");
+    return 0;
+}
+
+static void revoke_session(fg_request *req, const fg_jwt_claims *claims)
+{
+    fg_error err = {0};
+    if (fg_store_session_revoke(req->server->store, claims->jti, claims->exp, &err) != FG_OK)
+        fprintf(stderr, "facegate: session not revoked: %s\n", err.message);
+}
+
+/* --- sign-up -------------------------------------------------------------------------------- */
+
+static int check_username(const char *username, fg_http_error *e)
+{
+    if (!username) return fg_http_fail(e, 400, "missing_field", "\"username\" is required");
+    if (!fg_store_username_valid(username))
+        return fg_http_fail(
+            e, 400, "invalid_username",
+            "a username is %d to %d characters of A-Z a-z 0-9 . _ - and not only dots",
+            FG_USERNAME_MIN, FG_USERNAME_MAX);
+    return 0;
+}
+
+/* Valid UTF-8 without control characters, at most FG_DISPLAY_NAME_MAX bytes. */
+static int check_display_name(const char *name, fg_http_error *e)
+{
+    const unsigned char *p = (const unsigned char *)name;
+    if (strlen(name) > FG_DISPLAY_NAME_MAX)
+        return fg_http_fail(e, 400, "invalid_field", "\"display_name\" is longer than %d bytes",
+                            FG_DISPLAY_NAME_MAX);
+    while (*p) {
+        int extra = *p < 0x80             ? 0
+                    : (*p & 0xe0) == 0xc0 ? 1
+                    : (*p & 0xf0) == 0xe0 ? 2
+                    : (*p & 0xf8) == 0xf0 ? 3
+                                          : -1;
+        if (extra < 0 || *p < 0x20 || *p == 0x7f) goto bad;
+        p++;
+        for (int i = 0; i < extra; i++, p++)
+            if ((*p & 0xc0) != 0x80) goto bad;
+    }
+    return 0;
+bad:
+    return fg_http_fail(e, 400, "invalid_field",
+                        "\"display_name\" must be UTF-8 text without control characters");
+}
+
+/* Computes the descriptors of 1..n sign-up images: each holds one usable face, all the same
+ * person. descriptors has room for n. */
+static int describe_all(fg_request *req, const fg_blob *images, size_t n,
+                        float (*descriptors)[FG_DESCRIPTOR_DIM], fg_http_error *e)
+{
+    fg_server *s = req->server;
+    for (size_t i = 0; i < n; i++) {
+        char what[32];
+        fg_probe probe;
+        snprintf(what, sizeof what, n > 1 ? "image %zu" : "image", i + 1);
+        if (fg_probe_face(s, &images[i], what, &probe, e) != 0) return -1;
+        memcpy(descriptors[i], probe.descriptor, sizeof probe.descriptor);
+        if (i > 0 && fg_distance(descriptors[0], descriptors[i]) >= s->config.threshold)
+            return fg_http_fail(e, 400, "faces_differ",
+                                "image 1 and image %zu do not show the same person", i + 1);
+    }
+    return 0;
+}
+
+/* 409 if any descriptor already matches an enrolled user. Caller holds enrol_lock. */
+static int check_not_enrolled(fg_server *s, const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n,
+                              fg_http_error *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        fg_match_result r;
+        fg_matcher_search(s->matcher, descriptors[i], &r);
+        if (r.best_distance < s->config.threshold)
+            return fg_http_fail(e, 409, "face_already_enrolled",
+                                "this face is already enrolled under another account");
+    }
+    return 0;
+}
+
+static void add_to_matcher(fg_server *s, int64_t user_id, const int64_t *template_ids,
+                           const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fg_matcher_add(s->matcher, user_id, template_ids[i], descriptors[i]) != FG_OK)
+            fprintf(stderr,
+                    "facegate: template %lld not added to the matcher (out of memory); it will be "
+                    "after a restart\n",
+                    (long long)template_ids[i]);
+}
+
+/* Creates the account: validations, faces, duplicate checks, one atomic insert. */
+static int enrol(fg_request *req, const char *username, const char *display_name,
+                 const fg_blob *images, size_t n, fg_store_user *user, fg_http_error *e)
+{
+    fg_server *s = req->server;
+    float descriptors[FG_SERVER_MAX_SIGNUP_IMAGES][FG_DESCRIPTOR_DIM];
+    int64_t template_ids[FG_SERVER_MAX_SIGNUP_IMAGES];
+    fg_error err = {0};
+    int rc;
+
+    if (check_username(username, e) != 0) return -1;
+    if (!display_name || !*display_name) display_name = username;
+    if (check_display_name(display_name, e) != 0) return -1;
+    /* Cheap refusal before the expensive part; the insert checks again atomically. */
+    if (fg_store_user_get(s->store, username, NULL, &err) == FG_OK)
+        return fg_http_fail(e, 409, "username_taken", "the username \"%s\" is taken", username);
+    if (describe_all(req, images, n, descriptors, e) != 0) return -1;
+
+    pthread_mutex_lock(&s->enrol_lock);
+    rc = check_not_enrolled(s, (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, e);
+    if (rc == 0) {
+        int st = fg_store_user_create(s->store, username, display_name,
+                                      (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, user,
+                                      template_ids, &err);
+        if (st == FG_STORE_EEXIST)
+            rc = fg_http_fail(e, 409, "username_taken", "the username \"%s\" is taken", username);
+        else if (st != FG_OK)
+            rc = fg_http_fail(e, 500, "internal", "could not store the account: %s", err.message);
+        else
+            add_to_matcher(s, user->id, template_ids,
+                           (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n);
+    }
+    pthread_mutex_unlock(&s->enrol_lock);
+    return rc;
+}
+
+/* Reads the sign-up fields and images, then enrols. */
+static int signup(fg_request *req, const char *image_field, fg_store_user *user, fg_http_error *e)
+{
+    const char *username = NULL, *display_name = NULL;
+    fg_blob *images = NULL;
+    size_t n = 0;
+    int rc;
+    if (fg_req_text(req, "username", &username, e) != 0 ||
+        fg_req_text(req, "display_name", &display_name, e) != 0 ||
+        check_username(username, e) != 0 ||
+        fg_req_images(req, image_field, FG_SERVER_MAX_SIGNUP_IMAGES, &images, &n, e) != 0) {
+        fg_audit(req, "signup", username && fg_store_username_valid(username) ? username : "",
+                 e->code, NAN);
+        return -1;
+    }
+    rc = enrol(req, username, display_name, images, n, user, e);
+    fg_blobs_free(images, n);
+    fg_audit(req, "signup", fg_store_username_valid(username) ? username : "",
+             rc == 0 ? "ok" : e->code, NAN);
+    return rc;
+}
+
+void fg_route_signup(fg_request *req)
+{
+    fg_store_user user;
+    fg_http_error e;
+    if (signup(req, "image", &user, &e) != 0) {
+        fg_reply_error(req, &e);
+        return;
+    }
+    reply_session(req, 201, &user, NULL);
+}
+
+void fg_route_seed_register(fg_request *req)
+{
+    fg_store_user user;
+    fg_http_error e;
+    if (signup(req, "image64", &user, &e) != 0) {
+        fg_reply_error(req, &e);
+        return;
+    }
+    fg_reply_json(req, 200, json_pack("{s:i}", "status", 200));
+}
+
+/* --- log-in --------------------------------------------------------------------------------- */
+
+typedef struct login_result {
+    int accepted;
+    fg_store_user user;
+    double distance; /* to the accepted user, or the nearest one on failure */
+} login_result;
+
+/* Rate limits, face, decision, counters and audit. 0 with *out filled (accepted or not), or
+ * -1 with e for refusals (rate limits, bad input). */
+static int attempt_login(fg_request *req, const char *image_field, int allow_claim,
+                         login_result *out, fg_http_error *e)
+{
+    fg_server *s = req->server;
+    const char *claim = NULL;
+    fg_blob *images = NULL;
+    size_t n = 0;
+    fg_probe probe;
+    fg_error err = {0};
+    int retry = 0, verdict;
+
+    memset(out, 0, sizeof *out);
+    out->distance = INFINITY;
+    if ((allow_claim && fg_req_text(req, "username", &claim, e) != 0) ||
+        (claim && check_username(claim, e) != 0) ||
+        fg_req_images(req, image_field, 1, &images, &n, e) != 0) {
+        fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
+        return -1;
+    }
+    verdict = fg_ratelimit_check(s->ratelimit, req->client, claim, fg_now(), &retry);
+    if (verdict != FG_RL_OK) {
+        fg_blobs_free(images, n);
+        fg_metrics_login(s->metrics,
+                         verdict == FG_RL_LOCKED ? FG_LOGIN_LOCKED_OUT : FG_LOGIN_RATE_LIMITED);
+        fg_audit(req, "login", claim, verdict == FG_RL_LOCKED ? "locked_out" : "rate_limited", NAN);
+        if (verdict == FG_RL_LOCKED)
+            fg_http_fail(e, 423, "locked_out",
+                         "too many failed log-ins for this account; try again in %d seconds",
+                         retry);
+        else
+            fg_http_fail(e, 429, "rate_limited", "too many failed log-ins; try again in %d seconds",
+                         retry);
+        e->retry_after = retry;
+        return -1;
+    }
+    if (fg_probe_face(s, &images[0], "image", &probe, e) != 0) {
+        fg_blobs_free(images, n);
+        fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
+        fg_audit(req, "login", claim, e->code, NAN);
+        return -1;
+    }
+    fg_blobs_free(images, n);
+
+    if (claim) {
+        if (fg_store_user_get(s->store, claim, &out->user, &err) == FG_OK) {
+            float others = INFINITY;
+            out->distance = fg_matcher_verify(s->matcher, out->user.id, probe.descriptor, &others);
+            out->accepted =
+                fg_match_decide_claim((float)out->distance, others, s->config.threshold);
+        }
+    } else {
+        fg_match_result r;
+        fg_matcher_search(s->matcher, probe.descriptor, &r);
+        out->distance = r.best_distance;
+        out->accepted = fg_match_decide(&r, s->config.threshold, s->config.margin) &&
+                        fg_store_user_get_id(s->store, r.best_user, &out->user, &err) == FG_OK;
+        /* A locked account stays locked whichever way it is reached. */
+        if (out->accepted && fg_ratelimit_check(s->ratelimit, req->client, out->user.username,
+                                                fg_now(), &retry) == FG_RL_LOCKED) {
+            fg_metrics_login(s->metrics, FG_LOGIN_LOCKED_OUT);
+            fg_audit(req, "login", out->user.username, "locked_out", out->distance);
+            fg_http_fail(e, 423, "locked_out",
+                         "too many failed log-ins for this account; try again in %d seconds",
+                         retry);
+            e->retry_after = retry;
+            return -1;
+        }
+    }
+    if (out->accepted) {
+        fg_ratelimit_success(s->ratelimit, out->user.username);
+        fg_metrics_login(s->metrics, FG_LOGIN_SUCCESS);
+        fg_audit(req, "login", out->user.username, "ok", out->distance);
+    } else {
+        fg_ratelimit_failure(s->ratelimit, req->client, claim, fg_now());
+        fg_metrics_login(s->metrics, FG_LOGIN_NO_MATCH);
+        fg_audit(req, "login", claim, "no_match", out->distance);
+    }
+    return 0;
+}
+
+void fg_route_login(fg_request *req)
+{
+    login_result result;
+    fg_http_error e;
+    if (attempt_login(req, "image", 1, &result, &e) != 0) {
+        fg_reply_error(req, &e);
+        return;
+    }
+    if (!result.accepted) {
+        fg_reply_errorf(req, 401, "no_match", "the face was not recognised");
+        return;
+    }
+    reply_session(req, 200, &result.user,
+                  json_pack("{s:f}", "distance", round(result.distance * 1e4) / 1e4));
+}
+
+void fg_route_seed_verify(fg_request *req)
+{
+    login_result result;
+    fg_http_error e;
+    if (attempt_login(req, "image64", 0, &result, &e) != 0) {
+        fg_reply_error(req, &e);
+        return;
+    }
+    if (!result.accepted)
+        fg_reply_json(req, 200, json_pack("{s:i}", "identity", 0));
+    else
+        fg_reply_json(req, 200, json_pack("{s:s}", "identity", result.user.username));
+}
+
+/* --- the signed-in user --------------------------------------------------------------------- */
+
+void fg_route_logout(fg_request *req)
+{
+    fg_store_user user;
+    fg_jwt_claims claims;
+    fg_http_error e;
+    if (current_user(req, &user, &claims, &e) == 0) {
+        revoke_session(req, &claims);
+        fg_audit(req, "logout", user.username, "ok", NAN);
+    }
+    fg_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
+    set_cookie(req, "", 0);
+}
+
+void fg_route_me(fg_request *req)
+{
+    fg_store_user user;
+    fg_jwt_claims claims;
+    fg_http_error e;
+    if (current_user(req, &user, &claims, &e) != 0) {
+        fg_reply_error(req, &e);
+        return;
+    }
+    fg_reply_json(req, 200, json_pack("{s:o}", "user", fg_user_json(&user)));
+}
+
+/* Adds a face to the signed-in account. It must be the account holder's face (match their
+ * templates), so a borrowed session cannot enrol somebody else's face into the account. */
+static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
+{
+    fg_server *s = req->server;
+    fg_blob *images = NULL;
+    size_t n = 0;
+    fg_probe probe;
+    fg_error err = {0};
+    int64_t template_id = 0;
+    float own, others;
+    int rc = 0;
+
+    if (user->faces >= FG_SERVER_MAX_FACES)
+        return fg_http_fail(e, 409, "too_many_faces", "an account holds at most %d faces",
+                            FG_SERVER_MAX_FACES);
+    if (fg_req_images(req, "image", 1, &images, &n, e) != 0) return -1;
+    rc = fg_probe_face(s, &images[0], "image", &probe, e);
+    fg_blobs_free(images, n);
+    if (rc != 0) return -1;
+
+    pthread_mutex_lock(&s->enrol_lock);
+    own = fg_matcher_verify(s->matcher, user->id, probe.descriptor, &others);
+    if (others < s->config.threshold && others < own)
+        rc = fg_http_fail(e, 409, "face_already_enrolled",
+                          "this face is already enrolled under another account");
+    else if (!(own < s->config.threshold))
+        rc = fg_http_fail(e, 400, "face_mismatch",
+                          "this face does not match the account's enrolled faces");
+    else if (fg_store_template_add(s->store, user->id, probe.descriptor, &template_id, &err) !=
+             FG_OK)
+        rc = fg_http_fail(e, 500, "internal", "could not store the face: %s", err.message);
+    else
+        add_to_matcher(s, user->id, &template_id,
+                       (const float(*)[FG_DESCRIPTOR_DIM]) & probe.descriptor, 1);
+    pthread_mutex_unlock(&s->enrol_lock);
+    if (rc == 0 && fg_store_user_get_id(s->store, user->id, user, &err) != FG_OK)
+        rc = fg_http_fail(e, 500, "internal", "%s", err.message);
+    return rc;
+}
+
+void fg_route_me_faces(fg_request *req)
+{
+    fg_store_user user;
+    fg_jwt_claims claims;
+    fg_http_error e;
+    if (current_user(req, &user, &claims, &e) != 0) {
+        fg_reply_error(req, &e);
+        return;
+    }
+    if (add_face(req, &user, &e) != 0) {
+        fg_audit(req, "add_face", user.username, e.code, NAN);
+        fg_reply_error(req, &e);
+        return;
+    }
+    fg_audit(req, "add_face", user.username, "ok", NAN);
+    fg_reply_json(req, 201, json_pack("{s:o}", "user", fg_user_json(&user)));
+}
+
+void fg_route_me_delete(fg_request *req)
+{
+    fg_server *s = req->server;
+    fg_store_user user;
+    fg_jwt_claims claims;
+    fg_http_error e;
+    fg_error err = {0};
+    if (current_user(req, &user, &claims, &e) != 0) {
+        fg_reply_error(req, &e);
+        return;
+    }
+    pthread_mutex_lock(&s->enrol_lock);
+    if (fg_store_user_delete(s->store, user.id, &err) != FG_OK) {
+        pthread_mutex_unlock(&s->enrol_lock);
+        fg_reply_errorf(req, 500, "internal", "could not delete the account: %s", err.message);
+        return;
+    }
+    fg_matcher_remove_user(s->matcher, user.id);
+    pthread_mutex_unlock(&s->enrol_lock);
+    revoke_session(req, &claims);
+    fg_audit(req, "delete", user.username, "ok", NAN);
+    fg_reply_json(req, 200, json_pack("{s:s}", "deleted", user.username));
+    set_cookie(req, "", 0);
+}

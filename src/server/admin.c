@@ -1,0 +1,93 @@
+/*
+ * admin.c - the admin routes: list users, delete a user, read the audit log. http.c has
+ * checked the admin token before any of these runs.
+ */
+#include "server/routes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUDIT_DEFAULT 100
+#define AUDIT_MAX 1000
+
+void fg_route_admin_users(fg_request *req)
+{
+    fg_store_user *users = NULL;
+    size_t count = 0;
+    fg_error err = {0};
+    json_t *list;
+    if (fg_store_user_list(req->server->store, &users, &count, &err) != FG_OK) {
+        fg_reply_errorf(req, 500, "internal", "could not list users: %s", err.message);
+        return;
+    }
+    list = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(list, fg_user_json(&users[i]));
+    free(users);
+    fg_reply_json(req, 200, json_pack("{s:o}", "users", list));
+}
+
+void fg_route_admin_user_delete(fg_request *req)
+{
+    fg_server *s = req->server;
+    fg_store_user user;
+    fg_error err = {0};
+    int rc;
+    /* A name that cannot be a username cannot exist: same answer as an unknown one. */
+    if (!fg_store_username_valid(req->param) ||
+        fg_store_user_get(s->store, req->param, &user, &err) != FG_OK) {
+        fg_reply_errorf(req, 404, "not_found", "no user named \"%.64s\"", req->param);
+        return;
+    }
+    pthread_mutex_lock(&s->enrol_lock);
+    rc = fg_store_user_delete(s->store, user.id, &err);
+    if (rc == FG_OK) fg_matcher_remove_user(s->matcher, user.id);
+    pthread_mutex_unlock(&s->enrol_lock);
+    if (rc == FG_STORE_ENOTFOUND) {
+        fg_reply_errorf(req, 404, "not_found", "no user named \"%s\"", user.username);
+        return;
+    }
+    if (rc != FG_OK) {
+        fg_reply_errorf(req, 500, "internal", "could not delete the user: %s", err.message);
+        return;
+    }
+    fg_audit(req, "admin_delete", user.username, "ok", NAN);
+    fg_reply_json(req, 200, json_pack("{s:s}", "deleted", user.username));
+}
+
+void fg_route_admin_audit(fg_request *req)
+{
+    const char *limit_text = fg_req_query(req, "limit");
+    long limit = AUDIT_DEFAULT;
+    fg_audit_event *events = NULL;
+    size_t count = 0;
+    fg_error err = {0};
+    json_t *list;
+    if (limit_text) {
+        char *end;
+        limit = strtol(limit_text, &end, 10);
+        if (*end || end == limit_text || limit < 1 || limit > AUDIT_MAX) {
+            fg_reply_errorf(req, 400, "invalid_field", "limit must be a number from 1 to %d",
+                            AUDIT_MAX);
+            return;
+        }
+    }
+    if (fg_store_audit_list(req->server->store, (size_t)limit, &events, &count, &err) != FG_OK) {
+        fg_reply_errorf(req, 500, "internal", "could not read the audit log: %s", err.message);
+        return;
+    }
+    list = json_array();
+    for (size_t i = 0; i < count; i++) {
+        const fg_audit_event *ev = &events[i];
+        char when[32];
+        fg_iso8601(ev->time, when, sizeof when);
+        json_array_append_new(
+            list,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "time", when, "event", ev->event,
+                      "username", ev->username, "client", ev->client, "outcome", ev->outcome,
+                      "distance", isnan(ev->distance) ? json_null() : json_real(ev->distance)));
+    }
+    free(events);
+    fg_reply_json(req, 200, json_pack("{s:o}", "events", list));
+}

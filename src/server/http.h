@@ -1,0 +1,168 @@
+/*
+ * http.h - requests and replies between libmicrohttpd (http.c) and the route handlers.
+ *
+ * http.c receives a request, finds its route, collects the body within the size limit (JSON,
+ * multipart/form-data or a raw image: body.c) and calls the handler once the body is complete.
+ * A handler reads its inputs with fg_req_* and answers with exactly one fg_reply_*; http.c adds
+ * the common headers (security, CORS, caching), queues the reply, logs one line and counts it.
+ */
+#ifndef FG_SERVER_HTTP_H
+#define FG_SERVER_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/server.h"
+
+/* An error on its way to the client: status, stable code, specific message. */
+typedef struct fg_http_error {
+    int status;
+    const char *code; /* static snake_case string */
+    char message[256];
+    int retry_after; /* seconds for a Retry-After header, 0 for none */
+} fg_http_error;
+
+/* Fills e and returns -1: `return fg_http_fail(e, 400, "bad_json", "...")`. */
+int fg_http_fail(fg_http_error *e, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Bytes owned by whoever holds the struct (free data with free()). */
+typedef struct fg_blob {
+    unsigned char *data;
+    size_t size;
+} fg_blob;
+
+/* One multipart/form-data part. */
+typedef struct fg_part {
+    char name[64];
+    int is_file; /* had a filename or a non-text content type: data is raw bytes */
+    fg_blob value;
+} fg_part;
+
+typedef enum fg_body_kind {
+    FG_BODY_NONE,      /* no body */
+    FG_BODY_JSON,      /* anything not multipart or image/ * is parsed as JSON */
+    FG_BODY_MULTIPART, /* multipart/form-data */
+    FG_BODY_IMAGE,     /* image/ * or application/octet-stream: the body is one image */
+} fg_body_kind;
+
+typedef struct fg_request fg_request;
+typedef void (*fg_handler)(fg_request *req);
+
+/* Route flags. */
+enum {
+    FG_ROUTE_ADMIN = 1, /* needs the admin token */
+    FG_ROUTE_SEED = 2,  /* one of the tutorial's routes (--seed-routes) */
+};
+
+typedef struct fg_route {
+    const char *method;
+    const char *path; /* exact, or ending in "/{name}": one more non-empty segment */
+    fg_handler handler;
+    int flags;
+    const char *label; /* metrics label */
+} fg_route;
+
+/* The route table (routes.c). Metrics label requests by route index, then three more:
+ * static files, not found, and other (405s, preflights). */
+extern const fg_route fg_routes[];
+extern const size_t fg_route_count;
+#define FG_ROUTE_LABEL_STATIC (fg_route_count)
+#define FG_ROUTE_LABEL_NOT_FOUND (fg_route_count + 1)
+#define FG_ROUTE_LABEL_OTHER (fg_route_count + 2)
+#define FG_ROUTE_LABELS (fg_route_count + 3)
+/* The labels, in that order (static strings; the array is malloc'd, caller frees). */
+const char **fg_route_labels(void);
+
+struct fg_request {
+    fg_server *server;
+    struct MHD_Connection *conn;
+    char method[16];
+    char path[1024];
+    char param[256]; /* the {name} segment of the route, if any */
+    char client[64]; /* peer IP address */
+    double started;  /* monotonic seconds */
+    const fg_route *route;
+    size_t label; /* metrics route label index */
+
+    /* body */
+    fg_body_kind body_kind;
+    size_t body_received;
+    int body_too_large;
+    int body_malformed; /* the multipart parser gave up */
+    char *body;         /* JSON or raw image bytes (NUL-terminated for JSON) */
+    size_t body_len, body_cap;
+    struct MHD_PostProcessor *post;
+    fg_part *parts;
+    size_t nparts;
+    json_t *json;   /* parsed on first use by fg_req_* */
+    int json_state; /* 0 not parsed, 1 ok, -1 invalid */
+
+    /* reply */
+    struct MHD_Response *response;
+    int status;
+    int is_static;          /* static file: app CSP and caching instead of no-store */
+    const char *error_code; /* for the request log */
+};
+
+/* --- inputs (body.c) ------------------------------------------------------------------------ */
+
+/* Called by http.c for each chunk; returns 0, or -1 once the body exceeds the limit. */
+int fg_body_append(fg_request *req, const char *data, size_t size);
+/* Frees everything the body holds. */
+void fg_body_free(fg_request *req);
+
+/* A text field from the JSON object, a multipart field, or the query string (in that order).
+ * *value is NULL when absent. -1 with e filled when present but not a string or when the
+ * body is not valid JSON. The string lives as long as the request. */
+int fg_req_text(fg_request *req, const char *name, const char **value, fg_http_error *e);
+
+/* The images of the request, decoded from data URLs / base64 / raw parts / a raw body: JSON
+ * members "images" (array) or `single` (string); multipart parts named "images" or `single`;
+ * or the whole body when it is an image. 1..max images, else missing_field /
+ * too_many_images. *images is malloc'd with each blob's data: free with fg_blobs_free. */
+int fg_req_images(fg_request *req, const char *single, size_t max, fg_blob **images, size_t *count,
+                  fg_http_error *e);
+void fg_blobs_free(fg_blob *blobs, size_t count);
+
+/* Decodes a data URL (image/jpeg|png|webp) or bare base64 into bytes. */
+int fg_decode_image_text(const char *text, size_t len, fg_blob *out, fg_http_error *e);
+
+/* --- replies (http.c) ----------------------------------------------------------------------- */
+
+/* JSON reply; takes the reference to body. */
+void fg_reply_json(fg_request *req, int status, json_t *body);
+/* Error reply {"error":{"code","message"}} (+ Retry-After when e->retry_after > 0). */
+void fg_reply_error(fg_request *req, const fg_http_error *e);
+void fg_reply_errorf(fg_request *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A text reply (copied). */
+void fg_reply_text(fg_request *req, int status, const char *content_type, const char *text);
+/* Adds a header to the reply made by the last fg_reply_* call. */
+void fg_reply_header(fg_request *req, const char *name, const char *value);
+
+/* Request header / cookie / query parameter, or NULL. */
+const char *fg_req_header(fg_request *req, const char *name);
+const char *fg_req_cookie(fg_request *req, const char *name);
+const char *fg_req_query(fg_request *req, const char *name);
+
+/* Seconds since the epoch, and a monotonic clock. */
+int64_t fg_now(void);
+double fg_monotonic(void);
+/* "2026-11-28T10:00:00Z" into buf (at least 21 bytes). */
+void fg_iso8601(int64_t t, char *buf, size_t cap);
+
+/* --- server loop (http.c) ------------------------------------------------------------------- */
+
+int fg_http_start(fg_server *server, fg_error *err);
+void fg_http_stop(fg_server *server);
+
+/* --- static files (static.c) ---------------------------------------------------------------- */
+
+/* Serves GET/HEAD of a file under the web root (with the SPA fallback to index.html for
+ * extension-less paths). Returns 1 if it replied, 0 if there is no such file. */
+int fg_static_serve(fg_request *req);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * routes.c - the route table, and the small routes: detect, healthz, metrics, JWKS.
+ */
+#include "server/routes.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const fg_route fg_routes[] = {
+    {"POST", "/register", fg_route_seed_register, FG_ROUTE_SEED, "seed_register"},
+    {"POST", "/verify", fg_route_seed_verify, FG_ROUTE_SEED, "seed_verify"},
+    {"POST", "/api/v1/users", fg_route_signup, 0, "signup"},
+    {"GET", "/api/v1/users", fg_route_admin_users, FG_ROUTE_ADMIN, "admin_users"},
+    {"DELETE", "/api/v1/users/{name}", fg_route_admin_user_delete, FG_ROUTE_ADMIN,
+     "admin_user_delete"},
+    {"GET", "/api/v1/audit", fg_route_admin_audit, FG_ROUTE_ADMIN, "admin_audit"},
+    {"POST", "/api/v1/login", fg_route_login, 0, "login"},
+    {"POST", "/api/v1/logout", fg_route_logout, 0, "logout"},
+    {"GET", "/api/v1/me", fg_route_me, 0, "me"},
+    {"DELETE", "/api/v1/me", fg_route_me_delete, 0, "me_delete"},
+    {"POST", "/api/v1/me/faces", fg_route_me_faces, 0, "me_faces"},
+    {"POST", "/api/v1/detect", fg_route_detect, 0, "detect"},
+    {"GET", "/healthz", fg_route_healthz, 0, "healthz"},
+    {"GET", "/metrics", fg_route_metrics, 0, "metrics"},
+    {"GET", "/.well-known/jwks.json", fg_route_jwks, 0, "jwks"},
+};
+const size_t fg_route_count = sizeof fg_routes / sizeof fg_routes[0];
+
+const char **fg_route_labels(void)
+{
+    const char **labels = calloc(FG_ROUTE_LABELS, sizeof *labels);
+    if (!labels) return NULL;
+    for (size_t i = 0; i < fg_route_count; i++)
+        labels[i] = fg_routes[i].label;
+    labels[FG_ROUTE_LABEL_STATIC] = "static";
+    labels[FG_ROUTE_LABEL_NOT_FOUND] = "not_found";
+    labels[FG_ROUTE_LABEL_OTHER] = "other";
+    return labels;
+}
+
+json_t *fg_user_json(const fg_store_user *user)
+{
+    char created[32];
+    fg_iso8601(user->created_at, created, sizeof created);
+    return json_pack("{s:s, s:s, s:i, s:s}", "username", user->username, "display_name",
+                     user->display_name, "faces", user->faces, "created_at", created);
+}
+
+void fg_audit(fg_request *req, const char *event, const char *username, const char *outcome,
+              double distance)
+{
+    fg_audit_event ev = {.time = fg_now(), .distance = isfinite(distance) ? distance : NAN};
+    fg_error err = {0};
+    snprintf(ev.event, sizeof ev.event, "%s", event);
+    snprintf(ev.username, sizeof ev.username, "%s", username ? username : "");
+    snprintf(ev.client, sizeof ev.client, "%s", req->client);
+    snprintf(ev.outcome, sizeof ev.outcome, "%s", outcome);
+    if (fg_store_audit_add(req->server->store, &ev, &err) != FG_OK)
+        fprintf(stderr, "facegate: audit event not written: %s\n", err.message);
+}
+
+/* Pixel coordinates to 1/100 px, scores to 4 decimals: what a UI can use, without float noise. */
+static double rounded(double v, double scale)
+{
+    return round(v * scale) / scale;
+}
+
+/* The camera UI's hint for a set of faces in a width x height frame. */
+static const char *detect_hint(const fg_server *s, const fg_face *faces, size_t count, int width,
+                               int height, const char **message)
+{
+    size_t usable = 0;
+    const fg_face *f = NULL;
+    float cx, cy;
+    for (size_t i = 0; i < count; i++) {
+        float side =
+            faces[i].box.width < faces[i].box.height ? faces[i].box.width : faces[i].box.height;
+        if (side >= (float)s->config.min_face_px) {
+            usable++;
+            f = &faces[i];
+        }
+    }
+    if (count == 0) {
+        *message = "No face found: look straight at the camera in good light.";
+        return "no_face";
+    }
+    if (usable > 1) {
+        *message = "Several faces are in the picture: only one person at a time, please.";
+        return "multiple_faces";
+    }
+    if (usable == 0) {
+        *message = "The face is too small: move closer to the camera.";
+        return "move_closer";
+    }
+    cx = f->box.x + f->box.width / 2;
+    cy = f->box.y + f->box.height / 2;
+    if (fabsf(cx - (float)width / 2) > 0.2f * (float)width ||
+        fabsf(cy - (float)height / 2) > 0.2f * (float)height) {
+        *message = "Centre your face in the frame.";
+        return "off_center";
+    }
+    *message = "Face found: hold still.";
+    return "ok";
+}
+
+void fg_route_detect(fg_request *req)
+{
+    fg_http_error e;
+    fg_blob *images = NULL;
+    size_t nimages = 0, count = 0;
+    fg_face *faces = NULL;
+    int width = 0, height = 0;
+    const char *hint, *message;
+    json_t *list;
+
+    if (fg_req_images(req, "image", 1, &images, &nimages, &e) != 0 ||
+        fg_probe_detect(req->server, &images[0], &width, &height, &faces, &count, &e) != 0) {
+        fg_blobs_free(images, nimages);
+        fg_reply_error(req, &e);
+        return;
+    }
+    fg_blobs_free(images, nimages);
+    list = json_array();
+    for (size_t i = 0; i < count; i++) {
+        json_t *marks = json_array();
+        for (int k = 0; k < FG_LANDMARKS; k++)
+            json_array_append_new(marks, json_pack("[f, f]", rounded(faces[i].landmarks[k].x, 100),
+                                                   rounded(faces[i].landmarks[k].y, 100)));
+        json_array_append_new(list, json_pack("{s:{s:f, s:f, s:f, s:f}, s:f, s:o}", "box", "x",
+                                              rounded(faces[i].box.x, 100), "y",
+                                              rounded(faces[i].box.y, 100), "width",
+                                              rounded(faces[i].box.width, 100), "height",
+                                              rounded(faces[i].box.height, 100), "score",
+                                              rounded(faces[i].score, 1e4), "landmarks", marks));
+    }
+    hint = detect_hint(req->server, faces, count, width, height, &message);
+    free(faces);
+    fg_reply_json(req, 200,
+                  json_pack("{s:i, s:i, s:o, s:s, s:s}", "width", width, "height", height, "faces",
+                            list, "hint", hint, "message", message));
+}
+
+void fg_route_healthz(fg_request *req)
+{
+    size_t users = 0;
+    fg_error err = {0};
+    if (fg_store_user_count(req->server->store, &users, &err) != FG_OK) {
+        fg_reply_errorf(req, 503, "unavailable", "the store does not answer: %s", err.message);
+        return;
+    }
+    fg_reply_json(req, 200,
+                  json_pack("{s:s, s:I, s:s}", "status", "ok", "users", (json_int_t)users,
+                            "version", FG_SERVER_VERSION));
+}
+
+void fg_route_metrics(fg_request *req)
+{
+    fg_server *s = req->server;
+    size_t users = 0;
+    char *text;
+    fg_store_user_count(s->store, &users, NULL);
+    text =
+        fg_metrics_render(s->metrics, users, fg_matcher_templates(s->matcher), s->config.workers);
+    if (!text) {
+        fg_reply_errorf(req, 500, "internal", "out of memory rendering metrics");
+        return;
+    }
+    fg_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text);
+    free(text);
+}
+
+void fg_route_jwks(fg_request *req)
+{
+    char *text = fg_jwt_jwks(&req->server->signing_key);
+    if (!text) {
+        fg_reply_errorf(req, 500, "internal", "out of memory");
+        return;
+    }
+    fg_reply_text(req, 200, "application/json", text);
+    free(text);
+}

@@ -1,0 +1,39 @@
+/*
+ * routes.h - the route handlers (routes.c, account.c, admin.c) and what they share.
+ */
+#ifndef FG_SERVER_ROUTES_H
+#define FG_SERVER_ROUTES_H
+
+#include "server/http.h"
+#include "server/probe.h"
+
+/* account.c: sign-up, log-in, sessions, the signed-in user's account; the seed routes. */
+void fg_route_signup(fg_request *req);
+void fg_route_login(fg_request *req);
+void fg_route_logout(fg_request *req);
+void fg_route_me(fg_request *req);
+void fg_route_me_faces(fg_request *req);
+void fg_route_me_delete(fg_request *req);
+void fg_route_seed_register(fg_request *req);
+void fg_route_seed_verify(fg_request *req);
+
+/* admin.c: needs the admin token (checked by http.c from the route's FG_ROUTE_ADMIN flag). */
+void fg_route_admin_users(fg_request *req);
+void fg_route_admin_user_delete(fg_request *req);
+void fg_route_admin_audit(fg_request *req);
+
+/* routes.c */
+void fg_route_detect(fg_request *req);
+void fg_route_healthz(fg_request *req);
+void fg_route_metrics(fg_request *req);
+void fg_route_jwks(fg_request *req);
+
+/* The public user object {"username","display_name","faces","created_at"}. */
+json_t *fg_user_json(const fg_store_user *user);
+
+/* Appends an audit event for this request's client. distance: NAN or INFINITY when none. A
+ * failure to write it is logged, not fatal. */
+void fg_audit(fg_request *req, const char *event, const char *username, const char *outcome,
+              double distance);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * server.c - start-up and shut-down of `facegate serve`.
+ *
+ * Data dir contents (all created on first run, mode 0600 files in a 0700 dir):
+ *   facegate.db (+ -wal, -shm)  the SQLite store; descriptors inside are encrypted
+ *   descriptor.key              XChaCha20-Poly1305 key of the descriptors (hex)
+ *   signing.key                 Ed25519 seed of the session tokens (hex)
+ *   admin.token                 the admin bearer token (hex), printed once when generated
+ */
+#include "server/server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/error.h"
+#include "server/http.h"
+
+#define SIGNING_KEY_FILE "signing.key"
+#define ADMIN_TOKEN_FILE "admin.token"
+
+void fg_server_config_init(fg_server_config *c)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    memset(c, 0, sizeof *c);
+    snprintf(c->host, sizeof c->host, "127.0.0.1");
+    c->port = 8080;
+    snprintf(c->data_dir, sizeof c->data_dir, "data");
+    snprintf(c->web_root, sizeof c->web_root, "web/dist");
+    fg_engine_options_init(&c->engine);
+    c->engine.threads = 1; /* parallelism comes from the workers, one engine each */
+    c->workers = cores > 0 ? (int)cores : 1;
+    c->threshold = FG_SERVER_DEFAULT_THRESHOLD;
+    c->margin = FG_SERVER_DEFAULT_MARGIN;
+    c->min_face_px = FG_SERVER_MIN_FACE_PX;
+    c->body_limit = 10u * 1024 * 1024;
+    c->timeout_s = 30;
+    c->token_ttl_s = 3600;
+    c->seed_routes = 1;
+    fg_ratelimit_config_init(&c->ratelimit);
+}
+
+static int add_template(void *ctx, int64_t template_id, int64_t user_id,
+                        const float descriptor[FG_DESCRIPTOR_DIM])
+{
+    return fg_matcher_add(ctx, user_id, template_id, descriptor);
+}
+
+static int ensure_dir(const char *dir, fg_error *err)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return fg_fail(err, FG_EIO, "cannot create the data directory %s: %s", dir,
+                       strerror(errno));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fg_fail(err, FG_EIO, "%s is not a directory", dir);
+    return FG_OK;
+}
+
+static int load_secret(const char *dir, const char *file, uint8_t *secret, size_t len, int *created,
+                       fg_error *err)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    return fg_keyfile_load(path, secret, len, created, err);
+}
+
+static int load_keys(fg_server *s, int *admin_created, fg_error *err)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    int rc = load_secret(s->config.data_dir, SIGNING_KEY_FILE, seed, sizeof seed, NULL, err);
+    if (rc != FG_OK) return rc;
+    fg_jwt_key_from_seed(&s->signing_key, seed);
+    sodium_memzero(seed, sizeof seed);
+    rc = load_secret(s->config.data_dir, ADMIN_TOKEN_FILE, s->admin_token, sizeof s->admin_token,
+                     admin_created, err);
+    if (rc != FG_OK) return rc;
+    sodium_bin2hex(s->admin_token_hex, sizeof s->admin_token_hex, s->admin_token,
+                   sizeof s->admin_token);
+    return FG_OK;
+}
+
+/* Written in one piece so log collectors (and the tests) never see half a banner. */
+static void banner(const fg_server *s, size_t users, int admin_created)
+{
+    const fg_server_config *c = &s->config;
+    int ipv6 = strchr(c->host, ':') != NULL;
+    struct stat st;
+    int web = c->web_root[0] && stat(c->web_root, &st) == 0 && S_ISDIR(st.st_mode);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) return;
+    fprintf(out,
+            "facegate %s listening on http://%s%s%s:%d/\n"
+            "  data dir   %s (sqlite: %zu users, %zu face templates)\n"
+            "  models     %s\n"
+            "  web app    %s%s\n"
+            "  workers    %d, threshold %.3f, margin %.3f, body limit %zu bytes\n",
+            FG_SERVER_VERSION, ipv6 ? "[" : "", c->host, ipv6 ? "]" : "", s->bound_port,
+            c->data_dir, users, fg_matcher_templates(s->matcher), c->engine.model_dir,
+            web ? c->web_root : "none: ", web ? "" : "serving the API only", c->workers,
+            (double)c->threshold, (double)c->margin, c->body_limit);
+    if (c->cors_count > 0) {
+        fprintf(out, "  CORS       ");
+        for (int i = 0; i < c->cors_count; i++)
+            fprintf(out, "%s%s", i ? ", " : "", c->cors_origins[i]);
+        fputc('\n', out);
+    }
+    if (admin_created)
+        fprintf(out,
+                "  admin token (shown this once; it is also in %s/" ADMIN_TOKEN_FILE "):\n"
+                "    %s\n",
+                c->data_dir, s->admin_token_hex);
+    fclose(out);
+    fwrite(text, 1, len, stderr);
+    fflush(stderr);
+    sodium_memzero(text, len);
+    free(text);
+}
+
+int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *err)
+{
+    fg_server *s;
+    const char **labels = NULL;
+    size_t users = 0;
+    int rc, admin_created = 0;
+
+    *out = NULL;
+    if (sodium_init() < 0) return fg_fail(err, FG_ENOMEM, "libsodium failed to start");
+    s = calloc(1, sizeof *s);
+    if (!s) return fg_fail(err, FG_ENOMEM, "out of memory");
+    s->config = *config;
+    s->config.engine.model_dir = s->config.models;
+    if (s->config.workers < 1) s->config.workers = 1;
+    pthread_mutex_init(&s->enrol_lock, NULL);
+
+    if ((rc = ensure_dir(s->config.data_dir, err)) != FG_OK) goto fail;
+    if ((rc = fg_store_open("sqlite", s->config.data_dir, &s->store, NULL, err)) != FG_OK)
+        goto fail;
+    if ((rc = fg_matcher_new(&s->matcher)) != FG_OK) {
+        fg_set_error(err, rc, "out of memory for the matcher");
+        goto fail;
+    }
+    if ((rc = fg_store_template_each(s->store, add_template, s->matcher, err)) != FG_OK) {
+        if (err && err->code != rc) fg_set_error(err, rc, "cannot load the face templates");
+        goto fail;
+    }
+    if ((rc = fg_store_user_count(s->store, &users, err)) != FG_OK) goto fail;
+    if ((rc = load_keys(s, &admin_created, err)) != FG_OK) goto fail;
+    s->ratelimit = fg_ratelimit_new(&s->config.ratelimit);
+    labels = fg_route_labels();
+    s->metrics = labels ? fg_metrics_new(labels, FG_ROUTE_LABELS) : NULL;
+    s->route_labels = labels;
+    if (!s->ratelimit || !s->metrics) {
+        rc = fg_fail(err, FG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    fprintf(stderr, "facegate: loading %d engine%s from %s\n", s->config.workers,
+            s->config.workers == 1 ? "" : "s", s->config.models);
+    if ((rc = fg_pool_open(&s->config.engine, s->config.workers, &s->pool, err)) != FG_OK)
+        goto fail;
+    if ((rc = fg_http_start(s, err)) != FG_OK) goto fail;
+    banner(s, users, admin_created);
+    *out = s;
+    return FG_OK;
+fail:
+    fg_server_stop(s);
+    return rc;
+}
+
+void fg_server_stop(fg_server *s)
+{
+    if (!s) return;
+    fg_http_stop(s);
+    fg_pool_free(s->pool);
+    fg_ratelimit_free(s->ratelimit);
+    fg_metrics_free(s->metrics);
+    free(s->route_labels);
+    fg_matcher_free(s->matcher);
+    fg_store_close(s->store);
+    pthread_mutex_destroy(&s->enrol_lock);
+    sodium_memzero(&s->signing_key, sizeof s->signing_key);
+    sodium_memzero(s->admin_token, sizeof s->admin_token);
+    sodium_memzero(s->admin_token_hex, sizeof s->admin_token_hex);
+    free(s);
+}

@@ -1,0 +1,91 @@
+/*
+ * server.h - `facegate serve`: configuration, the server's shared state, start and stop.
+ *
+ * The server owns: the store (users, encrypted templates, audit), the matcher (every template
+ * in memory), a pool of engines (one per worker thread), the session signing key, the admin
+ * token, the failed-log-in rate limiter and the metrics. Route handlers (routes.c, account.c,
+ * admin.c) reach all of it through the fg_server they are given.
+ */
+#ifndef FG_SERVER_H
+#define FG_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facegate.h"
+#include "match/match.h"
+#include "server/jwt.h"
+#include "server/metrics.h"
+#include "server/pool.h"
+#include "server/ratelimit.h"
+#include "store/store.h"
+
+#define FG_SERVER_VERSION "0.1.0"
+
+/* Log-in accept threshold on the Euclidean descriptor distance. A placeholder until the
+ * evaluation calibrates it on LFW (the reference's own "same person" threshold is 0.6; a
+ * stricter value trades a few false rejections for fewer false accepts). */
+#define FG_SERVER_DEFAULT_THRESHOLD 0.5f
+/* The best user must beat the runner-up user's distance by this much (1:N). */
+#define FG_SERVER_DEFAULT_MARGIN 0.05f
+/* A usable face's detection box is at least this many pixels on its shorter side. */
+#define FG_SERVER_MIN_FACE_PX 80
+/* Images per sign-up, and templates an account may hold in total. */
+#define FG_SERVER_MAX_SIGNUP_IMAGES 5
+#define FG_SERVER_MAX_FACES 10
+#define FG_SERVER_MAX_CORS_ORIGINS 16
+
+typedef struct fg_server_config {
+    char host[256];
+    int port; /* 0 = any free port (the banner says which) */
+    char data_dir[1024];
+    char web_root[1024];
+    fg_engine_options engine; /* model_dir points into `models` */
+    char models[1024];
+    int workers; /* HTTP worker threads = engines */
+    float threshold;
+    float margin;
+    int min_face_px;
+    size_t body_limit;  /* bytes */
+    unsigned timeout_s; /* idle connection / request timeout */
+    int token_ttl_s;
+    int secure_cookie; /* add `Secure` to the session cookie (behind HTTPS) */
+    int seed_routes;   /* serve the tutorial's /register and /verify */
+    fg_ratelimit_config ratelimit;
+    char cors_origins[FG_SERVER_MAX_CORS_ORIGINS][256];
+    int cors_count;
+} fg_server_config;
+
+typedef struct fg_server {
+    fg_server_config config;
+    fg_store *store;
+    fg_matcher *matcher;
+    fg_pool *pool;
+    fg_jwt_key signing_key;
+    uint8_t admin_token[32];
+    char admin_token_hex[65];
+    fg_ratelimit *ratelimit;
+    fg_metrics *metrics;
+    const char **route_labels; /* the metrics' labels, owned */
+    /* Held across "is this face enrolled already?" and the insert, so two concurrent sign-ups
+     * of one face cannot both pass the check. */
+    pthread_mutex_t enrol_lock;
+    struct MHD_Daemon *daemon;
+    int bound_port;
+    _Atomic int in_flight; /* requests begun and not yet completed (for a graceful stop) */
+} fg_server;
+
+/* Fills *config with the defaults; `models` is left empty for the caller to fill. */
+void fg_server_config_init(fg_server_config *config);
+
+/* Opens the data dir (creating it 0700), the store, keys and engines, loads the templates and
+ * starts listening. Prints the startup banner (and the admin token, once, when generated) to
+ * stderr. Returns FG_OK or a negative code with err filled. */
+int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *err);
+
+/* Stops accepting, lets running requests finish, frees everything. NULL is a no-op. */
+void fg_server_stop(fg_server *server);
+
+#endif

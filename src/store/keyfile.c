@@ -1,0 +1,95 @@
+/*
+ * keyfile.c - secrets kept as hex text in files of mode 0600, generated on first use.
+ *
+ * Hex rather than raw bytes so an operator can read the admin token with `cat` and back the
+ * keys up with ordinary tools. Creation uses O_EXCL, so two processes starting at once on the
+ * same data dir cannot both generate (and disagree about) a key: the loser reads the winner's.
+ */
+#include "store/backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEYFILE_MAX_SECRET 64
+
+static int read_secret(const char *path, uint8_t *secret, size_t len, fg_error *err)
+{
+    char text[2 * KEYFILE_MAX_SECRET + 8];
+    size_t bin_len = 0, used = 0;
+    struct stat st;
+    ssize_t got;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return fg_fail(err, FG_STORE_EKEY, "cannot open key file %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fg_fail(err, FG_STORE_EKEY, "key file %s is not a regular file", path);
+    }
+    if (st.st_mode & 077) {
+        close(fd);
+        return fg_fail(
+            err, FG_STORE_EKEY,
+            "key file %s has mode %03o: group and others must not read it (chmod 600 %s)", path,
+            (unsigned)(st.st_mode & 0777), path);
+    }
+    while (used < sizeof text - 1 && (got = read(fd, text + used, sizeof text - 1 - used)) > 0)
+        used += (size_t)got;
+    close(fd);
+    text[used] = 0;
+    while (used > 0 && (text[used - 1] == '\n' || text[used - 1] == '\r' || text[used - 1] == ' '))
+        text[--used] = 0;
+    if (used != 2 * len || sodium_hex2bin(secret, len, text, used, NULL, &bin_len, NULL) != 0 ||
+        bin_len != len) {
+        sodium_memzero(text, sizeof text);
+        return fg_fail(err, FG_STORE_EKEY, "key file %s must hold %zu hex digits", path, 2 * len);
+    }
+    sodium_memzero(text, sizeof text);
+    return FG_OK;
+}
+
+static int write_all(int fd, const char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t put = write(fd, buf, n);
+        if (put < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        buf += put;
+        n -= (size_t)put;
+    }
+    return 0;
+}
+
+int fg_keyfile_load(const char *path, uint8_t *secret, size_t len, int *created, fg_error *err)
+{
+    char text[2 * KEYFILE_MAX_SECRET + 2];
+    int fd, failed;
+
+    if (created) *created = 0;
+    if (len == 0 || len > KEYFILE_MAX_SECRET)
+        return fg_fail(err, FG_EINVAL, "key length %zu is out of range", len);
+    if (sodium_init() < 0) return fg_fail(err, FG_ENOMEM, "libsodium failed to start");
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST) return read_secret(path, secret, len, err);
+        return fg_fail(err, FG_STORE_EKEY, "cannot create key file %s: %s", path, strerror(errno));
+    }
+    randombytes_buf(secret, len);
+    sodium_bin2hex(text, sizeof text, secret, len);
+    text[2 * len] = '\n';
+    failed = fchmod(fd, 0600) != 0 || write_all(fd, text, 2 * len + 1) != 0 || fsync(fd) != 0;
+    sodium_memzero(text, sizeof text);
+    if (close(fd) != 0) failed = 1;
+    if (failed) {
+        int saved = errno;
+        unlink(path);
+        sodium_memzero(secret, len);
+        return fg_fail(err, FG_STORE_EKEY, "cannot write key file %s: %s", path, strerror(saved));
+    }
+    if (created) *created = 1;
+    return FG_OK;
+}

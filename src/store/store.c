@@ -1,0 +1,316 @@
+/*
+ * store.c - the store front: validation, descriptor encryption, locking, backend dispatch.
+ */
+#include "store/backend.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct fg_store {
+    const fg_store_backend *backend;
+    void *db;
+    pthread_mutex_t lock;
+    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+};
+
+static const char AAD_PREFIX[] = "facegate/template/v1/";
+
+int fg_store_open(const char *backend, const char *data_dir, fg_store **out, int *key_created,
+                  fg_error *err)
+{
+    static const fg_store_backend *const backends[] = {&fg_store_sqlite};
+    const fg_store_backend *be = NULL;
+    char key_path[4096];
+    fg_store *store;
+    int rc;
+
+    *out = NULL;
+    if (key_created) *key_created = 0;
+    if (sodium_init() < 0) return fg_fail(err, FG_ENOMEM, "libsodium failed to start");
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strcmp(backends[i]->name, backend ? backend : "sqlite") == 0) be = backends[i];
+    if (!be) return fg_fail(err, FG_EINVAL, "unknown store backend \"%s\"", backend);
+    if ((size_t)snprintf(key_path, sizeof key_path, "%s/%s", data_dir, FG_STORE_KEY_FILE) >=
+        sizeof key_path)
+        return fg_fail(err, FG_EINVAL, "data directory path is too long");
+
+    store = calloc(1, sizeof *store);
+    if (!store) return fg_fail(err, FG_ENOMEM, "out of memory opening the store");
+    pthread_mutex_init(&store->lock, NULL);
+    store->backend = be;
+    rc = fg_keyfile_load(key_path, store->key, sizeof store->key, key_created, err);
+    if (rc != FG_OK) goto fail;
+    rc = be->open(data_dir, &store->db, err);
+    if (rc != FG_OK) goto fail;
+    *out = store;
+    return FG_OK;
+fail:
+    sodium_memzero(store->key, sizeof store->key);
+    pthread_mutex_destroy(&store->lock);
+    free(store);
+    return rc;
+}
+
+void fg_store_close(fg_store *store)
+{
+    if (!store) return;
+    store->backend->close(store->db);
+    sodium_memzero(store->key, sizeof store->key);
+    pthread_mutex_destroy(&store->lock);
+    free(store);
+}
+
+int fg_store_username_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    int only_dots = 1;
+    if (n < FG_USERNAME_MIN || n > FG_USERNAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        if (!ok) return 0;
+        if (c != '.') only_dots = 0;
+    }
+    return !only_dots;
+}
+
+/* Display names: valid UTF-8 is the server's job; here only length and no control bytes. */
+static int display_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n > FG_DISPLAY_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) return 0;
+    return 1;
+}
+
+/* Associated data binding a template to its owner's username. */
+static size_t make_aad(const char *username, uint8_t *aad, size_t cap)
+{
+    size_t p = sizeof AAD_PREFIX - 1, u = strlen(username);
+    if (p + u > cap) u = cap - p;
+    memcpy(aad, AAD_PREFIX, p);
+    memcpy(aad + p, username, u);
+    return p + u;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int seal(const fg_store *store, const char *username,
+                const float descriptor[FG_DESCRIPTOR_DIM], fg_sealed_template *out, fg_error *err)
+{
+    uint8_t plain[FG_SEALED_PLAIN_BYTES], aad[sizeof AAD_PREFIX + FG_USERNAME_MAX];
+    size_t aad_len = make_aad(username, aad, sizeof aad);
+    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) {
+        uint32_t bits;
+        if (!isfinite(descriptor[i]))
+            return fg_fail(err, FG_EINVAL, "descriptor value %d is not finite", i);
+        memcpy(&bits, &descriptor[i], 4);
+        put_le32(plain + 4 * i, bits);
+    }
+    randombytes_buf(out->nonce, sizeof out->nonce);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out->ciphertext, NULL, plain, sizeof plain, aad,
+                                               aad_len, NULL, out->nonce, store->key);
+    sodium_memzero(plain, sizeof plain);
+    return FG_OK;
+}
+
+static int unseal(const fg_store *store, const char *username, const fg_sealed_template *in,
+                  float descriptor[FG_DESCRIPTOR_DIM])
+{
+    uint8_t plain[FG_SEALED_PLAIN_BYTES], aad[sizeof AAD_PREFIX + FG_USERNAME_MAX];
+    size_t aad_len = make_aad(username, aad, sizeof aad);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL, in->ciphertext,
+                                                   sizeof in->ciphertext, aad, aad_len, in->nonce,
+                                                   store->key) != 0)
+        return FG_STORE_ECRYPTO;
+    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) {
+        uint32_t bits = get_le32(plain + 4 * i);
+        memcpy(&descriptor[i], &bits, 4);
+    }
+    sodium_memzero(plain, sizeof plain);
+    return FG_OK;
+}
+
+int fg_store_user_create(fg_store *store, const char *username, const char *display_name,
+                         const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n,
+                         fg_store_user *user, int64_t *template_ids, fg_error *err)
+{
+    fg_sealed_template *sealed;
+    int64_t user_id = 0;
+    int rc = FG_OK;
+
+    if (!fg_store_username_valid(username)) return fg_fail(err, FG_EINVAL, "invalid username");
+    if (!display_name) display_name = "";
+    if (!display_name_valid(display_name))
+        return fg_fail(err, FG_EINVAL,
+                       "display name is longer than %d bytes or holds "
+                       "control characters",
+                       FG_DISPLAY_NAME_MAX);
+    if (n == 0) return fg_fail(err, FG_EINVAL, "a user needs at least one template");
+    sealed = calloc(n, sizeof *sealed);
+    if (!sealed) return fg_fail(err, FG_ENOMEM, "out of memory sealing templates");
+    for (size_t i = 0; i < n && rc == FG_OK; i++)
+        rc = seal(store, username, descriptors[i], &sealed[i], err);
+    if (rc == FG_OK) {
+        pthread_mutex_lock(&store->lock);
+        rc = store->backend->user_insert(store->db, username, display_name, (int64_t)time(NULL),
+                                         sealed, n, &user_id, template_ids, err);
+        if (rc == FG_OK && user)
+            rc = store->backend->user_find(store->db, NULL, user_id, user, err);
+        pthread_mutex_unlock(&store->lock);
+    }
+    free(sealed);
+    return rc;
+}
+
+int fg_store_user_get(fg_store *store, const char *username, fg_store_user *user, fg_error *err)
+{
+    int rc;
+    if (!username) return fg_fail(err, FG_EINVAL, "no username");
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->user_find(store->db, username, 0, user, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_user_get_id(fg_store *store, int64_t id, fg_store_user *user, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->user_find(store->db, NULL, id, user, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_user_delete(fg_store *store, int64_t id, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->user_delete(store->db, id, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_user_list(fg_store *store, fg_store_user **users, size_t *count, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->user_list(store->db, users, count, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_user_count(fg_store *store, size_t *count, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->user_count(store->db, count, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_template_add(fg_store *store, int64_t user_id,
+                          const float descriptor[FG_DESCRIPTOR_DIM], int64_t *template_id,
+                          fg_error *err)
+{
+    fg_sealed_template sealed;
+    fg_store_user user;
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->user_find(store->db, NULL, user_id, &user, err);
+    if (rc == FG_OK) rc = seal(store, user.username, descriptor, &sealed, err);
+    if (rc == FG_OK)
+        rc = store->backend->template_insert(store->db, user_id, (int64_t)time(NULL), &sealed,
+                                             template_id, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+typedef struct unseal_walk {
+    const fg_store *store;
+    fg_store_template_fn fn;
+    void *ctx;
+    int64_t bad_template;
+} unseal_walk;
+
+static int unseal_one(void *ctx, int64_t template_id, int64_t user_id, const char *username,
+                      const fg_sealed_template *sealed)
+{
+    unseal_walk *walk = ctx;
+    float descriptor[FG_DESCRIPTOR_DIM];
+    int rc;
+    if (unseal(walk->store, username, sealed, descriptor) != FG_OK) {
+        walk->bad_template = template_id;
+        return FG_STORE_ECRYPTO;
+    }
+    rc = walk->fn(walk->ctx, template_id, user_id, descriptor);
+    sodium_memzero(descriptor, sizeof descriptor);
+    return rc;
+}
+
+int fg_store_template_each(fg_store *store, fg_store_template_fn fn, void *ctx, fg_error *err)
+{
+    unseal_walk walk = {store, fn, ctx, 0};
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->template_each(store->db, unseal_one, &walk, err);
+    pthread_mutex_unlock(&store->lock);
+    if (rc == FG_STORE_ECRYPTO)
+        return fg_fail(err, rc, "template %lld does not decrypt: wrong %s or a tampered row",
+                       (long long)walk.bad_template, FG_STORE_KEY_FILE);
+    return rc;
+}
+
+int fg_store_audit_add(fg_store *store, const fg_audit_event *event, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->audit_insert(store->db, event, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_audit_list(fg_store *store, size_t limit, fg_audit_event **events, size_t *count,
+                        fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->audit_list(store->db, limit, events, count, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_session_revoke(fg_store *store, const char *jti, int64_t expires, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->session_revoke(store->db, jti, expires, (int64_t)time(NULL), err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_session_revoked(fg_store *store, const char *jti, int *revoked, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->session_revoked(store->db, jti, (int64_t)time(NULL), revoked, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}

@@ -1,0 +1,354 @@
+// End to end: the web app in a real Chromium, its webcam fed from .y4m videos made from photos,
+// against a real `facegate serve`. Run from the repo root: node --test --test-concurrency=1 tests/e2e/
+//
+// Chromium's fake camera plays one file per browser launch, so each scenario launches its own
+// browser. Screenshots of every screen land in test-output/screenshots/ for a person to look at.
+//
+// Environment: FACEGATE_BIN (default build/facegate), FG_SHARED_DIR (default ../shared),
+// CHROMIUM (default /usr/bin/chromium), FG_E2E_KEEP=1 keeps the temporary data directory.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = path.resolve(repo, process.env.FACEGATE_BIN ?? 'build/facegate');
+const shared = path.resolve(process.env.FG_SHARED_DIR ?? path.join(repo, '..', 'shared'));
+const portraits = path.join(shared, 'faces', 'portraits');
+const webRoot = path.join(repo, 'web', 'dist');
+const models = path.join(repo, 'node_modules', '@vladmandic', 'face-api', 'model');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const outDir = path.join(repo, 'test-output');
+const shotDir = path.join(outDir, 'screenshots');
+
+const DESKTOP = { width: 1024, height: 900 };
+const PHONE = { width: 375, height: 812 };
+const STEP_TIMEOUT = 60_000;
+
+let tmp;
+let server;
+let baseUrl;
+let adminToken;
+const videos = {};
+
+/** A 640×480, 10 fps, 3 s .y4m of one still photo; `crop` (fractions of width/height: x, y, w, h)
+ *  frames the photo the way a webcam would see the person. */
+function photoVideo(name, photo, crop) {
+  const out = path.join(tmp, `${name}.y4m`);
+  const framing = crop ? `crop=iw*${crop[2]}:ih*${crop[3]}:iw*${crop[0]}:ih*${crop[1]},` : '';
+  const filter =
+    `${framing}scale=640:480:force_original_aspect_ratio=decrease,` +
+    'pad=640:480:(ow-iw)/2:(oh-ih)/2,format=yuv420p';
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-loop',
+    '1',
+    '-i',
+    path.join(portraits, photo),
+    '-t',
+    '3',
+    '-vf',
+    filter,
+    '-r',
+    '10',
+    out,
+  ]);
+  return out;
+}
+
+/** A webcam that sees an empty grey wall. */
+function emptyVideo(name) {
+  const out = path.join(tmp, `${name}.y4m`);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=0x8b8f96:s=640x480:r=10',
+    '-t',
+    '3',
+    '-pix_fmt',
+    'yuv420p',
+    out,
+  ]);
+  return out;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(url, child, limitMs) {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`facegate serve exited with ${child.exitCode}; see ${outDir}/e2e-server.log`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`facegate serve did not answer /healthz within ${limitMs} ms`);
+}
+
+/** Launches Chromium whose camera plays `video` (null: a machine without a camera), runs
+ *  `scenario(page)`, always closes it. */
+async function withCamera(video, scenario, viewport = DESKTOP) {
+  const camera = video
+    ? ['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`]
+    : [];
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--use-fake-ui-for-media-stream',
+      ...camera,
+    ],
+  });
+  try {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    const consoleErrors = [];
+    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+    await scenario(page, context);
+    assert.deepEqual(consoleErrors, [], 'the page threw uncaught errors');
+  } finally {
+    await browser.close();
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({
+    path: path.join(shotDir, `${name}.png`),
+    fullPage: true,
+  });
+}
+
+const heading = (page, name) => page.getByRole('heading', { level: 1, name });
+
+before(async () => {
+  assert.ok(existsSync(bin), `no server binary at ${bin}: build it (make) or set FACEGATE_BIN`);
+  assert.ok(existsSync(path.join(webRoot, 'index.html')), 'no web/dist: run `npm run build` in web/');
+  assert.ok(existsSync(portraits), `no test photos at ${portraits}: set FG_SHARED_DIR`);
+  mkdirSync(shotDir, { recursive: true });
+  tmp = mkdtempSync(path.join(tmpdir(), 'facegate-e2e-'));
+
+  // Sign-up and log-in use different photos of the same man; the rejection uses another man.
+  videos.obamaSignUp = photoVideo('obama-signup', 'obama/obama.jpg', [0.05, 0, 0.9, 0.54]);
+  videos.obamaLogin = photoVideo('obama-login', 'obama/obama1.jpg');
+  videos.biden = photoVideo('biden', 'biden/biden2.jpg');
+  videos.empty = emptyVideo('empty');
+
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  const dataDir = path.join(tmp, 'data');
+  mkdirSync(dataDir);
+  const log = openSync(path.join(outDir, 'e2e-server.log'), 'w');
+  server = spawn(
+    bin,
+    [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+      '--models',
+      models,
+      '--web-root',
+      webRoot,
+    ],
+    { cwd: repo, stdio: ['ignore', log, log] },
+  );
+  await waitForHealth(baseUrl, server, 60_000);
+  adminToken = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+});
+
+after(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
+  if (tmp && !process.env.FG_E2E_KEEP) rmSync(tmp, { recursive: true, force: true });
+});
+
+test('sign up obama with the camera, see the account page, log out', { timeout: 120_000 }, async () => {
+  await withCamera(videos.obamaSignUp, async (page) => {
+    await page.goto(`${baseUrl}/#/signup`);
+    await heading(page, 'Sign up').waitFor();
+    await page.getByLabel('Username').fill('obama');
+    await page.getByLabel('Display name (optional)').fill('Barack Obama');
+    await shot(page, '01-signup-form');
+    await page.getByRole('button', { name: 'Continue: scan my face' }).click();
+
+    // The face box is drawn and the pictures are counted while the camera runs.
+    await page.locator('.fg-camera[data-hint="ok"]').waitFor();
+    await shot(page, '02-signup-camera');
+
+    await heading(page, 'Your account').waitFor();
+    await page
+      .getByTestId('username')
+      .filter({ hasText: /^obama$/ })
+      .waitFor();
+    assert.equal(await page.getByTestId('faces').textContent(), '3');
+    await shot(page, '03-account');
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await heading(page, 'Log in').waitFor();
+    const me = await page.request.get(`${baseUrl}/api/v1/me`);
+    assert.equal(me.status(), 401, 'the session cookie is gone after log out');
+  });
+});
+
+test('log in with a different photo of obama lands on his account', { timeout: 120_000 }, async () => {
+  await withCamera(videos.obamaLogin, async (page) => {
+    // Hold the log-in answer a moment so the "checking" state can be photographed.
+    await page.route('**/api/v1/login', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await route.continue();
+    });
+    await page.goto(`${baseUrl}/#/login`);
+    await page.getByText('Checking your face…').waitFor();
+    await shot(page, '04-login-checking');
+
+    await heading(page, 'Your account').waitFor();
+    await page
+      .getByTestId('username')
+      .filter({ hasText: /^obama$/ })
+      .waitFor();
+    assert.match(await page.locator('.who').textContent(), /Barack Obama/);
+    await shot(page, '05-account-after-login');
+  });
+});
+
+test('1:1 log-in: "log in with my username" checks only that account', { timeout: 90_000 }, async () => {
+  await withCamera(videos.obamaLogin, async (page) => {
+    await page.goto(`${baseUrl}/#/login`);
+    await page.getByLabel('Log in with my username').check();
+    await page.getByLabel('Username', { exact: true }).fill('obama');
+    const login = page.waitForRequest('**/api/v1/login');
+    await page.getByRole('button', { name: 'Scan my face' }).click();
+    assert.equal((await login).postDataJSON().username, 'obama');
+    await heading(page, 'Your account').waitFor();
+    await page
+      .getByTestId('username')
+      .filter({ hasText: /^obama$/ })
+      .waitFor();
+  });
+});
+
+test('admin sees obama and the audit log', { timeout: 60_000 }, async () => {
+  await withCamera(videos.empty, async (page) => {
+    await page.goto(`${baseUrl}/#/admin`);
+    await page.getByLabel('Admin token').waitFor();
+    await shot(page, '06-admin-token');
+    await page.getByLabel('Admin token').fill(adminToken);
+    await page.getByRole('button', { name: 'Open admin' }).click();
+    const users = page.getByRole('table', { name: /^Users/ });
+    await users.getByRole('rowheader', { name: 'obama' }).waitFor();
+    await page.getByRole('table', { name: /^Audit log/ }).waitFor();
+    await shot(page, '06-admin-tables');
+  });
+});
+
+test('the SDK example page logs obama in with <FaceLogin>', { timeout: 60_000 }, async () => {
+  await withCamera(videos.obamaLogin, async (page) => {
+    await page.goto(`${baseUrl}/example/index.html`);
+    await page.getByRole('heading', { name: 'Hello, Barack Obama!' }).waitFor();
+    await shot(page, '07-sdk-example');
+  });
+});
+
+test('biden is rejected with a clear message and a way to try again', { timeout: 60_000 }, async () => {
+  await withCamera(videos.biden, async (page) => {
+    await page.goto(`${baseUrl}/#/login`);
+    const alert = page.getByRole('alert');
+    await alert.getByText('We could not recognise you').waitFor();
+    await alert.getByRole('button', { name: 'Try again' }).waitFor();
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Log in');
+    await shot(page, '08-login-rejected');
+  });
+});
+
+test('no face in view: guidance instead of a capture', { timeout: 60_000 }, async () => {
+  await withCamera(videos.empty, async (page) => {
+    await page.goto(`${baseUrl}/#/signup`);
+    await page.getByLabel('Username').fill('nobody');
+    await page.getByRole('button', { name: 'Continue: scan my face' }).click();
+    await page.getByText('No face found — look at the camera').waitFor();
+    await page.waitForTimeout(1500);
+    assert.equal(await page.getByText('0 of 3 pictures').count(), 1, 'nothing was captured');
+    await shot(page, '09-signup-no-face');
+  });
+});
+
+test('phone width: the log-in screen fits 375 px', { timeout: 60_000 }, async () => {
+  await withCamera(
+    videos.empty,
+    async (page) => {
+      await page.goto(`${baseUrl}/#/login`);
+      await page.getByText('No face found — look at the camera').waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at phone width`);
+      await shot(page, '10-phone-login');
+    },
+    PHONE,
+  );
+});
+
+test('phone width: signing up a face that is already enrolled says so', { timeout: 90_000 }, async () => {
+  await withCamera(
+    videos.obamaLogin,
+    async (page) => {
+      await page.goto(`${baseUrl}/#/signup`);
+      await page.getByLabel('Username').fill('barack');
+      await page.getByRole('button', { name: 'Continue: scan my face' }).click();
+      const alert = page.getByRole('alert');
+      await alert.getByText('This face already has an account').waitFor();
+      await alert.getByRole('link', { name: 'Log in instead' }).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at phone width`);
+      await shot(page, '11-phone-signup-face-enrolled');
+    },
+    PHONE,
+  );
+});
+
+test('no camera at all: a plain message instead of a broken preview', { timeout: 60_000 }, async () => {
+  await withCamera(null, async (page) => {
+    await page.goto(`${baseUrl}/#/login`);
+    const alert = page.getByRole('alert');
+    await alert.getByText('No camera found').waitFor();
+    await shot(page, '12-login-no-camera');
+  });
+});

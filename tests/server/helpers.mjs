@@ -1,0 +1,161 @@
+// Shared helpers of the server tests: start a real `facegate serve` on 127.0.0.1 with a fresh
+// data dir, talk to it with fetch, and find the test photos.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = process.env.FACEGATE_BIN
+  ? path.resolve(process.env.FACEGATE_BIN)
+  : path.join(ROOT, 'build/facegate');
+export const SHARED = path.resolve(process.env.FG_SHARED_DIR || path.join(ROOT, '../shared'));
+export const MODELS = path.resolve(
+  process.env.FG_MODEL_DIR || path.join(ROOT, 'node_modules/@vladmandic/face-api/model'),
+);
+
+/** Absolute path of a portrait, e.g. photo('obama/obama1.jpg'). */
+export function photo(rel) {
+  return path.join(SHARED, 'faces/portraits', rel);
+}
+
+/** A data URL of a file. */
+export function dataUrl(file, type = 'image/jpeg') {
+  return `data:${type};base64,${fs.readFileSync(file).toString('base64')}`;
+}
+
+// Temp dirs (data dirs, generated images) are removed when the test process exits.
+const tempDirs = new Set();
+process.on('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+export function tempDir(prefix = 'fg-server-test-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/**
+ * Starts `facegate serve --port 0` and resolves once the banner names the port.
+ * Returns { url, dataDir, log(), stop(), restart() }. Extra args are appended.
+ */
+export async function startServer({ args = [], dataDir = tempDir(), env = {} } = {}) {
+  const server = { dataDir, url: null, proc: null, output: '' };
+  const launch = () =>
+    new Promise((resolve, reject) => {
+      const proc = spawn(
+        BIN,
+        ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
+         '--models', MODELS, '--web-root', path.join(dataDir, 'no-web-root'), ...args],
+        { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      server.proc = proc;
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${server.output}`)),
+        60000);
+      proc.stderr.setEncoding('utf8');
+      proc.stderr.on('data', (chunk) => {
+        server.output += chunk;
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(server.output);
+        if (m && !server.url) {
+          server.url = m[1];
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.on('exit', (code) => {
+        clearTimeout(timer);
+        if (!server.url) reject(new Error(`server exited with ${code}:\n${server.output}`));
+      });
+    });
+  // Stops with SIGTERM; under a sanitizer build, a report in the log fails the caller.
+  server.stop = async () => {
+    const code = await new Promise((resolve) => {
+      if (!server.proc || server.proc.exitCode !== null) return resolve(server.proc?.exitCode);
+      server.proc.once('exit', (c, signal) => resolve(c ?? signal));
+      server.proc.kill('SIGTERM');
+    });
+    if (/ERROR: \w+Sanitizer|runtime error:/.test(server.output)) {
+      throw new Error(`sanitizer report from the server:\n${server.output}`);
+    }
+    return code;
+  };
+  server.restart = async () => {
+    await server.stop();
+    server.url = null;
+    server.output = '';
+    await launch();
+  };
+  server.log = () => server.output;
+  await launch();
+  return server;
+}
+
+/** fetch + JSON: resolves { status, headers, body } (body parsed when JSON). */
+export async function call(server, method, route, { json, body, headers = {} } = {}) {
+  const init = { method, headers: { ...headers } };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers['content-type'] = 'application/json';
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  const res = await fetch(server.url + route, init);
+  const text = await res.text();
+  let parsed = text;
+  if ((res.headers.get('content-type') || '').startsWith('application/json')) {
+    parsed = JSON.parse(text);
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** The admin token the server generated into its data dir. */
+export function adminToken(server) {
+  return fs.readFileSync(path.join(server.dataDir, 'admin.token'), 'utf8').trim();
+}
+
+/** Sends raw bytes over a socket and returns the raw response text (for what fetch refuses). */
+export function rawRequest(server, head, bodyChunk = '') {
+  const { port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    let data = '';
+    const s = net.connect(+port, '127.0.0.1', () => {
+      s.write(head);
+      if (bodyChunk) s.write(bodyChunk);
+    });
+    s.setEncoding('utf8');
+    s.on('data', (d) => { data += d; });
+    s.on('error', (e) => (data ? resolve(data) : reject(e)));
+    s.on('close', () => resolve(data));
+    setTimeout(() => s.destroy(), 10000);
+  });
+}
+
+/** Parses a raw HTTP response into { status, headers (lower-case), body (JSON if possible) }. */
+export function parseRaw(text) {
+  const split = text.indexOf('\r\n\r\n');
+  const lines = text.slice(0, split).split('\r\n');
+  const status = +lines[0].split(' ')[1];
+  const headers = Object.fromEntries(
+    lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(),
+      l.slice(l.indexOf(':') + 1).trim()]),
+  );
+  let body = text.slice(split + 4);
+  try { body = JSON.parse(body); } catch { /* not JSON */ }
+  return { status, headers, body };
+}
+
+/** Runs ffmpeg quietly. */
+export function ffmpeg(...args) {
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...args]);
+}
+
+/** The 128 floats `facegate embed` prints for the one face of an image. */
+export function embed(file) {
+  const out = execFileSync(BIN, ['embed', '--models', MODELS, file], { encoding: 'utf8' });
+  const faces = JSON.parse(out)[0].faces;
+  if (faces.length !== 1) throw new Error(`expected one face in ${file}, got ${faces.length}`);
+  return faces[0].descriptor;
+}

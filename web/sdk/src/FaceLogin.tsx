@@ -1,0 +1,146 @@
+// <FaceLogin onLogin={(user, token) => ...} />: the whole face log-in, droppable into any React app.
+// Opens the camera, waits for one well-placed face, sends that frame to POST /api/v1/login and
+// reports the session; failures (no match, rate limit, camera, server) show with a "Try again".
+
+import { useCallback, useId, useMemo, useRef, useState, type ReactNode } from 'react';
+import { CameraView } from './CameraView';
+import { createFaceGate, type FaceGateClient } from './client';
+import { ErrorNotice } from './ErrorNotice';
+import type { FaceGateError } from './errors';
+import { Spinner } from './Spinner';
+import type { FaceGateUser, Session } from './types';
+
+export interface FaceLoginProps {
+  /** Called once the server accepted the face. `token` is the signed session (JWT). */
+  onLogin: (user: FaceGateUser, token: string, session: Session) => void;
+  /** A client to share with the rest of the app; otherwise one is made for `baseUrl`. */
+  client?: FaceGateClient;
+  baseUrl?: string;
+  /** Offer "Log in with my username" (1:1 matching). Default true. */
+  allowUsername?: boolean;
+  /** Every failure, for logging; the component shows it to the user anyway. */
+  onError?: (error: FaceGateError) => void;
+  intervalMs?: number;
+  /** Extra actions shown under a failed attempt, e.g. a link to sign up. */
+  failureActions?: ReactNode;
+}
+
+type Phase = 'scanning' | 'checking' | 'failed';
+
+export function FaceLogin({
+  onLogin,
+  client: givenClient,
+  baseUrl,
+  allowUsername = true,
+  onError,
+  intervalMs,
+  failureActions,
+}: FaceLoginProps) {
+  const client = useMemo(() => givenClient ?? createFaceGate({ baseUrl }), [givenClient, baseUrl]);
+  const [phase, setPhase] = useState<Phase>('scanning');
+  const [error, setError] = useState<FaceGateError | null>(null);
+  const [withUsername, setWithUsername] = useState(false);
+  const [username, setUsername] = useState('');
+  const [usernameReady, setUsernameReady] = useState(false);
+  const busy = useRef(false);
+  const ids = useId();
+
+  const fail = useCallback(
+    (failure: FaceGateError) => {
+      busy.current = false;
+      setError(failure);
+      setPhase('failed');
+      onError?.(failure);
+    },
+    [onError],
+  );
+
+  const tryLogin = useCallback(
+    async (image: string) => {
+      if (busy.current) return;
+      busy.current = true;
+      setPhase('checking');
+      try {
+        const session = await client.login({ image, username: withUsername ? username.trim() : undefined });
+        busy.current = false;
+        onLogin(session.user, session.token, session);
+      } catch (failure) {
+        fail(failure as FaceGateError);
+      }
+    },
+    [client, withUsername, username, onLogin, fail],
+  );
+
+  const retry = () => {
+    setError(null);
+    setPhase('scanning');
+  };
+
+  const camera = !withUsername || usernameReady;
+  return (
+    <section className="fg-facelogin" aria-label="Log in with your face">
+      {allowUsername && (
+        <div className="fg-username-option">
+          <label className="fg-check">
+            <input
+              type="checkbox"
+              checked={withUsername}
+              onChange={(event) => {
+                setWithUsername(event.target.checked);
+                setUsernameReady(false);
+                retry();
+              }}
+            />
+            Log in with my username
+          </label>
+          {withUsername && (
+            <form
+              className="fg-inline-form"
+              onSubmit={(event) => {
+                event.preventDefault();
+                if (username.trim()) {
+                  setUsernameReady(true);
+                  retry();
+                }
+              }}
+            >
+              <label htmlFor={`${ids}-username`}>Username</label>
+              <input
+                id={`${ids}-username`}
+                name="username"
+                autoComplete="username"
+                autoCapitalize="none"
+                spellCheck={false}
+                required
+                value={username}
+                onChange={(event) => {
+                  setUsername(event.target.value);
+                  setUsernameReady(false);
+                }}
+              />
+              <button type="submit" className="fg-button">
+                Scan my face
+              </button>
+            </form>
+          )}
+        </div>
+      )}
+      {phase === 'failed' && error ? (
+        <ErrorNotice error={error} onRetry={retry}>
+          {failureActions}
+        </ErrorNotice>
+      ) : (
+        camera && (
+          <CameraView
+            client={client}
+            scanning={phase === 'scanning'}
+            intervalMs={intervalMs}
+            onGoodFrame={(image) => void tryLogin(image)}
+            onError={fail}
+            caption={phase === 'checking' ? <Spinner label="Checking your face…" /> : undefined}
+          />
+        )
+      )}
+    </section>
+  );
+}

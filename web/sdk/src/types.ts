@@ -1,0 +1,53 @@
+// The shapes the facegate server sends (docs/API-SKETCH.md).
+
+export interface FaceGateUser {
+  username: string;
+  display_name: string;
+  /** How many face templates are enrolled for this user. */
+  faces: number;
+  /** ISO 8601 time of sign-up. */
+  created_at: string;
+}
+
+/** What sign-up and log-in return: the user and a signed session token (also set as a cookie). */
+export interface Session {
+  user: FaceGateUser;
+  token: string;
+  expires_at: string;
+  /** Log-in only: descriptor distance of the match (smaller is closer). */
+  distance?: number;
+}
+
+export interface FaceBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface DetectedFace {
+  box: FaceBox;
+  score: number;
+  /** The 68 facial landmarks as [x, y], when the server sends them. */
+  landmarks?: [number, number][];
+}
+
+export type DetectHint = 'ok' | 'no_face' | 'multiple_faces' | 'move_closer' | 'off_center';
+
+/** Result of POST /api/v1/detect: boxes in the pixels of the image sent, plus guidance. */
+export interface Detection {
+  width: number;
+  height: number;
+  faces: DetectedFace[];
+  hint: DetectHint;
+  message: string;
+}
+
+export interface AuditEvent {
+  time: string;
+  event: string;
+  username: string | null;
+  client: string | null;
+  outcome: string;
+  distance: number | null;
+}
