@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// Puts facegate's engine benchmark (build/bench_engine) and the reference implementation
+// (bench/reference.mjs) side by side as Markdown on stdout. Called by scripts/bench.sh.
+//
+//   node bench/compare.mjs --reference-1 R1.json [--reference-all RN.json]
+//                          [--facegate-1 F1.json] [--facegate-all FN.json]
+//                          [--embed-rss IMAGE=KB ...] [--note TEXT ...]
+//
+// Both programs write the same JSON shape ("facegate-bench/1"):
+//   { threads, peak_rss_mb, images: [ { name, stages: { <stage>: { median_ms, p90_ms, min_ms } } } ] }
+// Images are matched by file name; a stage that is null or absent prints "-".
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const DEFAULT_STAGES = ['decode', 'ssd_detect', 'tiny_detect', 'landmarks', 'descriptor', 'pipeline_ssd',
+    'pipeline_ssd_with_decode', 'pipeline_tiny'];
+
+function fail(msg) {
+    process.stderr.write(`compare.mjs: ${msg}\n`);
+    process.exit(2);
+}
+
+// Reads one benchmark JSON; a missing path gives null. images may be an array of
+// { name | file, stages } or an object keyed by image name.
+function load(file, label) {
+    if (!file) return null;
+    let doc;
+    try {
+        doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+        fail(`${label}: cannot read ${file}: ${e.message}`);
+    }
+    const images = new Map();
+    const list = Array.isArray(doc.images)
+        ? doc.images
+        : Object.entries(doc.images ?? {}).map(([name, img]) => ({ name, ...img }));
+    for (const img of list) {
+        const name = img.name ?? (img.file ? path.basename(img.file) : null);
+        if (!name || typeof img.stages !== 'object') fail(`${label}: ${file}: each image needs a name (or file) and stages`);
+        images.set(name, img);
+    }
+    return { ...doc, images, file };
+}
+
+const ms = (x) => (typeof x === 'number' ? (x >= 100 ? x.toFixed(0) : x.toFixed(1)) : null);
+
+function cell(stat) {
+    if (!stat || ms(stat.median_ms) == null) return '-';
+    return `${ms(stat.median_ms)} / ${ms(stat.p90_ms) ?? '-'}`;
+}
+
+// Reference median over facegate median: how many times faster facegate is.
+function ratio(fg, ref) {
+    if (!fg || !ref || !(fg.median_ms > 0) || !(ref.median_ms > 0)) return '-';
+    const r = ref.median_ms / fg.median_ms;
+    return `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}×`;
+}
+
+const threadsLabel = (doc) => (doc ? `${doc.threads ?? '?'}T` : '?');
+
+function table(header, rows) {
+    const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`];
+    for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+    return lines.join('\n');
+}
+
+function main() {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            options: {
+                'reference-1': { type: 'string' },
+                'reference-all': { type: 'string' },
+                'facegate-1': { type: 'string' },
+                'facegate-all': { type: 'string' },
+                'embed-rss': { type: 'string', multiple: true, default: [] },
+                note: { type: 'string', multiple: true, default: [] },
+            },
+            strict: true,
+        }));
+    } catch (e) {
+        fail(e.message);
+    }
+    const ref1 = load(values['reference-1'], 'reference 1T');
+    const refN = load(values['reference-all'], 'reference all-cores');
+    const fg1 = load(values['facegate-1'], 'facegate 1T');
+    const fgN = load(values['facegate-all'], 'facegate all-cores');
+    if (!ref1 && !refN && !fg1 && !fgN) fail('no benchmark JSON given');
+    const haveFacegate = Boolean(fg1 || fgN);
+    const haveReference = Boolean(ref1 || refN);
+
+    const docs = [fg1, fgN, ref1, refN].filter(Boolean);
+    const imageNames = [...new Set(docs.flatMap((d) => [...d.images.keys()]))];
+    const stageOrder = [...new Set([...(ref1?.stage_order ?? refN?.stage_order ?? DEFAULT_STAGES),
+        ...docs.flatMap((d) => [...d.images.values()].flatMap((img) => Object.keys(img.stages)))])];
+
+    const out = [];
+    out.push('## facegate benchmark');
+    out.push('');
+    if (ref1 || refN) out.push(`Reference: ${(ref1 ?? refN).description ?? 'bench/reference.mjs'}.`);
+    if (haveFacegate) {
+        out.push(`facegate: bench_engine, ${threadsLabel(fg1)} and ${threadsLabel(fgN)}` +
+            `${(fg1 ?? fgN).runs ? `, ${(fg1 ?? fgN).runs} runs` : ''}; reference ${threadsLabel(ref1)} and ` +
+            `${threadsLabel(refN)}${(ref1 ?? refN)?.runs ? `, ${(ref1 ?? refN).runs} runs` : ''}.`);
+        out.push('Cells are median / p90 in ms per call. Ratio = reference median ÷ facegate median ' +
+            '(above 1: facegate is faster).');
+    } else {
+        out.push("**facegate's engine benchmark (build/bench_engine) is not built: reference figures only.**");
+        out.push('Cells are median / p90 in ms per call.');
+    }
+    for (const name of imageNames) {
+        const imgs = docs.map((d) => d.images.get(name)).filter(Boolean);
+        const any = imgs.find((img) => img.width) ?? imgs[0];
+        out.push('');
+        out.push(`### ${name}${any.width ? ` (${any.width}×${any.height})` : ''}`);
+        out.push('');
+        const stat = (doc, stage) => doc?.images.get(name)?.stages?.[stage] ?? null;
+        if (haveFacegate) {
+            const header = ['stage', `facegate ${threadsLabel(fg1)}`, `reference ${threadsLabel(ref1)}`, 'ratio',
+                `facegate all-cores (${threadsLabel(fgN)})`, `reference all-cores (${threadsLabel(refN)})`, 'ratio'];
+            out.push(table(header, stageOrder.map((s) => [s,
+                cell(stat(fg1, s)), cell(stat(ref1, s)), ratio(stat(fg1, s), stat(ref1, s)),
+                cell(stat(fgN, s)), cell(stat(refN, s)), ratio(stat(fgN, s), stat(refN, s))])));
+        } else {
+            const header = ['stage', `reference ${threadsLabel(ref1)}`, `reference all-cores (${threadsLabel(refN)})`];
+            out.push(table(header, stageOrder.map((s) => [s, cell(stat(ref1, s)), cell(stat(refN, s))])));
+        }
+    }
+
+    out.push('');
+    out.push('### Memory (peak RSS of the whole benchmark process)');
+    out.push('');
+    const rss = (doc) => (typeof doc?.peak_rss_mb === 'number' ? `${doc.peak_rss_mb.toFixed(1)} MB` : '-');
+    if (haveFacegate) out.push(`- facegate bench_engine: ${rss(fg1)} (${threadsLabel(fg1)}), ${rss(fgN)} (${threadsLabel(fgN)})`);
+    if (haveReference) out.push(`- reference (Node + tfjs wasm): ${rss(ref1)} (${threadsLabel(ref1)}), ${rss(refN)} (${threadsLabel(refN)})`);
+    for (const entry of values['embed-rss']) {
+        const eq = entry.lastIndexOf('=');
+        const kb = Number(entry.slice(eq + 1));
+        if (eq < 1 || !Number.isFinite(kb)) fail(`--embed-rss expects IMAGE=KB, got "${entry}"`);
+        out.push(`- \`facegate embed ${entry.slice(0, eq)}\` max RSS (/usr/bin/time -v): ${(kb / 1024).toFixed(1)} MB`);
+    }
+
+    const notes = [...values.note];
+    for (const [label, doc] of [['reference all-cores', refN], ['reference 1T', ref1]]) {
+        if (doc?.threads_requested > 1 && doc.threads_note) notes.push(`${label}: ${doc.threads_note}`);
+    }
+    for (const [label, doc] of [['reference 1T', ref1], ['reference all-cores', refN]]) {
+        if (!doc?.sanity) continue;
+        const checks = doc.sanity.checks ?? [];
+        const passed = checks.filter((c) => c.status === 'pass').map((c) => c.image);
+        const failed = checks.filter((c) => c.status === 'fail').map((c) => `${c.image} (${(c.failures ?? []).join('; ')})`);
+        let text = `${label} sanity vs golden outputs: `;
+        if (failed.length) text += `**FAILED** ${failed.join(', ')}`;
+        else if (passed.length) text += `pass (${passed.join(', ')}: face counts, descriptor L2 < ${doc.sanity.max_l2})`;
+        else text += 'not checked (no golden file for these images)';
+        notes.push(text);
+    }
+    for (const [label, doc] of [['facegate 1T', fg1], ['facegate all-cores', fgN], ['reference 1T', ref1], ['reference all-cores', refN]]) {
+        if (doc?.tensors_leaked) notes.push(`${label}: ${doc.tensors_leaked} tensors leaked during the run`);
+        const load = doc?.load_average;
+        const cpus = doc?.cpu?.logical_cpus;
+        if (load && cpus && Math.max(load.start, load.end) > 0.5 * cpus) {
+            notes.push(`${label}: load average ${load.start} → ${load.end} on ${cpus} CPUs; other work was ` +
+                'running, so these figures are noisy');
+        }
+    }
+    if (notes.length) {
+        out.push('');
+        out.push('### Notes');
+        out.push('');
+        for (const n of notes) out.push(`- ${n}`);
+    }
+    process.stdout.write(out.join('\n') + '\n');
+}
+
+main();
