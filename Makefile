@@ -20,10 +20,9 @@ all: build
 setup:
 	@scripts/setup.sh
 
-$(BUILD)/Makefile: CMakeLists.txt
+# Configure every time (a second or so): it picks up third_party/xnnpack once that is built.
+build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
-
-build: $(BUILD)/Makefile
 	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
 web: setup

@@ -14,6 +14,7 @@ packages=(
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
     nodejs npm
     chromium ffmpeg curl
+    clang ninja-build python3
 )
 
 missing=()
@@ -49,4 +50,13 @@ npm_ci() {
 }
 npm_ci .
 npm_ci web
+
+# A faster XNNPACK (see scripts/build-xnnpack.sh); the build falls back to Debian's without it.
+if [ "${FG_SYSTEM_XNNPACK:-0}" != 1 ] && [ "$(id -u)" -eq 0 ]; then
+    if [ ! -f third_party/xnnpack/.stamp ]; then
+        echo "setup: building XNNPACK with clang into third_party/xnnpack (a few minutes, once)"
+    fi
+    scripts/build-xnnpack.sh >/dev/null ||
+        echo "setup: building XNNPACK failed; using Debian's libxnnpack (about half the speed)" >&2
+fi
 exit 0
