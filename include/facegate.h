@@ -94,6 +94,15 @@ typedef enum fg_align {
     FG_ALIGN_REFERENCE = 1, /* face-api's axis-aligned crop, for parity with the reference */
 } fg_align;
 
+/* The detector misses faces that fill the frame; it finds them on the image padded with a black
+ * border. fg_detect's padded passes (borders of half the image, then of the whole image). */
+typedef enum fg_padding {
+    FG_PADDING_RETRY = 0,  /* when the plain pass finds no face (default) */
+    FG_PADDING_NONE = 1,   /* never: the reference's single pass (parity with face-api) */
+    FG_PADDING_ALWAYS = 2, /* also when it finds faces, adding the faces only the padded image
+                              shows (a large face next to a smaller one): twice the detection */
+} fg_padding;
+
 typedef struct fg_engine_options {
     const char *model_dir; /* folder with the face-api *-weights_manifest.json + .bin files */
     fg_detector detector;  /* default FG_DETECTOR_SSD */
@@ -103,6 +112,7 @@ typedef struct fg_engine_options {
     uint64_t max_pixels;   /* decode limit, default FG_DEFAULT_MAX_PIXELS */
     int tta;               /* 1: test-time augmentation, the descriptor is the mean of the face's
                               and its mirror image's (twice the recognition time). Default 0 */
+    fg_padding padding;    /* default FG_PADDING_RETRY */
 } fg_engine_options;
 
 typedef struct fg_engine fg_engine;
@@ -134,10 +144,14 @@ typedef struct fg_face {
     fg_point landmarks[FG_LANDMARKS];  /* iBUG-68 order, image pixels */
     fg_rect landmark_crop;             /* crop fed to the landmark net */
     fg_rect align_rect;                /* reference alignment rect (dlib-style box of face-api) */
+    int padded;                        /* 1: only a padded pass found it (a face that fills the
+                                          frame); 0: the plain pass, the reference's, found it */
 } fg_face;
 
 /* Detects faces and their 68 landmarks. On success *faces is a malloc'd array of *count faces
- * (score descending; caller frees with free()); zero faces is success with *faces == NULL. */
+ * (caller frees with free()): the plain pass's faces by score descending, then those only a
+ * padded pass found (fg_face.padded), by score descending. Zero faces is success with
+ * *faces == NULL. */
 int fg_detect(fg_engine *engine, const fg_image *img, fg_face **faces, size_t *count,
               fg_error *err);
 
@@ -150,8 +164,9 @@ int fg_describe_aligned(fg_engine *engine, const fg_image *img, const fg_face *f
                         fg_align align, float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
 
 /* Euclidean distance between two descriptors. The reference's "same person" threshold is 0.6;
- * FG_MATCH_THRESHOLD is facegate's, calibrated on LFW (see README: accuracy). */
-#define FG_MATCH_THRESHOLD 0.6f
+ * FG_MATCH_THRESHOLD is facegate's: the largest threshold whose false-accept rate on LFW View 1
+ * pairsDevTrain.txt is at most 0.1% (with the default engine options; docs/EVAL.md). */
+#define FG_MATCH_THRESHOLD 0.54f
 float fg_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_DIM]);
 
 #ifdef __cplusplus

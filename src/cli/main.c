@@ -17,7 +17,7 @@ static const struct {
     {"detect", fg_cmd_detect, "detect faces and 68 landmarks in images (JSON)"},
     {"embed", fg_cmd_embed, "print the 128-d descriptor of each face (JSON)"},
     {"compare", fg_cmd_compare, "distance between the faces of two images; exit 0 if same"},
-    /* {"eval", ...} is added with src/cli/cmd_eval.c */
+    {"eval", fg_cmd_eval, "accuracy on labelled pairs or folders: FAR/FRR, ROC, threshold"},
 };
 
 static void usage(FILE *f)

@@ -424,7 +424,10 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
             goto fail;
         }
     }
-    if (xnn_create_runtime_v2(g->subgraph, rt->pool, 0, &rt->runtime) != xnn_status_success) {
+    /* With a pool, let its threads sleep between runs instead of spinning: a server runs
+     * several engines and a spinning pool starves the others of the cores. */
+    if (xnn_create_runtime_v2(g->subgraph, rt->pool, rt->pool ? XNN_FLAG_YIELD_WORKERS : 0,
+                              &rt->runtime) != xnn_status_success) {
         rc = fg_fail(err, FG_ENN, "XNNPACK could not create the runtime");
         goto fail;
     }

@@ -190,6 +190,7 @@ int main(void)
         o.model_dir = fg_test_models();
         o.detector = d == 0 ? FG_DETECTOR_SSD : FG_DETECTOR_TINY;
         o.align = FG_ALIGN_REFERENCE;
+        o.padding = FG_PADDING_NONE; /* the reference has no padded detection pass */
         o.threads = 0;
         CHECKF(fg_engine_open(&o, &e, &err) == FG_OK, "%s: %s", det_names[d], err.message);
         if (!e) continue;
