@@ -115,4 +115,68 @@ static void check_detections(const char *image, const char *detector, const fgm_
     json_decref(root);
 }
 
+/* A detector under test: fgm_ssd_detect or fgm_tiny_detect behind one signature. */
+typedef int (*detect_fn)(void *model, const fg_image *img, float min_score, fgm_detection **out,
+                         size_t *count, fg_error *err);
+
+/* Runs detect on the golden photos and compares with golden/<name>.jpg.json (det is "ssd" or
+ * "tiny"). Quick runs: sample1 (3 faces, 1920x1280) and single640 (the 640x480 case). */
+static void check_golden_detections(void *model, detect_fn detect, const char *det)
+{
+    detect_errors e = {0};
+    int images = test_quick() ? 2 : GOLDEN_IMAGES;
+    for (int i = 0; i < images; i++) {
+        const char *name = golden_images[i == 1 && images == 2 ? GOLDEN_IMAGES - 1 : i];
+        char rel[128];
+        fg_image img;
+        fg_error err = {0};
+        fgm_detection *d = NULL;
+        size_t n = 0;
+        snprintf(rel, sizeof rel, "golden/pixels/%s.png", name);
+        int rc = fg_image_load(fg_test_shared(rel), 0, &img, &err);
+        CHECKF(rc == FG_OK, "%s: %s", rel, err.message);
+        if (rc != FG_OK) continue;
+        rc = detect(model, &img, 0.5f, &d, &n, &err);
+        CHECKF(rc == FG_OK, "%s: detect: %s", name, err.message);
+        if (rc == FG_OK) check_detections(name, det, d, n, img.width, img.height, &e);
+        CHECK((n == 0) == (d == NULL));
+        free(d);
+        fg_image_free(&img);
+    }
+    printf("%s detections: %d images, %d faces, max error score %.3g, box %.3g px, "
+           "relative box %.3g px\n",
+           det, images, e.faces, e.score, e.box_px, e.rel);
+    CHECK(e.faces > 0);
+}
+
+/* Not a check: prints the mean and best time of detect on the 640x480 golden image. */
+static void time_golden_detect(void *model, detect_fn detect, const char *det, const char *label,
+                               int runs)
+{
+    fg_image img;
+    fg_error err = {0};
+    fgm_detection *d = NULL;
+    size_t n = 0;
+    int rc;
+    if (fg_image_load(fg_test_shared("golden/pixels/single640.png"), 0, &img, &err) != FG_OK) {
+        CHECKF(0, "single640.png: %s", err.message);
+        return;
+    }
+    rc = detect(model, &img, 0.5f, &d, &n, &err); /* warm-up */
+    free(d);
+    double best = 1e30, total = 0;
+    for (int i = 0; i < runs && rc == FG_OK; i++) {
+        double t0 = now_ms();
+        rc = detect(model, &img, 0.5f, &d, &n, &err);
+        double t = now_ms() - t0;
+        free(d);
+        total += t;
+        if (t < best) best = t;
+    }
+    CHECKF(rc == FG_OK, "timing detect: %s", err.message);
+    printf("%s detect 640x480, %s: mean %.2f ms, best %.2f ms over %d runs\n", det, label,
+           total / runs, best, runs);
+    fg_image_free(&img);
+}
+
 #endif

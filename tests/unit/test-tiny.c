@@ -93,62 +93,10 @@ static void test_preprocess(void)
     free(got);
 }
 
-static void test_detections(fgm_tiny *m)
+static int detect(void *m, const fg_image *img, float min_score, fgm_detection **out,
+                  size_t *count, fg_error *err)
 {
-    detect_errors e = {0};
-    int images = test_quick() ? 2 : GOLDEN_IMAGES;
-    for (int i = 0; i < images; i++) {
-        /* quick: sample1 (3 faces) and single640 (no face for this detector) */
-        const char *name = golden_images[i == 1 && images == 2 ? GOLDEN_IMAGES - 1 : i];
-        char rel[128];
-        fg_image img;
-        fg_error err = {0};
-        fgm_detection *d = NULL;
-        size_t n = 0;
-        snprintf(rel, sizeof rel, "golden/pixels/%s.png", name);
-        int rc = fg_image_load(fg_test_shared(rel), 0, &img, &err);
-        CHECKF(rc == FG_OK, "%s: %s", rel, err.message);
-        if (rc != FG_OK) continue;
-        rc = fgm_tiny_detect(m, &img, 0.5f, &d, &n, &err);
-        CHECKF(rc == FG_OK, "%s: detect: %s", name, err.message);
-        if (rc == FG_OK) check_detections(name, "tiny", d, n, img.width, img.height, &e);
-        CHECK((n == 0) == (d == NULL));
-        free(d);
-        fg_image_free(&img);
-    }
-    printf("tiny detections: %d images, %d faces, max error score %.3g, box %.3g px, "
-           "relative box %.3g px\n",
-           images, e.faces, e.score, e.box_px, e.rel);
-    CHECK(e.faces > 0);
-}
-
-/* Not a check: prints the mean time of a detection on the 640x480 golden image. */
-static void time_detect(fgm_tiny *m, const char *label)
-{
-    fg_image img;
-    fg_error err = {0};
-    fgm_detection *d = NULL;
-    size_t n = 0;
-    int runs = test_quick() ? 2 : 20, rc;
-    if (fg_image_load(fg_test_shared("golden/pixels/single640.png"), 0, &img, &err) != FG_OK) {
-        CHECKF(0, "single640.png: %s", err.message);
-        return;
-    }
-    rc = fgm_tiny_detect(m, &img, 0.5f, &d, &n, &err); /* warm-up */
-    free(d);
-    double best = 1e30, total = 0;
-    for (int i = 0; i < runs && rc == FG_OK; i++) {
-        double t0 = now_ms();
-        rc = fgm_tiny_detect(m, &img, 0.5f, &d, &n, &err);
-        double t = now_ms() - t0;
-        free(d);
-        total += t;
-        if (t < best) best = t;
-    }
-    CHECKF(rc == FG_OK, "timing detect: %s", err.message);
-    printf("tiny detect 640x480, %s: mean %.2f ms, best %.2f ms over %d runs\n", label,
-           total / runs, best, runs);
-    fg_image_free(&img);
+    return fgm_tiny_detect(m, img, min_score, out, count, err);
 }
 
 int main(void)
@@ -164,12 +112,12 @@ int main(void)
     if (rc == FG_OK) {
         test_bad_image(m);
         test_forward(m);
-        test_detections(m);
-        time_detect(m, "1 thread");
+        check_golden_detections(m, detect, "tiny");
+        time_golden_detect(m, detect, "tiny", "1 thread", test_quick() ? 2 : 20);
         fgm_tiny_free(m);
     }
     if (!test_quick() && fgm_tiny_open(fg_test_models(), 0, &m, &err) == FG_OK) {
-        time_detect(m, "all cores");
+        time_golden_detect(m, detect, "tiny", "all cores", test_quick() ? 2 : 20);
         fgm_tiny_free(m);
     }
     return fg_test_done();
