@@ -82,6 +82,16 @@ static int current_user(fg_request *req, fg_store_user *user, fg_jwt_claims *cla
     return 0;
 }
 
+/* current_user for routes that need a session: answers the request's error itself when there
+ * is none. Returns 0 when signed in. */
+static int require_user(fg_request *req, fg_store_user *user, fg_jwt_claims *claims)
+{
+    fg_http_error e;
+    if (current_user(req, user, claims, &e) == 0) return 0;
+    fg_reply_error(req, &e);
+    return -1;
+}
+
 static void revoke_session(fg_request *req, const fg_jwt_claims *claims)
 {
     fg_error err = {0};
@@ -389,11 +399,7 @@ void fg_route_me(fg_request *req)
 {
     fg_store_user user;
     fg_jwt_claims claims;
-    fg_http_error e;
-    if (current_user(req, &user, &claims, &e) != 0) {
-        fg_reply_error(req, &e);
-        return;
-    }
+    if (require_user(req, &user, &claims) != 0) return;
     fg_reply_json(req, 200, json_pack("{s:o}", "user", fg_user_json(&user)));
 }
 
@@ -443,10 +449,7 @@ void fg_route_me_faces(fg_request *req)
     fg_store_user user;
     fg_jwt_claims claims;
     fg_http_error e;
-    if (current_user(req, &user, &claims, &e) != 0) {
-        fg_reply_error(req, &e);
-        return;
-    }
+    if (require_user(req, &user, &claims) != 0) return;
     if (add_face(req, &user, &e) != 0) {
         fg_audit(req, "add_face", user.username, e.code, NAN);
         fg_reply_error(req, &e);
@@ -461,12 +464,8 @@ void fg_route_me_delete(fg_request *req)
     fg_server *s = req->server;
     fg_store_user user;
     fg_jwt_claims claims;
-    fg_http_error e;
     fg_error err = {0};
-    if (current_user(req, &user, &claims, &e) != 0) {
-        fg_reply_error(req, &e);
-        return;
-    }
+    if (require_user(req, &user, &claims) != 0) return;
     pthread_mutex_lock(&s->enrol_lock);
     if (fg_store_user_delete(s->store, user.id, &err) != FG_OK) {
         pthread_mutex_unlock(&s->enrol_lock);
