@@ -3,6 +3,7 @@
  * The metrics, pair sets, descriptor cache and report live in src/match/eval*.c.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +41,14 @@ static const char usage_text[] =
     "  --threshold T       threshold whose accuracy/FAR/TAR are reported (default %.4f)\n"
     "  --target-far F      calibrate the threshold reaching FAR <= F (default 0.001)\n"
     "  --json FILE         write the JSON report\n"
+    "  --pairs-out FILE    write every pair as TSV: genuine (1/0), distance (inf: no face),\n"
+    "                      probe image, enrollment images\n"
     "  --plot FILE.svg     write the ROC curve and distance histograms\n"
     "  --cache FILE        descriptor cache (keyed by image path, size, mtime, engine options)\n"
     "  --pick RULE         the face described in a photo with several: center (nearest the\n"
     "                      photo's centre, default), largest, or score (most confident)\n"
-    "  --tta               test-time augmentation: mean descriptor of the face and its mirror\n"
-    "  --padding MODE      padded detection passes: retry (when the plain pass finds no face,\n"
-    "                      default), always (also add the faces only they find), none\n"
+    "  --distance NAME     match (Euclidean between unit-length descriptors, what the server\n"
+    "                      uses, default) or euclidean (the reference's, threshold 0.6)\n"
     "  --plain-only        only faces the plain detection pass finds count (what --padding\n"
     "                      none gives), from the same detections: before/after comparisons\n"
     "  --jobs N            images described in parallel, one engine each (default 1)\n"
@@ -96,12 +98,34 @@ static void on_progress(void *ctx, size_t done, size_t total, const char *path,
             error ? error->message : "");
 }
 
+/* Every scored pair as a line of TSV, for looking at the errors. */
+static int write_pairs(const char *path, const fg_eval_set *set)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "facegate eval: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "genuine\tdistance\tprobe\tenrolled\n");
+    for (size_t i = 0; i < set->n_pairs; i++) {
+        const fg_eval_pair *p = &set->pairs[i];
+        fprintf(f, "%d\t%.6f\t%s", p->genuine, (double)p->distance, set->images[p->b]);
+        for (int k = 0; k < p->a_count; k++) fprintf(f, "%c%s", k ? ',' : '\t', set->images[p->a + k]);
+        fputc('\n', f);
+    }
+    if (fclose(f)) {
+        fprintf(stderr, "facegate eval: cannot write %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 static int takes_value(const char *option)
 {
     static const char *const names[] = {
-        "--pairs",     "--root",       "--folders",     "--json",      "--plot",   "--cache",
+        "--pairs",     "--root",       "--folders",     "--json",      "--plot",   "--cache", "--pairs-out",
         "--threshold", "--target-far", "--limit",       "--impostors", "--seed",   "--jobs",
-        "--enroll",    "--min-images", "--enroll-mode", "--pick",      "--padding"};
+        "--enroll",    "--min-images", "--enroll-mode", "--pick",      "--distance"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(option, names[i])) return 1;
     return 0;
@@ -155,7 +179,8 @@ int fg_cmd_eval(int argc, char **argv)
 {
     fg_eval_run_options run = {0};
     fg_eval_folder_options folder = {0, 0, 1, 0, 0};
-    const char *pairs_file = NULL, *root = NULL, *folders = NULL, *json_path = NULL;
+    const char *pairs_file = NULL, *root = NULL, *folders = NULL, *json_path = NULL,
+               *pairs_out = NULL;
     const char *plot_path = NULL;
     double threshold = FG_MATCH_THRESHOLD, target_far = 1e-3;
     size_t limit = 0, jobs = 1, seed = 1, enroll = 0, min_images = 0;
@@ -179,9 +204,6 @@ int fg_cmd_eval(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             print_usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--tta")) {
-            run.engine.tta = 1;
-            continue;
         } else if (!strcmp(a, "--expand")) {
             expand = 1;
             continue;
@@ -212,18 +234,18 @@ int fg_cmd_eval(int argc, char **argv)
             folders = v;
         } else if (!strcmp(a, "--json")) {
             json_path = v;
+        } else if (!strcmp(a, "--pairs-out")) {
+            pairs_out = v;
         } else if (!strcmp(a, "--plot")) {
             plot_path = v;
         } else if (!strcmp(a, "--cache")) {
             run.cache_path = v;
-        } else if (!strcmp(a, "--padding")) {
-            int found = 0;
-            for (int k = 0; k < 3; k++)
-                if (!strcmp(v, padding_names[k])) run.engine.padding = (fg_padding)k, found = 1;
-            if (!found) {
-                fprintf(stderr, "facegate eval: --padding must be retry, none or always\n");
+        } else if (!strcmp(a, "--distance")) {
+            if (strcmp(v, "match") && strcmp(v, "euclidean")) {
+                fprintf(stderr, "facegate eval: --distance must be match or euclidean\n");
                 goto usage_error;
             }
+            scoring.euclidean = !strcmp(v, "euclidean");
         } else if (!strcmp(a, "--pick")) {
             int found = 0;
             for (int k = 0; k < 3; k++)
@@ -298,6 +320,7 @@ int fg_cmd_eval(int argc, char **argv)
 
     fg_eval_score(&set, desc, &scoring);
     fg_eval_compute(set.pairs, set.n_pairs, set.folds, threshold, target_far, &report);
+    if (!scoring.euclidean) report.accuracy_at_reference = NAN; /* 0.6 is a Euclidean threshold */
     fg_eval_count_images(&set, desc, &report);
     fg_eval_report_print(&report, stdout);
 
@@ -305,12 +328,13 @@ int fg_cmd_eval(int argc, char **argv)
         json_t *j = fg_eval_report_json(&report, &set, desc);
         const fg_engine_options *o = &run.engine;
         json_object_set_new(j, "set", json_string(pairs_file ? pairs_file : folders));
-        json_t *used = json_pack("{s:s, s:s, s:s, s:b, s:s, s:i, s:b, s:b}", "padding",
+        json_t *used = json_pack("{s:s, s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:s}", "padding",
                                  padding_names[o->padding], "detector",
                                  o->detector == FG_DETECTOR_TINY ? "tiny" : "ssd", "align",
                                  o->align == FG_ALIGN_REFERENCE ? "reference" : "dlib", "tta",
                                  o->tta, "pick", pick_names[run.pick], "limit", (int)limit,
-                                 "plain_only", run.plain_only, "expand", expand);
+                                 "plain_only", run.plain_only, "expand", expand, "distance",
+                                 scoring.euclidean ? "euclidean" : "match");
         if (enroll)
             json_object_set_new(used, "enroll",
                                 json_pack("{s:i, s:i, s:s}", "images", (int)enroll, "min_images",
@@ -321,6 +345,7 @@ int fg_cmd_eval(int argc, char **argv)
         json_decref(j);
         if (bad) goto out;
     }
+    if (pairs_out && write_pairs(pairs_out, &set)) goto out;
     if (plot_path) {
         char title[512];
         snprintf(title, sizeof title, "facegate eval: %s%s (%s detector, %s chip, padding %s%s)",

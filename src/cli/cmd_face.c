@@ -18,9 +18,11 @@ static const char *usage[] = {
     [CMD_EMBED] = "usage: facegate embed [OPTIONS] IMAGE...\n"
                   "Prints the 128-d descriptor of every face found, as JSON.\n",
     [CMD_COMPARE] = "usage: facegate compare [OPTIONS] IMAGE_A IMAGE_B\n"
-                    "Distance between the most confident face of each image. Exit status 0: same\n"
-                    "person (distance < threshold), 1: different, 2: error.\n"
-                    "  --threshold T       decision threshold (default %.2f)\n",
+                    "Match distance (Euclidean between the unit-length descriptors) between the\n"
+                    "most confident face of each image; \"euclidean\" is the reference's distance\n"
+                    "(threshold 0.6). Exit status 0: same person (distance < threshold), 1:\n"
+                    "different, 2: error.\n"
+                    "  --threshold T       decision threshold on the match distance (default %.2f)\n",
 };
 
 static void print_usage(command cmd, FILE *f)
@@ -156,10 +158,10 @@ static int run(command cmd, int argc, char **argv)
         status = best_descriptor(e, files[0], a);
         if (!status) status = best_descriptor(e, files[1], b);
         if (!status) {
-            double d = fg_distance(a, b);
+            double d = fg_match_distance(a, b);
             int same = d < threshold;
-            printf("{\"distance\": %.6f, \"threshold\": %.4f, \"same\": %s}\n", d, threshold,
-                   same ? "true" : "false");
+            printf("{\"distance\": %.6f, \"threshold\": %.4f, \"same\": %s, \"euclidean\": %.6f}\n",
+                   d, threshold, same ? "true" : "false", (double)fg_distance(a, b));
             status = same ? 0 : 1;
         }
     } else {

@@ -58,9 +58,9 @@ static const serve_option OPTIONS[] = {
      FIELD(web_root), 0, 0},
     {"workers", "N", "worker threads, one engine each (default: number of cores)", OPT_INT,
      FIELD(workers), 1, 256},
-    {"threshold", "T", "accept a face under this descriptor distance (default 0.54, calibrated on LFW)", OPT_FLOAT,
+    {"threshold", "T", "accept a face under this match distance (default 0.38, calibrated on LFW)", OPT_FLOAT,
      FIELD(threshold), 0.01, 2},
-    {"margin", "M", "1:N: the runner-up user must be this much further (default 0.05)", OPT_FLOAT,
+    {"margin", "M", "1:N: the runner-up user must be this much further (default 0.035)", OPT_FLOAT,
      FIELD(margin), 0, 2},
     {"min-face", "PX", "smallest usable face box side in pixels (default 80)", OPT_INT,
      FIELD(min_face_px), 16, 4096},
@@ -91,6 +91,10 @@ static const serve_option OPTIONS[] = {
     {"max-pixels", "N", "refuse images larger than N pixels (default 40000000)", OPT_ENGINE, 0, 0,
      0, 0},
     {"threads", "N", "inference threads per engine (default 1)", OPT_ENGINE, 0, 0, 0, 0},
+    {"padding", "MODE", "retry (default), always or none: when detection looks again in a border",
+     OPT_ENGINE, 0, 0, 0, 0},
+    {"tta", NULL, "descriptor of the face and its mirror image (slower, fewer false rejects)",
+     OPT_BOOL, FIELD(engine.tta), 0, 0},
 };
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 

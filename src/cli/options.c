@@ -12,6 +12,11 @@ const char fg_cli_engine_help[] =
     "  --models DIR        face-api model folder (default: $FACEGATE_MODELS or " MODELS_REL ")\n"
     "  --detector NAME     ssd (accurate, default) or tiny (fast)\n"
     "  --align NAME        dlib (similarity-aligned chip, default) or reference (face-api crop)\n"
+    "  --padding MODE      when the detector looks again at the image in a black border:\n"
+    "                      retry (when no face it found covers the centre, default), always,\n"
+    "                      or none (the reference's single pass)\n"
+    "  --tta               descriptor = mean of the face's and its mirror image's (better\n"
+    "                      at strict thresholds, twice the recognition time)\n"
     "  --threads N         inference threads: 1 (default), 0 = all cores\n"
     "  --max-pixels N      refuse images larger than N pixels (default 40000000)\n";
 
@@ -80,6 +85,20 @@ int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts)
             fprintf(stderr, "facegate: --align must be dlib or reference, not '%s'\n", v);
             return -1;
         }
+    } else if (strcmp(a, "--padding") == 0) {
+        static const char *const names[] = {[FG_PADDING_RETRY] = "retry",
+                                            [FG_PADDING_NONE] = "none",
+                                            [FG_PADDING_ALWAYS] = "always"};
+        size_t k = 0;
+        if (!(v = value(argc, argv, i))) return -1;
+        while (k < sizeof names / sizeof names[0] && strcmp(v, names[k])) k++;
+        if (k == sizeof names / sizeof names[0]) {
+            fprintf(stderr, "facegate: --padding must be retry, always or none, not '%s'\n", v);
+            return -1;
+        }
+        opts->padding = (fg_padding)k;
+    } else if (strcmp(a, "--tta") == 0) {
+        opts->tta = 1;
     } else if (strcmp(a, "--threads") == 0) {
         if (!(v = value(argc, argv, i))) return -1;
         long n = strtol(v, &end, 10);

@@ -275,6 +275,19 @@ static int add_new_faces(fg_face **faces, size_t *n, size_t plain, fg_face *extr
     return FG_OK;
 }
 
+/* Whether one of the faces covers the middle of the image, where the subject of a login frame
+ * (or of a portrait) is. When none does, the plain pass may have found only someone beside or
+ * behind a subject too large or too close to the edges for it. */
+static int covers_centre(const fg_face *faces, size_t n, const fg_image *img)
+{
+    double cx = img->width / 2.0, cy = img->height / 2.0;
+    for (size_t i = 0; i < n; i++) {
+        const fg_box *b = &faces[i].box;
+        if (b->x <= cx && cx <= b->x + b->width && b->y <= cy && cy <= b->y + b->height) return 1;
+    }
+    return 0;
+}
+
 int fg_detect(fg_engine *e, const fg_image *img, fg_face **faces, size_t *count, fg_error *err)
 {
     fg_face *extra = NULL;
@@ -286,12 +299,14 @@ int fg_detect(fg_engine *e, const fg_image *img, fg_face **faces, size_t *count,
     if (!e || !img || !img->rgb || img->width <= 0 || img->height <= 0)
         return fg_fail(err, FG_EINVAL, "no image");
     /* The plain pass is the reference's, unchanged (parity); FG_PADDING_NONE stops there. The
-     * padded passes run when it finds nothing (FG_PADDING_RETRY) or always (FG_PADDING_ALWAYS,
-     * adding only the faces it missed). A border of half the image finds the tight LFW faces;
+     * padded passes run when none of its faces covers the image centre (FG_PADDING_RETRY: it
+     * found nothing, or only someone beside a subject too large or close for it) or always
+     * (FG_PADDING_ALWAYS), adding only the faces it missed. A border of half the image finds the tight LFW faces;
      * faces cropped tighter still (chin and forehead cut off, as in ../shared/faces/bbt) need a
      * whole one, tried when nothing else was found. */
     if ((rc = detect_pass(e, img, faces, count, err))) return rc;
-    if (e->opts.padding == FG_PADDING_NONE || (*count && e->opts.padding == FG_PADDING_RETRY))
+    if (e->opts.padding == FG_PADDING_NONE ||
+        (e->opts.padding == FG_PADDING_RETRY && covers_centre(*faces, *count, img)))
         return FG_OK;
     if ((rc = detect_padded(e, img, 0.5, &extra, &m, err))) goto fail;
     if (!m && !*count && (rc = detect_padded(e, img, 1.0, &extra, &m, err))) goto fail;
@@ -374,6 +389,22 @@ float fg_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_
     double s = 0;
     for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) {
         double d = (double)a[i] - b[i];
+        s += d * d;
+    }
+    return (float)sqrt(s);
+}
+
+float fg_match_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_DIM])
+{
+    double na = 0, nb = 0, s = 0;
+    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) {
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+    }
+    if (!(na > 0) || !(nb > 0)) return 2.0f; /* a zero descriptor (an empty crop) matches nothing */
+    na = 1 / sqrt(na), nb = 1 / sqrt(nb);
+    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) {
+        double d = a[i] * na - b[i] * nb;
         s += d * d;
     }
     return (float)sqrt(s);

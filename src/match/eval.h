@@ -71,7 +71,7 @@ typedef struct fg_eval_report {
     double accuracy_std;            /* k-fold only, else 0 */
     double eval_threshold;          /* the threshold under test (--threshold) */
     double accuracy_at_threshold, far_at_threshold, tar_at_threshold;
-    double accuracy_at_reference; /* at the reference's 0.6 */
+    double accuracy_at_reference; /* at the reference's 0.6 (NAN: not reported) */
     double best_accuracy, best_threshold;
     double eer, eer_threshold;
     double tar_at_far[FG_EVAL_FAR_LEVELS], threshold_at_far[FG_EVAL_FAR_LEVELS];
@@ -186,6 +186,7 @@ int fg_eval_describe(const fg_eval_set *set, const fg_eval_run_options *opts,
 typedef struct fg_eval_score_options {
     int mean_enroll; /* several enrollment images: 1 = distance to their mean descriptor, 0 =
                         the smallest distance to any of them (what the matcher does) */
+    int euclidean;   /* 1: fg_distance (the reference's), 0: fg_match_distance */
 } fg_eval_score_options;
 
 /* Fills distance/no_face of every pair of the set from the descriptors (opts may be NULL). */

@@ -50,7 +50,8 @@ json_t *fg_eval_report_json(const fg_eval_report *r, const fg_eval_set *set,
                         json_pack("{s:f, s:f, s:f, s:f}", "threshold", r->eval_threshold,
                                   "accuracy", r->accuracy_at_threshold, "far", r->far_at_threshold,
                                   "tar", r->tar_at_threshold));
-    json_object_set_new(o, "accuracy_at_0.6", json_real(r->accuracy_at_reference));
+    if (!isnan(r->accuracy_at_reference))
+        json_object_set_new(o, "accuracy_at_0.6", json_real(r->accuracy_at_reference));
     json_object_set_new(
         o, "best_accuracy",
         json_pack("{s:f, s:f}", "accuracy", r->best_accuracy, "threshold", r->best_threshold));
@@ -87,7 +88,8 @@ void fg_eval_report_print(const fg_eval_report *r, FILE *f)
                 pct(r->accuracy_std));
     fprintf(f, "accuracy at threshold %.4f: %.2f%% (FAR %.2f%%, TAR %.2f%%)\n", r->eval_threshold,
             pct(r->accuracy_at_threshold), pct(r->far_at_threshold), pct(r->tar_at_threshold));
-    fprintf(f, "accuracy at 0.6 (reference): %.2f%%\n", pct(r->accuracy_at_reference));
+    if (!isnan(r->accuracy_at_reference))
+        fprintf(f, "accuracy at 0.6 (reference): %.2f%%\n", pct(r->accuracy_at_reference));
     fprintf(f, "best accuracy: %.2f%% at threshold %.4f\n", pct(r->best_accuracy),
             r->best_threshold);
     fprintf(f, "EER: %.2f%% at threshold %.4f\n", pct(r->eer), r->eer_threshold);
@@ -266,17 +268,21 @@ static void svg_histograms(FILE *f, const float *gen, size_t ng, size_t ng_all, 
         snprintf(text, sizeof text, "%.1f", k * 0.2);
         axis_label(f, HX(k * 0.2), PLOT_TOP + PLOT_H + 16, "middle", text);
     }
+    /* The reference's 0.6 is a Euclidean threshold: the report has its accuracy only then. */
+    int euclidean = !isnan(r->accuracy_at_reference);
     axis_label(f, HIST_X + HIST_W / 2.0, PLOT_TOP + PLOT_H + 34, "middle",
-               "Euclidean distance between descriptors");
+               euclidean ? "Euclidean distance between descriptors"
+                         : "match distance (between unit-length descriptors)");
     /* The threshold under test (solid) and the reference's 0.6 (dashed). */
     fprintf(f,
             "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\" "
             "stroke-width=\"1.5\"/>\n",
             HX(r->eval_threshold), PLOT_TOP, HX(r->eval_threshold), PLOT_TOP + PLOT_H);
-    fprintf(f,
-            "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#777\" "
-            "stroke-dasharray=\"5,4\"/>\n",
-            HX(0.6), PLOT_TOP, HX(0.6), PLOT_TOP + PLOT_H);
+    if (euclidean)
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#777\" "
+                "stroke-dasharray=\"5,4\"/>\n",
+                HX(0.6), PLOT_TOP, HX(0.6), PLOT_TOP + PLOT_H);
     char text[96];
     /* The legend, right of the plot. */
     double ly = PLOT_TOP + 10;
@@ -296,11 +302,13 @@ static void svg_histograms(FILE *f, const float *gen, size_t ng, size_t ng_all, 
             LEGEND_X, ly + 6, LEGEND_X + 12, ly + 6);
     snprintf(text, sizeof text, "threshold %.3f", r->eval_threshold);
     axis_label(f, LEGEND_X + 18, ly + 10, "start", text);
-    fprintf(f,
-            "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#777\" "
-            "stroke-dasharray=\"4,3\"/>\n",
-            LEGEND_X, ly + 26, LEGEND_X + 12, ly + 26);
-    axis_label(f, LEGEND_X + 18, ly + 30, "start", "0.6 (reference)");
+    if (euclidean) {
+        fprintf(f,
+                "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#777\" "
+                "stroke-dasharray=\"4,3\"/>\n",
+                LEGEND_X, ly + 26, LEGEND_X + 12, ly + 26);
+        axis_label(f, LEGEND_X + 18, ly + 30, "start", "0.6 (reference)");
+    }
     fprintf(f, "</g>\n");
 #undef HX
 #undef HY

@@ -29,7 +29,7 @@
 
 #define CACHE_MAGIC "facegate-eval-cache 3\n"
 /* Bump when the pipeline changes what a detection or descriptor is for the same options. */
-#define PIPELINE_VERSION "3"
+#define PIPELINE_VERSION "4"
 #define MAX_KEY 65536
 #define MAX_VALUE 65536
 
@@ -458,6 +458,8 @@ void fg_eval_score(fg_eval_set *set, const fg_eval_descriptor *desc,
                    const fg_eval_score_options *opts)
 {
     int mean_enroll = opts && opts->mean_enroll;
+    float (*distance)(const float *, const float *) =
+        opts && opts->euclidean ? fg_distance : fg_match_distance;
     for (size_t p = 0; p < set->n_pairs; p++) {
         fg_eval_pair *q = &set->pairs[p];
         const fg_eval_descriptor *probe = &desc[q->b];
@@ -466,16 +468,16 @@ void fg_eval_score(fg_eval_set *set, const fg_eval_descriptor *desc,
 
         q->no_face = 1;
         q->distance = INFINITY;
-        if (!probe->status == FG_EVAL_FACE) continue;
+        if (probe->status != FG_EVAL_FACE) continue;
         for (int k = 0; k < q->a_count; k++) {
             const fg_eval_descriptor *e = &desc[q->a + k];
-            if (!e->status == FG_EVAL_FACE) continue;
+            if (e->status != FG_EVAL_FACE) continue;
             n++;
             if (mean_enroll) {
                 for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
                     mean[i] += e->d[i];
             } else {
-                best = fminf(best, fg_distance(e->d, probe->d));
+                best = fminf(best, distance(e->d, probe->d));
             }
         }
         /* An enrollment keeps the images where a face was found; none left is a missing face. */
@@ -483,7 +485,7 @@ void fg_eval_score(fg_eval_set *set, const fg_eval_descriptor *desc,
         if (mean_enroll) {
             for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
                 mean[i] /= (float)n;
-            best = fg_distance(mean, probe->d);
+            best = distance(mean, probe->d);
         }
         q->no_face = 0;
         q->distance = best;

@@ -6,6 +6,9 @@
  * a few milliseconds, small next to the 100+ ms of computing the probe's descriptor. Possible
  * optimisations when that stops being true: SIMD/BLAS over the matrix, or an ANN index.
  * Removal compacts the arrays (O(N)); removals are rare (account deletion).
+ *
+ * Rows and probes are scaled to unit length, so the squared Euclidean distance of a row and a
+ * probe is fg_match_distance squared.
  */
 #include "match/match.h"
 
@@ -70,18 +73,27 @@ static int reserve(fg_matcher *m, size_t need)
     return FG_OK;
 }
 
+/* out = d / |d|; 0, or -1 when d is zero or not finite. */
+static int unit_length(const float d[FG_DESCRIPTOR_DIM], float out[FG_DESCRIPTOR_DIM])
+{
+    double n = 0;
+    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) n += (double)d[i] * d[i];
+    if (!(n > 0) || !isfinite(n)) return -1;
+    n = 1 / sqrt(n);
+    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) out[i] = (float)(d[i] * n);
+    return 0;
+}
+
 int fg_matcher_add(fg_matcher *m, int64_t user_id, int64_t template_id,
                    const float descriptor[FG_DESCRIPTOR_DIM])
 {
+    float row[FG_DESCRIPTOR_DIM];
     int rc;
-    if (user_id <= 0 || template_id <= 0) return FG_EINVAL;
-    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
-        if (!isfinite(descriptor[i])) return FG_EINVAL;
+    if (user_id <= 0 || template_id <= 0 || unit_length(descriptor, row)) return FG_EINVAL;
     pthread_rwlock_wrlock(&m->lock);
     rc = reserve(m, m->count + 1);
     if (rc == FG_OK) {
-        memcpy(m->rows + m->count * FG_DESCRIPTOR_DIM, descriptor,
-               FG_DESCRIPTOR_DIM * sizeof(float));
+        memcpy(m->rows + m->count * FG_DESCRIPTOR_DIM, row, sizeof row);
         m->user_ids[m->count] = user_id;
         m->template_ids[m->count] = template_id;
         m->count++;
@@ -152,13 +164,16 @@ static float squared_distance(const float *a, const float *b)
     return sum;
 }
 
-void fg_matcher_search(fg_matcher *m, const float probe[FG_DESCRIPTOR_DIM], fg_match_result *result)
+void fg_matcher_search(fg_matcher *m, const float descriptor[FG_DESCRIPTOR_DIM],
+                       fg_match_result *result)
 {
     /* One pass keeps the two nearest distinct users, each at their closest template. */
     int64_t best_user = 0, best_template = 0, second_user = 0;
-    float best = INFINITY, second = INFINITY;
+    float best = INFINITY, second = INFINITY, probe[FG_DESCRIPTOR_DIM];
+    size_t count = unit_length(descriptor, probe) ? 0 : (size_t)-1; /* a zero probe: nobody */
     pthread_rwlock_rdlock(&m->lock);
-    for (size_t i = 0; i < m->count; i++) {
+    if (count) count = m->count;
+    for (size_t i = 0; i < count; i++) {
         int64_t user = m->user_ids[i];
         float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
         if (user == best_user) {
@@ -186,12 +201,14 @@ void fg_matcher_search(fg_matcher *m, const float probe[FG_DESCRIPTOR_DIM], fg_m
     result->runner_up_distance = sqrtf(second);
 }
 
-float fg_matcher_verify(fg_matcher *m, int64_t user_id, const float probe[FG_DESCRIPTOR_DIM],
+float fg_matcher_verify(fg_matcher *m, int64_t user_id, const float descriptor[FG_DESCRIPTOR_DIM],
                         float *others)
 {
-    float mine = INFINITY, theirs = INFINITY;
+    float mine = INFINITY, theirs = INFINITY, probe[FG_DESCRIPTOR_DIM];
+    size_t count = unit_length(descriptor, probe) ? 0 : (size_t)-1;
     pthread_rwlock_rdlock(&m->lock);
-    for (size_t i = 0; i < m->count; i++) {
+    if (count) count = m->count;
+    for (size_t i = 0; i < count; i++) {
         float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
         if (m->user_ids[i] == user_id) {
             if (d < mine) mine = d;

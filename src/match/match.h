@@ -5,8 +5,8 @@
  * template id) in one contiguous row-major float matrix, so a search is a single linear scan
  * with good cache behaviour. Ids are the store's ids; the matcher never sees usernames.
  *
- * A search answers "which user is nearest": a user's distance is the distance to their closest
- * template, and the result names the best user and the runner-up user (a different user), so
+ * A search answers "which user is nearest": a user's distance is the distance (fg_match_distance:
+ * between the descriptors scaled to unit length) to their closest template, and the result names the best user and the runner-up user (a different user), so
  * the caller can apply a threshold and a margin (fg_match_decide).
  *
  * Threads: every function is safe to call from several threads at once (an internal
@@ -26,7 +26,7 @@ typedef struct fg_matcher fg_matcher;
 typedef struct fg_match_result {
     int64_t best_user;      /* user whose closest template is nearest */
     int64_t best_template;  /* that template */
-    float best_distance;    /* Euclidean distance to it */
+    float best_distance;    /* fg_match_distance to it */
     int64_t runner_up_user; /* the nearest user other than best_user */
     float runner_up_distance;
 } fg_match_result;
@@ -36,7 +36,7 @@ int fg_matcher_new(fg_matcher **out);
 void fg_matcher_free(fg_matcher *m);
 
 /* Adds one template. Returns FG_OK, FG_ENOMEM, or FG_EINVAL (ids must be > 0 and the
- * descriptor finite). Template ids are the store's and unique: not checked here, which would
+ * descriptor finite and not zero). Template ids are the store's and unique: not checked here, which would
  * make loading N templates O(N^2). */
 int fg_matcher_add(fg_matcher *m, int64_t user_id, int64_t template_id,
                    const float descriptor[FG_DESCRIPTOR_DIM]);
@@ -49,7 +49,7 @@ size_t fg_matcher_templates(fg_matcher *m);
 size_t fg_matcher_users(fg_matcher *m);
 
 /* 1:N: fills *result with the best and runner-up users for the probe descriptor. With an empty
- * matcher both users are 0 and both distances INFINITY. */
+ * matcher (or a zero probe) both users are 0 and both distances INFINITY. */
 void fg_matcher_search(fg_matcher *m, const float probe[FG_DESCRIPTOR_DIM],
                        fg_match_result *result);
 

@@ -148,7 +148,7 @@ static int describe_all(fg_request *req, const fg_blob *images, size_t n,
         snprintf(what, sizeof what, n > 1 ? "image %zu" : "image", i + 1);
         if (fg_probe_face(s, &images[i], what, &probe, e) != 0) return -1;
         memcpy(descriptors[i], probe.descriptor, sizeof probe.descriptor);
-        if (i > 0 && fg_distance(descriptors[0], descriptors[i]) >= s->config.threshold)
+        if (i > 0 && fg_match_distance(descriptors[0], descriptors[i]) >= s->config.threshold)
             return fg_http_fail(e, 400, "faces_differ",
                                 "image 1 and image %zu do not show the same person", i + 1);
     }

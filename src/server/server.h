@@ -24,11 +24,11 @@
 
 #define FG_SERVER_VERSION "0.1.0"
 
-/* Log-in accept threshold on the Euclidean descriptor distance: the engine's calibrated one
+/* Log-in accept threshold on the match distance (fg_match_distance): the engine's calibrated one
  * (FG_MATCH_THRESHOLD, chosen on LFW for a false-accept rate of at most 0.1%). */
 #define FG_SERVER_DEFAULT_THRESHOLD FG_MATCH_THRESHOLD
 /* The best user must beat the runner-up user's distance by this much (1:N). */
-#define FG_SERVER_DEFAULT_MARGIN 0.05f
+#define FG_SERVER_DEFAULT_MARGIN 0.035f
 /* A usable face's detection box is at least this many pixels on its shorter side. */
 #define FG_SERVER_MIN_FACE_PX 80
 /* Images per sign-up, and templates an account may hold in total. */

@@ -84,7 +84,8 @@ int main(void)
     for (int c = 0; c < 2; c++) {
         fg_eval_report r;
         size_t kept;
-        fg_eval_score(&set, desc[c], NULL);
+        fg_eval_score_options euclidean = {0, 1}; /* the reference's distance, for its 0.6 */
+        fg_eval_score(&set, desc[c], &euclidean);
         fg_eval_compute(set.pairs, set.n_pairs, 0, 0.6, 1e-3, &r);
         fg_eval_count_images(&set, desc[c], &r);
         double acc = found_accuracy(&set, 0.6, &kept);

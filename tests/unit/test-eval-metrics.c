@@ -328,8 +328,16 @@ static void test_score(void)
     fg_eval_set set = {NULL, 4, pairs, 3, 0};
     d[0].d[0] = 1, d[1].d[0] = 3, d[2].d[0] = 2.5f;
     d[3].status = FG_EVAL_NO_FACE;
-    fg_eval_score_options mean = {1};
+    fg_eval_score_options euclidean = {0, 1}, mean = {1, 1};
+    /* The match distance ignores length: images 0-2 point the same way. */
     fg_eval_score(&set, d, NULL);
+    CHECK_NEAR(pairs[0].distance, 0, 1e-6);
+    d[2].d[1] = 2.5f; /* 45 degrees away now: 2 sin(22.5 deg) */
+    fg_eval_score(&set, d, NULL);
+    CHECK_NEAR(pairs[0].distance, 0.7653669, 1e-6);
+    CHECK_NEAR(pairs[1].distance, 0.7653669, 1e-6);
+    d[2].d[1] = 0;
+    fg_eval_score(&set, d, &euclidean);
     CHECK_NEAR(pairs[0].distance, 1.5, 1e-6);
     CHECK_NEAR(pairs[1].distance, 0.5, 1e-6); /* the nearest of images 0 and 1 */
     CHECK(pairs[2].no_face && isinf(pairs[2].distance));
