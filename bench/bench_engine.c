@@ -6,8 +6,12 @@
  *   bench_engine --images A.jpg,B.jpg [--runs N] [--threads T] [--models DIR] [--json FILE]
  *
  * Stages (per image, after two warm-up runs): decode, ssd_detect, tiny_detect, landmarks
- * (crop + net, first face), descriptor (default dlib alignment, first face), pipeline_ssd
+ * (crop + net, first face), descriptor (default dlib alignment, first face), descriptor_tta
+ * (the same with test-time augmentation: the face and its mirror image), pipeline_ssd
  * (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode, pipeline_tiny.
+ *
+ * It also reports each network's multiply-adds per run and this core's measured peak rate of
+ * fused multiply-adds, so the table shows how close each stage runs to what the core can do.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -15,6 +19,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "facegate.h"
 #include "image/image.h"
@@ -25,7 +32,7 @@
 typedef struct bench {
     const char *model_dir;
     int runs, threads;
-    fg_engine *ssd_engine, *tiny_engine;
+    fg_engine *ssd_engine, *tiny_engine, *tta_engine;
     fgm_ssd *ssd;
     fgm_tiny *tiny;
     fgm_landmarks *landmarks;
@@ -52,6 +59,44 @@ static json_t *summary(double *t, int n)
     return json_pack("{s:f, s:f, s:f, s:i}", "median_ms", median, "p90_ms", t[p90], "min_ms",
                      t[0], "runs", n);
 }
+
+#if defined(__x86_64__)
+/* Single-thread float32 multiply-adds per second (in billions) of 10 independent chains of AVX2
+ * FMAs: what one core can do at best, the ceiling of any convolution on it. 0 without FMA. */
+__attribute__((target("avx2,fma"))) static double fma_chains(long n)
+{
+    __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    __m256 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b, a8 = b, a9 = b;
+    double t0 = now_ms();
+    for (long k = 0; k < n; k++) {
+#define FMA(x) x = _mm256_fmadd_ps(x, b, c);
+        FMA(a0) FMA(a1) FMA(a2) FMA(a3) FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
+#undef FMA
+        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5),
+                         "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9));
+    }
+    double ms = now_ms() - t0;
+    volatile float sink = _mm256_cvtss_f32(_mm256_add_ps(a0, a9));
+    (void)sink;
+    return n * 10.0 * 8 / (ms * 1e6);
+}
+
+static double fma_peak_gmacs(void)
+{
+    double best = 0;
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+    for (int i = 0; i < 5; i++) {
+        double r = fma_chains(20000000);
+        if (r > best) best = r;
+    }
+    return best;
+}
+#else
+static double fma_peak_gmacs(void)
+{
+    return 0;
+}
+#endif
 
 static void die(const char *what, const fg_error *err)
 {
@@ -114,6 +159,13 @@ static void stage_descriptor(ctx *c)
     if (fg_describe(c->b->ssd_engine, c->img, c->face, d, &err)) die("descriptor", &err);
 }
 
+static void stage_descriptor_tta(ctx *c)
+{
+    float d[FG_DESCRIPTOR_DIM];
+    fg_error err;
+    if (fg_describe(c->b->tta_engine, c->img, c->face, d, &err)) die("descriptor_tta", &err);
+}
+
 static void pipeline(fg_engine *e, const fg_image *img)
 {
     fg_face *faces;
@@ -169,6 +221,7 @@ static json_t *bench_image(bench *b, const char *path)
         {"tiny_detect", stage_tiny, 0},
         {"landmarks", stage_landmarks, 1},
         {"descriptor", stage_descriptor, 1},
+        {"descriptor_tta", stage_descriptor_tta, 1},
         {"pipeline_ssd", stage_pipeline_ssd, 0},
         {"pipeline_ssd_with_decode", stage_pipeline_ssd_decode, 0},
         {"pipeline_tiny", stage_pipeline_tiny, 0},
@@ -212,7 +265,7 @@ static json_t *bench_image(bench *b, const char *path)
     return out;
 }
 
-static fg_engine *open_engine(bench *b, fg_detector det)
+static fg_engine *open_engine(bench *b, fg_detector det, int tta)
 {
     fg_engine_options o;
     fg_engine *e;
@@ -220,6 +273,7 @@ static fg_engine *open_engine(bench *b, fg_detector det)
     fg_engine_options_init(&o);
     o.model_dir = b->model_dir;
     o.detector = det;
+    o.tta = tta;
     o.threads = b->threads;
     if (fg_engine_open(&o, &e, &err)) die("engine", &err);
     return e;
@@ -227,7 +281,7 @@ static fg_engine *open_engine(bench *b, fg_detector det)
 
 int main(int argc, char **argv)
 {
-    bench b = {"node_modules/@vladmandic/face-api/model", 20, 1, NULL, NULL, NULL, NULL, NULL};
+    bench b = {"node_modules/@vladmandic/face-api/model", 20, 1, NULL, NULL, NULL, NULL, NULL, NULL};
     const char *images = NULL, *json_path = NULL;
     fg_error err;
 
@@ -258,12 +312,23 @@ int main(int argc, char **argv)
                 MAX_RUNS);
         return 2;
     }
-    b.ssd_engine = open_engine(&b, FG_DETECTOR_SSD);
-    b.tiny_engine = open_engine(&b, FG_DETECTOR_TINY);
+    b.ssd_engine = open_engine(&b, FG_DETECTOR_SSD, 0);
+    b.tiny_engine = open_engine(&b, FG_DETECTOR_TINY, 0);
+    b.tta_engine = open_engine(&b, FG_DETECTOR_SSD, 1);
     if (fgm_ssd_open(b.model_dir, b.threads, &b.ssd, &err) ||
         fgm_tiny_open(b.model_dir, b.threads, &b.tiny, &err) ||
         fgm_landmarks_open(b.model_dir, b.threads, &b.landmarks, &err))
         die("models", &err);
+
+    fgm_resnet *resnet;
+    if (fgm_resnet_open(b.model_dir, 1, 1, &resnet, &err)) die("models", &err);
+    json_t *networks = json_pack(
+        "{s:{s:I}, s:{s:I}, s:{s:I}, s:{s:I}}", "ssd_detect", "macs",
+        (json_int_t)fgm_ssd_macs(b.ssd), "tiny_detect", "macs", (json_int_t)fgm_tiny_macs(b.tiny),
+        "landmarks", "macs", (json_int_t)fgm_landmarks_macs(b.landmarks), "descriptor", "macs",
+        (json_int_t)fgm_resnet_macs(resnet));
+    fgm_resnet_free(resnet);
+    double peak = fma_peak_gmacs();
 
     json_t *list = json_array();
     char *copy = strdup(images), *save = NULL;
@@ -273,9 +338,11 @@ int main(int argc, char **argv)
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    json_t *doc = json_pack("{s:s, s:s, s:i, s:i, s:f, s:o}", "format", "facegate-bench/1",
-                            "implementation", "facegate (C, XNNPACK)", "threads", b.threads,
-                            "runs", b.runs, "peak_rss_mb", ru.ru_maxrss / 1024.0, "images", list);
+    json_t *doc = json_pack("{s:s, s:s, s:i, s:i, s:f, s:o, s:f, s:o}", "format",
+                            "facegate-bench/1", "implementation", "facegate (C, XNNPACK)",
+                            "threads", b.threads, "runs", b.runs, "peak_rss_mb",
+                            ru.ru_maxrss / 1024.0, "images", list, "fma_peak_gmacs_1t", peak,
+                            "networks", networks);
     if (json_path) {
         if (json_dump_file(doc, json_path, JSON_INDENT(1))) {
             fprintf(stderr, "bench_engine: cannot write %s\n", json_path);
@@ -288,6 +355,7 @@ int main(int argc, char **argv)
     json_decref(doc);
     fg_engine_free(b.ssd_engine);
     fg_engine_free(b.tiny_engine);
+    fg_engine_free(b.tta_engine);
     fgm_ssd_free(b.ssd);
     fgm_tiny_free(b.tiny);
     fgm_landmarks_free(b.landmarks);

@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-const DEFAULT_STAGES = ['decode', 'ssd_detect', 'tiny_detect', 'landmarks', 'descriptor', 'pipeline_ssd',
-    'pipeline_ssd_with_decode', 'pipeline_tiny'];
+const DEFAULT_STAGES = ['decode', 'ssd_detect', 'tiny_detect', 'landmarks', 'descriptor', 'descriptor_tta',
+    'pipeline_ssd', 'pipeline_ssd_with_decode', 'pipeline_tiny'];
 
 function fail(msg) {
     process.stderr.write(`compare.mjs: ${msg}\n`);
@@ -65,6 +65,27 @@ function table(header, rows) {
     return lines.join('\n');
 }
 
+// Each network's multiply-adds against the core's measured FMA peak: the achieved rate of the
+// 1-thread median, and the time the network would take at the peak (a floor no kernel beats).
+function computeTable(doc) {
+    const peak = doc?.fma_peak_gmacs_1t;
+    if (!doc?.networks || !(peak > 0)) return null;
+    const rows = [];
+    for (const [stage, net] of Object.entries(doc.networks)) {
+        const macs = net.macs / 1e9;
+        const times = [...doc.images.values()].map((img) => img.stages?.[stage]?.median_ms).filter((t) => t > 0);
+        if (!times.length || !(macs > 0)) continue;
+        const best = Math.min(...times);
+        const rate = macs / (best / 1e3);
+        rows.push([stage, macs.toFixed(3), `${ms(best)}`, rate.toFixed(1), `${((100 * rate) / peak).toFixed(0)}%`,
+            ms((1e3 * macs) / peak)]);
+    }
+    return [`One core's float32 FMA peak, measured: ${peak.toFixed(1)} GMAC/s (10 independent AVX2 FMA chains).`,
+        '',
+        table(['network', 'G multiply-adds', 'median ms (fastest image)', 'GMAC/s', 'of peak', 'ms at peak'], rows)]
+        .join('\n');
+}
+
 function main() {
     let values;
     try {
@@ -92,8 +113,9 @@ function main() {
 
     const docs = [fg1, fgN, ref1, refN].filter(Boolean);
     const imageNames = [...new Set(docs.flatMap((d) => [...d.images.keys()]))];
-    const stageOrder = [...new Set([...(ref1?.stage_order ?? refN?.stage_order ?? DEFAULT_STAGES),
-        ...docs.flatMap((d) => [...d.images.values()].flatMap((img) => Object.keys(img.stages)))])];
+    const measured = new Set(docs.flatMap((d) => [...d.images.values()].flatMap((img) => Object.keys(img.stages))));
+    const stageOrder = [...new Set([...DEFAULT_STAGES, ...(ref1?.stage_order ?? refN?.stage_order ?? []),
+        ...measured])].filter((s) => measured.has(s));
 
     const out = [];
     out.push('## facegate benchmark');
@@ -126,6 +148,14 @@ function main() {
             const header = ['stage', `reference ${threadsLabel(ref1)}`, `reference all-cores (${threadsLabel(refN)})`];
             out.push(table(header, stageOrder.map((s) => [s, cell(stat(ref1, s)), cell(stat(refN, s))])));
         }
+    }
+
+    const roofline = computeTable(fg1);
+    if (roofline) {
+        out.push('');
+        out.push('### Compute (facegate, 1 thread)');
+        out.push('');
+        out.push(roofline);
     }
 
     out.push('');

@@ -112,7 +112,8 @@ typedef struct fg_engine_options {
     float min_score;       /* detection score threshold, default 0.5 */
     uint64_t max_pixels;   /* decode limit, default FG_DEFAULT_MAX_PIXELS */
     int tta;               /* 1: test-time augmentation, the descriptor is the mean of the face's
-                              and its mirror image's (twice the recognition time). Default 0 */
+                              and its mirror image's (one batch of two through the recognition
+                              net: ~1.7x as long). Default 0 */
     fg_padding padding;    /* default FG_PADDING_RETRY */
 } fg_engine_options;
 

@@ -16,7 +16,7 @@ const char fg_cli_engine_help[] =
     "                      retry (when no face it found covers the centre, default), always,\n"
     "                      or none (the reference's single pass)\n"
     "  --tta               descriptor = mean of the face's and its mirror image's (better\n"
-    "                      at strict thresholds, twice the recognition time)\n"
+    "                      at strict thresholds; recognition takes ~1.7x as long)\n"
     "  --threads N         inference threads: 1 (default), 0 = all cores\n"
     "  --max-pixels N      refuse images larger than N pixels (default 40000000)\n";
 

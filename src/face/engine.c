@@ -57,7 +57,9 @@ int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err
                                            : fgm_tiny_open(opts->model_dir, opts->threads,
                                                            &e->tiny, err);
     if (!rc) rc = fgm_landmarks_open(opts->model_dir, opts->threads, &e->landmarks, err);
-    if (!rc) rc = fgm_resnet_open(opts->model_dir, opts->threads, &e->resnet, err);
+    /* With TTA the face and its mirror image go through the net as one batch of two: the
+     * deep layers' weights are read once for both. */
+    if (!rc) rc = fgm_resnet_open(opts->model_dir, opts->threads, opts->tta ? 2 : 1, &e->resnet, err);
     if (rc) {
         fg_engine_free(e);
         return rc;
@@ -334,29 +336,32 @@ static void mirror_rows(void *pixels, int w, int h, size_t pixel_bytes)
     }
 }
 
-/* descriptor = (descriptor + mirrored) / 2: test-time augmentation. */
-static void average_in(float descriptor[FG_DESCRIPTOR_DIM], const float mirrored[FG_DESCRIPTOR_DIM])
+/* Test-time augmentation: descriptor = the mean of those of slot 0 (the face) and slot 1 (its
+ * mirror image), set by the caller. */
+static int describe_pair(fg_engine *e, float descriptor[FG_DESCRIPTOR_DIM], fg_error *err)
 {
+    float pair[2][FG_DESCRIPTOR_DIM];
+    int rc = fgm_resnet_run(e->resnet, pair, err);
+    if (rc) return rc;
     for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
-        descriptor[i] = (descriptor[i] + mirrored[i]) * 0.5f;
+        descriptor[i] = (pair[0][i] + pair[1][i]) * 0.5f;
+    return FG_OK;
 }
 
 int fg_describe_aligned(fg_engine *e, const fg_image *img, const fg_face *face, fg_align align,
                         float descriptor[FG_DESCRIPTOR_DIM], fg_error *err)
 {
-    float mirrored[FG_DESCRIPTOR_DIM];
     int rc;
 
     if (!e || !img || !img->rgb || !face) return fg_fail(err, FG_EINVAL, "no image or face");
     if (align == FG_ALIGN_DLIB) {
         if (fg_align_dlib_chip(img, face->landmarks, e->chip))
             return fg_fail(err, FG_ENOMEM, "out of memory aligning the face");
-        if ((rc = fgm_resnet_describe_chip(e->resnet, e->chip, descriptor, err)) || !e->opts.tta)
-            return rc;
+        if (!e->opts.tta) return fgm_resnet_describe_chip(e->resnet, e->chip, descriptor, err);
+        fgm_resnet_set_chip(e->resnet, 0, e->chip);
         mirror_rows(e->chip, FG_CHIP_SIZE, FG_CHIP_SIZE, 3 * sizeof(float));
-        if ((rc = fgm_resnet_describe_chip(e->resnet, e->chip, mirrored, err))) return rc;
-        average_in(descriptor, mirrored);
-        return FG_OK;
+        fgm_resnet_set_chip(e->resnet, 1, e->chip);
+        return describe_pair(e, descriptor, err);
     }
     const fg_rect *a = &face->align_rect;
     fg_rect r = fg_clip_box(a->x, a->y, a->width, a->height, img->width, img->height);
@@ -367,11 +372,14 @@ int fg_describe_aligned(fg_engine *e, const fg_image *img, const fg_face *face, 
     }
     fg_image crop = {0};
     if ((rc = fgi_crop(img, r, &crop, err))) return rc;
-    rc = fgm_resnet_describe_crop(e->resnet, crop.rgb, crop.width, crop.height, descriptor, err);
-    if (!rc && e->opts.tta) {
+    if (!e->opts.tta) {
+        rc = fgm_resnet_describe_crop(e->resnet, crop.rgb, crop.width, crop.height, descriptor,
+                                      err);
+    } else {
+        fgm_resnet_set_crop(e->resnet, 0, crop.rgb, crop.width, crop.height);
         mirror_rows(crop.rgb, crop.width, crop.height, 3);
-        rc = fgm_resnet_describe_crop(e->resnet, crop.rgb, crop.width, crop.height, mirrored, err);
-        if (!rc) average_in(descriptor, mirrored);
+        fgm_resnet_set_crop(e->resnet, 1, crop.rgb, crop.width, crop.height);
+        rc = describe_pair(e, descriptor, err);
     }
     fg_image_free(&crop);
     return rc;

@@ -27,9 +27,19 @@ int fgi_warp_affine(const fg_image *img, const double m[6], int out_w, int out_h
                 o[0] = o[1] = o[2] = 0.0f;
                 continue;
             }
-            const double fx0 = floor(x), fy0 = floor(y);
-            const double fx = x - fx0, fy = y - fy0;
-            const ptrdiff_t x0 = (ptrdiff_t)fx0, y0 = (ptrdiff_t)fy0;
+            /* floor() without the libm call: x, y > -1 here. */
+            const ptrdiff_t x0 = x >= 0 ? (ptrdiff_t)x : -1, y0 = y >= 0 ? (ptrdiff_t)y : -1;
+            const double fx = x - (double)x0, fy = y - (double)y0;
+            if (x0 >= 0 && y0 >= 0 && x0 + 1 < img->width && y0 + 1 < img->height) {
+                const uint8_t *tl = img->rgb + ((size_t)y0 * img->width + (size_t)x0) * 3;
+                const uint8_t *bl = tl + (size_t)img->width * 3;
+                for (int c = 0; c < 3; c++) {
+                    const double top = tl[c] + (tl[c + 3] - (double)tl[c]) * fx;
+                    const double bot = bl[c] + (bl[c + 3] - (double)bl[c]) * fx;
+                    o[c] = (float)(top + (bot - top) * fy);
+                }
+                continue;
+            }
             const uint8_t *tl = pixel_at(img, x0, y0), *tr = pixel_at(img, x0 + 1, y0);
             const uint8_t *bl = pixel_at(img, x0, y0 + 1), *br = pixel_at(img, x0 + 1, y0 + 1);
             for (int c = 0; c < 3; c++) {

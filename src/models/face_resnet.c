@@ -97,7 +97,8 @@ static nn_t residual_down(builder *b, nn_t x, const char *prefix)
     return nn_add(b->g, pooled, out, NN_ACT_RELU);
 }
 
-int fgm_resnet_open(const char *model_dir, int threads, fgm_resnet **out, fg_error *err)
+int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out,
+                    fg_error *err)
 {
     nn_weights w;
     fgm_resnet *m;
@@ -115,6 +116,7 @@ int fgm_resnet_open(const char *model_dir, int threads, fgm_resnet **out, fg_err
     b.w = &w;
     b.err = err;
 
+    nn_graph_set_batch(b.g, batch);
     nn_t x = nn_input(b.g, INPUT_SIZE, INPUT_SIZE, 3);
     x = conv_layer(&b, x, "conv32_down", 7, 2, NN_VALID, NN_ACT_RELU);
     x = nn_maxpool(b.g, x, 3, 2, NN_VALID);
@@ -157,36 +159,69 @@ void fgm_resnet_free(fgm_resnet *m)
     free(m);
 }
 
-int fgm_resnet_forward(fgm_resnet *m, const float *input, float out[FG_DESCRIPTOR_DIM],
-                       fg_error *err)
+int fgm_resnet_batch(const fgm_resnet *m)
 {
+    return nn_runtime_batch(m->rt);
+}
+
+int fgm_resnet_forward(fgm_resnet *m, const float *input, float *out, fg_error *err)
+{
+    size_t n = (size_t)nn_runtime_batch(m->rt);
     float *in = nn_runtime_input(m->rt);
+    if (input != in) memcpy(in, input, sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3 * n);
+    return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
+}
+
+static float *slot_input(fgm_resnet *m, int slot)
+{
+    return nn_runtime_input(m->rt) + (size_t)slot * INPUT_SIZE * INPUT_SIZE * 3;
+}
+
+void fgm_resnet_set_crop(fgm_resnet *m, int slot, const uint8_t *crop, int w, int h)
+{
+    float *in = slot_input(m, slot);
+    fgi_to_batch_tensor(crop, w, h, INPUT_SIZE, 1, in);
+    fgm_normalize(in, INPUT_SIZE * INPUT_SIZE, mean_rgb, 1);
+}
+
+void fgm_resnet_set_chip(fgm_resnet *m, int slot, const float *chip)
+{
+    float *in = slot_input(m, slot);
+    memcpy(in, chip, sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3);
+    fgm_normalize(in, INPUT_SIZE * INPUT_SIZE, mean_rgb, 1);
+}
+
+int fgm_resnet_run(fgm_resnet *m, float (*out)[FG_DESCRIPTOR_DIM], fg_error *err)
+{
+    size_t n = (size_t)nn_runtime_batch(m->rt);
     int rc;
-    if (input != in) memcpy(in, input, sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3);
     if ((rc = nn_run(m->rt, err))) return rc;
-    memcpy(out, nn_runtime_output(m->rt, 0, NULL), sizeof(float) * FG_DESCRIPTOR_DIM);
+    memcpy(out, nn_runtime_output(m->rt, 0, NULL), sizeof(float) * FG_DESCRIPTOR_DIM * n);
     return FG_OK;
 }
 
 int fgm_resnet_describe_crop(fgm_resnet *m, const uint8_t *crop, int w, int h,
                              float out[FG_DESCRIPTOR_DIM], fg_error *err)
 {
-    float *in = nn_runtime_input(m->rt);
     if (w <= 0 || h <= 0) {
         /* face-api returns 128 zeros for an empty crop. */
         memset(out, 0, sizeof(float) * FG_DESCRIPTOR_DIM);
         return FG_OK;
     }
-    fgi_to_batch_tensor(crop, w, h, INPUT_SIZE, 1, in);
-    fgm_normalize(in, INPUT_SIZE * INPUT_SIZE, mean_rgb, 1);
-    return fgm_resnet_forward(m, in, out, err);
+    if (nn_runtime_batch(m->rt) != 1) return fg_fail(err, FG_EINVAL, "a batched net, one image");
+    fgm_resnet_set_crop(m, 0, crop, w, h);
+    return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
 }
 
 int fgm_resnet_describe_chip(fgm_resnet *m, const float *chip, float out[FG_DESCRIPTOR_DIM],
                              fg_error *err)
 {
-    float *in = nn_runtime_input(m->rt);
-    memcpy(in, chip, sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3);
-    fgm_normalize(in, INPUT_SIZE * INPUT_SIZE, mean_rgb, 1);
-    return fgm_resnet_forward(m, in, out, err);
+    if (nn_runtime_batch(m->rt) != 1) return fg_fail(err, FG_EINVAL, "a batched net, one image");
+    fgm_resnet_set_chip(m, 0, chip);
+    return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
+}
+
+uint64_t fgm_resnet_macs(const fgm_resnet *m)
+{
+    return nn_runtime_macs(m->rt);
 }

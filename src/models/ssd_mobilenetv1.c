@@ -383,3 +383,8 @@ int fgm_ssd_detect(fgm_ssd *m, const fg_image *img, float min_score, fgm_detecti
     *count = (size_t)kept;
     return FG_OK;
 }
+
+uint64_t fgm_ssd_macs(const fgm_ssd *m)
+{
+    return nn_runtime_macs(m->rt);
+}

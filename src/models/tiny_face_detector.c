@@ -291,3 +291,8 @@ int fgm_tiny_detect(fgm_tiny *m, const fg_image *img, float min_score, fgm_detec
     *count = (size_t)kept;
     return FG_OK;
 }
+
+uint64_t fgm_tiny_macs(const fgm_tiny *m)
+{
+    return nn_runtime_macs(m->rt);
+}

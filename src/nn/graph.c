@@ -28,15 +28,19 @@ struct nn_graph {
     nn_t outputs[NN_MAX_OUTPUTS];
     float **buffers; /* weight copies, freed with the graph */
     size_t nbuffers, cap;
+    uint64_t macs; /* multiply-adds of one run, convolutions and fully connected layers */
+    int batch;     /* images per run (the leading dimension of every activation) */
 };
 
 struct nn_runtime {
     xnn_runtime_t runtime;
     pthreadpool_t pool;
     float *input;
+    int batch;
     int num_outputs;
     float *outputs[NN_MAX_OUTPUTS];
     size_t output_counts[NN_MAX_OUTPUTS];
+    uint64_t macs;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -72,6 +76,7 @@ nn_graph *nn_graph_new(int num_outputs)
     g = calloc(1, sizeof *g);
     if (!g) return NULL;
     g->num_outputs = num_outputs;
+    g->batch = 1;
     if (xnn_create_subgraph((uint32_t)num_outputs + 1, 0, &g->subgraph) != xnn_status_success) {
         free(g);
         return NULL;
@@ -124,7 +129,7 @@ static uint32_t define_tensor(nn_graph *g, size_t rank, const size_t *dims, cons
 
 static nn_t activation_value(nn_graph *g, int h, int w, int c)
 {
-    size_t dims[4] = {1, (size_t)h, (size_t)w, (size_t)c};
+    size_t dims[4] = {(size_t)g->batch, (size_t)h, (size_t)w, (size_t)c};
     nn_t t = {define_tensor(g, 4, dims, NULL, XNN_INVALID_VALUE_ID, 0), h, w, c};
     return t;
 }
@@ -167,7 +172,7 @@ static int window(int in, int k, int s, nn_padding pad, int *before, int *after)
 
 nn_t nn_input(nn_graph *g, int h, int w, int c)
 {
-    size_t dims[4] = {1, (size_t)h, (size_t)w, (size_t)c};
+    size_t dims[4] = {(size_t)g->batch, (size_t)h, (size_t)w, (size_t)c};
     nn_t t = {define_tensor(g, 4, dims, NULL, 0, XNN_VALUE_FLAG_EXTERNAL_INPUT), h, w, c};
     if (g->has_input) failed(g, FG_EINVAL, "a second input");
     g->has_input = 1;
@@ -198,6 +203,7 @@ nn_t nn_conv2d(nn_graph *g, nn_t x, const float *filter_hwio, int kh, int kw, in
     if (!ok(g, x) || !filter_hwio) return failed(g, FG_EINVAL, "conv2d input"), bad;
     oh = window(x.h, kh, stride, pad, &pt, &pb);
     ow = window(x.w, kw, stride, pad, &pl, &pr);
+    g->macs += (uint64_t)oh * ow * n;
     if (oh <= 0 || ow <= 0) return failed(g, FG_EINVAL, "conv2d output size"), bad;
 
     /* HWIO -> OHWI */
@@ -231,6 +237,7 @@ nn_t nn_depthwise(nn_graph *g, nn_t x, const float *filter_hwc, int kh, int kw, 
     if (!ok(g, x) || !filter_hwc) return failed(g, FG_EINVAL, "depthwise input"), bad;
     oh = window(x.h, kh, stride, pad, &pt, &pb);
     ow = window(x.w, kw, stride, pad, &pl, &pr);
+    g->macs += (uint64_t)oh * ow * kh * kw * c;
     if (oh <= 0 || ow <= 0) return failed(g, FG_EINVAL, "depthwise output size"), bad;
     /* TF [kh, kw, C, 1] is XNNPACK's [1, kh, kw, C] byte for byte. */
     fid = static_tensor(g, 4, fdims, filter_hwc, (size_t)kh * kw * c);
@@ -254,13 +261,14 @@ nn_t nn_fc(nn_graph *g, nn_t x, const float *w_in_out, int cout, const float *bi
 {
     size_t cin = (size_t)x.h * x.w * x.c;
     size_t fdims[2] = {(size_t)cout, cin}, bdims[1] = {(size_t)cout};
-    size_t odims[4] = {1, 1, 1, (size_t)cout};
+    size_t odims[4] = {(size_t)g->batch, 1, 1, (size_t)cout};
     float lo, hi, *oi;
     uint32_t fid, bid;
     nn_t y;
 
     if (!ok(g, x) || !w_in_out) return failed(g, FG_EINVAL, "fully connected input"), bad;
     if (x.h != 1 || x.w != 1) return failed(g, FG_EINVAL, "fully connected on a 2-D map"), bad;
+    g->macs += (uint64_t)cin * cout;
     if (!(oi = buffer(g, cin * cout))) return failed(g, FG_ENOMEM, "fc weights"), bad;
     for (size_t i = 0; i < cin; i++)
         for (int o = 0; o < cout; o++) oi[o * cin + i] = w_in_out[i * cout + o];
@@ -378,9 +386,9 @@ nn_t nn_pad(nn_graph *g, nn_t x, int top, int bottom, int left, int right, int c
  * external tensor by an unbounded clamp. Outputs are small (logits, landmarks, descriptors). */
 static uint32_t external_copy(nn_graph *g, nn_t t, uint32_t external_id, size_t *count)
 {
-    size_t dims4[4] = {1, (size_t)t.h, (size_t)t.w, (size_t)t.c};
+    size_t dims4[4] = {(size_t)g->batch, (size_t)t.h, (size_t)t.w, (size_t)t.c};
     uint32_t id;
-    *count = (size_t)t.h * t.w * t.c;
+    *count = (size_t)g->batch * t.h * t.w * t.c;
     id = define_tensor(g, 4, dims4, NULL, external_id, XNN_VALUE_FLAG_EXTERNAL_OUTPUT);
     if (g->status == FG_OK &&
         xnn_define_clamp(g->subgraph, -INFINITY, INFINITY, t.id, id, 0) != xnn_status_success)
@@ -400,6 +408,7 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         failed(g, FG_EINVAL, "its inputs/outputs (not all declared)");
     if (!(rt = calloc(1, sizeof *rt))) return fg_fail(err, FG_ENOMEM, "out of memory");
     rt->num_outputs = g->num_outputs;
+    rt->macs = g->macs * (uint64_t)g->batch;
     for (int i = 0; i < g->num_outputs; i++) {
         uint32_t id = external_copy(g, g->outputs[i], (uint32_t)i + 1, &rt->output_counts[i]);
         (void)id;
@@ -411,7 +420,8 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         if (err) *err = g->error;
         goto fail;
     }
-    in_count = (size_t)g->input.h * g->input.w * g->input.c;
+    rt->batch = g->batch;
+    in_count = (size_t)g->batch * g->input.h * g->input.w * g->input.c;
     /* XNNPACK may read a few bytes past the end of its input (XNN_EXTRA_BYTES). */
     if (!(rt->input = calloc(in_count + 16, sizeof(float)))) {
         rc = fg_fail(err, FG_ENOMEM, "out of memory");
@@ -446,6 +456,25 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
 fail:
     nn_runtime_free(rt);
     return rc;
+}
+
+uint64_t nn_runtime_macs(const nn_runtime *rt)
+{
+    return rt->macs;
+}
+
+int nn_runtime_batch(const nn_runtime *rt)
+{
+    return rt->batch;
+}
+
+void nn_graph_set_batch(nn_graph *g, int batch)
+{
+    if (g->has_input || batch < 1) {
+        failed(g, FG_EINVAL, "a batch size set after the input");
+        return;
+    }
+    g->batch = batch;
 }
 
 float *nn_runtime_input(nn_runtime *rt)

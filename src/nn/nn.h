@@ -79,6 +79,9 @@ void nn_graph_free(nn_graph *g);
 int nn_graph_status(const nn_graph *g);
 
 /* The graph's (only) input; must be called once, before the nodes that use it. */
+/* Images per run (default 1), before nn_input: every activation gets this leading dimension and
+ * the runtime's input and outputs hold this many images one after the other. */
+void nn_graph_set_batch(nn_graph *g, int batch);
 nn_t nn_input(nn_graph *g, int h, int w, int c);
 /* Marks a value as an output; outputs are numbered 0, 1, ... in call order, and exactly
  * num_outputs of them must be marked. A value cannot be both input and output. */
@@ -114,6 +117,9 @@ float *nn_runtime_input(nn_runtime *rt);
 /* Output i after nn_run; *count (optional) gets its element count. */
 const float *nn_runtime_output(const nn_runtime *rt, int i, size_t *count);
 int nn_run(nn_runtime *rt, fg_error *err);
+/* Multiply-adds of one run (convolutions, depthwise convolutions, fully connected). */
+uint64_t nn_runtime_macs(const nn_runtime *rt);
+int nn_runtime_batch(const nn_runtime *rt);
 void nn_runtime_free(nn_runtime *rt);
 
 #endif

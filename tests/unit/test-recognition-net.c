@@ -42,7 +42,7 @@ int main(void)
     unsigned char *crop = fg_test_read(fg_test_shared("golden/intermediate/cpu/rec_crop.u8"),
                                        &crop_size);
 
-    CHECKF(fgm_resnet_open(fg_test_models(), 1, &net, &err) == FG_OK, "open: %s", err.message);
+    CHECKF(fgm_resnet_open(fg_test_models(), 1, 1, &net, &err) == FG_OK, "open: %s", err.message);
     if (!net || !input || !want || !crop) return fg_test_done();
     CHECK_EQ_INT(crop_size, 213 * 213 * 3);
 
