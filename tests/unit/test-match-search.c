@@ -73,8 +73,16 @@ int main(void)
     CHECK(!fg_match_decide(&r, 0.5f, 0.15f)); /* runner-up too close for this margin */
     CHECK(!fg_match_decide(&r, 0.1f, 0.0f));  /* strictly under the threshold */
 
-    /* A zero probe matches nobody. */
+    /* fg_match_distance ignores length; a zero descriptor is at 2 from everything. */
+    at(d, angle(0.3), 7.0f);
+    CHECK_NEAR(fg_match_distance(probe, d), 0.3, 1e-6);
+    CHECK_NEAR(fg_match_distance(d, d), 0, 1e-7);
+    at(d, 3.14159265358979, 0.5f); /* opposite direction */
+    CHECK_NEAR(fg_match_distance(probe, d), 2, 1e-6);
     memset(d, 0, sizeof d);
+    CHECK_EQ_INT((int)fg_match_distance(probe, d), 2);
+
+    /* A zero probe matches nobody. */
     fg_matcher_search(m, d, &r);
     CHECK_EQ_INT(r.best_user, 0);
     CHECK(isinf(fg_matcher_verify(m, 1, d, &others)) && isinf(others));
