@@ -56,8 +56,8 @@ static json_t *summary(double *t, int n)
     qsort(t, (size_t)n, sizeof *t, cmp_double);
     double median = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
     int p90 = (int)(0.9 * (n - 1) + 0.5);
-    return json_pack("{s:f, s:f, s:f, s:i}", "median_ms", median, "p90_ms", t[p90], "min_ms",
-                     t[0], "runs", n);
+    return json_pack("{s:f, s:f, s:f, s:i}", "median_ms", median, "p90_ms", t[p90], "min_ms", t[0],
+                     "runs", n);
 }
 
 #if defined(__x86_64__)
@@ -70,10 +70,12 @@ __attribute__((target("avx2,fma"))) static double fma_chains(long n)
     double t0 = now_ms();
     for (long k = 0; k < n; k++) {
 #define FMA(x) x = _mm256_fmadd_ps(x, b, c);
-        FMA(a0) FMA(a1) FMA(a2) FMA(a3) FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
+        FMA(a0)
+        FMA(a1) FMA(a2) FMA(a3) FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
 #undef FMA
-        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5),
-                         "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9));
+            __asm__ volatile(""
+                             : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6),
+                               "+x"(a7), "+x"(a8), "+x"(a9));
     }
     double ms = now_ms() - t0;
     volatile float sink = _mm256_cvtss_f32(_mm256_add_ps(a0, a9));
@@ -200,7 +202,8 @@ static void stage_pipeline_tiny(ctx *c)
 static json_t *measure(ctx *c, stage_fn fn)
 {
     static double t[MAX_RUNS];
-    for (int i = 0; i < 2; i++) fn(c);
+    for (int i = 0; i < 2; i++)
+        fn(c);
     for (int i = 0; i < c->b->runs; i++) {
         double t0 = now_ms();
         fn(c);
@@ -256,9 +259,9 @@ static json_t *bench_image(bench *b, const char *path)
         fprintf(stderr, "  %s: %s ...\n", base ? base + 1 : path, stages[i].name);
         json_object_set_new(st, stages[i].name, measure(&c, stages[i].fn));
     }
-    json_t *out = json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "name", base ? base + 1 : path,
-                            "file", path, "width", img.width, "height", img.height, "faces",
-                            (int)n, "stages", st);
+    json_t *out =
+        json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "name", base ? base + 1 : path, "file", path,
+                  "width", img.width, "height", img.height, "faces", (int)n, "stages", st);
     free(faces);
     fg_image_free(&img);
     free(bytes);
@@ -281,7 +284,8 @@ static fg_engine *open_engine(bench *b, fg_detector det, int tta)
 
 int main(int argc, char **argv)
 {
-    bench b = {"node_modules/@vladmandic/face-api/model", 20, 1, NULL, NULL, NULL, NULL, NULL, NULL};
+    bench b = {
+        "node_modules/@vladmandic/face-api/model", 20, 1, NULL, NULL, NULL, NULL, NULL, NULL};
     const char *images = NULL, *json_path = NULL;
     fg_error err;
 
@@ -322,11 +326,11 @@ int main(int argc, char **argv)
 
     fgm_resnet *resnet;
     if (fgm_resnet_open(b.model_dir, 1, 1, &resnet, &err)) die("models", &err);
-    json_t *networks = json_pack(
-        "{s:{s:I}, s:{s:I}, s:{s:I}, s:{s:I}}", "ssd_detect", "macs",
-        (json_int_t)fgm_ssd_macs(b.ssd), "tiny_detect", "macs", (json_int_t)fgm_tiny_macs(b.tiny),
-        "landmarks", "macs", (json_int_t)fgm_landmarks_macs(b.landmarks), "descriptor", "macs",
-        (json_int_t)fgm_resnet_macs(resnet));
+    json_t *networks = json_pack("{s:{s:I}, s:{s:I}, s:{s:I}, s:{s:I}}", "ssd_detect", "macs",
+                                 (json_int_t)fgm_ssd_macs(b.ssd), "tiny_detect", "macs",
+                                 (json_int_t)fgm_tiny_macs(b.tiny), "landmarks", "macs",
+                                 (json_int_t)fgm_landmarks_macs(b.landmarks), "descriptor", "macs",
+                                 (json_int_t)fgm_resnet_macs(resnet));
     fgm_resnet_free(resnet);
     double peak = fma_peak_gmacs();
 
@@ -338,11 +342,10 @@ int main(int argc, char **argv)
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    json_t *doc = json_pack("{s:s, s:s, s:i, s:i, s:f, s:o, s:f, s:o}", "format",
-                            "facegate-bench/1", "implementation", "facegate (C, XNNPACK)",
-                            "threads", b.threads, "runs", b.runs, "peak_rss_mb",
-                            ru.ru_maxrss / 1024.0, "images", list, "fma_peak_gmacs_1t", peak,
-                            "networks", networks);
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:i, s:i, s:f, s:o, s:f, s:o}", "format", "facegate-bench/1", "implementation",
+        "facegate (C, XNNPACK)", "threads", b.threads, "runs", b.runs, "peak_rss_mb",
+        ru.ru_maxrss / 1024.0, "images", list, "fma_peak_gmacs_1t", peak, "networks", networks);
     if (json_path) {
         if (json_dump_file(doc, json_path, JSON_INDENT(1))) {
             fprintf(stderr, "bench_engine: cannot write %s\n", json_path);

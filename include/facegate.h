@@ -30,17 +30,17 @@ extern "C" {
 /* Error codes (negative). Keep fg_strerror and fg_error_name in src/image/error.c in sync. */
 enum {
     FG_OK = 0,
-    FG_ENOMEM = -1,           /* out of memory */
-    FG_EINVAL = -2,           /* invalid argument */
-    FG_EIO = -3,              /* file could not be read */
-    FG_EIMAGE_EMPTY = -10,    /* 0-byte image */
-    FG_EIMAGE_FORMAT = -11,   /* not a JPEG, PNG or WebP */
-    FG_EIMAGE_CORRUPT = -12,  /* truncated or corrupt image data */
+    FG_ENOMEM = -1,            /* out of memory */
+    FG_EINVAL = -2,            /* invalid argument */
+    FG_EIO = -3,               /* file could not be read */
+    FG_EIMAGE_EMPTY = -10,     /* 0-byte image */
+    FG_EIMAGE_FORMAT = -11,    /* not a JPEG, PNG or WebP */
+    FG_EIMAGE_CORRUPT = -12,   /* truncated or corrupt image data */
     FG_EIMAGE_TOO_LARGE = -13, /* dimensions over the pixel / side limit */
-    FG_EMODEL_MISSING = -20,  /* a model file is missing */
-    FG_EMODEL_CORRUPT = -21,  /* a model file fails its SHA-256 or does not parse */
-    FG_ENN = -22,             /* the inference engine (XNNPACK) failed */
-    FG_ENOFACE = -30,         /* no face found */
+    FG_EMODEL_MISSING = -20,   /* a model file is missing */
+    FG_EMODEL_CORRUPT = -21,   /* a model file fails its SHA-256 or does not parse */
+    FG_ENN = -22,              /* the inference engine (XNNPACK) failed */
+    FG_ENOFACE = -30,          /* no face found */
 };
 
 typedef struct fg_error {
@@ -141,13 +141,13 @@ typedef struct fg_rect {
 } fg_rect;
 
 typedef struct fg_face {
-    float score;                       /* detector confidence 0..1 */
-    fg_box box;                        /* detection box */
-    fg_point landmarks[FG_LANDMARKS];  /* iBUG-68 order, image pixels */
-    fg_rect landmark_crop;             /* crop fed to the landmark net */
-    fg_rect align_rect;                /* reference alignment rect (dlib-style box of face-api) */
-    int padded;                        /* 1: only a padded pass found it (a face that fills the
-                                          frame); 0: the plain pass, the reference's, found it */
+    float score;                      /* detector confidence 0..1 */
+    fg_box box;                       /* detection box */
+    fg_point landmarks[FG_LANDMARKS]; /* iBUG-68 order, image pixels */
+    fg_rect landmark_crop;            /* crop fed to the landmark net */
+    fg_rect align_rect;               /* reference alignment rect (dlib-style box of face-api) */
+    int padded;                       /* 1: only a padded pass found it (a face that fills the
+                                         frame); 0: the plain pass, the reference's, found it */
 } fg_face;
 
 /* Detects faces and their 68 landmarks. On success *faces is a malloc'd array of *count faces
@@ -162,8 +162,8 @@ int fg_describe(fg_engine *engine, const fg_image *img, const fg_face *face,
                 float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
 
 /* Same, with an explicit alignment (the engine's option is ignored). */
-int fg_describe_aligned(fg_engine *engine, const fg_image *img, const fg_face *face,
-                        fg_align align, float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
+int fg_describe_aligned(fg_engine *engine, const fg_image *img, const fg_face *face, fg_align align,
+                        float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
 
 /* Euclidean distance between two descriptors: the reference's (face-api's euclideanDistance),
  * whose "same person" threshold is 0.6. */
@@ -175,6 +175,9 @@ float fg_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_
  * from everything. FG_MATCH_THRESHOLD is for this distance: the largest threshold whose
  * false-accept rate on LFW View 1 DevTrain is at most 0.1% with the default engine options. */
 #define FG_MATCH_THRESHOLD 0.38f
+/* The same calibration for an engine with test-time augmentation (fg_engine_options.tta), whose
+ * distances are a little smaller. */
+#define FG_MATCH_THRESHOLD_TTA 0.375f
 float fg_match_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_DIM]);
 
 #ifdef __cplusplus

@@ -38,7 +38,8 @@ static const char usage_text[] =
     "                      default) or mean (distance to the mean descriptor)\n"
     "  --limit N           only the first N pairs of each class (quick runs, CI)\n"
     "Metrics and output:\n"
-    "  --threshold T       threshold whose accuracy/FAR/TAR are reported (default %.4f)\n"
+    "  --threshold T       threshold whose accuracy/FAR/TAR are reported (default %.3f,\n"
+    "                      %.3f with --tta, 0.6 with --distance euclidean)\n"
     "  --target-far F      calibrate the threshold reaching FAR <= F (default 0.001)\n"
     "  --json FILE         write the JSON report\n"
     "  --pairs-out FILE    write every pair as TSV: genuine (1/0), distance (inf: no face),\n"
@@ -58,11 +59,11 @@ static const char usage_text[] =
 
 /* Indexed by fg_eval_pick and fg_padding. */
 static const char *const pick_names[] = {"score", "largest", "center"};
-static const char *const padding_names[] = {"retry", "none", "always"};
 
 static void print_usage(FILE *f)
 {
-    fprintf(f, usage_text, (double)FG_MATCH_THRESHOLD, fg_cli_engine_help);
+    fprintf(f, usage_text, (double)FG_MATCH_THRESHOLD, (double)FG_MATCH_THRESHOLD_TTA,
+            fg_cli_engine_help);
 }
 
 typedef struct progress_state {
@@ -110,7 +111,8 @@ static int write_pairs(const char *path, const fg_eval_set *set)
     for (size_t i = 0; i < set->n_pairs; i++) {
         const fg_eval_pair *p = &set->pairs[i];
         fprintf(f, "%d\t%.6f\t%s", p->genuine, (double)p->distance, set->images[p->b]);
-        for (int k = 0; k < p->a_count; k++) fprintf(f, "%c%s", k ? ',' : '\t', set->images[p->a + k]);
+        for (int k = 0; k < p->a_count; k++)
+            fprintf(f, "%c%s", k ? ',' : '\t', set->images[p->a + k]);
         fputc('\n', f);
     }
     if (fclose(f)) {
@@ -123,9 +125,9 @@ static int write_pairs(const char *path, const fg_eval_set *set)
 static int takes_value(const char *option)
 {
     static const char *const names[] = {
-        "--pairs",     "--root",       "--folders",     "--json",      "--plot",   "--cache", "--pairs-out",
-        "--threshold", "--target-far", "--limit",       "--impostors", "--seed",   "--jobs",
-        "--enroll",    "--min-images", "--enroll-mode", "--pick",      "--distance"};
+        "--pairs",     "--root",      "--folders",    "--json",        "--plot",      "--cache",
+        "--pairs-out", "--threshold", "--target-far", "--limit",       "--impostors", "--seed",
+        "--jobs",      "--enroll",    "--min-images", "--enroll-mode", "--pick",      "--distance"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(option, names[i])) return 1;
     return 0;
@@ -182,7 +184,7 @@ int fg_cmd_eval(int argc, char **argv)
     const char *pairs_file = NULL, *root = NULL, *folders = NULL, *json_path = NULL,
                *pairs_out = NULL;
     const char *plot_path = NULL;
-    double threshold = FG_MATCH_THRESHOLD, target_far = 1e-3;
+    double threshold = -1, target_far = 1e-3; /* -1: the calibrated one of the engine options */
     size_t limit = 0, jobs = 1, seed = 1, enroll = 0, min_images = 0;
     fg_eval_score_options scoring = {0};
     int status = 2, expand = 0;
@@ -287,6 +289,10 @@ int fg_cmd_eval(int argc, char **argv)
             }
         }
     }
+    if (threshold < 0) /* the calibrated one, or the reference's 0.6 for its distance */
+        threshold = scoring.euclidean ? 0.6
+                    : run.engine.tta  ? FG_MATCH_THRESHOLD_TTA
+                                      : FG_MATCH_THRESHOLD;
     if (!pairs_file == !folders) {
         fprintf(stderr, "facegate eval: give either --pairs FILE or --folders DIR\n");
         goto usage_error;
@@ -328,13 +334,13 @@ int fg_cmd_eval(int argc, char **argv)
         json_t *j = fg_eval_report_json(&report, &set, desc);
         const fg_engine_options *o = &run.engine;
         json_object_set_new(j, "set", json_string(pairs_file ? pairs_file : folders));
-        json_t *used = json_pack("{s:s, s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:s}", "padding",
-                                 padding_names[o->padding], "detector",
-                                 o->detector == FG_DETECTOR_TINY ? "tiny" : "ssd", "align",
-                                 o->align == FG_ALIGN_REFERENCE ? "reference" : "dlib", "tta",
-                                 o->tta, "pick", pick_names[run.pick], "limit", (int)limit,
-                                 "plain_only", run.plain_only, "expand", expand, "distance",
-                                 scoring.euclidean ? "euclidean" : "match");
+        json_t *used =
+            json_pack("{s:s, s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:s}", "padding",
+                      fg_cli_padding_name(o->padding), "detector",
+                      o->detector == FG_DETECTOR_TINY ? "tiny" : "ssd", "align",
+                      o->align == FG_ALIGN_REFERENCE ? "reference" : "dlib", "tta", o->tta, "pick",
+                      pick_names[run.pick], "limit", (int)limit, "plain_only", run.plain_only,
+                      "expand", expand, "distance", scoring.euclidean ? "euclidean" : "match");
         if (enroll)
             json_object_set_new(used, "enroll",
                                 json_pack("{s:i, s:i, s:s}", "images", (int)enroll, "min_images",
@@ -352,7 +358,7 @@ int fg_cmd_eval(int argc, char **argv)
                  pairs_file ? pairs_file : folders, expand ? ", expanded" : "",
                  run.engine.detector == FG_DETECTOR_TINY ? "tiny" : "ssd",
                  run.engine.align == FG_ALIGN_REFERENCE ? "reference" : "dlib",
-                 padding_names[run.engine.padding], run.engine.tta ? ", tta" : "");
+                 fg_cli_padding_name(run.engine.padding), run.engine.tta ? ", tta" : "");
         if (fg_eval_write_svg(plot_path, set.pairs, set.n_pairs, &report, title, &err)) goto fail;
     }
     status = 0;

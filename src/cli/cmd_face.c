@@ -17,12 +17,13 @@ static const char *usage[] = {
                    "Detects faces and their 68 landmarks; prints JSON.\n",
     [CMD_EMBED] = "usage: facegate embed [OPTIONS] IMAGE...\n"
                   "Prints the 128-d descriptor of every face found, as JSON.\n",
-    [CMD_COMPARE] = "usage: facegate compare [OPTIONS] IMAGE_A IMAGE_B\n"
-                    "Match distance (Euclidean between the unit-length descriptors) between the\n"
-                    "most confident face of each image; \"euclidean\" is the reference's distance\n"
-                    "(threshold 0.6). Exit status 0: same person (distance < threshold), 1:\n"
-                    "different, 2: error.\n"
-                    "  --threshold T       decision threshold on the match distance (default %.2f)\n",
+    [CMD_COMPARE] =
+        "usage: facegate compare [OPTIONS] IMAGE_A IMAGE_B\n"
+        "Match distance (Euclidean between the unit-length descriptors) between the\n"
+        "most confident face of each image; \"euclidean\" is the reference's distance\n"
+        "(threshold 0.6). Exit status 0: same person (distance < threshold), 1:\n"
+        "different, 2: error.\n"
+        "  --threshold T       decision threshold on the match distance (default %.2f)\n",
 };
 
 static void print_usage(command cmd, FILE *f)
@@ -33,8 +34,8 @@ static void print_usage(command cmd, FILE *f)
 
 static json_t *error_json(const char *file, const fg_error *err)
 {
-    return json_pack("{s:s, s:{s:s, s:s}}", "file", file, "error", "code",
-                     fg_error_name(err->code), "message", err->message);
+    return json_pack("{s:s, s:{s:s, s:s}}", "file", file, "error", "code", fg_error_name(err->code),
+                     "message", err->message);
 }
 
 static json_t *box_json(const fg_box *b)
@@ -48,13 +49,14 @@ static json_t *face_json(const fg_face *f, const float *descriptor)
     json_t *o = json_pack("{s:f, s:o}", "score", (double)f->score, "box", box_json(&f->box));
     if (descriptor) {
         json_t *d = json_array();
-        for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) json_array_append_new(d, json_real(descriptor[i]));
+        for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
+            json_array_append_new(d, json_real(descriptor[i]));
         json_object_set_new(o, "descriptor", d);
     } else {
         json_t *lm = json_array();
         for (int i = 0; i < FG_LANDMARKS; i++)
-            json_array_append_new(lm, json_pack("[f, f]", (double)f->landmarks[i].x,
-                                                (double)f->landmarks[i].y));
+            json_array_append_new(
+                lm, json_pack("[f, f]", (double)f->landmarks[i].x, (double)f->landmarks[i].y));
         json_object_set_new(o, "landmarks", lm);
     }
     return o;
@@ -87,8 +89,8 @@ static json_t *process(fg_engine *e, const char *file, int describe, int *failed
         }
         json_array_append_new(arr, face_json(&faces[i], describe ? d : NULL));
     }
-    out = json_pack("{s:s, s:i, s:i, s:o}", "file", file, "width", img.width, "height",
-                    img.height, "faces", arr);
+    out = json_pack("{s:s, s:i, s:i, s:o}", "file", file, "width", img.width, "height", img.height,
+                    "faces", arr);
     free(faces);
     fg_image_free(&img);
     return out;
@@ -103,8 +105,9 @@ static int best_descriptor(fg_engine *e, const char *file, float d[FG_DESCRIPTOR
     fg_error err = {0};
     int rc = fg_image_load(file, fg_engine_get_options(e)->max_pixels, &img, &err);
     if (!rc) rc = fg_detect(e, &img, &faces, &n, &err);
-    if (!rc && n == 0) rc = err.code = FG_ENOFACE, snprintf(err.message, sizeof err.message,
-                                                            "no face found in %s", file);
+    if (!rc && n == 0)
+        rc = err.code = FG_ENOFACE,
+        snprintf(err.message, sizeof err.message, "no face found in %s", file);
     if (!rc) rc = fg_describe(e, &img, &faces[0], d, &err);
     free(faces);
     fg_image_free(&img);
@@ -119,7 +122,7 @@ static int run(command cmd, int argc, char **argv)
     fg_error err = {0};
     const char **files = calloc((size_t)argc, sizeof *files);
     int nfiles = 0, failed = 0, status = 0;
-    double threshold = FG_MATCH_THRESHOLD;
+    double threshold = -1; /* the calibrated one of the engine's options */
 
     fg_engine_options_init(&opts);
     opts.model_dir = fg_cli_default_models();
@@ -147,6 +150,7 @@ static int run(command cmd, int argc, char **argv)
         }
     }
     if (nfiles == 0 || (cmd == CMD_COMPARE && nfiles != 2)) goto usage_error;
+    if (threshold < 0) threshold = opts.tta ? FG_MATCH_THRESHOLD_TTA : FG_MATCH_THRESHOLD;
     if (fg_engine_open(&opts, &e, &err)) {
         fprintf(stderr, "facegate: %s\n", err.message);
         free(files);

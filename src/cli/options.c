@@ -20,6 +20,16 @@ const char fg_cli_engine_help[] =
     "  --threads N         inference threads: 1 (default), 0 = all cores\n"
     "  --max-pixels N      refuse images larger than N pixels (default 40000000)\n";
 
+static const char *const padding_names[] = {
+    [FG_PADDING_RETRY] = "retry", [FG_PADDING_NONE] = "none", [FG_PADDING_ALWAYS] = "always"};
+
+const char *fg_cli_padding_name(fg_padding padding)
+{
+    return (unsigned)padding < sizeof padding_names / sizeof padding_names[0]
+               ? padding_names[padding]
+               : "?";
+}
+
 static int exists(const char *dir)
 {
     char path[PATH_MAX + 128];
@@ -86,13 +96,11 @@ int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts)
             return -1;
         }
     } else if (strcmp(a, "--padding") == 0) {
-        static const char *const names[] = {[FG_PADDING_RETRY] = "retry",
-                                            [FG_PADDING_NONE] = "none",
-                                            [FG_PADDING_ALWAYS] = "always"};
         size_t k = 0;
         if (!(v = value(argc, argv, i))) return -1;
-        while (k < sizeof names / sizeof names[0] && strcmp(v, names[k])) k++;
-        if (k == sizeof names / sizeof names[0]) {
+        while (k < sizeof padding_names / sizeof padding_names[0] && strcmp(v, padding_names[k]))
+            k++;
+        if (k == sizeof padding_names / sizeof padding_names[0]) {
             fprintf(stderr, "facegate: --padding must be retry, always or none, not '%s'\n", v);
             return -1;
         }

@@ -37,8 +37,7 @@ int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err
     int rc;
 
     *out = NULL;
-    if (!opts || !opts->model_dir)
-        return fg_fail(err, FG_EINVAL, "no model directory given");
+    if (!opts || !opts->model_dir) return fg_fail(err, FG_EINVAL, "no model directory given");
     if (opts->detector != FG_DETECTOR_SSD && opts->detector != FG_DETECTOR_TINY)
         return fg_fail(err, FG_EINVAL, "unknown detector %d", (int)opts->detector);
     if (opts->align != FG_ALIGN_DLIB && opts->align != FG_ALIGN_REFERENCE)
@@ -52,14 +51,14 @@ int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err
     if (opts->padding != FG_PADDING_NONE && opts->padding != FG_PADDING_ALWAYS)
         e->opts.padding = FG_PADDING_RETRY;
 
-    rc = opts->detector == FG_DETECTOR_SSD ? fgm_ssd_open(opts->model_dir, opts->threads,
-                                                          &e->ssd, err)
-                                           : fgm_tiny_open(opts->model_dir, opts->threads,
-                                                           &e->tiny, err);
+    rc = opts->detector == FG_DETECTOR_SSD
+             ? fgm_ssd_open(opts->model_dir, opts->threads, &e->ssd, err)
+             : fgm_tiny_open(opts->model_dir, opts->threads, &e->tiny, err);
     if (!rc) rc = fgm_landmarks_open(opts->model_dir, opts->threads, &e->landmarks, err);
     /* With TTA the face and its mirror image go through the net as one batch of two: the
      * deep layers' weights are read once for both. */
-    if (!rc) rc = fgm_resnet_open(opts->model_dir, opts->threads, opts->tta ? 2 : 1, &e->resnet, err);
+    if (!rc)
+        rc = fgm_resnet_open(opts->model_dir, opts->threads, opts->tta ? 2 : 1, &e->resnet, err);
     if (rc) {
         fg_engine_free(e);
         return rc;
@@ -303,9 +302,9 @@ int fg_detect(fg_engine *e, const fg_image *img, fg_face **faces, size_t *count,
     /* The plain pass is the reference's, unchanged (parity); FG_PADDING_NONE stops there. The
      * padded passes run when none of its faces covers the image centre (FG_PADDING_RETRY: it
      * found nothing, or only someone beside a subject too large or close for it) or always
-     * (FG_PADDING_ALWAYS), adding only the faces it missed. A border of half the image finds the tight LFW faces;
-     * faces cropped tighter still (chin and forehead cut off, as in ../shared/faces/bbt) need a
-     * whole one, tried when nothing else was found. */
+     * (FG_PADDING_ALWAYS), adding only the faces it missed. A border of half the image finds the
+     * tight LFW faces; faces cropped tighter still (chin and forehead cut off, as in
+     * ../shared/faces/bbt) need a whole one, tried when nothing else was found. */
     if ((rc = detect_pass(e, img, faces, count, err))) return rc;
     if (e->opts.padding == FG_PADDING_NONE ||
         (e->opts.padding == FG_PADDING_RETRY && covers_centre(*faces, *count, img)))
@@ -373,8 +372,8 @@ int fg_describe_aligned(fg_engine *e, const fg_image *img, const fg_face *face, 
     fg_image crop = {0};
     if ((rc = fgi_crop(img, r, &crop, err))) return rc;
     if (!e->opts.tta) {
-        rc = fgm_resnet_describe_crop(e->resnet, crop.rgb, crop.width, crop.height, descriptor,
-                                      err);
+        rc =
+            fgm_resnet_describe_crop(e->resnet, crop.rgb, crop.width, crop.height, descriptor, err);
     } else {
         fgm_resnet_set_crop(e->resnet, 0, crop.rgb, crop.width, crop.height);
         mirror_rows(crop.rgb, crop.width, crop.height, 3);

@@ -77,10 +77,12 @@ static int reserve(fg_matcher *m, size_t need)
 static int unit_length(const float d[FG_DESCRIPTOR_DIM], float out[FG_DESCRIPTOR_DIM])
 {
     double n = 0;
-    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) n += (double)d[i] * d[i];
+    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
+        n += (double)d[i] * d[i];
     if (!(n > 0) || !isfinite(n)) return -1;
     n = 1 / sqrt(n);
-    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) out[i] = (float)(d[i] * n);
+    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
+        out[i] = (float)(d[i] * n);
     return 0;
 }
 

@@ -6,8 +6,9 @@
  * with good cache behaviour. Ids are the store's ids; the matcher never sees usernames.
  *
  * A search answers "which user is nearest": a user's distance is the distance (fg_match_distance:
- * between the descriptors scaled to unit length) to their closest template, and the result names the best user and the runner-up user (a different user), so
- * the caller can apply a threshold and a margin (fg_match_decide).
+ * between the descriptors scaled to unit length) to their closest template, and the result names
+ * the best user and the runner-up user (a different user), so the caller can apply a threshold and
+ * a margin (fg_match_decide).
  *
  * Threads: every function is safe to call from several threads at once (an internal
  * reader/writer lock: searches share it, changes take it exclusively).
@@ -36,8 +37,8 @@ int fg_matcher_new(fg_matcher **out);
 void fg_matcher_free(fg_matcher *m);
 
 /* Adds one template. Returns FG_OK, FG_ENOMEM, or FG_EINVAL (ids must be > 0 and the
- * descriptor finite and not zero). Template ids are the store's and unique: not checked here, which would
- * make loading N templates O(N^2). */
+ * descriptor finite and not zero). Template ids are the store's and unique: not checked here, which
+ * would make loading N templates O(N^2). */
 int fg_matcher_add(fg_matcher *m, int64_t user_id, int64_t template_id,
                    const float descriptor[FG_DESCRIPTOR_DIM]);
 

@@ -47,8 +47,7 @@ static nn_t conv_layer(builder *b, nn_t x, const char *prefix, int k, int stride
     if (b->bad) return y;
     cout = t[0]->shape[3];
     if (t[0]->rank != 4 || t[0]->shape[0] != k || t[0]->shape[2] != x.c ||
-        t[1]->count != (size_t)cout || t[2]->count != (size_t)cout ||
-        t[3]->count != (size_t)cout) {
+        t[1]->count != (size_t)cout || t[2]->count != (size_t)cout || t[3]->count != (size_t)cout) {
         fg_fail(b->err, FG_EMODEL_CORRUPT, "recognition model: %s has unexpected shapes", prefix);
         b->bad = 1;
         return y;
@@ -62,8 +61,10 @@ static nn_t conv_layer(builder *b, nn_t x, const char *prefix, int k, int stride
         b->bad = 1;
         return y;
     }
-    for (size_t i = 0; i < t[0]->count; i++) filter[i] = t[0]->data[i] * t[2]->data[i % cout];
-    for (int o = 0; o < cout; o++) bias[o] = t[1]->data[o] * t[2]->data[o] + t[3]->data[o];
+    for (size_t i = 0; i < t[0]->count; i++)
+        filter[i] = t[0]->data[i] * t[2]->data[i % cout];
+    for (int o = 0; o < cout; o++)
+        bias[o] = t[1]->data[o] * t[2]->data[o] + t[3]->data[o];
     y = nn_conv2d(b->g, x, filter, k, k, cout, bias, stride, pad, act);
     free(filter);
     free(bias);
@@ -97,8 +98,7 @@ static nn_t residual_down(builder *b, nn_t x, const char *prefix)
     return nn_add(b->g, pooled, out, NN_ACT_RELU);
 }
 
-int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out,
-                    fg_error *err)
+int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out, fg_error *err)
 {
     nn_weights w;
     fgm_resnet *m;

@@ -47,7 +47,8 @@ static nn_t sep(builder *b, nn_t x, const char *block, int conv, int stride, nn_
     const nn_tensor *bias = need(b, prefix, "bias");
     nn_t none = {0, 0, 0, 0};
     if (b->bad) return none;
-    if (dw->count != (size_t)9 * x.c || pw->shape[2] != x.c || bias->count != (size_t)pw->shape[3]) {
+    if (dw->count != (size_t)9 * x.c || pw->shape[2] != x.c ||
+        bias->count != (size_t)pw->shape[3]) {
         fg_fail(b->err, FG_EMODEL_CORRUPT, "landmark model: %s has unexpected shapes", prefix);
         b->bad = 1;
         return none;
@@ -64,8 +65,7 @@ static nn_t dense_block(builder *b, nn_t x, const char *block, int is_first)
         const nn_tensor *f = need(b, block, "conv0/filters");
         const nn_tensor *bias = need(b, block, "conv0/bias");
         if (b->bad) return x;
-        out1 = nn_conv2d(b->g, x, f->data, 3, 3, f->shape[3], bias->data, 2, NN_SAME,
-                         NN_ACT_RELU);
+        out1 = nn_conv2d(b->g, x, f->data, 3, 3, f->shape[3], bias->data, 2, NN_SAME, NN_ACT_RELU);
     } else {
         out1 = sep(b, x, block, 0, 2, NN_ACT_RELU);
     }
@@ -127,8 +127,7 @@ void fgm_landmarks_free(fgm_landmarks *m)
     free(m);
 }
 
-int fgm_landmarks_forward(fgm_landmarks *m, const float *input, const float **output,
-                          fg_error *err)
+int fgm_landmarks_forward(fgm_landmarks *m, const float *input, const float **output, fg_error *err)
 {
     float *in = nn_runtime_input(m->rt);
     int rc;

@@ -26,7 +26,7 @@ void fgm_normalize(float *hwc, size_t pixels, const float mean[3], int div255);
 
 typedef struct fgm_detection {
     float score;
-    double x, y, width, height; /* box in image pixels, unclipped (face-api's det.box) */
+    double x, y, width, height;        /* box in image pixels, unclipped (face-api's det.box) */
     double rel_x, rel_y, rel_w, rel_h; /* the same box relative to the image size */
 } fgm_detection;
 
@@ -71,8 +71,7 @@ int fgm_landmarks_detect(fgm_landmarks *m, const uint8_t *crop, int w, int h,
 
 typedef struct fgm_resnet fgm_resnet;
 /* batch: images per run (1, or 2 for a face and its mirror image). */
-int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out,
-                    fg_error *err);
+int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out, fg_error *err);
 void fgm_resnet_free(fgm_resnet *m);
 int fgm_resnet_batch(const fgm_resnet *m);
 uint64_t fgm_resnet_macs(const fgm_resnet *m);

@@ -88,7 +88,8 @@ void nn_graph_free(nn_graph *g)
 {
     if (!g) return;
     if (g->subgraph) xnn_delete_subgraph(g->subgraph);
-    for (size_t i = 0; i < g->nbuffers; i++) free(g->buffers[i]);
+    for (size_t i = 0; i < g->nbuffers; i++)
+        free(g->buffers[i]);
     free(g->buffers);
     free(g);
 }
@@ -217,9 +218,8 @@ nn_t nn_conv2d(nn_graph *g, nn_t x, const float *filter_hwio, int kh, int kw, in
     y = activation_value(g, oh, ow, cout);
     act_range(act, &lo, &hi);
     if (g->status == FG_OK &&
-        xnn_define_convolution_2d(g->subgraph, pt, pr, pb, pl, kh, kw, stride, stride, 1, 1, 1,
-                                  cin, cout, lo, hi, x.id, fid, bid, y.id,
-                                  0) != xnn_status_success)
+        xnn_define_convolution_2d(g->subgraph, pt, pr, pb, pl, kh, kw, stride, stride, 1, 1, 1, cin,
+                                  cout, lo, hi, x.id, fid, bid, y.id, 0) != xnn_status_success)
         failed(g, FG_ENN, "conv2d");
     return ok(g, y) ? y : bad;
 }
@@ -244,10 +244,9 @@ nn_t nn_depthwise(nn_graph *g, nn_t x, const float *filter_hwc, int kh, int kw, 
     bid = static_tensor(g, 1, bdims, bias, c);
     y = activation_value(g, oh, ow, x.c);
     act_range(act, &lo, &hi);
-    if (g->status == FG_OK &&
-        xnn_define_depthwise_convolution_2d(g->subgraph, pt, pr, pb, pl, kh, kw, stride, stride,
-                                            1, 1, 1, c, lo, hi, x.id, fid, bid, y.id,
-                                            0) != xnn_status_success)
+    if (g->status == FG_OK && xnn_define_depthwise_convolution_2d(
+                                  g->subgraph, pt, pr, pb, pl, kh, kw, stride, stride, 1, 1, 1, c,
+                                  lo, hi, x.id, fid, bid, y.id, 0) != xnn_status_success)
         failed(g, FG_ENN, "depthwise conv");
     return ok(g, y) ? y : bad;
 }
@@ -271,15 +270,16 @@ nn_t nn_fc(nn_graph *g, nn_t x, const float *w_in_out, int cout, const float *bi
     g->macs += (uint64_t)cin * cout;
     if (!(oi = buffer(g, cin * cout))) return failed(g, FG_ENOMEM, "fc weights"), bad;
     for (size_t i = 0; i < cin; i++)
-        for (int o = 0; o < cout; o++) oi[o * cin + i] = w_in_out[i * cout + o];
+        for (int o = 0; o < cout; o++)
+            oi[o * cin + i] = w_in_out[i * cout + o];
     fid = define_tensor(g, 2, fdims, oi, XNN_INVALID_VALUE_ID, 0);
     bid = static_tensor(g, 1, bdims, bias, (size_t)cout);
     y.h = y.w = 1;
     y.c = cout;
     y.id = define_tensor(g, 4, odims, NULL, XNN_INVALID_VALUE_ID, 0);
     act_range(act, &lo, &hi);
-    if (g->status == FG_OK && xnn_define_fully_connected(g->subgraph, lo, hi, x.id, fid, bid,
-                                                         y.id, 0) != xnn_status_success)
+    if (g->status == FG_OK && xnn_define_fully_connected(g->subgraph, lo, hi, x.id, fid, bid, y.id,
+                                                         0) != xnn_status_success)
         failed(g, FG_ENN, "fully connected");
     return ok(g, y) ? y : bad;
 }
@@ -502,6 +502,7 @@ void nn_runtime_free(nn_runtime *rt)
     if (rt->runtime) xnn_delete_runtime(rt->runtime);
     if (rt->pool) pthreadpool_destroy(rt->pool);
     free(rt->input);
-    for (int i = 0; i < rt->num_outputs; i++) free(rt->outputs[i]);
+    for (int i = 0; i < rt->num_outputs; i++)
+        free(rt->outputs[i]);
     free(rt);
 }

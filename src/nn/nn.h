@@ -99,7 +99,7 @@ nn_t nn_affine(nn_graph *g, nn_t x, const float *scale, const float *shift, nn_a
 nn_t nn_fc(nn_graph *g, nn_t x, const float *w_in_out, int cout, const float *bias, nn_act act);
 nn_t nn_maxpool(nn_graph *g, nn_t x, int k, int stride, nn_padding pad);
 nn_t nn_avgpool(nn_graph *g, nn_t x, int k, int stride); /* 'valid' */
-nn_t nn_global_avgpool(nn_graph *g, nn_t x);            /* -> 1 x 1 x c */
+nn_t nn_global_avgpool(nn_graph *g, nn_t x);             /* -> 1 x 1 x c */
 nn_t nn_add(nn_graph *g, nn_t a, nn_t b, nn_act act);
 nn_t nn_leaky_relu(nn_graph *g, nn_t x, float slope);
 nn_t nn_relu(nn_graph *g, nn_t x);

@@ -98,10 +98,17 @@ static void banner(const fg_server *s, size_t users, int admin_created)
             "facegate %s listening on http://%s%s%s:%d/\n"
             "  data dir   %s (sqlite: %zu users, %zu face templates)\n"
             "  models     %s\n"
+            "  engine     %s detector, %s chip, padding %s%s\n"
             "  web app    %s%s\n"
             "  workers    %d, threshold %.3f, margin %.3f, body limit %zu bytes\n",
             FG_SERVER_VERSION, ipv6 ? "[" : "", c->host, ipv6 ? "]" : "", s->bound_port,
             c->data_dir, users, fg_matcher_templates(s->matcher), c->engine.model_dir,
+            c->engine.detector == FG_DETECTOR_TINY ? "tiny" : "ssd",
+            c->engine.align == FG_ALIGN_REFERENCE ? "reference" : "dlib",
+            c->engine.padding == FG_PADDING_NONE     ? "none"
+            : c->engine.padding == FG_PADDING_ALWAYS ? "always"
+                                                     : "retry",
+            c->engine.tta ? ", tta" : "",
             web ? c->web_root : "none: ", web ? "" : "serving the API only", c->workers,
             (double)c->threshold, (double)c->margin, c->body_limit);
     if (c->cors_count > 0) {

@@ -98,6 +98,23 @@ test('detect gives boxes, landmarks and a hint for the camera UI', async () => {
   assert.ok(res.body.message.length > 0);
 });
 
+test('--tta takes its own calibrated threshold unless one is given; the banner names the engine', async () => {
+  const tta = await startServer({ args: ['--tta', '--workers', '1'] });
+  try {
+    assert.match(tta.log(), /engine +ssd detector, dlib chip, padding retry, tta\n/);
+    assert.match(tta.log(), /threshold 0\.375,/);
+  } finally {
+    await tta.stop();
+  }
+  const given = await startServer({ args: ['--tta', '--threshold', '0.4', '--padding', 'always', '--workers', '1'] });
+  try {
+    assert.match(given.log(), /engine +ssd detector, dlib chip, padding always, tta\n/);
+    assert.match(given.log(), /threshold 0\.400,/);
+  } finally {
+    await given.stop();
+  }
+});
+
 test('config file < environment < command line; CORS allow-list; graceful SIGINT', async () => {
   const dir = tempDir('fg-config-');
   const conf = path.join(dir, 'serve.conf');

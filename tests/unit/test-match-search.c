@@ -65,9 +65,9 @@ int main(void)
     CHECK_NEAR(r.best_distance, 0.1, 1e-6);
     CHECK_EQ_INT(r.runner_up_user, 2);
     CHECK_NEAR(r.runner_up_distance, 0.2, 1e-6);
-    CHECK_NEAR(r.best_distance, fg_match_distance(probe, (float[FG_DESCRIPTOR_DIM]){
-                                                          (float)(2 * cos(angle(0.1))),
-                                                          (float)(2 * sin(angle(0.1)))}),
+    CHECK_NEAR(r.best_distance,
+               fg_match_distance(probe, (float[FG_DESCRIPTOR_DIM]){(float)(2 * cos(angle(0.1))),
+                                                                   (float)(2 * sin(angle(0.1)))}),
                1e-6);
     CHECK(fg_match_decide(&r, 0.5f, 0.05f));
     CHECK(!fg_match_decide(&r, 0.5f, 0.15f)); /* runner-up too close for this margin */

@@ -39,8 +39,8 @@ int main(void)
     float *input = read_f32("golden/intermediate/cpu/rec_input_150_norm.f32", 150 * 150 * 3);
     float *want = read_f32("golden/intermediate/cpu/rec_descriptor.f32", FG_DESCRIPTOR_DIM);
     size_t crop_size = 0;
-    unsigned char *crop = fg_test_read(fg_test_shared("golden/intermediate/cpu/rec_crop.u8"),
-                                       &crop_size);
+    unsigned char *crop =
+        fg_test_read(fg_test_shared("golden/intermediate/cpu/rec_crop.u8"), &crop_size);
 
     CHECKF(fgm_resnet_open(fg_test_models(), 1, 1, &net, &err) == FG_OK, "open: %s", err.message);
     if (!net || !input || !want || !crop) return fg_test_done();
@@ -53,16 +53,19 @@ int main(void)
     compare("crop -> descriptor", got, want, FG_DESCRIPTOR_DIM);
 
     /* Not vacuous: a different input gives a clearly different descriptor. */
-    for (size_t i = 0; i < 150 * 150 * 3; i++) input[i] = -input[i];
+    for (size_t i = 0; i < 150 * 150 * 3; i++)
+        input[i] = -input[i];
     CHECK(fgm_resnet_forward(net, input, got, &err) == FG_OK);
     double d = 0;
-    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) d += (got[i] - want[i]) * (got[i] - want[i]);
+    for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
+        d += (got[i] - want[i]) * (got[i] - want[i]);
     CHECKF(sqrt(d) > 0.1, "a negated input gave nearly the same descriptor (%g)", sqrt(d));
 
     /* Timing, printed for information (make bench is the real measurement). */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < 10; i++) fgm_resnet_forward(net, input, got, &err);
+    for (int i = 0; i < 10; i++)
+        fgm_resnet_forward(net, input, got, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("forward: %.2f ms per run (1 thread)\n",
            ((t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6) / 10);
