@@ -172,10 +172,9 @@ void fg_matcher_search(fg_matcher *m, const float descriptor[FG_DESCRIPTOR_DIM],
     /* One pass keeps the two nearest distinct users, each at their closest template. */
     int64_t best_user = 0, best_template = 0, second_user = 0;
     float best = INFINITY, second = INFINITY, probe[FG_DESCRIPTOR_DIM];
-    size_t count = unit_length(descriptor, probe) ? 0 : (size_t)-1; /* a zero probe: nobody */
+    int usable = unit_length(descriptor, probe) == 0; /* a zero probe matches nobody */
     pthread_rwlock_rdlock(&m->lock);
-    if (count) count = m->count;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; usable && i < m->count; i++) {
         int64_t user = m->user_ids[i];
         float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
         if (user == best_user) {
@@ -207,10 +206,9 @@ float fg_matcher_verify(fg_matcher *m, int64_t user_id, const float descriptor[F
                         float *others)
 {
     float mine = INFINITY, theirs = INFINITY, probe[FG_DESCRIPTOR_DIM];
-    size_t count = unit_length(descriptor, probe) ? 0 : (size_t)-1;
+    int usable = unit_length(descriptor, probe) == 0;
     pthread_rwlock_rdlock(&m->lock);
-    if (count) count = m->count;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; usable && i < m->count; i++) {
         float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
         if (m->user_ids[i] == user_id) {
             if (d < mine) mine = d;
