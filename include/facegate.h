@@ -104,6 +104,12 @@ typedef enum fg_padding {
                               shows (a large face next to a smaller one): twice the detection */
 } fg_padding;
 
+/* The options' names as the command line and the logs spell them ("ssd", "tiny"; "dlib",
+ * "reference"; "retry", "none", "always"), or "?" for a value outside the enum. */
+const char *fg_detector_name(fg_detector detector);
+const char *fg_align_name(fg_align align);
+const char *fg_padding_name(fg_padding padding);
+
 typedef struct fg_engine_options {
     const char *model_dir; /* folder with the face-api *-weights_manifest.json + .bin files */
     fg_detector detector;  /* default FG_DETECTOR_SSD */

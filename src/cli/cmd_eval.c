@@ -3,7 +3,6 @@
  * The metrics, pair sets, descriptor cache and report live in src/match/eval*.c.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,7 +325,7 @@ int fg_cmd_eval(int argc, char **argv)
 
     fg_eval_score(&set, desc, &scoring);
     fg_eval_compute(set.pairs, set.n_pairs, set.folds, threshold, target_far, &report);
-    if (!scoring.euclidean) report.accuracy_at_reference = NAN; /* 0.6 is a Euclidean threshold */
+    report.euclidean = scoring.euclidean;
     fg_eval_count_images(&set, desc, &report);
     fg_eval_report_print(&report, stdout);
 
@@ -334,13 +333,11 @@ int fg_cmd_eval(int argc, char **argv)
         json_t *j = fg_eval_report_json(&report, &set, desc);
         const fg_engine_options *o = &run.engine;
         json_object_set_new(j, "set", json_string(pairs_file ? pairs_file : folders));
-        json_t *used =
-            json_pack("{s:s, s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:s}", "padding",
-                      fg_cli_padding_name(o->padding), "detector",
-                      o->detector == FG_DETECTOR_TINY ? "tiny" : "ssd", "align",
-                      o->align == FG_ALIGN_REFERENCE ? "reference" : "dlib", "tta", o->tta, "pick",
-                      pick_names[run.pick], "limit", (int)limit, "plain_only", run.plain_only,
-                      "expand", expand, "distance", scoring.euclidean ? "euclidean" : "match");
+        json_t *used = json_pack(
+            "{s:s, s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:s}", "padding", fg_padding_name(o->padding),
+            "detector", fg_detector_name(o->detector), "align", fg_align_name(o->align), "tta",
+            o->tta, "pick", pick_names[run.pick], "limit", (int)limit, "plain_only", run.plain_only,
+            "expand", expand, "distance", scoring.euclidean ? "euclidean" : "match");
         if (enroll)
             json_object_set_new(used, "enroll",
                                 json_pack("{s:i, s:i, s:s}", "images", (int)enroll, "min_images",
@@ -356,9 +353,8 @@ int fg_cmd_eval(int argc, char **argv)
         char title[512];
         snprintf(title, sizeof title, "facegate eval: %s%s (%s detector, %s chip, padding %s%s)",
                  pairs_file ? pairs_file : folders, expand ? ", expanded" : "",
-                 run.engine.detector == FG_DETECTOR_TINY ? "tiny" : "ssd",
-                 run.engine.align == FG_ALIGN_REFERENCE ? "reference" : "dlib",
-                 fg_cli_padding_name(run.engine.padding), run.engine.tta ? ", tta" : "");
+                 fg_detector_name(run.engine.detector), fg_align_name(run.engine.align),
+                 fg_padding_name(run.engine.padding), run.engine.tta ? ", tta" : "");
         if (fg_eval_write_svg(plot_path, set.pairs, set.n_pairs, &report, title, &err)) goto fail;
     }
     status = 0;

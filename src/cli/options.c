@@ -20,16 +20,6 @@ const char fg_cli_engine_help[] =
     "  --threads N         inference threads: 1 (default), 0 = all cores\n"
     "  --max-pixels N      refuse images larger than N pixels (default 40000000)\n";
 
-static const char *const padding_names[] = {
-    [FG_PADDING_RETRY] = "retry", [FG_PADDING_NONE] = "none", [FG_PADDING_ALWAYS] = "always"};
-
-const char *fg_cli_padding_name(fg_padding padding)
-{
-    return (unsigned)padding < sizeof padding_names / sizeof padding_names[0]
-               ? padding_names[padding]
-               : "?";
-}
-
 static int exists(const char *dir)
 {
     char path[PATH_MAX + 128];
@@ -67,6 +57,18 @@ static const char *value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+/* The index of v among the n names (enum order), or -1 after saying which ones are allowed. */
+static int choose(const char *option, const char *v, const char *const *names, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(v, names[k]) == 0) return k;
+    fprintf(stderr, "facegate: %s must be", option);
+    for (int k = 0; k < n; k++)
+        fprintf(stderr, "%s %s", k == 0 ? "" : k == n - 1 ? " or" : ",", names[k]);
+    fprintf(stderr, ", not '%s'\n", v);
+    return -1;
+}
+
 int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts)
 {
     const char *a = argv[*i], *v;
@@ -76,34 +78,21 @@ int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts)
         if (!(v = value(argc, argv, i))) return -1;
         opts->model_dir = v;
     } else if (strcmp(a, "--detector") == 0) {
-        if (!(v = value(argc, argv, i))) return -1;
-        if (strcmp(v, "ssd") == 0) {
-            opts->detector = FG_DETECTOR_SSD;
-        } else if (strcmp(v, "tiny") == 0) {
-            opts->detector = FG_DETECTOR_TINY;
-        } else {
-            fprintf(stderr, "facegate: --detector must be ssd or tiny, not '%s'\n", v);
-            return -1;
-        }
+        const char *names[] = {fg_detector_name(FG_DETECTOR_SSD),
+                               fg_detector_name(FG_DETECTOR_TINY)};
+        int k = (v = value(argc, argv, i)) ? choose(a, v, names, 2) : -1;
+        if (k < 0) return -1;
+        opts->detector = (fg_detector)k;
     } else if (strcmp(a, "--align") == 0) {
-        if (!(v = value(argc, argv, i))) return -1;
-        if (strcmp(v, "dlib") == 0) {
-            opts->align = FG_ALIGN_DLIB;
-        } else if (strcmp(v, "reference") == 0) {
-            opts->align = FG_ALIGN_REFERENCE;
-        } else {
-            fprintf(stderr, "facegate: --align must be dlib or reference, not '%s'\n", v);
-            return -1;
-        }
+        const char *names[] = {fg_align_name(FG_ALIGN_DLIB), fg_align_name(FG_ALIGN_REFERENCE)};
+        int k = (v = value(argc, argv, i)) ? choose(a, v, names, 2) : -1;
+        if (k < 0) return -1;
+        opts->align = (fg_align)k;
     } else if (strcmp(a, "--padding") == 0) {
-        size_t k = 0;
-        if (!(v = value(argc, argv, i))) return -1;
-        while (k < sizeof padding_names / sizeof padding_names[0] && strcmp(v, padding_names[k]))
-            k++;
-        if (k == sizeof padding_names / sizeof padding_names[0]) {
-            fprintf(stderr, "facegate: --padding must be retry, always or none, not '%s'\n", v);
-            return -1;
-        }
+        const char *names[] = {fg_padding_name(FG_PADDING_RETRY), fg_padding_name(FG_PADDING_NONE),
+                               fg_padding_name(FG_PADDING_ALWAYS)};
+        int k = (v = value(argc, argv, i)) ? choose(a, v, names, 3) : -1;
+        if (k < 0) return -1;
         opts->padding = (fg_padding)k;
     } else if (strcmp(a, "--tta") == 0) {
         opts->tta = 1;

@@ -19,7 +19,4 @@ int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts)
 /* The help text of the shared options. */
 extern const char fg_cli_engine_help[];
 
-/* "retry", "none" or "always", as --padding takes them. */
-const char *fg_cli_padding_name(fg_padding padding);
-
 #endif

@@ -21,6 +21,24 @@ struct fg_engine {
     float chip[FG_CHIP_SIZE * FG_CHIP_SIZE * 3];
 };
 
+const char *fg_detector_name(fg_detector detector)
+{
+    return detector == FG_DETECTOR_SSD ? "ssd" : detector == FG_DETECTOR_TINY ? "tiny" : "?";
+}
+
+const char *fg_align_name(fg_align align)
+{
+    return align == FG_ALIGN_DLIB ? "dlib" : align == FG_ALIGN_REFERENCE ? "reference" : "?";
+}
+
+const char *fg_padding_name(fg_padding padding)
+{
+    return padding == FG_PADDING_RETRY    ? "retry"
+           : padding == FG_PADDING_NONE   ? "none"
+           : padding == FG_PADDING_ALWAYS ? "always"
+                                          : "?";
+}
+
 void fg_engine_options_init(fg_engine_options *opts)
 {
     memset(opts, 0, sizeof *opts);

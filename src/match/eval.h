@@ -71,7 +71,9 @@ typedef struct fg_eval_report {
     double accuracy_std;            /* k-fold only, else 0 */
     double eval_threshold;          /* the threshold under test (--threshold) */
     double accuracy_at_threshold, far_at_threshold, tar_at_threshold;
-    double accuracy_at_reference; /* at the reference's 0.6 (NAN: not reported) */
+    double accuracy_at_reference; /* at the reference's 0.6 */
+    int euclidean; /* the distances are fg_distance's, where the reference's 0.6 applies: the
+                      caller sets it (fg_eval_compute leaves 0); it shows the 0.6 figures */
     double best_accuracy, best_threshold;
     double eer, eer_threshold;
     double tar_at_far[FG_EVAL_FAR_LEVELS], threshold_at_far[FG_EVAL_FAR_LEVELS];
@@ -97,6 +99,9 @@ typedef struct fg_eval_set {
 } fg_eval_set;
 
 void fg_eval_set_free(fg_eval_set *set);
+
+/* FNV-1a of a string: the hash of the eval's path tables (image index, descriptor cache). */
+uint64_t fg_eval_hash(const char *s);
 
 /* An LFW pairs file: first line "N" (one set of N same + N different pairs) or "F N" (F folds,
  * each N same then N different). Images are root/<name>/<name>_<4-digit i>.jpg. limit > 0

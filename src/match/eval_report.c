@@ -50,7 +50,7 @@ json_t *fg_eval_report_json(const fg_eval_report *r, const fg_eval_set *set,
                         json_pack("{s:f, s:f, s:f, s:f}", "threshold", r->eval_threshold,
                                   "accuracy", r->accuracy_at_threshold, "far", r->far_at_threshold,
                                   "tar", r->tar_at_threshold));
-    if (!isnan(r->accuracy_at_reference))
+    if (r->euclidean)
         json_object_set_new(o, "accuracy_at_0.6", json_real(r->accuracy_at_reference));
     json_object_set_new(
         o, "best_accuracy",
@@ -88,7 +88,7 @@ void fg_eval_report_print(const fg_eval_report *r, FILE *f)
                 pct(r->accuracy_std));
     fprintf(f, "accuracy at threshold %.4f: %.2f%% (FAR %.2f%%, TAR %.2f%%)\n", r->eval_threshold,
             pct(r->accuracy_at_threshold), pct(r->far_at_threshold), pct(r->tar_at_threshold));
-    if (!isnan(r->accuracy_at_reference))
+    if (r->euclidean)
         fprintf(f, "accuracy at 0.6 (reference): %.2f%%\n", pct(r->accuracy_at_reference));
     fprintf(f, "best accuracy: %.2f%% at threshold %.4f\n", pct(r->best_accuracy),
             r->best_threshold);
@@ -148,6 +148,17 @@ static void axis_label(FILE *f, double x, double y, const char *anchor, const ch
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s</text>\n", x, y, anchor, text);
 }
 
+/* A panel's group, its title and its frame (x, PLOT_TOP, width, PLOT_H). */
+static void panel_start(FILE *f, int x, int width, const char *title)
+{
+    fprintf(f, "<g font-size=\"12\">\n");
+    axis_label(f, x + width / 2.0, PLOT_TOP - 12, "middle", title);
+    fprintf(f,
+            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+            "stroke=\"#444\"/>\n",
+            x, PLOT_TOP, width, PLOT_H);
+}
+
 /* The ROC: TAR (linear, from tar_min to 1) against FAR (log, from far_min to 1). */
 static void svg_roc(FILE *f, const float *gen, size_t ng, size_t ng_all, const float *imp,
                     size_t ni, size_t ni_all, const fg_eval_report *r)
@@ -163,13 +174,7 @@ static void svg_roc(FILE *f, const float *gen, size_t ng, size_t ng_all, const f
 
 #define RX(far) (ROC_X + PLOT_W * (1 + log10(fmax(far, far_min)) / decades))
 #define RY(tar) (PLOT_TOP + PLOT_H * (1 - ((tar)-tar_min) / (1 - tar_min)))
-    fprintf(f, "<g font-size=\"12\">\n");
-    axis_label(f, ROC_X + PLOT_W / 2.0, PLOT_TOP - 12, "middle",
-               "ROC: true accepts vs false accepts");
-    fprintf(f,
-            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
-            "stroke=\"#444\"/>\n",
-            ROC_X, PLOT_TOP, PLOT_W, PLOT_H);
+    panel_start(f, ROC_X, PLOT_W, "ROC: true accepts vs false accepts");
     for (int e = 0; e <= (int)lround(decades); e++) {
         double far = pow(10, -e), x = RX(far);
         char text[32];
@@ -247,13 +252,7 @@ static void svg_histograms(FILE *f, const float *gen, size_t ng, size_t ng_all, 
     if (peak <= 0) peak = 1;
 #define HX(d) (HIST_X + HIST_W * (d) / d_max)
 #define HY(v) (PLOT_TOP + PLOT_H * (1 - (v) / (peak * 1.05)))
-    fprintf(f, "<g font-size=\"12\">\n");
-    axis_label(f, HIST_X + HIST_W / 2.0, PLOT_TOP - 12, "middle",
-               "distance histograms (fraction of each class)");
-    fprintf(f,
-            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
-            "stroke=\"#444\"/>\n",
-            HIST_X, PLOT_TOP, HIST_W, PLOT_H);
+    panel_start(f, HIST_X, HIST_W, "distance histograms (fraction of each class)");
     for (int c = 0; c < 2; c++)
         for (int b = 0; b < HIST_BINS; b++) {
             if (counts[c][b] <= 0) continue;
@@ -268,8 +267,7 @@ static void svg_histograms(FILE *f, const float *gen, size_t ng, size_t ng_all, 
         snprintf(text, sizeof text, "%.1f", k * 0.2);
         axis_label(f, HX(k * 0.2), PLOT_TOP + PLOT_H + 16, "middle", text);
     }
-    /* The reference's 0.6 is a Euclidean threshold: the report has its accuracy only then. */
-    int euclidean = !isnan(r->accuracy_at_reference);
+    int euclidean = r->euclidean; /* the reference's 0.6 is a Euclidean threshold */
     axis_label(f, HIST_X + HIST_W / 2.0, PLOT_TOP + PLOT_H + 34, "middle",
                euclidean ? "Euclidean distance between descriptors"
                          : "match distance (between unit-length descriptors)");

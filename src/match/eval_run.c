@@ -56,17 +56,9 @@ typedef struct cache {
     FILE *append; /* NULL: no cache file */
 } cache;
 
-static uint64_t hash_key(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static cache_entry *cache_slot(cache *c, const char *key)
 {
-    size_t h = hash_key(key) & (c->cap - 1);
+    size_t h = fg_eval_hash(key) & (c->cap - 1);
     while (c->slots[h].key && strcmp(c->slots[h].key, key))
         h = (h + 1) & (c->cap - 1);
     return &c->slots[h];
@@ -212,14 +204,12 @@ static char *cache_key(const char *kind, const char *detect_tag, const char *des
 static void engine_tags(const fg_eval_run_options *r, char *detect, char *describe, size_t size)
 {
     const fg_engine_options *o = &r->engine;
-    snprintf(detect, size, "v" PIPELINE_VERSION " detector=%s score=%.4f maxpx=%llu%s",
-             o->detector == FG_DETECTOR_TINY ? "tiny" : "ssd", (double)o->min_score,
-             (unsigned long long)o->max_pixels,
-             o->padding == FG_PADDING_NONE     ? " padding=none"
-             : o->padding == FG_PADDING_ALWAYS ? " padding=always"
-                                               : "");
-    snprintf(describe, size, " align=%s tta=%d%s%s",
-             o->align == FG_ALIGN_REFERENCE ? "reference" : "dlib", o->tta ? 1 : 0,
+    /* The default padding adds nothing, so caches written before it was an option still hit. */
+    int retry = o->padding == FG_PADDING_RETRY;
+    snprintf(detect, size, "v" PIPELINE_VERSION " detector=%s score=%.4f maxpx=%llu%s%s",
+             fg_detector_name(o->detector), (double)o->min_score, (unsigned long long)o->max_pixels,
+             retry ? "" : " padding=", retry ? "" : fg_padding_name(o->padding));
+    snprintf(describe, size, " align=%s tta=%d%s%s", fg_align_name(o->align), o->tta ? 1 : 0,
              r->pick == FG_EVAL_PICK_LARGEST  ? " pick=largest"
              : r->pick == FG_EVAL_PICK_CENTER ? " pick=center"
                                               : "",

@@ -87,7 +87,7 @@ typedef struct path_index {
     size_t cap;
 } path_index;
 
-static uint64_t hash_str(const char *s)
+uint64_t fg_eval_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
     for (; *s; s++)
@@ -109,7 +109,7 @@ static int intern_image(builder *b, path_index *ix, char *path)
         }
         for (size_t i = 0; i < ix->cap; i++) {
             if (!ix->keys[i]) continue;
-            size_t h = hash_str(ix->keys[i]) & (cap - 1);
+            size_t h = fg_eval_hash(ix->keys[i]) & (cap - 1);
             while (keys[h])
                 h = (h + 1) & (cap - 1);
             keys[h] = ix->keys[i], values[h] = ix->values[i];
@@ -117,7 +117,7 @@ static int intern_image(builder *b, path_index *ix, char *path)
         free(ix->keys), free(ix->values);
         ix->keys = keys, ix->values = values, ix->cap = cap;
     }
-    size_t h = hash_str(path) & (ix->cap - 1);
+    size_t h = fg_eval_hash(path) & (ix->cap - 1);
     for (; ix->keys[h]; h = (h + 1) & (ix->cap - 1)) {
         if (strcmp(ix->keys[h], path) == 0) {
             free(path);

@@ -103,12 +103,8 @@ static void banner(const fg_server *s, size_t users, int admin_created)
             "  workers    %d, threshold %.3f, margin %.3f, body limit %zu bytes\n",
             FG_SERVER_VERSION, ipv6 ? "[" : "", c->host, ipv6 ? "]" : "", s->bound_port,
             c->data_dir, users, fg_matcher_templates(s->matcher), c->engine.model_dir,
-            c->engine.detector == FG_DETECTOR_TINY ? "tiny" : "ssd",
-            c->engine.align == FG_ALIGN_REFERENCE ? "reference" : "dlib",
-            c->engine.padding == FG_PADDING_NONE     ? "none"
-            : c->engine.padding == FG_PADDING_ALWAYS ? "always"
-                                                     : "retry",
-            c->engine.tta ? ", tta" : "",
+            fg_detector_name(c->engine.detector), fg_align_name(c->engine.align),
+            fg_padding_name(c->engine.padding), c->engine.tta ? ", tta" : "",
             web ? c->web_root : "none: ", web ? "" : "serving the API only", c->workers,
             (double)c->threshold, (double)c->margin, c->body_limit);
     if (c->cors_count > 0) {

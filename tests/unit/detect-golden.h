@@ -1,7 +1,7 @@
 /*
- * detect-golden.h - what test-ssd.c and test-tiny.c share: reading golden tensors, comparing
- * detections with golden/<image>.json, timing. Header-only (static functions) because each
- * unit test is one .c file linked with harness.c only.
+ * detect-golden.h - what test-ssd.c and test-tiny.c share: reading golden tensors, bad images,
+ * comparing detections with golden/<image>.json, timing. Header-only (static functions) because
+ * each unit test is one .c file linked with harness.c only.
  */
 #ifndef FG_TEST_DETECT_GOLDEN_H
 #define FG_TEST_DETECT_GOLDEN_H
@@ -121,6 +121,35 @@ typedef int (*detect_fn)(void *model, const fg_image *img, float min_score, fgm_
 
 /* Runs detect on the golden photos and compares with golden/<name>.jpg.json (det is "ssd" or
  * "tiny"). Quick runs: sample1 (3 faces, 1920x1280) and single640 (the 640x480 case). */
+/* Empty images are refused (FG_EINVAL, no detections); an image so thin that it shrinks to 0
+ * rows in the square input finds nothing (no infinite box). */
+static void check_bad_images(void *model, detect_fn detect)
+{
+    uint8_t pixel[3] = {0};
+    fg_image empty = {0, 0, NULL}, no_pixels = {4, 4, NULL}, no_width = {0, 1, pixel};
+    const fg_image *bad[3] = {&empty, &no_pixels, &no_width};
+    fgm_detection *d;
+    size_t n;
+    for (int i = 0; i < 3; i++) {
+        fg_error err = {0};
+        d = (fgm_detection *)1;
+        n = 7;
+        CHECK_EQ_INT(detect(model, bad[i], 0.5f, &d, &n, &err), FG_EINVAL);
+        CHECK(d == NULL);
+        CHECK_EQ_INT(n, 0);
+        CHECK_EQ_INT(err.code, FG_EINVAL);
+    }
+    uint8_t *row = calloc(3 * 4000, 1);
+    fg_image thin = {4000, 1, row};
+    fg_error err = {0};
+    d = (fgm_detection *)1;
+    n = 7;
+    CHECK_EQ_INT(detect(model, &thin, 0.5f, &d, &n, &err), FG_OK);
+    CHECK(d == NULL);
+    CHECK_EQ_INT(n, 0);
+    free(row);
+}
+
 static void check_golden_detections(void *model, detect_fn detect, const char *det)
 {
     detect_errors e = {0};

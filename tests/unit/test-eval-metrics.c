@@ -223,6 +223,23 @@ static void test_pairs_file(void)
 }
 
 /* Identity folders with 3, 2, 1 and 4 images (and a file that is not an image). */
+/* An enrollment set of dir: every pair enrolls `images` photos; the class counts. */
+static void check_enrollment(const char *dir, const fg_eval_folder_options *opts, int images,
+                             size_t want_genuine, size_t want_impostor)
+{
+    fg_eval_set set;
+    fg_error err = {0};
+    size_t genuine = 0, impostor = 0;
+    CHECK_EQ_INT(fg_eval_load_folders(dir, opts, &set, &err), FG_OK);
+    for (size_t i = 0; i < set.n_pairs; i++) {
+        genuine += set.pairs[i].genuine, impostor += !set.pairs[i].genuine;
+        CHECK_EQ_INT(set.pairs[i].a_count, images);
+    }
+    CHECK_EQ_INT(genuine, want_genuine);
+    CHECK_EQ_INT(impostor, want_impostor);
+    fg_eval_set_free(&set);
+}
+
 static void test_folders(void)
 {
     char dir[128], path[256];
@@ -284,28 +301,12 @@ static void test_folders(void)
     /* Enrollment of 2 images: persons 0 (1 probe) and 3 (2 probes); impostors are the other
      * enrollment against each probe. */
     fg_eval_folder_options e = {0, 0, 1, 2, 0};
-    CHECK_EQ_INT(fg_eval_load_folders(dir, &e, &set, &err), FG_OK);
-    genuine = impostor = 0;
-    for (size_t i = 0; i < set.n_pairs; i++) {
-        genuine += set.pairs[i].genuine, impostor += !set.pairs[i].genuine;
-        CHECK_EQ_INT(set.pairs[i].a_count, 2);
-    }
-    CHECK_EQ_INT(genuine, 3);
-    CHECK_EQ_INT(impostor, 3);
-    fg_eval_set_free(&set);
+    check_enrollment(dir, &e, 2, 3, 3);
 
     /* One enrollment image, identities with at least 3: the probes of K = 2 (images 2..),
      * persons 0 and 3 again. */
     fg_eval_folder_options one = {0, 0, 1, 1, 3};
-    CHECK_EQ_INT(fg_eval_load_folders(dir, &one, &set, &err), FG_OK);
-    genuine = impostor = 0;
-    for (size_t i = 0; i < set.n_pairs; i++) {
-        genuine += set.pairs[i].genuine, impostor += !set.pairs[i].genuine;
-        CHECK_EQ_INT(set.pairs[i].a_count, 1);
-    }
-    CHECK_EQ_INT(genuine, 3);
-    CHECK_EQ_INT(impostor, 3);
-    fg_eval_set_free(&set);
+    check_enrollment(dir, &one, 1, 3, 3);
 
     for (int p = 0; p < 4; p++) {
         for (int i = 0; i < counts[p]; i++) {
