@@ -71,7 +71,8 @@ __attribute__((target("avx2,fma"))) static double fma_chains(long n)
     for (long k = 0; k < n; k++) {
 #define FMA(x) x = _mm256_fmadd_ps(x, b, c);
         FMA(a0)
-        FMA(a1) FMA(a2) FMA(a3) FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
+        FMA(a1)
+        FMA(a2) FMA(a3) FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
 #undef FMA
             __asm__ volatile(""
                              : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6),
@@ -268,6 +269,86 @@ static json_t *bench_image(bench *b, const char *path)
     return out;
 }
 
+/* One network's multiply-adds and where its time went, by kind of operator. */
+static json_t *network_json(const nn_runtime *rt)
+{
+    nn_profile p;
+    json_t *kinds = json_object();
+    nn_runtime_profile(rt, &p);
+    for (int k = 0; k < NN_OP_KINDS; k++) {
+        if (!p.macs[k] && !p.ms[k]) continue;
+        json_object_set_new(kinds, nn_op_kind_name((nn_op_kind)k),
+                            json_pack("{s:I, s:f}", "macs", (json_int_t)p.macs[k], "ms",
+                                      p.runs ? p.ms[k] / (double)p.runs : 0.0));
+    }
+    return json_pack("{s:I, s:i, s:o}", "macs", (json_int_t)nn_runtime_macs(rt), "profiled_runs",
+                     (int)p.runs, "operators", kinds);
+}
+
+/* After the timed stages (which run without it): the four networks built again with XNNPACK's
+ * per-operator timing, run `runs` times on the image, their time summed by kind of operator. */
+static json_t *profile_networks(bench *b, const char *path)
+{
+    fgm_ssd *ssd;
+    fgm_tiny *tiny;
+    fgm_landmarks *lm;
+    fgm_resnet *resnet;
+    fgm_detection *d;
+    fg_image img, crop;
+    fg_face *faces;
+    fg_point pts[FG_LANDMARKS];
+    float desc[FG_DESCRIPTOR_DIM];
+    size_t n;
+    fg_error err;
+
+    nn_set_profiling(1);
+    if (fgm_ssd_open(b->model_dir, b->threads, &ssd, &err) ||
+        fgm_tiny_open(b->model_dir, b->threads, &tiny, &err) ||
+        fgm_landmarks_open(b->model_dir, b->threads, &lm, &err) ||
+        fgm_resnet_open(b->model_dir, b->threads, 1, &resnet, &err))
+        die("models", &err);
+    nn_set_profiling(0);
+    if (fg_image_load(path, 0, &img, &err) || fg_detect(b->ssd_engine, &img, &faces, &n, &err))
+        die(path, &err);
+    if (!n)
+        die(path, &(fg_error){FG_ENOFACE, "no face to profile the landmark and descriptor nets"});
+    if (fgi_crop(&img, faces[0].landmark_crop, &crop, &err)) die(path, &err);
+    fprintf(stderr, "  profiling the networks on %s ...\n", path);
+    for (int i = 0; i < b->runs; i++) {
+        if (fgm_ssd_detect(ssd, &img, 0.5f, &d, &n, &err)) die("ssd", &err);
+        free(d);
+        if (fgm_tiny_detect(tiny, &img, 0.5f, &d, &n, &err)) die("tiny", &err);
+        free(d);
+        if (fgm_landmarks_detect(lm, crop.rgb, crop.width, crop.height, pts, &err))
+            die("landmarks", &err);
+        if (fgm_resnet_describe_crop(resnet, crop.rgb, crop.width, crop.height, desc, &err))
+            die("descriptor", &err);
+    }
+    json_t *out = json_pack(
+        "{s:o, s:o, s:o, s:o}", "ssd_detect", network_json(fgm_ssd_runtime(ssd)), "tiny_detect",
+        network_json(fgm_tiny_runtime(tiny)), "landmarks", network_json(fgm_landmarks_runtime(lm)),
+        "descriptor", network_json(fgm_resnet_runtime(resnet)));
+    fg_image_free(&crop);
+    fg_image_free(&img);
+    free(faces);
+    fgm_ssd_free(ssd);
+    fgm_tiny_free(tiny);
+    fgm_landmarks_free(lm);
+    fgm_resnet_free(resnet);
+    return out;
+}
+
+/* The first path of a comma-separated list (static copy). */
+static const char *first_image(const char *list)
+{
+    static char path[4096];
+    size_t len = strcspn(list, ",");
+    if (len >= sizeof path) len = sizeof path - 1;
+    memcpy(path, list, len);
+    path[len] = '\0';
+    return path;
+}
+
 static fg_engine *open_engine(bench *b, fg_detector det, int tta)
 {
     fg_engine_options o;
@@ -324,14 +405,6 @@ int main(int argc, char **argv)
         fgm_landmarks_open(b.model_dir, b.threads, &b.landmarks, &err))
         die("models", &err);
 
-    fgm_resnet *resnet;
-    if (fgm_resnet_open(b.model_dir, 1, 1, &resnet, &err)) die("models", &err);
-    json_t *networks = json_pack("{s:{s:I}, s:{s:I}, s:{s:I}, s:{s:I}}", "ssd_detect", "macs",
-                                 (json_int_t)fgm_ssd_macs(b.ssd), "tiny_detect", "macs",
-                                 (json_int_t)fgm_tiny_macs(b.tiny), "landmarks", "macs",
-                                 (json_int_t)fgm_landmarks_macs(b.landmarks), "descriptor", "macs",
-                                 (json_int_t)fgm_resnet_macs(resnet));
-    fgm_resnet_free(resnet);
     double peak = fma_peak_gmacs();
 
     json_t *list = json_array();
@@ -342,6 +415,7 @@ int main(int argc, char **argv)
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    json_t *networks = profile_networks(&b, first_image(images));
     json_t *doc = json_pack(
         "{s:s, s:s, s:i, s:i, s:f, s:o, s:f, s:o}", "format", "facegate-bench/1", "implementation",
         "facegate (C, XNNPACK)", "threads", b.threads, "runs", b.runs, "peak_rss_mb",

@@ -86,6 +86,34 @@ function computeTable(doc) {
         .join('\n');
 }
 
+// Each network's profiled run split by kind of operator: time, achieved rate against the core's
+// peak, and the time that kind would take at the peak. Shows which part of a network a faster
+// kernel could still win back, and which part alone already exceeds a time budget.
+function profileTable(doc) {
+    const peak = doc?.fma_peak_gmacs_1t;
+    if (!doc?.networks || !(peak > 0)) return null;
+    const rows = [];
+    for (const [stage, net] of Object.entries(doc.networks)) {
+        if (!net.operators || !(net.profiled_runs > 0)) continue;
+        const total = Object.values(net.operators).reduce((sum, op) => sum + (op.ms ?? 0), 0);
+        for (const [kind, op] of Object.entries(net.operators)) {
+            const macs = (op.macs ?? 0) / 1e9;
+            const rate = macs > 0 && op.ms > 0 ? macs / (op.ms / 1e3) : null;
+            rows.push([stage, kind, macs > 0 ? macs.toFixed(3) : '-', ms(op.ms) ?? '-',
+                total > 0 ? `${((100 * op.ms) / total).toFixed(0)}%` : '-',
+                rate ? rate.toFixed(1) : '-', rate ? `${((100 * rate) / peak).toFixed(0)}%` : '-',
+                macs > 0 ? ms((1e3 * macs) / peak) : '-']);
+        }
+    }
+    if (!rows.length) return null;
+    const runs = Object.values(doc.networks)[0]?.profiled_runs;
+    return [`XNNPACK's per-operator timing, mean of ${runs} runs of each network on the first image ` +
+        '(separate runtimes built with profiling on, after the timed stages).',
+        '',
+        table(['network', 'operators', 'G multiply-adds', 'ms', 'share', 'GMAC/s', 'of peak', 'ms at peak'], rows)]
+        .join('\n');
+}
+
 function main() {
     let values;
     try {
@@ -156,6 +184,13 @@ function main() {
         out.push('### Compute (facegate, 1 thread)');
         out.push('');
         out.push(roofline);
+    }
+    const profile = profileTable(fg1);
+    if (profile) {
+        out.push('');
+        out.push('### Where the time goes (facegate, 1 thread)');
+        out.push('');
+        out.push(profile);
     }
 
     out.push('');

@@ -221,7 +221,7 @@ int fgm_resnet_describe_chip(fgm_resnet *m, const float *chip, float out[FG_DESC
     return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
 }
 
-uint64_t fgm_resnet_macs(const fgm_resnet *m)
+const nn_runtime *fgm_resnet_runtime(const fgm_resnet *m)
 {
-    return nn_runtime_macs(m->rt);
+    return m->rt;
 }

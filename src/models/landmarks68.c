@@ -166,7 +166,7 @@ int fgm_landmarks_detect(fgm_landmarks *m, const uint8_t *crop, int w, int h,
     return FG_OK;
 }
 
-uint64_t fgm_landmarks_macs(const fgm_landmarks *m)
+const nn_runtime *fgm_landmarks_runtime(const fgm_landmarks *m)
 {
-    return nn_runtime_macs(m->rt);
+    return m->rt;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "facegate.h"
+#include "nn/nn.h"
 
 /* In-place normalisation shared by the nets, bit-exact with tfjs:
  * x = (float)((float)(x - (float)mean[c]) / 255) when div255, else x - mean. */
@@ -34,7 +35,8 @@ typedef struct fgm_ssd fgm_ssd;
 int fgm_ssd_open(const char *model_dir, int threads, fgm_ssd **out, fg_error *err);
 void fgm_ssd_free(fgm_ssd *m);
 /* Multiply-adds of one run of the network. */
-uint64_t fgm_ssd_macs(const fgm_ssd *m);
+/* The network's runtime: multiply-adds and profile (nn_runtime_macs, nn_runtime_profile). */
+const nn_runtime *fgm_ssd_runtime(const fgm_ssd *m);
 /* Raw network: input 512x512x3 normalised ((x/127.5)-1); outputs box encodings [5118][4]
  * (ty, tx, th, tw) and class logits [5118][3], pointers valid until the next call. */
 int fgm_ssd_forward(fgm_ssd *m, const float *input, const float **box_encodings,
@@ -47,7 +49,7 @@ int fgm_ssd_detect(fgm_ssd *m, const fg_image *img, float min_score, fgm_detecti
 typedef struct fgm_tiny fgm_tiny;
 int fgm_tiny_open(const char *model_dir, int threads, fgm_tiny **out, fg_error *err);
 void fgm_tiny_free(fgm_tiny *m);
-uint64_t fgm_tiny_macs(const fgm_tiny *m);
+const nn_runtime *fgm_tiny_runtime(const fgm_tiny *m);
 /* Raw network: input 416x416x3 normalised; output 13x13x25. */
 int fgm_tiny_forward(fgm_tiny *m, const float *input, const float **output, fg_error *err);
 int fgm_tiny_detect(fgm_tiny *m, const fg_image *img, float min_score, fgm_detection **out,
@@ -58,7 +60,7 @@ int fgm_tiny_detect(fgm_tiny *m, const fg_image *img, float min_score, fgm_detec
 typedef struct fgm_landmarks fgm_landmarks;
 int fgm_landmarks_open(const char *model_dir, int threads, fgm_landmarks **out, fg_error *err);
 void fgm_landmarks_free(fgm_landmarks *m);
-uint64_t fgm_landmarks_macs(const fgm_landmarks *m);
+const nn_runtime *fgm_landmarks_runtime(const fgm_landmarks *m);
 /* Raw network: input 112x112x3 normalised; output the 136 fc values. */
 int fgm_landmarks_forward(fgm_landmarks *m, const float *input, const float **output,
                           fg_error *err);
@@ -74,7 +76,7 @@ typedef struct fgm_resnet fgm_resnet;
 int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out, fg_error *err);
 void fgm_resnet_free(fgm_resnet *m);
 int fgm_resnet_batch(const fgm_resnet *m);
-uint64_t fgm_resnet_macs(const fgm_resnet *m);
+const nn_runtime *fgm_resnet_runtime(const fgm_resnet *m);
 /* Raw network: input batch x 150x150x3 normalised; out gets batch x 128 values. */
 int fgm_resnet_forward(fgm_resnet *m, const float *input, float *out, fg_error *err);
 /* Image `slot` (0 .. batch-1) of the next run: an RGB8 crop (w, h > 0) padded to square

@@ -384,7 +384,7 @@ int fgm_ssd_detect(fgm_ssd *m, const fg_image *img, float min_score, fgm_detecti
     return FG_OK;
 }
 
-uint64_t fgm_ssd_macs(const fgm_ssd *m)
+const nn_runtime *fgm_ssd_runtime(const fgm_ssd *m)
 {
-    return nn_runtime_macs(m->rt);
+    return m->rt;
 }

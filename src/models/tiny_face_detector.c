@@ -292,7 +292,7 @@ int fgm_tiny_detect(fgm_tiny *m, const fg_image *img, float min_score, fgm_detec
     return FG_OK;
 }
 
-uint64_t fgm_tiny_macs(const fgm_tiny *m)
+const nn_runtime *fgm_tiny_runtime(const fgm_tiny *m)
 {
-    return nn_runtime_macs(m->rt);
+    return m->rt;
 }

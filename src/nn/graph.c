@@ -28,8 +28,8 @@ struct nn_graph {
     nn_t outputs[NN_MAX_OUTPUTS];
     float **buffers; /* weight copies, freed with the graph */
     size_t nbuffers, cap;
-    uint64_t macs; /* multiply-adds of one run, convolutions and fully connected layers */
-    int batch;     /* images per run (the leading dimension of every activation) */
+    uint64_t macs[NN_OP_KINDS]; /* multiply-adds of one run, by kind of operator */
+    int batch;                  /* images per run (the leading dimension of every activation) */
 };
 
 struct nn_runtime {
@@ -40,8 +40,14 @@ struct nn_runtime {
     int num_outputs;
     float *outputs[NN_MAX_OUTPUTS];
     size_t output_counts[NN_MAX_OUTPUTS];
-    uint64_t macs;
+    nn_profile profile; /* macs always; times only when built with profiling on */
+    int profiling;
+    size_t num_ops;          /* with profiling: XNNPACK's operators, */
+    unsigned char *op_kinds; /* the nn_op_kind of each */
+    uint64_t *op_us;         /* and the last run's times in microseconds */
 };
+
+static int profiling_on; /* nn_set_profiling: read when a runtime is built */
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static enum xnn_status init_status = xnn_status_uninitialized;
@@ -204,7 +210,8 @@ nn_t nn_conv2d(nn_graph *g, nn_t x, const float *filter_hwio, int kh, int kw, in
     if (!ok(g, x) || !filter_hwio) return failed(g, FG_EINVAL, "conv2d input"), bad;
     oh = window(x.h, kh, stride, pad, &pt, &pb);
     ow = window(x.w, kw, stride, pad, &pl, &pr);
-    g->macs += (uint64_t)oh * ow * n;
+    g->macs[kh == 1 && kw == 1 && stride == 1 ? NN_OP_CONV1X1 : NN_OP_CONV] +=
+        (uint64_t)oh * ow * n;
     if (oh <= 0 || ow <= 0) return failed(g, FG_EINVAL, "conv2d output size"), bad;
 
     /* HWIO -> OHWI */
@@ -237,7 +244,7 @@ nn_t nn_depthwise(nn_graph *g, nn_t x, const float *filter_hwc, int kh, int kw, 
     if (!ok(g, x) || !filter_hwc) return failed(g, FG_EINVAL, "depthwise input"), bad;
     oh = window(x.h, kh, stride, pad, &pt, &pb);
     ow = window(x.w, kw, stride, pad, &pl, &pr);
-    g->macs += (uint64_t)oh * ow * kh * kw * c;
+    g->macs[NN_OP_DEPTHWISE] += (uint64_t)oh * ow * kh * kw * c;
     if (oh <= 0 || ow <= 0) return failed(g, FG_EINVAL, "depthwise output size"), bad;
     /* TF [kh, kw, C, 1] is XNNPACK's [1, kh, kw, C] byte for byte. */
     fid = static_tensor(g, 4, fdims, filter_hwc, (size_t)kh * kw * c);
@@ -267,7 +274,7 @@ nn_t nn_fc(nn_graph *g, nn_t x, const float *w_in_out, int cout, const float *bi
 
     if (!ok(g, x) || !w_in_out) return failed(g, FG_EINVAL, "fully connected input"), bad;
     if (x.h != 1 || x.w != 1) return failed(g, FG_EINVAL, "fully connected on a 2-D map"), bad;
-    g->macs += (uint64_t)cin * cout;
+    g->macs[NN_OP_FC] += (uint64_t)cin * cout;
     if (!(oi = buffer(g, cin * cout))) return failed(g, FG_ENOMEM, "fc weights"), bad;
     for (size_t i = 0; i < cin; i++)
         for (int o = 0; o < cout; o++)
@@ -408,7 +415,9 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         failed(g, FG_EINVAL, "its inputs/outputs (not all declared)");
     if (!(rt = calloc(1, sizeof *rt))) return fg_fail(err, FG_ENOMEM, "out of memory");
     rt->num_outputs = g->num_outputs;
-    rt->macs = g->macs * (uint64_t)g->batch;
+    for (int k = 0; k < NN_OP_KINDS; k++)
+        rt->profile.macs[k] = g->macs[k] * (uint64_t)g->batch;
+    rt->profiling = profiling_on;
     for (int i = 0; i < g->num_outputs; i++) {
         uint32_t id = external_copy(g, g->outputs[i], (uint32_t)i + 1, &rt->output_counts[i]);
         (void)id;
@@ -436,7 +445,9 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
     }
     /* With a pool, let its threads sleep between runs instead of spinning: a server runs
      * several engines and a spinning pool starves the others of the cores. */
-    if (xnn_create_runtime_v2(g->subgraph, rt->pool, rt->pool ? XNN_FLAG_YIELD_WORKERS : 0,
+    if (xnn_create_runtime_v2(g->subgraph, rt->pool,
+                              (rt->pool ? XNN_FLAG_YIELD_WORKERS : 0) |
+                                  (rt->profiling ? XNN_FLAG_BASIC_PROFILING : 0),
                               &rt->runtime) != xnn_status_success) {
         rc = fg_fail(err, FG_ENN, "XNNPACK could not create the runtime");
         goto fail;
@@ -460,7 +471,82 @@ fail:
 
 uint64_t nn_runtime_macs(const nn_runtime *rt)
 {
-    return rt->macs;
+    uint64_t total = 0;
+    for (int k = 0; k < NN_OP_KINDS; k++)
+        total += rt->profile.macs[k];
+    return total;
+}
+
+void nn_set_profiling(int on)
+{
+    profiling_on = on;
+}
+
+const char *nn_op_kind_name(nn_op_kind kind)
+{
+    static const char *const names[NN_OP_KINDS] = {"1x1 conv", "conv", "depthwise",
+                                                   "fully connected", "other"};
+    return kind >= 0 && kind < NN_OP_KINDS ? names[kind] : "?";
+}
+
+void nn_runtime_profile(const nn_runtime *rt, nn_profile *out)
+{
+    *out = rt->profile;
+}
+
+/* XNNPACK's operator names, e.g. "Convolution (NHWC, F32) GEMM", mapped onto the kinds the
+ * builder counted multiply-adds for: the builder only makes 1x1 stride-1 convolutions that
+ * XNNPACK runs as a GEMM, every other convolution runs as an IGEMM. */
+static nn_op_kind op_kind(const char *name)
+{
+    if (strstr(name, "DWConv")) return NN_OP_DEPTHWISE;
+    if (strstr(name, "IGEMM")) return NN_OP_CONV;
+    if (strstr(name, "Convolution")) return NN_OP_CONV1X1;
+    if (strstr(name, "Fully Connected")) return NN_OP_FC;
+    return NN_OP_OTHER;
+}
+
+/* The kind of each of the runtime's operators, from their names (once per runtime). */
+static int load_op_kinds(nn_runtime *rt)
+{
+    size_t n = 0, size = 0, names_size = 0;
+    char *names;
+    int ok = 0;
+
+    if (xnn_get_runtime_profiling_info(rt->runtime, xnn_profile_info_num_operators, sizeof n, &n,
+                                       &size) != xnn_status_success)
+        return 0;
+    xnn_get_runtime_profiling_info(rt->runtime, xnn_profile_info_operator_name, 0, NULL,
+                                   &names_size);
+    names = malloc(names_size ? names_size : 1);
+    rt->op_kinds = malloc(n ? n : 1);
+    rt->op_us = malloc((n ? n : 1) * sizeof *rt->op_us);
+    if (names && rt->op_kinds && rt->op_us &&
+        xnn_get_runtime_profiling_info(rt->runtime, xnn_profile_info_operator_name, names_size,
+                                       names, &size) == xnn_status_success) {
+        const char *name = names;
+        for (size_t i = 0; i < n; i++, name += strlen(name) + 1)
+            rt->op_kinds[i] =
+                name < names + names_size ? (unsigned char)op_kind(name) : NN_OP_OTHER;
+        rt->num_ops = n;
+        ok = 1;
+    }
+    free(names);
+    return ok;
+}
+
+/* Adds the last run's operator times to rt->profile; a failed query leaves it as it was. */
+static void record_profile(nn_runtime *rt)
+{
+    size_t size = 0;
+    if (!rt->op_kinds && !load_op_kinds(rt)) return;
+    if (xnn_get_runtime_profiling_info(rt->runtime, xnn_profile_info_operator_timing,
+                                       rt->num_ops * sizeof *rt->op_us, rt->op_us,
+                                       &size) != xnn_status_success)
+        return;
+    for (size_t i = 0; i < rt->num_ops; i++)
+        rt->profile.ms[rt->op_kinds[i]] += (double)rt->op_us[i] / 1e3;
+    rt->profile.runs++;
 }
 
 int nn_runtime_batch(const nn_runtime *rt)
@@ -493,6 +579,7 @@ int nn_run(nn_runtime *rt, fg_error *err)
 {
     if (xnn_invoke_runtime(rt->runtime) != xnn_status_success)
         return fg_fail(err, FG_ENN, "XNNPACK failed to run the network");
+    if (rt->profiling) record_profile(rt);
     return FG_OK;
 }
 
@@ -502,6 +589,8 @@ void nn_runtime_free(nn_runtime *rt)
     if (rt->runtime) xnn_delete_runtime(rt->runtime);
     if (rt->pool) pthreadpool_destroy(rt->pool);
     free(rt->input);
+    free(rt->op_kinds);
+    free(rt->op_us);
     for (int i = 0; i < rt->num_outputs; i++)
         free(rt->outputs[i]);
     free(rt);

@@ -119,6 +119,30 @@ const float *nn_runtime_output(const nn_runtime *rt, int i, size_t *count);
 int nn_run(nn_runtime *rt, fg_error *err);
 /* Multiply-adds of one run (convolutions, depthwise convolutions, fully connected). */
 uint64_t nn_runtime_macs(const nn_runtime *rt);
+
+/* Where a run's time goes, by kind of operator (for the benchmark). */
+typedef enum nn_op_kind {
+    NN_OP_CONV1X1,   /* 1x1 stride-1 convolution: a plain GEMM */
+    NN_OP_CONV,      /* any other convolution: an indirect GEMM over the kernel window */
+    NN_OP_DEPTHWISE, /* depthwise convolution */
+    NN_OP_FC,        /* fully connected */
+    NN_OP_OTHER,     /* pooling, element-wise, padding, ... (no multiply-adds counted) */
+    NN_OP_KINDS
+} nn_op_kind;
+
+typedef struct nn_profile {
+    long runs;                  /* nn_run calls timed */
+    double ms[NN_OP_KINDS];     /* operator time summed over those runs */
+    uint64_t macs[NN_OP_KINDS]; /* multiply-adds of one run */
+} nn_profile;
+
+/* Runtimes built after nn_set_profiling(1) time every operator of every run (XNNPACK's basic
+ * profiling: a clock read per operator). Process-wide; meant for the benchmark, off by default. */
+void nn_set_profiling(int on);
+/* The kind's name: "1x1 conv", "conv", "depthwise", "fully connected", "other". */
+const char *nn_op_kind_name(nn_op_kind kind);
+/* The runtime's profile so far (runs == 0 when it was built without profiling). */
+void nn_runtime_profile(const nn_runtime *rt, nn_profile *out);
 int nn_runtime_batch(const nn_runtime *rt);
 void nn_runtime_free(nn_runtime *rt);
 
