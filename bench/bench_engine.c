@@ -11,7 +11,10 @@
  * (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode, pipeline_tiny.
  *
  * It also reports each network's multiply-adds per run and this core's measured peak rate of
- * fused multiply-adds, so the table shows how close each stage runs to what the core can do.
+ * fused multiply-adds, so the table shows how close each stage runs to what the core can do,
+ * and, from separately built runtimes with XNNPACK's per-operator timing, how each network's
+ * time splits between 1x1 convolutions, other convolutions, depthwise convolutions, fully
+ * connected layers and the rest.
  */
 #include <jansson.h>
 #include <stdio.h>

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: facegate's engine (build/bench_engine) side by side with the reference implementation
 # (bench/reference.mjs: face-api 1.7.15 on tfjs 4.22.0 + wasm backend), one thread and all cores,
-# as a Markdown table on stdout (also saved to $BENCH_OUT/bench.md with the raw JSON).
+# as Markdown tables on stdout (also saved to $BENCH_OUT/bench.md with the raw JSON): stage times,
+# each network's multiply-adds against the core's FMA peak, and its time by kind of operator.
 # Environment: BENCH_RUNS (runs per stage; default 20 for facegate, 10 for the reference),
 # FG_SHARED_DIR (default ../shared next to the repo), BENCH_OUT (default $BUILD/bench), BUILD.
 set -uo pipefail
