@@ -75,7 +75,8 @@ __attribute__((target("avx2,fma"))) static double fma_chains(long n)
 #define FMA(x) x = _mm256_fmadd_ps(x, b, c);
         FMA(a0)
         FMA(a1)
-        FMA(a2) FMA(a3) FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
+        FMA(a2)
+        FMA(a3) FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
 #undef FMA
             __asm__ volatile(""
                              : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6),

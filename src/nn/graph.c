@@ -197,12 +197,37 @@ void nn_output(nn_graph *g, nn_t t)
     g->outputs[g->outputs_marked++] = t;
 }
 
+/* The kernel taps [*first, *last] along one axis that read the input and not only padding, for
+ * outputs 0 .. out-1 reading input positions o * s - before + tap. */
+static void live_taps(int in, int out, int k, int s, int before, int *first, int *last)
+{
+    *first = k;
+    *last = -1;
+    for (int t = 0; t < k; t++)
+        for (int o = 0; o < out; o++) {
+            int i = o * s - before + t;
+            if (i >= 0 && i < in) {
+                if (t < *first) *first = t;
+                *last = t;
+                break;
+            }
+        }
+}
+
+/* Padding after the input so that a kernel of k taps with `before` padding gives `out`
+ * outputs, or -1 when no padding >= 0 does. */
+static int pad_after(int in, int out, int k, int s, int before)
+{
+    int after = (out - 1) * s + k - in - before;
+    if (after < 0) after = 0;
+    return (in + before + after - k) / s + 1 == out ? after : -1;
+}
+
 nn_t nn_conv2d(nn_graph *g, nn_t x, const float *filter_hwio, int kh, int kw, int cout,
                const float *bias, int stride, nn_padding pad, nn_act act)
 {
-    int pt, pb, pl, pr, oh, ow;
-    size_t cin = (size_t)x.c, n = (size_t)kh * kw * cin * cout;
-    size_t fdims[4] = {(size_t)cout, (size_t)kh, (size_t)kw, cin}, bdims[1] = {(size_t)cout};
+    int pt, pb, pl, pr, oh, ow, y0, y1, x0, x1, kh2, kw2, pb2, pr2;
+    size_t cin = (size_t)x.c, n;
     float lo, hi, *ohwi;
     uint32_t fid, bid;
     nn_t y;
@@ -210,23 +235,43 @@ nn_t nn_conv2d(nn_graph *g, nn_t x, const float *filter_hwio, int kh, int kw, in
     if (!ok(g, x) || !filter_hwio) return failed(g, FG_EINVAL, "conv2d input"), bad;
     oh = window(x.h, kh, stride, pad, &pt, &pb);
     ow = window(x.w, kw, stride, pad, &pl, &pr);
-    g->macs[kh == 1 && kw == 1 && stride == 1 ? NN_OP_CONV1X1 : NN_OP_CONV] +=
-        (uint64_t)oh * ow * n;
     if (oh <= 0 || ow <= 0) return failed(g, FG_EINVAL, "conv2d output size"), bad;
 
-    /* HWIO -> OHWI */
+    /* Kernel rows/columns that only ever meet padding (a 3x3 'same' convolution of a 1x1 map
+     * reads only its centre) are left out: they add exact zeros, so the output is the same and
+     * the work smaller. */
+    live_taps(x.h, oh, kh, stride, pt, &y0, &y1);
+    live_taps(x.w, ow, kw, stride, pl, &x0, &x1);
+    kh2 = y1 - y0 + 1;
+    kw2 = x1 - x0 + 1;
+    pb2 = pad_after(x.h, oh, kh2, stride, pt - y0);
+    pr2 = pad_after(x.w, ow, kw2, stride, pl - x0);
+    if (kh2 < 1 || kw2 < 1 || pt < y0 || pl < x0 || pb2 < 0 || pr2 < 0) {
+        y0 = x0 = 0, kh2 = kh, kw2 = kw;
+    } else {
+        pt -= y0, pb = pb2, pl -= x0, pr = pr2;
+    }
+
+    n = (size_t)kh2 * kw2 * cin * cout;
+    g->macs[kh2 == 1 && kw2 == 1 && stride == 1 ? NN_OP_CONV1X1 : NN_OP_CONV] +=
+        (uint64_t)oh * ow * n;
+    size_t fdims[4] = {(size_t)cout, (size_t)kh2, (size_t)kw2, cin}, bdims[1] = {(size_t)cout};
+
+    /* HWIO -> OHWI, the live taps only */
     if (!(ohwi = buffer(g, n))) return failed(g, FG_ENOMEM, "conv2d weights"), bad;
     for (int o = 0; o < cout; o++)
-        for (int i = 0; i < kh * kw; i++)
-            for (size_t c = 0; c < cin; c++)
-                ohwi[((size_t)o * kh * kw + i) * cin + c] = filter_hwio[(i * cin + c) * cout + o];
+        for (int ky = 0; ky < kh2; ky++)
+            for (int kx = 0; kx < kw2; kx++)
+                for (size_t c = 0; c < cin; c++)
+                    ohwi[(((size_t)o * kh2 + ky) * kw2 + kx) * cin + c] =
+                        filter_hwio[(((size_t)(ky + y0) * kw + kx + x0) * cin + c) * cout + o];
     fid = define_tensor(g, 4, fdims, ohwi, XNN_INVALID_VALUE_ID, 0);
     bid = static_tensor(g, 1, bdims, bias, (size_t)cout);
     y = activation_value(g, oh, ow, cout);
     act_range(act, &lo, &hi);
     if (g->status == FG_OK &&
-        xnn_define_convolution_2d(g->subgraph, pt, pr, pb, pl, kh, kw, stride, stride, 1, 1, 1, cin,
-                                  cout, lo, hi, x.id, fid, bid, y.id, 0) != xnn_status_success)
+        xnn_define_convolution_2d(g->subgraph, pt, pr, pb, pl, kh2, kw2, stride, stride, 1, 1, 1,
+                                  cin, cout, lo, hi, x.id, fid, bid, y.id, 0) != xnn_status_success)
         failed(g, FG_ENN, "conv2d");
     return ok(g, y) ? y : bad;
 }
