@@ -178,19 +178,9 @@ function main() {
         }
     }
 
-    const roofline = computeTable(fg1);
-    if (roofline) {
-        out.push('');
-        out.push('### Compute (facegate, 1 thread)');
-        out.push('');
-        out.push(roofline);
-    }
-    const profile = profileTable(fg1);
-    if (profile) {
-        out.push('');
-        out.push('### Where the time goes (facegate, 1 thread)');
-        out.push('');
-        out.push(profile);
+    for (const [title, body] of [['Compute (facegate, 1 thread)', computeTable(fg1)],
+        ['Where the time goes (facegate, 1 thread)', profileTable(fg1)]]) {
+        if (body) out.push('', `### ${title}`, '', body);
     }
 
     out.push('');

@@ -242,25 +242,19 @@ int fg_cmd_eval(int argc, char **argv)
         } else if (!strcmp(a, "--cache")) {
             run.cache_path = v;
         } else if (!strcmp(a, "--distance")) {
-            if (strcmp(v, "match") && strcmp(v, "euclidean")) {
-                fprintf(stderr, "facegate eval: --distance must be match or euclidean\n");
-                goto usage_error;
-            }
-            scoring.euclidean = !strcmp(v, "euclidean");
+            static const char *const distances[] = {"match", "euclidean"};
+            int k = fg_cli_choose(a, v, distances, 2);
+            if (k < 0) goto usage_error;
+            scoring.euclidean = k == 1;
         } else if (!strcmp(a, "--pick")) {
-            int found = 0;
-            for (int k = 0; k < 3; k++)
-                if (!strcmp(v, pick_names[k])) run.pick = (fg_eval_pick)k, found = 1;
-            if (!found) {
-                fprintf(stderr, "facegate eval: --pick must be center, largest or score\n");
-                goto usage_error;
-            }
+            int k = fg_cli_choose(a, v, pick_names, 3);
+            if (k < 0) goto usage_error;
+            run.pick = (fg_eval_pick)k;
         } else if (!strcmp(a, "--enroll-mode")) {
-            if (strcmp(v, "mean") && strcmp(v, "min")) {
-                fprintf(stderr, "facegate eval: --enroll-mode must be min or mean\n");
-                goto usage_error;
-            }
-            scoring.mean_enroll = !strcmp(v, "mean");
+            static const char *const modes[] = {"min", "mean"};
+            int k = fg_cli_choose(a, v, modes, 2);
+            if (k < 0) goto usage_error;
+            scoring.mean_enroll = k == 1;
         } else if (!strcmp(a, "--threshold")) {
             if (parse_double(a, v, 0, 10, &threshold)) goto usage_error;
         } else if (!strcmp(a, "--target-far")) {

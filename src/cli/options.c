@@ -57,8 +57,7 @@ static const char *value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
-/* The index of v among the n names (enum order), or -1 after saying which ones are allowed. */
-static int choose(const char *option, const char *v, const char *const *names, int n)
+int fg_cli_choose(const char *option, const char *v, const char *const *names, int n)
 {
     for (int k = 0; k < n; k++)
         if (strcmp(v, names[k]) == 0) return k;
@@ -80,18 +79,18 @@ int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts)
     } else if (strcmp(a, "--detector") == 0) {
         const char *names[] = {fg_detector_name(FG_DETECTOR_SSD),
                                fg_detector_name(FG_DETECTOR_TINY)};
-        int k = (v = value(argc, argv, i)) ? choose(a, v, names, 2) : -1;
+        int k = (v = value(argc, argv, i)) ? fg_cli_choose(a, v, names, 2) : -1;
         if (k < 0) return -1;
         opts->detector = (fg_detector)k;
     } else if (strcmp(a, "--align") == 0) {
         const char *names[] = {fg_align_name(FG_ALIGN_DLIB), fg_align_name(FG_ALIGN_REFERENCE)};
-        int k = (v = value(argc, argv, i)) ? choose(a, v, names, 2) : -1;
+        int k = (v = value(argc, argv, i)) ? fg_cli_choose(a, v, names, 2) : -1;
         if (k < 0) return -1;
         opts->align = (fg_align)k;
     } else if (strcmp(a, "--padding") == 0) {
         const char *names[] = {fg_padding_name(FG_PADDING_RETRY), fg_padding_name(FG_PADDING_NONE),
                                fg_padding_name(FG_PADDING_ALWAYS)};
-        int k = (v = value(argc, argv, i)) ? choose(a, v, names, 3) : -1;
+        int k = (v = value(argc, argv, i)) ? fg_cli_choose(a, v, names, 3) : -1;
         if (k < 0) return -1;
         opts->padding = (fg_padding)k;
     } else if (strcmp(a, "--tta") == 0) {

@@ -16,6 +16,10 @@ const char *fg_cli_default_models(void);
  * returns 1; returns 0 if it is not one; returns -1 (after printing why) for a bad value. */
 int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts);
 
+/* The index of v among the n names (enum order), or -1 after printing which ones are allowed
+ * ("facegate: OPTION must be a, b or c, not 'v'"). */
+int fg_cli_choose(const char *option, const char *v, const char *const *names, int n);
+
 /* The help text of the shared options. */
 extern const char fg_cli_engine_help[];
 
