@@ -9,20 +9,23 @@
 
 #include "image/image.h"
 
-fg_rect fg_align_reference_rect(const fg_point lm[FG_LANDMARKS], int image_w, int image_h)
+fg_rect fg_align_reference_rect(const fg_point lm[FG_LANDMARKS], int crop_w, int crop_h)
 {
     /* face-api works in doubles; our landmarks are floats, which moves these by < 1e-4 px. */
     double lx = 0, ly = 0, rx = 0, ry = 0, mx = 0, my = 0;
-    for (int i = 36; i <= 41; i++) lx += lm[i].x, ly += lm[i].y;
-    for (int i = 42; i <= 47; i++) rx += lm[i].x, ry += lm[i].y;
-    for (int i = 48; i <= 67; i++) mx += lm[i].x, my += lm[i].y;
+    for (int i = 36; i <= 41; i++)
+        lx += lm[i].x, ly += lm[i].y;
+    for (int i = 42; i <= 47; i++)
+        rx += lm[i].x, ry += lm[i].y;
+    for (int i = 48; i <= 67; i++)
+        mx += lm[i].x, my += lm[i].y;
     lx /= 6, ly /= 6, rx /= 6, ry /= 6, mx /= 20, my /= 20;
     double eye_to_mouth = (hypot(mx - lx, my - ly) + hypot(mx - rx, my - ry)) / 2;
     double size = floor(eye_to_mouth / 0.45);
     double refx = (lx + rx + mx) / 3, refy = (ly + ry + my) / 3;
     double x = floor(fmax(0, refx - 0.5 * size));
     double y = floor(fmax(0, refy - 0.43 * size));
-    fg_rect r = {(int)x, (int)y, (int)fmin(size, image_w + x), (int)fmin(size, image_h + y)};
+    fg_rect r = {(int)x, (int)y, (int)fmin(size, crop_w + x), (int)fmin(size, crop_h + y)};
     return r;
 }
 
@@ -44,13 +47,12 @@ static const double mean_x[51] = {
     0.639268,    0.726104,  0.642159, 0.556721, 0.490127, 0.423532, 0.338094, 0.290379, 0.428096,
     0.490127,    0.552157,  0.689874, 0.553364, 0.490127, 0.42689};
 static const double mean_y[51] = {
-    0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482,
-    0.038915, 0.106454, 0.203352,  0.307009,  0.409805,  0.515625,  0.587326,  0.609345,
-    0.628106, 0.609345, 0.587326,  0.216423,  0.178758,  0.179852,  0.231733,  0.245099,
-    0.244077, 0.231733, 0.179852,  0.178758,  0.216423,  0.244077,  0.245099,  0.780233,
-    0.745405, 0.727388, 0.742578,  0.727388,  0.745405,  0.780233,  0.864805,  0.902192,
-    0.909281, 0.902192, 0.864805,  0.784792,  0.778746,  0.785343,  0.778746,  0.784792,
-    0.824182, 0.831803, 0.824182};
+    0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482, 0.038915,
+    0.106454, 0.203352, 0.307009,  0.409805,  0.515625,  0.587326,  0.609345,  0.628106,  0.609345,
+    0.587326, 0.216423, 0.178758,  0.179852,  0.231733,  0.245099,  0.244077,  0.231733,  0.179852,
+    0.178758, 0.216423, 0.244077,  0.245099,  0.780233,  0.745405,  0.727388,  0.742578,  0.727388,
+    0.745405, 0.780233, 0.864805,  0.902192,  0.909281,  0.902192,  0.864805,  0.784792,  0.778746,
+    0.785343, 0.778746, 0.784792,  0.824182,  0.831803,  0.824182};
 
 /* Points 27..54 and 60..64: dlib leaves out the brows and the lower lip. */
 static int used(int i)
@@ -100,8 +102,8 @@ int fg_align_dlib_chip(const fg_image *img, const fg_point lm[FG_LANDMARKS],
     /* Shrink the part of the image under the chip by k with a box filter, then warp from the
      * smaller image: sampling a large face at 150 points alone would alias. */
     double xs[4], ys[4], minx = 1e30, miny = 1e30, maxx = -1e30, maxy = -1e30;
-    const double corners[4][2] = {{0, 0}, {FG_CHIP_SIZE, 0}, {0, FG_CHIP_SIZE},
-                                  {FG_CHIP_SIZE, FG_CHIP_SIZE}};
+    const double corners[4][2] = {
+        {0, 0}, {FG_CHIP_SIZE, 0}, {0, FG_CHIP_SIZE}, {FG_CHIP_SIZE, FG_CHIP_SIZE}};
     for (int i = 0; i < 4; i++) {
         xs[i] = m[0] * corners[i][0] + m[1] * corners[i][1] + m[2];
         ys[i] = m[3] * corners[i][0] + m[4] * corners[i][1] + m[5];
@@ -119,8 +121,8 @@ int fg_align_dlib_chip(const fg_image *img, const fg_point lm[FG_LANDMARKS],
         for (int x = 0; x < sw; x++) {
             unsigned sum[3] = {0, 0, 0};
             for (int dy = 0; dy < k; dy++) {
-                const uint8_t *p = img->rgb + ((size_t)(y0 + y * k + dy) * img->width + x0 +
-                                               (size_t)x * k) * 3;
+                const uint8_t *p =
+                    img->rgb + ((size_t)(y0 + y * k + dy) * img->width + x0 + (size_t)x * k) * 3;
                 for (int dx = 0; dx < k; dx++, p += 3)
                     sum[0] += p[0], sum[1] += p[1], sum[2] += p[2];
             }

@@ -9,9 +9,10 @@
 #define FG_CHIP_SIZE 150
 
 /* face-api's FaceLandmarks.alignDlib(): an axis-aligned square from the eye and mouth centres
- * (ARCH.md section 6, step 4), including its min(size, W + x) quirk. */
-fg_rect fg_align_reference_rect(const fg_point landmarks[FG_LANDMARKS], int image_w,
-                                int image_h);
+ * (ARCH.md section 6, step 4), including its min(size, W + x) quirk, in which W x H are the
+ * landmarks' own image dimensions: the size of the crop the 68-point net ran on (the detection
+ * box), not the photo's. */
+fg_rect fg_align_reference_rect(const fg_point landmarks[FG_LANDMARKS], int crop_w, int crop_h);
 
 /* face-api's Box.clipAtImageBorders followed by floor of each field (ARCH.md section 6). */
 fg_rect fg_clip_box(double x, double y, double w, double h, int image_w, int image_h);

@@ -137,7 +137,8 @@ static int locate(fg_engine *e, const fg_image *img, const fgm_detection *d, fg_
         face->landmarks[i].x = (float)(pts[i].x + d->x);
         face->landmarks[i].y = (float)(pts[i].y + d->y);
     }
-    face->align_rect = fg_align_reference_rect(face->landmarks, img->width, img->height);
+    face->align_rect = fg_align_reference_rect(face->landmarks, face->landmark_crop.width,
+                                               face->landmark_crop.height);
     return FG_OK;
 }
 
@@ -251,7 +252,8 @@ static int detect_padded(fg_engine *e, const fg_image *img, double border, fg_fa
         f.box.y = (float)f.landmark_crop.y;
         f.box.width = (float)f.landmark_crop.width;
         f.box.height = (float)f.landmark_crop.height;
-        f.align_rect = fg_align_reference_rect(f.landmarks, img->width, img->height);
+        f.align_rect =
+            fg_align_reference_rect(f.landmarks, f.landmark_crop.width, f.landmark_crop.height);
         f.padded = 1;
         found[kept++] = f;
     }
