@@ -171,6 +171,10 @@ int fg_describe(fg_engine *engine, const fg_image *img, const fg_face *face,
 int fg_describe_aligned(fg_engine *engine, const fg_image *img, const fg_face *face, fg_align align,
                         float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
 
+/* ---------------------------------------------------------------------------------------------
+ * Distances between descriptors
+ */
+
 /* Euclidean distance between two descriptors: the reference's (face-api's euclideanDistance),
  * whose "same person" threshold is 0.6. */
 float fg_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_DIM]);
