@@ -24,6 +24,14 @@
 extern "C" {
 #endif
 
+/* The library's exported functions: everything else in libfacegate is built with hidden
+ * visibility, so a program linking the shared library sees this header's API and nothing more. */
+#if defined(__GNUC__)
+#define FG_API __attribute__((visibility("default")))
+#else
+#define FG_API
+#endif
+
 #define FG_DESCRIPTOR_DIM 128
 #define FG_LANDMARKS 68
 
@@ -49,9 +57,9 @@ typedef struct fg_error {
 } fg_error;
 
 /* Generic, static description of an error code. Never NULL. */
-const char *fg_strerror(int code);
+FG_API const char *fg_strerror(int code);
 /* Stable snake_case name of an error code ("image_too_large"), for APIs and logs. Never NULL. */
-const char *fg_error_name(int code);
+FG_API const char *fg_error_name(int code);
 
 /* ---------------------------------------------------------------------------------------------
  * Images
@@ -71,14 +79,14 @@ typedef struct fg_image {
  * (PNG/WebP: none). Greyscale, palette, 16-bit and alpha are converted to RGB8 (alpha dropped).
  * The header's dimensions are checked against max_pixels (0 = FG_DEFAULT_MAX_PIXELS) before
  * any pixel buffer is allocated. On success *out owns the pixels; on failure *out is zeroed. */
-int fg_image_decode(const void *bytes, size_t size, uint64_t max_pixels, fg_image *out,
-                    fg_error *err);
+FG_API int fg_image_decode(const void *bytes, size_t size, uint64_t max_pixels, fg_image *out,
+                           fg_error *err);
 
 /* Reads a file and decodes it as fg_image_decode does. */
-int fg_image_load(const char *path, uint64_t max_pixels, fg_image *out, fg_error *err);
+FG_API int fg_image_load(const char *path, uint64_t max_pixels, fg_image *out, fg_error *err);
 
 /* Frees the pixels and zeroes the struct. NULL and an empty image are no-ops. */
-void fg_image_free(fg_image *img);
+FG_API void fg_image_free(fg_image *img);
 
 /* ---------------------------------------------------------------------------------------------
  * Engine
@@ -106,9 +114,9 @@ typedef enum fg_padding {
 
 /* The options' names as the command line and the logs spell them ("ssd", "tiny"; "dlib",
  * "reference"; "retry", "none", "always"), or "?" for a value outside the enum. */
-const char *fg_detector_name(fg_detector detector);
-const char *fg_align_name(fg_align align);
-const char *fg_padding_name(fg_padding padding);
+FG_API const char *fg_detector_name(fg_detector detector);
+FG_API const char *fg_align_name(fg_align align);
+FG_API const char *fg_padding_name(fg_padding padding);
 
 typedef struct fg_engine_options {
     const char *model_dir; /* folder with the face-api *-weights_manifest.json + .bin files */
@@ -126,13 +134,13 @@ typedef struct fg_engine_options {
 typedef struct fg_engine fg_engine;
 
 /* Fills *opts with the defaults above (model_dir = NULL: must be set by the caller). */
-void fg_engine_options_init(fg_engine_options *opts);
+FG_API void fg_engine_options_init(fg_engine_options *opts);
 
 /* Loads and verifies (SHA-256) the weights of the chosen detector, the landmark net and the
  * recognition net, and builds their XNNPACK runtimes. Free with fg_engine_free. */
-int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err);
-void fg_engine_free(fg_engine *engine);
-const fg_engine_options *fg_engine_get_options(const fg_engine *engine);
+FG_API int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err);
+FG_API void fg_engine_free(fg_engine *engine);
+FG_API const fg_engine_options *fg_engine_get_options(const fg_engine *engine);
 
 typedef struct fg_box {
     float x, y, width, height; /* image pixels, float, unclipped */
@@ -160,20 +168,24 @@ typedef struct fg_face {
  * (caller frees with free()): the plain pass's faces by score descending, then those only a
  * padded pass found (fg_face.padded), by score descending. Zero faces is success with
  * *faces == NULL. */
-int fg_detect(fg_engine *engine, const fg_image *img, fg_face **faces, size_t *count,
-              fg_error *err);
+FG_API int fg_detect(fg_engine *engine, const fg_image *img, fg_face **faces, size_t *count,
+                     fg_error *err);
 
 /* Computes the 128-d descriptor of one detected face with the engine's alignment. */
-int fg_describe(fg_engine *engine, const fg_image *img, const fg_face *face,
-                float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
+FG_API int fg_describe(fg_engine *engine, const fg_image *img, const fg_face *face,
+                       float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
 
 /* Same, with an explicit alignment (the engine's option is ignored). */
-int fg_describe_aligned(fg_engine *engine, const fg_image *img, const fg_face *face, fg_align align,
-                        float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
+FG_API int fg_describe_aligned(fg_engine *engine, const fg_image *img, const fg_face *face,
+                               fg_align align, float descriptor[FG_DESCRIPTOR_DIM], fg_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Distances between descriptors
+ */
 
 /* Euclidean distance between two descriptors: the reference's (face-api's euclideanDistance),
  * whose "same person" threshold is 0.6. */
-float fg_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_DIM]);
+FG_API float fg_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_DIM]);
 
 /* The distance facegate matches with: Euclidean between the descriptors scaled to unit length,
  * sqrt(2 - 2 cos(angle)), from 0 (same direction) to 2. On LFW it separates people better than
@@ -184,7 +196,7 @@ float fg_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_
 /* The same calibration for an engine with test-time augmentation (fg_engine_options.tta), whose
  * distances are a little smaller. */
 #define FG_MATCH_THRESHOLD_TTA 0.375f
-float fg_match_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_DIM]);
+FG_API float fg_match_distance(const float a[FG_DESCRIPTOR_DIM], const float b[FG_DESCRIPTOR_DIM]);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /*
  * cmd_eval.c - facegate eval: verification accuracy on labelled pairs or identity folders.
- * The metrics, pair sets, descriptor cache and report live in src/match/eval*.c.
+ * The metrics, pair sets, descriptor cache and report live in src/eval/.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "facegate.h"
-#include "match/eval.h"
+#include "eval/eval.h"
 
 static const char usage_text[] =
     "usage: facegate eval --pairs FILE [--root DIR] [OPTIONS]\n"

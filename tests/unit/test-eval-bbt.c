@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "match/eval.h"
+#include "eval/eval.h"
 
 typedef struct counter {
     size_t calls, cached;

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "match/eval.h"
+#include "eval/eval.h"
 
 /* Accuracy at threshold over the pairs where both faces were found; *kept gets their count. */
 static double found_accuracy(const fg_eval_set *set, double threshold, size_t *kept)

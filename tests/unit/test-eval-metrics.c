@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "match/eval.h"
+#include "eval/eval.h"
 
 static fg_eval_pair pair(float distance, int genuine)
 {

@@ -1,5 +1,5 @@
 /*
- * eval_report.c - an evaluation's report as text, JSON and an SVG picture (ROC curve and the
+ * report.c - an evaluation's report as text, JSON and an SVG picture (ROC curve and the
  * genuine/impostor distance histograms), written by hand: no plotting dependency.
  */
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "image/error.h"
-#include "match/eval.h"
+#include "eval/eval.h"
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 

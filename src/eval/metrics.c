@@ -1,5 +1,5 @@
 /*
- * eval.c - verification metrics on scored pairs: FAR/TAR, the threshold for a target FAR, EER,
+ * metrics.c - verification metrics on scored pairs: FAR/TAR, the threshold for a target FAR, EER,
  * accuracy (best and k-fold). Everything sorts the distances once per call: O(n log n), fine
  * for millions of pairs.
  */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "match/eval.h"
+#include "eval/eval.h"
 
 const double fg_eval_far_levels[FG_EVAL_FAR_LEVELS] = {1e-2, 1e-3, 1e-4};
 const char *const fg_eval_far_names[FG_EVAL_FAR_LEVELS] = {"1e-2", "1e-3", "1e-4"};

@@ -10,8 +10,8 @@
  * distance INFINITY and no_face set: it is never accepted, so it costs TAR on genuine pairs;
  * accuracy counts every such pair as an error, whatever its class (the strict reading).
  */
-#ifndef FG_MATCH_EVAL_H
-#define FG_MATCH_EVAL_H
+#ifndef FG_EVAL_H
+#define FG_EVAL_H
 
 #include <jansson.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * eval_set.c - the pair sets of an evaluation: an LFW pairs file, or identity folders with every
+ * set.c - the pair sets of an evaluation: an LFW pairs file, or identity folders with every
  * genuine pair and impostor pairs sampled with a fixed seed (or enrollment of several images).
  */
 #include <ctype.h>
@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "image/error.h"
-#include "match/eval.h"
+#include "eval/eval.h"
 
 /* When a folder set has more impostor pairs than this, this many are sampled. */
 #define DEFAULT_IMPOSTORS 1000000u

@@ -1,5 +1,5 @@
 /*
- * eval_run.c - the descriptors of an evaluation's images: worker threads (one engine each) and
+ * run.c - the descriptors of an evaluation's images: worker threads (one engine each) and
  * an append-only cache, so a rerun of a 5,000-image set takes seconds.
  *
  * The cache holds two kinds of record: the detected face of an image (keyed by the detector
@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 
 #include "image/error.h"
-#include "match/eval.h"
+#include "eval/eval.h"
 
 #define CACHE_MAGIC "facegate-eval-cache 3\n"
 /* Bump when the pipeline changes what a detection or descriptor is for the same options. */
