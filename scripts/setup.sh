@@ -11,7 +11,7 @@ packages=(
     build-essential cmake pkg-config
     libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
     libturbojpeg0-dev libspng-dev libwebp-dev libexif-dev
-    libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
+    libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libsystemd-dev systemd
     nodejs npm
     chromium ffmpeg curl
     clang ninja-build python3

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "server/server.h"
+#include "server/service.h"
 
 typedef enum option_kind {
     OPT_TEXT,   /* char array */
@@ -87,6 +88,11 @@ static const serve_option OPTIONS[] = {
      RL(lockout_after), 1, 1000000},
     {"lockout-seconds", "SECONDS", "how long a lockout lasts (default 900)", OPT_INT, RL(lockout_s),
      1, 7 * 86400},
+    {"issuer", "URL",
+     "OpenID Connect issuer: the public URL of this server (default http://HOST:PORT)", OPT_TEXT,
+     FIELD(issuer), 0, 0},
+    {"code-ttl", "SECONDS", "lifetime of an OpenID Connect authorization code (default 60)",
+     OPT_INT, FIELD(code_ttl_s), 1, 600},
     {"detector", "NAME", "ssd (accurate, default) or tiny (fast)", OPT_ENGINE, 0, 0, 0, 0},
     {"align", "NAME", "dlib (default) or reference", OPT_ENGINE, 0, 0, 0, 0},
     {"max-pixels", "N", "refuse images larger than N pixels (default 40000000)", OPT_ENGINE, 0, 0,
@@ -396,10 +402,12 @@ int fg_cmd_serve(int argc, char **argv)
         return 2;
     if (config.engine.tta && !st.threshold_set) config.threshold = FG_MATCH_THRESHOLD_TTA;
 
-    /* Block the stop signals in every thread (MHD's inherit the mask); wait for them here. */
+    /* Block the stop and reload signals in every thread (MHD's inherit the mask); wait for
+     * them here. */
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -407,7 +415,14 @@ int fg_cmd_serve(int argc, char **argv)
         fprintf(stderr, "facegate serve: %s\n", err.message);
         return 1;
     }
-    sigwait(&signals, &sig);
+    fg_service_notify("READY=1");
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+        fg_service_notify("RELOADING=1");
+        if (fg_server_reload_keys(server, &err) != FG_OK)
+            fprintf(stderr, "facegate: reload failed, keeping the old keys: %s\n", err.message);
+        fg_service_notify("READY=1");
+    }
+    fg_service_notify("STOPPING=1");
     fprintf(stderr, "facegate: %s received, finishing running requests and stopping\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     fg_server_stop(server);

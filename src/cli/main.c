@@ -18,6 +18,10 @@ static const struct {
     {"embed", fg_cmd_embed, "print the 128-d descriptor of each face (JSON)"},
     {"compare", fg_cmd_compare, "distance between the faces of two images; exit 0 if same"},
     {"eval", fg_cmd_eval, "accuracy on labelled pairs or folders: FAR/FRR, ROC, threshold"},
+    {"client", fg_cmd_client, "OpenID Connect clients: add, list, remove"},
+    {"keys", fg_cmd_keys, "rotate the session signing key or the descriptor key"},
+    {"backup", fg_cmd_backup, "online copy of the store (and the key files to save)"},
+    {"restore", fg_cmd_restore, "restore a backup into a fresh data directory"},
 };
 
 static void usage(FILE *f)

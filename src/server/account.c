@@ -27,14 +27,20 @@ static void reply_session(fg_request *req, int status, const fg_store_user *user
 {
     fg_server *s = req->server;
     fg_jwt_claims claims = {0};
+    fg_jwt_keyset keys;
     char token[FG_JWT_MAX], expires[32];
     json_t *body;
+    int rc;
 
     snprintf(claims.sub, sizeof claims.sub, "%s", user->username);
     snprintf(claims.name, sizeof claims.name, "%s", user->display_name);
+    snprintf(claims.amr, sizeof claims.amr, "face");
     claims.iat = fg_now();
     claims.exp = claims.iat + s->config.token_ttl_s;
-    if (fg_jwt_sign(&s->signing_key, &claims, token, sizeof token) != FG_OK) {
+    fg_server_keys(s, &keys);
+    rc = fg_jwt_sign(&keys.keys[0], &claims, token, sizeof token);
+    sodium_memzero(&keys, sizeof keys);
+    if (rc != FG_OK) {
         json_decref(extra);
         fg_reply_errorf(req, 500, "internal", "could not sign the session token");
         return;
@@ -58,20 +64,21 @@ static const char *session_token(fg_request *req)
     return fg_req_cookie(req, COOKIE);
 }
 
-/* The signed-in user: a valid, unrevoked token whose account still exists and is not younger
- * than the token (a deleted and re-created username does not inherit old sessions). */
-static int current_user(fg_request *req, fg_store_user *user, fg_jwt_claims *claims,
-                        fg_http_error *e)
+int fg_session_user(fg_request *req, const char *token, fg_store_user *user, fg_jwt_claims *claims,
+                    fg_http_error *e)
 {
     fg_server *s = req->server;
-    const char *token = session_token(req);
     fg_error err = {0};
-    int revoked = 0;
+    fg_jwt_keyset keys;
+    int revoked = 0, rc;
     if (!token || !*token)
         return fg_http_fail(e, 401, "unauthorized",
                             "not signed in: log in first (cookie " COOKIE
                             " or Authorization: Bearer <token>)");
-    if (fg_jwt_verify(&s->signing_key, token, fg_now(), claims, &err) != FG_OK)
+    fg_server_keys(s, &keys);
+    rc = fg_jwt_verify(&keys, token, fg_now(), claims, &err);
+    sodium_memzero(&keys, sizeof keys);
+    if (rc != FG_OK)
         return fg_http_fail(e, 401, "unauthorized", "invalid session: %s", err.message);
     if (fg_store_session_revoked(s->store, claims->jti, &revoked, &err) != FG_OK)
         return fg_http_fail(e, 500, "internal", "%s", err.message);
@@ -80,6 +87,13 @@ static int current_user(fg_request *req, fg_store_user *user, fg_jwt_claims *cla
         user->created_at > claims->iat)
         return fg_http_fail(e, 401, "unauthorized", "the account of this session no longer exists");
     return 0;
+}
+
+/* The signed-in user of the request (Bearer token, else cookie). */
+static int current_user(fg_request *req, fg_store_user *user, fg_jwt_claims *claims,
+                        fg_http_error *e)
+{
+    return fg_session_user(req, session_token(req), user, claims, e);
 }
 
 /* current_user for routes that need a session: answers the request's error itself when there

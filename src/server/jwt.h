@@ -1,14 +1,23 @@
 /*
- * jwt.h - session tokens: EdDSA (Ed25519, libsodium) JSON Web Tokens and their JWKS.
+ * jwt.h - EdDSA (Ed25519, libsodium) JSON Web Tokens and their JWKS.
  *
  * A token is header.claims.signature (base64url, RFC 7519/8037) with header
- * {"alg":"EdDSA","typ":"JWT","kid":K} and claims sub (username), name (display name), iat,
- * exp, iss "facegate", jti (random session id). K is the key's RFC 7638 thumbprint, so other
- * backends pick the right key from /.well-known/jwks.json and verify without calling back.
+ * {"alg":"EdDSA","typ":T,"kid":K}; K is the key's RFC 7638 thumbprint, so other backends pick
+ * the right key from /.well-known/jwks.json and verify without calling back.
+ *
+ * A key set holds the signing key and the previous one (after `facegate keys rotate`): tokens
+ * are signed with keys[0] and verified with whichever key their kid names, so a rotation logs
+ * nobody out.
+ *
+ * Session tokens (fg_jwt_sign / fg_jwt_verify) have typ "JWT" and the claims sub (username),
+ * name (display name), iat, exp, iss "facegate", jti (random session id) and amr (how the
+ * person was authenticated). OpenID Connect tokens (oidc.c) use fg_jwt_encode / fg_jwt_decode
+ * with their own claims and an issuer URL, so neither kind passes for the other.
  */
 #ifndef FG_SERVER_JWT_H
 #define FG_SERVER_JWT_H
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +27,8 @@
 
 #define FG_JWT_ISSUER "facegate"
 #define FG_JWT_MAX 2048 /* longest token accepted or produced */
+#define FG_JWT_MAX_KEYS 2
+#define FG_JWT_AMR_MAX 64
 
 typedef struct fg_jwt_key {
     uint8_t public_key[crypto_sign_PUBLICKEYBYTES];
@@ -26,27 +37,48 @@ typedef struct fg_jwt_key {
     char kid[64]; /* RFC 7638 thumbprint */
 } fg_jwt_key;
 
+/* keys[0] signs; every key verifies. */
+typedef struct fg_jwt_keyset {
+    fg_jwt_key keys[FG_JWT_MAX_KEYS];
+    int count;
+} fg_jwt_keyset;
+
 typedef struct fg_jwt_claims {
     char sub[FG_USERNAME_MAX + 1];
     char name[FG_DISPLAY_NAME_MAX + 1];
     char jti[32];
+    char amr[FG_JWT_AMR_MAX]; /* space-separated methods, e.g. "face" */
     int64_t iat;
     int64_t exp;
 } fg_jwt_claims;
 
-/* Derives the key pair from a 32-byte seed (the signing key file). */
+/* Derives the key pair from a 32-byte seed (a signing key file). */
 void fg_jwt_key_from_seed(fg_jwt_key *key, const uint8_t seed[crypto_sign_SEEDBYTES]);
 
-/* Signs claims (sub, name, iat, exp filled by the caller; jti is generated into *claims).
- * Writes the NUL-terminated token into out. Returns FG_OK or FG_EINVAL if it does not fit. */
+/* A random 128-bit id as base64url (22 characters) into out (at least 23 bytes). */
+void fg_jwt_random_id(char *out, size_t cap);
+
+/* Signs `claims` (not consumed) under header {"alg":"EdDSA","typ":typ,"kid"}. Writes the
+ * NUL-terminated token into out. FG_OK, or FG_EINVAL if it does not fit. */
+int fg_jwt_encode(const fg_jwt_key *key, const char *typ, json_t *claims, char *out, size_t cap);
+
+/* Checks the token's shape, algorithm and signature against the key its kid names. FG_OK with
+ * *claims (a new reference the caller decrefs) and typ (the header's, "" when absent) filled,
+ * or FG_EINVAL with err saying why. Claims are not checked: that is the caller's job. */
+int fg_jwt_decode(const fg_jwt_keyset *keys, const char *token, char *typ, size_t typ_cap,
+                  json_t **claims, fg_error *err);
+
+/* Signs a session (sub, name, iat, exp and amr filled by the caller; an empty amr means
+ * "face"; jti is generated into *claims). FG_OK or FG_EINVAL if it does not fit. */
 int fg_jwt_sign(const fg_jwt_key *key, fg_jwt_claims *claims, char *out, size_t cap);
 
-/* Verifies signature, algorithm, kid, issuer and expiry (at time `now`). Returns FG_OK and
- * fills *claims, or FG_EINVAL with err's message saying why. */
-int fg_jwt_verify(const fg_jwt_key *key, const char *token, int64_t now, fg_jwt_claims *claims,
+/* Verifies a session token: signature, algorithm, kid, issuer and expiry (at time `now`).
+ * FG_OK with *claims filled (amr "face" for tokens from before amr was a claim), or FG_EINVAL
+ * with err's message saying why. */
+int fg_jwt_verify(const fg_jwt_keyset *keys, const char *token, int64_t now, fg_jwt_claims *claims,
                   fg_error *err);
 
-/* The JWKS document ({"keys":[...]}) as a malloc'd JSON string; caller frees. */
-char *fg_jwt_jwks(const fg_jwt_key *key);
+/* The JWKS document ({"keys":[...]}, every key of the set) as a malloc'd JSON string. */
+char *fg_jwt_jwks(const fg_jwt_keyset *keys);
 
 #endif

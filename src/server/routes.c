@@ -25,6 +25,16 @@ const fg_route fg_routes[] = {
     {"GET", "/healthz", fg_route_healthz, 0, "healthz"},
     {"GET", "/metrics", fg_route_metrics, 0, "metrics"},
     {"GET", "/.well-known/jwks.json", fg_route_jwks, 0, "jwks"},
+    {"GET", "/.well-known/openid-configuration", fg_route_oidc_discovery, 0, "oidc_discovery"},
+    {"GET", "/oauth2/authorize", fg_route_oidc_authorize, 0, "oidc_authorize"},
+    {"POST", "/oauth2/authorize", fg_route_oidc_authorize_complete, 0, "oidc_authorize_complete"},
+    {"POST", "/oauth2/token", fg_route_oidc_token, 0, "oidc_token"},
+    {"GET", "/oauth2/userinfo", fg_route_oidc_userinfo, 0, "oidc_userinfo"},
+    {"POST", "/oauth2/userinfo", fg_route_oidc_userinfo, 0, "oidc_userinfo_post"},
+    {"GET", "/api/v1/clients", fg_route_admin_clients, FG_ROUTE_ADMIN, "admin_clients"},
+    {"POST", "/api/v1/clients", fg_route_admin_client_add, FG_ROUTE_ADMIN, "admin_client_add"},
+    {"DELETE", "/api/v1/clients/{name}", fg_route_admin_client_delete, FG_ROUTE_ADMIN,
+     "admin_client_delete"},
 };
 const size_t fg_route_count = sizeof fg_routes / sizeof fg_routes[0];
 
@@ -173,7 +183,11 @@ void fg_route_metrics(fg_request *req)
 
 void fg_route_jwks(fg_request *req)
 {
-    char *text = fg_jwt_jwks(&req->server->signing_key);
+    fg_jwt_keyset keys;
+    char *text;
+    fg_server_keys(req->server, &keys);
+    text = fg_jwt_jwks(&keys);
+    sodium_memzero(&keys, sizeof keys);
     if (!text) {
         fg_reply_errorf(req, 500, "internal", "out of memory");
         return;

@@ -28,6 +28,24 @@ void fg_route_healthz(fg_request *req);
 void fg_route_metrics(fg_request *req);
 void fg_route_jwks(fg_request *req);
 
+/* The session of `token`: a valid, unrevoked session token whose account still exists and is
+ * not younger than the token (a deleted and re-created username does not inherit old
+ * sessions). 0 with *user and *claims filled, or -1 with e (401 unauthorized). */
+int fg_session_user(fg_request *req, const char *token, fg_store_user *user, fg_jwt_claims *claims,
+                    fg_http_error *e);
+
+/* oidc.c: OpenID Connect provider (authorization code flow with PKCE). */
+void fg_route_oidc_discovery(fg_request *req);
+void fg_route_oidc_authorize(fg_request *req);
+void fg_route_oidc_authorize_complete(fg_request *req);
+void fg_route_oidc_token(fg_request *req);
+void fg_route_oidc_userinfo(fg_request *req);
+
+/* clients.c: registered OpenID Connect clients, for the admin API (and the CLI: clients.h). */
+void fg_route_admin_clients(fg_request *req);
+void fg_route_admin_client_add(fg_request *req);
+void fg_route_admin_client_delete(fg_request *req);
+
 /* The public user object {"username","display_name","faces","created_at"}. */
 json_t *fg_user_json(const fg_store_user *user);
 

@@ -18,9 +18,9 @@
 
 #include "image/error.h"
 #include "server/http.h"
+#include "server/keys.h"
 
-#define SIGNING_KEY_FILE "signing.key"
-#define ADMIN_TOKEN_FILE "admin.token"
+#define ADMIN_TOKEN_FILE FG_ADMIN_TOKEN_FILE
 
 void fg_server_config_init(fg_server_config *c)
 {
@@ -40,6 +40,7 @@ void fg_server_config_init(fg_server_config *c)
     c->timeout_s = 30;
     c->token_ttl_s = 3600;
     c->seed_routes = 1;
+    c->code_ttl_s = 60;
     fg_ratelimit_config_init(&c->ratelimit);
 }
 
@@ -70,11 +71,8 @@ static int load_secret(const char *dir, const char *file, uint8_t *secret, size_
 
 static int load_keys(fg_server *s, int *admin_created, fg_error *err)
 {
-    uint8_t seed[crypto_sign_SEEDBYTES];
-    int rc = load_secret(s->config.data_dir, SIGNING_KEY_FILE, seed, sizeof seed, NULL, err);
+    int rc = fg_keys_load(s->config.data_dir, &s->keys, err);
     if (rc != FG_OK) return rc;
-    fg_jwt_key_from_seed(&s->signing_key, seed);
-    sodium_memzero(seed, sizeof seed);
     rc = load_secret(s->config.data_dir, ADMIN_TOKEN_FILE, s->admin_token, sizeof s->admin_token,
                      admin_created, err);
     if (rc != FG_OK) return rc;
@@ -125,6 +123,39 @@ static void banner(const fg_server *s, size_t users, int admin_created)
     free(text);
 }
 
+/* Without --issuer, the issuer is the listener's own URL (fine on one machine; behind a proxy
+ * or TLS, set --issuer to the public URL). */
+static void default_issuer(fg_server *s)
+{
+    const char *host = s->config.host;
+    int ipv6 = strchr(host, ':') != NULL;
+    if (s->config.issuer[0]) return;
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) host = "localhost", ipv6 = 0;
+    snprintf(s->config.issuer, sizeof s->config.issuer, "http://%s%s%s:%d", ipv6 ? "[" : "", host,
+             ipv6 ? "]" : "", s->bound_port);
+}
+
+void fg_server_keys(fg_server *s, fg_jwt_keyset *keys)
+{
+    pthread_mutex_lock(&s->keys_lock);
+    *keys = s->keys;
+    pthread_mutex_unlock(&s->keys_lock);
+}
+
+int fg_server_reload_keys(fg_server *s, fg_error *err)
+{
+    fg_jwt_keyset keys;
+    int rc = fg_keys_load(s->config.data_dir, &keys, err);
+    if (rc != FG_OK) return rc;
+    pthread_mutex_lock(&s->keys_lock);
+    s->keys = keys;
+    pthread_mutex_unlock(&s->keys_lock);
+    sodium_memzero(&keys, sizeof keys);
+    fprintf(stderr, "facegate: signing keys reloaded (%d published, signing with %s)\n",
+            s->keys.count, s->keys.keys[0].kid);
+    return FG_OK;
+}
+
 int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *err)
 {
     fg_server *s;
@@ -140,8 +171,11 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     s->config.engine.model_dir = s->config.models;
     if (s->config.workers < 1) s->config.workers = 1;
     pthread_mutex_init(&s->enrol_lock, NULL);
+    pthread_mutex_init(&s->keys_lock, NULL);
+    s->lock_fd = -1;
 
     if ((rc = ensure_dir(s->config.data_dir, err)) != FG_OK) goto fail;
+    if ((rc = fg_datadir_lock(s->config.data_dir, &s->lock_fd, err)) != FG_OK) goto fail;
     if ((rc = fg_store_open("sqlite", s->config.data_dir, &s->store, NULL, err)) != FG_OK)
         goto fail;
     if ((rc = fg_matcher_new(&s->matcher)) != FG_OK) {
@@ -167,6 +201,7 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     if ((rc = fg_pool_open(&s->config.engine, s->config.workers, &s->pool, err)) != FG_OK)
         goto fail;
     if ((rc = fg_http_start(s, err)) != FG_OK) goto fail;
+    default_issuer(s);
     banner(s, users, admin_created);
     *out = s;
     return FG_OK;
@@ -186,7 +221,9 @@ void fg_server_stop(fg_server *s)
     fg_matcher_free(s->matcher);
     fg_store_close(s->store);
     pthread_mutex_destroy(&s->enrol_lock);
-    sodium_memzero(&s->signing_key, sizeof s->signing_key);
+    pthread_mutex_destroy(&s->keys_lock);
+    if (s->lock_fd >= 0) close(s->lock_fd);
+    sodium_memzero(&s->keys, sizeof s->keys);
     sodium_memzero(s->admin_token, sizeof s->admin_token);
     sodium_memzero(s->admin_token_hex, sizeof s->admin_token_hex);
     free(s);

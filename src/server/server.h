@@ -55,6 +55,10 @@ typedef struct fg_server_config {
     fg_ratelimit_config ratelimit;
     char cors_origins[FG_SERVER_MAX_CORS_ORIGINS][256];
     int cors_count;
+    /* OpenID Connect: the issuer URL (default http://HOST:PORT of the listener) and how long
+     * an authorization code lives. */
+    char issuer[512];
+    int code_ttl_s;
 } fg_server_config;
 
 typedef struct fg_server {
@@ -62,7 +66,11 @@ typedef struct fg_server {
     fg_store *store;
     fg_matcher *matcher;
     fg_pool *pool;
-    fg_jwt_key signing_key;
+    /* The signing keys (current + previous): replaced by fg_server_reload_keys, so read them
+     * with fg_server_keys. */
+    fg_jwt_keyset keys;
+    pthread_mutex_t keys_lock;
+    int lock_fd; /* the data dir's lock (keys.h), held while running */
     uint8_t admin_token[32];
     char admin_token_hex[65];
     fg_ratelimit *ratelimit;
@@ -86,5 +94,12 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
 
 /* Stops accepting, lets running requests finish, frees everything. NULL is a no-op. */
 void fg_server_stop(fg_server *server);
+
+/* A copy of the current signing keys (keys[0] signs). */
+void fg_server_keys(fg_server *server, fg_jwt_keyset *keys);
+
+/* Re-reads the signing key files (after `facegate keys rotate`; on SIGHUP). Sessions signed
+ * with the key that is now the previous one keep working. */
+int fg_server_reload_keys(fg_server *server, fg_error *err);
 
 #endif

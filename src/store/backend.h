@@ -23,21 +23,23 @@ typedef struct fg_sealed_template {
     uint8_t ciphertext[FG_SEALED_BYTES];
 } fg_sealed_template;
 
-/* Called per stored template by template_each; username is the owner's (the AAD). */
+/* Called per stored template by template_each; username is the owner's (the AAD). For
+ * template_reseal the function replaces *sealed in place. */
 typedef int (*fg_sealed_fn)(void *ctx, int64_t template_id, int64_t user_id, const char *username,
-                            const fg_sealed_template *sealed);
+                            fg_sealed_template *sealed);
 
 typedef struct fg_store_backend {
     const char *name;
     int (*open)(const char *data_dir, void **db, fg_error *err);
     void (*close)(void *db);
     /* Inserts the user row then its n templates in one transaction. */
-    int (*user_insert)(void *db, const char *username, const char *display_name, int64_t created_at,
-                       const fg_sealed_template *templates, size_t n, int64_t *user_id,
-                       int64_t *template_ids, fg_error *err);
+    int (*user_insert)(void *db, const char *username, const char *display_name,
+                       const char *subject, int64_t created_at, const fg_sealed_template *templates,
+                       size_t n, int64_t *user_id, int64_t *template_ids, fg_error *err);
     /* By username when username != NULL, else by id. */
     int (*user_find)(void *db, const char *username, int64_t id, fg_store_user *user,
                      fg_error *err);
+    int (*user_find_subject)(void *db, const char *subject, fg_store_user *user, fg_error *err);
     int (*user_delete)(void *db, int64_t id, fg_error *err);
     int (*user_list)(void *db, fg_store_user **users, size_t *count, fg_error *err);
     int (*user_count)(void *db, size_t *count, fg_error *err);
@@ -49,6 +51,21 @@ typedef struct fg_store_backend {
                       fg_error *err);
     int (*session_revoke)(void *db, const char *jti, int64_t expires, int64_t now, fg_error *err);
     int (*session_revoked)(void *db, const char *jti, int64_t now, int *revoked, fg_error *err);
+
+    /* OpenID Connect clients and codes (see store.h). */
+    int (*client_insert)(void *db, const fg_oidc_client *client, fg_error *err);
+    int (*client_find)(void *db, const char *id, fg_oidc_client *client, fg_error *err);
+    int (*client_list)(void *db, fg_oidc_client **clients, size_t *count, fg_error *err);
+    int (*client_delete)(void *db, const char *id, fg_error *err);
+    int (*code_insert)(void *db, const fg_oidc_code *code, int64_t now, fg_error *err);
+    int (*code_consume)(void *db, const char *code_hash, fg_oidc_code *code, fg_error *err);
+
+    /* Rewrites every template in one transaction: fn re-seals each (in place). */
+    int (*template_reseal)(void *db, fg_sealed_fn fn, void *ctx, fg_error *err);
+    /* Online copy of the database into the new file dest. */
+    int (*backup)(void *db, const char *dest, fg_error *err);
+    /* Copies a backup into a data dir without a database (no open store needed). */
+    int (*restore)(const char *src, const char *data_dir, fg_error *err);
 } fg_store_backend;
 
 extern const fg_store_backend fg_store_sqlite;

@@ -9,21 +9,25 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define KEYFILE_MAX_SECRET 64
 
-static int read_secret(const char *path, uint8_t *secret, size_t len, fg_error *err)
+int fg_keyfile_read(const char *path, uint8_t *secret, size_t len, fg_error *err)
 {
     char text[2 * KEYFILE_MAX_SECRET + 8];
     size_t bin_len = 0, used = 0;
     struct stat st;
     ssize_t got;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (len == 0 || len > KEYFILE_MAX_SECRET)
+        return fg_fail(err, FG_EINVAL, "key length %zu is out of range", len);
     if (fd < 0)
-        return fg_fail(err, FG_STORE_EKEY, "cannot open key file %s: %s", path, strerror(errno));
+        return fg_fail(err, errno == ENOENT ? FG_STORE_ENOTFOUND : FG_STORE_EKEY,
+                       "cannot open key file %s: %s", path, strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return fg_fail(err, FG_STORE_EKEY, "key file %s is not a regular file", path);
@@ -64,21 +68,11 @@ static int write_all(int fd, const char *buf, size_t n)
     return 0;
 }
 
-int fg_keyfile_load(const char *path, uint8_t *secret, size_t len, int *created, fg_error *err)
+/* Writes the secret as hex to a new file (fd open for writing); unlinks path on failure. */
+static int write_secret(int fd, const char *path, const uint8_t *secret, size_t len, fg_error *err)
 {
     char text[2 * KEYFILE_MAX_SECRET + 2];
-    int fd, failed;
-
-    if (created) *created = 0;
-    if (len == 0 || len > KEYFILE_MAX_SECRET)
-        return fg_fail(err, FG_EINVAL, "key length %zu is out of range", len);
-    if (sodium_init() < 0) return fg_fail(err, FG_ENOMEM, "libsodium failed to start");
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST) return read_secret(path, secret, len, err);
-        return fg_fail(err, FG_STORE_EKEY, "cannot create key file %s: %s", path, strerror(errno));
-    }
-    randombytes_buf(secret, len);
+    int failed;
     sodium_bin2hex(text, sizeof text, secret, len);
     text[2 * len] = '\n';
     failed = fchmod(fd, 0600) != 0 || write_all(fd, text, 2 * len + 1) != 0 || fsync(fd) != 0;
@@ -87,9 +81,51 @@ int fg_keyfile_load(const char *path, uint8_t *secret, size_t len, int *created,
     if (failed) {
         int saved = errno;
         unlink(path);
-        sodium_memzero(secret, len);
         return fg_fail(err, FG_STORE_EKEY, "cannot write key file %s: %s", path, strerror(saved));
     }
+    return FG_OK;
+}
+
+int fg_keyfile_load(const char *path, uint8_t *secret, size_t len, int *created, fg_error *err)
+{
+    int fd, rc;
+
+    if (created) *created = 0;
+    if (len == 0 || len > KEYFILE_MAX_SECRET)
+        return fg_fail(err, FG_EINVAL, "key length %zu is out of range", len);
+    if (sodium_init() < 0) return fg_fail(err, FG_ENOMEM, "libsodium failed to start");
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST) return fg_keyfile_read(path, secret, len, err);
+        return fg_fail(err, FG_STORE_EKEY, "cannot create key file %s: %s", path, strerror(errno));
+    }
+    randombytes_buf(secret, len);
+    rc = write_secret(fd, path, secret, len, err);
+    if (rc != FG_OK) {
+        sodium_memzero(secret, len);
+        return rc;
+    }
     if (created) *created = 1;
+    return FG_OK;
+}
+
+int fg_keyfile_replace(const char *path, const uint8_t *secret, size_t len, fg_error *err)
+{
+    char tmp[4096];
+    int fd, rc;
+    if (len == 0 || len > KEYFILE_MAX_SECRET)
+        return fg_fail(err, FG_EINVAL, "key length %zu is out of range", len);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.new", path) >= sizeof tmp)
+        return fg_fail(err, FG_EINVAL, "key file path is too long");
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fg_fail(err, FG_STORE_EKEY, "cannot create key file %s: %s", tmp, strerror(errno));
+    if ((rc = write_secret(fd, tmp, secret, len, err)) != FG_OK) return rc;
+    if (rename(tmp, path) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        return fg_fail(err, FG_STORE_EKEY, "cannot replace key file %s: %s", path, strerror(saved));
+    }
     return FG_OK;
 }

@@ -19,11 +19,18 @@ struct fg_store {
 
 static const char AAD_PREFIX[] = "facegate/template/v1/";
 
+static const fg_store_backend *find_backend(const char *name)
+{
+    static const fg_store_backend *const backends[] = {&fg_store_sqlite};
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strcmp(backends[i]->name, name ? name : "sqlite") == 0) return backends[i];
+    return NULL;
+}
+
 int fg_store_open(const char *backend, const char *data_dir, fg_store **out, int *key_created,
                   fg_error *err)
 {
-    static const fg_store_backend *const backends[] = {&fg_store_sqlite};
-    const fg_store_backend *be = NULL;
+    const fg_store_backend *be = find_backend(backend);
     char key_path[4096];
     fg_store *store;
     int rc;
@@ -31,8 +38,6 @@ int fg_store_open(const char *backend, const char *data_dir, fg_store **out, int
     *out = NULL;
     if (key_created) *key_created = 0;
     if (sodium_init() < 0) return fg_fail(err, FG_ENOMEM, "libsodium failed to start");
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-        if (strcmp(backends[i]->name, backend ? backend : "sqlite") == 0) be = backends[i];
     if (!be) return fg_fail(err, FG_EINVAL, "unknown store backend \"%s\"", backend);
     if ((size_t)snprintf(key_path, sizeof key_path, "%s/%s", data_dir, FG_STORE_KEY_FILE) >=
         sizeof key_path)
@@ -112,8 +117,8 @@ static uint32_t get_le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int seal(const fg_store *store, const char *username,
-                const float descriptor[FG_DESCRIPTOR_DIM], fg_sealed_template *out, fg_error *err)
+static int seal(const uint8_t *key, const char *username, const float descriptor[FG_DESCRIPTOR_DIM],
+                fg_sealed_template *out, fg_error *err)
 {
     uint8_t plain[FG_SEALED_PLAIN_BYTES], aad[sizeof AAD_PREFIX + FG_USERNAME_MAX];
     size_t aad_len = make_aad(username, aad, sizeof aad);
@@ -126,19 +131,19 @@ static int seal(const fg_store *store, const char *username,
     }
     randombytes_buf(out->nonce, sizeof out->nonce);
     crypto_aead_xchacha20poly1305_ietf_encrypt(out->ciphertext, NULL, plain, sizeof plain, aad,
-                                               aad_len, NULL, out->nonce, store->key);
+                                               aad_len, NULL, out->nonce, key);
     sodium_memzero(plain, sizeof plain);
     return FG_OK;
 }
 
-static int unseal(const fg_store *store, const char *username, const fg_sealed_template *in,
+static int unseal(const uint8_t *key, const char *username, const fg_sealed_template *in,
                   float descriptor[FG_DESCRIPTOR_DIM])
 {
     uint8_t plain[FG_SEALED_PLAIN_BYTES], aad[sizeof AAD_PREFIX + FG_USERNAME_MAX];
     size_t aad_len = make_aad(username, aad, sizeof aad);
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL, in->ciphertext,
                                                    sizeof in->ciphertext, aad, aad_len, in->nonce,
-                                                   store->key) != 0)
+                                                   key) != 0)
         return FG_STORE_ECRYPTO;
     for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) {
         uint32_t bits = get_le32(plain + 4 * i);
@@ -148,11 +153,20 @@ static int unseal(const fg_store *store, const char *username, const fg_sealed_t
     return FG_OK;
 }
 
+/* 128 random bits as hex: a subject nobody can guess or have had before. */
+static void random_subject(char out[FG_SUBJECT_LEN + 1])
+{
+    uint8_t bytes[FG_SUBJECT_LEN / 2];
+    randombytes_buf(bytes, sizeof bytes);
+    sodium_bin2hex(out, FG_SUBJECT_LEN + 1, bytes, sizeof bytes);
+}
+
 int fg_store_user_create(fg_store *store, const char *username, const char *display_name,
                          const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n,
                          fg_store_user *user, int64_t *template_ids, fg_error *err)
 {
     fg_sealed_template *sealed;
+    char subject[FG_SUBJECT_LEN + 1];
     int64_t user_id = 0;
     int rc = FG_OK;
 
@@ -164,14 +178,16 @@ int fg_store_user_create(fg_store *store, const char *username, const char *disp
                        "control characters",
                        FG_DISPLAY_NAME_MAX);
     if (n == 0) return fg_fail(err, FG_EINVAL, "a user needs at least one template");
+    random_subject(subject);
     sealed = calloc(n, sizeof *sealed);
     if (!sealed) return fg_fail(err, FG_ENOMEM, "out of memory sealing templates");
     for (size_t i = 0; i < n && rc == FG_OK; i++)
-        rc = seal(store, username, descriptors[i], &sealed[i], err);
+        rc = seal(store->key, username, descriptors[i], &sealed[i], err);
     if (rc == FG_OK) {
         pthread_mutex_lock(&store->lock);
-        rc = store->backend->user_insert(store->db, username, display_name, (int64_t)time(NULL),
-                                         sealed, n, &user_id, template_ids, err);
+        rc = store->backend->user_insert(store->db, username, display_name, subject,
+                                         (int64_t)time(NULL), sealed, n, &user_id, template_ids,
+                                         err);
         if (rc == FG_OK && user)
             rc = store->backend->user_find(store->db, NULL, user_id, user, err);
         pthread_mutex_unlock(&store->lock);
@@ -195,6 +211,18 @@ int fg_store_user_get_id(fg_store *store, int64_t id, fg_store_user *user, fg_er
     int rc;
     pthread_mutex_lock(&store->lock);
     rc = store->backend->user_find(store->db, NULL, id, user, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_user_get_subject(fg_store *store, const char *subject, fg_store_user *user,
+                              fg_error *err)
+{
+    int rc;
+    if (!subject || strlen(subject) != FG_SUBJECT_LEN)
+        return fg_fail(err, FG_STORE_ENOTFOUND, "no such user");
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->user_find_subject(store->db, subject, user, err);
     pthread_mutex_unlock(&store->lock);
     return rc;
 }
@@ -235,7 +263,7 @@ int fg_store_template_add(fg_store *store, int64_t user_id,
     int rc;
     pthread_mutex_lock(&store->lock);
     rc = store->backend->user_find(store->db, NULL, user_id, &user, err);
-    if (rc == FG_OK) rc = seal(store, user.username, descriptor, &sealed, err);
+    if (rc == FG_OK) rc = seal(store->key, user.username, descriptor, &sealed, err);
     if (rc == FG_OK)
         rc = store->backend->template_insert(store->db, user_id, (int64_t)time(NULL), &sealed,
                                              template_id, err);
@@ -251,12 +279,12 @@ typedef struct unseal_walk {
 } unseal_walk;
 
 static int unseal_one(void *ctx, int64_t template_id, int64_t user_id, const char *username,
-                      const fg_sealed_template *sealed)
+                      fg_sealed_template *sealed)
 {
     unseal_walk *walk = ctx;
     float descriptor[FG_DESCRIPTOR_DIM];
     int rc;
-    if (unseal(walk->store, username, sealed, descriptor) != FG_OK) {
+    if (unseal(walk->store->key, username, sealed, descriptor) != FG_OK) {
         walk->bad_template = template_id;
         return FG_STORE_ECRYPTO;
     }
@@ -313,4 +341,104 @@ int fg_store_session_revoked(fg_store *store, const char *jti, int *revoked, fg_
     rc = store->backend->session_revoked(store->db, jti, (int64_t)time(NULL), revoked, err);
     pthread_mutex_unlock(&store->lock);
     return rc;
+}
+
+/* Every call below is the backend's, under the front's lock. */
+#define LOCKED(store, call)                                                                        \
+    do {                                                                                           \
+        int rc_;                                                                                   \
+        pthread_mutex_lock(&(store)->lock);                                                        \
+        rc_ = (call);                                                                              \
+        pthread_mutex_unlock(&(store)->lock);                                                      \
+        return rc_;                                                                                \
+    } while (0)
+
+int fg_store_client_add(fg_store *store, const fg_oidc_client *client, fg_error *err)
+{
+    if (!client->id[0] || client->redirect_count < 1 ||
+        client->redirect_count > FG_CLIENT_MAX_REDIRECTS)
+        return fg_fail(err, FG_EINVAL, "a client needs an id and 1 to %d redirect URIs",
+                       FG_CLIENT_MAX_REDIRECTS);
+    LOCKED(store, store->backend->client_insert(store->db, client, err));
+}
+
+int fg_store_client_get(fg_store *store, const char *id, fg_oidc_client *client, fg_error *err)
+{
+    if (!id || !*id || strlen(id) > FG_CLIENT_ID_MAX)
+        return fg_fail(err, FG_STORE_ENOTFOUND, "no such client");
+    LOCKED(store, store->backend->client_find(store->db, id, client, err));
+}
+
+int fg_store_client_list(fg_store *store, fg_oidc_client **clients, size_t *count, fg_error *err)
+{
+    LOCKED(store, store->backend->client_list(store->db, clients, count, err));
+}
+
+int fg_store_client_delete(fg_store *store, const char *id, fg_error *err)
+{
+    if (!id || !*id || strlen(id) > FG_CLIENT_ID_MAX)
+        return fg_fail(err, FG_STORE_ENOTFOUND, "no such client");
+    LOCKED(store, store->backend->client_delete(store->db, id, err));
+}
+
+int fg_store_code_add(fg_store *store, const fg_oidc_code *code, fg_error *err)
+{
+    LOCKED(store, store->backend->code_insert(store->db, code, (int64_t)time(NULL), err));
+}
+
+int fg_store_code_consume(fg_store *store, const char *code_hash, fg_oidc_code *code, fg_error *err)
+{
+    LOCKED(store, store->backend->code_consume(store->db, code_hash, code, err));
+}
+
+typedef struct reseal_walk {
+    fg_store *store;
+    const uint8_t *new_key;
+    size_t count;
+    int64_t bad_template;
+} reseal_walk;
+
+/* Opens a template with the store's key and seals it again under the new one. */
+static int reseal_one(void *ctx, int64_t template_id, int64_t user_id, const char *username,
+                      fg_sealed_template *sealed)
+{
+    reseal_walk *walk = ctx;
+    float descriptor[FG_DESCRIPTOR_DIM];
+    int rc;
+    (void)user_id;
+    if (unseal(walk->store->key, username, sealed, descriptor) != FG_OK) {
+        walk->bad_template = template_id;
+        return FG_STORE_ECRYPTO;
+    }
+    rc = seal(walk->new_key, username, descriptor, sealed, NULL);
+    sodium_memzero(descriptor, sizeof descriptor);
+    walk->count++;
+    return rc;
+}
+
+int fg_store_rekey(fg_store *store, const uint8_t new_key[32], size_t *templates, fg_error *err)
+{
+    reseal_walk walk = {store, new_key, 0, 0};
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->template_reseal(store->db, reseal_one, &walk, err);
+    if (rc == FG_OK) memcpy(store->key, new_key, sizeof store->key);
+    pthread_mutex_unlock(&store->lock);
+    if (rc == FG_STORE_ECRYPTO)
+        return fg_fail(err, rc, "template %lld does not decrypt: wrong %s or a tampered row",
+                       (long long)walk.bad_template, FG_STORE_KEY_FILE);
+    if (rc == FG_OK && templates) *templates = walk.count;
+    return rc;
+}
+
+int fg_store_backup(fg_store *store, const char *dest, fg_error *err)
+{
+    LOCKED(store, store->backend->backup(store->db, dest, err));
+}
+
+int fg_store_restore(const char *backend, const char *src, const char *data_dir, fg_error *err)
+{
+    const fg_store_backend *be = find_backend(backend);
+    if (!be) return fg_fail(err, FG_EINVAL, "unknown store backend \"%s\"", backend);
+    return be->restore(src, data_dir, err);
 }

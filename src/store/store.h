@@ -14,6 +14,9 @@
  * FG_EINVAL from facegate.h) and fill the optional fg_error with a specific message.
  *
  * Threads: every function may be called from several threads; the front serialises them.
+ *
+ * OpenID Connect (server/oidc.c) adds registered clients and authorization codes; a backend
+ * stores them as plain rows (a client's secret only as a hash, a code only as a hash).
  */
 #ifndef FG_STORE_H
 #define FG_STORE_H
@@ -34,7 +37,10 @@ enum {
     FG_STORE_EDB = -102,       /* the database failed (I/O, corruption, constraint) */
     FG_STORE_ECRYPTO = -103,   /* a template failed to decrypt (wrong key or tampered row) */
     FG_STORE_EKEY = -104,      /* the key file is unreadable, malformed or too permissive */
+    FG_STORE_EUSED = -105,     /* an authorization code was used before */
 };
+
+#define FG_SUBJECT_LEN 32 /* hex digits of a user's subject */
 
 typedef struct fg_store fg_store;
 
@@ -44,6 +50,9 @@ typedef struct fg_store_user {
     char display_name[FG_DISPLAY_NAME_MAX + 1];
     int64_t created_at; /* unix seconds */
     int faces;          /* number of templates */
+    /* Random, never reused and never changed: the OpenID Connect `sub`. Unlike the username
+     * (freed when an account is deleted) it cannot come to name another person. */
+    char subject[FG_SUBJECT_LEN + 1];
 } fg_store_user;
 
 typedef struct fg_audit_event {
@@ -74,9 +83,12 @@ int fg_store_user_create(fg_store *store, const char *username, const char *disp
                          const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n,
                          fg_store_user *user, int64_t *template_ids, fg_error *err);
 
-/* Looks a user up by name (case-insensitive) or by id. FG_STORE_ENOTFOUND if absent. */
+/* Looks a user up by name (case-insensitive), by id or by subject. FG_STORE_ENOTFOUND if
+ * absent. */
 int fg_store_user_get(fg_store *store, const char *username, fg_store_user *user, fg_error *err);
 int fg_store_user_get_id(fg_store *store, int64_t id, fg_store_user *user, fg_error *err);
+int fg_store_user_get_subject(fg_store *store, const char *subject, fg_store_user *user,
+                              fg_error *err);
 
 /* Deletes a user and all their templates. FG_STORE_ENOTFOUND if absent. */
 int fg_store_user_delete(fg_store *store, int64_t id, fg_error *err);
@@ -110,10 +122,81 @@ int fg_store_audit_list(fg_store *store, size_t limit, fg_audit_event **events, 
 int fg_store_session_revoke(fg_store *store, const char *jti, int64_t expires, fg_error *err);
 int fg_store_session_revoked(fg_store *store, const char *jti, int *revoked, fg_error *err);
 
+/* --- OpenID Connect clients and authorization codes ---------------------------------------- */
+
+#define FG_CLIENT_ID_MAX 64
+#define FG_CLIENT_NAME_MAX 128
+#define FG_REDIRECT_URI_MAX 512
+#define FG_CLIENT_MAX_REDIRECTS 8
+#define FG_SECRET_HASH_LEN 64 /* hex digits */
+
+typedef struct fg_oidc_client {
+    char id[FG_CLIENT_ID_MAX + 1];
+    char name[FG_CLIENT_NAME_MAX + 1];
+    /* Hash of the client secret (hex); "" for a public client, which must use PKCE. */
+    char secret_hash[FG_SECRET_HASH_LEN + 1];
+    char redirect_uris[FG_CLIENT_MAX_REDIRECTS][FG_REDIRECT_URI_MAX + 1];
+    int redirect_count;
+    int64_t created_at; /* unix seconds */
+} fg_oidc_client;
+
+/* Registers a client (the caller validated it). FG_STORE_EEXIST if the id is taken. */
+int fg_store_client_add(fg_store *store, const fg_oidc_client *client, fg_error *err);
+/* FG_STORE_ENOTFOUND if there is no such client. */
+int fg_store_client_get(fg_store *store, const char *id, fg_oidc_client *client, fg_error *err);
+/* All clients by id: *clients malloc'd (caller frees), *count set. */
+int fg_store_client_list(fg_store *store, fg_oidc_client **clients, size_t *count, fg_error *err);
+/* Removes a client; codes it was issued stop working. FG_STORE_ENOTFOUND if absent. */
+int fg_store_client_delete(fg_store *store, const char *id, fg_error *err);
+
+typedef struct fg_oidc_code {
+    char code_hash[FG_SECRET_HASH_LEN + 1]; /* SHA-256 of the code (hex); the code is not kept */
+    char client_id[FG_CLIENT_ID_MAX + 1];
+    int64_t user_id;
+    char redirect_uri[FG_REDIRECT_URI_MAX + 1];
+    char code_challenge[64]; /* PKCE S256 challenge, "" when none */
+    char nonce[256];
+    char scope[256];
+    char amr[64]; /* space-separated authentication methods */
+    int64_t auth_time;
+    int64_t expires_at;
+} fg_oidc_code;
+
+/* Stores a new authorization code, and drops codes that expired long ago. */
+int fg_store_code_add(fg_store *store, const fg_oidc_code *code, fg_error *err);
+
+/* Marks the code used and fills *code, atomically, so a code is redeemed at most once.
+ * FG_STORE_ENOTFOUND for an unknown code; FG_STORE_EUSED (with *code filled) for one redeemed
+ * before. Expiry is the caller's check (expires_at). */
+int fg_store_code_consume(fg_store *store, const char *code_hash, fg_oidc_code *code,
+                          fg_error *err);
+
+/* --- maintenance ---------------------------------------------------------------------------- */
+
+/* Re-encrypts every template under new_key in one transaction, then uses it for this store.
+ * The caller saves the key file (the old key must stay until this returns FG_OK). */
+int fg_store_rekey(fg_store *store, const uint8_t new_key[32], size_t *templates, fg_error *err);
+
+/* An online, consistent copy of the database into the new file dest (mode 0600) while the
+ * server keeps running. Fails if dest exists. Key files are not part of it. */
+int fg_store_backup(fg_store *store, const char *dest, fg_error *err);
+
+/* Restores a copy made by fg_store_backup into data_dir (which must hold no database yet) of
+ * `backend`. The copy's integrity and schema are checked first. */
+int fg_store_restore(const char *backend, const char *src, const char *data_dir, fg_error *err);
+
 /* Loads the secret kept in `path` as hex text, or, if the file does not exist, creates it
  * (mode 0600, exclusive create) with `len` random bytes. Refuses a file that group or others
  * can read. *created (may be NULL) is set to 1 when the file was generated. Used for the
  * descriptor key, the session signing key and the admin token. */
 int fg_keyfile_load(const char *path, uint8_t *secret, size_t len, int *created, fg_error *err);
+
+/* Reads an existing key file (same checks as fg_keyfile_load); FG_STORE_ENOTFOUND when the
+ * file does not exist. */
+int fg_keyfile_read(const char *path, uint8_t *secret, size_t len, fg_error *err);
+
+/* Replaces (or creates) the key file atomically: writes `path`.new (0600, fsync'd), then
+ * renames it over `path`, so a crash leaves either the old or the new key, never half of one. */
+int fg_keyfile_replace(const char *path, const uint8_t *secret, size_t len, fg_error *err);
 
 #endif
