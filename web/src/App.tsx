@@ -4,10 +4,11 @@ import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react
 import { createFaceGate, type FaceGateClient, type FaceGateUser } from '@facegate/sdk';
 import { AccountScreen } from './AccountScreen';
 import { AdminScreen } from './AdminScreen';
+import { AuthorizeScreen } from './AuthorizeScreen';
 import { LoginScreen } from './LoginScreen';
 import { NavBar } from './NavBar';
 import { SignUpScreen } from './SignUpScreen';
-import { useHashRoute } from './useHashRoute';
+import { hashParams, useHashRoute } from './useHashRoute';
 
 export interface AppProps {
   /** The SDK client; tests pass one with a fake fetch. */
@@ -54,6 +55,9 @@ export function App({ client: givenClient }: AppProps) {
       break;
     case 'admin':
       screen = <AdminScreen client={client} />;
+      break;
+    case 'authorize':
+      screen = <AuthorizeScreen client={client} params={hashParams(window.location.hash)} />;
       break;
     default:
       screen = <LoginScreen client={client} onLoggedIn={enter} />;

@@ -1,10 +1,11 @@
-// Hash navigation (#/login, #/signup, #/account, #/admin) without a router library.
+// Hash navigation (#/login, #/signup, #/account, #/admin, and #/authorize?... for OpenID Connect
+// sign-ins) without a router library.
 
 import { useCallback, useEffect, useState } from 'react';
 
-export type Route = 'login' | 'signup' | 'account' | 'admin';
+export type Route = 'login' | 'signup' | 'account' | 'admin' | 'authorize';
 
-const routes: readonly Route[] = ['login', 'signup', 'account', 'admin'];
+const routes: readonly Route[] = ['login', 'signup', 'account', 'admin', 'authorize'];
 
 export function parseRoute(hash: string): Route {
   const name = hash.replace(/^#\/?/, '').split(/[/?]/)[0];
@@ -26,4 +27,10 @@ export function useHashRoute(): [Route, (next: Route) => void] {
     window.location.hash = `#/${next}`;
   }, []);
   return [route, navigate];
+}
+
+/** The query part of the hash (`#/authorize?client_id=...`), as parameters. */
+export function hashParams(hash: string): Record<string, string> {
+  const query = hash.indexOf('?');
+  return query < 0 ? {} : Object.fromEntries(new URLSearchParams(hash.slice(query + 1)));
 }

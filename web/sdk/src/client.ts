@@ -31,6 +31,23 @@ export interface LoginRequest {
   username?: string;
 }
 
+/** Where an OpenID Connect sign-in goes next (POST /oauth2/authorize). */
+export interface AuthorizationStep {
+  /** Send the browser here: the application's redirect URI with a code, or with an error. */
+  redirectTo: string | null;
+  /** The person must log in with their face first (no session was given). */
+  loginRequired: boolean;
+  /** The application asking, as registered with facegate. */
+  client: { client_id: string; name: string } | null;
+}
+
+export interface AuthorizeOptions {
+  /** The session of a face log-in made for this sign-in; without it the server asks for one. */
+  token?: string | null;
+  /** The person declined: the application gets `access_denied`. */
+  cancel?: boolean;
+}
+
 export interface FaceGateAdmin {
   listUsers(): Promise<FaceGateUser[]>;
   deleteUser(username: string): Promise<string>;
@@ -51,6 +68,11 @@ export interface FaceGateClient {
   deleteAccount(): Promise<string>;
   /** Admin routes, authorised by the server's admin token (not a user session). */
   admin(adminToken: string): FaceGateAdmin;
+  /**
+   * The OpenID Connect authorize step: `params` are the request's (client_id, redirect_uri,
+   * state, ...). Only the token passed here counts, never the client's own session.
+   */
+  authorize(params: Record<string, string>, options?: AuthorizeOptions): Promise<AuthorizationStep>;
 }
 
 interface Call {
@@ -138,6 +160,20 @@ export function createFaceGate(options: FaceGateOptions = {}): FaceGateClient {
       const { deleted } = await call<{ deleted: string }>({ method: 'DELETE', path: '/api/v1/me' });
       token = null;
       return deleted;
+    },
+    async authorize(params, { token: session = null, cancel = false } = {}) {
+      const body: Record<string, unknown> = { ...params };
+      if (cancel) body.cancel = true;
+      const reply = await call<{
+        redirect_to?: string;
+        login_required?: boolean;
+        client?: { client_id: string; name: string };
+      }>({ method: 'POST', path: '/oauth2/authorize', body, bearer: session });
+      return {
+        redirectTo: reply.redirect_to ?? null,
+        loginRequired: reply.login_required === true,
+        client: reply.client ?? null,
+      };
     },
     admin(adminToken) {
       const bearer = adminToken;

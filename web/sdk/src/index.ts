@@ -1,6 +1,8 @@
 // @facegate/sdk: log in with your face, in any web app.
 export { createFaceGate } from './client';
 export type {
+  AuthorizationStep,
+  AuthorizeOptions,
   FaceGateAdmin,
   FaceGateClient,
   FaceGateOptions,
