@@ -50,6 +50,7 @@ npm_ci() {
 }
 npm_ci .
 npm_ci web
+npm_ci examples/oidc-rp
 
 # A faster XNNPACK (see scripts/build-xnnpack.sh); the build falls back to Debian's without it.
 if [ "${FG_SYSTEM_XNNPACK:-0}" != 1 ] && [ "$(id -u)" -eq 0 ]; then
