@@ -89,12 +89,15 @@ async function callback(req, res) {
     res.writeHead(302, { Location: '/', 'Set-Cookie': `rp_session=${session}; Path=/; HttpOnly; SameSite=Lax` });
     res.end();
   } catch (error) {
-    const code = error.code ?? error.error ?? 'error';
+    // An OAuth error from facegate (access_denied, ...) has `error`; a check of ours failed
+    // otherwise (state, nonce, signature...): the cause says which.
+    const code = error.error ?? error.code ?? 'error';
+    const why = [error.message, error.error_description, error.cause?.message].filter(Boolean).join(': ');
     page(
       res,
       400,
       'Sign-in failed',
-      `<p id="error" data-code="${escape(code)}">${escape(error.message)}</p><p><a href="/login">Try again</a></p>`,
+      `<p id="error" data-code="${escape(code)}">${escape(why)}</p><p><a href="/login">Try again</a></p>`,
     );
   }
 }

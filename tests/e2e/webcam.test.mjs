@@ -9,147 +9,33 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = path.resolve(repo, process.env.FACEGATE_BIN ?? 'build/facegate');
-const shared = path.resolve(process.env.FG_SHARED_DIR ?? path.join(repo, '..', 'shared'));
-const portraits = path.join(shared, 'faces', 'portraits');
-const webRoot = path.join(repo, 'web', 'dist');
-const models = path.join(repo, 'node_modules', '@vladmandic', 'face-api', 'model');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const outDir = path.join(repo, 'test-output');
-const shotDir = path.join(outDir, 'screenshots');
-
-const DESKTOP = { width: 1024, height: 900 };
-const PHONE = { width: 375, height: 812 };
-const STEP_TIMEOUT = 60_000;
+import {
+  PHONE,
+  bin,
+  emptyVideo,
+  freePort,
+  models,
+  outDir,
+  photoVideo,
+  portraits,
+  repo,
+  shot,
+  shotDir,
+  stopChild,
+  waitForUrl,
+  webRoot,
+  withCamera,
+} from './helpers.mjs';
 
 let tmp;
 let server;
 let baseUrl;
 let adminToken;
 const videos = {};
-
-/** A 640×480, 10 fps, 3 s .y4m of one still photo; `crop` (fractions of width/height: x, y, w, h)
- *  frames the photo the way a webcam would see the person. */
-function photoVideo(name, photo, crop) {
-  const out = path.join(tmp, `${name}.y4m`);
-  const framing = crop ? `crop=iw*${crop[2]}:ih*${crop[3]}:iw*${crop[0]}:ih*${crop[1]},` : '';
-  const filter =
-    `${framing}scale=640:480:force_original_aspect_ratio=decrease,` +
-    'pad=640:480:(ow-iw)/2:(oh-ih)/2,format=yuv420p';
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-loop',
-    '1',
-    '-i',
-    path.join(portraits, photo),
-    '-t',
-    '3',
-    '-vf',
-    filter,
-    '-r',
-    '10',
-    out,
-  ]);
-  return out;
-}
-
-/** A webcam that sees an empty grey wall. */
-function emptyVideo(name) {
-  const out = path.join(tmp, `${name}.y4m`);
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=0x8b8f96:s=640x480:r=10',
-    '-t',
-    '3',
-    '-pix_fmt',
-    'yuv420p',
-    out,
-  ]);
-  return out;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(url, child, limitMs) {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`facegate serve exited with ${child.exitCode}; see ${outDir}/e2e-server.log`);
-    try {
-      const response = await fetch(`${url}/healthz`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`facegate serve did not answer /healthz within ${limitMs} ms`);
-}
-
-/** Launches Chromium whose camera plays `video` (null: a machine without a camera), runs
- *  `scenario(page)`, always closes it. */
-async function withCamera(video, scenario, viewport = DESKTOP) {
-  const camera = video
-    ? ['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`]
-    : [];
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--use-fake-ui-for-media-stream',
-      ...camera,
-    ],
-  });
-  try {
-    const context = await browser.newContext({ viewport });
-    const page = await context.newPage();
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    const consoleErrors = [];
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
-    await scenario(page, context);
-    assert.deepEqual(consoleErrors, [], 'the page threw uncaught errors');
-  } finally {
-    await browser.close();
-  }
-}
-
-async function shot(page, name) {
-  await page.screenshot({
-    path: path.join(shotDir, `${name}.png`),
-    fullPage: true,
-  });
-}
 
 const heading = (page, name) => page.getByRole('heading', { level: 1, name });
 
@@ -161,10 +47,10 @@ before(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'facegate-e2e-'));
 
   // Sign-up and log-in use different photos of the same man; the rejection uses another man.
-  videos.obamaSignUp = photoVideo('obama-signup', 'obama/obama.jpg', [0.05, 0, 0.9, 0.54]);
-  videos.obamaLogin = photoVideo('obama-login', 'obama/obama1.jpg');
-  videos.biden = photoVideo('biden', 'biden/biden2.jpg');
-  videos.empty = emptyVideo('empty');
+  videos.obamaSignUp = photoVideo(tmp, 'obama-signup', 'obama/obama.jpg', [0.05, 0, 0.9, 0.54]);
+  videos.obamaLogin = photoVideo(tmp, 'obama-login', 'obama/obama1.jpg');
+  videos.biden = photoVideo(tmp, 'biden', 'biden/biden2.jpg');
+  videos.empty = emptyVideo(tmp, 'empty');
 
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
@@ -188,17 +74,12 @@ before(async () => {
     ],
     { cwd: repo, stdio: ['ignore', log, log] },
   );
-  await waitForHealth(baseUrl, server, 60_000);
+  await waitForUrl(`${baseUrl}/healthz`, server, 60_000, 'facegate serve');
   adminToken = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
 });
 
 after(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-    if (server.exitCode === null) server.kill('SIGKILL');
-  }
+  await stopChild(server);
   if (tmp && !process.env.FG_E2E_KEEP) rmSync(tmp, { recursive: true, force: true });
 });
 
