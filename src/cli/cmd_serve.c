@@ -30,6 +30,8 @@ typedef enum option_kind {
     OPT_FLOAT,  /* float in [lo, hi] */
     OPT_BOOL,   /* int 0/1 */
     OPT_LIST,   /* cors_origins */
+    OPT_PROXY,  /* trusted_proxies (a list too) */
+    OPT_LISTEN, /* HOST:PORT into admin_host, admin_port */
     OPT_ENGINE, /* handed to fg_cli_engine_option */
 } option_kind;
 
@@ -88,6 +90,12 @@ static const serve_option OPTIONS[] = {
      RL(lockout_after), 1, 1000000},
     {"lockout-seconds", "SECONDS", "how long a lockout lasts (default 900)", OPT_INT, RL(lockout_s),
      1, 7 * 86400},
+    {"trusted-proxy", "CIDR",
+     "believe X-Forwarded-For/-Proto from this proxy range (repeatable; default: none)", OPT_PROXY,
+     0, 0, 0, 0},
+    {"admin-listen", "HOST:PORT",
+     "serve /metrics and the health routes here only (default: on the public port)", OPT_LISTEN, 0,
+     0, 0, 0},
     {"issuer", "URL",
      "OpenID Connect issuer: the public URL of this server (default http://HOST:PORT)", OPT_TEXT,
      FIELD(issuer), 0, 0},
@@ -114,6 +122,7 @@ typedef struct source {
 typedef struct parse_state {
     fg_server_config *config;
     int list_rank;     /* rank of the source the CORS list came from */
+    int proxy_rank;    /* rank of the source the trusted proxy list came from */
     int threshold_set; /* a source gave --threshold */
 } parse_state;
 
@@ -196,6 +205,64 @@ static int add_origin(parse_state *st, const char *origin, size_t len, const sou
     return 0;
 }
 
+static int add_proxy(parse_state *st, const char *text, size_t len, const source *src)
+{
+    fg_server_config *c = st->config;
+    char cidr[64];
+    if (st->proxy_rank != src->rank) { /* a higher source replaces the list */
+        c->trusted_proxy_count = 0;
+        st->proxy_rank = src->rank;
+    }
+    while (len > 0 && isspace((unsigned char)*text))
+        text++, len--;
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        len--;
+    if (len == 0) return 0;
+    if (len >= sizeof cidr || c->trusted_proxy_count >= FG_MAX_TRUSTED_PROXIES) {
+        fprintf(stderr, "facegate serve: trusted-proxy: at most %d ranges\n",
+                FG_MAX_TRUSTED_PROXIES);
+        return -1;
+    }
+    memcpy(cidr, text, len);
+    cidr[len] = 0;
+    if (fg_cidr_parse(cidr, &c->trusted_proxies[c->trusted_proxy_count]) != 0) {
+        fprintf(stderr,
+                "facegate serve: trusted-proxy: '%s' is not an address or range such as "
+                "10.0.0.0/8, 127.0.0.1 or fd00::/8 (from %s)\n",
+                cidr, src->what);
+        return -1;
+    }
+    c->trusted_proxy_count++;
+    return 0;
+}
+
+/* HOST:PORT, [IPv6]:PORT. */
+static int set_listen(fg_server_config *c, const char *value, const source *src)
+{
+    const char *colon = strrchr(value, ':');
+    const char *host = value, *end;
+    size_t len;
+    char *num_end;
+    long port;
+    if (!colon) goto bad;
+    len = (size_t)(colon - value);
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') host++, len -= 2;
+    end = colon + 1;
+    port = strtol(end, &num_end, 10);
+    if (len == 0 || len >= sizeof c->admin_host || !*end || *num_end || port < 0 || port > 65535)
+        goto bad;
+    memcpy(c->admin_host, host, len);
+    c->admin_host[len] = 0;
+    c->admin_port = (int)port;
+    return 0;
+bad:
+    fprintf(stderr,
+            "facegate serve: admin-listen: '%s' is not HOST:PORT such as 127.0.0.1:9090 (from "
+            "%s)\n",
+            value, src->what);
+    return -1;
+}
+
 /* Applies one value to one option. */
 static int apply(parse_state *st, const serve_option *o, const char *value, const source *src)
 {
@@ -214,16 +281,21 @@ static int apply(parse_state *st, const serve_option *o, const char *value, cons
         *(int *)field = b;
         return 0;
     }
-    case OPT_LIST: {
+    case OPT_LIST:
+    case OPT_PROXY: {
         const char *p = value;
         for (;;) {
             const char *comma = src->rank == 3 ? NULL : strchr(p, ',');
             size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            if (add_origin(st, p, len, src) != 0) return -1;
+            if ((o->kind == OPT_LIST ? add_origin(st, p, len, src) : add_proxy(st, p, len, src)) !=
+                0)
+                return -1;
             if (!comma) return 0;
             p = comma + 1;
         }
     }
+    case OPT_LISTEN:
+        return set_listen(st->config, value, src);
     case OPT_ENGINE: {
         char flag[64], *args[3] = {flag, (char *)value, NULL};
         int i = 0;
@@ -383,7 +455,7 @@ static int load_args(parse_state *st, int argc, char **argv)
 int fg_cmd_serve(int argc, char **argv)
 {
     fg_server_config config;
-    parse_state st = {&config, 0, 0};
+    parse_state st = {&config, 0, 0, 0};
     const char *config_file;
     fg_server *server = NULL;
     fg_error err = {0};

@@ -18,7 +18,8 @@ static void set_cookie(fg_request *req, const char *token, int max_age)
 {
     char cookie[FG_JWT_MAX + 128];
     snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
-             token, max_age, req->server->config.secure_cookie ? "; Secure" : "");
+             token, max_age,
+             req->server->config.secure_cookie || req->forwarded_https ? "; Secure" : "");
     fg_reply_header(req, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 }
 

@@ -160,6 +160,16 @@ static int path_matches(const char *pattern, const char *path, char *param, size
     return 1;
 }
 
+/* Is the route served on the listener the request came through? With an admin listener, the
+ * operations routes live there, and nothing else does. */
+static int route_enabled(const fg_request *req, const fg_route *r)
+{
+    int ops = (r->flags & FG_ROUTE_OPS) != 0;
+    if ((r->flags & FG_ROUTE_SEED) && !req->server->config.seed_routes) return 0;
+    if (req->listener->admin) return ops;
+    return !ops || !req->server->config.admin_host[0];
+}
+
 /* Finds the route of method+path. *path_known is set when another method has the path. */
 static const fg_route *find_route(fg_request *req, int *path_known)
 {
@@ -168,7 +178,7 @@ static const fg_route *find_route(fg_request *req, int *path_known)
     for (size_t i = 0; i < fg_route_count; i++) {
         const fg_route *r = &fg_routes[i];
         char param[sizeof req->param];
-        if ((r->flags & FG_ROUTE_SEED) && !req->server->config.seed_routes) continue;
+        if (!route_enabled(req, r)) continue;
         if (!path_matches(r->path, req->path, param, sizeof param)) continue;
         if (strcmp(r->method, method) == 0) {
             memcpy(req->param, param, sizeof param);
@@ -187,7 +197,7 @@ static void allowed_methods(fg_request *req, char *buf, size_t cap)
     buf[0] = 0;
     for (size_t i = 0; i < fg_route_count; i++) {
         char param[sizeof req->param];
-        if ((fg_routes[i].flags & FG_ROUTE_SEED) && !req->server->config.seed_routes) continue;
+        if (!route_enabled(req, &fg_routes[i])) continue;
         if (!path_matches(fg_routes[i].path, req->path, param, sizeof param)) continue;
         len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", fg_routes[i].method);
         if (len >= cap) break;
@@ -252,7 +262,8 @@ static void dispatch(fg_request *req)
             fg_reply_header(req, "Allow", methods);
             return;
         }
-        if ((strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) &&
+        if (!req->listener->admin &&
+            (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) &&
             fg_static_serve(req)) {
             req->label = FG_ROUTE_LABEL_STATIC;
             req->is_static = 1;
@@ -338,21 +349,27 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
                                size_t size);
 
 /* First call of a request: set it up, and refuse an announced oversized body at once. */
-static fg_request *begin_request(fg_server *s, struct MHD_Connection *conn, const char *url,
-                                 const char *method)
+static fg_request *begin_request(const fg_listener *listener, struct MHD_Connection *conn,
+                                 const char *url, const char *method)
 {
+    fg_server *s = listener->server;
     fg_request *req = calloc(1, sizeof *req);
     const char *length, *transfer;
     unsigned long long announced = 0;
     if (!req) return NULL;
     atomic_fetch_add(&s->in_flight, 1);
     req->server = s;
+    req->listener = listener;
     req->conn = conn;
     req->started = fg_monotonic();
     req->label = FG_ROUTE_LABEL_OTHER;
     snprintf(req->method, sizeof req->method, "%s", method);
     snprintf(req->path, sizeof req->path, "%s", url);
-    client_address(conn, req->client, sizeof req->client);
+    client_address(conn, req->peer, sizeof req->peer);
+    fg_proxy_client(s->config.trusted_proxies, s->config.trusted_proxy_count, req->peer,
+                    fg_req_header(req, "X-Forwarded-For"), req->client, sizeof req->client);
+    req->forwarded_https = fg_proxy_https(s->config.trusted_proxies, s->config.trusted_proxy_count,
+                                          req->peer, fg_req_header(req, "X-Forwarded-Proto"));
 
     length = fg_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     transfer = fg_req_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -372,12 +389,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    fg_server *s = cls;
+    const fg_listener *listener = cls;
+    fg_server *s = listener->server;
     fg_request *req = *con_cls;
     (void)version;
 
     if (!req) {
-        req = begin_request(s, conn, url, method);
+        req = begin_request(listener, conn, url, method);
         if (!req) return MHD_NO;
         *con_cls = req;
         return req->response ? queue(req) : MHD_YES;
@@ -400,7 +418,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    fg_server *s = cls;
+    fg_server *s = ((const fg_listener *)cls)->server;
     fg_request *req = *con_cls;
     double seconds;
     char when[32];
@@ -464,8 +482,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     vfprintf(stderr, fmt, ap);
 }
 
-int fg_http_start(fg_server *s, fg_error *err)
+/* Starts one listener on host:port with `threads` workers (1: MHD's own polling thread runs
+ * the requests; it refuses a pool of one). */
+static int start_listener(fg_listener *l, const char *host, int port, int threads, fg_error *err)
 {
+    fg_server *s = l->server;
     struct addrinfo hints = {0}, *ai = NULL;
     struct sockaddr_storage addr;
     const union MHD_DaemonInfo *info;
@@ -475,38 +496,48 @@ int fg_http_start(fg_server *s, fg_error *err)
 
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
-    rc = getaddrinfo(s->config.host, NULL, &hints, &ai);
+    rc = getaddrinfo(host, NULL, &hints, &ai);
     if (rc != 0 || !ai)
-        return fg_fail(err, FG_EINVAL, "cannot resolve host \"%s\": %s", s->config.host,
-                       gai_strerror(rc));
+        return fg_fail(err, FG_EINVAL, "cannot resolve host \"%s\": %s", host, gai_strerror(rc));
     memset(&addr, 0, sizeof addr);
     memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
     if (addr.ss_family == AF_INET6) {
-        ((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)s->config.port);
+        ((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)port);
         flags |= MHD_USE_IPv6;
     } else {
-        ((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)s->config.port);
+        ((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)port);
     }
     freeaddrinfo(ai);
 
-    /* One worker: MHD's own polling thread runs the requests (it refuses a pool of one). */
     struct MHD_OptionItem pool[] = {
-        {s->config.workers > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-         (intptr_t)s->config.workers, NULL},
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    s->daemon = MHD_start_daemon(flags, (uint16_t)s->config.port, NULL, NULL, on_request, s,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-                                 (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 s->config.timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
-                                 pool, MHD_OPTION_END);
-    if (!s->daemon)
+    l->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+        s->config.timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+    if (!l->daemon)
         return fg_fail(err, FG_EIO, "cannot listen on %s:%d (address in use or not permitted?)",
-                       s->config.host, s->config.port);
-    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->bound_port = info ? info->port : s->config.port;
+                       host, port);
+    info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    l->bound_port = info ? info->port : port;
     return FG_OK;
+}
+
+int fg_http_start(fg_server *s, fg_error *err)
+{
+    int rc;
+    s->public_listener = (fg_listener){.server = s};
+    s->admin_listener = (fg_listener){.server = s, .admin = 1};
+    rc =
+        start_listener(&s->public_listener, s->config.host, s->config.port, s->config.workers, err);
+    if (rc != FG_OK) return rc;
+    s->bound_port = s->public_listener.bound_port;
+    if (s->config.admin_host[0])
+        rc = start_listener(&s->admin_listener, s->config.admin_host, s->config.admin_port, 1, err);
+    return rc;
 }
 
 /* Stops listening, gives running requests up to STOP_GRACE_S to finish and be answered (idle
@@ -516,12 +547,16 @@ int fg_http_start(fg_server *s, fg_error *err)
 void fg_http_stop(fg_server *s)
 {
     double deadline = fg_monotonic() + STOP_GRACE_S;
-    if (!s->daemon) return;
-    MHD_quiesce_daemon(s->daemon);
+    fg_listener *listeners[] = {&s->public_listener, &s->admin_listener};
+    atomic_store(&s->stopping, 1);
+    for (int i = 0; i < 2; i++)
+        if (listeners[i]->daemon) MHD_quiesce_daemon(listeners[i]->daemon);
     while (atomic_load(&s->in_flight) > 0 && fg_monotonic() < deadline) {
         struct timespec pause = {0, 20 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
-    MHD_stop_daemon(s->daemon);
-    s->daemon = NULL;
+    for (int i = 0; i < 2; i++) {
+        if (listeners[i]->daemon) MHD_stop_daemon(listeners[i]->daemon);
+        listeners[i]->daemon = NULL;
+    }
 }

@@ -55,6 +55,7 @@ typedef void (*fg_handler)(fg_request *req);
 enum {
     FG_ROUTE_ADMIN = 1, /* needs the admin token */
     FG_ROUTE_SEED = 2,  /* one of the tutorial's routes (--seed-routes) */
+    FG_ROUTE_OPS = 4,   /* metrics and health: on the admin listener when there is one */
 };
 
 typedef struct fg_route {
@@ -81,9 +82,12 @@ struct fg_request {
     struct MHD_Connection *conn;
     char method[16];
     char path[1024];
-    char param[256]; /* the {name} segment of the route, if any */
-    char client[64]; /* peer IP address */
-    double started;  /* monotonic seconds */
+    char param[256];     /* the {name} segment of the route, if any */
+    char client[64];     /* client IP address: the peer, or what a trusted proxy says (proxy.h) */
+    char peer[64];       /* TCP peer IP address */
+    int forwarded_https; /* a trusted proxy says the client used HTTPS */
+    const fg_listener *listener;
+    double started; /* monotonic seconds */
     const fg_route *route;
     size_t label; /* metrics route label index */
 
@@ -156,6 +160,7 @@ void fg_iso8601(int64_t t, char *buf, size_t cap);
 
 /* --- server loop (http.c) ------------------------------------------------------------------- */
 
+/* Starts the public listener and, when configured, the admin one. */
 int fg_http_start(fg_server *server, fg_error *err);
 void fg_http_stop(fg_server *server);
 

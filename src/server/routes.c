@@ -22,8 +22,10 @@ const fg_route fg_routes[] = {
     {"DELETE", "/api/v1/me", fg_route_me_delete, 0, "me_delete"},
     {"POST", "/api/v1/me/faces", fg_route_me_faces, 0, "me_faces"},
     {"POST", "/api/v1/detect", fg_route_detect, 0, "detect"},
-    {"GET", "/healthz", fg_route_healthz, 0, "healthz"},
-    {"GET", "/metrics", fg_route_metrics, 0, "metrics"},
+    {"GET", "/healthz", fg_route_healthz, FG_ROUTE_OPS, "healthz"},
+    {"GET", "/livez", fg_route_livez, FG_ROUTE_OPS, "livez"},
+    {"GET", "/readyz", fg_route_healthz, FG_ROUTE_OPS, "readyz"},
+    {"GET", "/metrics", fg_route_metrics, FG_ROUTE_OPS, "metrics"},
     {"GET", "/.well-known/jwks.json", fg_route_jwks, 0, "jwks"},
     {"GET", "/.well-known/openid-configuration", fg_route_oidc_discovery, 0, "oidc_discovery"},
     {"GET", "/oauth2/authorize", fg_route_oidc_authorize, 0, "oidc_authorize"},
@@ -152,10 +154,23 @@ void fg_route_detect(fg_request *req)
                             list, "hint", hint, "message", message));
 }
 
+/* Liveness: the process answers. Restart it if this fails. */
+void fg_route_livez(fg_request *req)
+{
+    fg_reply_json(req, 200, json_pack("{s:s}", "status", "alive"));
+}
+
+/* Readiness (/readyz, and /healthz as before): the store answers and the server is not
+ * stopping; engines and templates are loaded before the server listens at all. Send no
+ * traffic here while it fails. */
 void fg_route_healthz(fg_request *req)
 {
     size_t users = 0;
     fg_error err = {0};
+    if (atomic_load(&req->server->stopping)) {
+        fg_reply_errorf(req, 503, "unavailable", "the server is stopping");
+        return;
+    }
     if (fg_store_user_count(req->server->store, &users, &err) != FG_OK) {
         fg_reply_errorf(req, 503, "unavailable", "the store does not answer: %s", err.message);
         return;

@@ -25,6 +25,7 @@ void fg_route_admin_audit(fg_request *req);
 /* routes.c */
 void fg_route_detect(fg_request *req);
 void fg_route_healthz(fg_request *req);
+void fg_route_livez(fg_request *req);
 void fg_route_metrics(fg_request *req);
 void fg_route_jwks(fg_request *req);
 

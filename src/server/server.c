@@ -105,6 +105,14 @@ static void banner(const fg_server *s, size_t users, int admin_created)
             fg_padding_name(c->engine.padding), c->engine.tta ? ", tta" : "",
             web ? c->web_root : "none: ", web ? "" : "serving the API only", c->workers,
             (double)c->threshold, (double)c->margin, c->body_limit);
+    fprintf(out, "  issuer     %s (OpenID Connect)\n", c->issuer);
+    if (c->admin_host[0])
+        fprintf(out, "  admin      http://%s%s%s:%d/ (metrics, health)\n",
+                strchr(c->admin_host, ':') ? "[" : "", c->admin_host,
+                strchr(c->admin_host, ':') ? "]" : "", s->admin_listener.bound_port);
+    if (c->trusted_proxy_count > 0)
+        fprintf(out, "  proxies    %d trusted range%s (X-Forwarded-For)\n", c->trusted_proxy_count,
+                c->trusted_proxy_count == 1 ? "" : "s");
     if (c->cors_count > 0) {
         fprintf(out, "  CORS       ");
         for (int i = 0; i < c->cors_count; i++)
@@ -121,6 +129,15 @@ static void banner(const fg_server *s, size_t users, int admin_created)
     fflush(stderr);
     sodium_memzero(text, len);
     free(text);
+}
+
+/* "" (derived later) or an http(s) URL that can prefix the endpoint paths. */
+static int issuer_valid(const char *issuer)
+{
+    size_t n = strlen(issuer);
+    if (n == 0) return 1;
+    if (strncmp(issuer, "https://", 8) != 0 && strncmp(issuer, "http://", 7) != 0) return 0;
+    return issuer[n - 1] != '/' && !strpbrk(issuer, "?# ");
 }
 
 /* Without --issuer, the issuer is the listener's own URL (fine on one machine; behind a proxy
@@ -174,6 +191,13 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     pthread_mutex_init(&s->keys_lock, NULL);
     s->lock_fd = -1;
 
+    if (!issuer_valid(s->config.issuer)) {
+        rc = fg_fail(err, FG_EINVAL,
+                     "--issuer \"%s\" must be an http(s) URL without a trailing slash, query or "
+                     "fragment, e.g. https://login.example.com",
+                     s->config.issuer);
+        goto fail;
+    }
     if ((rc = ensure_dir(s->config.data_dir, err)) != FG_OK) goto fail;
     if ((rc = fg_datadir_lock(s->config.data_dir, &s->lock_fd, err)) != FG_OK) goto fail;
     if ((rc = fg_store_open("sqlite", s->config.data_dir, &s->store, NULL, err)) != FG_OK)

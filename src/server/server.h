@@ -19,6 +19,7 @@
 #include "server/jwt.h"
 #include "server/metrics.h"
 #include "server/pool.h"
+#include "server/proxy.h"
 #include "server/ratelimit.h"
 #include "store/store.h"
 
@@ -59,9 +60,25 @@ typedef struct fg_server_config {
      * an authorization code lives. */
     char issuer[512];
     int code_ttl_s;
+    /* Reverse proxies whose X-Forwarded-For / -Proto are believed (proxy.h). */
+    fg_cidr trusted_proxies[FG_MAX_TRUSTED_PROXIES];
+    int trusted_proxy_count;
+    /* --admin-listen HOST:PORT: a second listener for /metrics and the health routes, which
+     * then leave the public one. admin_host "" = none. */
+    char admin_host[256];
+    int admin_port;
 } fg_server_config;
 
+/* One listening socket; a request knows which one it came through. */
+typedef struct fg_listener {
+    struct fg_server *server;
+    int admin; /* the management listener */
+    struct MHD_Daemon *daemon;
+    int bound_port;
+} fg_listener;
+
 typedef struct fg_server {
+    fg_listener public_listener, admin_listener;
     fg_server_config config;
     fg_store *store;
     fg_matcher *matcher;
@@ -79,9 +96,9 @@ typedef struct fg_server {
     /* Held across "is this face enrolled already?" and the insert, so two concurrent sign-ups
      * of one face cannot both pass the check. */
     pthread_mutex_t enrol_lock;
-    struct MHD_Daemon *daemon;
-    int bound_port;
+    int bound_port;        /* of the public listener */
     _Atomic int in_flight; /* requests begun and not yet completed (for a graceful stop) */
+    _Atomic int stopping;  /* set when the stop begins: readiness fails from then on */
 } fg_server;
 
 /* Fills *config with the defaults; `models` is left empty for the caller to fill. */
