@@ -3,6 +3,7 @@
 #   make run        install what is missing, build, build the web app, start the server
 #   make test       every test suite (unit, sanitizers, server, web, end-to-end)
 #   make bench      speed and memory, side by side with the reference implementation
+#   make install    binary, systemd unit, models, web app, example config (PREFIX, DESTDIR)
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -11,9 +12,19 @@ HOST       ?= 127.0.0.1
 PORT       ?= 8080
 DATA_DIR   ?= data
 MODELS     := node_modules/@vladmandic/face-api/model
+PREFIX     ?= /usr/local
+# /etc for a system install (PREFIX=/usr), else under the prefix.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DATADIR    := $(PREFIX)/share
+DOCDIR     := $(PREFIX)/share/doc/facegate
+MODEL_FILES := $(foreach m,ssd_mobilenetv1_model tiny_face_detector_model face_landmark_68_model \
+                 face_recognition_model,$(MODELS)/$(m)-weights_manifest.json $(MODELS)/$(m).bin)
+SUBST      := sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+                  -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
 .PHONY: all setup build run test test-unit test-sanitize test-server test-web test-e2e bench \
-        web format clean
+        web install format clean
 
 all: build
 
@@ -51,6 +62,20 @@ test-e2e: setup build web
 
 bench: setup build
 	@scripts/bench.sh
+
+# Everything under $(DESTDIR)$(PREFIX) (and $(SYSCONFDIR)); an existing serve.conf is kept.
+install: build web
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX) >/dev/null
+	@install -d -m 0755 $(DESTDIR)$(DATADIR)/facegate/models $(DESTDIR)$(DATADIR)/facegate/web \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/facegate $(DESTDIR)$(DOCDIR)
+	@install -m 0644 $(MODEL_FILES) $(DESTDIR)$(DATADIR)/facegate/models/
+	@cp -R web/dist/. $(DESTDIR)$(DATADIR)/facegate/web/
+	@$(SUBST) packaging/facegate.service.in >$(DESTDIR)$(UNITDIR)/facegate.service
+	@$(SUBST) packaging/serve.conf.in >$(DESTDIR)$(DOCDIR)/serve.conf.example
+	@[ -e $(DESTDIR)$(SYSCONFDIR)/facegate/serve.conf ] || \
+	    install -m 0644 $(DESTDIR)$(DOCDIR)/serve.conf.example $(DESTDIR)$(SYSCONFDIR)/facegate/serve.conf
+	@install -m 0644 README.md docs/OPERATIONS.md $(DESTDIR)$(DOCDIR)/
+	@echo "installed facegate into $(DESTDIR)$(PREFIX) (unit $(UNITDIR)/facegate.service, config $(SYSCONFDIR)/facegate/serve.conf)"
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

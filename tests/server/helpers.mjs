@@ -40,14 +40,15 @@ export function tempDir(prefix = 'fg-server-test-') {
 
 /**
  * Starts `facegate serve --port 0` and resolves once the banner names the port.
- * Returns { url, dataDir, log(), stop(), restart() }. Extra args are appended.
+ * Returns { url, dataDir, log(), stop(), restart() }. Extra args are appended; `bin` is
+ * another facegate binary (an installed one).
  */
-export async function startServer({ args = [], dataDir = tempDir(), env = {} } = {}) {
+export async function startServer({ args = [], dataDir = tempDir(), env = {}, bin = BIN } = {}) {
   const server = { dataDir, url: null, proc: null, output: '' };
   const launch = () =>
     new Promise((resolve, reject) => {
       const proc = spawn(
-        BIN,
+        bin,
         ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
          '--models', MODELS, '--web-root', path.join(dataDir, 'no-web-root'), ...args],
         { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
