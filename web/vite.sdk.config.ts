@@ -3,8 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
-// `npm run build:sdk`: the SDK as an ES module library in sdk/dist (React stays a peer), plus its
-// optional stylesheet as sdk/dist/facegate.css. Type declarations come from tsc (sdk/tsconfig.build.json).
+// `npm run build:sdk`: the SDK as an ES module library in sdk/dist with two entry points:
+// facegate-sdk.js (React components + client; React stays a peer) and client.js (the client
+// alone, no React), plus the optional stylesheet sdk/dist/facegate.css. Type declarations come
+// from tsc (sdk/tsconfig.build.json). `npm run check:sdk` checks what would be published.
 const css = fileURLToPath(new URL('./sdk/src/facegate.css', import.meta.url));
 
 export default defineConfig({
@@ -17,17 +19,23 @@ export default defineConfig({
       },
     },
   ],
+  publicDir: false, // the app's favicon is not the SDK's
   build: {
     outDir: 'sdk/dist',
     emptyOutDir: true,
-    sourcemap: true,
+    // No source maps: they would point at sources the package does not ship.
+    sourcemap: false,
     lib: {
-      entry: fileURLToPath(new URL('./sdk/src/index.ts', import.meta.url)),
+      entry: {
+        'facegate-sdk': fileURLToPath(new URL('./sdk/src/index.ts', import.meta.url)),
+        client: fileURLToPath(new URL('./sdk/src/core.ts', import.meta.url)),
+      },
       formats: ['es'],
-      fileName: () => 'facegate-sdk.js',
+      fileName: (_format, name) => `${name}.js`,
     },
     rollupOptions: {
       external: ['react', 'react-dom', 'react/jsx-runtime', 'react/jsx-dev-runtime'],
+      output: { chunkFileNames: '[name]-shared.js' },
     },
   },
 });

@@ -2,12 +2,12 @@
 // It owns the camera while mounted and `active`, and runs the detect loop while `scanning`.
 
 import { useEffect, useRef, type CSSProperties, type ReactNode } from 'react';
-import type { FaceGateClient } from './client';
-import { FaceGateError } from './errors';
-import { hintText } from './messages';
-import type { Detection } from './types';
-import { useCamera } from './useCamera';
-import { useDetectLoop } from './useDetectLoop';
+import type { FaceGateClient } from './client.js';
+import { FaceGateError } from './errors.js';
+import { hintText, mergeTexts, type FaceGateTexts } from './messages.js';
+import type { Detection } from './types.js';
+import { useCamera } from './useCamera.js';
+import { useDetectLoop } from './useDetectLoop.js';
 
 export interface CameraViewProps {
   client: FaceGateClient;
@@ -21,6 +21,8 @@ export interface CameraViewProps {
   /** Replaces the guidance line (e.g. "Checking…"). */
   caption?: ReactNode;
   label?: string;
+  /** Replacement texts (guidance, camera states); see FaceGateTexts. */
+  texts?: Partial<FaceGateTexts>;
 }
 
 const mirrored: CSSProperties = { transform: 'scaleX(-1)' };
@@ -32,8 +34,10 @@ export function CameraView({
   onError,
   intervalMs,
   caption,
-  label = 'Camera preview',
+  label,
+  texts,
 }: CameraViewProps) {
+  const t = mergeTexts(texts);
   const { videoRef, status, error } = useCamera(true);
   const overlayRef = useRef<HTMLCanvasElement | null>(null);
   const onErrorRef = useRef(onError);
@@ -66,10 +70,10 @@ export function CameraView({
 
   let guidance: ReactNode;
   if (caption !== undefined) guidance = caption;
-  else if (status === 'starting' || status === 'off') guidance = 'Starting the camera…';
-  else if (status === 'error') guidance = 'The camera is not available.';
-  else if (!detection) guidance = 'Looking for your face…';
-  else guidance = hintText(detection.hint);
+  else if (status === 'starting' || status === 'off') guidance = t.cameraStarting;
+  else if (status === 'error') guidance = t.cameraUnavailable;
+  else if (!detection) guidance = t.lookingForFace;
+  else guidance = hintText(detection.hint, t);
 
   const hint = detection?.hint ?? 'none';
   return (
@@ -78,7 +82,7 @@ export function CameraView({
         <video
           ref={videoRef}
           className="fg-camera-video"
-          aria-label={label}
+          aria-label={label ?? t.cameraLabel}
           autoPlay
           muted
           playsInline

@@ -1,8 +1,8 @@
 // One failure, in words, with a "Try again" that waits out a Retry-After before it can be pressed.
 
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { FaceGateError } from './errors';
-import { describeError, formatSeconds } from './messages';
+import { FaceGateError } from './errors.js';
+import { describeError, formatSeconds, mergeTexts, type FaceGateTexts } from './messages.js';
 
 export interface ErrorNoticeProps {
   error: unknown;
@@ -10,10 +10,14 @@ export interface ErrorNoticeProps {
   retryLabel?: string;
   /** Extra actions or links shown beside "Try again". */
   children?: ReactNode;
+  /** Replacement texts (error titles and details, "Try again"); see FaceGateTexts. */
+  texts?: Partial<FaceGateTexts>;
 }
 
-export function ErrorNotice({ error, onRetry, retryLabel = 'Try again', children }: ErrorNoticeProps) {
-  const { title, detail } = describeError(error);
+export function ErrorNotice({ error, onRetry, retryLabel, children, texts }: ErrorNoticeProps) {
+  const t = mergeTexts(texts);
+  const label = retryLabel ?? t.tryAgain;
+  const { title, detail } = describeError(error, t);
   const code = error instanceof FaceGateError ? error.code : 'unknown';
   const wait = error instanceof FaceGateError ? (error.retryAfter ?? 0) : 0;
   const [remaining, setRemaining] = useState(wait);
@@ -49,7 +53,7 @@ export function ErrorNotice({ error, onRetry, retryLabel = 'Try again', children
               onClick={onRetry}
               disabled={remaining > 0}
             >
-              {remaining > 0 ? `${retryLabel} (in ${formatSeconds(remaining)})` : retryLabel}
+              {remaining > 0 ? t.retryAfterLabel(label, formatSeconds(remaining, t)) : label}
             </button>
           )}
           {children}

@@ -2,8 +2,8 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import { errorReply, fakeServer, noFaceDetection, obama, okDetection } from '../../test/fakeServer';
 import { FAKE_FRAME, setCamera } from '../../test/setup';
-import { createFaceGate } from './client';
-import { FaceLogin } from './FaceLogin';
+import { createFaceGate } from './client.js';
+import { FaceLogin } from './FaceLogin.js';
 
 const session = { user: obama, token: 'jwt.abc', expires_at: '2026-11-29T10:00:00Z', distance: 0.3 };
 

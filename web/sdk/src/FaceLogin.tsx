@@ -3,12 +3,13 @@
 // reports the session; failures (no match, rate limit, camera, server) show with a "Try again".
 
 import { useCallback, useId, useMemo, useRef, useState, type ReactNode } from 'react';
-import { CameraView } from './CameraView';
-import { createFaceGate, type FaceGateClient } from './client';
-import { ErrorNotice } from './ErrorNotice';
-import type { FaceGateError } from './errors';
-import { Spinner } from './Spinner';
-import type { FaceGateUser, Session } from './types';
+import { CameraView } from './CameraView.js';
+import { createFaceGate, type FaceGateClient } from './client.js';
+import { ErrorNotice } from './ErrorNotice.js';
+import { mergeTexts, type FaceGateTexts } from './messages.js';
+import type { FaceGateError } from './errors.js';
+import { Spinner } from './Spinner.js';
+import type { FaceGateUser, Session } from './types.js';
 
 export interface FaceLoginProps {
   /** Called once the server accepted the face. `token` is the signed session (JWT). */
@@ -23,6 +24,8 @@ export interface FaceLoginProps {
   intervalMs?: number;
   /** Extra actions shown under a failed attempt, e.g. a link to sign up. */
   failureActions?: ReactNode;
+  /** Replacement texts (another language); see FaceGateTexts. */
+  texts?: Partial<FaceGateTexts>;
 }
 
 type Phase = 'scanning' | 'checking' | 'failed';
@@ -35,7 +38,9 @@ export function FaceLogin({
   onError,
   intervalMs,
   failureActions,
+  texts,
 }: FaceLoginProps) {
+  const t = useMemo(() => mergeTexts(texts), [texts]);
   const client = useMemo(() => givenClient ?? createFaceGate({ baseUrl }), [givenClient, baseUrl]);
   const [phase, setPhase] = useState<Phase>('scanning');
   const [error, setError] = useState<FaceGateError | null>(null);
@@ -78,7 +83,7 @@ export function FaceLogin({
 
   const camera = !withUsername || usernameReady;
   return (
-    <section className="fg-facelogin" aria-label="Log in with your face">
+    <section className="fg-facelogin" aria-label={t.loginRegion}>
       {allowUsername && (
         <div className="fg-username-option">
           <label className="fg-check">
@@ -91,7 +96,7 @@ export function FaceLogin({
                 retry();
               }}
             />
-            Log in with my username
+            {t.loginWithUsername}
           </label>
           {withUsername && (
             <form
@@ -104,7 +109,7 @@ export function FaceLogin({
                 }
               }}
             >
-              <label htmlFor={`${ids}-username`}>Username</label>
+              <label htmlFor={`${ids}-username`}>{t.username}</label>
               <input
                 id={`${ids}-username`}
                 name="username"
@@ -119,14 +124,14 @@ export function FaceLogin({
                 }}
               />
               <button type="submit" className="fg-button">
-                Scan my face
+                {t.scanMyFace}
               </button>
             </form>
           )}
         </div>
       )}
       {phase === 'failed' && error ? (
-        <ErrorNotice error={error} onRetry={retry}>
+        <ErrorNotice error={error} onRetry={retry} texts={t}>
           {failureActions}
         </ErrorNotice>
       ) : (
@@ -137,7 +142,8 @@ export function FaceLogin({
             intervalMs={intervalMs}
             onGoodFrame={(image) => void tryLogin(image)}
             onError={fail}
-            caption={phase === 'checking' ? <Spinner label="Checking your face…" /> : undefined}
+            caption={phase === 'checking' ? <Spinner label={t.checkingFace} /> : undefined}
+            texts={t}
           />
         )
       )}

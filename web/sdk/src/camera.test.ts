@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setCamera } from '../../test/setup';
-import { captureFrame, openCamera } from './camera';
+import { captureFrame, openCamera } from './camera.js';
 
 const refuse = (name: string) => () => Promise.reject(new DOMException('refused', name));
 

@@ -1,6 +1,6 @@
 // The webcam: opening it with errors a person can act on, and grabbing a JPEG frame from it.
 
-import { FaceGateError } from './errors';
+import { FaceGateError } from './errors.js';
 
 /** Opens the user-facing camera. Rejects with FaceGateError code `camera_denied`, `camera_missing`,
  *  `camera_busy` or `camera_unsupported`. The caller stops the tracks when done (stopStream). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorReply, fakeServer, obama, okDetection } from '../../test/fakeServer';
-import { createFaceGate } from './client';
-import { FaceGateError } from './errors';
+import { createFaceGate } from './client.js';
+import { FaceGateError } from './errors.js';
 
 const session = { user: obama, token: 'jwt.abc', expires_at: '2026-11-29T10:00:00Z' };
 

@@ -1,8 +1,8 @@
 // The facegate HTTP client: one function per route of /api/v1 (docs/API-SKETCH.md), typed results,
 // and every failure turned into a FaceGateError so callers switch on `code`, never on text.
 
-import { FaceGateError, errorFromResponse } from './errors';
-import type { AuditEvent, Detection, FaceGateUser, Session } from './types';
+import { FaceGateError, errorFromResponse } from './errors.js';
+import type { AuditEvent, Detection, FaceGateUser, Session } from './types.js';
 
 /** An image as the server accepts it in JSON: a data URL (`data:image/jpeg;base64,...`) or bare base64. */
 export type ImageData64 = string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FaceGateError, parseRetryAfter } from './errors';
-import { describeError, hintText } from './messages';
+import { FaceGateError, parseRetryAfter } from './errors.js';
+import { describeError, hintText } from './messages.js';
 
 describe('describeError', () => {
   it('has its own words for each failure state', () => {

@@ -1,14 +1,57 @@
-// Plain words for every failure and every detection hint, shared by the SDK's components and the app.
+// Plain words for every failure, every detection hint and every label of the SDK's components.
+// All of it can be replaced (another language, another tone): pass `texts` to a component, or to
+// describeError / hintText; what is not given keeps the English default.
 
-import { FaceGateError } from './errors';
-import type { DetectHint } from './types';
+import { FaceGateError } from './errors.js';
+import type { DetectHint } from './types.js';
 
 export interface ErrorText {
   title: string;
   detail: string;
 }
 
-const texts: Record<string, ErrorText> = {
+/** Every text the SDK shows. Functions build the texts that hold a value. */
+export interface FaceGateTexts {
+  /** Titles and details per error code (the server's codes and the SDK's own). */
+  errors: Record<string, ErrorText>;
+  /** Shown for codes without an entry; the detail is then the server's message. */
+  unknownErrorTitle: string;
+  /** Camera guidance per detection hint. */
+  hints: Record<DetectHint, string>;
+  lookAtCamera: string;
+  cameraLabel: string;
+  cameraStarting: string;
+  cameraUnavailable: string;
+  lookingForFace: string;
+  tryAgain: string;
+  /** " Try again in 5 seconds." after a rate limit or lockout. */
+  retryIn: (wait: string) => string;
+  /** The button while a Retry-After runs: "Try again (in 5 seconds)". */
+  retryAfterLabel: (label: string, wait: string) => string;
+  seconds: (n: number) => string;
+  minutes: (n: number) => string;
+  // <FaceLogin>
+  loginRegion: string;
+  loginWithUsername: string;
+  username: string;
+  scanMyFace: string;
+  checkingFace: string;
+  // <FaceSignUp>
+  signUpRegion: string;
+  signUpIntro: string;
+  usernameHelp: string;
+  displayName: string;
+  continueToScan: string;
+  chooseUsername: string;
+  signingUpAs: (username: string, displayName: string) => string;
+  picturesTaken: string;
+  picturesProgress: (done: number, total: number) => string;
+  creatingAccount: string;
+  back: string;
+  changeUsername: string;
+}
+
+const errorTexts: Record<string, ErrorText> = {
   camera_denied: {
     title: 'Camera permission denied',
     detail:
@@ -62,34 +105,76 @@ const texts: Record<string, ErrorText> = {
   not_found: { title: 'Not found', detail: '' },
 };
 
+/** The English texts. */
+export const defaultTexts: FaceGateTexts = {
+  errors: errorTexts,
+  unknownErrorTitle: 'Something went wrong',
+  hints: {
+    ok: 'Hold still',
+    no_face: 'No face found — look at the camera',
+    multiple_faces: 'Only one face please',
+    move_closer: 'Move closer',
+    off_center: 'Center your face',
+  },
+  lookAtCamera: 'Look at the camera',
+  cameraLabel: 'Camera preview',
+  cameraStarting: 'Starting the camera…',
+  cameraUnavailable: 'The camera is not available.',
+  lookingForFace: 'Looking for your face…',
+  tryAgain: 'Try again',
+  retryIn: (wait) => ` Try again in ${wait}.`,
+  retryAfterLabel: (label, wait) => `${label} (in ${wait})`,
+  seconds: (n) => (n === 1 ? '1 second' : `${n} seconds`),
+  minutes: (n) => (n === 1 ? '1 minute' : `${n} minutes`),
+  loginRegion: 'Log in with your face',
+  loginWithUsername: 'Log in with my username',
+  username: 'Username',
+  scanMyFace: 'Scan my face',
+  checkingFace: 'Checking your face…',
+  signUpRegion: 'Sign up with your face',
+  signUpIntro: 'Choose a username, then look at the camera: it takes three pictures by itself.',
+  usernameHelp: 'Letters, digits, dot, dash and underscore.',
+  displayName: 'Display name (optional)',
+  continueToScan: 'Continue: scan my face',
+  chooseUsername: 'Choose a username.',
+  signingUpAs: (username, displayName) =>
+    `Signing up as ${username}${displayName ? ` (${displayName})` : ''}.`,
+  picturesTaken: 'Pictures taken',
+  picturesProgress: (done, total) => `${done} of ${total} pictures`,
+  creatingAccount: 'Creating your account…',
+  back: 'Back',
+  changeUsername: 'Change username',
+};
+
+/** The defaults with `overrides` laid over them (errors and hints merged key by key). */
+export function mergeTexts(overrides?: Partial<FaceGateTexts>): FaceGateTexts {
+  if (!overrides) return defaultTexts;
+  return {
+    ...defaultTexts,
+    ...overrides,
+    errors: { ...defaultTexts.errors, ...overrides.errors },
+    hints: { ...defaultTexts.hints, ...overrides.hints },
+  };
+}
+
 /** Title and detail for an error; the server's own message fills in where we have no better one. */
-export function describeError(error: unknown): ErrorText {
+export function describeError(error: unknown, texts: FaceGateTexts = defaultTexts): ErrorText {
   if (!(error instanceof FaceGateError)) {
-    return { title: 'Something went wrong', detail: error instanceof Error ? error.message : String(error) };
+    return { title: texts.unknownErrorTitle, detail: error instanceof Error ? error.message : String(error) };
   }
-  const known = texts[error.code];
-  if (!known) return { title: 'Something went wrong', detail: error.message };
+  const known = texts.errors[error.code];
+  if (!known) return { title: texts.unknownErrorTitle, detail: error.message };
   let detail = known.detail || error.message;
   if ((error.code === 'rate_limited' || error.code === 'locked_out') && error.retryAfter !== null) {
-    detail += ` Try again in ${formatSeconds(error.retryAfter)}.`;
+    detail += texts.retryIn(formatSeconds(error.retryAfter, texts));
   }
   return { title: known.title, detail };
 }
 
-export function formatSeconds(seconds: number): string {
-  if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`;
-  const minutes = Math.ceil(seconds / 60);
-  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+export function formatSeconds(seconds: number, texts: FaceGateTexts = defaultTexts): string {
+  return seconds < 60 ? texts.seconds(seconds) : texts.minutes(Math.ceil(seconds / 60));
 }
 
-const hints: Record<DetectHint, string> = {
-  ok: 'Hold still',
-  no_face: 'No face found — look at the camera',
-  multiple_faces: 'Only one face please',
-  move_closer: 'Move closer',
-  off_center: 'Center your face',
-};
-
-export function hintText(hint: DetectHint | string): string {
-  return (hints as Record<string, string>)[hint] ?? 'Look at the camera';
+export function hintText(hint: DetectHint | string, texts: FaceGateTexts = defaultTexts): string {
+  return (texts.hints as Record<string, string>)[hint] ?? texts.lookAtCamera;
 }

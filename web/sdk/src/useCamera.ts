@@ -1,8 +1,8 @@
 // React hook: the webcam stream attached to a <video>, started while `active`, stopped otherwise.
 
 import { useEffect, useRef, useState, type RefObject } from 'react';
-import { cameraError, openCamera, stopStream } from './camera';
-import { FaceGateError } from './errors';
+import { cameraError, openCamera, stopStream } from './camera.js';
+import { FaceGateError } from './errors.js';
 
 export type CameraStatus = 'off' | 'starting' | 'live' | 'error';
 

@@ -3,9 +3,9 @@
 // the previous answer, so a slow server slows the loop instead of queueing requests.
 
 import { useEffect, useRef, useState, type RefObject } from 'react';
-import { captureFrame } from './camera';
-import type { FaceGateClient } from './client';
-import type { Detection } from './types';
+import { captureFrame } from './camera.js';
+import type { FaceGateClient } from './client.js';
+import type { Detection } from './types.js';
 
 export interface DetectLoopOptions {
   client: FaceGateClient;
