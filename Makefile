@@ -23,7 +23,7 @@ MODEL_FILES := $(foreach m,ssd_mobilenetv1_model tiny_face_detector_model face_l
 SUBST      := sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
                   -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
-.PHONY: all setup build run test test-unit test-sanitize test-server test-web test-e2e bench \
+.PHONY: all setup build run test test-unit test-sanitize test-server test-web test-docs test-e2e bench \
         web install format clean
 
 all: build
@@ -56,6 +56,9 @@ test-server: setup build
 
 test-web: setup
 	@scripts/test.sh web
+
+test-docs: setup
+	@scripts/test.sh docs
 
 test-e2e: setup build web
 	@scripts/test.sh e2e

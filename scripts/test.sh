@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs facegate's test suites and prints one summary line. Usage: scripts/test.sh [SUITE...]
 # Suites: unit (ctest), sanitize (ctest under ASan+UBSan), server (real server, node --test),
-# web (Vitest), e2e (Playwright + Chromium). With no argument, all of them in that order.
+# web (Vitest and the SDK package check), docs (OpenAPI lint, routes documented), e2e (Playwright +
+# Chromium). With no argument, all of them in that order.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -30,6 +31,12 @@ suite_web() {
     (cd web && npm run --silent test)
 }
 
+suite_docs() {
+    # Redocly's linter: no telemetry, no update check (the tests run offline).
+    REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint &&
+        node --test tests/docs/
+}
+
 suite_e2e() {
     ls tests/e2e/*.test.mjs >/dev/null 2>&1 || return 0
     [ -f web/package.json ] && (cd web && npm run --silent build)
@@ -37,7 +44,7 @@ suite_e2e() {
 }
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit sanitize server web e2e)
+[ ${#suites[@]} -gt 0 ] || suites=(unit sanitize server web docs e2e)
 passed=0
 failed=0
 failed_names=()
