@@ -235,10 +235,8 @@ static int rotate_descriptor_key(const char *data_dir)
                 "facegate keys rotate-descriptor-key: the templates are now under the key in %s; "
                 "move it over %s\n",
                 next_path, key_path);
-    else if (rc == FG_OK)
-        unlink(next_path);
     else
-        unlink(next_path); /* the transaction rolled back: the old key still holds */
+        unlink(next_path); /* done, or rolled back (the old key still holds) */
     sodium_memzero(key, sizeof key);
     fg_store_close(store);
     close(lock_fd);
