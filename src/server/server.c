@@ -141,15 +141,17 @@ static int issuer_valid(const char *issuer)
 }
 
 /* Without --issuer, the issuer is the listener's own URL (fine on one machine; behind a proxy
- * or TLS, set --issuer to the public URL). */
-static void default_issuer(fg_server *s)
+ * or TLS, set --issuer to the public URL). Set before listening when the port is known; with
+ * --port 0 only once it is bound, so a request in that instant, before the banner names the
+ * port, could see no issuer. */
+static void default_issuer(fg_server *s, int port)
 {
     const char *host = s->config.host;
     int ipv6 = strchr(host, ':') != NULL;
-    if (s->config.issuer[0]) return;
+    if (s->config.issuer[0] || port == 0) return;
     if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) host = "localhost", ipv6 = 0;
     snprintf(s->config.issuer, sizeof s->config.issuer, "http://%s%s%s:%d", ipv6 ? "[" : "", host,
-             ipv6 ? "]" : "", s->bound_port);
+             ipv6 ? "]" : "", port);
 }
 
 void fg_server_keys(fg_server *s, fg_jwt_keyset *keys)
@@ -224,8 +226,9 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
             s->config.workers == 1 ? "" : "s", s->config.models);
     if ((rc = fg_pool_open(&s->config.engine, s->config.workers, &s->pool, err)) != FG_OK)
         goto fail;
+    default_issuer(s, s->config.port);
     if ((rc = fg_http_start(s, err)) != FG_OK) goto fail;
-    default_issuer(s);
+    default_issuer(s, s->bound_port);
     banner(s, users, admin_created);
     *out = s;
     return FG_OK;
