@@ -109,6 +109,19 @@ int fg_keyfile_load(const char *path, uint8_t *secret, size_t len, int *created,
     return FG_OK;
 }
 
+/* Run as root (an operator's `facegate keys rotate` on a service's data dir), a new key file
+ * belongs to whoever owns the directory, so the server running as that user can read it. */
+static void give_to_dir_owner(int fd, const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    if (geteuid() != 0) return;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    if (stat(dir, &st) == 0 && st.st_uid != 0 && fchown(fd, st.st_uid, st.st_gid) != 0)
+        return; /* best effort: the server then says it cannot read the file */
+}
+
 int fg_keyfile_replace(const char *path, const uint8_t *secret, size_t len, fg_error *err)
 {
     char tmp[4096];
@@ -121,6 +134,7 @@ int fg_keyfile_replace(const char *path, const uint8_t *secret, size_t len, fg_e
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return fg_fail(err, FG_STORE_EKEY, "cannot create key file %s: %s", tmp, strerror(errno));
+    give_to_dir_owner(fd, path);
     if ((rc = write_secret(fd, tmp, secret, len, err)) != FG_OK) return rc;
     if (rename(tmp, path) != 0) {
         int saved = errno;
