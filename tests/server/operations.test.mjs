@@ -1,17 +1,20 @@
 // Operations: the client address behind a trusted proxy (and only then), the Secure cookie a
-// trusted proxy asks for, the separate management listener, liveness and readiness.
+// trusted proxy asks for, the separate management listener, liveness and readiness, and the
+// readiness notification to systemd (sd_notify).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { adminToken, call, photo, startServer } from './helpers.mjs';
+import path from 'node:path';
+import { adminToken, call, photo, startServer, tempDir } from './helpers.mjs';
 
 const servers = [];
 after(async () => {
   for (const s of servers) await s.stop();
 });
 
-async function start(args) {
-  const server = await startServer({ args });
+async function start(args, env = {}) {
+  const server = await startServer({ args, env });
   servers.push(server);
   return server;
 }
@@ -99,3 +102,39 @@ test('bad operations options are refused with a reason', async () => {
     await assert.rejects(startServer({ args }), reason);
   }
 });
+
+test('sd_notify: READY once listening, RELOADING/READY around SIGHUP, STOPPING on SIGTERM', async () => {
+  // A stand-in for systemd's notification socket (AF_UNIX datagrams), in Python: Node has none.
+  const dir = tempDir('fg-notify-');
+  const socketPath = path.join(dir, 'notify.sock');
+  const listener = spawn('python3', ['-u', '-c', `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("bound", flush=True)
+while True:
+    print(s.recv(4096).decode(), flush=True)
+`, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let messages = '';
+  listener.stdout.setEncoding('utf8');
+  listener.stdout.on('data', (chunk) => { messages += chunk; });
+  try {
+    await waitUntil(() => messages.includes('bound'));
+    const server = await start([], { NOTIFY_SOCKET: socketPath });
+    await waitUntil(() => /READY=1/.test(messages));
+    server.proc.kill('SIGHUP');
+    await waitUntil(() => /RELOADING=1\s+READY=1/.test(messages));
+    await server.stop();
+    await waitUntil(() => /STOPPING=1/.test(messages));
+  } finally {
+    listener.kill();
+  }
+});
+
+async function waitUntil(predicate, ms = 10000) {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
