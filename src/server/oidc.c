@@ -667,13 +667,13 @@ void fg_route_oidc_token(fg_request *req)
     }
     access_token_id(code.code_hash, jti, sizeof jti);
     claims = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", s->config.issuer, "sub",
-                       user.subject, "aud", s->config.issuer, "client_id", client.id, "scope",
+                       user.uid, "aud", s->config.issuer, "client_id", client.id, "scope",
                        code.scope, "iat", (json_int_t)now, "exp", (json_int_t)exp, "jti", jti);
     if (sign_token(s, "at+jwt", claims, access, sizeof access) != FG_OK) goto sign_failed;
     claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:s}", "iss", s->config.issuer,
-                       "sub", user.subject, "aud", client.id, "azp", client.id, "iat",
-                       (json_int_t)now, "exp", (json_int_t)exp, "auth_time",
-                       (json_int_t)code.auth_time, "amr", word_array(code.amr), "acr",
+                       "sub", user.uid, "aud", client.id, "azp", client.id, "iat", (json_int_t)now,
+                       "exp", (json_int_t)exp, "auth_time", (json_int_t)code.auth_time, "amr",
+                       word_array(code.amr), "acr",
                        has_word(code.amr, "liveness") ? ACR_FACE_LIVENESS : ACR_FACE);
     if (claims && code.nonce[0]) json_object_set_new(claims, "nonce", json_string(code.nonce));
     if (claims && has_word(code.scope, "profile")) {
@@ -745,10 +745,10 @@ void fg_route_oidc_userinfo(fg_request *req)
         reply_invalid_token(req, "the access token expired");
     } else if (fg_store_session_revoked(s->store, jti, &revoked, &err) != FG_OK || revoked) {
         reply_invalid_token(req, "the access token was revoked");
-    } else if (fg_store_user_get_subject(s->store, sub, &user, &err) != FG_OK) {
+    } else if (fg_store_user_get_uid(s->store, sub, &user, &err) != FG_OK) {
         reply_invalid_token(req, "the account no longer exists");
     } else {
-        body = json_pack("{s:s}", "sub", user.subject);
+        body = json_pack("{s:s}", "sub", user.uid);
         if (scope && has_word(scope, "profile")) {
             json_object_set_new(body, "name", json_string(user.display_name));
             json_object_set_new(body, "preferred_username", json_string(user.username));

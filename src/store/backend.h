@@ -33,13 +33,16 @@ typedef struct fg_store_backend {
     int (*open)(const char *data_dir, void **db, fg_error *err);
     void (*close)(void *db);
     /* Inserts the user row then its n templates in one transaction. */
-    int (*user_insert)(void *db, const char *username, const char *display_name,
-                       const char *subject, int64_t created_at, const fg_sealed_template *templates,
-                       size_t n, int64_t *user_id, int64_t *template_ids, fg_error *err);
+    /* Inserts the user row (uid: the account id the front generated, FG_STORE_UID_LEN hex
+     * digits, stored unique) then its n templates in one transaction. */
+    int (*user_insert)(void *db, const char *uid, const char *username, const char *display_name,
+                       int64_t created_at, const fg_sealed_template *templates, size_t n,
+                       int64_t *user_id, int64_t *template_ids, fg_error *err);
     /* By username when username != NULL, else by id. */
     int (*user_find)(void *db, const char *username, int64_t id, fg_store_user *user,
                      fg_error *err);
-    int (*user_find_subject)(void *db, const char *subject, fg_store_user *user, fg_error *err);
+    /* By account id (fg_store_user.uid). */
+    int (*user_find_uid)(void *db, const char *uid, fg_store_user *user, fg_error *err);
     int (*user_delete)(void *db, int64_t id, fg_error *err);
     int (*user_list)(void *db, fg_store_user **users, size_t *count, fg_error *err);
     int (*user_count)(void *db, size_t *count, fg_error *err);

@@ -46,11 +46,13 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE revoked_sessions ("
     "  jti TEXT PRIMARY KEY,"
     "  expires_at INTEGER NOT NULL) WITHOUT ROWID;",
-    /* 2: OpenID Connect. Users get a random subject (existing ones too); registered clients;
-     * authorization codes (hashed), kept after use until they expire to refuse replays. */
-    "ALTER TABLE users ADD COLUMN subject TEXT;"
-    "UPDATE users SET subject = lower(hex(randomblob(16)));"
-    "CREATE UNIQUE INDEX users_subject ON users(subject);"
+    /* 2: the account id (users.id is a rowid: SQLite hands the largest one out again once its
+     * row is deleted), the OpenID Connect `sub`. Existing accounts get one here. */
+    "ALTER TABLE users ADD COLUMN uid TEXT;"
+    "UPDATE users SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL;"
+    "CREATE UNIQUE INDEX users_uid ON users(uid);",
+    /* 3: OpenID Connect: registered clients; authorization codes (hashed), kept after use
+     * until they expire to refuse replays. */
     "CREATE TABLE oidc_clients ("
     "  id TEXT PRIMARY KEY,"
     "  name TEXT NOT NULL DEFAULT '',"
@@ -89,7 +91,7 @@ enum {
     ST_REVOKED_PRUNE,
     ST_REVOKED_INSERT,
     ST_REVOKED_FIND,
-    ST_USER_BY_SUBJECT,
+    ST_USER_BY_UID,
     ST_TEMPLATE_UPDATE,
     ST_CLIENT_INSERT,
     ST_CLIENT_FIND,
@@ -104,7 +106,7 @@ enum {
 
 #define USER_COLUMNS                                                                               \
     "u.id, u.username, u.display_name, u.created_at, "                                             \
-    "(SELECT count(*) FROM templates t WHERE t.user_id = u.id), u.subject"
+    "(SELECT count(*) FROM templates t WHERE t.user_id = u.id), u.uid"
 #define CLIENT_COLUMNS "id, name, secret_hash, redirect_uris, created_at"
 #define CODE_COLUMNS                                                                               \
     "code_hash, client_id, user_id, redirect_uri, code_challenge, nonce, scope, amr, auth_time, "  \
@@ -114,7 +116,7 @@ static const char *const STATEMENTS[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_USER_INSERT] = "INSERT INTO users (username, display_name, created_at, subject) "
+    [ST_USER_INSERT] = "INSERT INTO users (username, display_name, created_at, uid) "
                        "VALUES (?1, ?2, ?3, ?4)",
     [ST_USER_BY_NAME] = "SELECT " USER_COLUMNS " FROM users u WHERE u.username = ?1",
     [ST_USER_BY_ID] = "SELECT " USER_COLUMNS " FROM users u WHERE u.id = ?1",
@@ -133,7 +135,7 @@ static const char *const STATEMENTS[ST_COUNT] = {
     [ST_REVOKED_INSERT] = "INSERT OR REPLACE INTO revoked_sessions (jti, expires_at) "
                           "VALUES (?1, ?2)",
     [ST_REVOKED_FIND] = "SELECT 1 FROM revoked_sessions WHERE jti = ?1 AND expires_at >= ?2",
-    [ST_USER_BY_SUBJECT] = "SELECT " USER_COLUMNS " FROM users u WHERE u.subject = ?1",
+    [ST_USER_BY_UID] = "SELECT " USER_COLUMNS " FROM users u WHERE u.uid = ?1",
     [ST_TEMPLATE_UPDATE] = "UPDATE templates SET nonce = ?2, ciphertext = ?3 WHERE id = ?1",
     [ST_CLIENT_INSERT] =
         "INSERT INTO oidc_clients (" CLIENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -315,8 +317,8 @@ static int insert_template(sqlite_store *s, int64_t user_id, int64_t created_at,
     return FG_OK;
 }
 
-static int sqlite_user_insert(void *db, const char *username, const char *display_name,
-                              const char *subject, int64_t created_at,
+static int sqlite_user_insert(void *db, const char *uid, const char *username,
+                              const char *display_name, int64_t created_at,
                               const fg_sealed_template *templates, size_t n, int64_t *user_id,
                               int64_t *template_ids, fg_error *err)
 {
@@ -330,7 +332,7 @@ static int sqlite_user_insert(void *db, const char *username, const char *displa
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, display_name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, created_at);
-    sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, uid, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
         int unique = sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE;
@@ -369,7 +371,7 @@ static void read_user(sqlite3_stmt *st, fg_store_user *user)
     copy_text(user->display_name, sizeof user->display_name, sqlite3_column_text(st, 2));
     user->created_at = sqlite3_column_int64(st, 3);
     user->faces = sqlite3_column_int(st, 4);
-    copy_text(user->subject, sizeof user->subject, sqlite3_column_text(st, 5));
+    copy_text(user->uid, sizeof user->uid, sqlite3_column_text(st, 5));
 }
 
 /* Steps a lookup of one row: FG_OK with read_row(st, out) done, FG_STORE_ENOTFOUND with
@@ -407,12 +409,11 @@ static int sqlite_user_find(void *db, const char *username, int64_t id, fg_store
     return find_one(s, st, read_user_row, user, "user", err);
 }
 
-static int sqlite_user_find_subject(void *db, const char *subject, fg_store_user *user,
-                                    fg_error *err)
+static int sqlite_user_find_uid(void *db, const char *uid, fg_store_user *user, fg_error *err)
 {
     sqlite_store *s = db;
-    sqlite3_stmt *st = stmt(s, ST_USER_BY_SUBJECT);
-    sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = stmt(s, ST_USER_BY_UID);
+    sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
     return find_one(s, st, read_user_row, user, "user", err);
 }
 
@@ -870,7 +871,7 @@ const fg_store_backend fg_store_sqlite = {
     .audit_list = sqlite_audit_list,
     .session_revoke = sqlite_session_revoke,
     .session_revoked = sqlite_session_revoked,
-    .user_find_subject = sqlite_user_find_subject,
+    .user_find_uid = sqlite_user_find_uid,
     .client_insert = sqlite_client_insert,
     .client_find = sqlite_client_find,
     .client_list = sqlite_client_list,

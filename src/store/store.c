@@ -153,12 +153,12 @@ static int unseal(const uint8_t *key, const char *username, const fg_sealed_temp
     return FG_OK;
 }
 
-/* 128 random bits as hex: a subject nobody can guess or have had before. */
-static void random_subject(char out[FG_SUBJECT_LEN + 1])
+/* 128 random bits as hex: an account id nobody can guess or have had before. */
+static void random_uid(char out[FG_STORE_UID_LEN + 1])
 {
-    uint8_t bytes[FG_SUBJECT_LEN / 2];
+    uint8_t bytes[FG_STORE_UID_LEN / 2];
     randombytes_buf(bytes, sizeof bytes);
-    sodium_bin2hex(out, FG_SUBJECT_LEN + 1, bytes, sizeof bytes);
+    sodium_bin2hex(out, FG_STORE_UID_LEN + 1, bytes, sizeof bytes);
 }
 
 int fg_store_user_create(fg_store *store, const char *username, const char *display_name,
@@ -166,7 +166,7 @@ int fg_store_user_create(fg_store *store, const char *username, const char *disp
                          fg_store_user *user, int64_t *template_ids, fg_error *err)
 {
     fg_sealed_template *sealed;
-    char subject[FG_SUBJECT_LEN + 1];
+    char uid[FG_STORE_UID_LEN + 1];
     int64_t user_id = 0;
     int rc = FG_OK;
 
@@ -178,16 +178,16 @@ int fg_store_user_create(fg_store *store, const char *username, const char *disp
                        "control characters",
                        FG_DISPLAY_NAME_MAX);
     if (n == 0) return fg_fail(err, FG_EINVAL, "a user needs at least one template");
-    random_subject(subject);
+    random_uid(uid);
     sealed = calloc(n, sizeof *sealed);
     if (!sealed) return fg_fail(err, FG_ENOMEM, "out of memory sealing templates");
     for (size_t i = 0; i < n && rc == FG_OK; i++)
         rc = seal(store->key, username, descriptors[i], &sealed[i], err);
     if (rc == FG_OK) {
         pthread_mutex_lock(&store->lock);
-        rc = store->backend->user_insert(store->db, username, display_name, subject,
-                                         (int64_t)time(NULL), sealed, n, &user_id, template_ids,
-                                         err);
+        rc =
+            store->backend->user_insert(store->db, uid, username, display_name, (int64_t)time(NULL),
+                                        sealed, n, &user_id, template_ids, err);
         if (rc == FG_OK && user)
             rc = store->backend->user_find(store->db, NULL, user_id, user, err);
         pthread_mutex_unlock(&store->lock);
@@ -215,14 +215,13 @@ int fg_store_user_get_id(fg_store *store, int64_t id, fg_store_user *user, fg_er
     return rc;
 }
 
-int fg_store_user_get_subject(fg_store *store, const char *subject, fg_store_user *user,
-                              fg_error *err)
+int fg_store_user_get_uid(fg_store *store, const char *uid, fg_store_user *user, fg_error *err)
 {
     int rc;
-    if (!subject || strlen(subject) != FG_SUBJECT_LEN)
+    if (!uid || strlen(uid) != FG_STORE_UID_LEN)
         return fg_fail(err, FG_STORE_ENOTFOUND, "no such user");
     pthread_mutex_lock(&store->lock);
-    rc = store->backend->user_find_subject(store->db, subject, user, err);
+    rc = store->backend->user_find_uid(store->db, uid, user, err);
     pthread_mutex_unlock(&store->lock);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* test-store-migrate-v1.c - a data dir of the first schema (before OpenID Connect) opens: its
- * users keep their templates and get a random subject each, and the new tables work. The v1
- * database is made by taking today's back to v1 (drop what migration 2 added). */
+ * users keep their templates and get a random account id (uid) each, and the new tables work.
+ * The v1 database is made by taking today's back to v1 (drop what migrations 2 and 3 added). */
 #include "harness.h"
 #include "store/store.h"
 
@@ -34,15 +34,15 @@ int main(void)
         fg_store_user_create(store, "obama", "", (const float(*)[128])d, 2, &a, NULL, &err), FG_OK);
     CHECK_EQ_INT(
         fg_store_user_create(store, "biden", "", (const float(*)[128])d, 1, &b, NULL, &err), FG_OK);
-    CHECK_EQ_INT((int)strlen(a.subject), FG_SUBJECT_LEN);
-    CHECK(strcmp(a.subject, b.subject) != 0);
+    CHECK_EQ_INT((int)strlen(a.uid), FG_STORE_UID_LEN);
+    CHECK(strcmp(a.uid, b.uid) != 0);
     fg_store_close(store);
 
     snprintf(path, sizeof path, "%s/facegate.db", dir);
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db,
                               "DROP TABLE oidc_codes; DROP TABLE oidc_clients;"
-                              "DROP INDEX users_subject; ALTER TABLE users DROP COLUMN subject;"
+                              "DROP INDEX users_uid; ALTER TABLE users DROP COLUMN uid;"
                               "DELETE FROM schema_version; INSERT INTO schema_version VALUES (1);",
                               NULL, NULL, NULL),
                  SQLITE_OK);
@@ -51,12 +51,12 @@ int main(void)
     CHECK_EQ_INT(fg_store_open("sqlite", dir, &store, NULL, &err), FG_OK);
     CHECK_EQ_INT(fg_store_user_get(store, "obama", &a, &err), FG_OK);
     CHECK_EQ_INT(fg_store_user_get(store, "biden", &b, &err), FG_OK);
-    CHECK_EQ_INT((int)strlen(a.subject), FG_SUBJECT_LEN);
-    CHECK(strspn(a.subject, "0123456789abcdef") == FG_SUBJECT_LEN);
-    CHECK(strcmp(a.subject, b.subject) != 0);
-    CHECK_EQ_INT(fg_store_user_get_subject(store, a.subject, &again, &err), FG_OK);
+    CHECK_EQ_INT((int)strlen(a.uid), FG_STORE_UID_LEN);
+    CHECK(strspn(a.uid, "0123456789abcdef") == FG_STORE_UID_LEN);
+    CHECK(strcmp(a.uid, b.uid) != 0);
+    CHECK_EQ_INT(fg_store_user_get_uid(store, a.uid, &again, &err), FG_OK);
     CHECK_EQ_INT((int)again.id, (int)a.id);
-    CHECK_EQ_INT(fg_store_user_get_subject(store, "0123", &again, &err), FG_STORE_ENOTFOUND);
+    CHECK_EQ_INT(fg_store_user_get_uid(store, "0123", &again, &err), FG_STORE_ENOTFOUND);
     CHECK_EQ_INT(fg_store_template_each(store, count_templates, &templates, &err), FG_OK);
     CHECK_EQ_INT(templates, 3);
 
