@@ -87,5 +87,13 @@ if [ ${#compare_args[@]} -eq 0 ] || ! printf '%s\n' "${compare_args[@]}" | grep 
     exit 1
 fi
 node bench/compare.mjs "${compare_args[@]}" | tee "$out/bench.md" || status=1
+
+# The matcher: 1:N over synthetic templates, float32 scan vs the quantised search (exactness
+# checked on every probe: a differing answer fails the bench).
+if [ -x "$BUILD/bench_match" ]; then
+    echo "bench: matcher, 10k / 100k / 1M synthetic templates" >&2
+    { printf '\n#### 1:N search (one core, synthetic templates)\n\n'
+      "$BUILD/bench_match" --sizes 10000,100000,1000000; } | tee -a "$out/bench.md" || status=1
+fi
 echo "bench: JSON and Markdown in $out/" >&2
 exit "$status"

@@ -1,29 +1,51 @@
 /*
- * match.c - the in-memory template matrix.
+ * match.c - the in-memory template matrix and its 1:N / 1:1 searches.
  *
- * Layout: rows of FG_DESCRIPTOR_DIM floats in one array, with parallel arrays of user and
- * template ids. A search is O(templates x 128): at 100k templates that is ~13M multiply-adds,
- * a few milliseconds, small next to the 100+ ms of computing the probe's descriptor. Possible
- * optimisations when that stops being true: SIMD/BLAS over the matrix, or an ANN index.
- * Removal compacts the arrays (O(N)); removals are rare (account deletion).
+ * Layout: each template is kept twice, as a unit-length float32 row (512 bytes, the exact
+ * answer) and as an int8 row with its own scale (128 bytes + 4, the fast first pass), with
+ * parallel arrays of user and template ids: 660 bytes per template in all.
  *
- * Rows and probes are scaled to unit length, so the squared Euclidean distance of a row and a
- * probe is fg_match_distance squared.
+ * A search is exact, in two passes. The first scans the int8 rows (src/match/scan.c, SIMD) and
+ * keeps the TOP_K rows nearest the probe by the approximate distance. Their exact float32
+ * distances decide the best and runner-up users, and a bound proves the rows left out cannot
+ * change that answer: the quantisation error of a distance is at most `eps` (from the largest
+ * residual of any row and the probe's own residual, by Cauchy-Schwarz), so a row whose
+ * approximate squared distance is >= a is exactly >= a - eps. When the runner-up user is not
+ * provably nearer than every row left out (a crowd of near-equal templates), a second pass
+ * re-ranks every row within the runner-up's distance + eps, and past WIDE_CAP of those (or with
+ * fewer than two users among the candidates) the plain float32 scan answers. The exact stage
+ * runs the same loop, in the same row order, as that plain scan, so the answers are the same
+ * to the bit, ties included.
+ *
+ * Removal compacts the arrays (O(N)); removals are rare (account deletion). The error bound
+ * keeps the largest residual ever added, which stays an upper bound after removals.
  */
 #include "match/match.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "match/scan.h"
+
+#define TOP_K 64
+#define BLOCK 256
+#define WIDE_CAP 65536
+#define ALIGN 64
+
 struct fg_matcher {
     pthread_rwlock_t lock;
-    float *rows;       /* count x FG_DESCRIPTOR_DIM */
-    int64_t *user_ids; /* count */
+    float *rows;      /* count x FG_DESCRIPTOR_DIM, unit length */
+    int8_t *q;        /* count x FG_DESCRIPTOR_DIM, quantised rows */
+    float *inv_scale; /* count: a quantised row times this approximates the row */
+    int64_t *user_ids;
     int64_t *template_ids;
     size_t count;
     size_t capacity;
+    double max_residual; /* largest |row - dequantised row| of any row added */
+    atomic_size_t second_passes, full_scans;
 };
 
 int fg_matcher_new(fg_matcher **out)
@@ -44,31 +66,40 @@ void fg_matcher_free(fg_matcher *m)
     if (!m) return;
     pthread_rwlock_destroy(&m->lock);
     free(m->rows);
+    free(m->q);
+    free(m->inv_scale);
     free(m->user_ids);
     free(m->template_ids);
     free(m);
 }
 
+/* Moves *p (used bytes kept) into a new cache-line aligned block of `bytes`. */
+static int grow(void **p, size_t used, size_t bytes)
+{
+    void *fresh;
+    if (posix_memalign(&fresh, ALIGN, bytes) != 0) return FG_ENOMEM;
+    if (used) memcpy(fresh, *p, used);
+    free(*p);
+    *p = fresh;
+    return FG_OK;
+}
+
 /* Grows the arrays to hold at least `need` rows. Caller holds the write lock. */
 static int reserve(fg_matcher *m, size_t need)
 {
-    size_t cap = m->capacity ? m->capacity : 64;
-    float *rows;
-    int64_t *users, *templates;
+    const size_t row_bytes = FG_DESCRIPTOR_DIM * sizeof(float);
+    size_t cap = m->capacity ? m->capacity : 64, n = m->count;
     if (need <= m->capacity) return FG_OK;
     while (cap < need) {
-        if (cap > SIZE_MAX / 2 / (FG_DESCRIPTOR_DIM * sizeof(float))) return FG_ENOMEM;
+        if (cap > SIZE_MAX / 2 / row_bytes) return FG_ENOMEM;
         cap *= 2;
     }
-    rows = realloc(m->rows, cap * FG_DESCRIPTOR_DIM * sizeof(float));
-    if (!rows) return FG_ENOMEM;
-    m->rows = rows;
-    users = realloc(m->user_ids, cap * sizeof(int64_t));
-    if (!users) return FG_ENOMEM;
-    m->user_ids = users;
-    templates = realloc(m->template_ids, cap * sizeof(int64_t));
-    if (!templates) return FG_ENOMEM;
-    m->template_ids = templates;
+    if (grow((void **)&m->rows, n * row_bytes, cap * row_bytes) ||
+        grow((void **)&m->q, n * FG_SCAN_ROW, cap * FG_SCAN_ROW) ||
+        grow((void **)&m->inv_scale, n * sizeof(float), cap * sizeof(float)) ||
+        grow((void **)&m->user_ids, n * sizeof(int64_t), cap * sizeof(int64_t)) ||
+        grow((void **)&m->template_ids, n * sizeof(int64_t), cap * sizeof(int64_t)))
+        return FG_ENOMEM;
     m->capacity = cap;
     return FG_OK;
 }
@@ -90,14 +121,21 @@ int fg_matcher_add(fg_matcher *m, int64_t user_id, int64_t template_id,
                    const float descriptor[FG_DESCRIPTOR_DIM])
 {
     float row[FG_DESCRIPTOR_DIM];
+    int8_t q[FG_SCAN_ROW];
+    double residual;
+    float inv;
     int rc;
     if (user_id <= 0 || template_id <= 0 || unit_length(descriptor, row)) return FG_EINVAL;
+    inv = fg_scan_quantise(row, q, &residual);
     pthread_rwlock_wrlock(&m->lock);
     rc = reserve(m, m->count + 1);
     if (rc == FG_OK) {
         memcpy(m->rows + m->count * FG_DESCRIPTOR_DIM, row, sizeof row);
+        memcpy(m->q + m->count * FG_SCAN_ROW, q, sizeof q);
+        m->inv_scale[m->count] = inv;
         m->user_ids[m->count] = user_id;
         m->template_ids[m->count] = template_id;
+        if (residual > m->max_residual) m->max_residual = residual;
         m->count++;
     }
     pthread_rwlock_unlock(&m->lock);
@@ -113,6 +151,8 @@ size_t fg_matcher_remove_user(fg_matcher *m, int64_t user_id)
         if (kept != i) {
             memcpy(m->rows + kept * FG_DESCRIPTOR_DIM, m->rows + i * FG_DESCRIPTOR_DIM,
                    FG_DESCRIPTOR_DIM * sizeof(float));
+            memcpy(m->q + kept * FG_SCAN_ROW, m->q + i * FG_SCAN_ROW, FG_SCAN_ROW);
+            m->inv_scale[kept] = m->inv_scale[i];
             m->user_ids[kept] = m->user_ids[i];
             m->template_ids[kept] = m->template_ids[i];
         }
@@ -156,6 +196,14 @@ size_t fg_matcher_users(fg_matcher *m)
     return users;
 }
 
+void fg_matcher_stats(fg_matcher *m, size_t *second_passes, size_t *full_scans)
+{
+    *second_passes = atomic_load(&m->second_passes);
+    *full_scans = atomic_load(&m->full_scans);
+}
+
+/* --- the exact stage ------------------------------------------------------------------------ */
+
 static float squared_distance(const float *a, const float *b)
 {
     float sum = 0.0f;
@@ -166,59 +214,282 @@ static float squared_distance(const float *a, const float *b)
     return sum;
 }
 
+/* The two nearest distinct users, each at their closest template (squared distances). */
+typedef struct nearest {
+    int64_t best_user, best_template, second_user;
+    float best, second;
+} nearest;
+
+static const nearest NOBODY = {0, 0, 0, INFINITY, INFINITY};
+
+/* One row of the scan. Every search path goes through this, in row order. */
+static void consider(nearest *s, const fg_matcher *m, size_t i, const float *probe)
+{
+    int64_t user = m->user_ids[i];
+    float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
+    if (user == s->best_user) {
+        if (d < s->best) {
+            s->best = d;
+            s->best_template = m->template_ids[i];
+        }
+    } else if (d < s->best) {
+        /* The previous best becomes the runner-up, even if `user` was the runner-up. */
+        s->second_user = s->best_user;
+        s->second = s->best;
+        s->best_user = user;
+        s->best = d;
+        s->best_template = m->template_ids[i];
+    } else if (d < s->second) {
+        s->second = d;
+        s->second_user = user;
+    }
+}
+
+/* The claimed user's nearest template and the nearest template of anybody else. */
+typedef struct claim {
+    int64_t user;
+    float mine, theirs;
+} claim;
+
+static void consider_claim(claim *c, const fg_matcher *m, size_t i, const float *probe)
+{
+    float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
+    if (m->user_ids[i] == c->user) {
+        if (d < c->mine) c->mine = d;
+    } else if (d < c->theirs) {
+        c->theirs = d;
+    }
+}
+
+/* --- the quantised first pass --------------------------------------------------------------- */
+
+typedef struct candidate {
+    float score; /* larger is nearer */
+    size_t row;
+} candidate;
+
+/* The probe, quantised, and the bound on the error of an approximate squared distance. */
+typedef struct qprobe {
+    int8_t q[FG_SCAN_ROW];
+    double inv_scale;
+    double eps;
+} qprobe;
+
+static void quantise_probe(const fg_matcher *m, const float *probe, qprobe *p)
+{
+    double residual;
+    p->inv_scale = fg_scan_quantise(probe, p->q, &residual);
+    /* |p.r - p^.r^| <= |p| |r - r^| + |p - p^| |r^|, with |p| = 1 and |r^| <= 1 + residual; the
+     * squared distance is 2 - 2 p.r, plus float rounding in the unit lengths and the sums. */
+    p->eps = 2 * (m->max_residual * (1 + 1e-6) + residual * (1 + m->max_residual + 1e-6)) + 1e-4;
+}
+
+static double approx_distance(const qprobe *p, float score)
+{
+    return 2 - 2 * (double)score * p->inv_scale;
+}
+
+static int compare_rows(const void *a, const void *b)
+{
+    size_t x = ((const candidate *)a)->row, y = ((const candidate *)b)->row;
+    return (x > y) - (x < y);
+}
+
+/* The TOP_K rows of highest score, sorted by row; *left_out = the approximate squared distance
+ * that every row left out reaches or exceeds (INFINITY when none was left out). */
+static size_t scan_top(const fg_matcher *m, const qprobe *p, candidate *top, double *left_out)
+{
+    float scores[BLOCK], cut = -INFINITY;
+    size_t n = 0, low = 0;
+    for (size_t b = 0; b < m->count; b += BLOCK) {
+        size_t len = m->count - b < BLOCK ? m->count - b : BLOCK;
+        fg_scan_scores(m->q + b * FG_SCAN_ROW, m->inv_scale + b, len, p->q, scores);
+        for (size_t i = 0; i < len; i++) {
+            if (!(scores[i] > cut)) continue;
+            if (n < TOP_K) {
+                top[n++] = (candidate){scores[i], b + i};
+                if (n < TOP_K) continue;
+            } else {
+                top[low] = (candidate){scores[i], b + i};
+            }
+            low = 0;
+            for (size_t k = 1; k < TOP_K; k++)
+                if (top[k].score < top[low].score) low = k;
+            cut = top[low].score;
+        }
+    }
+    *left_out = n < TOP_K || m->count == TOP_K ? INFINITY : approx_distance(p, cut);
+    qsort(top, n, sizeof *top, compare_rows);
+    return n;
+}
+
+/* Every row whose approximate squared distance is at most `bound`, in row order, into *rows
+ * (malloc'd). Returns the count, or (size_t)-1 past WIDE_CAP or out of memory. */
+static size_t scan_within(const fg_matcher *m, const qprobe *p, double bound, size_t **rows)
+{
+    float scores[BLOCK];
+    double least = (2 - bound) / (2 * p->inv_scale);
+    size_t n = 0;
+    *rows = malloc(WIDE_CAP * sizeof **rows);
+    if (!*rows) return (size_t)-1;
+    least -= fabs(least) * 1e-6;
+    for (size_t b = 0; b < m->count; b += BLOCK) {
+        size_t len = m->count - b < BLOCK ? m->count - b : BLOCK;
+        fg_scan_scores(m->q + b * FG_SCAN_ROW, m->inv_scale + b, len, p->q, scores);
+        for (size_t i = 0; i < len; i++) {
+            if ((double)scores[i] < least) continue;
+            if (n == WIDE_CAP) {
+                free(*rows);
+                *rows = NULL;
+                return (size_t)-1;
+            }
+            (*rows)[n++] = b + i;
+        }
+    }
+    return n;
+}
+
+/* --- searches ------------------------------------------------------------------------------- */
+
+static void fill_result(const nearest *s, fg_match_result *result)
+{
+    result->best_user = s->best_user;
+    result->best_template = s->best_template;
+    result->best_distance = sqrtf(s->best);
+    result->runner_up_user = s->second_user;
+    result->runner_up_distance = sqrtf(s->second);
+}
+
+static void search_all(const fg_matcher *m, const float *probe, nearest *s)
+{
+    *s = NOBODY;
+    for (size_t i = 0; i < m->count; i++)
+        consider(s, m, i, probe);
+}
+
+/* The two-pass search of the header comment. Caller holds the read lock. */
+static void search_quantised(fg_matcher *m, const float *probe, nearest *s)
+{
+    candidate top[TOP_K];
+    qprobe p;
+    double left_out;
+    size_t n, *rows;
+
+    quantise_probe(m, probe, &p);
+    n = scan_top(m, &p, top, &left_out);
+    *s = NOBODY;
+    for (size_t k = 0; k < n; k++)
+        consider(s, m, top[k].row, probe);
+    if (isinf(left_out) || (double)s->second < left_out - p.eps) return;
+    if (isfinite(s->second)) {
+        atomic_fetch_add(&m->second_passes, 1);
+        n = scan_within(m, &p, (double)s->second + p.eps, &rows);
+        if (n != (size_t)-1) {
+            *s = NOBODY;
+            for (size_t k = 0; k < n; k++)
+                consider(s, m, rows[k], probe);
+            free(rows);
+            return;
+        }
+    }
+    atomic_fetch_add(&m->full_scans, 1);
+    search_all(m, probe, s);
+}
+
 void fg_matcher_search(fg_matcher *m, const float descriptor[FG_DESCRIPTOR_DIM],
                        fg_match_result *result)
 {
-    /* One pass keeps the two nearest distinct users, each at their closest template. */
-    int64_t best_user = 0, best_template = 0, second_user = 0;
-    float best = INFINITY, second = INFINITY, probe[FG_DESCRIPTOR_DIM];
-    int usable = unit_length(descriptor, probe) == 0; /* a zero probe matches nobody */
-    pthread_rwlock_rdlock(&m->lock);
-    for (size_t i = 0; usable && i < m->count; i++) {
-        int64_t user = m->user_ids[i];
-        float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
-        if (user == best_user) {
-            if (d < best) {
-                best = d;
-                best_template = m->template_ids[i];
-            }
-        } else if (d < best) {
-            /* The previous best becomes the runner-up, even if `user` was the runner-up. */
-            second_user = best_user;
-            second = best;
-            best_user = user;
-            best = d;
-            best_template = m->template_ids[i];
-        } else if (d < second) {
-            second = d;
-            second_user = user;
+    float probe[FG_DESCRIPTOR_DIM];
+    nearest s = NOBODY;
+    if (unit_length(descriptor, probe) == 0) { /* a zero probe matches nobody */
+        pthread_rwlock_rdlock(&m->lock);
+        search_quantised(m, probe, &s);
+        pthread_rwlock_unlock(&m->lock);
+    }
+    fill_result(&s, result);
+}
+
+void fg_matcher_search_exact(fg_matcher *m, const float descriptor[FG_DESCRIPTOR_DIM],
+                             fg_match_result *result)
+{
+    float probe[FG_DESCRIPTOR_DIM];
+    nearest s = NOBODY;
+    if (unit_length(descriptor, probe) == 0) {
+        pthread_rwlock_rdlock(&m->lock);
+        search_all(m, probe, &s);
+        pthread_rwlock_unlock(&m->lock);
+    }
+    fill_result(&s, result);
+}
+
+static void verify_all(const fg_matcher *m, const float *probe, claim *c)
+{
+    for (size_t i = 0; i < m->count; i++)
+        consider_claim(c, m, i, probe);
+}
+
+/* 1:1 in two passes: the claimed user's own rows exactly, everybody else as in a search. */
+static void verify_quantised(fg_matcher *m, const float *probe, claim *c)
+{
+    candidate top[TOP_K];
+    qprobe p;
+    double left_out;
+    size_t n, *rows;
+    float mine = INFINITY;
+
+    for (size_t i = 0; i < m->count; i++)
+        if (m->user_ids[i] == c->user) {
+            float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
+            if (d < mine) mine = d;
+        }
+    quantise_probe(m, probe, &p);
+    n = scan_top(m, &p, top, &left_out);
+    for (size_t k = 0; k < n; k++)
+        consider_claim(c, m, top[k].row, probe);
+    c->mine = mine;
+    if (isinf(left_out) || (double)c->theirs < left_out - p.eps) return;
+    if (isfinite(c->theirs)) {
+        atomic_fetch_add(&m->second_passes, 1);
+        n = scan_within(m, &p, (double)c->theirs + p.eps, &rows);
+        if (n != (size_t)-1) {
+            for (size_t k = 0; k < n; k++)
+                consider_claim(c, m, rows[k], probe);
+            c->mine = mine;
+            free(rows);
+            return;
         }
     }
-    pthread_rwlock_unlock(&m->lock);
-    result->best_user = best_user;
-    result->best_template = best_template;
-    result->best_distance = sqrtf(best);
-    result->runner_up_user = second_user;
-    result->runner_up_distance = sqrtf(second);
+    atomic_fetch_add(&m->full_scans, 1);
+    verify_all(m, probe, c);
+}
+
+static float verify(fg_matcher *m, int64_t user_id, const float *descriptor, float *others,
+                    int exact)
+{
+    float probe[FG_DESCRIPTOR_DIM];
+    claim c = {user_id, INFINITY, INFINITY};
+    if (unit_length(descriptor, probe) == 0) {
+        pthread_rwlock_rdlock(&m->lock);
+        if (exact)
+            verify_all(m, probe, &c);
+        else
+            verify_quantised(m, probe, &c);
+        pthread_rwlock_unlock(&m->lock);
+    }
+    if (others) *others = sqrtf(c.theirs);
+    return sqrtf(c.mine);
 }
 
 float fg_matcher_verify(fg_matcher *m, int64_t user_id, const float descriptor[FG_DESCRIPTOR_DIM],
                         float *others)
 {
-    float mine = INFINITY, theirs = INFINITY, probe[FG_DESCRIPTOR_DIM];
-    int usable = unit_length(descriptor, probe) == 0;
-    pthread_rwlock_rdlock(&m->lock);
-    for (size_t i = 0; usable && i < m->count; i++) {
-        float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
-        if (m->user_ids[i] == user_id) {
-            if (d < mine) mine = d;
-        } else if (d < theirs) {
-            theirs = d;
-        }
-    }
-    pthread_rwlock_unlock(&m->lock);
-    if (others) *others = sqrtf(theirs);
-    return sqrtf(mine);
+    return verify(m, user_id, descriptor, others, 0);
+}
+
+float fg_matcher_verify_exact(fg_matcher *m, int64_t user_id,
+                              const float descriptor[FG_DESCRIPTOR_DIM], float *others)
+{
+    return verify(m, user_id, descriptor, others, 1);
 }
 
 int fg_match_decide(const fg_match_result *result, float threshold, float margin)

@@ -5,6 +5,10 @@
  * template id) in one contiguous row-major float matrix, so a search is a single linear scan
  * with good cache behaviour. Ids are the store's ids; the matcher never sees usernames.
  *
+ * Searches are exact: a quantised SIMD first pass and an exact float32 re-rank of its best
+ * candidates give the same answer as a float32 scan of every row (match.c says how). Memory:
+ * 660 bytes per template.
+ *
  * A search answers "which user is nearest": a user's distance is the distance (fg_match_distance:
  * between the descriptors scaled to unit length) to their closest template, and the result names
  * the best user and the runner-up user (a different user), so the caller can apply a threshold and
@@ -59,6 +63,17 @@ void fg_matcher_search(fg_matcher *m, const float probe[FG_DESCRIPTOR_DIM],
  * there is none; others may be NULL). */
 float fg_matcher_verify(fg_matcher *m, int64_t user_id, const float probe[FG_DESCRIPTOR_DIM],
                         float *others);
+
+/* The plain float32 scans of every row that the two functions above must equal, to the bit: the
+ * reference for tests and the benchmark. */
+void fg_matcher_search_exact(fg_matcher *m, const float probe[FG_DESCRIPTOR_DIM],
+                             fg_match_result *result);
+float fg_matcher_verify_exact(fg_matcher *m, int64_t user_id, const float probe[FG_DESCRIPTOR_DIM],
+                              float *others);
+
+/* How many searches so far needed the second pass over every row within the runner-up's
+ * distance, and how many fell back to the float32 scan of every row. */
+void fg_matcher_stats(fg_matcher *m, size_t *second_passes, size_t *full_scans);
 
 /* The accept rule for 1:N: the best distance is under threshold and the runner-up user is
  * further away by at least margin (no runner-up counts as infinitely far). Returns 1 to accept. */

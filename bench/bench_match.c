@@ -1,0 +1,220 @@
+/*
+ * bench_match.c - 1:N search time over synthetic templates: the float32 scan of every row
+ * against the quantised matcher (int8 first pass, portable C and AVX2, with the exact re-rank),
+ * and proof that every answer is the float32 scan's to the bit.
+ *
+ * Templates are random unit vectors (two per user) with planted near-duplicates around each
+ * probe: the genuine user's template at the probe's distance, a look-alike user within 1e-4 of
+ * that distance and a second template of the genuine user in between (so the runner-up *user*
+ * is not the runner-up template), and for every tenth probe a crowd of 150 users within 0.002
+ * of it (more than the first pass keeps). Prints a Markdown table.
+ *
+ * usage: bench_match [--sizes 10000,100000,1000000] [--probes N] [--seed S]
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "match/match.h"
+#include "match/scan.h"
+
+#define DIM FG_DESCRIPTOR_DIM
+#define CROWD 150
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t next_u64(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static double uniform(void)
+{
+    return ((double)(next_u64() >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static void random_unit(float *v)
+{
+    double n = 0;
+    for (int i = 0; i < DIM; i += 2) {
+        double r = sqrt(-2 * log(uniform())), a = 2 * M_PI * uniform();
+        v[i] = (float)(r * cos(a));
+        v[i + 1] = (float)(r * sin(a));
+    }
+    for (int i = 0; i < DIM; i++)
+        n += (double)v[i] * v[i];
+    for (int i = 0; i < DIM; i++)
+        v[i] = (float)(v[i] / sqrt(n));
+}
+
+/* A unit vector at match distance `dist` from the unit vector p, in a random direction. */
+static void at_distance(const float *p, double dist, float *out)
+{
+    float u[DIM];
+    double dot = 0, n = 0, angle = 2 * asin(dist / 2);
+    random_unit(u);
+    for (int i = 0; i < DIM; i++)
+        dot += (double)u[i] * p[i];
+    for (int i = 0; i < DIM; i++) {
+        u[i] = (float)(u[i] - dot * p[i]);
+        n += (double)u[i] * u[i];
+    }
+    for (int i = 0; i < DIM; i++)
+        out[i] = (float)(cos(angle) * p[i] + sin(angle) * u[i] / sqrt(n));
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(double *v, size_t n, double p)
+{
+    qsort(v, n, sizeof *v, compare_double);
+    return v[(size_t)(p * (double)(n - 1) + 0.5)];
+}
+
+static int same(const fg_match_result *a, const fg_match_result *b)
+{
+    return a->best_user == b->best_user && a->best_template == b->best_template &&
+           a->runner_up_user == b->runner_up_user &&
+           memcmp(&a->best_distance, &b->best_distance, sizeof(float)) == 0 &&
+           memcmp(&a->runner_up_distance, &b->runner_up_distance, sizeof(float)) == 0;
+}
+
+/* Places row `r` of user `user` at a random index of the matrix (not one planted before). */
+static void plant(float *rows, int64_t *users, unsigned char *taken, size_t n, const float *r,
+                  int64_t user)
+{
+    size_t i;
+    do
+        i = next_u64() % n;
+    while (taken[i]);
+    taken[i] = 1;
+    memcpy(rows + i * DIM, r, DIM * sizeof(float));
+    users[i] = user;
+}
+
+static int run(size_t n, size_t probes)
+{
+    float *rows = malloc(n * DIM * sizeof(float)), *queries = malloc(probes * DIM * sizeof(float));
+    int64_t *users = malloc(n * sizeof(int64_t)), next_user = (int64_t)n;
+    unsigned char *taken = calloc(n, 1);
+    double *t_exact = malloc(probes * sizeof(double)),
+           *t_portable = malloc(probes * sizeof(double));
+    double *t_simd = malloc(probes * sizeof(double)), t0, load_ms;
+    size_t agree = 0, accepted = 0, second = 0, full = 0;
+    const char *simd = NULL;
+    fg_matcher *m = NULL;
+    int rc = 1;
+
+    if (!rows || !queries || !users || !taken || !t_exact || !t_portable || !t_simd ||
+        fg_matcher_new(&m) != FG_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        random_unit(rows + i * DIM);
+        users[i] = 1 + (int64_t)(i / 2);
+    }
+    for (size_t q = 0; q < probes; q++) {
+        float *p = queries + q * DIM, r[DIM];
+        double d = 0.25 + 0.1 * uniform();
+        int64_t genuine = ++next_user, twin = ++next_user;
+        random_unit(p);
+        at_distance(p, d, r);
+        plant(rows, users, taken, n, r, genuine);
+        at_distance(p, d + 5e-5, r);
+        plant(rows, users, taken, n, r, genuine);
+        at_distance(p, d + (uniform() < 0.5 ? -1e-4 : 1e-4), r);
+        plant(rows, users, taken, n, r, twin);
+        for (int k = 0; q % 10 == 0 && k < CROWD; k++) {
+            at_distance(p, d + 0.0005 + 0.0015 * uniform(), r);
+            plant(rows, users, taken, n, r, ++next_user);
+        }
+    }
+    t0 = now_ms();
+    for (size_t i = 0; i < n; i++)
+        if (fg_matcher_add(m, users[i], (int64_t)i + 1, rows + i * DIM) != FG_OK) goto out;
+    load_ms = now_ms() - t0;
+
+    for (size_t q = 0; q < probes; q++) {
+        const float *p = queries + q * DIM;
+        fg_match_result exact, portable, fast;
+        t0 = now_ms();
+        fg_matcher_search_exact(m, p, &exact);
+        t_exact[q] = now_ms() - t0;
+        fg_scan_select(0);
+        t0 = now_ms();
+        fg_matcher_search(m, p, &portable);
+        t_portable[q] = now_ms() - t0;
+        simd = fg_scan_select(1);
+        t0 = now_ms();
+        fg_matcher_search(m, p, &fast);
+        t_simd[q] = now_ms() - t0;
+        agree += same(&exact, &portable) && same(&exact, &fast);
+        accepted += fg_match_decide(&exact, FG_MATCH_THRESHOLD, 0.035f);
+    }
+    fg_matcher_stats(m, &second, &full);
+    printf("| %zu | %zu | %.1f / %.1f | %.2f / %.2f | %.2f / %.2f (%s) | %.0fx | %zu of %zu | "
+           "%zu | %zu | %zu | %.2f s |\n",
+           n, probes, percentile(t_exact, probes, 0.5), percentile(t_exact, probes, 0.9),
+           percentile(t_portable, probes, 0.5), percentile(t_portable, probes, 0.9),
+           percentile(t_simd, probes, 0.5), percentile(t_simd, probes, 0.9), simd,
+           percentile(t_exact, probes, 0.5) / percentile(t_simd, probes, 0.5), agree, probes,
+           accepted, second, full, load_ms / 1e3);
+    fflush(stdout);
+    rc = agree == probes ? 0 : 1;
+out:
+    fg_matcher_free(m);
+    free(rows);
+    free(queries);
+    free(users);
+    free(taken);
+    free(t_exact);
+    free(t_portable);
+    free(t_simd);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *sizes = "10000,100000,1000000";
+    size_t probes = 0;
+    int status = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--sizes")) sizes = argv[i + 1];
+        if (!strcmp(argv[i], "--probes")) probes = strtoul(argv[i + 1], NULL, 10);
+        if (!strcmp(argv[i], "--seed")) rng_state = strtoull(argv[i + 1], NULL, 10);
+    }
+    printf("| templates | probes | float32 scan ms (median / p90) | int8 portable + re-rank | "
+           "int8 SIMD + re-rank | speed-up | same answer as float32 | accepted | second passes "
+           "| float32 fallbacks | load |\n"
+           "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (const char *p = sizes; *p;) {
+        char *end;
+        size_t n = strtoul(p, &end, 10);
+        size_t q = probes ? probes : n >= 1000000 ? 50 : 100;
+        if (end == p || n < 1000 || (q / 10 + 1) * CROWD + 3 * q > n / 2) {
+            fprintf(stderr, "bench_match: bad --sizes %s (or too many probes for them)\n", sizes);
+            return 2;
+        }
+        status |= run(n, q);
+        p = *end == ',' ? end + 1 : end;
+    }
+    printf("\nMemory: %zu bytes per template (float32 row %zu, int8 row %d + scale 4, ids 16).\n",
+           (size_t)(DIM * 4 + DIM + 4 + 16), (size_t)(DIM * 4), DIM);
+    return status;
+}
