@@ -95,5 +95,13 @@ if [ -x "$BUILD/bench_match" ]; then
     { printf '\n#### 1:N search (one core, synthetic templates)\n\n'
       "$BUILD/bench_match" --sizes 10000,100000,1000000; } | tee -a "$out/bench.md" || status=1
 fi
+
+# The shared store at scale: 1M templates in PostgreSQL, start-up load, log-ins/s of one and two
+# servers (wrk, 60 s runs; BENCH_TEMPLATES, BENCH_LOGIN_SECONDS, BENCH_CONNECTIONS).
+if [ -x "$BUILD/bench_store" ] && command -v wrk >/dev/null; then
+    bench/logins.sh | tee -a "$out/bench.md" || status=1
+else
+    echo "bench: $BUILD/bench_store or wrk missing; the shared-store bench is skipped" >&2
+fi
 echo "bench: JSON and Markdown in $out/" >&2
 exit "$status"

@@ -12,6 +12,7 @@ packages=(
     libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
     libturbojpeg0-dev libspng-dev libwebp-dev libexif-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libsystemd-dev systemd
+    libpq-dev postgresql wrk
     nodejs npm
     chromium ffmpeg curl
     clang ninja-build python3

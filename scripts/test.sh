@@ -21,9 +21,20 @@ suite_sanitize() {
             ctest --output-on-failure -j "$JOBS")
 }
 
+# The server suite twice: on SQLite, then on a throw-away PostgreSQL (scripts/postgres.sh), where
+# the cluster tests (several servers on one database) run too.
 suite_server() {
     ls tests/server/*.test.mjs >/dev/null 2>&1 || return 0
-    node --test --test-concurrency=1 tests/server/
+    echo "--- server suite on SQLite"
+    node --test --test-concurrency=1 tests/server/ || return 1
+    echo "--- server suite on PostgreSQL"
+    # shellcheck source=scripts/postgres.sh
+    . scripts/postgres.sh
+    pg_start || return 1
+    FG_TEST_PG_URL=$PG_URL FG_TEST_PG_DATA=$PG_DATA node --test --test-concurrency=1 tests/server/
+    local rc=$?
+    pg_stop
+    return $rc
 }
 
 suite_web() {

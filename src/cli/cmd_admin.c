@@ -2,7 +2,8 @@
  * cmd_admin.c - operator commands on a data directory: `facegate client`, `facegate keys`,
  * `facegate backup`, `facegate restore`.
  *
- * Each takes --data-dir DIR (default $FACEGATE_DATA_DIR, else ./data). Commands that only add
+ * Each takes --data-dir DIR (default $FACEGATE_DATA_DIR, else ./data) and --store (default
+ * $FACEGATE_STORE, else sqlite: the data dir's database; or serve's postgres://... URL). Commands that only add
  * rows or files (client, keys rotate, backup) work while `facegate serve` runs on the same
  * directory; those that rewrite what a running server holds in memory (keys
  * rotate-descriptor-key, restore) refuse to run until it stops.
@@ -24,6 +25,7 @@
 /* The parsed command line of one of these commands. */
 typedef struct admin_args {
     const char *data_dir;
+    const char *store;
     const char *name, *id;
     const char *redirect_uris[FG_CLIENT_MAX_REDIRECTS];
     size_t redirect_count;
@@ -37,6 +39,8 @@ static int parse(const char *cmd, int argc, char **argv, int first, admin_args *
     memset(a, 0, sizeof *a);
     a->data_dir = getenv("FACEGATE_DATA_DIR");
     if (!a->data_dir || !*a->data_dir) a->data_dir = "data";
+    a->store = getenv("FACEGATE_STORE");
+    if (!a->store || !*a->store) a->store = "sqlite";
     for (int i = first; i < argc; i++) {
         const char *arg = argv[i];
         const char **value = NULL;
@@ -45,6 +49,7 @@ static int parse(const char *cmd, int argc, char **argv, int first, admin_args *
             continue;
         }
         if (strcmp(arg, "--data-dir") == 0) value = &a->data_dir;
+        if (strcmp(arg, "--store") == 0) value = &a->store;
         if (strcmp(arg, "--name") == 0) value = &a->name;
         if (strcmp(arg, "--id") == 0) value = &a->id;
         if (strcmp(arg, "--redirect-uri") == 0) {
@@ -78,20 +83,21 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
-/* Opens the store of an existing data dir (never creates one). */
-static fg_store *open_store(const char *cmd, const char *data_dir)
+/* Opens the store of an existing data dir (never creates a SQLite one), or the PostgreSQL one. */
+static fg_store *open_store(const char *cmd, const admin_args *a)
 {
+    const char *data_dir = a->data_dir;
     char path[4096];
     struct stat st;
     fg_store *store = NULL;
     fg_error err = {0};
     snprintf(path, sizeof path, "%s/facegate.db", data_dir);
-    if (stat(path, &st) != 0) {
+    if (strcmp(a->store, "sqlite") == 0 && stat(path, &st) != 0) {
         fprintf(stderr, "facegate %s: %s has no database (%s): wrong --data-dir?\n", cmd, data_dir,
                 strerror(errno));
         return NULL;
     }
-    if (fg_store_open("sqlite", data_dir, &store, NULL, &err) != FG_OK) {
+    if (fg_store_open(a->store, data_dir, &store, NULL, &err) != FG_OK) {
         fprintf(stderr, "facegate %s: %s\n", cmd, err.message);
         return NULL;
     }
@@ -112,7 +118,8 @@ static const char CLIENT_USAGE[] =
     "usage: facegate client add --name NAME --redirect-uri URI [--redirect-uri URI...]\n"
     "                           [--public] [--id ID] [--data-dir DIR]\n"
     "       facegate client list [--data-dir DIR]\n"
-    "       facegate client remove ID [--data-dir DIR]\n\n"
+    "       facegate client remove ID [--data-dir DIR]\n"
+    "(each also takes --store URL: the server's postgres://... store; default sqlite)\n\n"
     "OpenID Connect clients (relying parties) allowed to sign people in with facegate.\n"
     "add prints the client as JSON, with client_secret (shown only this once) unless --public;\n"
     "a public client (a browser or mobile app) has no secret and must use PKCE. Redirect URIs\n"
@@ -139,7 +146,7 @@ int fg_cmd_client(int argc, char **argv)
         fprintf(stderr, "facegate client remove: name the client id to remove\n");
         return 2;
     }
-    if (!(store = open_store("client", a.data_dir))) return 1;
+    if (!(store = open_store("client", &a))) return 1;
     if (strcmp(verb, "add") == 0) {
         fg_client_spec spec = {a.id, a.name, a.redirect_uris, a.redirect_count, a.public_client};
         fg_oidc_client client;
@@ -206,8 +213,9 @@ static int rotate_signing_key(const char *data_dir)
     return 0;
 }
 
-static int rotate_descriptor_key(const char *data_dir)
+static int rotate_descriptor_key(const admin_args *a)
 {
+    const char *data_dir = a->data_dir;
     char key_path[4096], next_path[4200];
     uint8_t key[32];
     fg_store *store;
@@ -220,7 +228,7 @@ static int rotate_descriptor_key(const char *data_dir)
                 err.message);
         return 1;
     }
-    if (!(store = open_store("keys rotate-descriptor-key", data_dir))) {
+    if (!(store = open_store("keys rotate-descriptor-key", a))) {
         close(lock_fd);
         return 1;
     }
@@ -258,7 +266,7 @@ int fg_cmd_keys(int argc, char **argv)
     }
     if (parse("keys", argc, argv, 2, &a) != 0 || a.npositional > 0) return 2;
     if (strcmp(verb, "rotate") == 0) return rotate_signing_key(a.data_dir);
-    if (strcmp(verb, "rotate-descriptor-key") == 0) return rotate_descriptor_key(a.data_dir);
+    if (strcmp(verb, "rotate-descriptor-key") == 0) return rotate_descriptor_key(&a);
     fprintf(stderr, "facegate keys: unknown action '%s'\n\n%s", verb, KEYS_USAGE);
     return 2;
 }
@@ -298,7 +306,7 @@ int fg_cmd_backup(int argc, char **argv)
         fprintf(stderr, "usage: facegate backup FILE [--data-dir DIR]\n");
         return 2;
     }
-    if (!(store = open_store("backup", a.data_dir))) return 1;
+    if (!(store = open_store("backup", &a))) return 1;
     rc = fg_store_backup(store, a.positional[0], &err);
     fg_store_close(store);
     if (rc != FG_OK) {

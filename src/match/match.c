@@ -214,17 +214,30 @@ static float squared_distance(const float *a, const float *b)
     return sum;
 }
 
+/* What a search keeps as it looks at rows: the two nearest users (1:N) or the claimed user's and
+ * everybody else's nearest template (1:1). `reset` empties it; `consider` looks at one row (in
+ * row order: the order decides ties); `runner_up` is the squared distance a row left out must
+ * provably exceed for the answer to stand. */
+typedef struct search_ops {
+    void (*reset)(void *state);
+    void (*consider)(void *state, const fg_matcher *m, size_t row, const float *probe);
+    float (*runner_up)(const void *state);
+} search_ops;
+
 /* The two nearest distinct users, each at their closest template (squared distances). */
 typedef struct nearest {
     int64_t best_user, best_template, second_user;
     float best, second;
 } nearest;
 
-static const nearest NOBODY = {0, 0, 0, INFINITY, INFINITY};
-
-/* One row of the scan. Every search path goes through this, in row order. */
-static void consider(nearest *s, const fg_matcher *m, size_t i, const float *probe)
+static void nearest_reset(void *state)
 {
+    *(nearest *)state = (nearest){0, 0, 0, INFINITY, INFINITY};
+}
+
+static void nearest_consider(void *state, const fg_matcher *m, size_t i, const float *probe)
+{
+    nearest *s = state;
     int64_t user = m->user_ids[i];
     float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
     if (user == s->best_user) {
@@ -245,14 +258,28 @@ static void consider(nearest *s, const fg_matcher *m, size_t i, const float *pro
     }
 }
 
-/* The claimed user's nearest template and the nearest template of anybody else. */
+static float nearest_runner_up(const void *state)
+{
+    return ((const nearest *)state)->second;
+}
+
+static const search_ops NEAREST = {nearest_reset, nearest_consider, nearest_runner_up};
+
+/* The claimed user's nearest template and the nearest template of anybody else. `mine` is
+ * found by its own scan of the user's rows, so a reset leaves it. */
 typedef struct claim {
     int64_t user;
     float mine, theirs;
 } claim;
 
-static void consider_claim(claim *c, const fg_matcher *m, size_t i, const float *probe)
+static void claim_reset(void *state)
 {
+    ((claim *)state)->theirs = INFINITY;
+}
+
+static void claim_consider(void *state, const fg_matcher *m, size_t i, const float *probe)
+{
+    claim *c = state;
     float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
     if (m->user_ids[i] == c->user) {
         if (d < c->mine) c->mine = d;
@@ -260,6 +287,13 @@ static void consider_claim(claim *c, const fg_matcher *m, size_t i, const float 
         c->theirs = d;
     }
 }
+
+static float claim_runner_up(const void *state)
+{
+    return ((const claim *)state)->theirs;
+}
+
+static const search_ops CLAIM = {claim_reset, claim_consider, claim_runner_up};
 
 /* --- the quantised first pass --------------------------------------------------------------- */
 
@@ -351,118 +385,78 @@ static size_t scan_within(const fg_matcher *m, const qprobe *p, double bound, si
 
 /* --- searches ------------------------------------------------------------------------------- */
 
-static void fill_result(const nearest *s, fg_match_result *result)
+/* The plain float32 scan of every row. */
+static void scan_all(const fg_matcher *m, const float *probe, const search_ops *ops, void *state)
 {
-    result->best_user = s->best_user;
-    result->best_template = s->best_template;
-    result->best_distance = sqrtf(s->best);
-    result->runner_up_user = s->second_user;
-    result->runner_up_distance = sqrtf(s->second);
-}
-
-static void search_all(const fg_matcher *m, const float *probe, nearest *s)
-{
-    *s = NOBODY;
+    ops->reset(state);
     for (size_t i = 0; i < m->count; i++)
-        consider(s, m, i, probe);
+        ops->consider(state, m, i, probe);
 }
 
 /* The two-pass search of the header comment. Caller holds the read lock. */
-static void search_quantised(fg_matcher *m, const float *probe, nearest *s)
+static void scan_quantised(fg_matcher *m, const float *probe, const search_ops *ops, void *state)
 {
     candidate top[TOP_K];
     qprobe p;
-    double left_out;
+    double left_out, runner_up;
     size_t n, *rows;
 
     quantise_probe(m, probe, &p);
     n = scan_top(m, &p, top, &left_out);
-    *s = NOBODY;
+    ops->reset(state);
     for (size_t k = 0; k < n; k++)
-        consider(s, m, top[k].row, probe);
-    if (isinf(left_out) || (double)s->second < left_out - p.eps) return;
-    if (isfinite(s->second)) {
+        ops->consider(state, m, top[k].row, probe);
+    runner_up = ops->runner_up(state);
+    if (isinf(left_out) || runner_up < left_out - p.eps) return;
+    if (isfinite(runner_up)) {
         atomic_fetch_add(&m->second_passes, 1);
-        n = scan_within(m, &p, (double)s->second + p.eps, &rows);
+        n = scan_within(m, &p, runner_up + p.eps, &rows);
         if (n != (size_t)-1) {
-            *s = NOBODY;
+            ops->reset(state);
             for (size_t k = 0; k < n; k++)
-                consider(s, m, rows[k], probe);
+                ops->consider(state, m, rows[k], probe);
             free(rows);
             return;
         }
     }
     atomic_fetch_add(&m->full_scans, 1);
-    search_all(m, probe, s);
+    scan_all(m, probe, ops, state);
+}
+
+static void search(fg_matcher *m, const float *descriptor, fg_match_result *result, int exact)
+{
+    float probe[FG_DESCRIPTOR_DIM];
+    nearest s;
+    nearest_reset(&s);
+    if (unit_length(descriptor, probe) == 0) { /* a zero probe matches nobody */
+        pthread_rwlock_rdlock(&m->lock);
+        if (exact)
+            scan_all(m, probe, &NEAREST, &s);
+        else
+            scan_quantised(m, probe, &NEAREST, &s);
+        pthread_rwlock_unlock(&m->lock);
+    }
+    result->best_user = s.best_user;
+    result->best_template = s.best_template;
+    result->best_distance = sqrtf(s.best);
+    result->runner_up_user = s.second_user;
+    result->runner_up_distance = sqrtf(s.second);
 }
 
 void fg_matcher_search(fg_matcher *m, const float descriptor[FG_DESCRIPTOR_DIM],
                        fg_match_result *result)
 {
-    float probe[FG_DESCRIPTOR_DIM];
-    nearest s = NOBODY;
-    if (unit_length(descriptor, probe) == 0) { /* a zero probe matches nobody */
-        pthread_rwlock_rdlock(&m->lock);
-        search_quantised(m, probe, &s);
-        pthread_rwlock_unlock(&m->lock);
-    }
-    fill_result(&s, result);
+    search(m, descriptor, result, 0);
 }
 
 void fg_matcher_search_exact(fg_matcher *m, const float descriptor[FG_DESCRIPTOR_DIM],
                              fg_match_result *result)
 {
-    float probe[FG_DESCRIPTOR_DIM];
-    nearest s = NOBODY;
-    if (unit_length(descriptor, probe) == 0) {
-        pthread_rwlock_rdlock(&m->lock);
-        search_all(m, probe, &s);
-        pthread_rwlock_unlock(&m->lock);
-    }
-    fill_result(&s, result);
+    search(m, descriptor, result, 1);
 }
 
-static void verify_all(const fg_matcher *m, const float *probe, claim *c)
-{
-    for (size_t i = 0; i < m->count; i++)
-        consider_claim(c, m, i, probe);
-}
-
-/* 1:1 in two passes: the claimed user's own rows exactly, everybody else as in a search. */
-static void verify_quantised(fg_matcher *m, const float *probe, claim *c)
-{
-    candidate top[TOP_K];
-    qprobe p;
-    double left_out;
-    size_t n, *rows;
-    float mine = INFINITY;
-
-    for (size_t i = 0; i < m->count; i++)
-        if (m->user_ids[i] == c->user) {
-            float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
-            if (d < mine) mine = d;
-        }
-    quantise_probe(m, probe, &p);
-    n = scan_top(m, &p, top, &left_out);
-    for (size_t k = 0; k < n; k++)
-        consider_claim(c, m, top[k].row, probe);
-    c->mine = mine;
-    if (isinf(left_out) || (double)c->theirs < left_out - p.eps) return;
-    if (isfinite(c->theirs)) {
-        atomic_fetch_add(&m->second_passes, 1);
-        n = scan_within(m, &p, (double)c->theirs + p.eps, &rows);
-        if (n != (size_t)-1) {
-            for (size_t k = 0; k < n; k++)
-                consider_claim(c, m, rows[k], probe);
-            c->mine = mine;
-            free(rows);
-            return;
-        }
-    }
-    atomic_fetch_add(&m->full_scans, 1);
-    verify_all(m, probe, c);
-}
-
+/* 1:1: the claimed user's own rows exactly (a pass over the ids), everybody else as in a
+ * search. */
 static float verify(fg_matcher *m, int64_t user_id, const float *descriptor, float *others,
                     int exact)
 {
@@ -470,10 +464,13 @@ static float verify(fg_matcher *m, int64_t user_id, const float *descriptor, flo
     claim c = {user_id, INFINITY, INFINITY};
     if (unit_length(descriptor, probe) == 0) {
         pthread_rwlock_rdlock(&m->lock);
-        if (exact)
-            verify_all(m, probe, &c);
-        else
-            verify_quantised(m, probe, &c);
+        if (exact) {
+            scan_all(m, probe, &CLAIM, &c);
+        } else {
+            for (size_t i = 0; i < m->count; i++)
+                if (m->user_ids[i] == user_id) claim_consider(&c, m, i, probe);
+            scan_quantised(m, probe, &CLAIM, &c);
+        }
         pthread_rwlock_unlock(&m->lock);
     }
     if (others) *others = sqrtf(c.theirs);

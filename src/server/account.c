@@ -81,11 +81,13 @@ int fg_session_user(fg_request *req, const char *token, fg_store_user *user, fg_
     sodium_memzero(&keys, sizeof keys);
     if (rc != FG_OK)
         return fg_http_fail(e, 401, "unauthorized", "invalid session: %s", err.message);
-    if (fg_store_session_revoked(s->store, claims->jti, &revoked, &err) != FG_OK)
-        return fg_http_fail(e, 500, "internal", "%s", err.message);
+    if ((rc = fg_store_session_revoked(s->store, claims->jti, &revoked, &err)) != FG_OK)
+        return fg_http_store_fail(e, rc, &err, "could not check the session");
     if (revoked) return fg_http_fail(e, 401, "unauthorized", "this session was logged out");
-    if (fg_store_user_get(s->store, claims->sub, user, &err) != FG_OK ||
-        user->created_at > claims->iat)
+    rc = fg_store_user_get(s->store, claims->sub, user, &err);
+    if (rc != FG_OK && rc != FG_STORE_ENOTFOUND)
+        return fg_http_store_fail(e, rc, &err, "could not check the session");
+    if (rc != FG_OK || user->created_at > claims->iat)
         return fg_http_fail(e, 401, "unauthorized", "the account of this session no longer exists");
     return 0;
 }
@@ -107,11 +109,13 @@ static int require_user(fg_request *req, fg_store_user *user, fg_jwt_claims *cla
     return -1;
 }
 
-static void revoke_session(fg_request *req, const fg_jwt_claims *claims)
+/* Revokes the session; on failure logs why and returns the store's code. */
+static int revoke_session(fg_request *req, const fg_jwt_claims *claims)
 {
     fg_error err = {0};
-    if (fg_store_session_revoke(req->server->store, claims->jti, claims->exp, &err) != FG_OK)
-        fprintf(stderr, "facegate: session not revoked: %s\n", err.message);
+    int rc = fg_store_session_revoke(req->server->store, claims->jti, claims->exp, &err);
+    if (rc != FG_OK) fprintf(stderr, "facegate: session not revoked: %s\n", err.message);
+    return rc;
 }
 
 /* --- sign-up -------------------------------------------------------------------------------- */
@@ -170,29 +174,31 @@ static int describe_all(fg_request *req, const fg_blob *images, size_t n,
     return 0;
 }
 
-/* 409 if any descriptor already matches an enrolled user. Caller holds enrol_lock. */
-static int check_not_enrolled(fg_server *s, const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n,
-                              fg_http_error *e)
+/* The duplicate-face check, run by the store inside the sign-up's write, under the lock that
+ * serialises writers on every server and after this server's matcher caught up with them. */
+typedef struct enrol_check {
+    fg_server *server;
+    const float (*descriptors)[FG_DESCRIPTOR_DIM];
+    size_t n;
+    fg_http_error *e;
+} enrol_check;
+
+#define GUARD_REFUSED 1 /* a guard's refusal, returned by the store write (never a store code) */
+
+/* 409 if any descriptor already matches an enrolled user. */
+static int check_not_enrolled(void *ctx)
 {
-    for (size_t i = 0; i < n; i++) {
+    enrol_check *c = ctx;
+    for (size_t i = 0; i < c->n; i++) {
         fg_match_result r;
-        fg_matcher_search(s->matcher, descriptors[i], &r);
-        if (r.best_distance < s->config.threshold)
-            return fg_http_fail(e, 409, "face_already_enrolled",
-                                "this face is already enrolled under another account");
+        fg_matcher_search(c->server->matcher, c->descriptors[i], &r);
+        if (r.best_distance < c->server->config.threshold) {
+            fg_http_fail(c->e, 409, "face_already_enrolled",
+                         "this face is already enrolled under another account");
+            return GUARD_REFUSED;
+        }
     }
     return 0;
-}
-
-static void add_to_matcher(fg_server *s, int64_t user_id, const int64_t *template_ids,
-                           const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (fg_matcher_add(s->matcher, user_id, template_ids[i], descriptors[i]) != FG_OK)
-            fprintf(stderr,
-                    "facegate: template %lld not added to the matcher (out of memory); it will be "
-                    "after a restart\n",
-                    (long long)template_ids[i]);
 }
 
 /* Creates the account: validations, faces, duplicate checks, one atomic insert. */
@@ -201,7 +207,7 @@ static int enrol(fg_request *req, const char *username, const char *display_name
 {
     fg_server *s = req->server;
     float descriptors[FG_SERVER_MAX_SIGNUP_IMAGES][FG_DESCRIPTOR_DIM];
-    int64_t template_ids[FG_SERVER_MAX_SIGNUP_IMAGES];
+    enrol_check check = {s, (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, e};
     fg_error err = {0};
     int rc;
 
@@ -209,26 +215,21 @@ static int enrol(fg_request *req, const char *username, const char *display_name
     if (!display_name || !*display_name) display_name = username;
     if (check_display_name(display_name, e) != 0) return -1;
     /* Cheap refusal before the expensive part; the insert checks again atomically. */
-    if (fg_store_user_get(s->store, username, NULL, &err) == FG_OK)
+    rc = fg_store_user_get(s->store, username, NULL, &err);
+    if (rc == FG_OK)
         return fg_http_fail(e, 409, "username_taken", "the username \"%s\" is taken", username);
+    if (rc != FG_STORE_ENOTFOUND) return fg_http_store_fail(e, rc, &err, "could not sign up");
     if (describe_all(req, images, n, descriptors, e) != 0) return -1;
 
-    pthread_mutex_lock(&s->enrol_lock);
-    rc = check_not_enrolled(s, (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, e);
-    if (rc == 0) {
-        int st = fg_store_user_create(s->store, username, display_name,
-                                      (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, user,
-                                      template_ids, &err);
-        if (st == FG_STORE_EEXIST)
-            rc = fg_http_fail(e, 409, "username_taken", "the username \"%s\" is taken", username);
-        else if (st != FG_OK)
-            rc = fg_http_fail(e, 500, "internal", "could not store the account: %s", err.message);
-        else
-            add_to_matcher(s, user->id, template_ids,
-                           (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n);
-    }
-    pthread_mutex_unlock(&s->enrol_lock);
-    return rc;
+    /* The new templates reach the matcher through the store's change feed. */
+    rc = fg_store_user_create(s->store, username, display_name,
+                              (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, check_not_enrolled,
+                              &check, user, NULL, &err);
+    if (rc == GUARD_REFUSED) return -1;
+    if (rc == FG_STORE_EEXIST)
+        return fg_http_fail(e, 409, "username_taken", "the username \"%s\" is taken", username);
+    if (rc != FG_OK) return fg_http_store_fail(e, rc, &err, "could not store the account");
+    return 0;
 }
 
 /* Reads the sign-up fields and images, then enrols. */
@@ -329,18 +330,29 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
     fg_blobs_free(images, n);
 
     if (claim) {
-        if (fg_store_user_get(s->store, claim, &out->user, &err) == FG_OK) {
+        int rc = fg_store_user_get(s->store, claim, &out->user, &err);
+        if (rc == FG_OK) {
             float others = INFINITY;
             out->distance = fg_matcher_verify(s->matcher, out->user.id, probe.descriptor, &others);
             out->accepted =
                 fg_match_decide_claim((float)out->distance, others, s->config.threshold);
+        } else if (rc != FG_STORE_ENOTFOUND) {
+            fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
+            return fg_http_store_fail(e, rc, &err, "could not log in");
         }
     } else {
         fg_match_result r;
+        int rc = FG_STORE_ENOTFOUND;
         fg_matcher_search(s->matcher, probe.descriptor, &r);
         out->distance = r.best_distance;
-        out->accepted = fg_match_decide(&r, s->config.threshold, s->config.margin) &&
-                        fg_store_user_get_id(s->store, r.best_user, &out->user, &err) == FG_OK;
+        if (fg_match_decide(&r, s->config.threshold, s->config.margin))
+            rc = fg_store_user_get_id(s->store, r.best_user, &out->user, &err);
+        /* Not found: deleted by another server a moment ago, the feed has not caught up yet. */
+        if (rc != FG_OK && rc != FG_STORE_ENOTFOUND) {
+            fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
+            return fg_http_store_fail(e, rc, &err, "could not log in");
+        }
+        out->accepted = rc == FG_OK;
         /* A locked account stays locked whichever way it is reached. */
         if (out->accepted && fg_ratelimit_check(s->ratelimit, req->client, out->user.username,
                                                 fg_now(), &retry) == FG_RL_LOCKED) {
@@ -403,8 +415,17 @@ void fg_route_logout(fg_request *req)
     fg_jwt_claims claims;
     fg_http_error e;
     if (current_user(req, &user, &claims, &e) == 0) {
-        revoke_session(req, &claims);
+        int rc = revoke_session(req, &claims);
+        if (rc != FG_OK) {
+            fg_http_store_fail(&e, rc, &(fg_error){.message = "the session was not revoked"},
+                               "could not log out");
+            fg_reply_error(req, &e);
+            return;
+        }
         fg_audit(req, "logout", user.username, "ok", NAN);
+    } else if (e.status == 503) {
+        fg_reply_error(req, &e);
+        return;
     }
     fg_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
     set_cookie(req, "", 0);
@@ -418,6 +439,32 @@ void fg_route_me(fg_request *req)
     fg_reply_json(req, 200, json_pack("{s:o}", "user", fg_user_json(&user)));
 }
 
+/* Inside the write (as for sign-up): the face must be the account's and nobody else's. */
+typedef struct face_check {
+    fg_server *server;
+    int64_t user_id;
+    const float *descriptor;
+    fg_http_error *e;
+} face_check;
+
+static int check_own_face(void *ctx)
+{
+    face_check *c = ctx;
+    float others, own = fg_matcher_verify(c->server->matcher, c->user_id, c->descriptor, &others);
+    float threshold = c->server->config.threshold;
+    if (others < threshold && others < own) {
+        fg_http_fail(c->e, 409, "face_already_enrolled",
+                     "this face is already enrolled under another account");
+        return GUARD_REFUSED;
+    }
+    if (!(own < threshold)) {
+        fg_http_fail(c->e, 400, "face_mismatch",
+                     "this face does not match the account's enrolled faces");
+        return GUARD_REFUSED;
+    }
+    return 0;
+}
+
 /* Adds a face to the signed-in account. It must be the account holder's face (match their
  * templates), so a borrowed session cannot enrol somebody else's face into the account. */
 static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
@@ -428,8 +475,8 @@ static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
     fg_probe probe;
     fg_error err = {0};
     int64_t template_id = 0;
-    float own, others;
-    int rc = 0;
+    face_check check;
+    int rc, st;
 
     if (user->faces >= FG_SERVER_MAX_FACES)
         return fg_http_fail(e, 409, "too_many_faces", "an account holds at most %d faces",
@@ -439,24 +486,17 @@ static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
     fg_blobs_free(images, n);
     if (rc != 0) return -1;
 
-    pthread_mutex_lock(&s->enrol_lock);
-    own = fg_matcher_verify(s->matcher, user->id, probe.descriptor, &others);
-    if (others < s->config.threshold && others < own)
-        rc = fg_http_fail(e, 409, "face_already_enrolled",
-                          "this face is already enrolled under another account");
-    else if (!(own < s->config.threshold))
-        rc = fg_http_fail(e, 400, "face_mismatch",
-                          "this face does not match the account's enrolled faces");
-    else if (fg_store_template_add(s->store, user->id, probe.descriptor, &template_id, &err) !=
-             FG_OK)
-        rc = fg_http_fail(e, 500, "internal", "could not store the face: %s", err.message);
-    else
-        add_to_matcher(s, user->id, &template_id,
-                       (const float(*)[FG_DESCRIPTOR_DIM]) & probe.descriptor, 1);
-    pthread_mutex_unlock(&s->enrol_lock);
-    if (rc == 0 && fg_store_user_get_id(s->store, user->id, user, &err) != FG_OK)
-        rc = fg_http_fail(e, 500, "internal", "%s", err.message);
-    return rc;
+    check.server = s;
+    check.user_id = user->id;
+    check.descriptor = probe.descriptor;
+    check.e = e;
+    st = fg_store_template_add(s->store, user->id, probe.descriptor, check_own_face, &check,
+                               &template_id, &err);
+    if (st == GUARD_REFUSED) return -1;
+    if (st != FG_OK) return fg_http_store_fail(e, st, &err, "could not store the face");
+    st = fg_store_user_get_id(s->store, user->id, user, &err);
+    if (st != FG_OK) return fg_http_store_fail(e, st, &err, "could not read the account");
+    return 0;
 }
 
 void fg_route_me_faces(fg_request *req)
@@ -480,15 +520,16 @@ void fg_route_me_delete(fg_request *req)
     fg_store_user user;
     fg_jwt_claims claims;
     fg_error err = {0};
+    int rc;
     if (require_user(req, &user, &claims) != 0) return;
-    pthread_mutex_lock(&s->enrol_lock);
-    if (fg_store_user_delete(s->store, user.id, &err) != FG_OK) {
-        pthread_mutex_unlock(&s->enrol_lock);
-        fg_reply_errorf(req, 500, "internal", "could not delete the account: %s", err.message);
+    /* The store's change feed takes the user out of every server's matcher. */
+    rc = fg_store_user_delete(s->store, user.id, &err);
+    if (rc != FG_OK) {
+        fg_http_error e;
+        fg_http_store_fail(&e, rc, &err, "could not delete the account");
+        fg_reply_error(req, &e);
         return;
     }
-    fg_matcher_remove_user(s->matcher, user.id);
-    pthread_mutex_unlock(&s->enrol_lock);
     revoke_session(req, &claims);
     fg_audit(req, "delete", user.username, "ok", NAN);
     fg_reply_json(req, 200, json_pack("{s:s}", "deleted", user.username));

@@ -11,14 +11,23 @@
 #define AUDIT_DEFAULT 100
 #define AUDIT_MAX 1000
 
+/* Answers a failed store call: 503 or 500. */
+static void reply_store_error(fg_request *req, int rc, const fg_error *err, const char *what)
+{
+    fg_http_error e;
+    fg_http_store_fail(&e, rc, err, what);
+    fg_reply_error(req, &e);
+}
+
 void fg_route_admin_users(fg_request *req)
 {
     fg_store_user *users = NULL;
     size_t count = 0;
     fg_error err = {0};
     json_t *list;
-    if (fg_store_user_list(req->server->store, &users, &count, &err) != FG_OK) {
-        fg_reply_errorf(req, 500, "internal", "could not list users: %s", err.message);
+    int rc = fg_store_user_list(req->server->store, &users, &count, &err);
+    if (rc != FG_OK) {
+        reply_store_error(req, rc, &err, "could not list users");
         return;
     }
     list = json_array();
@@ -33,23 +42,18 @@ void fg_route_admin_user_delete(fg_request *req)
     fg_server *s = req->server;
     fg_store_user user;
     fg_error err = {0};
-    int rc;
+    int rc = FG_STORE_ENOTFOUND;
     /* A name that cannot be a username cannot exist: same answer as an unknown one. */
-    if (!fg_store_username_valid(req->param) ||
-        fg_store_user_get(s->store, req->param, &user, &err) != FG_OK) {
+    if (fg_store_username_valid(req->param))
+        rc = fg_store_user_get(s->store, req->param, &user, &err);
+    /* The store's change feed takes the user out of every server's matcher. */
+    if (rc == FG_OK) rc = fg_store_user_delete(s->store, user.id, &err);
+    if (rc == FG_STORE_ENOTFOUND) {
         fg_reply_errorf(req, 404, "not_found", "no user named \"%.64s\"", req->param);
         return;
     }
-    pthread_mutex_lock(&s->enrol_lock);
-    rc = fg_store_user_delete(s->store, user.id, &err);
-    if (rc == FG_OK) fg_matcher_remove_user(s->matcher, user.id);
-    pthread_mutex_unlock(&s->enrol_lock);
-    if (rc == FG_STORE_ENOTFOUND) {
-        fg_reply_errorf(req, 404, "not_found", "no user named \"%s\"", user.username);
-        return;
-    }
     if (rc != FG_OK) {
-        fg_reply_errorf(req, 500, "internal", "could not delete the user: %s", err.message);
+        reply_store_error(req, rc, &err, "could not delete the user");
         return;
     }
     fg_audit(req, "admin_delete", user.username, "ok", NAN);
@@ -64,6 +68,7 @@ void fg_route_admin_audit(fg_request *req)
     size_t count = 0;
     fg_error err = {0};
     json_t *list;
+    int rc;
     if (limit_text) {
         char *end;
         limit = strtol(limit_text, &end, 10);
@@ -73,8 +78,9 @@ void fg_route_admin_audit(fg_request *req)
             return;
         }
     }
-    if (fg_store_audit_list(req->server->store, (size_t)limit, &events, &count, &err) != FG_OK) {
-        fg_reply_errorf(req, 500, "internal", "could not read the audit log: %s", err.message);
+    rc = fg_store_audit_list(req->server->store, (size_t)limit, &events, &count, &err);
+    if (rc != FG_OK) {
+        reply_store_error(req, rc, &err, "could not read the audit log");
         return;
     }
     list = json_array();

@@ -60,6 +60,17 @@ json_t *fg_user_json(const fg_store_user *user)
                      user->display_name, "faces", user->faces, "created_at", created);
 }
 
+int fg_http_store_fail(fg_http_error *e, int rc, const fg_error *err, const char *what)
+{
+    if (rc == FG_STORE_EUNAVAILABLE) {
+        fg_http_fail(e, 503, "unavailable", "%s: the database is unavailable; try again shortly",
+                     what);
+        e->retry_after = 1;
+        return -1;
+    }
+    return fg_http_fail(e, 500, "internal", "%s: %s", what, err->message);
+}
+
 void fg_audit(fg_request *req, const char *event, const char *username, const char *outcome,
               double distance)
 {
@@ -172,7 +183,10 @@ void fg_route_healthz(fg_request *req)
         return;
     }
     if (fg_store_user_count(req->server->store, &users, &err) != FG_OK) {
-        fg_reply_errorf(req, 503, "unavailable", "the store does not answer: %s", err.message);
+        fg_http_error e;
+        fg_http_fail(&e, 503, "unavailable", "the store does not answer: %s", err.message);
+        e.retry_after = 1;
+        fg_reply_error(req, &e);
         return;
     }
     fg_reply_json(req, 200,

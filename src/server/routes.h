@@ -47,6 +47,10 @@ void fg_route_admin_clients(fg_request *req);
 void fg_route_admin_client_add(fg_request *req);
 void fg_route_admin_client_delete(fg_request *req);
 
+/* A store failure as the HTTP error: 503 unavailable (Retry-After: 1) when the database cannot
+ * be reached, else 500 internal. `what` says what could not be done. Returns -1. */
+int fg_http_store_fail(fg_http_error *e, int rc, const fg_error *err, const char *what);
+
 /* The public user object {"username","display_name","faces","created_at"}. */
 json_t *fg_user_json(const fg_store_user *user);
 

@@ -4,12 +4,17 @@
  * Data dir contents (all created on first run, mode 0600 files in a 0700 dir):
  *   facegate.db (+ -wal, -shm)  the SQLite store; descriptors inside are encrypted
  *   descriptor.key              XChaCha20-Poly1305 key of the descriptors (hex)
- *   signing.key                 Ed25519 seed of the session tokens (hex)
+ *   signing.key                 Ed25519 seed of the session tokens (hex); with PostgreSQL the
+ *                               seed is in the database instead, shared by every server
  *   admin.token                 the admin bearer token (hex), printed once when generated
+ *
+ * With a shared store (PostgreSQL) a follower thread waits for other servers' changes and
+ * applies them to the matcher; the store's writes apply this server's own before returning.
  */
 #include "server/server.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +34,7 @@ void fg_server_config_init(fg_server_config *c)
     snprintf(c->host, sizeof c->host, "127.0.0.1");
     c->port = 8080;
     snprintf(c->data_dir, sizeof c->data_dir, "data");
+    snprintf(c->store, sizeof c->store, "sqlite");
     snprintf(c->web_root, sizeof c->web_root, "web/dist");
     fg_engine_options_init(&c->engine);
     c->engine.threads = 1; /* parallelism comes from the workers, one engine each */
@@ -44,10 +50,36 @@ void fg_server_config_init(fg_server_config *c)
     fg_ratelimit_config_init(&c->ratelimit);
 }
 
-static int add_template(void *ctx, int64_t template_id, int64_t user_id,
+/* The store's change feed, applied to the matcher. */
+static int apply_change(void *ctx, int kind, int64_t user_id, int64_t template_id,
                         const float descriptor[FG_DESCRIPTOR_DIM])
 {
-    return fg_matcher_add(ctx, user_id, template_id, descriptor);
+    fg_server *s = ctx;
+    if (kind == FG_STORE_CHANGE_DELETE) {
+        fg_matcher_remove_user(s->matcher, user_id);
+        return FG_OK;
+    }
+    return fg_matcher_add(s->matcher, user_id, template_id, descriptor);
+}
+
+/* Follows the other servers: each announced change (or every second, or after a lost
+ * connection) is caught up. A database that is down is reported once, and again once back. */
+static void *follow(void *arg)
+{
+    fg_server *s = arg;
+    int down = 0;
+    while (!atomic_load(&s->stopping)) {
+        fg_error err = {0};
+        int rc = fg_store_wait(s->store, 1000, &err);
+        if (rc >= 0) rc = fg_store_sync(s->store, &err);
+        if (rc < 0 && !down)
+            fprintf(stderr, "facegate: store unavailable, answering 503 until it is back: %s\n",
+                    err.message);
+        else if (rc >= 0 && down)
+            fprintf(stderr, "facegate: store available again, caught up\n");
+        down = rc < 0;
+    }
+    return NULL;
 }
 
 static int ensure_dir(const char *dir, fg_error *err)
@@ -94,15 +126,16 @@ static void banner(const fg_server *s, size_t users, int admin_created)
     if (!out) return;
     fprintf(out,
             "facegate %s listening on http://%s%s%s:%d/\n"
-            "  data dir   %s (sqlite: %zu users, %zu face templates)\n"
+            "  data dir   %s (%s: %zu users, %zu face templates)\n"
             "  models     %s\n"
             "  engine     %s detector, %s chip, padding %s%s\n"
             "  web app    %s%s\n"
             "  workers    %d, threshold %.3f, margin %.3f, body limit %zu bytes\n",
             FG_SERVER_VERSION, ipv6 ? "[" : "", c->host, ipv6 ? "]" : "", s->bound_port,
-            c->data_dir, users, fg_matcher_templates(s->matcher), c->engine.model_dir,
-            fg_detector_name(c->engine.detector), fg_align_name(c->engine.align),
-            fg_padding_name(c->engine.padding), c->engine.tta ? ", tta" : "",
+            c->data_dir, fg_store_backend_name(s->store), users, fg_matcher_templates(s->matcher),
+            c->engine.model_dir, fg_detector_name(c->engine.detector),
+            fg_align_name(c->engine.align), fg_padding_name(c->engine.padding),
+            c->engine.tta ? ", tta" : "",
             web ? c->web_root : "none: ", web ? "" : "serving the API only", c->workers,
             (double)c->threshold, (double)c->margin, c->body_limit);
     fprintf(out, "  issuer     %s (OpenID Connect)\n", c->issuer);
@@ -189,7 +222,6 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     s->config = *config;
     s->config.engine.model_dir = s->config.models;
     if (s->config.workers < 1) s->config.workers = 1;
-    pthread_mutex_init(&s->enrol_lock, NULL);
     pthread_mutex_init(&s->keys_lock, NULL);
     s->lock_fd = -1;
 
@@ -202,15 +234,22 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     }
     if ((rc = ensure_dir(s->config.data_dir, err)) != FG_OK) goto fail;
     if ((rc = fg_datadir_lock(s->config.data_dir, &s->lock_fd, err)) != FG_OK) goto fail;
-    if ((rc = fg_store_open("sqlite", s->config.data_dir, &s->store, NULL, err)) != FG_OK)
+    if ((rc = fg_store_open(s->config.store, s->config.data_dir, &s->store, NULL, err)) != FG_OK)
         goto fail;
     if ((rc = fg_matcher_new(&s->matcher)) != FG_OK) {
         fg_set_error(err, rc, "out of memory for the matcher");
         goto fail;
     }
-    if ((rc = fg_store_template_each(s->store, add_template, s->matcher, err)) != FG_OK) {
+    if ((rc = fg_store_follow(s->store, apply_change, s, err)) != FG_OK) {
         if (err && err->code != rc) fg_set_error(err, rc, "cannot load the face templates");
         goto fail;
+    }
+    if (fg_store_is_shared(s->store)) {
+        if (pthread_create(&s->follower, NULL, follow, s) != 0) {
+            rc = fg_fail(err, FG_ENOMEM, "cannot start the change follower thread");
+            goto fail;
+        }
+        s->follower_started = 1;
     }
     if ((rc = fg_store_user_count(s->store, &users, err)) != FG_OK) goto fail;
     if ((rc = load_keys(s, &admin_created, err)) != FG_OK) goto fail;
@@ -241,13 +280,14 @@ void fg_server_stop(fg_server *s)
 {
     if (!s) return;
     fg_http_stop(s);
+    atomic_store(&s->stopping, 1);
+    if (s->follower_started) pthread_join(s->follower, NULL);
     fg_pool_free(s->pool);
     fg_ratelimit_free(s->ratelimit);
     fg_metrics_free(s->metrics);
     free(s->route_labels);
     fg_matcher_free(s->matcher);
     fg_store_close(s->store);
-    pthread_mutex_destroy(&s->enrol_lock);
     pthread_mutex_destroy(&s->keys_lock);
     if (s->lock_fd >= 0) close(s->lock_fd);
     sodium_memzero(&s->keys, sizeof s->keys);

@@ -2,9 +2,9 @@
  * server.h - `facegate serve`: configuration, the server's shared state, start and stop.
  *
  * The server owns: the store (users, encrypted templates, audit), the matcher (every template
- * in memory), a pool of engines (one per worker thread), the session signing key, the admin
- * token, the failed-log-in rate limiter and the metrics. Route handlers (routes.c, account.c,
- * admin.c) reach all of it through the fg_server they are given.
+ * in memory, kept current by the store's change feed), a pool of engines (one per worker thread),
+ * the session signing key, the admin token, the failed-log-in rate limiter and the metrics. Route
+ * handlers (routes.c, account.c, admin.c) reach all of it through the fg_server they are given.
  */
 #ifndef FG_SERVER_H
 #define FG_SERVER_H
@@ -41,6 +41,7 @@ typedef struct fg_server_config {
     char host[256];
     int port; /* 0 = any free port (the banner says which) */
     char data_dir[1024];
+    char store[1024]; /* "sqlite" or a postgres://... URL */
     char web_root[1024];
     fg_engine_options engine; /* model_dir points into `models` */
     char models[1024];
@@ -93,9 +94,10 @@ typedef struct fg_server {
     fg_ratelimit *ratelimit;
     fg_metrics *metrics;
     const char **route_labels; /* the metrics' labels, owned */
-    /* Held across "is this face enrolled already?" and the insert, so two concurrent sign-ups
-     * of one face cannot both pass the check. */
-    pthread_mutex_t enrol_lock;
+    /* A shared store: the thread that keeps the matcher current with the other servers' changes
+     * (fg_store_wait + fg_store_sync). */
+    pthread_t follower;
+    int follower_started;
     int bound_port;        /* of the public listener */
     _Atomic int in_flight; /* requests begun and not yet completed (for a graceful stop) */
     _Atomic int stopping;  /* set when the stop begins: readiness fails from then on */

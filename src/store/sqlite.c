@@ -6,6 +6,8 @@
  * each use; the front's mutex means one connection is enough.
  *
  * secure_delete is on so a deleted user's ciphertext is overwritten, not left in free pages.
+ * Writers serialise on SQLite's write lock (BEGIN IMMEDIATE), so the change log's order is the
+ * commit order, as store.h's change feed needs.
  */
 #include "store/backend.h"
 
@@ -71,6 +73,12 @@ static const char *const MIGRATIONS[] = {
     "  auth_time INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL,"
     "  used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+    /* 4: the change log that keeps every server's matcher current (see store.h) */
+    "CREATE TABLE changes ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  kind INTEGER NOT NULL,"
+    "  user_id INTEGER NOT NULL,"
+    "  template_id INTEGER NOT NULL DEFAULT 0);",
 };
 #define SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -86,6 +94,10 @@ enum {
     ST_USER_COUNT,
     ST_TEMPLATE_INSERT,
     ST_TEMPLATE_ALL,
+    ST_CHANGE_INSERT,
+    ST_CHANGE_LAST,
+    ST_CHANGES_AFTER,
+    ST_BEGIN_READ,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST,
     ST_REVOKED_PRUNE,
@@ -127,6 +139,14 @@ static const char *const STATEMENTS[ST_COUNT] = {
                            "VALUES (?1, ?2, ?3, ?4)",
     [ST_TEMPLATE_ALL] = "SELECT t.id, t.user_id, u.username, t.nonce, t.ciphertext "
                         "FROM templates t JOIN users u ON u.id = t.user_id ORDER BY t.id",
+    [ST_CHANGE_INSERT] = "INSERT INTO changes (kind, user_id, template_id) VALUES (?1, ?2, ?3)",
+    [ST_CHANGE_LAST] = "SELECT coalesce(max(seq), 0) FROM changes",
+    [ST_CHANGES_AFTER] = "SELECT c.seq, c.kind, c.user_id, c.template_id, u.username, t.nonce, "
+                         "t.ciphertext FROM changes c "
+                         "LEFT JOIN templates t ON c.kind = 1 AND t.id = c.template_id "
+                         "LEFT JOIN users u ON u.id = t.user_id "
+                         "WHERE c.seq > ?1 ORDER BY c.seq",
+    [ST_BEGIN_READ] = "BEGIN",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (time, event, username, client, outcome, distance) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_AUDIT_LIST] = "SELECT time, event, username, client, outcome, distance FROM audit "
@@ -148,9 +168,6 @@ static const char *const STATEMENTS[ST_COUNT] = {
     [ST_CODE_FIND] = "SELECT " CODE_COLUMNS ", used FROM oidc_codes WHERE code_hash = ?1",
     [ST_CODE_USE] = "UPDATE oidc_codes SET used = 1 WHERE code_hash = ?1 AND used = 0",
 };
-
-/* Used codes stay this long past their expiry so a replay is recognised as one. */
-#define CODE_KEEP_S 600
 
 typedef struct sqlite_store {
     sqlite3 *db;
@@ -179,18 +196,21 @@ static int exec_stmt(sqlite_store *s, sqlite3_stmt *st, fg_error *err, const cha
     return rc == SQLITE_DONE ? FG_OK : db_fail(s, err, what);
 }
 
-static int begin(sqlite_store *s, fg_error *err)
+static int sqlite_begin(void *db, fg_error *err)
 {
+    sqlite_store *s = db;
     return exec_stmt(s, stmt(s, ST_BEGIN), err, "begin transaction");
 }
 
-static int commit(sqlite_store *s, fg_error *err)
+static int sqlite_commit(void *db, fg_error *err)
 {
+    sqlite_store *s = db;
     return exec_stmt(s, stmt(s, ST_COMMIT), err, "commit");
 }
 
-static void rollback(sqlite_store *s)
+static void sqlite_rollback(void *db)
 {
+    sqlite_store *s = db;
     if (!sqlite3_get_autocommit(s->db)) exec_stmt(s, stmt(s, ST_ROLLBACK), NULL, "rollback");
 }
 
@@ -246,13 +266,14 @@ static void sqlite_close(void *db)
     free(s);
 }
 
-static int sqlite_open(const char *data_dir, void **out, fg_error *err)
+static int sqlite_open(const char *location, const char *data_dir, void **out, fg_error *err)
 {
     char path[4096];
     sqlite_store *s;
     char *msg = NULL;
     int fd, rc;
 
+    (void)location;
     *out = NULL;
     if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, DB_FILE) >= sizeof path)
         return fg_fail(err, FG_EINVAL, "data directory path is too long");
@@ -305,30 +326,39 @@ static int bind_sealed(sqlite3_stmt *st, int nonce_col, const fg_sealed_template
                : -1;
 }
 
-static int insert_template(sqlite_store *s, int64_t user_id, int64_t created_at,
-                           const fg_sealed_template *t, int64_t *template_id, fg_error *err)
+/* Appends to the change log. Inside the write transaction. */
+static int log_change(sqlite_store *s, int kind, int64_t user_id, int64_t template_id,
+                      fg_error *err)
 {
+    sqlite3_stmt *st = stmt(s, ST_CHANGE_INSERT);
+    sqlite3_bind_int(st, 1, kind);
+    sqlite3_bind_int64(st, 2, user_id);
+    sqlite3_bind_int64(st, 3, template_id);
+    return exec_stmt(s, st, err, "log change");
+}
+
+static int sqlite_template_insert(void *db, int64_t user_id, int64_t created_at,
+                                  const fg_sealed_template *t, int64_t *template_id, fg_error *err)
+{
+    sqlite_store *s = db;
     sqlite3_stmt *st = stmt(s, ST_TEMPLATE_INSERT);
+    int64_t id;
     sqlite3_bind_int64(st, 1, user_id);
     sqlite3_bind_int64(st, 4, created_at);
     if (bind_sealed(st, 2, t) != 0) return db_fail(s, err, "bind template");
     if (exec_stmt(s, st, err, "insert template") != FG_OK) return FG_STORE_EDB;
-    if (template_id) *template_id = sqlite3_last_insert_rowid(s->db);
-    return FG_OK;
+    id = sqlite3_last_insert_rowid(s->db);
+    if (template_id) *template_id = id;
+    return log_change(s, FG_STORE_CHANGE_ADD, user_id, id, err);
 }
 
 static int sqlite_user_insert(void *db, const char *uid, const char *username,
-                              const char *display_name, int64_t created_at,
-                              const fg_sealed_template *templates, size_t n, int64_t *user_id,
-                              int64_t *template_ids, fg_error *err)
+                              const char *display_name, int64_t created_at, int64_t *user_id,
+                              fg_error *err)
 {
     sqlite_store *s = db;
-    sqlite3_stmt *st;
-    int64_t id;
+    sqlite3_stmt *st = stmt(s, ST_USER_INSERT);
     int rc;
-
-    if ((rc = begin(s, err)) != FG_OK) return rc;
-    st = stmt(s, ST_USER_INSERT);
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, display_name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, created_at);
@@ -337,25 +367,12 @@ static int sqlite_user_insert(void *db, const char *uid, const char *username,
     if (rc != SQLITE_DONE) {
         int unique = sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE;
         sqlite3_reset(st);
-        if (unique)
-            rc = fg_fail(err, FG_STORE_EEXIST, "username \"%s\" is taken", username);
-        else
-            rc = db_fail(s, err, "insert user");
-        goto fail;
+        if (unique) return fg_fail(err, FG_STORE_EEXIST, "username \"%s\" is taken", username);
+        return db_fail(s, err, "insert user");
     }
     sqlite3_reset(st);
-    id = sqlite3_last_insert_rowid(s->db);
-    for (size_t i = 0; i < n; i++) {
-        rc = insert_template(s, id, created_at, &templates[i],
-                             template_ids ? &template_ids[i] : NULL, err);
-        if (rc != FG_OK) goto fail;
-    }
-    if ((rc = commit(s, err)) != FG_OK) goto fail;
-    *user_id = id;
+    *user_id = sqlite3_last_insert_rowid(s->db);
     return FG_OK;
-fail:
-    rollback(s);
-    return rc;
 }
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
@@ -424,7 +441,7 @@ static int sqlite_user_delete(void *db, int64_t id, fg_error *err)
     sqlite3_bind_int64(st, 1, id);
     if (exec_stmt(s, st, err, "delete user") != FG_OK) return FG_STORE_EDB;
     if (sqlite3_changes(s->db) == 0) return fg_fail(err, FG_STORE_ENOTFOUND, "no such user");
-    return FG_OK;
+    return log_change(s, FG_STORE_CHANGE_DELETE, id, 0, err);
 }
 
 /* Appends rows of `st` through read_row into a growing malloc'd array. */
@@ -476,35 +493,85 @@ static int sqlite_user_count(void *db, size_t *count, fg_error *err)
     return rc == SQLITE_ROW ? FG_OK : db_fail(s, err, "count users");
 }
 
-static int sqlite_template_insert(void *db, int64_t user_id, int64_t created_at,
-                                  const fg_sealed_template *sealed, int64_t *template_id,
-                                  fg_error *err)
+/* A sealed template from columns nonce_col and nonce_col + 1; -1 if the blobs are malformed. */
+static int read_sealed(sqlite3_stmt *st, int nonce_col, fg_sealed_template *t)
 {
-    return insert_template(db, user_id, created_at, sealed, template_id, err);
+    if (sqlite3_column_bytes(st, nonce_col) != (int)sizeof t->nonce ||
+        sqlite3_column_bytes(st, nonce_col + 1) != (int)sizeof t->ciphertext)
+        return -1;
+    memcpy(t->nonce, sqlite3_column_blob(st, nonce_col), sizeof t->nonce);
+    memcpy(t->ciphertext, sqlite3_column_blob(st, nonce_col + 1), sizeof t->ciphertext);
+    return 0;
 }
 
-static int sqlite_template_each(void *db, fg_sealed_fn fn, void *ctx, fg_error *err)
+static int malformed(sqlite3_stmt *st, int64_t template_id, fg_error *err)
+{
+    sqlite3_reset(st);
+    return fg_fail(err, FG_STORE_ECRYPTO, "template %lld has a malformed blob",
+                   (long long)template_id);
+}
+
+static int sqlite_template_each(void *db, fg_sealed_fn fn, void *ctx, int64_t *last_change,
+                                fg_error *err)
 {
     sqlite_store *s = db;
-    sqlite3_stmt *st = stmt(s, ST_TEMPLATE_ALL);
+    sqlite3_stmt *st;
     fg_sealed_template t;
     int rc, stop = FG_OK;
+
+    /* One read transaction: the templates and the change log's end from one snapshot. */
+    if ((rc = exec_stmt(s, stmt(s, ST_BEGIN_READ), err, "begin read")) != FG_OK) return rc;
+    st = stmt(s, ST_CHANGE_LAST);
+    rc = sqlite3_step(st);
+    *last_change = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        rc = db_fail(s, err, "read the change log");
+        goto out;
+    }
+    st = stmt(s, ST_TEMPLATE_ALL);
     while (stop == FG_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t template_id = sqlite3_column_int64(st, 0);
-        if (sqlite3_column_bytes(st, 3) != (int)sizeof t.nonce ||
-            sqlite3_column_bytes(st, 4) != (int)sizeof t.ciphertext) {
-            sqlite3_reset(st);
-            return fg_fail(err, FG_STORE_ECRYPTO, "template %lld has a malformed blob",
-                           (long long)template_id);
+        if (read_sealed(st, 3, &t) != 0) {
+            rc = malformed(st, template_id, err);
+            goto out;
         }
-        memcpy(t.nonce, sqlite3_column_blob(st, 3), sizeof t.nonce);
-        memcpy(t.ciphertext, sqlite3_column_blob(st, 4), sizeof t.ciphertext);
-        stop = fn(ctx, template_id, sqlite3_column_int64(st, 1),
+        stop = fn(ctx, FG_STORE_CHANGE_ADD, sqlite3_column_int64(st, 1), template_id,
                   (const char *)sqlite3_column_text(st, 2), &t);
     }
     sqlite3_reset(st);
+    rc = stop != FG_OK ? stop : rc == SQLITE_DONE ? FG_OK : db_fail(s, err, "read templates");
+out:
+    sqlite_rollback(s);
+    return rc;
+}
+
+static int sqlite_changes(void *db, int64_t after, fg_sealed_fn fn, void *ctx, int64_t *last,
+                          fg_error *err)
+{
+    sqlite_store *s = db;
+    sqlite3_stmt *st = stmt(s, ST_CHANGES_AFTER);
+    fg_sealed_template t;
+    int rc, stop = FG_OK;
+    sqlite3_bind_int64(st, 1, after);
+    while (stop == FG_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int kind = sqlite3_column_int(st, 1);
+        int64_t template_id = sqlite3_column_int64(st, 3);
+        int64_t seq = sqlite3_column_int64(st, 0);
+        if (kind == FG_STORE_CHANGE_ADD && sqlite3_column_type(st, 4) == SQLITE_NULL) {
+            *last = seq; /* deleted since: its deletion follows */
+            continue;
+        }
+        if (kind == FG_STORE_CHANGE_ADD && read_sealed(st, 5, &t) != 0)
+            return malformed(st, template_id, err);
+        stop =
+            fn(ctx, kind, sqlite3_column_int64(st, 2), template_id,
+               (const char *)sqlite3_column_text(st, 4), kind == FG_STORE_CHANGE_ADD ? &t : NULL);
+        if (stop == FG_OK) *last = seq; /* a change that failed is delivered again next time */
+    }
+    sqlite3_reset(st);
     if (stop != FG_OK) return stop;
-    return rc == SQLITE_DONE ? FG_OK : db_fail(s, err, "read templates");
+    return rc == SQLITE_DONE ? FG_OK : db_fail(s, err, "read the change log");
 }
 
 static int sqlite_audit_insert(void *db, const fg_audit_event *ev, fg_error *err)
@@ -577,19 +644,11 @@ static int sqlite_session_revoked(void *db, const char *jti, int64_t now, int *r
 static void read_client_row(sqlite3_stmt *st, void *out)
 {
     fg_oidc_client *c = out;
-    const char *uris = (const char *)sqlite3_column_text(st, 3);
     memset(c, 0, sizeof *c);
     copy_text(c->id, sizeof c->id, sqlite3_column_text(st, 0));
     copy_text(c->name, sizeof c->name, sqlite3_column_text(st, 1));
     copy_text(c->secret_hash, sizeof c->secret_hash, sqlite3_column_text(st, 2));
-    /* Redirect URIs are stored one per line (a URI holds no raw newline). */
-    while (uris && *uris && c->redirect_count < FG_CLIENT_MAX_REDIRECTS) {
-        size_t n = strcspn(uris, "\n");
-        if (n > 0 && n <= FG_REDIRECT_URI_MAX)
-            memcpy(c->redirect_uris[c->redirect_count++], uris, n);
-        uris += n;
-        if (*uris) uris++;
-    }
+    fg_redirects_split((const char *)sqlite3_column_text(st, 3), c);
     c->created_at = sqlite3_column_int64(st, 4);
 }
 
@@ -597,13 +656,9 @@ static int sqlite_client_insert(void *db, const fg_oidc_client *c, fg_error *err
 {
     sqlite_store *s = db;
     sqlite3_stmt *st = stmt(s, ST_CLIENT_INSERT);
-    char uris[FG_CLIENT_MAX_REDIRECTS * (FG_REDIRECT_URI_MAX + 1) + 1];
-    size_t len = 0;
+    char uris[FG_REDIRECTS_TEXT_MAX];
     int rc;
-    uris[0] = 0;
-    for (int i = 0; i < c->redirect_count; i++)
-        len += (size_t)snprintf(uris + len, sizeof uris - len, "%s%s", i ? "\n" : "",
-                                c->redirect_uris[i]);
+    fg_redirects_join(c, uris);
     sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, c->secret_hash, -1, SQLITE_STATIC);
@@ -646,7 +701,7 @@ static int sqlite_code_insert(void *db, const fg_oidc_code *c, int64_t now, fg_e
 {
     sqlite_store *s = db;
     sqlite3_stmt *st = stmt(s, ST_CODE_PRUNE);
-    sqlite3_bind_int64(st, 1, now - CODE_KEEP_S);
+    sqlite3_bind_int64(st, 1, now - FG_CODE_KEEP_S);
     if (exec_stmt(s, st, err, "prune codes") != FG_OK) return FG_STORE_EDB;
     st = stmt(s, ST_CODE_INSERT);
     sqlite3_bind_text(st, 1, c->code_hash, -1, SQLITE_STATIC);
@@ -691,7 +746,7 @@ static int sqlite_code_consume(void *db, const char *code_hash, fg_oidc_code *co
     sqlite3_stmt *st;
     code_row row;
     int rc;
-    if ((rc = begin(s, err)) != FG_OK) return rc;
+    if ((rc = sqlite_begin(s, err)) != FG_OK) return rc;
     st = stmt(s, ST_CODE_FIND);
     sqlite3_bind_text(st, 1, code_hash, -1, SQLITE_STATIC);
     if ((rc = find_one(s, st, read_code_row, &row, "authorization code", err)) != FG_OK) goto out;
@@ -703,9 +758,9 @@ static int sqlite_code_consume(void *db, const char *code_hash, fg_oidc_code *co
     st = stmt(s, ST_CODE_USE);
     sqlite3_bind_text(st, 1, code_hash, -1, SQLITE_STATIC);
     if ((rc = exec_stmt(s, st, err, "use code")) != FG_OK) goto out;
-    rc = commit(s, err);
+    rc = sqlite_commit(s, err);
 out:
-    rollback(s);
+    sqlite_rollback(s);
     return rc;
 }
 
@@ -740,12 +795,13 @@ static int sqlite_template_reseal(void *db, fg_sealed_fn fn, void *ctx, fg_error
     sealed_row *rows = NULL;
     size_t count = 0;
     int rc;
-    if ((rc = begin(s, err)) != FG_OK) return rc;
+    if ((rc = sqlite_begin(s, err)) != FG_OK) return rc;
     rc = collect_rows(s, stmt(s, ST_TEMPLATE_ALL), sizeof *rows, (void **)&rows, &count,
                       read_sealed_row, err);
     for (size_t i = 0; rc == FG_OK && i < count; i++) {
         sqlite3_stmt *st;
-        rc = fn(ctx, rows[i].id, rows[i].user_id, rows[i].username, &rows[i].sealed);
+        rc = fn(ctx, FG_STORE_CHANGE_ADD, rows[i].user_id, rows[i].id, rows[i].username,
+                &rows[i].sealed);
         if (rc != FG_OK) break;
         st = stmt(s, ST_TEMPLATE_UPDATE);
         sqlite3_bind_int64(st, 1, rows[i].id);
@@ -754,8 +810,8 @@ static int sqlite_template_reseal(void *db, fg_sealed_fn fn, void *ctx, fg_error
     }
     if (rows) sodium_memzero(rows, count * sizeof *rows);
     free(rows);
-    if (rc == FG_OK) rc = commit(s, err);
-    rollback(s);
+    if (rc == FG_OK) rc = sqlite_commit(s, err);
+    sqlite_rollback(s);
     return rc;
 }
 
@@ -858,15 +914,22 @@ static int sqlite_restore(const char *src, const char *data_dir, fg_error *err)
 
 const fg_store_backend fg_store_sqlite = {
     .name = "sqlite",
+    .shared = 0,
     .open = sqlite_open,
     .close = sqlite_close,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
     .user_insert = sqlite_user_insert,
-    .user_find = sqlite_user_find,
+    .template_insert = sqlite_template_insert,
     .user_delete = sqlite_user_delete,
+    .import = NULL,
+    .user_find = sqlite_user_find,
     .user_list = sqlite_user_list,
     .user_count = sqlite_user_count,
-    .template_insert = sqlite_template_insert,
     .template_each = sqlite_template_each,
+    .changes = sqlite_changes,
+    .wait = NULL,
     .audit_insert = sqlite_audit_insert,
     .audit_list = sqlite_audit_list,
     .session_revoke = sqlite_session_revoke,

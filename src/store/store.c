@@ -15,22 +15,27 @@ struct fg_store {
     void *db;
     pthread_mutex_t lock;
     uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+    /* the follower of the change feed, and the last change delivered to it */
+    fg_store_change_fn follower;
+    void *follower_ctx;
+    int64_t last_change;
 };
 
 static const char AAD_PREFIX[] = "facegate/template/v1/";
 
-static const fg_store_backend *find_backend(const char *name)
+/* "sqlite" (or NULL) and PostgreSQL URLs; NULL for anything else. */
+static const fg_store_backend *find_backend(const char *location)
 {
-    static const fg_store_backend *const backends[] = {&fg_store_sqlite};
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-        if (strcmp(backends[i]->name, name ? name : "sqlite") == 0) return backends[i];
+    if (!location || strcmp(location, "sqlite") == 0) return &fg_store_sqlite;
+    if (strncmp(location, "postgres://", 11) == 0 || strncmp(location, "postgresql://", 13) == 0)
+        return &fg_store_postgres;
     return NULL;
 }
 
-int fg_store_open(const char *backend, const char *data_dir, fg_store **out, int *key_created,
+int fg_store_open(const char *location, const char *data_dir, fg_store **out, int *key_created,
                   fg_error *err)
 {
-    const fg_store_backend *be = find_backend(backend);
+    const fg_store_backend *be = find_backend(location);
     char key_path[4096];
     fg_store *store;
     int rc;
@@ -38,7 +43,9 @@ int fg_store_open(const char *backend, const char *data_dir, fg_store **out, int
     *out = NULL;
     if (key_created) *key_created = 0;
     if (sodium_init() < 0) return fg_fail(err, FG_ENOMEM, "libsodium failed to start");
-    if (!be) return fg_fail(err, FG_EINVAL, "unknown store backend \"%s\"", backend);
+    if (!be)
+        return fg_fail(err, FG_EINVAL,
+                       "unknown store \"%.64s\": use sqlite or a postgres://... URL", location);
     if ((size_t)snprintf(key_path, sizeof key_path, "%s/%s", data_dir, FG_STORE_KEY_FILE) >=
         sizeof key_path)
         return fg_fail(err, FG_EINVAL, "data directory path is too long");
@@ -49,7 +56,7 @@ int fg_store_open(const char *backend, const char *data_dir, fg_store **out, int
     store->backend = be;
     rc = fg_keyfile_load(key_path, store->key, sizeof store->key, key_created, err);
     if (rc != FG_OK) goto fail;
-    rc = be->open(data_dir, &store->db, err);
+    rc = be->open(location, data_dir, &store->db, err);
     if (rc != FG_OK) goto fail;
     *out = store;
     return FG_OK;
@@ -67,6 +74,16 @@ void fg_store_close(fg_store *store)
     sodium_memzero(store->key, sizeof store->key);
     pthread_mutex_destroy(&store->lock);
     free(store);
+}
+
+const char *fg_store_backend_name(const fg_store *store)
+{
+    return store->backend->name;
+}
+
+int fg_store_is_shared(const fg_store *store)
+{
+    return store->backend->shared;
 }
 
 int fg_store_username_valid(const char *name)
@@ -161,13 +178,132 @@ static void random_uid(char out[FG_STORE_UID_LEN + 1])
     sodium_bin2hex(out, FG_STORE_UID_LEN + 1, bytes, sizeof bytes);
 }
 
+/* --- the change feed ----------------------------------------------------------------------- */
+
+typedef struct unseal_walk {
+    const fg_store *store;
+    fg_store_change_fn fn;
+    void *ctx;
+    int64_t bad_template;
+} unseal_walk;
+
+static int unseal_one(void *ctx, int kind, int64_t user_id, int64_t template_id,
+                      const char *username, fg_sealed_template *sealed)
+{
+    unseal_walk *walk = ctx;
+    float descriptor[FG_DESCRIPTOR_DIM];
+    int rc;
+    if (kind != FG_STORE_CHANGE_ADD) return walk->fn(walk->ctx, kind, user_id, template_id, NULL);
+    if (unseal(walk->store->key, username, sealed, descriptor) != FG_OK) {
+        walk->bad_template = template_id;
+        return FG_STORE_ECRYPTO;
+    }
+    rc = walk->fn(walk->ctx, kind, user_id, template_id, descriptor);
+    sodium_memzero(descriptor, sizeof descriptor);
+    return rc;
+}
+
+static int crypto_failed(const unseal_walk *walk, int rc, fg_error *err)
+{
+    if (rc == FG_STORE_ECRYPTO)
+        return fg_fail(err, rc, "template %lld does not decrypt: wrong %s or a tampered row",
+                       (long long)walk->bad_template, FG_STORE_KEY_FILE);
+    return rc;
+}
+
+/* Delivers the changes since the last delivery. Caller holds the lock. */
+static int sync_locked(fg_store *store, fg_error *err)
+{
+    unseal_walk walk = {store, store->follower, store->follower_ctx, 0};
+    if (!store->follower) return FG_OK;
+    return crypto_failed(&walk,
+                         store->backend->changes(store->db, store->last_change, unseal_one, &walk,
+                                                 &store->last_change, err),
+                         err);
+}
+
+int fg_store_follow(fg_store *store, fg_store_change_fn fn, void *ctx, fg_error *err)
+{
+    unseal_walk walk = {store, fn, ctx, 0};
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->template_each(store->db, unseal_one, &walk, &store->last_change, err);
+    if (rc == FG_OK) {
+        store->follower = fn;
+        store->follower_ctx = ctx;
+    }
+    pthread_mutex_unlock(&store->lock);
+    return crypto_failed(&walk, rc, err);
+}
+
+int fg_store_sync(fg_store *store, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = sync_locked(store, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_wait(fg_store *store, int timeout_ms, fg_error *err)
+{
+    if (!store->backend->wait)
+        return fg_fail(err, FG_STORE_ENOTSUP, "the %s store has no other writers to wait for",
+                       store->backend->name);
+    return store->backend->wait(store->db, timeout_ms, err);
+}
+
+/* --- writes --------------------------------------------------------------------------------- */
+
+/* One write: the cross-server lock, the feed caught up, the guard, the write, the commit, and
+ * the feed again (so the caller's own change is in the matcher when this returns). */
+typedef int (*write_fn)(fg_store *store, void *args, fg_error *err);
+
+static int write_locked(fg_store *store, fg_store_guard_fn guard, void *guard_ctx, write_fn fn,
+                        void *args, fg_error *err)
+{
+    int rc = store->backend->begin(store->db, err);
+    if (rc != FG_OK) return rc;
+    if ((rc = sync_locked(store, err)) != FG_OK) goto fail;
+    if (guard && (rc = guard(guard_ctx)) != 0) goto fail;
+    if ((rc = fn(store, args, err)) != FG_OK) goto fail;
+    if ((rc = store->backend->commit(store->db, err)) != FG_OK) goto fail;
+    /* Committed: a failure to deliver now is caught up by the next sync. */
+    if (sync_locked(store, NULL) != FG_OK)
+        fprintf(stderr, "facegate: store: change feed behind; the next sync catches up\n");
+    return FG_OK;
+fail:
+    store->backend->rollback(store->db);
+    return rc;
+}
+
+typedef struct create_args {
+    const char *uid, *username, *display_name;
+    const fg_sealed_template *sealed;
+    size_t n;
+    int64_t user_id, *template_ids;
+} create_args;
+
+static int create_user(fg_store *store, void *args, fg_error *err)
+{
+    create_args *a = args;
+    int64_t now = (int64_t)time(NULL);
+    int rc = store->backend->user_insert(store->db, a->uid, a->username, a->display_name, now,
+                                         &a->user_id, err);
+    for (size_t i = 0; i < a->n && rc == FG_OK; i++)
+        rc = store->backend->template_insert(store->db, a->user_id, now, &a->sealed[i],
+                                             a->template_ids ? &a->template_ids[i] : NULL, err);
+    return rc;
+}
+
 int fg_store_user_create(fg_store *store, const char *username, const char *display_name,
                          const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n,
-                         fg_store_user *user, int64_t *template_ids, fg_error *err)
+                         fg_store_guard_fn guard, void *guard_ctx, fg_store_user *user,
+                         int64_t *template_ids, fg_error *err)
 {
     fg_sealed_template *sealed;
     char uid[FG_STORE_UID_LEN + 1];
-    int64_t user_id = 0;
+    create_args args;
     int rc = FG_OK;
 
     if (!fg_store_username_valid(username)) return fg_fail(err, FG_EINVAL, "invalid username");
@@ -178,21 +314,77 @@ int fg_store_user_create(fg_store *store, const char *username, const char *disp
                        "control characters",
                        FG_DISPLAY_NAME_MAX);
     if (n == 0) return fg_fail(err, FG_EINVAL, "a user needs at least one template");
-    random_uid(uid);
     sealed = calloc(n, sizeof *sealed);
     if (!sealed) return fg_fail(err, FG_ENOMEM, "out of memory sealing templates");
     for (size_t i = 0; i < n && rc == FG_OK; i++)
         rc = seal(store->key, username, descriptors[i], &sealed[i], err);
+    random_uid(uid);
+    args = (create_args){uid, username, display_name, sealed, n, 0, template_ids};
     if (rc == FG_OK) {
         pthread_mutex_lock(&store->lock);
-        rc =
-            store->backend->user_insert(store->db, uid, username, display_name, (int64_t)time(NULL),
-                                        sealed, n, &user_id, template_ids, err);
+        rc = write_locked(store, guard, guard_ctx, create_user, &args, err);
         if (rc == FG_OK && user)
-            rc = store->backend->user_find(store->db, NULL, user_id, user, err);
+            rc = store->backend->user_find(store->db, NULL, args.user_id, user, err);
         pthread_mutex_unlock(&store->lock);
     }
     free(sealed);
+    return rc;
+}
+
+typedef struct import_args {
+    const char *const *usernames;
+    const fg_sealed_template *sealed;
+    size_t n;
+    char (*uids)[FG_STORE_UID_LEN + 1];
+} import_args;
+
+static int import_users(fg_store *store, void *args, fg_error *err)
+{
+    import_args *a = args;
+    const char **uids = malloc((a->n ? a->n : 1) * sizeof *uids);
+    int64_t now = (int64_t)time(NULL), user_id;
+    int rc = FG_OK;
+    if (!uids) return fg_fail(err, FG_ENOMEM, "out of memory importing users");
+    for (size_t i = 0; i < a->n; i++)
+        uids[i] = a->uids[i];
+    if (store->backend->import)
+        rc = store->backend->import(store->db, uids, a->usernames, a->sealed, a->n, now, err);
+    for (size_t i = 0; !store->backend->import && i < a->n && rc == FG_OK; i++) {
+        rc = store->backend->user_insert(store->db, uids[i], a->usernames[i], a->usernames[i], now,
+                                         &user_id, err);
+        if (rc == FG_OK)
+            rc = store->backend->template_insert(store->db, user_id, now, &a->sealed[i], NULL, err);
+    }
+    free(uids);
+    return rc;
+}
+
+int fg_store_import(fg_store *store, const char *const *usernames,
+                    const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n, fg_error *err)
+{
+    fg_sealed_template *sealed = calloc(n ? n : 1, sizeof *sealed);
+    char(*uids)[FG_STORE_UID_LEN + 1] = calloc(n ? n : 1, sizeof *uids);
+    import_args args = {usernames, sealed, n, uids};
+    int rc = FG_OK;
+    if (!sealed || !uids) {
+        free(sealed);
+        free(uids);
+        return fg_fail(err, FG_ENOMEM, "out of memory sealing %zu templates", n);
+    }
+    for (size_t i = 0; i < n && rc == FG_OK; i++) {
+        random_uid(uids[i]);
+        if (!fg_store_username_valid(usernames[i]))
+            rc = fg_fail(err, FG_EINVAL, "invalid username at row %zu", i);
+        else
+            rc = seal(store->key, usernames[i], descriptors[i], &sealed[i], err);
+    }
+    if (rc == FG_OK) {
+        pthread_mutex_lock(&store->lock);
+        rc = write_locked(store, NULL, NULL, import_users, &args, err);
+        pthread_mutex_unlock(&store->lock);
+    }
+    free(sealed);
+    free(uids);
     return rc;
 }
 
@@ -226,11 +418,16 @@ int fg_store_user_get_uid(fg_store *store, const char *uid, fg_store_user *user,
     return rc;
 }
 
+static int delete_user(fg_store *store, void *args, fg_error *err)
+{
+    return store->backend->user_delete(store->db, *(int64_t *)args, err);
+}
+
 int fg_store_user_delete(fg_store *store, int64_t id, fg_error *err)
 {
     int rc;
     pthread_mutex_lock(&store->lock);
-    rc = store->backend->user_delete(store->db, id, err);
+    rc = write_locked(store, NULL, NULL, delete_user, &id, err);
     pthread_mutex_unlock(&store->lock);
     return rc;
 }
@@ -253,56 +450,61 @@ int fg_store_user_count(fg_store *store, size_t *count, fg_error *err)
     return rc;
 }
 
-int fg_store_template_add(fg_store *store, int64_t user_id,
-                          const float descriptor[FG_DESCRIPTOR_DIM], int64_t *template_id,
-                          fg_error *err)
+typedef struct add_args {
+    int64_t user_id;
+    const float *descriptor;
+    int64_t *template_id;
+} add_args;
+
+/* Under the lock, so the owner (the AAD) cannot change between the look-up and the insert. */
+static int add_template(fg_store *store, void *args, fg_error *err)
 {
+    add_args *a = args;
     fg_sealed_template sealed;
     fg_store_user user;
+    int rc = store->backend->user_find(store->db, NULL, a->user_id, &user, err);
+    if (rc == FG_OK) rc = seal(store->key, user.username, a->descriptor, &sealed, err);
+    if (rc == FG_OK)
+        rc = store->backend->template_insert(store->db, a->user_id, (int64_t)time(NULL), &sealed,
+                                             a->template_id, err);
+    return rc;
+}
+
+int fg_store_template_add(fg_store *store, int64_t user_id,
+                          const float descriptor[FG_DESCRIPTOR_DIM], fg_store_guard_fn guard,
+                          void *guard_ctx, int64_t *template_id, fg_error *err)
+{
+    add_args args = {user_id, descriptor, template_id};
     int rc;
     pthread_mutex_lock(&store->lock);
-    rc = store->backend->user_find(store->db, NULL, user_id, &user, err);
-    if (rc == FG_OK) rc = seal(store->key, user.username, descriptor, &sealed, err);
-    if (rc == FG_OK)
-        rc = store->backend->template_insert(store->db, user_id, (int64_t)time(NULL), &sealed,
-                                             template_id, err);
+    rc = write_locked(store, guard, guard_ctx, add_template, &args, err);
     pthread_mutex_unlock(&store->lock);
     return rc;
 }
 
-typedef struct unseal_walk {
-    const fg_store *store;
+typedef struct each_args {
     fg_store_template_fn fn;
     void *ctx;
-    int64_t bad_template;
-} unseal_walk;
+} each_args;
 
-static int unseal_one(void *ctx, int64_t template_id, int64_t user_id, const char *username,
-                      fg_sealed_template *sealed)
+static int each_template(void *ctx, int kind, int64_t user_id, int64_t template_id,
+                         const float descriptor[FG_DESCRIPTOR_DIM])
 {
-    unseal_walk *walk = ctx;
-    float descriptor[FG_DESCRIPTOR_DIM];
-    int rc;
-    if (unseal(walk->store->key, username, sealed, descriptor) != FG_OK) {
-        walk->bad_template = template_id;
-        return FG_STORE_ECRYPTO;
-    }
-    rc = walk->fn(walk->ctx, template_id, user_id, descriptor);
-    sodium_memzero(descriptor, sizeof descriptor);
-    return rc;
+    each_args *a = ctx;
+    (void)kind;
+    return a->fn(a->ctx, template_id, user_id, descriptor);
 }
 
 int fg_store_template_each(fg_store *store, fg_store_template_fn fn, void *ctx, fg_error *err)
 {
-    unseal_walk walk = {store, fn, ctx, 0};
+    each_args args = {fn, ctx};
+    unseal_walk walk = {store, each_template, &args, 0};
+    int64_t last;
     int rc;
     pthread_mutex_lock(&store->lock);
-    rc = store->backend->template_each(store->db, unseal_one, &walk, err);
+    rc = store->backend->template_each(store->db, unseal_one, &walk, &last, err);
     pthread_mutex_unlock(&store->lock);
-    if (rc == FG_STORE_ECRYPTO)
-        return fg_fail(err, rc, "template %lld does not decrypt: wrong %s or a tampered row",
-                       (long long)walk.bad_template, FG_STORE_KEY_FILE);
-    return rc;
+    return crypto_failed(&walk, rc, err);
 }
 
 int fg_store_audit_add(fg_store *store, const fg_audit_event *event, fg_error *err)
@@ -340,6 +542,26 @@ int fg_store_session_revoked(fg_store *store, const char *jti, int *revoked, fg_
     rc = store->backend->session_revoked(store->db, jti, (int64_t)time(NULL), revoked, err);
     pthread_mutex_unlock(&store->lock);
     return rc;
+}
+
+void fg_redirects_join(const fg_oidc_client *c, char text[FG_REDIRECTS_TEXT_MAX])
+{
+    size_t len = 0;
+    text[0] = 0;
+    for (int i = 0; i < c->redirect_count; i++)
+        len += (size_t)snprintf(text + len, FG_REDIRECTS_TEXT_MAX - len, "%s%s", i ? "\n" : "",
+                                c->redirect_uris[i]);
+}
+
+void fg_redirects_split(const char *text, fg_oidc_client *c)
+{
+    while (text && *text && c->redirect_count < FG_CLIENT_MAX_REDIRECTS) {
+        size_t n = strcspn(text, "\n");
+        if (n > 0 && n <= FG_REDIRECT_URI_MAX)
+            memcpy(c->redirect_uris[c->redirect_count++], text, n);
+        text += n;
+        if (*text) text++;
+    }
 }
 
 /* Every call below is the backend's, under the front's lock. */
@@ -398,12 +620,13 @@ typedef struct reseal_walk {
 } reseal_walk;
 
 /* Opens a template with the store's key and seals it again under the new one. */
-static int reseal_one(void *ctx, int64_t template_id, int64_t user_id, const char *username,
-                      fg_sealed_template *sealed)
+static int reseal_one(void *ctx, int kind, int64_t user_id, int64_t template_id,
+                      const char *username, fg_sealed_template *sealed)
 {
     reseal_walk *walk = ctx;
     float descriptor[FG_DESCRIPTOR_DIM];
     int rc;
+    (void)kind;
     (void)user_id;
     if (unseal(walk->store->key, username, sealed, descriptor) != FG_OK) {
         walk->bad_template = template_id;
@@ -419,6 +642,10 @@ int fg_store_rekey(fg_store *store, const uint8_t new_key[32], size_t *templates
 {
     reseal_walk walk = {store, new_key, 0, 0};
     int rc;
+    if (!store->backend->template_reseal)
+        return fg_fail(err, FG_STORE_ENOTSUP,
+                       "re-keying a %s store is not supported: every server holds the key",
+                       store->backend->name);
     pthread_mutex_lock(&store->lock);
     rc = store->backend->template_reseal(store->db, reseal_one, &walk, err);
     if (rc == FG_OK) memcpy(store->key, new_key, sizeof store->key);
@@ -430,8 +657,16 @@ int fg_store_rekey(fg_store *store, const uint8_t new_key[32], size_t *templates
     return rc;
 }
 
+/* PostgreSQL is backed up with its own tools (pg_dump, base backups). */
+static int no_backup(const fg_store_backend *be, fg_error *err)
+{
+    return fg_fail(err, FG_STORE_ENOTSUP,
+                   "a %s store is backed up and restored with the database's own tools", be->name);
+}
+
 int fg_store_backup(fg_store *store, const char *dest, fg_error *err)
 {
+    if (!store->backend->backup) return no_backup(store->backend, err);
     LOCKED(store, store->backend->backup(store->db, dest, err));
 }
 
@@ -439,5 +674,6 @@ int fg_store_restore(const char *backend, const char *src, const char *data_dir,
 {
     const fg_store_backend *be = find_backend(backend);
     if (!be) return fg_fail(err, FG_EINVAL, "unknown store backend \"%s\"", backend);
+    if (!be->restore) return no_backup(be, err);
     return be->restore(src, data_dir, err);
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, call, photo, dataUrl, adminToken, embed } from './helpers.mjs';
+import { execFileSync } from 'node:child_process';
+import { startServer, call, photo, dataUrl, adminToken, embed, PG_URL } from './helpers.mjs';
 
 let server;
 const tokens = {};
@@ -250,7 +251,24 @@ test('metrics count requests, latencies, log-ins and users', async () => {
   assert.match(text, /^facegate_enrolled_templates 5$/m);
 });
 
-test('the SQLite files hold no plaintext descriptor', async () => {
+// The files the store writes: SQLite's in the data dir, or this database's and the WAL in the
+// PostgreSQL data dir (FG_TEST_PG_DATA).
+function storeFiles() {
+  if (!PG_URL) {
+    const files = fs.readdirSync(server.dataDir).filter((f) => f.startsWith('facegate.db'));
+    assert.ok(files.includes('facegate.db'));
+    return files.map((f) => path.join(server.dataDir, f));
+  }
+  const oid = execFileSync('psql', [server.store, '-qAtc',
+    'CHECKPOINT; SELECT oid FROM pg_database WHERE datname = current_database()'],
+  { encoding: 'utf8' }).trim();
+  const dirs = [path.join(process.env.FG_TEST_PG_DATA, 'base', oid),
+    path.join(process.env.FG_TEST_PG_DATA, 'pg_wal')];
+  return dirs.flatMap((d) => fs.readdirSync(d).map((f) => path.join(d, f)))
+    .filter((f) => fs.statSync(f).isFile());
+}
+
+test('the store files hold no plaintext descriptor', async () => {
   // obama was enrolled from obama.jpg; logging in with the same photo gives distance 0, which
   // shows `facegate embed` computes exactly the stored template.
   const res = await login('obama/obama.jpg');
@@ -258,11 +276,9 @@ test('the SQLite files hold no plaintext descriptor', async () => {
   assert.equal(res.body.distance, 0);
   const floats = Float32Array.from(embed(photo('obama/obama.jpg')));
   const bytes = Buffer.from(floats.buffer);
-  const files = fs.readdirSync(server.dataDir).filter((f) => f.startsWith('facegate.db'));
-  assert.ok(files.includes('facegate.db'));
   let searched = 0;
-  for (const f of files) {
-    const db = fs.readFileSync(path.join(server.dataDir, f));
+  for (const f of storeFiles()) {
+    const db = fs.readFileSync(f);
     searched += db.length;
     // Any 4 consecutive floats (16 bytes) of the descriptor, in either byte order.
     for (let k = 0; k + 4 <= 128; k += 4) {
@@ -275,7 +291,8 @@ test('the SQLite files hold no plaintext descriptor', async () => {
   assert.ok(searched > 4096);
   // The search itself works: a buffer holding the bytes is found.
   assert.notEqual(Buffer.concat([Buffer.alloc(100), bytes]).indexOf(bytes.subarray(0, 16)), -1);
-  for (const key of ['descriptor.key', 'signing.key', 'admin.token']) {
+  // With PostgreSQL the signing key is sealed in the database, shared by every server.
+  for (const key of ['descriptor.key', 'admin.token', ...(PG_URL ? [] : ['signing.key'])]) {
     assert.equal(fs.statSync(path.join(server.dataDir, key)).mode & 0o777, 0o600, key);
   }
 });

@@ -1,5 +1,9 @@
 // Shared helpers of the server tests: start a real `facegate serve` on 127.0.0.1 with a fresh
 // data dir, talk to it with fetch, and find the test photos.
+//
+// With FG_TEST_PG_URL set (scripts/test.sh starts a throw-away PostgreSQL and sets it to
+// postgres://facegate@127.0.0.1:PORT/), every server gets a fresh PostgreSQL database instead of
+// the SQLite file: the same tests then run against the shared store.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,6 +16,7 @@ export const BIN = process.env.FACEGATE_BIN
   ? path.resolve(process.env.FACEGATE_BIN)
   : path.join(ROOT, 'build/facegate');
 export const SHARED = path.resolve(process.env.FG_SHARED_DIR || path.join(ROOT, '../shared'));
+export const PG_URL = process.env.FG_TEST_PG_URL || '';
 export const MODELS = path.resolve(
   process.env.FG_MODEL_DIR || path.join(ROOT, 'node_modules/@vladmandic/face-api/model'),
 );
@@ -38,19 +43,34 @@ export function tempDir(prefix = 'fg-server-test-') {
   return dir;
 }
 
+let databases = 0;
+
+const exited = (proc) => proc.exitCode !== null || proc.signalCode !== null;
+
+/** A new, empty PostgreSQL database on FG_TEST_PG_URL's server; resolves its URL. */
+export function newDatabase() {
+  if (!PG_URL) throw new Error('FG_TEST_PG_URL is not set');
+  const name = `fg_test_${process.pid}_${++databases}`;
+  execFileSync('psql', [`${PG_URL}postgres`, '-qc', `CREATE DATABASE ${name}`]);
+  return `${PG_URL}${name}`;
+}
+
 /**
  * Starts `facegate serve --port 0` and resolves once the banner names the port.
- * Returns { url, dataDir, log(), stop(), restart() }. Extra args are appended; `bin` is
- * another facegate binary (an installed one).
+ * Returns { url, dataDir, store, log(), stop(), kill(), restart() }. Extra args are appended;
+ * `bin` is another facegate binary (an installed one). store: a postgres:// URL, or (default) a
+ * new database when FG_TEST_PG_URL is set, else SQLite in the data dir.
  */
-export async function startServer({ args = [], dataDir = tempDir(), env = {}, bin = BIN } = {}) {
-  const server = { dataDir, url: null, proc: null, output: '' };
+export async function startServer({ args = [], dataDir = tempDir(), env = {}, bin = BIN, store } = {}) {
+  if (store === undefined) store = PG_URL ? newDatabase() : 'sqlite';
+  const server = { dataDir, store, url: null, proc: null, output: '' };
   const launch = () =>
     new Promise((resolve, reject) => {
       const proc = spawn(
         bin,
         ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
-         '--models', MODELS, '--web-root', path.join(dataDir, 'no-web-root'), ...args],
+         '--models', MODELS, '--web-root', path.join(dataDir, 'no-web-root'), '--store', store,
+         ...args],
         { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
       );
       server.proc = proc;
@@ -74,7 +94,7 @@ export async function startServer({ args = [], dataDir = tempDir(), env = {}, bi
   // Stops with SIGTERM; under a sanitizer build, a report in the log fails the caller.
   server.stop = async () => {
     const code = await new Promise((resolve) => {
-      if (!server.proc || server.proc.exitCode !== null) return resolve(server.proc?.exitCode);
+      if (!server.proc || exited(server.proc)) return resolve(server.proc?.exitCode);
       server.proc.once('exit', (c, signal) => resolve(c ?? signal));
       server.proc.kill('SIGTERM');
     });
@@ -82,6 +102,13 @@ export async function startServer({ args = [], dataDir = tempDir(), env = {}, bi
       throw new Error(`sanitizer report from the server:\n${server.output}`);
     }
     return code;
+  };
+  // kill -9: no chance to finish anything.
+  server.kill = async () => {
+    if (!server.proc || exited(server.proc)) return;
+    const gone = new Promise((resolve) => server.proc.once('exit', resolve));
+    server.proc.kill('SIGKILL');
+    await gone;
   };
   server.restart = async () => {
     await server.stop();

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, adminToken, call, photo, startServer, tempDir } from './helpers.mjs';
+import { BIN, adminToken, call, photo, startServer, tempDir, PG_URL } from './helpers.mjs';
 
 const RP = 'http://127.0.0.1:9/callback'; // never contacted: the tests read the redirects
 let server;
@@ -21,7 +21,8 @@ const challengeOf = (verifier) => b64url(crypto.createHash('sha256').update(veri
 const decode = (jwt) => jwt.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url')));
 
 function cli(...args) {
-  return execFileSync(BIN, [...args, '--data-dir', server.dataDir], { encoding: 'utf8' });
+  return execFileSync(BIN, [...args, '--data-dir', server.dataDir, '--store', server.store],
+    { encoding: 'utf8' });
 }
 
 /** Verifies an EdDSA JWT against the server's JWKS; returns [header, claims]. */
@@ -120,7 +121,9 @@ test('clients: CLI and admin API register, list and remove; secrets are shown on
   const listed = JSON.parse(cli('client', 'list'));
   assert.deepEqual(listed.map((c) => c.client_id).sort(), [confidential.client_id, 'spa'].sort());
   assert.ok(!JSON.stringify(listed).includes(confidential.client_secret));
-  const db = fs.readFileSync(path.join(server.dataDir, 'facegate.db'));
+  const db = PG_URL
+    ? execFileSync('psql', [server.store, '-qAtc', 'SELECT * FROM oidc_clients'])
+    : fs.readFileSync(path.join(server.dataDir, 'facegate.db'));
   assert.ok(!db.includes(Buffer.from(confidential.client_secret)), 'the secret is not in the database');
 
   const admin = { authorization: `Bearer ${adminToken(server)}` };

@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "match/match.h"
 #include "match/scan.h"
+#include "synthetic.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -16,41 +17,6 @@
 #define DIM FG_DESCRIPTOR_DIM
 #define RANDOM_ROWS 20000
 #define PROBES 40
-
-static uint64_t state = 12345;
-
-static double uniform(void)
-{
-    state = state * 6364136223846793005u + 1442695040888963407u;
-    return ((double)(state >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static void random_unit(float *v)
-{
-    double n = 0;
-    for (int i = 0; i < DIM; i++) {
-        v[i] = (float)(sqrt(-2 * log(uniform())) * cos(2 * M_PI * uniform()));
-        n += (double)v[i] * v[i];
-    }
-    for (int i = 0; i < DIM; i++)
-        v[i] = (float)(v[i] / sqrt(n));
-}
-
-/* A unit vector at match distance dist from the unit vector p. */
-static void at_distance(const float *p, double dist, float *out)
-{
-    float u[DIM];
-    double dot = 0, n = 0, angle = 2 * asin(dist / 2);
-    random_unit(u);
-    for (int i = 0; i < DIM; i++)
-        dot += (double)u[i] * p[i];
-    for (int i = 0; i < DIM; i++) {
-        u[i] = (float)(u[i] - dot * p[i]);
-        n += (double)u[i] * u[i];
-    }
-    for (int i = 0; i < DIM; i++)
-        out[i] = (float)(cos(angle) * p[i] + sin(angle) * u[i] / sqrt(n));
-}
 
 static int same_bits(float a, float b)
 {
@@ -84,7 +50,9 @@ static void check_kernels(void)
     float inv[37], a[37], b[37];
     int8_t probe[DIM];
     for (int i = 0; i < 37 * DIM; i++)
-        rows[i] = (int8_t)(i % 5 == 0 ? -127 : i % 5 == 1 ? 127 : (int)(uniform() * 255) - 127);
+        rows[i] = (int8_t)(i % 5 == 0   ? -127
+                           : i % 5 == 1 ? 127
+                                        : (int)(fg_synthetic_uniform() * 255) - 127);
     for (int i = 0; i < DIM; i++)
         probe[i] = (int8_t)(i % 2 ? 127 : -127);
     for (int r = 0; r < 37; r++)
@@ -118,25 +86,25 @@ int main(void)
     check_kernels();
     CHECK_EQ_INT(fg_matcher_new(&m), FG_OK);
     for (int i = 0; i < RANDOM_ROWS; i++) {
-        random_unit(rows[i]);
+        fg_synthetic_unit(rows[i]);
         CHECK_EQ_INT(fg_matcher_add(m, 1 + i / 3, template_id++, rows[i]), FG_OK);
     }
     /* Planted near-duplicates around each probe, added among more random rows. */
     for (int q = 0; q < PROBES; q++) {
-        double d = 0.2 + 0.15 * uniform();
+        double d = 0.2 + 0.15 * fg_synthetic_uniform();
         int64_t genuine = ++next_user, twin = ++next_user;
         genuine_of[q] = genuine;
-        random_unit(probes[q]);
-        at_distance(probes[q], d, r);
+        fg_synthetic_unit(probes[q]);
+        fg_synthetic_at(probes[q], d, r);
         CHECK_EQ_INT(fg_matcher_add(m, genuine, template_id++, r), FG_OK);
-        random_unit(r);
+        fg_synthetic_unit(r);
         CHECK_EQ_INT(fg_matcher_add(m, 1 + q, template_id++, r), FG_OK);
-        at_distance(probes[q], d + 1e-4, r);
+        fg_synthetic_at(probes[q], d + 1e-4, r);
         CHECK_EQ_INT(fg_matcher_add(m, twin, template_id++, r), FG_OK);
-        at_distance(probes[q], d + 5e-5, r);
+        fg_synthetic_at(probes[q], d + 5e-5, r);
         CHECK_EQ_INT(fg_matcher_add(m, genuine, template_id++, r), FG_OK);
         for (int k = 0; q % 4 == 0 && k < 100; k++) { /* a crowd: more than the first pass keeps */
-            at_distance(probes[q], d + 2e-4 + 1e-3 * uniform(), r);
+            fg_synthetic_at(probes[q], d + 2e-4 + 1e-3 * fg_synthetic_uniform(), r);
             CHECK_EQ_INT(fg_matcher_add(m, ++next_user, template_id++, r), FG_OK);
         }
     }
@@ -161,9 +129,9 @@ int main(void)
     {
         float p[DIM];
         size_t full_before = full;
-        random_unit(p);
+        fg_synthetic_unit(p);
         for (int k = 0; k < 100; k++) {
-            at_distance(p, 0.1 + 1e-3 * k, r);
+            fg_synthetic_at(p, 0.1 + 1e-3 * k, r);
             CHECK_EQ_INT(fg_matcher_add(m, 7, template_id++, r), FG_OK);
         }
         CHECK(exact_everywhere(m, p, &res));

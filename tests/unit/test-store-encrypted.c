@@ -45,9 +45,11 @@ int main(void)
     for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
         d[0][i] = 0.01f * (float)(i - 64) + 0.001234f;
     CHECK_EQ_INT(fg_store_open("sqlite", dir, &store, NULL, &err), FG_OK);
-    CHECK_EQ_INT(
-        fg_store_user_create(store, "alice", "", (const float(*)[128])d, 1, &a, NULL, &err), FG_OK);
-    CHECK_EQ_INT(fg_store_user_create(store, "bob", "", (const float(*)[128])d, 1, &b, NULL, &err),
+    CHECK_EQ_INT(fg_store_user_create(store, "alice", "", (const float(*)[128])d, 1, NULL, NULL, &a,
+                                      NULL, &err),
+                 FG_OK);
+    CHECK_EQ_INT(fg_store_user_create(store, "bob", "", (const float(*)[128])d, 1, NULL, NULL, &b,
+                                      NULL, &err),
                  FG_OK);
 
     /* Neither the main file nor the WAL holds the plaintext (checked with the store open, so

@@ -30,10 +30,12 @@ int main(void)
 
     CHECK(mkdtemp(dir) != NULL);
     CHECK_EQ_INT(fg_store_open("sqlite", dir, &store, NULL, &err), FG_OK);
-    CHECK_EQ_INT(
-        fg_store_user_create(store, "obama", "", (const float(*)[128])d, 2, &a, NULL, &err), FG_OK);
-    CHECK_EQ_INT(
-        fg_store_user_create(store, "biden", "", (const float(*)[128])d, 1, &b, NULL, &err), FG_OK);
+    CHECK_EQ_INT(fg_store_user_create(store, "obama", "", (const float(*)[128])d, 2, NULL, NULL, &a,
+                                      NULL, &err),
+                 FG_OK);
+    CHECK_EQ_INT(fg_store_user_create(store, "biden", "", (const float(*)[128])d, 1, NULL, NULL, &b,
+                                      NULL, &err),
+                 FG_OK);
     CHECK_EQ_INT((int)strlen(a.uid), FG_STORE_UID_LEN);
     CHECK(strcmp(a.uid, b.uid) != 0);
     fg_store_close(store);
@@ -41,7 +43,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/facegate.db", dir);
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db,
-                              "DROP TABLE oidc_codes; DROP TABLE oidc_clients;"
+                              "DROP TABLE changes; DROP TABLE oidc_codes; DROP TABLE oidc_clients;"
                               "DROP INDEX users_uid; ALTER TABLE users DROP COLUMN uid;"
                               "DELETE FROM schema_version; INSERT INTO schema_version VALUES (1);",
                               NULL, NULL, NULL),

@@ -49,12 +49,12 @@ int main(void)
             d[k][i] = (float)((k + 1) * (i % 7)) / 10.0f;
     CHECK(mkdtemp(dir) != NULL && mkdtemp(fresh) != NULL);
     CHECK_EQ_INT(fg_store_open("sqlite", dir, &store, NULL, &err), FG_OK);
-    CHECK_EQ_INT(
-        fg_store_user_create(store, "obama", "", (const float(*)[128])d, 2, &user, NULL, &err),
-        FG_OK);
-    CHECK_EQ_INT(
-        fg_store_user_create(store, "biden", "", (const float(*)[128]) & d[2], 1, NULL, NULL, &err),
-        FG_OK);
+    CHECK_EQ_INT(fg_store_user_create(store, "obama", "", (const float(*)[128])d, 2, NULL, NULL,
+                                      &user, NULL, &err),
+                 FG_OK);
+    CHECK_EQ_INT(fg_store_user_create(store, "biden", "", (const float(*)[128]) & d[2], 1, NULL,
+                                      NULL, NULL, NULL, &err),
+                 FG_OK);
     CHECK_EQ_INT(fg_store_template_each(store, add_up, &before, &err), FG_OK);
 
     /* Codes: one use, then FG_STORE_EUSED with the row; unknown ones are not found. */

@@ -55,8 +55,8 @@ int main(void)
     fill(three[1], 0.2f);
     fill(three[2], 0.3f);
     fill(one[0], 0.9f);
-    CHECK_EQ_INT(fg_store_user_create(store, "obama", "Barack", (const float(*)[128])three, 3,
-                                      &user, ids, &err),
+    CHECK_EQ_INT(fg_store_user_create(store, "obama", "Barack", (const float(*)[128])three, 3, NULL,
+                                      NULL, &user, ids, &err),
                  FG_OK);
     CHECK(strcmp(user.username, "obama") == 0);
     CHECK(strcmp(user.display_name, "Barack") == 0);
@@ -65,21 +65,22 @@ int main(void)
     CHECK(user.created_at > 1700000000);
 
     /* Case-insensitive uniqueness; sign-up never overwrites. */
-    CHECK_EQ_INT(
-        fg_store_user_create(store, "OBAMA", "", (const float(*)[128])one, 1, NULL, NULL, &err),
-        FG_STORE_EEXIST);
+    CHECK_EQ_INT(fg_store_user_create(store, "OBAMA", "", (const float(*)[128])one, 1, NULL, NULL,
+                                      NULL, NULL, &err),
+                 FG_STORE_EEXIST);
     CHECK(strstr(err.message, "taken") != NULL);
-    CHECK_EQ_INT(
-        fg_store_user_create(store, "../x", "", (const float(*)[128])one, 1, NULL, NULL, &err),
-        FG_EINVAL);
-    CHECK_EQ_INT(fg_store_user_create(store, "biden", "Joe\n", (const float(*)[128])one, 1, NULL,
-                                      NULL, &err),
+    CHECK_EQ_INT(fg_store_user_create(store, "../x", "", (const float(*)[128])one, 1, NULL, NULL,
+                                      NULL, NULL, &err),
                  FG_EINVAL);
-    CHECK_EQ_INT(
-        fg_store_user_create(store, "biden", NULL, (const float(*)[128])one, 1, &user, NULL, &err),
-        FG_OK);
-    CHECK_EQ_INT(fg_store_template_add(store, user.id, three[2], &ids[0], &err), FG_OK);
-    CHECK_EQ_INT(fg_store_template_add(store, 9999, three[2], NULL, &err), FG_STORE_ENOTFOUND);
+    CHECK_EQ_INT(fg_store_user_create(store, "biden", "Joe\n", (const float(*)[128])one, 1, NULL,
+                                      NULL, NULL, NULL, &err),
+                 FG_EINVAL);
+    CHECK_EQ_INT(fg_store_user_create(store, "biden", NULL, (const float(*)[128])one, 1, NULL, NULL,
+                                      &user, NULL, &err),
+                 FG_OK);
+    CHECK_EQ_INT(fg_store_template_add(store, user.id, three[2], NULL, NULL, &ids[0], &err), FG_OK);
+    CHECK_EQ_INT(fg_store_template_add(store, 9999, three[2], NULL, NULL, NULL, &err),
+                 FG_STORE_ENOTFOUND);
 
     ev = (fg_audit_event){.time = 1,
                           .event = "login",
