@@ -547,8 +547,47 @@ static int pg_import(void *db, const char *const *uids, const char *const *usern
     return rc;
 }
 
-static void read_user(const PGresult *r, int row, fg_store_user *user)
+/* Runs a query and hands each row to read, `item` bytes apart, into a malloc'd array. */
+static int list_rows(void *db, const char *what, const char *sql, const params *p, size_t item,
+                     void (*read)(const PGresult *, int, void *), void **items, size_t *count,
+                     fg_error *err)
 {
+    PGresult *r;
+    size_t n;
+    int rc = run(db, what, sql, p, 0, &r, err);
+    if (rc != FG_OK) return rc;
+    n = (size_t)PQntuples(r);
+    *items = calloc(n ? n : 1, item);
+    if (!*items) {
+        PQclear(r);
+        return fg_fail(err, FG_ENOMEM, "%s: out of memory", what);
+    }
+    for (size_t i = 0; i < n; i++)
+        read(r, (int)i, (char *)*items + i * item);
+    *count = n;
+    PQclear(r);
+    return FG_OK;
+}
+
+/* Runs a query for one row: read fills *out (may be NULL); FG_STORE_ENOTFOUND ("no such
+ * <noun>") without one. */
+static int find_row(void *db, const char *noun, const char *sql, const params *p,
+                    void (*read)(const PGresult *, int, void *), void *out, fg_error *err)
+{
+    PGresult *r;
+    int rc = run(db, noun, sql, p, 0, &r, err);
+    if (rc != FG_OK) return rc;
+    if (PQntuples(r) == 0)
+        rc = fg_fail(err, FG_STORE_ENOTFOUND, "no such %s", noun);
+    else if (out)
+        read(r, 0, out);
+    PQclear(r);
+    return rc;
+}
+
+static void read_user(const PGresult *r, int row, void *out)
+{
+    fg_store_user *user = out;
     memset(user, 0, sizeof *user);
     user->id = get_int(r, row, 0);
     snprintf(user->username, sizeof user->username, "%s", PQgetvalue(r, row, 1));
@@ -561,59 +600,28 @@ static void read_user(const PGresult *r, int row, fg_store_user *user)
 static int pg_user_find(void *db, const char *username, int64_t id, fg_store_user *user,
                         fg_error *err)
 {
-    PGresult *r;
     params p = {0};
-    int rc;
     if (username)
         param_text(&p, username);
     else
         param_int(&p, id);
-    rc = run(db, "find user",
-             username ? USER_COLUMNS "WHERE lower(u.username) = lower($1)"
-                      : USER_COLUMNS "WHERE u.id = $1",
-             &p, 0, &r, err);
-    if (rc != FG_OK) return rc;
-    if (PQntuples(r) == 0)
-        rc = fg_fail(err, FG_STORE_ENOTFOUND, "no such user");
-    else if (user)
-        read_user(r, 0, user);
-    PQclear(r);
-    return rc;
+    return find_row(db, "user",
+                    username ? USER_COLUMNS "WHERE lower(u.username) = lower($1)"
+                             : USER_COLUMNS "WHERE u.id = $1",
+                    &p, read_user, user, err);
 }
 
 static int pg_user_find_uid(void *db, const char *uid, fg_store_user *user, fg_error *err)
 {
-    PGresult *r;
     params p = {0};
-    int rc;
     param_text(&p, uid);
-    rc = run(db, "find user", USER_COLUMNS "WHERE u.uid = $1", &p, 0, &r, err);
-    if (rc != FG_OK) return rc;
-    if (PQntuples(r) == 0)
-        rc = fg_fail(err, FG_STORE_ENOTFOUND, "no such user");
-    else if (user)
-        read_user(r, 0, user);
-    PQclear(r);
-    return rc;
+    return find_row(db, "user", USER_COLUMNS "WHERE u.uid = $1", &p, read_user, user, err);
 }
 
 static int pg_user_list(void *db, fg_store_user **users, size_t *count, fg_error *err)
 {
-    PGresult *r;
-    int rc = run(db, "list users", USER_COLUMNS "ORDER BY lower(u.username)", NULL, 0, &r, err);
-    size_t n;
-    if (rc != FG_OK) return rc;
-    n = (size_t)PQntuples(r);
-    *users = calloc(n ? n : 1, sizeof **users);
-    if (!*users) {
-        PQclear(r);
-        return fg_fail(err, FG_ENOMEM, "out of memory listing users");
-    }
-    for (size_t i = 0; i < n; i++)
-        read_user(r, (int)i, &(*users)[i]);
-    *count = n;
-    PQclear(r);
-    return FG_OK;
+    return list_rows(db, "list users", USER_COLUMNS "ORDER BY lower(u.username)", NULL,
+                     sizeof **users, read_user, (void **)users, count, err);
 }
 
 static int pg_user_count(void *db, size_t *count, fg_error *err)
@@ -815,38 +823,26 @@ static int pg_audit_insert(void *db, const fg_audit_event *ev, fg_error *err)
                &p, 0, NULL, err);
 }
 
+static void read_audit(const PGresult *r, int row, void *out)
+{
+    fg_audit_event *ev = out;
+    ev->time = get_int(r, row, 0);
+    snprintf(ev->event, sizeof ev->event, "%s", PQgetvalue(r, row, 1));
+    snprintf(ev->username, sizeof ev->username, "%s", PQgetvalue(r, row, 2));
+    snprintf(ev->client, sizeof ev->client, "%s", PQgetvalue(r, row, 3));
+    snprintf(ev->outcome, sizeof ev->outcome, "%s", PQgetvalue(r, row, 4));
+    ev->distance = PQgetisnull(r, row, 5) ? NAN : strtod(PQgetvalue(r, row, 5), NULL);
+}
+
 static int pg_audit_list(void *db, size_t limit, fg_audit_event **events, size_t *count,
                          fg_error *err)
 {
-    PGresult *r;
     params p = {0};
-    size_t n;
-    int rc;
     param_int(&p, (int64_t)limit);
-    rc = run(db, "list audit events",
-             "SELECT time, event, username, client, outcome, distance FROM audit "
-             "ORDER BY id DESC LIMIT $1",
-             &p, 0, &r, err);
-    if (rc != FG_OK) return rc;
-    n = (size_t)PQntuples(r);
-    *events = calloc(n ? n : 1, sizeof **events);
-    if (!*events) {
-        PQclear(r);
-        return fg_fail(err, FG_ENOMEM, "out of memory listing audit events");
-    }
-    for (size_t i = 0; i < n; i++) {
-        fg_audit_event *ev = &(*events)[i];
-        int row = (int)i;
-        ev->time = get_int(r, row, 0);
-        snprintf(ev->event, sizeof ev->event, "%s", PQgetvalue(r, row, 1));
-        snprintf(ev->username, sizeof ev->username, "%s", PQgetvalue(r, row, 2));
-        snprintf(ev->client, sizeof ev->client, "%s", PQgetvalue(r, row, 3));
-        snprintf(ev->outcome, sizeof ev->outcome, "%s", PQgetvalue(r, row, 4));
-        ev->distance = PQgetisnull(r, row, 5) ? NAN : strtod(PQgetvalue(r, row, 5), NULL);
-    }
-    *count = n;
-    PQclear(r);
-    return FG_OK;
+    return list_rows(db, "list audit events",
+                     "SELECT time, event, username, client, outcome, distance FROM audit "
+                     "ORDER BY id DESC LIMIT $1",
+                     &p, sizeof **events, read_audit, (void **)events, count, err);
 }
 
 static int pg_session_revoke(void *db, const char *jti, int64_t expires, int64_t now, fg_error *err)
@@ -888,8 +884,9 @@ static int pg_session_revoked(void *db, const char *jti, int64_t now, int *revok
     "code_hash, client_id, user_id, redirect_uri, code_challenge, nonce, scope, amr, auth_time, "  \
     "expires_at"
 
-static void read_client(const PGresult *r, int row, fg_oidc_client *c)
+static void read_client(const PGresult *r, int row, void *out)
 {
+    fg_oidc_client *c = out;
     memset(c, 0, sizeof *c);
     snprintf(c->id, sizeof c->id, "%s", PQgetvalue(r, row, 0));
     snprintf(c->name, sizeof c->name, "%s", PQgetvalue(r, row, 1));
@@ -919,39 +916,16 @@ static int pg_client_insert(void *db, const fg_oidc_client *c, fg_error *err)
 
 static int pg_client_find(void *db, const char *id, fg_oidc_client *client, fg_error *err)
 {
-    PGresult *r;
     params p = {0};
-    int rc;
     param_text(&p, id);
-    rc = run(db, "find client", "SELECT " CLIENT_COLUMNS " FROM oidc_clients WHERE id = $1", &p, 0,
-             &r, err);
-    if (rc != FG_OK) return rc;
-    if (PQntuples(r) == 0)
-        rc = fg_fail(err, FG_STORE_ENOTFOUND, "no such client");
-    else
-        read_client(r, 0, client);
-    PQclear(r);
-    return rc;
+    return find_row(db, "client", "SELECT " CLIENT_COLUMNS " FROM oidc_clients WHERE id = $1", &p,
+                    read_client, client, err);
 }
 
 static int pg_client_list(void *db, fg_oidc_client **clients, size_t *count, fg_error *err)
 {
-    PGresult *r;
-    int rc = run(db, "list clients", "SELECT " CLIENT_COLUMNS " FROM oidc_clients ORDER BY id",
-                 NULL, 0, &r, err);
-    size_t n;
-    if (rc != FG_OK) return rc;
-    n = (size_t)PQntuples(r);
-    *clients = calloc(n ? n : 1, sizeof **clients);
-    if (!*clients) {
-        PQclear(r);
-        return fg_fail(err, FG_ENOMEM, "out of memory listing clients");
-    }
-    for (size_t i = 0; i < n; i++)
-        read_client(r, (int)i, &(*clients)[i]);
-    *count = n;
-    PQclear(r);
-    return FG_OK;
+    return list_rows(db, "list clients", "SELECT " CLIENT_COLUMNS " FROM oidc_clients ORDER BY id",
+                     NULL, sizeof **clients, read_client, (void **)clients, count, err);
 }
 
 static int pg_client_delete(void *db, const char *id, fg_error *err)
