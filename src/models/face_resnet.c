@@ -21,57 +21,38 @@ struct fgm_resnet {
 
 static const float mean_rgb[3] = {122.782f, 117.001f, 104.298f};
 
-typedef struct builder {
-    nn_graph *g;
-    const nn_weights *w;
-    fg_error *err;
-    int bad;
-} builder;
-
 /* conv + bias, then * scale + shift, folded: W' = W * s, b' = b * s + t. */
-static nn_t conv_layer(builder *b, nn_t x, const char *prefix, int k, int stride, nn_padding pad,
+static nn_t conv_layer(nn_builder *b, nn_t x, const char *prefix, int k, int stride, nn_padding pad,
                        nn_act act)
 {
-    char name[4][128];
-    const nn_tensor *t[4];
-    const char *suffix[4] = {"conv/filters", "conv/bias", "scale/weights", "scale/biases"};
-    float *filter, *bias;
-    int cout;
+    const nn_tensor *f = nn_need(b, NN_SHAPE(k, k, x.c, NN_ANY), "%s/conv/filters", prefix);
+    int cout = f ? f->shape[3] : 0;
+    const nn_tensor *bias = nn_need(b, NN_SHAPE(cout), "%s/conv/bias", prefix);
+    const nn_tensor *scale = nn_need(b, NN_SHAPE(cout), "%s/scale/weights", prefix);
+    const nn_tensor *shift = nn_need(b, NN_SHAPE(cout), "%s/scale/biases", prefix);
+    float *filter, *folded_bias;
     nn_t y = {0, 0, 0, 0};
 
-    for (int i = 0; i < 4; i++) {
-        snprintf(name[i], sizeof name[i], "%s/%s", prefix, suffix[i]);
-        t[i] = b->bad ? NULL : nn_weights_need(b->w, name[i], 0, b->err);
-        if (!t[i]) b->bad = 1;
-    }
-    if (b->bad) return y;
-    cout = t[0]->shape[3];
-    if (t[0]->rank != 4 || t[0]->shape[0] != k || t[0]->shape[2] != x.c ||
-        t[1]->count != (size_t)cout || t[2]->count != (size_t)cout || t[3]->count != (size_t)cout) {
-        fg_fail(b->err, FG_EMODEL_CORRUPT, "recognition model: %s has unexpected shapes", prefix);
-        b->bad = 1;
-        return y;
-    }
-    filter = malloc(t[0]->count * sizeof *filter);
-    bias = malloc((size_t)cout * sizeof *bias);
-    if (!filter || !bias) {
+    if (!shift) return y;
+    filter = malloc(f->count * sizeof *filter);
+    folded_bias = malloc((size_t)cout * sizeof *folded_bias);
+    if (!filter || !folded_bias) {
         free(filter);
-        free(bias);
-        fg_fail(b->err, FG_ENOMEM, "out of memory building the recognition net");
-        b->bad = 1;
+        free(folded_bias);
+        nn_graph_fail(b->g, FG_ENOMEM, "out of memory building the recognition net");
         return y;
     }
-    for (size_t i = 0; i < t[0]->count; i++)
-        filter[i] = t[0]->data[i] * t[2]->data[i % cout];
+    for (size_t i = 0; i < f->count; i++)
+        filter[i] = f->data[i] * scale->data[i % cout];
     for (int o = 0; o < cout; o++)
-        bias[o] = t[1]->data[o] * t[2]->data[o] + t[3]->data[o];
-    y = nn_conv2d(b->g, x, filter, k, k, cout, bias, stride, pad, act);
+        folded_bias[o] = bias->data[o] * scale->data[o] + shift->data[o];
+    y = nn_conv2d(b->g, x, filter, k, k, cout, folded_bias, stride, pad, act);
     free(filter);
-    free(bias);
+    free(folded_bias);
     return y;
 }
 
-static nn_t residual(builder *b, nn_t x, const char *prefix)
+static nn_t residual(nn_builder *b, nn_t x, const char *prefix)
 {
     char p1[96], p2[96];
     snprintf(p1, sizeof p1, "%s/conv1", prefix);
@@ -81,7 +62,7 @@ static nn_t residual(builder *b, nn_t x, const char *prefix)
     return nn_add(b->g, out, x, NN_ACT_RELU);
 }
 
-static nn_t residual_down(builder *b, nn_t x, const char *prefix)
+static nn_t residual_down(nn_builder *b, nn_t x, const char *prefix)
 {
     char p1[96], p2[96];
     snprintf(p1, sizeof p1, "%s/conv1", prefix);
@@ -89,7 +70,7 @@ static nn_t residual_down(builder *b, nn_t x, const char *prefix)
     nn_t out = conv_layer(b, x, p1, 3, 2, NN_VALID, NN_ACT_RELU);
     out = conv_layer(b, out, p2, 3, 1, NN_SAME, NN_ACT_NONE);
     nn_t pooled = nn_avgpool(b->g, x, 2, 2);
-    if (b->bad) return out;
+    if (nn_graph_status(b->g) != FG_OK) return out;
     /* face-api zero-pads the conv branch at the bottom/right when it came out smaller, and
      * the shortcut with zero channels when the width grows. */
     if (out.h < pooled.h || out.w < pooled.w)
@@ -98,52 +79,41 @@ static nn_t residual_down(builder *b, nn_t x, const char *prefix)
     return nn_add(b->g, pooled, out, NN_ACT_RELU);
 }
 
+static void build(nn_builder *b, void *ctx)
+{
+    const nn_tensor *fc;
+    nn_graph_set_batch(b->g, *(const int *)ctx);
+    nn_t x = nn_input(b->g, INPUT_SIZE, INPUT_SIZE, 3);
+    x = conv_layer(b, x, "conv32_down", 7, 2, NN_VALID, NN_ACT_RELU);
+    x = nn_maxpool(b->g, x, 3, 2, NN_VALID);
+    x = residual(b, x, "conv32_1");
+    x = residual(b, x, "conv32_2");
+    x = residual(b, x, "conv32_3");
+    x = residual_down(b, x, "conv64_down");
+    x = residual(b, x, "conv64_1");
+    x = residual(b, x, "conv64_2");
+    x = residual(b, x, "conv64_3");
+    x = residual_down(b, x, "conv128_down");
+    x = residual(b, x, "conv128_1");
+    x = residual(b, x, "conv128_2");
+    x = residual_down(b, x, "conv256_down");
+    x = residual(b, x, "conv256_1");
+    x = residual(b, x, "conv256_2");
+    x = residual_down(b, x, "conv256_down_out");
+    x = nn_global_avgpool(b->g, x);
+    if ((fc = nn_need(b, NN_SHAPE(x.c, FG_DESCRIPTOR_DIM), "fc")))
+        nn_output(b->g, nn_fc(b->g, x, fc->data, FG_DESCRIPTOR_DIM, NULL, NN_ACT_NONE));
+}
+
 int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out, fg_error *err)
 {
-    nn_weights w;
     fgm_resnet *m;
-    builder b = {0};
-    const nn_tensor *fc;
     int rc;
 
     *out = NULL;
-    if ((rc = nn_weights_load(model_dir, "face_recognition_model", &w, err))) return rc;
-    if (!(m = calloc(1, sizeof *m)) || !(b.g = nn_graph_new(1))) {
-        free(m);
-        nn_weights_free(&w);
+    if (!(m = calloc(1, sizeof *m)))
         return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
-    }
-    b.w = &w;
-    b.err = err;
-
-    nn_graph_set_batch(b.g, batch);
-    nn_t x = nn_input(b.g, INPUT_SIZE, INPUT_SIZE, 3);
-    x = conv_layer(&b, x, "conv32_down", 7, 2, NN_VALID, NN_ACT_RELU);
-    x = nn_maxpool(b.g, x, 3, 2, NN_VALID);
-    x = residual(&b, x, "conv32_1");
-    x = residual(&b, x, "conv32_2");
-    x = residual(&b, x, "conv32_3");
-    x = residual_down(&b, x, "conv64_down");
-    x = residual(&b, x, "conv64_1");
-    x = residual(&b, x, "conv64_2");
-    x = residual(&b, x, "conv64_3");
-    x = residual_down(&b, x, "conv128_down");
-    x = residual(&b, x, "conv128_1");
-    x = residual(&b, x, "conv128_2");
-    x = residual_down(&b, x, "conv256_down");
-    x = residual(&b, x, "conv256_1");
-    x = residual(&b, x, "conv256_2");
-    x = residual_down(&b, x, "conv256_down_out");
-    x = nn_global_avgpool(b.g, x);
-    fc = b.bad ? NULL : nn_weights_need(&w, "fc", 256 * FG_DESCRIPTOR_DIM, err);
-    if (!fc) b.bad = 1;
-    if (!b.bad) x = nn_fc(b.g, x, fc->data, FG_DESCRIPTOR_DIM, NULL, NN_ACT_NONE);
-    if (!b.bad) nn_output(b.g, x);
-
-    rc = b.bad ? (err && err->code ? err->code : FG_EMODEL_CORRUPT)
-               : nn_graph_build(b.g, threads, &m->rt, err);
-    nn_graph_free(b.g);
-    nn_weights_free(&w);
+    rc = nn_model_open(model_dir, "face_recognition_model", 1, threads, build, &batch, &m->rt, err);
     if (rc) {
         fgm_resnet_free(m);
         return rc;

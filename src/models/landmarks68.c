@@ -2,7 +2,6 @@
  * landmarks68.c - face-api's faceLandmark68Net: four dense blocks of separable convs on a
  * 112x112 crop, then a 256 -> 136 fully connected layer. ARCH.md section 3.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,51 +19,30 @@ struct fgm_landmarks {
 
 static const float mean_rgb[3] = {122.782f, 117.001f, 104.298f};
 
-typedef struct builder {
-    nn_graph *g;
-    const nn_weights *w;
-    fg_error *err;
-    int bad;
-} builder;
-
-static const nn_tensor *need(builder *b, const char *prefix, const char *suffix)
-{
-    char name[128];
-    const nn_tensor *t;
-    if (b->bad) return NULL;
-    snprintf(name, sizeof name, "%s/%s", prefix, suffix);
-    if (!(t = nn_weights_need(b->w, name, 0, b->err))) b->bad = 1;
-    return t;
-}
-
 /* Separable conv: depthwise 3x3 (no bias), pointwise 1x1 + bias, no activation. */
-static nn_t sep(builder *b, nn_t x, const char *block, int conv, int stride, nn_act act)
+static nn_t sep(nn_builder *b, nn_t x, const char *block, int conv, int stride, nn_act act)
 {
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "%s/conv%d", block, conv);
-    const nn_tensor *dw = need(b, prefix, "depthwise_filter");
-    const nn_tensor *pw = need(b, prefix, "pointwise_filter");
-    const nn_tensor *bias = need(b, prefix, "bias");
+    const nn_tensor *dw =
+        nn_need(b, NN_SHAPE(3, 3, x.c, 1), "%s/conv%d/depthwise_filter", block, conv);
+    const nn_tensor *pw =
+        nn_need(b, NN_SHAPE(1, 1, x.c, NN_ANY), "%s/conv%d/pointwise_filter", block, conv);
+    const nn_tensor *bias =
+        pw ? nn_need(b, NN_SHAPE(pw->shape[3]), "%s/conv%d/bias", block, conv) : NULL;
     nn_t none = {0, 0, 0, 0};
-    if (b->bad) return none;
-    if (dw->count != (size_t)9 * x.c || pw->shape[2] != x.c ||
-        bias->count != (size_t)pw->shape[3]) {
-        fg_fail(b->err, FG_EMODEL_CORRUPT, "landmark model: %s has unexpected shapes", prefix);
-        b->bad = 1;
-        return none;
-    }
+    if (!dw || !bias) return none;
     nn_t y = nn_depthwise(b->g, x, dw->data, 3, 3, NULL, stride, NN_SAME, NN_ACT_NONE);
     return nn_conv2d(b->g, y, pw->data, 1, 1, pw->shape[3], bias->data, 1, NN_VALID, act);
 }
 
 /* denseBlock4: downsample by 2, then three separable convs on running sums. */
-static nn_t dense_block(builder *b, nn_t x, const char *block, int is_first)
+static nn_t dense_block(nn_builder *b, nn_t x, const char *block, int is_first)
 {
     nn_t out1;
     if (is_first) {
-        const nn_tensor *f = need(b, block, "conv0/filters");
-        const nn_tensor *bias = need(b, block, "conv0/bias");
-        if (b->bad) return x;
+        const nn_tensor *f = nn_need(b, NN_SHAPE(3, 3, x.c, NN_ANY), "%s/conv0/filters", block);
+        const nn_tensor *bias =
+            f ? nn_need(b, NN_SHAPE(f->shape[3]), "%s/conv0/bias", block) : NULL;
+        if (!bias) return x;
         out1 = nn_conv2d(b->g, x, f->data, 3, 3, f->shape[3], bias->data, 2, NN_SAME, NN_ACT_RELU);
     } else {
         out1 = sep(b, x, block, 0, 2, NN_ACT_RELU);
@@ -77,41 +55,29 @@ static nn_t dense_block(builder *b, nn_t x, const char *block, int is_first)
     return nn_add(b->g, s123, out4, NN_ACT_RELU);
 }
 
+static void build(nn_builder *b, void *ctx)
+{
+    (void)ctx;
+    nn_t x = nn_input(b->g, INPUT_SIZE, INPUT_SIZE, 3);
+    x = dense_block(b, x, "dense0", 1);
+    x = dense_block(b, x, "dense1", 0);
+    x = dense_block(b, x, "dense2", 0);
+    x = dense_block(b, x, "dense3", 0);
+    x = nn_avgpool(b->g, x, 7, 2); /* 7x7 -> 1x1 */
+    const nn_tensor *fw = nn_need(b, NN_SHAPE(x.c, OUTPUTS), "fc/weights");
+    const nn_tensor *fb = nn_need(b, NN_SHAPE(OUTPUTS), "fc/bias");
+    if (fw && fb) nn_output(b->g, nn_fc(b->g, x, fw->data, OUTPUTS, fb->data, NN_ACT_NONE));
+}
+
 int fgm_landmarks_open(const char *model_dir, int threads, fgm_landmarks **out, fg_error *err)
 {
-    nn_weights w;
     fgm_landmarks *m;
-    builder b = {0};
     int rc;
 
     *out = NULL;
-    if ((rc = nn_weights_load(model_dir, "face_landmark_68_model", &w, err))) return rc;
-    if (!(m = calloc(1, sizeof *m)) || !(b.g = nn_graph_new(1))) {
-        free(m);
-        nn_weights_free(&w);
+    if (!(m = calloc(1, sizeof *m)))
         return fg_fail(err, FG_ENOMEM, "out of memory building the landmark net");
-    }
-    b.w = &w;
-    b.err = err;
-
-    nn_t x = nn_input(b.g, INPUT_SIZE, INPUT_SIZE, 3);
-    x = dense_block(&b, x, "dense0", 1);
-    x = dense_block(&b, x, "dense1", 0);
-    x = dense_block(&b, x, "dense2", 0);
-    x = dense_block(&b, x, "dense3", 0);
-    x = nn_avgpool(b.g, x, 7, 2); /* 7x7 -> 1x1 */
-    const nn_tensor *fw = need(&b, "fc", "weights");
-    const nn_tensor *fb = need(&b, "fc", "bias");
-    if (!b.bad && (fw->count != 256 * OUTPUTS || fb->count != OUTPUTS)) {
-        fg_fail(err, FG_EMODEL_CORRUPT, "landmark model: fc has unexpected shapes");
-        b.bad = 1;
-    }
-    if (!b.bad) nn_output(b.g, nn_fc(b.g, x, fw->data, OUTPUTS, fb->data, NN_ACT_NONE));
-
-    rc = b.bad ? (err && err->code ? err->code : FG_EMODEL_CORRUPT)
-               : nn_graph_build(b.g, threads, &m->rt, err);
-    nn_graph_free(b.g);
-    nn_weights_free(&w);
+    rc = nn_model_open(model_dir, "face_landmark_68_model", 1, threads, build, NULL, &m->rt, err);
     if (rc) {
         fgm_landmarks_free(m);
         return rc;

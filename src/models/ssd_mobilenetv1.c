@@ -55,49 +55,37 @@ struct fgm_ssd {
     int *selected;             /* [MAX_RESULTS] candidate indices kept by NMS */
 };
 
-typedef struct builder {
-    nn_graph *g;
-    const nn_weights *w;
-    fg_error *err;
-    int bad;
+/* What the builder fills besides the graph. */
+typedef struct ssd_build {
+    fgm_ssd *m;     /* gets the anchors */
     float *scratch; /* room for the largest folded depthwise filter */
-} builder;
-
-/* The tensor prefix/suffix holding exactly count values, or NULL (error recorded). */
-static const nn_tensor *need(builder *b, const char *prefix, const char *suffix, size_t count)
-{
-    char name[128];
-    const nn_tensor *t;
-    if (b->bad) return NULL;
-    snprintf(name, sizeof name, "%s/%s", prefix, suffix);
-    if (!(t = nn_weights_need(b->w, name, count, b->err))) b->bad = 1;
-    return t;
-}
+} ssd_build;
 
 static const nn_t none = {0, 0, 0, 0};
 
 /* relu6(conv2d(x, weights, 'same') + convolution_bn_offset): the batch norm is pre-folded. */
-static nn_t pointwise(builder *b, nn_t x, const char *prefix, int k, int stride, int cout)
+static nn_t pointwise(nn_builder *b, nn_t x, const char *prefix, int k, int stride, int cout)
 {
-    const nn_tensor *f = need(b, prefix, "weights", (size_t)k * k * x.c * cout);
-    const nn_tensor *bias = need(b, prefix, "convolution_bn_offset", (size_t)cout);
-    if (b->bad) return none;
+    const nn_tensor *f = nn_need(b, NN_SHAPE(k, k, x.c, cout), "%s/weights", prefix);
+    const nn_tensor *bias = nn_need(b, NN_SHAPE(cout), "%s/convolution_bn_offset", prefix);
+    if (!bias) return none;
     return nn_conv2d(b->g, x, f->data, k, k, cout, bias->data, stride, NN_SAME, NN_ACT_RELU6);
 }
 
 /* relu6(batchNorm(depthwiseConv2d(x, 'same'))). The batch norm is per channel and linear, so
  * it folds into the filter (w * s) and a bias (beta - mean * s), s = gamma / sqrt(var + eps):
  * one XNNPACK node instead of two passes over the activation. */
-static nn_t depthwise(builder *b, nn_t x, const char *prefix, int stride)
+static nn_t depthwise(nn_builder *b, ssd_build *sb, nn_t x, const char *prefix, int stride)
 {
     size_t c = (size_t)x.c;
-    const nn_tensor *f = need(b, prefix, "depthwise_weights", 9 * c);
-    const nn_tensor *gamma = need(b, prefix, "BatchNorm/gamma", c);
-    const nn_tensor *beta = need(b, prefix, "BatchNorm/beta", c);
-    const nn_tensor *mean = need(b, prefix, "BatchNorm/moving_mean", c);
-    const nn_tensor *var = need(b, prefix, "BatchNorm/moving_variance", c);
-    float *filter = b->scratch, *bias = b->scratch + 9 * c;
-    if (b->bad) return none;
+    const nn_tensor *f = nn_need(b, NN_SHAPE(3, 3, x.c, 1), "%s/depthwise_weights", prefix);
+    const nn_tensor *gamma = nn_need(b, NN_SHAPE(x.c), "%s/BatchNorm/gamma", prefix);
+    const nn_tensor *beta = nn_need(b, NN_SHAPE(x.c), "%s/BatchNorm/beta", prefix);
+    const nn_tensor *mean = nn_need(b, NN_SHAPE(x.c), "%s/BatchNorm/moving_mean", prefix);
+    const nn_tensor *var = nn_need(b, NN_SHAPE(x.c), "%s/BatchNorm/moving_variance", prefix);
+    float *filter = sb->scratch, *bias = sb->scratch + 9 * c;
+    if (!var) return none;
+    if (c > MAX_CHANNELS) return nn_builder_fail(b, "%s is wider than expected", prefix), none;
     for (size_t i = 0; i < c; i++) {
         double s = gamma->data[i] / sqrt((double)var->data[i] + BN_EPSILON);
         for (size_t k = 0; k < 9; k++)
@@ -110,33 +98,39 @@ static nn_t depthwise(builder *b, nn_t x, const char *prefix, int stride)
 
 /* Box predictor i on feature map x: two 1x1 convs + bias, marked as graph outputs 2i (box
  * encodings, 4 per anchor) and 2i+1 (class logits, 3 per anchor). */
-static void predictor(builder *b, nn_t x, int i)
+static void predictor(nn_builder *b, nn_t x, int i)
 {
     static const char *const heads[2] = {"BoxEncodingPredictor", "ClassPredictor"};
     static const int values[2] = {4, 3};
     for (int h = 0; h < 2; h++) {
-        char prefix[64];
         int cout = per_cell[i] * values[h];
-        snprintf(prefix, sizeof prefix, "Prediction/BoxPredictor_%d/%s", i, heads[h]);
-        const nn_tensor *f = need(b, prefix, "weights", (size_t)x.c * cout);
-        const nn_tensor *bias = need(b, prefix, "biases", (size_t)cout);
-        if (b->bad) return;
+        const nn_tensor *f = nn_need(b, NN_SHAPE(1, 1, x.c, cout),
+                                     "Prediction/BoxPredictor_%d/%s/weights", i, heads[h]);
+        const nn_tensor *bias =
+            nn_need(b, NN_SHAPE(cout), "Prediction/BoxPredictor_%d/%s/biases", i, heads[h]);
+        if (!bias) return;
         nn_output(b->g,
                   nn_conv2d(b->g, x, f->data, 1, 1, cout, bias->data, 1, NN_VALID, NN_ACT_NONE));
     }
 }
 
-static void build(builder *b)
+static void build(nn_builder *b, void *ctx)
 {
+    ssd_build *sb = ctx;
     char prefix[64];
     nn_t features[PREDICTORS];
     nn_t x = nn_input(b->g, INPUT_SIZE, INPUT_SIZE, 3);
+
+    /* The anchors are a float32 constant of the model ([1, 5118, 4]); no need to generate them. */
+    const nn_tensor *anchors = nn_need(b, NN_SHAPE(1, ANCHORS, 4), "Output/extra_dim");
+    if (!anchors) return;
+    memcpy(sb->m->anchors, anchors->data, ANCHORS * 4 * sizeof(float));
 
     x = pointwise(b, x, "MobilenetV1/Conv2d_0_pointwise", 3, 2, backbone_channels[0]);
     for (int i = 1; i <= 13; i++) {
         int stride = (i == 2 || i == 4 || i == 6 || i == 12) ? 2 : 1;
         snprintf(prefix, sizeof prefix, "MobilenetV1/Conv2d_%d_depthwise", i);
-        x = depthwise(b, x, prefix, stride);
+        x = depthwise(b, sb, x, prefix, stride);
         snprintf(prefix, sizeof prefix, "MobilenetV1/Conv2d_%d_pointwise", i);
         x = pointwise(b, x, prefix, 1, 1, backbone_channels[i]);
         if (i == 11) features[0] = x;
@@ -154,17 +148,13 @@ static void build(builder *b)
 
 int fgm_ssd_open(const char *model_dir, int threads, fgm_ssd **out, fg_error *err)
 {
-    nn_weights w;
+    ssd_build sb = {NULL, NULL};
     fgm_ssd *m;
-    builder b = {0};
-    const nn_tensor *anchors;
     int rc;
 
     *out = NULL;
-    if ((rc = nn_weights_load(model_dir, "ssd_mobilenetv1_model", &w, err))) return rc;
-    m = calloc(1, sizeof *m);
-    b.g = nn_graph_new(2 * PREDICTORS);
-    b.scratch = malloc((9 + 1) * MAX_CHANNELS * sizeof(float)); /* dw filter + bias */
+    sb.m = m = calloc(1, sizeof *m);
+    sb.scratch = malloc((9 + 1) * MAX_CHANNELS * sizeof(float)); /* dw filter + bias */
     if (m) {
         m->anchors = malloc(ANCHORS * 4 * sizeof(float));
         m->box_encodings = malloc(ANCHORS * 4 * sizeof(float));
@@ -173,28 +163,14 @@ int fgm_ssd_open(const char *model_dir, int threads, fgm_ssd **out, fg_error *er
         m->boxes = malloc(ANCHORS * sizeof *m->boxes);
         m->selected = malloc(MAX_RESULTS * sizeof *m->selected);
     }
-    if (!m || !b.g || !b.scratch || !m->anchors || !m->box_encodings || !m->class_logits ||
+    if (!m || !sb.scratch || !m->anchors || !m->box_encodings || !m->class_logits ||
         !m->candidates || !m->boxes || !m->selected) {
         rc = fg_fail(err, FG_ENOMEM, "out of memory building the SSD detector");
-        goto done;
+    } else {
+        rc = nn_model_open(model_dir, "ssd_mobilenetv1_model", 2 * PREDICTORS, threads, build, &sb,
+                           &m->rt, err);
     }
-    b.w = &w;
-    b.err = err;
-
-    /* The anchors are a float32 constant of the model ([1, 5118, 4]); no need to generate them. */
-    if (!(anchors = nn_weights_need(&w, "Output/extra_dim", ANCHORS * 4, err))) {
-        rc = err && err->code ? err->code : FG_EMODEL_CORRUPT;
-        goto done;
-    }
-    memcpy(m->anchors, anchors->data, ANCHORS * 4 * sizeof(float));
-
-    build(&b);
-    rc = b.bad ? (err && err->code ? err->code : FG_EMODEL_CORRUPT)
-               : nn_graph_build(b.g, threads, &m->rt, err);
-done:
-    nn_graph_free(b.g);
-    free(b.scratch);
-    nn_weights_free(&w);
+    free(sb.scratch);
     if (rc) {
         fgm_ssd_free(m);
         return rc;

@@ -45,54 +45,38 @@ struct fgm_tiny {
     tiny_candidate *candidates; /* [MAX_CANDIDATES] scratch for detect */
 };
 
-typedef struct builder {
-    nn_graph *g;
-    const nn_weights *w;
-    fg_error *err;
-    int bad;
-} builder;
-
-static const nn_tensor *need(builder *b, const char *prefix, const char *suffix, size_t count)
-{
-    char name[128];
-    const nn_tensor *t;
-    if (b->bad) return NULL;
-    snprintf(name, sizeof name, "%s/%s", prefix, suffix);
-    if (!(t = nn_weights_need(b->w, name, count, b->err))) b->bad = 1;
-    return t;
-}
-
 static const nn_t none = {0, 0, 0, 0};
 
 /* depthwiseSeparableConv without its leaky: pad 1 pixel of zeros on each side,
  * separableConv2d 'valid', + bias. A 3x3 stride-1 'same' convolution pads exactly one zero on
  * each side, so 'same' is used instead of a separate pad node (one copy of the activation less). */
-static nn_t separable(builder *b, nn_t x, const char *prefix, int cout)
+static nn_t separable(nn_builder *b, nn_t x, const char *prefix, int cout)
 {
-    const nn_tensor *dw = need(b, prefix, "depthwise_filter", (size_t)9 * x.c);
-    const nn_tensor *pw = need(b, prefix, "pointwise_filter", (size_t)x.c * cout);
-    const nn_tensor *bias = need(b, prefix, "bias", (size_t)cout);
-    if (b->bad) return none;
+    const nn_tensor *dw = nn_need(b, NN_SHAPE(3, 3, x.c, 1), "%s/depthwise_filter", prefix);
+    const nn_tensor *pw = nn_need(b, NN_SHAPE(1, 1, x.c, cout), "%s/pointwise_filter", prefix);
+    const nn_tensor *bias = nn_need(b, NN_SHAPE(cout), "%s/bias", prefix);
+    if (!bias) return none;
     x = nn_depthwise(b->g, x, dw->data, 3, 3, NULL, 1, NN_SAME, NN_ACT_NONE);
     return nn_conv2d(b->g, x, pw->data, 1, 1, cout, bias->data, 1, NN_VALID, NN_ACT_NONE);
 }
 
 /* face-api runs leaky then a 2x2 max pool after every conv. Leaky ReLU is monotonic, so it
  * commutes with max exactly: pooling first runs the leaky on a quarter of the values. */
-static nn_t pool_then_leaky(builder *b, nn_t x, int stride)
+static nn_t pool_then_leaky(nn_builder *b, nn_t x, int stride)
 {
     return nn_leaky_relu(b->g, nn_maxpool(b->g, x, 2, stride, NN_SAME), LEAKY_SLOPE);
 }
 
-static void build(builder *b)
+static void build(nn_builder *b, void *ctx)
 {
     static const int channels[6] = {16, 32, 64, 128, 256, 512};
     char prefix[16];
     nn_t x = nn_input(b->g, INPUT_SIZE, INPUT_SIZE, 3);
 
-    const nn_tensor *f0 = need(b, "conv0", "filters", 9 * 3 * channels[0]);
-    const nn_tensor *b0 = need(b, "conv0", "bias", channels[0]);
-    if (b->bad) return;
+    (void)ctx;
+    const nn_tensor *f0 = nn_need(b, NN_SHAPE(3, 3, 3, channels[0]), "conv0/filters");
+    const nn_tensor *b0 = nn_need(b, NN_SHAPE(channels[0]), "conv0/bias");
+    if (!b0) return;
     x = nn_conv2d(b->g, x, f0->data, 3, 3, channels[0], b0->data, 1, NN_VALID, NN_ACT_NONE);
     for (int i = 1; i <= 5; i++) {
         x = pool_then_leaky(b, x, 2);
@@ -100,39 +84,26 @@ static void build(builder *b)
         x = separable(b, x, prefix, channels[i]);
     }
     x = pool_then_leaky(b, x, 1); /* 13x13: one -inf row/column at bottom/right */
-    const nn_tensor *f8 = need(b, "conv8", "filters", (size_t)x.c * OUTPUTS);
-    const nn_tensor *b8 = need(b, "conv8", "bias", OUTPUTS);
-    if (b->bad) return;
+    const nn_tensor *f8 = nn_need(b, NN_SHAPE(1, 1, x.c, OUTPUTS), "conv8/filters");
+    const nn_tensor *b8 = nn_need(b, NN_SHAPE(OUTPUTS), "conv8/bias");
+    if (!b8) return;
     nn_output(b->g,
               nn_conv2d(b->g, x, f8->data, 1, 1, OUTPUTS, b8->data, 1, NN_VALID, NN_ACT_NONE));
 }
 
 int fgm_tiny_open(const char *model_dir, int threads, fgm_tiny **out, fg_error *err)
 {
-    nn_weights w;
     fgm_tiny *m;
-    builder b = {0};
     int rc;
 
     *out = NULL;
-    if ((rc = nn_weights_load(model_dir, "tiny_face_detector_model", &w, err))) return rc;
     m = calloc(1, sizeof *m);
-    b.g = nn_graph_new(1);
-    if (m) {
-        m->candidates = malloc(MAX_CANDIDATES * sizeof *m->candidates);
+    if (m) m->candidates = malloc(MAX_CANDIDATES * sizeof *m->candidates);
+    if (!m || !m->candidates) {
+        fgm_tiny_free(m);
+        return fg_fail(err, FG_ENOMEM, "out of memory building the tiny face detector");
     }
-    if (!m || !b.g || !m->candidates) {
-        rc = fg_fail(err, FG_ENOMEM, "out of memory building the tiny face detector");
-        goto done;
-    }
-    b.w = &w;
-    b.err = err;
-    build(&b);
-    rc = b.bad ? (err && err->code ? err->code : FG_EMODEL_CORRUPT)
-               : nn_graph_build(b.g, threads, &m->rt, err);
-done:
-    nn_graph_free(b.g);
-    nn_weights_free(&w);
+    rc = nn_model_open(model_dir, "tiny_face_detector_model", 1, threads, build, NULL, &m->rt, err);
     if (rc) {
         fgm_tiny_free(m);
         return rc;

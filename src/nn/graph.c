@@ -11,6 +11,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <pthreadpool.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xnnpack.h>
@@ -66,6 +68,19 @@ static int failed(nn_graph *g, int code, const char *what)
         fg_set_error(&g->error, code, "building the network failed at %s", what);
     }
     return 0;
+}
+
+int nn_graph_fail(nn_graph *g, int code, const char *fmt, ...)
+{
+    if (g->status == FG_OK) {
+        va_list ap;
+        g->status = code;
+        g->error.code = code;
+        va_start(ap, fmt);
+        vsnprintf(g->error.message, sizeof g->error.message, fmt, ap);
+        va_end(ap);
+    }
+    return g->status;
 }
 
 static int ok(const nn_graph *g, nn_t x)

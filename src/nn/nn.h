@@ -41,11 +41,6 @@ int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, f
 /* The tensor called name, or NULL. */
 const nn_tensor *nn_weights_find(const nn_weights *w, const char *name);
 
-/* Like nn_weights_find, but a missing tensor or one whose element count differs from `count`
- * (when count > 0) is a model_corrupt error recorded in *err; returns NULL then. */
-const nn_tensor *nn_weights_need(const nn_weights *w, const char *name, size_t count,
-                                 fg_error *err);
-
 void nn_weights_free(nn_weights *w);
 
 /* ---- graph (graph.c) -------------------------------------------------------------------- */
@@ -77,6 +72,10 @@ nn_graph *nn_graph_new(int num_outputs);
 void nn_graph_free(nn_graph *g);
 /* The first error recorded by a builder call (FG_OK if none). */
 int nn_graph_status(const nn_graph *g);
+/* Records an error (with this message) unless one is already recorded: every later node call
+ * is a no-op and nn_graph_build reports it. Returns the graph's first error code. */
+int nn_graph_fail(nn_graph *g, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The graph's (only) input; must be called once, before the nodes that use it. */
 /* Images per run (default 1), before nn_input: every activation gets this leading dimension and
@@ -145,5 +144,40 @@ const char *nn_op_kind_name(nn_op_kind kind);
 void nn_runtime_profile(const nn_runtime *rt, nn_profile *out);
 int nn_runtime_batch(const nn_runtime *rt);
 void nn_runtime_free(nn_runtime *rt);
+
+/* ---- opening a model (model.c) -------------------------------------------------------- */
+
+/* A network's builder maps named weights onto graph nodes. Missing or misshapen weights are the
+ * graph's sticky error, so a builder needs one check per weight it dereferences, not per layer. */
+typedef struct nn_builder {
+    nn_graph *g;
+    const nn_weights *w;
+    const char *model; /* for messages: "face_landmark_68_model" */
+} nn_builder;
+
+/* A tensor shape for nn_need: NN_SHAPE(3, 3, cin, NN_ANY), or NN_SCALAR. */
+#define NN_ANY (-1) /* any size along this axis */
+typedef struct nn_shape {
+    int rank;
+    int dims[4];
+} nn_shape;
+#define NN_SHAPE(...) ((nn_shape){(int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)), {__VA_ARGS__}})
+#define NN_SCALAR ((nn_shape){0, {0}})
+
+/* The weight named by fmt, which must have exactly `shape` (NN_ANY matches any size). A missing
+ * or misshapen tensor is recorded on the graph as a model_corrupt error naming it; returns NULL
+ * then, and after any earlier error. */
+const nn_tensor *nn_need(nn_builder *b, nn_shape shape, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records a model_corrupt error "<model>: <message>" on the graph. Returns 0. */
+int nn_builder_fail(nn_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Loads `<model_dir>/<model>-weights_manifest.json` (nn_weights_load), makes a graph of
+ * num_outputs outputs, calls build(b, ctx) to define its nodes, builds the runtime and frees the
+ * graph and the weights: the one way a face-api network is opened. */
+typedef void (*nn_build_fn)(nn_builder *b, void *ctx);
+int nn_model_open(const char *model_dir, const char *model, int num_outputs, int threads,
+                  nn_build_fn build, void *ctx, nn_runtime **out, fg_error *err);
 
 #endif

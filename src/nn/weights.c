@@ -51,8 +51,7 @@ static int read_file(const char *path, unsigned char **data, size_t *size, fg_er
     if (!f)
         return fg_fail(err, FG_EMODEL_MISSING, "cannot open model file %s: %s", path,
                        strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto io;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) goto io;
     if ((unsigned long)n > MAX_FILE_BYTES) {
         fclose(f);
         return fg_fail(err, FG_EMODEL_CORRUPT, "model file %s is %ld bytes, too large", path, n);
@@ -97,8 +96,8 @@ static int read_verified(const char *dir, const char *file, unsigned char **data
         free(*data);
         *data = NULL;
         return fg_fail(err, FG_EMODEL_CORRUPT,
-                       "model file %s fails its SHA-256 check (got %.12s..., want %.12s...)",
-                       path, hex, want);
+                       "model file %s fails its SHA-256 check (got %.12s..., want %.12s...)", path,
+                       hex, want);
     }
     return FG_OK;
 }
@@ -218,8 +217,7 @@ int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, f
             const char *name = json_string_value(json_object_get(spec, "name"));
             size_t n = parse_shape(json_object_get(spec, "shape"), &t);
             if (!name || !n) {
-                rc = fg_fail(err, FG_EMODEL_CORRUPT, "%s: bad tensor spec #%zu", manifest_file,
-                             ti);
+                rc = fg_fail(err, FG_EMODEL_CORRUPT, "%s: bad tensor spec #%zu", manifest_file, ti);
                 goto fail;
             }
             total_values += n;
@@ -292,22 +290,6 @@ const nn_tensor *nn_weights_find(const nn_weights *w, const char *name)
     for (size_t i = 0; i < w->count; i++)
         if (strcmp(w->tensors[i].name, name) == 0) return &w->tensors[i];
     return NULL;
-}
-
-const nn_tensor *nn_weights_need(const nn_weights *w, const char *name, size_t count,
-                                 fg_error *err)
-{
-    const nn_tensor *t = nn_weights_find(w, name);
-    if (!t) {
-        fg_fail(err, FG_EMODEL_CORRUPT, "model has no tensor named %s", name);
-        return NULL;
-    }
-    if (count && t->count != count) {
-        fg_fail(err, FG_EMODEL_CORRUPT, "tensor %s has %zu values, expected %zu", name,
-                t->count, count);
-        return NULL;
-    }
-    return t;
 }
 
 void nn_weights_free(nn_weights *w)
