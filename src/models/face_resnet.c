@@ -74,8 +74,8 @@ static nn_t residual_down(nn_builder *b, nn_t x, const char *prefix)
     /* face-api zero-pads the conv branch at the bottom/right when it came out smaller, and
      * the shortcut with zero channels when the width grows. */
     if (out.h < pooled.h || out.w < pooled.w)
-        out = nn_pad(b->g, out, 0, pooled.h - out.h, 0, pooled.w - out.w, 0, 0.0f);
-    if (pooled.c < out.c) pooled = nn_pad(b->g, pooled, 0, 0, 0, 0, out.c - pooled.c, 0.0f);
+        out = nn_pad(b->g, out, 0, pooled.h - out.h, 0, pooled.w - out.w, 0, 0, 0.0f);
+    if (pooled.c < out.c) pooled = nn_pad(b->g, pooled, 0, 0, 0, 0, 0, out.c - pooled.c, 0.0f);
     return nn_add(b->g, pooled, out, NN_ACT_RELU);
 }
 

@@ -4,7 +4,9 @@
  * It converts TF weight layouts to XNNPACK's (HWIO -> OHWI, [in,out] -> [out,in]), computes
  * TF 'same' padding explicitly (XNNPACK pads symmetrically unless told; TF puts the odd extra
  * row/column at the bottom/right), and keeps each converted weight buffer alive until the
- * runtime has packed it.
+ * runtime has packed it. Convolutions and fully connected layers pack (copy) their weights when
+ * the runtime is created; element-wise ops such as PReLU read their static operand in place at
+ * every run, so those buffers move to the runtime and live as long as it does.
  */
 #include "nn/nn.h"
 
@@ -19,6 +21,12 @@
 
 #include "image/error.h"
 
+/* A list of malloc'd float buffers. */
+typedef struct nn_buffers {
+    float **items;
+    size_t n, cap;
+} nn_buffers;
+
 struct nn_graph {
     xnn_subgraph_t subgraph;
     int status;
@@ -28,14 +36,15 @@ struct nn_graph {
     int has_input;
     nn_t input;
     nn_t outputs[NN_MAX_OUTPUTS];
-    float **buffers; /* weight copies, freed with the graph */
-    size_t nbuffers, cap;
+    nn_buffers buffers;         /* weight copies, freed with the graph */
+    nn_buffers kept;            /* static operands read at run time: handed to the runtime */
     uint64_t macs[NN_OP_KINDS]; /* multiply-adds of one run, by kind of operator */
     int batch;                  /* images per run (the leading dimension of every activation) */
 };
 
 struct nn_runtime {
     xnn_runtime_t runtime;
+    nn_buffers kept; /* static operands the runtime reads in place */
     pthreadpool_t pool;
     float *input;
     int batch;
@@ -48,6 +57,36 @@ struct nn_runtime {
     unsigned char *op_kinds; /* the nn_op_kind of each */
     uint64_t *op_us;         /* and the last run's times in microseconds */
 };
+
+/* Appends a new buffer of n floats to list; NULL when out of memory. */
+static float *list_buffer(nn_buffers *list, size_t n)
+{
+    float *b;
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? 2 * list->cap : 64;
+        float **grown = realloc(list->items, cap * sizeof *grown);
+        if (!grown) return NULL;
+        list->items = grown;
+        list->cap = cap;
+    }
+    b = malloc((n ? n : 1) * sizeof *b);
+    if (b) list->items[list->n++] = b;
+    return b;
+}
+
+static void list_free(nn_buffers *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        free(list->items[i]);
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+/* A weight buffer of n floats owned by the graph (until the runtime has packed it). */
+static float *buffer(nn_graph *g, size_t n)
+{
+    return list_buffer(&g->buffers, n);
+}
 
 static int profiling_on; /* nn_set_profiling: read when a runtime is built */
 
@@ -109,31 +148,14 @@ void nn_graph_free(nn_graph *g)
 {
     if (!g) return;
     if (g->subgraph) xnn_delete_subgraph(g->subgraph);
-    for (size_t i = 0; i < g->nbuffers; i++)
-        free(g->buffers[i]);
-    free(g->buffers);
+    list_free(&g->buffers);
+    list_free(&g->kept);
     free(g);
 }
 
 int nn_graph_status(const nn_graph *g)
 {
     return g->status;
-}
-
-/* A weight buffer of n floats owned by the graph. */
-static float *buffer(nn_graph *g, size_t n)
-{
-    float *b;
-    if (g->nbuffers == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 64;
-        float **grown = realloc(g->buffers, cap * sizeof *grown);
-        if (!grown) return NULL;
-        g->buffers = grown;
-        g->cap = cap;
-    }
-    b = malloc((n ? n : 1) * sizeof *b);
-    if (b) g->buffers[g->nbuffers++] = b;
-    return b;
 }
 
 static uint32_t define_tensor(nn_graph *g, size_t rank, const size_t *dims, const void *data,
@@ -156,19 +178,27 @@ static nn_t activation_value(nn_graph *g, int h, int w, int c)
     return t;
 }
 
-/* A copy of src (or zeros when src is NULL) as a static tensor. */
-static uint32_t static_tensor(nn_graph *g, size_t rank, const size_t *dims, const float *src,
-                              size_t n)
+/* A copy of src (or zeros when src is NULL) as a static tensor; `kept` for an operand that
+ * XNNPACK reads in place at run time rather than packing. */
+static uint32_t static_tensor_of(nn_graph *g, size_t rank, const size_t *dims, const float *src,
+                                 size_t n, int kept)
 {
     float *b;
     if (g->status != FG_OK) return XNN_INVALID_VALUE_ID;
-    if (!(b = buffer(g, n))) return failed(g, FG_ENOMEM, "a weight copy"), XNN_INVALID_VALUE_ID;
+    if (!(b = kept ? list_buffer(&g->kept, n) : buffer(g, n)))
+        return failed(g, FG_ENOMEM, "a weight copy"), XNN_INVALID_VALUE_ID;
     if (src) {
         memcpy(b, src, n * sizeof *b);
     } else {
         memset(b, 0, n * sizeof *b);
     }
     return define_tensor(g, rank, dims, b, XNN_INVALID_VALUE_ID, 0);
+}
+
+static uint32_t static_tensor(nn_graph *g, size_t rank, const size_t *dims, const float *src,
+                              size_t n)
+{
+    return static_tensor_of(g, rank, dims, src, n, 0);
 }
 
 static void act_range(nn_act act, float *lo, float *hi)
@@ -397,18 +427,28 @@ nn_t nn_global_avgpool(nn_graph *g, nn_t x)
     return ok(g, y) ? y : bad;
 }
 
-nn_t nn_add(nn_graph *g, nn_t a, nn_t b, nn_act act)
+nn_t nn_binary(nn_graph *g, nn_binary_op op, nn_t a, nn_t b, nn_act act)
 {
+    static const enum xnn_binary_operator types[] = {
+        [NN_ADD] = xnn_binary_add, [NN_SUB] = xnn_binary_subtract, [NN_MUL] = xnn_binary_multiply};
     float lo, hi;
     nn_t y;
     if (!ok(g, a) || !ok(g, b)) return bad;
-    if (a.h != b.h || a.w != b.w || a.c != b.c) return failed(g, FG_EINVAL, "add shapes"), bad;
+    if (a.h != b.h || a.w != b.w || a.c != b.c)
+        return failed(g, FG_EINVAL, "an element-wise op on two shapes"), bad;
+    if (op < NN_ADD || op > NN_MUL) return failed(g, FG_EINVAL, "an unknown binary op"), bad;
     y = activation_value(g, a.h, a.w, a.c);
     act_range(act, &lo, &hi);
-    if (g->status == FG_OK &&
-        xnn_define_add2(g->subgraph, lo, hi, a.id, b.id, y.id, 0) != xnn_status_success)
-        failed(g, FG_ENN, "add");
+    struct xnn_binary_params params = {lo, hi};
+    if (g->status == FG_OK && xnn_define_binary(g->subgraph, types[op], &params, a.id, b.id, y.id,
+                                                0) != xnn_status_success)
+        failed(g, FG_ENN, "an element-wise op");
     return ok(g, y) ? y : bad;
+}
+
+nn_t nn_add(nn_graph *g, nn_t a, nn_t b, nn_act act)
+{
+    return nn_binary(g, NN_ADD, a, b, act);
 }
 
 nn_t nn_leaky_relu(nn_graph *g, nn_t x, float slope)
@@ -422,27 +462,126 @@ nn_t nn_leaky_relu(nn_graph *g, nn_t x, float slope)
     return ok(g, y) ? y : bad;
 }
 
-nn_t nn_relu(nn_graph *g, nn_t x)
+nn_t nn_clamp(nn_graph *g, nn_t x, float lo, float hi)
 {
     nn_t y;
     if (!ok(g, x)) return bad;
     y = activation_value(g, x.h, x.w, x.c);
     if (g->status == FG_OK &&
-        xnn_define_clamp(g->subgraph, 0.0f, INFINITY, x.id, y.id, 0) != xnn_status_success)
-        failed(g, FG_ENN, "relu");
+        xnn_define_clamp(g->subgraph, lo, hi, x.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "clamp");
     return ok(g, y) ? y : bad;
 }
 
-nn_t nn_pad(nn_graph *g, nn_t x, int top, int bottom, int left, int right, int channels_after,
-            float value)
+nn_t nn_relu(nn_graph *g, nn_t x)
 {
-    size_t pre[4] = {0, (size_t)top, (size_t)left, 0};
+    return nn_clamp(g, x, 0.0f, INFINITY);
+}
+
+nn_t nn_sigmoid(nn_graph *g, nn_t x)
+{
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    y = activation_value(g, x.h, x.w, x.c);
+    if (g->status == FG_OK &&
+        xnn_define_unary(g->subgraph, xnn_unary_sigmoid, NULL, x.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "sigmoid");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_prelu(nn_graph *g, nn_t x, const float *slope)
+{
+    size_t dims[1] = {(size_t)x.c};
+    uint32_t sid;
+    nn_t y;
+    if (!ok(g, x) || !slope) return failed(g, FG_EINVAL, "prelu input"), bad;
+    sid = static_tensor_of(g, 1, dims, slope, (size_t)x.c, 1);
+    y = activation_value(g, x.h, x.w, x.c);
+    if (g->status == FG_OK &&
+        xnn_define_prelu(g->subgraph, x.id, sid, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "prelu");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_concat(nn_graph *g, int axis, nn_t a, nn_t b)
+{
+    int same_h = a.h == b.h, same_w = a.w == b.w, same_c = a.c == b.c;
+    nn_t y;
+    if (!ok(g, a) || !ok(g, b)) return bad;
+    if ((axis == 1 && same_w && same_c) || (axis == 2 && same_h && same_c) ||
+        (axis == 3 && same_h && same_w)) {
+        y = activation_value(g, axis == 1 ? a.h + b.h : a.h, axis == 2 ? a.w + b.w : a.w,
+                             axis == 3 ? a.c + b.c : a.c);
+    } else {
+        return failed(g, FG_EINVAL, "a concatenation of mismatched shapes"), bad;
+    }
+    if (g->status == FG_OK &&
+        xnn_define_concatenate2(g->subgraph, axis, a.id, b.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "concatenation");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_reshape(nn_graph *g, nn_t x, int h, int w, int c)
+{
+    size_t dims[4] = {(size_t)g->batch, (size_t)h, (size_t)w, (size_t)c};
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    if (h < 1 || w < 1 || c < 1 || (size_t)x.h * x.w * x.c != (size_t)h * w * c)
+        return failed(g, FG_EINVAL, "a reshape that changes the element count"), bad;
+    y = activation_value(g, h, w, c);
+    if (g->status == FG_OK &&
+        xnn_define_static_reshape(g->subgraph, 4, dims, x.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "reshape");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_resize_bilinear(nn_graph *g, nn_t x, int h, int w, nn_resize mode)
+{
+    uint32_t flags = mode == NN_RESIZE_ALIGN_CORNERS ? XNN_FLAG_ALIGN_CORNERS
+                     : mode == NN_RESIZE_LEGACY      ? XNN_FLAG_TENSORFLOW_LEGACY_MODE
+                                                     : 0;
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    if (h < 1 || w < 1) return failed(g, FG_EINVAL, "a resize to an empty size"), bad;
+    y = activation_value(g, h, w, x.c);
+    if (g->status == FG_OK &&
+        xnn_define_static_resize_bilinear_2d(g->subgraph, (size_t)h, (size_t)w, x.id, y.id,
+                                             flags) != xnn_status_success)
+        failed(g, FG_ENN, "bilinear resize");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_transpose(nn_graph *g, nn_t x, const int perm[3])
+{
+    const int in[3] = {x.h, x.w, x.c};
+    size_t p[4] = {0};
+    int seen = 0;
+    nn_t y;
+    if (!ok(g, x)) return bad;
+    for (int i = 0; i < 3; i++) {
+        if (perm[i] < 0 || perm[i] > 2 || (seen & (1 << perm[i])))
+            return failed(g, FG_EINVAL, "a transpose that is no permutation"), bad;
+        seen |= 1 << perm[i];
+        p[i + 1] = (size_t)perm[i] + 1;
+    }
+    y = activation_value(g, in[perm[0]], in[perm[1]], in[perm[2]]);
+    if (g->status == FG_OK &&
+        xnn_define_static_transpose(g->subgraph, 4, p, x.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, "transpose");
+    return ok(g, y) ? y : bad;
+}
+
+nn_t nn_pad(nn_graph *g, nn_t x, int top, int bottom, int left, int right, int channels_before,
+            int channels_after, float value)
+{
+    size_t pre[4] = {0, (size_t)top, (size_t)left, (size_t)channels_before};
     size_t post[4] = {0, (size_t)bottom, (size_t)right, (size_t)channels_after};
     nn_t y;
     if (!ok(g, x)) return bad;
-    if (top < 0 || bottom < 0 || left < 0 || right < 0 || channels_after < 0)
+    if (top < 0 || bottom < 0 || left < 0 || right < 0 || channels_before < 0 || channels_after < 0)
         return failed(g, FG_EINVAL, "negative padding"), bad;
-    y = activation_value(g, x.h + top + bottom, x.w + left + right, x.c + channels_after);
+    y = activation_value(g, x.h + top + bottom, x.w + left + right,
+                         x.c + channels_before + channels_after);
     if (g->status == FG_OK && xnn_define_static_constant_pad(g->subgraph, pre, post, value, x.id,
                                                              y.id, 0) != xnn_status_success)
         failed(g, FG_ENN, "constant pad");
@@ -522,6 +661,8 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         rc = fg_fail(err, FG_ENN, "XNNPACK could not set up the runtime");
         goto fail;
     }
+    rt->kept = g->kept;
+    memset(&g->kept, 0, sizeof g->kept);
     *out = rt;
     return FG_OK;
 fail:
@@ -648,6 +789,7 @@ void nn_runtime_free(nn_runtime *rt)
     if (!rt) return;
     if (rt->runtime) xnn_delete_runtime(rt->runtime);
     if (rt->pool) pthreadpool_destroy(rt->pool);
+    list_free(&rt->kept);
     free(rt->input);
     free(rt->op_kinds);
     free(rt->op_us);

@@ -18,6 +18,12 @@
 
 /* ---- weights (weights.c) ---------------------------------------------------------------- */
 
+/* Bytes held in memory (a model file, a weight shard). */
+typedef struct nn_blob {
+    const unsigned char *data;
+    size_t size;
+} nn_blob;
+
 typedef struct nn_tensor {
     const char *name;
     int rank;
@@ -34,8 +40,9 @@ typedef struct nn_weights {
 } nn_weights;
 
 /* Loads `<model_dir>/<model>-weights_manifest.json` and its shards, verifying the pinned
- * SHA-256 of every file (see weights.c), and dequantises uint8 weights exactly as TF.js does:
- * w = (float)((double)q * scale + min). model is e.g. "face_recognition_model". */
+ * SHA-256 of every file (see weights.c), and dequantises weights exactly as TF.js does:
+ * uint8/uint16 w = (float)((double)q * scale + min), float16 exactly. model is e.g.
+ * "face_recognition_model". */
 int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, fg_error *err);
 
 /* The tensor called name, or NULL. */
@@ -99,12 +106,31 @@ nn_t nn_fc(nn_graph *g, nn_t x, const float *w_in_out, int cout, const float *bi
 nn_t nn_maxpool(nn_graph *g, nn_t x, int k, int stride, nn_padding pad);
 nn_t nn_avgpool(nn_graph *g, nn_t x, int k, int stride); /* 'valid' */
 nn_t nn_global_avgpool(nn_graph *g, nn_t x);             /* -> 1 x 1 x c */
+/* Element-wise on two values of one shape, then the activation. */
+typedef enum nn_binary_op { NN_ADD, NN_SUB, NN_MUL } nn_binary_op;
+nn_t nn_binary(nn_graph *g, nn_binary_op op, nn_t a, nn_t b, nn_act act);
 nn_t nn_add(nn_graph *g, nn_t a, nn_t b, nn_act act);
 nn_t nn_leaky_relu(nn_graph *g, nn_t x, float slope);
 nn_t nn_relu(nn_graph *g, nn_t x);
-/* Constant padding: rows before/after, columns before/after, channels after. */
-nn_t nn_pad(nn_graph *g, nn_t x, int top, int bottom, int left, int right, int channels_after,
-            float value);
+nn_t nn_clamp(nn_graph *g, nn_t x, float lo, float hi);
+nn_t nn_sigmoid(nn_graph *g, nn_t x);
+/* x where x > 0, slope[c] * x elsewhere; slope has x.c values. */
+nn_t nn_prelu(nn_graph *g, nn_t x, const float *slope);
+/* Concatenation along axis 1 (rows), 2 (columns) or 3 (channels); the others must agree. */
+nn_t nn_concat(nn_graph *g, int axis, nn_t a, nn_t b);
+/* The same values (memory order) seen as h x w x c. */
+nn_t nn_reshape(nn_graph *g, nn_t x, int h, int w, int c);
+typedef enum nn_resize {
+    NN_RESIZE_LEGACY,        /* TF's default: source = dst * in/out, no half-pixel offset */
+    NN_RESIZE_HALF_PIXEL,    /* half_pixel_centers */
+    NN_RESIZE_ALIGN_CORNERS, /* align_corners */
+} nn_resize;
+nn_t nn_resize_bilinear(nn_graph *g, nn_t x, int h, int w, nn_resize mode);
+/* Permutes the (h, w, c) axes: output axis i is input axis perm[i] (0 = h, 1 = w, 2 = c). */
+nn_t nn_transpose(nn_graph *g, nn_t x, const int perm[3]);
+/* Constant padding: rows before/after, columns before/after, channels before/after. */
+nn_t nn_pad(nn_graph *g, nn_t x, int top, int bottom, int left, int right, int channels_before,
+            int channels_after, float value);
 
 /* Builds the runtime (XNNPACK packs the weights, so the nn_weights may be freed afterwards).
  * threads: 1 = the calling thread only, 0 = all cores, n = n threads. The graph can be freed
@@ -144,6 +170,30 @@ const char *nn_op_kind_name(nn_op_kind kind);
 void nn_runtime_profile(const nn_runtime *rt, nn_profile *out);
 int nn_runtime_batch(const nn_runtime *rt);
 void nn_runtime_free(nn_runtime *rt);
+
+/* ---- TF.js graph models (graph_model.c) ------------------------------------------------- */
+
+typedef struct nn_graph_model_options {
+    const char *name;           /* for messages (nn_graph_model_load: "<model>.json") */
+    const char *const *outputs; /* node names: the runtime's outputs 0, 1, ... */
+    int num_outputs;            /* 1 .. NN_MAX_OUTPUTS */
+    int input[3];               /* the expected input's height, width, channels */
+    int batch;                  /* images per run (the model's batch must be -1 or it) */
+    int threads;                /* as nn_graph_build */
+} nn_graph_model_options;
+
+/* Translates a TF.js graph model (model.json: modelTopology.node[] + weightsManifest) into one
+ * XNNPACK runtime computing opts->outputs from its single input (a Placeholder [N, H, W, C]).
+ * Only the nodes the outputs need are translated; constant subexpressions are evaluated at load
+ * time. An unsupported op, attribute or shape is a model_corrupt error naming the node and op.
+ * From memory, with no file access and no hash check: shards are the weight files in the order
+ * the manifest names them. */
+int nn_graph_model_parse(const void *json, size_t json_size, const nn_blob *shards, size_t nshards,
+                         const nn_graph_model_options *opts, nn_runtime **out, fg_error *err);
+/* Reads `<model_dir>/<model>.json` and the weight files it names, each checked against its
+ * pinned SHA-256 (weights.c), then nn_graph_model_parse. model is e.g. "blazeface". */
+int nn_graph_model_load(const char *model_dir, const char *model,
+                        const nn_graph_model_options *opts, nn_runtime **out, fg_error *err);
 
 /* ---- opening a model (model.c) -------------------------------------------------------- */
 

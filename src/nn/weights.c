@@ -1,14 +1,15 @@
 /*
- * weights.c - TF.js "layers" weight manifests: verify, read, dequantise.
+ * weights.c - TF.js weight manifests: verify, read, dequantise.
  *
  * A manifest is a JSON array of groups {paths: [...], weights: [{name, shape, dtype,
- * quantization?}]}. A group's buffer is its shards concatenated; tensors lie back to back in
- * manifest order. uint8-quantised tensors take one byte per element; float32 ones four.
+ * quantization?}]}: face-api ships one as `<model>-weights_manifest.json`, a graph model holds
+ * one as its `weightsManifest`. A group's buffer is its shards concatenated; tensors lie back to
+ * back in manifest order. Quantised tensors take 1 (uint8) or 2 (uint16, float16) bytes per
+ * element; float32 and int32 ones 4.
  */
-#include "nn/nn.h"
+#include "nn/manifest.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,8 +18,9 @@
 
 #include "image/error.h"
 
-/* Pinned SHA-256 of every file we load, from @vladmandic/face-api@1.7.15. A file that differs
- * is refused: weights are code. */
+/* Pinned SHA-256 of every file we load: @vladmandic/face-api@1.7.15 (the face-api networks) and
+ * @vladmandic/human@3.3.6 (the graph models of the fast path). A file that differs is refused:
+ * weights are code. */
 static const struct {
     const char *file;
     const char *sha256;
@@ -39,6 +41,12 @@ static const struct {
      "5d1af4849ac48d5b985f4a9b16010c512353ddd6fcc63d50fd0bc9e9e64296e5"},
     {"tiny_face_detector_model.bin",
      "b7503ce7df31039b1c43316a9b865cab6a70dd748cc602d3fa28b551503c3871"},
+    {"blazeface.json", "cd7bbfc078270572beb39f9e5ae67aadbd50b5e67cff37e6d4f6b3ea39312e5f"},
+    {"blazeface.bin", "dc9a97fdc50bc43216554bdd69aa3e7b9361a519ee7bdd996a2f69a98a6f9b72"},
+    {"facemesh.json", "b60ca26f404724f43bd2b1575761d8265180e1f053cc0731caa68462927309e7"},
+    {"facemesh.bin", "3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b"},
+    {"iris.json", "49038ac9dcc09aa05474d91d98e9db5b47af4830929bcf102ed5a56bfbabb465"},
+    {"iris.bin", "d7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71"},
 };
 
 #define MAX_FILE_BYTES (64u << 20)
@@ -72,9 +80,8 @@ io:
     return fg_fail(err, FG_EIO, "cannot read model file %s", path);
 }
 
-/* Reads <dir>/<file> and checks it against the pinned hash. */
-static int read_verified(const char *dir, const char *file, unsigned char **data, size_t *size,
-                         fg_error *err)
+int nn_read_verified(const char *dir, const char *file, unsigned char **data, size_t *size,
+                     fg_error *err)
 {
     char path[4096];
     unsigned char digest[crypto_hash_sha256_BYTES];
@@ -82,6 +89,8 @@ static int read_verified(const char *dir, const char *file, unsigned char **data
     const char *want = NULL;
     int rc;
 
+    *data = NULL;
+    *size = 0;
     if (strchr(file, '/') || strstr(file, ".."))
         return fg_fail(err, FG_EMODEL_CORRUPT, "manifest names an unexpected file '%s'", file);
     for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
@@ -102,72 +111,63 @@ static int read_verified(const char *dir, const char *file, unsigned char **data
     return FG_OK;
 }
 
-static int dtype_bytes(const char *dtype, const json_t *quant)
+/* How a tensor is stored. */
+typedef enum storage { STORE_F32, STORE_I32, STORE_U8, STORE_U16, STORE_F16 } storage;
+
+static int storage_of(const char *dtype, const json_t *quant, storage *out)
 {
     if (quant) {
         const char *q = json_string_value(json_object_get(quant, "dtype"));
-        return q && strcmp(q, "uint8") == 0 ? 1 : -1;
+        if (!q) return -1;
+        if (strcmp(q, "uint8") == 0) return *out = STORE_U8, 1;
+        if (strcmp(q, "uint16") == 0) return *out = STORE_U16, 2;
+        if (strcmp(q, "float16") == 0) return *out = STORE_F16, 2;
+        return -1;
     }
-    if (strcmp(dtype, "float32") == 0 || strcmp(dtype, "int32") == 0) return 4;
+    if (strcmp(dtype, "float32") == 0) return *out = STORE_F32, 4;
+    if (strcmp(dtype, "int32") == 0) return *out = STORE_I32, 4;
     return -1;
 }
 
-/* Decodes one tensor of n elements from src into dst. */
-static void decode_tensor(float *dst, const unsigned char *src, size_t n, const char *dtype,
-                          const json_t *quant)
+/* IEEE half to float, exactly (subnormals, infinities and NaN included). */
+static float half_to_float(uint16_t h)
 {
-    int is_int = strcmp(dtype, "int32") == 0;
-    if (quant) {
-        double scale = json_number_value(json_object_get(quant, "scale"));
-        double min = json_number_value(json_object_get(quant, "min"));
-        for (size_t i = 0; i < n; i++) {
-            double v = (double)src[i] * scale + min;
-            dst[i] = is_int ? (float)round(v) : (float)v;
-        }
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t bits = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 |
-                        (uint32_t)src[4 * i + 2] << 16 | (uint32_t)src[4 * i + 3] << 24;
-        if (is_int) {
-            dst[i] = (float)(int32_t)bits;
-        } else {
-            memcpy(&dst[i], &bits, sizeof bits);
-        }
-    }
+    int e = (h >> 10) & 31, f = h & 1023;
+    float v = e == 0    ? ldexpf((float)f, -24)
+              : e == 31 ? (f ? NAN : INFINITY)
+                        : ldexpf((float)(f | 1024), e - 25);
+    return (h & 0x8000) ? -v : v;
 }
 
-/* Concatenates a group's shards into one verified buffer. */
-static int read_group(const char *dir, const json_t *paths, unsigned char **buf, size_t *size,
-                      fg_error *err)
+/* Decodes one tensor of n elements from src into dst, as tfjs's decodeWeights does: quantised
+ * values are dequantised in double and rounded to float32 (int32 tensors to the nearest
+ * integer); float16 converts exactly. */
+static void decode_tensor(float *dst, const unsigned char *src, size_t n, storage st, int is_int,
+                          const json_t *quant)
 {
-    size_t i;
-    json_t *p;
-    *buf = NULL;
-    *size = 0;
-    json_array_foreach(paths, i, p)
-    {
-        unsigned char *shard, *grown;
-        size_t n;
-        int rc;
-        if (!json_is_string(p))
-            return fg_fail(err, FG_EMODEL_CORRUPT, "manifest path is not a string");
-        if ((rc = read_verified(dir, json_string_value(p), &shard, &n, err)) != FG_OK) {
-            free(*buf);
-            return rc;
+    double scale = json_number_value(json_object_get(quant, "scale"));
+    double min = json_number_value(json_object_get(quant, "min"));
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = src + i * (st == STORE_U8 ? 1 : st >= STORE_U16 ? 2 : 4);
+        uint32_t bits = p[0];
+        if (st != STORE_U8) bits |= (uint32_t)p[1] << 8;
+        if (st == STORE_F32 || st == STORE_I32) bits |= (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        switch (st) {
+        case STORE_F32:
+            memcpy(&dst[i], &bits, sizeof bits);
+            break;
+        case STORE_I32:
+            dst[i] = (float)(int32_t)bits;
+            break;
+        case STORE_F16:
+            dst[i] = half_to_float((uint16_t)bits);
+            break;
+        default: { /* uint8, uint16 */
+            double v = (double)bits * scale + min;
+            dst[i] = is_int ? (float)round(v) : (float)v;
         }
-        grown = realloc(*buf, *size + n + 1);
-        if (!grown) {
-            free(shard);
-            free(*buf);
-            return fg_fail(err, FG_ENOMEM, "out of memory loading weights");
         }
-        memcpy(grown + *size, shard, n);
-        free(shard);
-        *buf = grown;
-        *size += n;
     }
-    return FG_OK;
 }
 
 /* Parses a tensor spec's shape into t; returns the element count or 0 on error. */
@@ -187,39 +187,53 @@ static size_t parse_shape(const json_t *shape, nn_tensor *t)
     return count;
 }
 
-int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, fg_error *err)
+/* A group's shards concatenated (the next json_array_size(paths) of shards[*next...]). */
+static int group_buffer(const json_t *paths, const nn_blob *shards, size_t nshards, size_t *next,
+                        const char *what, unsigned char **buf, size_t *size, fg_error *err)
 {
-    char manifest_file[256];
-    unsigned char *manifest_bytes = NULL;
-    size_t manifest_size, total_values = 0, total_names = 0, ntensors = 0, gi, ti;
-    json_t *root = NULL, *group, *spec;
-    json_error_t jerr;
+    size_t n = json_array_size(paths), total = 0;
+    *buf = NULL;
+    *size = 0;
+    if (!json_is_array(paths) || n > nshards - *next)
+        return fg_fail(err, FG_EMODEL_CORRUPT, "%s: weight group names %zu files, %zu left", what,
+                       n, nshards - *next);
+    for (size_t i = 0; i < n; i++) {
+        if (shards[*next + i].size > MAX_FILE_BYTES)
+            return fg_fail(err, FG_EMODEL_CORRUPT, "%s: weight file too large", what);
+        total += shards[*next + i].size;
+    }
+    if (!(*buf = malloc(total + 1)))
+        return fg_fail(err, FG_ENOMEM, "out of memory loading %s", what);
+    for (size_t i = 0; i < n; i++, (*next)++) {
+        if (shards[*next].size) memcpy(*buf + *size, shards[*next].data, shards[*next].size);
+        *size += shards[*next].size;
+    }
+    return FG_OK;
+}
+
+int nn_weights_decode(const json_t *groups, const nn_blob *shards, size_t nshards, const char *what,
+                      nn_weights *out, fg_error *err)
+{
+    size_t total_values = 0, total_names = 0, ntensors = 0, gi, ti, next = 0;
+    const json_t *group, *spec;
+    float *values;
+    char *names;
     int rc;
 
     memset(out, 0, sizeof *out);
-    snprintf(manifest_file, sizeof manifest_file, "%s-weights_manifest.json", model);
-    if ((rc = read_verified(model_dir, manifest_file, &manifest_bytes, &manifest_size, err)))
-        return rc;
-    root = json_loadb((const char *)manifest_bytes, manifest_size, 0, &jerr);
-    free(manifest_bytes);
-    if (!json_is_array(root)) {
-        rc = fg_fail(err, FG_EMODEL_CORRUPT, "%s: not a weights manifest (%s)", manifest_file,
-                     jerr.text);
-        goto fail;
-    }
-
+    if (!json_is_array(groups))
+        return fg_fail(err, FG_EMODEL_CORRUPT, "%s: the weights manifest is not a list", what);
     /* First pass: sizes, so that all tensors share two allocations. */
-    json_array_foreach(root, gi, group)
+    json_array_foreach(groups, gi, group)
     {
         json_array_foreach(json_object_get(group, "weights"), ti, spec)
         {
             nn_tensor t;
             const char *name = json_string_value(json_object_get(spec, "name"));
             size_t n = parse_shape(json_object_get(spec, "shape"), &t);
-            if (!name || !n) {
-                rc = fg_fail(err, FG_EMODEL_CORRUPT, "%s: bad tensor spec #%zu", manifest_file, ti);
-                goto fail;
-            }
+            if (!name || !n || total_values > (SIZE_MAX / sizeof(float)) / 2 - n)
+                return fg_fail(err, FG_EMODEL_CORRUPT, "%s: bad tensor spec #%zu (%s)", what, ti,
+                               name ? name : "no name");
             total_values += n;
             total_names += strlen(name) + 1;
             ntensors++;
@@ -229,59 +243,130 @@ int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, f
     out->values = malloc((total_values ? total_values : 1) * sizeof(float));
     out->names = malloc(total_names ? total_names : 1);
     if (!out->tensors || !out->values || !out->names) {
-        rc = fg_fail(err, FG_ENOMEM, "out of memory loading %s", model);
+        rc = fg_fail(err, FG_ENOMEM, "out of memory loading %s", what);
         goto fail;
     }
 
+    values = out->values;
+    names = out->names;
+    json_array_foreach(groups, gi, group)
     {
-        float *values = out->values;
-        char *names = out->names;
-        json_array_foreach(root, gi, group)
+        unsigned char *buf;
+        size_t size, offset = 0;
+        if ((rc = group_buffer(json_object_get(group, "paths"), shards, nshards, &next, what, &buf,
+                               &size, err)))
+            goto fail;
+        json_array_foreach(json_object_get(group, "weights"), ti, spec)
         {
-            unsigned char *buf;
-            size_t size, offset = 0;
-            if ((rc = read_group(model_dir, json_object_get(group, "paths"), &buf, &size, err)))
-                goto fail;
-            json_array_foreach(json_object_get(group, "weights"), ti, spec)
-            {
-                nn_tensor *t = &out->tensors[out->count];
-                const char *name = json_string_value(json_object_get(spec, "name"));
-                const char *dtype = json_string_value(json_object_get(spec, "dtype"));
-                json_t *quant = json_object_get(spec, "quantization");
-                size_t n = parse_shape(json_object_get(spec, "shape"), t);
-                int eb = dtype ? dtype_bytes(dtype, quant) : -1;
-                if (eb < 0 || n > (size - offset) / (size_t)eb) {
-                    free(buf);
-                    rc = fg_fail(err, FG_EMODEL_CORRUPT,
-                                 "%s: tensor %s has an unsupported type or lies past the end "
-                                 "of its weight file",
-                                 manifest_file, name);
-                    goto fail;
-                }
-                decode_tensor(values, buf + offset, n, dtype, quant);
-                strcpy(names, name);
-                t->name = names;
-                t->count = n;
-                t->data = values;
-                names += strlen(name) + 1;
-                values += n;
-                offset += n * (size_t)eb;
-                out->count++;
-            }
-            free(buf);
-            if (offset != size) {
+            nn_tensor *t = &out->tensors[out->count];
+            const char *name = json_string_value(json_object_get(spec, "name"));
+            const char *dtype = json_string_value(json_object_get(spec, "dtype"));
+            json_t *quant = json_object_get(spec, "quantization");
+            size_t n = parse_shape(json_object_get(spec, "shape"), t);
+            storage st = STORE_F32;
+            int eb = dtype ? storage_of(dtype, quant, &st) : -1;
+            if (eb < 0 || n > (size - offset) / (size_t)eb) {
+                free(buf);
                 rc = fg_fail(err, FG_EMODEL_CORRUPT,
-                             "%s: weight file holds %zu bytes, manifest describes %zu",
-                             manifest_file, size, offset);
+                             "%s: tensor %s has an unsupported type or lies past the end of its "
+                             "weight file (truncated?)",
+                             what, name);
                 goto fail;
             }
+            decode_tensor(values, buf + offset, n, st, strcmp(dtype, "int32") == 0, quant);
+            strcpy(names, name);
+            t->name = names;
+            t->count = n;
+            t->data = values;
+            names += strlen(name) + 1;
+            values += n;
+            offset += n * (size_t)eb;
+            out->count++;
+        }
+        free(buf);
+        if (offset != size) {
+            rc = fg_fail(err, FG_EMODEL_CORRUPT,
+                         "%s: weight file holds %zu bytes, manifest describes %zu", what, size,
+                         offset);
+            goto fail;
         }
     }
-    json_decref(root);
+    if (next != nshards) {
+        rc = fg_fail(err, FG_EMODEL_CORRUPT, "%s: %zu weight files given, manifest names %zu", what,
+                     nshards, next);
+        goto fail;
+    }
     return FG_OK;
 fail:
-    json_decref(root);
     nn_weights_free(out);
+    return rc;
+}
+
+int nn_read_manifest_shards(const char *dir, const json_t *groups, nn_blob **shards,
+                            size_t *nshards, fg_error *err)
+{
+    size_t n = 0, gi, pi, k = 0;
+    const json_t *group, *path;
+    int rc = FG_OK;
+
+    *shards = NULL;
+    *nshards = 0;
+    json_array_foreach(groups, gi, group) n += json_array_size(json_object_get(group, "paths"));
+    if (!(*shards = calloc(n ? n : 1, sizeof **shards)))
+        return fg_fail(err, FG_ENOMEM, "out of memory reading weights");
+    json_array_foreach(groups, gi, group)
+    {
+        json_array_foreach(json_object_get(group, "paths"), pi, path)
+        {
+            unsigned char *data;
+            if (!json_is_string(path)) {
+                rc = fg_fail(err, FG_EMODEL_CORRUPT, "manifest path is not a string");
+                break;
+            }
+            if ((rc = nn_read_verified(dir, json_string_value(path), &data, &(*shards)[k].size,
+                                       err)))
+                break;
+            (*shards)[k++].data = data;
+        }
+        if (rc) break;
+    }
+    *nshards = k;
+    if (rc) nn_free_shards(*shards, k), *shards = NULL, *nshards = 0;
+    return rc;
+}
+
+void nn_free_shards(nn_blob *shards, size_t n)
+{
+    if (!shards) return;
+    for (size_t i = 0; i < n; i++)
+        free((void *)shards[i].data);
+    free(shards);
+}
+
+int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, fg_error *err)
+{
+    char manifest_file[256];
+    unsigned char *bytes = NULL;
+    size_t size, nshards = 0;
+    nn_blob *shards = NULL;
+    json_t *root;
+    json_error_t jerr;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    snprintf(manifest_file, sizeof manifest_file, "%s-weights_manifest.json", model);
+    if ((rc = nn_read_verified(model_dir, manifest_file, &bytes, &size, err))) return rc;
+    root = json_loadb((const char *)bytes, size, 0, &jerr);
+    free(bytes);
+    if (!json_is_array(root)) {
+        json_decref(root);
+        return fg_fail(err, FG_EMODEL_CORRUPT, "%s: not a weights manifest (%s)", manifest_file,
+                       jerr.text);
+    }
+    rc = nn_read_manifest_shards(model_dir, root, &shards, &nshards, err);
+    if (!rc) rc = nn_weights_decode(root, shards, nshards, manifest_file, out, err);
+    nn_free_shards(shards, nshards);
+    json_decref(root);
     return rc;
 }
 

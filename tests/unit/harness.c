@@ -46,6 +46,12 @@ const char *fg_test_models(void)
     return m ? m : "node_modules/@vladmandic/face-api/model";
 }
 
+const char *fg_test_fast_models(void)
+{
+    const char *m = getenv("FG_FAST_MODEL_DIR");
+    return m ? m : "node_modules/@vladmandic/human/models";
+}
+
 const char *fg_test_source(const char *relative)
 {
     return join("FG_SOURCE_DIR", ".", relative);

@@ -55,6 +55,7 @@ int fg_test_done(void);
  * is not kept: copy it if you need two at once). */
 const char *fg_test_shared(const char *relative);
 const char *fg_test_models(void);
+const char *fg_test_fast_models(void); /* FG_FAST_MODEL_DIR: @vladmandic/human's models */
 const char *fg_test_source(const char *relative);
 
 /* Reads a whole file; returns malloc'd bytes (NUL-terminated, caller frees) or NULL. */
