@@ -93,8 +93,10 @@ FG_API void fg_image_free(fg_image *img);
  */
 
 typedef enum fg_detector {
-    FG_DETECTOR_SSD = 0,  /* SSD-MobileNetV1, 512 input: accurate (default) */
-    FG_DETECTOR_TINY = 1, /* TinyFaceDetector, 416 input: fast */
+    FG_DETECTOR_SSD = 0,   /* SSD-MobileNetV1, 512 input: accurate (default) */
+    FG_DETECTOR_TINY = 1,  /* TinyFaceDetector, 416 input: fast */
+    FG_DETECTOR_BLAZE = 2, /* the fast path: BlazeFace, then FaceMesh (+ iris) per face, whose
+                              points give the 68 landmarks (needs fast_model_dir) */
 } fg_detector;
 
 typedef enum fg_align {
@@ -112,7 +114,7 @@ typedef enum fg_padding {
                               shows (a large face next to a smaller one): twice the detection */
 } fg_padding;
 
-/* The options' names as the command line and the logs spell them ("ssd", "tiny"; "dlib",
+/* The options' names as the command line and the logs spell them ("ssd", "tiny", "blaze"; "dlib",
  * "reference"; "retry", "none", "always"), or "?" for a value outside the enum. */
 FG_API const char *fg_detector_name(fg_detector detector);
 FG_API const char *fg_align_name(fg_align align);
@@ -129,6 +131,12 @@ typedef struct fg_engine_options {
                               and its mirror image's (one batch of two through the recognition
                               net: ~1.7x as long). Default 0 */
     fg_padding padding;    /* default FG_PADDING_RETRY */
+    const char *fast_model_dir; /* folder with @vladmandic/human's blazeface, facemesh and iris
+                                   .json + .bin: the fast path (fg_detect_mesh, and fg_detect
+                                   with FG_DETECTOR_BLAZE, which requires it). NULL: no fast
+                                   path (default) */
+    float mesh_min_confidence;  /* the fast path keeps a face when FaceMesh's face flag is at
+                                   least this (0..1); default FG_MESH_MIN_CONFIDENCE */
 } fg_engine_options;
 
 typedef struct fg_engine fg_engine;
@@ -163,6 +171,60 @@ typedef struct fg_face {
     int padded;                       /* 1: only a padded pass found it (a face that fills the
                                          frame); 0: the plain pass, the reference's, found it */
 } fg_face;
+
+/* ---------------------------------------------------------------------------------------------
+ * The fast path: BlazeFace -> FaceMesh (468 points in 3-D) + iris, per face. Cheap enough to run
+ * on every video frame (the measures a liveness check follows: head pose, eyes, mouth, and the
+ * raw 3-D points for a parallax check).
+ */
+
+/* The points of an fg_face_mesh: FaceMesh's 468 (MediaPipe's canonical face mesh numbering; its
+ * eye contours refined by the iris model), then the iris of the subject's left eye (468: centre,
+ * 469..472: right, top, left, bottom edge) and of the subject's right eye (473..477). */
+#define FG_MESH_POINTS 478
+#define FG_MESH_IRIS_LEFT 468
+#define FG_MESH_IRIS_RIGHT 473
+
+/* The default face-flag gate: FaceMesh's confidence that its crop holds a face. Calibrated on
+ * face-free image crops (see the README); Human's own gate is 0.2. */
+#define FG_MESH_MIN_CONFIDENCE 0.5f
+
+/* The subject's eyes (not the image's sides): index of fg_face_mesh.eye_openness etc. */
+enum { FG_EYE_RIGHT = 0, FG_EYE_LEFT = 1 };
+
+typedef struct fg_point3 {
+    float x, y, z;
+} fg_point3;
+
+typedef struct fg_face_mesh {
+    float confidence;                 /* FaceMesh's face flag, 0..1 */
+    fg_box crop;                      /* the square (image pixels) the mesh was computed in */
+    fg_point3 points[FG_MESH_POINTS]; /* x, y: image pixels; z: depth in the same units, relative
+                                         to the face's centre, smaller = nearer the camera */
+    float yaw;   /* head pose in degrees, Human's estimate from the mesh: yaw > 0 when the face */
+    float pitch; /* turns towards the image's left (the subject's right), pitch > 0 when it */
+    float roll;  /* looks down, roll > 0 when it tilts clockwise in the image */
+    float eye_openness[2]; /* eye aspect ratio per eye ([FG_EYE_RIGHT], [FG_EYE_LEFT]): the mean
+                              lid gap over the eye's width, in 3-D; ~0.25-0.35 open, < 0.15
+                              closed (people differ: compare with the same face's own level) */
+    float mouth_openness;  /* inner lip gap over the mouth's width, in 3-D (0 closed) */
+    fg_point3 iris[2];     /* iris centre per eye */
+    float iris_radius[2];  /* iris radius per eye, image pixels */
+} fg_face_mesh;
+
+/* Detects faces with BlazeFace and computes each one's mesh: faces[i] (box, score, the 68
+ * landmarks mapped from the mesh, usable with fg_describe) goes with meshes[i]. Both arrays are
+ * malloc'd (free() each); zero faces is success with both NULL. Needs fast_model_dir. The
+ * engine's detector option does not matter here: this is always the fast path. */
+int fg_detect_mesh(fg_engine *engine, const fg_image *img, fg_face **faces, fg_face_mesh **meshes,
+                   size_t *count, fg_error *err);
+
+/* The next video frame of a face already found: runs FaceMesh (+ iris) in the square around the
+ * previous mesh's points, without BlazeFace (about a third of the work of fg_detect_mesh). On
+ * success *mesh holds the new frame's mesh and *face (optional) its face; FG_ENOFACE when the
+ * face flag falls below the gate (the face was lost: call fg_detect_mesh again). */
+int fg_track_mesh(fg_engine *engine, const fg_image *img, fg_face_mesh *mesh, fg_face *face,
+                  fg_error *err);
 
 /* Detects faces and their 68 landmarks. On success *faces is a malloc'd array of *count faces
  * (caller frees with free()): the plain pass's faces by score descending, then those only a

@@ -81,6 +81,22 @@ int fgi_to_batch_tensor(const uint8_t *rgb, int w, int h, int input_size, int is
 int fgi_rect_to_batch_tensor(const fg_image *img, fg_rect rect, int input_size, int is_center,
                              float *out);
 
+/* A pixel source for fgi_crop_and_resize: RGB8 (u8) or float (f32) HWC, exactly one set. */
+typedef struct fgi_pixels {
+    const uint8_t *u8;
+    const float *f32;
+    int width, height, channels;
+} fgi_pixels;
+
+/* tf.image.cropAndResize(image, [box], [0], [out_h, out_w], 'bilinear', extrapolation) as
+ * tfjs-backend-wasm computes it, bit-exact: box = {y1, x1, y2, x2} relative to the image (it may
+ * reach outside [0, 1]); out gets out_h x out_w x channels floats. */
+int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, int out_h,
+                        float extrapolation, float *out);
+
+/* tf.image.flipLeftRight of one HWC image, in place. */
+void fgi_flip_left_right(float *hwc, int w, int h, int channels);
+
 /* Affine chip: for every output pixel (u, v), samples img bilinearly at
  * x = m[0]*u + m[1]*v + m[2], y = m[3]*u + m[4]*v + m[5] (pixel centres at integers), treating
  * pixels outside the image as 0. out_hwc holds out_w*out_h*3 floats in 0..255. */

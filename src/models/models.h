@@ -1,5 +1,6 @@
 /*
- * models.h - the four face-api networks on XNNPACK (one file each in src/models/).
+ * models.h - the four face-api networks on XNNPACK (one file each in src/models/), and the fast
+ * path's TF.js graph models from @vladmandic/human (blazeface.c, facemesh.c).
  *
  * Each network is opened once (weights loaded, verified, built into an XNNPACK runtime and then
  * the float weights freed) and run many times. A network object is single-threaded, like the
@@ -91,5 +92,62 @@ int fgm_resnet_describe_crop(fgm_resnet *m, const uint8_t *crop, int w, int h,
                              float out[FG_DESCRIPTOR_DIM], fg_error *err);
 int fgm_resnet_describe_chip(fgm_resnet *m, const float *chip, float out[FG_DESCRIPTOR_DIM],
                              fg_error *err);
+
+/* ---- BlazeFace (blazeface.c): Human's blazeface.json, MediaPipe's 256x256 "back" model ---- */
+
+#define FGM_BLAZE_INPUT 256
+#define FGM_BLAZE_ANCHORS 896
+#define FGM_BLAZE_ROW 17 /* logit, dx, dy, w, h, then 6 keypoints (x, y), 256-px units */
+#define FGM_BLAZE_KEYPOINTS 6
+
+/* One detection, as Human's getBoxes() makes it before enlarging it. */
+typedef struct fgm_blaze_box {
+    float score;                              /* sigmoid of the logit */
+    int row;                                  /* its anchor row, 0 .. 895 */
+    double x1, y1, x2, y2;                    /* the decoded box in image pixels */
+    double keypoints[FGM_BLAZE_KEYPOINTS][2]; /* image pixels: eyes, nose, mouth, ears (the
+                                                 subject's right first) */
+} fgm_blaze_box;
+
+typedef struct fgm_blaze fgm_blaze;
+int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error *err);
+void fgm_blaze_free(fgm_blaze *m);
+const nn_runtime *fgm_blaze_runtime(const fgm_blaze *m);
+/* Raw network: fill the 256x256x3 input (x / 127.5 - 1), then forward: rows [896][17] in
+ * Human's order (the 16x16 head's 512 rows, then the 8x8 head's 384), valid until the next
+ * call. The anchors are [896][2] centres in 256-px units. */
+float *fgm_blaze_input(fgm_blaze *m);
+int fgm_blaze_forward(fgm_blaze *m, const float **rows, fg_error *err);
+const float *fgm_blaze_anchors(const fgm_blaze *m);
+/* Detection on an RGB8 image: stretch to 256x256 (tf.image.resizeBilinear), normalise, run,
+ * decode, then hard NMS: candidates score > min_score by score, each dropped when its IoU with
+ * a kept one is >= iou; at most max_boxes. *out is malloc'd (free()), score descending. */
+int fgm_blaze_detect(fgm_blaze *m, const fg_image *img, float min_score, float iou, int max_boxes,
+                     fgm_blaze_box **out, size_t *count, fg_error *err);
+
+/* ---- FaceMesh and its iris model (facemesh.c): Human's facemesh.json and iris.json ------- */
+
+#define FGM_MESH_INPUT 192
+#define FGM_MESH_POINTS 468
+#define FGM_IRIS_INPUT 64
+#define FGM_IRIS_POINTS 76 /* 71 eye-region points, then the iris centre and 4 edge points */
+
+typedef struct fgm_mesh fgm_mesh;
+int fgm_mesh_open(const char *model_dir, int threads, fgm_mesh **out, fg_error *err);
+void fgm_mesh_free(fgm_mesh *m);
+const nn_runtime *fgm_mesh_runtime(const fgm_mesh *m);
+/* Fill the 192x192x3 input (a face crop in [0, 1]), then forward: 468 (x, y, z) in crop
+ * pixels, valid until the next call, and the face-flag confidence (0..1). */
+float *fgm_mesh_input(fgm_mesh *m);
+int fgm_mesh_forward(fgm_mesh *m, const float **points, float *confidence, fg_error *err);
+
+typedef struct fgm_iris fgm_iris;
+int fgm_iris_open(const char *model_dir, int threads, fgm_iris **out, fg_error *err);
+void fgm_iris_free(fgm_iris *m);
+const nn_runtime *fgm_iris_runtime(const fgm_iris *m);
+/* Both eyes in one run: fill the 2 x 64x64x3 input (eye crops in [0, 1]), then forward: 2 x 76
+ * (x, y, z) in eye-crop pixels, valid until the next call. */
+float *fgm_iris_input(fgm_iris *m);
+int fgm_iris_forward(fgm_iris *m, const float **points, fg_error *err);
 
 #endif

@@ -1,0 +1,50 @@
+/*
+ * mesh.h - the fast path's per-face work: FaceMesh and iris on a face square, as
+ * @vladmandic/human 3.3.6 does it (facemesh.ts, iris.ts, facemeshutil.ts, angles.ts), and the
+ * measures made of the points.
+ */
+#ifndef FG_FACE_MESH_H
+#define FG_FACE_MESH_H
+
+#include "facegate.h"
+#include "models/models.h"
+
+typedef struct fgf_mesher fgf_mesher;
+
+/* Loads FaceMesh and the iris net from Human's model folder. */
+int fgf_mesher_open(const char *model_dir, int threads, fgf_mesher **out, fg_error *err);
+void fgf_mesher_free(fgf_mesher *m);
+const nn_runtime *fgf_mesher_mesh_runtime(const fgf_mesher *m);
+const nn_runtime *fgf_mesher_iris_runtime(const fgf_mesher *m);
+
+/* Human's face square for a BlazeFace box: enlarged 1.4 times about its centre, made square on
+ * the longer side, corners rounded (enlargeBox + squarifyBox). box = x1, y1, x2, y2. */
+void fgf_blaze_square(const fgm_blaze_box *d, double box[4]);
+
+/* Human's square for the next frame: the previous square's size, centred on the middle of the
+ * mesh points' extent (calculateFaceBox). */
+void fgf_track_square(const fg_face_mesh *previous, double box[4]);
+
+/* FaceMesh's input for the square `box` (x1, y1, x2, y2) of img: cutAndResize to 192x192
+ * (zeros outside the image), / 255. out holds 192*192*3 floats. */
+int fgf_face_crop(const fg_image *img, const double box[4], float *out);
+
+/* The iris net's input for a face crop and FaceMesh's 468 raw points (crop pixels): both eyes'
+ * 64x64 crops (the subject's left eye first), flipped left-right as Human does; box gets each
+ * eye's square in crop pixels. out holds 2*64*64*3 floats. */
+int fgf_eye_crops(const float *face, const float *raw, float *out, double box[2][4]);
+
+/* FaceMesh on the square `box` of img (cropped and resized to 192x192), the iris net on both
+ * eyes, Human's merge of the two, then the measures. out->confidence is the face flag; the
+ * points and measures are filled whatever it is (the caller gates). */
+int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], fg_face_mesh *out,
+                    fg_error *err);
+
+/* The fg_face of a mesh: Human's box (calculateFaceBox, clamped to the image), the 68 landmarks
+ * (Human's VTX68 map from mesh points to the iBUG-68 ones), the reference alignment rect. */
+void fgf_mesh_face(const fg_face_mesh *mesh, float score, int image_w, int image_h, fg_face *out);
+
+/* The 68 landmarks' mesh indices (iBUG-68 order). */
+extern const short fgf_mesh_to_68[FG_LANDMARKS];
+
+#endif
