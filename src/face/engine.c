@@ -1,13 +1,15 @@
 /*
  * engine.c - the face pipeline: detect -> 68 landmarks -> align -> 128-d descriptor.
  * ARCH.md section 6 is the reference's glue; this reproduces it, and adds dlib-style alignment
- * (the default) and a second detection pass for faces that fill the frame.
+ * (the default), a second detection pass for faces that fill the frame, and the fast path
+ * (BlazeFace -> FaceMesh + iris, whose points give the 68 landmarks: face/mesh.c).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "face/align.h"
+#include "face/mesh.h"
 #include "image/error.h"
 #include "image/image.h"
 #include "models/models.h"
@@ -18,12 +20,21 @@ struct fg_engine {
     fgm_tiny *tiny;
     fgm_landmarks *landmarks;
     fgm_resnet *resnet;
+    fgm_blaze *blaze; /* the fast path, when fast_model_dir is set */
+    fgf_mesher *mesher;
     float chip[FG_CHIP_SIZE * FG_CHIP_SIZE * 3];
 };
 
+/* BlazeFace's NMS (Human's iouThreshold) and the most faces one image may give. */
+#define BLAZE_IOU 0.1f
+#define BLAZE_MAX_FACES 32
+
 const char *fg_detector_name(fg_detector detector)
 {
-    return detector == FG_DETECTOR_SSD ? "ssd" : detector == FG_DETECTOR_TINY ? "tiny" : "?";
+    return detector == FG_DETECTOR_SSD     ? "ssd"
+           : detector == FG_DETECTOR_TINY  ? "tiny"
+           : detector == FG_DETECTOR_BLAZE ? "blaze"
+                                           : "?";
 }
 
 const char *fg_align_name(fg_align align)
@@ -47,6 +58,7 @@ void fg_engine_options_init(fg_engine_options *opts)
     opts->threads = 1;
     opts->min_score = 0.5f;
     opts->max_pixels = FG_DEFAULT_MAX_PIXELS;
+    opts->mesh_min_confidence = FG_MESH_MIN_CONFIDENCE;
 }
 
 int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err)
@@ -56,14 +68,19 @@ int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err
 
     *out = NULL;
     if (!opts || !opts->model_dir) return fg_fail(err, FG_EINVAL, "no model directory given");
-    if (opts->detector != FG_DETECTOR_SSD && opts->detector != FG_DETECTOR_TINY)
+    if (opts->detector != FG_DETECTOR_SSD && opts->detector != FG_DETECTOR_TINY &&
+        opts->detector != FG_DETECTOR_BLAZE)
         return fg_fail(err, FG_EINVAL, "unknown detector %d", (int)opts->detector);
+    if (opts->detector == FG_DETECTOR_BLAZE && !opts->fast_model_dir)
+        return fg_fail(err, FG_EINVAL, "the blaze detector needs the fast path's model folder");
     if (opts->align != FG_ALIGN_DLIB && opts->align != FG_ALIGN_REFERENCE)
         return fg_fail(err, FG_EINVAL, "unknown alignment %d", (int)opts->align);
     if (opts->threads < 0) return fg_fail(err, FG_EINVAL, "threads must be >= 0");
     if (!(e = calloc(1, sizeof *e))) return fg_fail(err, FG_ENOMEM, "out of memory");
     e->opts = *opts;
     if (!(e->opts.min_score > 0 && e->opts.min_score < 1)) e->opts.min_score = 0.5f;
+    if (!(e->opts.mesh_min_confidence >= 0 && e->opts.mesh_min_confidence < 1))
+        e->opts.mesh_min_confidence = FG_MESH_MIN_CONFIDENCE;
     if (!e->opts.max_pixels) e->opts.max_pixels = FG_DEFAULT_MAX_PIXELS;
     e->opts.tta = opts->tta != 0;
     if (opts->padding != FG_PADDING_NONE && opts->padding != FG_PADDING_ALWAYS)
@@ -71,8 +88,16 @@ int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err
 
     rc = opts->detector == FG_DETECTOR_SSD
              ? fgm_ssd_open(opts->model_dir, opts->threads, &e->ssd, err)
-             : fgm_tiny_open(opts->model_dir, opts->threads, &e->tiny, err);
-    if (!rc) rc = fgm_landmarks_open(opts->model_dir, opts->threads, &e->landmarks, err);
+         : opts->detector == FG_DETECTOR_TINY
+             ? fgm_tiny_open(opts->model_dir, opts->threads, &e->tiny, err)
+             : FG_OK;
+    /* The fast path finds its landmarks in the mesh: no 68-point net. */
+    if (!rc && opts->detector != FG_DETECTOR_BLAZE)
+        rc = fgm_landmarks_open(opts->model_dir, opts->threads, &e->landmarks, err);
+    if (!rc && opts->fast_model_dir)
+        rc = fgm_blaze_open(opts->fast_model_dir, opts->threads, &e->blaze, err);
+    if (!rc && opts->fast_model_dir)
+        rc = fgf_mesher_open(opts->fast_model_dir, opts->threads, &e->mesher, err);
     /* With TTA the face and its mirror image go through the net as one batch of two: the
      * deep layers' weights are read once for both. */
     if (!rc)
@@ -81,8 +106,9 @@ int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_error *err
         fg_engine_free(e);
         return rc;
     }
-    /* The caller's model_dir string need not outlive this call. */
+    /* The caller's strings need not outlive this call. */
     e->opts.model_dir = NULL;
+    e->opts.fast_model_dir = NULL;
     *out = e;
     return FG_OK;
 }
@@ -94,6 +120,8 @@ void fg_engine_free(fg_engine *e)
     fgm_tiny_free(e->tiny);
     fgm_landmarks_free(e->landmarks);
     fgm_resnet_free(e->resnet);
+    fgm_blaze_free(e->blaze);
+    fgf_mesher_free(e->mesher);
     free(e);
 }
 
@@ -142,33 +170,85 @@ static int locate(fg_engine *e, const fg_image *img, const fgm_detection *d, fg_
     return FG_OK;
 }
 
-/* Detection + landmarks of every face the detector finds in img. */
-static int detect_pass(fg_engine *e, const fg_image *img, fg_face **faces, size_t *count,
-                       fg_error *err)
+/* The faces found in one image; on the fast path meshes[i] goes with faces[i]. */
+typedef struct face_list {
+    fg_face *faces;
+    fg_face_mesh *meshes; /* NULL off the fast path */
+    size_t n;
+} face_list;
+
+static void list_free(face_list *l)
+{
+    free(l->faces);
+    free(l->meshes);
+    memset(l, 0, sizeof *l);
+}
+
+static int list_alloc(face_list *l, size_t n, int meshes, fg_error *err)
+{
+    memset(l, 0, sizeof *l);
+    if (!n) return FG_OK;
+    l->faces = calloc(n, sizeof *l->faces);
+    if (meshes) l->meshes = calloc(n, sizeof *l->meshes);
+    if (!l->faces || (meshes && !l->meshes)) {
+        list_free(l);
+        return fg_fail(err, FG_ENOMEM, "out of memory for %zu faces", n);
+    }
+    return FG_OK;
+}
+
+/* Detection + landmarks of every face the SSD or tiny detector finds in img. */
+static int face_api_pass(fg_engine *e, const fg_image *img, face_list *out, fg_error *err)
 {
     fgm_detection *dets = NULL;
     size_t n = 0;
-    fg_face *out = NULL;
     int rc;
 
-    *faces = NULL;
-    *count = 0;
     if ((rc = run_detector(e, img, &dets, &n, err))) return rc;
-    if (n && !(out = calloc(n, sizeof *out))) {
+    if ((rc = list_alloc(out, n, 0, err))) {
         free(dets);
-        return fg_fail(err, FG_ENOMEM, "out of memory");
+        return rc;
     }
-    for (size_t i = 0; i < n; i++) {
-        if ((rc = locate(e, img, &dets[i], &out[i], err))) {
-            free(out);
-            free(dets);
-            return rc;
-        }
-    }
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = locate(e, img, &dets[i], &out->faces[i], err);
     free(dets);
-    *faces = out;
-    *count = n;
+    if (rc) return list_free(out), rc;
+    out->n = n;
     return FG_OK;
+}
+
+/* The fast path's faces: BlazeFace boxes, then FaceMesh + iris in each one's square; faces whose
+ * face flag is under the gate are dropped. */
+static int fast_pass(fg_engine *e, const fg_image *img, face_list *out, fg_error *err)
+{
+    fgm_blaze_box *boxes = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = fgm_blaze_detect(e->blaze, img, e->opts.min_score, BLAZE_IOU, BLAZE_MAX_FACES, &boxes,
+                               &n, err)))
+        return rc;
+    if ((rc = list_alloc(out, n, 1, err))) {
+        free(boxes);
+        return rc;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        double square[4];
+        fg_face_mesh *mesh = &out->meshes[out->n];
+        fgf_blaze_square(&boxes[i], square);
+        rc = fgf_mesh_square(e->mesher, img, square, mesh, err);
+        if (rc || mesh->confidence < e->opts.mesh_min_confidence) continue;
+        fgf_mesh_face(mesh, boxes[i].score, img->width, img->height, &out->faces[out->n++]);
+    }
+    free(boxes);
+    if (rc) list_free(out);
+    return rc;
+}
+
+static int detect_pass(fg_engine *e, int fast, const fg_image *img, face_list *out, fg_error *err)
+{
+    memset(out, 0, sizeof *out);
+    return fast ? fast_pass(e, img, out, err) : face_api_pass(e, img, out, err);
 }
 
 /* The padded passes work on at most this many pixels a side (the SSD sees 512 anyway). */
@@ -212,6 +292,27 @@ static int pad_image(const fg_image *img, double scale, int pad, fg_image *out, 
     return FG_OK;
 }
 
+/* A mesh found in the padded image, moved back to the original's pixels. The measures are
+ * ratios and angles of the same shape, so they stay. */
+static void unpad_mesh(fg_face_mesh *m, int pad, double sx, double sy)
+{
+    for (int k = 0; k < FG_MESH_POINTS; k++) {
+        m->points[k].x = (float)((m->points[k].x - pad) / sx);
+        m->points[k].y = (float)((m->points[k].y - pad) / sy);
+        m->points[k].z = (float)(m->points[k].z / sx);
+    }
+    for (int e = 0; e < 2; e++) {
+        m->iris[e].x = (float)((m->iris[e].x - pad) / sx);
+        m->iris[e].y = (float)((m->iris[e].y - pad) / sy);
+        m->iris[e].z = (float)(m->iris[e].z / sx);
+        m->iris_radius[e] = (float)(m->iris_radius[e] / sx);
+    }
+    m->crop.x = (float)((m->crop.x - pad) / sx);
+    m->crop.y = (float)((m->crop.y - pad) / sy);
+    m->crop.width = (float)(m->crop.width / sx);
+    m->crop.height = (float)(m->crop.height / sy);
+}
+
 /* A retry for a face that fills the frame, which the detector misses: ALIGN.md measured the
  * SSD finding no face in ~10% of tight LFW photos, and finding 58 of 60 of those once the
  * photo is padded with a black border of half its width. The image is padded with `border`
@@ -219,26 +320,25 @@ static int pad_image(const fg_image *img, double scale, int pad, fg_image *out, 
  * landmark net then sees the whole face box, border included, rather than a box cut at the
  * image edge), then everything is mapped back and the box clipped. Faces whose centre lies in
  * the border are dropped. */
-static int detect_padded(fg_engine *e, const fg_image *img, double border, fg_face **faces,
-                         size_t *count, fg_error *err)
+static int detect_padded(fg_engine *e, int fast, const fg_image *img, double border, face_list *out,
+                         fg_error *err)
 {
     int side = img->width > img->height ? img->width : img->height;
     double scale = fmin(1.0, (double)PAD_MAX_SIDE / ((1 + 2 * border) * side)), sx, sy;
     int pad = (int)lround(side * border * scale);
     fg_image padded = {0};
-    fg_face *found = NULL;
-    size_t n = 0, kept = 0;
+    face_list found;
+    size_t kept = 0;
     int rc;
 
-    *faces = NULL;
-    *count = 0;
+    memset(out, 0, sizeof *out);
     if (pad_image(img, scale, pad, &padded, &sx, &sy))
         return fg_fail(err, FG_ENOMEM, "out of memory padding the image");
-    rc = detect_pass(e, &padded, &found, &n, err);
+    rc = detect_pass(e, fast, &padded, &found, err);
     fg_image_free(&padded);
     if (rc) return rc;
-    for (size_t i = 0; i < n; i++) {
-        fg_face f = found[i];
+    for (size_t i = 0; i < found.n; i++) {
+        fg_face f = found.faces[i];
         double x = (f.box.x - pad) / sx, y = (f.box.y - pad) / sy;
         double w = f.box.width / sx, h = f.box.height / sy;
         double cx = x + w / 2, cy = y + h / 2;
@@ -255,34 +355,38 @@ static int detect_padded(fg_engine *e, const fg_image *img, double border, fg_fa
         f.align_rect =
             fg_align_reference_rect(f.landmarks, f.landmark_crop.width, f.landmark_crop.height);
         f.padded = 1;
-        found[kept++] = f;
+        if (found.meshes) {
+            found.meshes[kept] = found.meshes[i];
+            unpad_mesh(&found.meshes[kept], pad, sx, sy);
+        }
+        found.faces[kept++] = f;
     }
-    if (!kept) {
-        free(found);
-        found = NULL;
-    }
-    *faces = found;
-    *count = kept;
+    found.n = kept;
+    if (!kept) list_free(&found);
+    *out = found;
     return FG_OK;
 }
 
-/* Appends to *faces (n of them) the padded faces that overlap none of the first `plain` by
- * more than IoU 0.3. Takes ownership of extra. */
-static int add_new_faces(fg_face **faces, size_t *n, size_t plain, fg_face *extra, size_t m,
-                         fg_error *err)
+/* Appends to `all` the faces of `extra` that overlap none of its first `plain` by more than
+ * IoU 0.3. Takes ownership of extra. */
+static int add_new_faces(face_list *all, size_t plain, face_list *extra, fg_error *err)
 {
-    fg_face *all;
-    if (!m) return FG_OK;
-    if (!(all = realloc(*faces, (*n + m) * sizeof *all))) {
-        free(extra);
+    fg_face *faces;
+    fg_face_mesh *meshes;
+    if (!extra->n) return list_free(extra), FG_OK;
+    faces = realloc(all->faces, (all->n + extra->n) * sizeof *faces);
+    if (faces) all->faces = faces;
+    meshes = extra->meshes ? realloc(all->meshes, (all->n + extra->n) * sizeof *meshes) : NULL;
+    if (meshes) all->meshes = meshes;
+    if (!faces || (extra->meshes && !meshes)) {
+        list_free(extra);
         return fg_fail(err, FG_ENOMEM, "out of memory");
     }
-    *faces = all;
-    for (size_t i = 0; i < m; i++) {
-        const fg_box *b = &extra[i].box;
+    for (size_t i = 0; i < extra->n; i++) {
+        const fg_box *b = &extra->faces[i].box;
         int seen = 0;
         for (size_t j = 0; j < plain && !seen; j++) {
-            const fg_box *a = &all[j].box;
+            const fg_box *a = &all->faces[j].box;
             double x0 = fmax(a->x, b->x), y0 = fmax(a->y, b->y);
             double x1 = fmin(a->x + a->width, b->x + b->width);
             double y1 = fmin(a->y + a->height, b->y + b->height);
@@ -290,55 +394,101 @@ static int add_new_faces(fg_face **faces, size_t *n, size_t plain, fg_face *extr
             double uni = (double)a->width * a->height + (double)b->width * b->height - inter;
             seen = inter > 0.3 * uni;
         }
-        if (!seen) all[(*n)++] = extra[i];
+        if (seen) continue;
+        if (extra->meshes) all->meshes[all->n] = extra->meshes[i];
+        all->faces[all->n++] = extra->faces[i];
     }
-    free(extra);
+    list_free(extra);
     return FG_OK;
 }
 
 /* Whether one of the faces covers the middle of the image, where the subject of a login frame
  * (or of a portrait) is. When none does, the plain pass may have found only someone beside or
  * behind a subject too large or too close to the edges for it. */
-static int covers_centre(const fg_face *faces, size_t n, const fg_image *img)
+static int covers_centre(const face_list *l, const fg_image *img)
 {
     double cx = img->width / 2.0, cy = img->height / 2.0;
-    for (size_t i = 0; i < n; i++) {
-        const fg_box *b = &faces[i].box;
+    for (size_t i = 0; i < l->n; i++) {
+        const fg_box *b = &l->faces[i].box;
         if (b->x <= cx && cx <= b->x + b->width && b->y <= cy && cy <= b->y + b->height) return 1;
     }
     return 0;
 }
 
-int fg_detect(fg_engine *e, const fg_image *img, fg_face **faces, size_t *count, fg_error *err)
+/* The plain pass is the reference's, unchanged (parity); FG_PADDING_NONE stops there. The
+ * padded passes run when none of its faces covers the image centre (FG_PADDING_RETRY: it found
+ * nothing, or only someone beside a subject too large or close for it) or always
+ * (FG_PADDING_ALWAYS), adding only the faces it missed. A border of half the image finds the
+ * tight LFW faces; faces cropped tighter still (chin and forehead cut off, as in
+ * ../shared/faces/bbt) need a whole one, tried when nothing else was found. */
+static int detect_all(fg_engine *e, int fast, const fg_image *img, face_list *out, fg_error *err)
 {
-    fg_face *extra = NULL;
-    size_t m = 0;
+    face_list extra;
     int rc;
 
-    *faces = NULL;
-    *count = 0;
+    memset(out, 0, sizeof *out);
     if (!e || !img || !img->rgb || img->width <= 0 || img->height <= 0)
         return fg_fail(err, FG_EINVAL, "no image");
-    /* The plain pass is the reference's, unchanged (parity); FG_PADDING_NONE stops there. The
-     * padded passes run when none of its faces covers the image centre (FG_PADDING_RETRY: it
-     * found nothing, or only someone beside a subject too large or close for it) or always
-     * (FG_PADDING_ALWAYS), adding only the faces it missed. A border of half the image finds the
-     * tight LFW faces; faces cropped tighter still (chin and forehead cut off, as in
-     * ../shared/faces/bbt) need a whole one, tried when nothing else was found. */
-    if ((rc = detect_pass(e, img, faces, count, err))) return rc;
+    if ((rc = detect_pass(e, fast, img, out, err))) return rc;
     if (e->opts.padding == FG_PADDING_NONE ||
-        (e->opts.padding == FG_PADDING_RETRY && covers_centre(*faces, *count, img)))
+        (e->opts.padding == FG_PADDING_RETRY && covers_centre(out, img)))
         return FG_OK;
-    if ((rc = detect_padded(e, img, 0.5, &extra, &m, err))) goto fail;
-    if (!m && !*count && (rc = detect_padded(e, img, 1.0, &extra, &m, err))) goto fail;
-    if (!(rc = add_new_faces(faces, count, *count, extra, m, err))) return FG_OK;
-    extra = NULL;
-fail:
-    free(extra);
-    free(*faces);
+    rc = detect_padded(e, fast, img, 0.5, &extra, err);
+    if (!rc && !extra.n && !out->n) rc = detect_padded(e, fast, img, 1.0, &extra, err);
+    if (!rc) rc = add_new_faces(out, out->n, &extra, err);
+    if (rc) list_free(out);
+    return rc;
+}
+
+int fg_detect(fg_engine *e, const fg_image *img, fg_face **faces, size_t *count, fg_error *err)
+{
+    face_list l;
+    int rc;
     *faces = NULL;
     *count = 0;
-    return rc;
+    if (!e) return fg_fail(err, FG_EINVAL, "no engine");
+    if ((rc = detect_all(e, e->opts.detector == FG_DETECTOR_BLAZE, img, &l, err))) return rc;
+    free(l.meshes);
+    *faces = l.faces;
+    *count = l.n;
+    return FG_OK;
+}
+
+int fg_detect_mesh(fg_engine *e, const fg_image *img, fg_face **faces, fg_face_mesh **meshes,
+                   size_t *count, fg_error *err)
+{
+    face_list l;
+    int rc;
+    *faces = NULL;
+    *meshes = NULL;
+    *count = 0;
+    if (!e || !e->blaze) return fg_fail(err, FG_EINVAL, "the engine has no fast path");
+    if ((rc = detect_all(e, 1, img, &l, err))) return rc;
+    *faces = l.faces;
+    *meshes = l.meshes;
+    *count = l.n;
+    return FG_OK;
+}
+
+int fg_track_mesh(fg_engine *e, const fg_image *img, fg_face_mesh *mesh, fg_face *face,
+                  fg_error *err)
+{
+    fg_face_mesh next;
+    double square[4];
+    int rc;
+    if (!e || !e->mesher) return fg_fail(err, FG_EINVAL, "the engine has no fast path");
+    if (!img || !img->rgb || img->width <= 0 || img->height <= 0 || !mesh)
+        return fg_fail(err, FG_EINVAL, "no image or mesh");
+    if (!(mesh->crop.width > 0 && mesh->crop.height > 0))
+        return fg_fail(err, FG_EINVAL, "the mesh has no square to track from");
+    fgf_track_square(mesh, square);
+    if ((rc = fgf_mesh_square(e->mesher, img, square, &next, err))) return rc;
+    if (next.confidence < e->opts.mesh_min_confidence)
+        return fg_fail(err, FG_ENOFACE, "the face was lost (face flag %.2f)",
+                       (double)next.confidence);
+    *mesh = next;
+    if (face) fgf_mesh_face(mesh, mesh->confidence, img->width, img->height, face);
+    return FG_OK;
 }
 
 /* Mirrors an image left to right in place; a pixel is pixel_bytes bytes (RGB8 or RGB float). */
