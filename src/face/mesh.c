@@ -7,10 +7,13 @@
  *      zeros outside the image), / 255; FaceMesh gives 468 (x, y, z) in crop pixels and the
  *      face flag;
  *   2. around each eye (the two corners' bounding box enlarged 2.3 times, made square, rounded)
- *      a 64x64 crop of the 192 crop goes to the iris net, both eyes in one batch. Human flips
- *      both crops left-right but maps only the left eye's points back flipped (a quirk of
- *      iris.ts, kept for parity: the right eye's contour comes out mirrored about the middle of
- *      its box, which moves no point far as the box is centred on the eye);
+ *      a 64x64 crop of the 192 crop goes to the iris net, both eyes in one batch. The net sees
+ *      the subject's right eye as it is and the left eye flipped left-right (its points are
+ *      flipped back). Human 3.3.6 flips both crops but maps only the left eye's points back, so
+ *      its right-eye contour comes out mirrored about the middle of the eye's box: against the
+ *      68-point net on LFW its right-eye landmarks are off by 0.084 of the distance between the
+ *      eyes, 0.052 done right (the left eye's: 0.045). fgf_mesher_human_eyes() restores Human's
+ *      way, for the parity tests;
  *   3. the iris net's eye contours replace the mesh's (z averaged), all of them when the two eye
  *      corners' depths differ by less than 30, else only the nearer eye's lids; its iris points
  *      are appended (468..477) with z taken from the lids;
@@ -36,6 +39,7 @@
 struct fgf_mesher {
     fgm_mesh *mesh;
     fgm_iris *iris;
+    int human_eyes;              /* 1: flip the right eye's crop too, as Human does (see above) */
     float crop[CROP * CROP * 3]; /* the face crop in [0, 1], kept for the eye crops */
 };
 
@@ -190,7 +194,7 @@ int fgf_face_crop(const fg_image *img, const double box[4], float *out)
     return rc;
 }
 
-int fgf_eye_crops(const float *face, const float *raw, float *out, double box[2][4])
+int fgf_eye_crops(const float *face, const float *raw, int human_eyes, float *out, double box[2][4])
 {
     const fgi_pixels src = {NULL, face, CROP, CROP, 3};
     for (int e = 0; e < 2; e++) {
@@ -198,9 +202,23 @@ int fgf_eye_crops(const float *face, const float *raw, float *out, double box[2]
         int rc;
         eye_square(raw, e, box[e]);
         if ((rc = crop_square(&src, box[e], CROP, CROP, EYE, slot))) return rc;
-        fgi_flip_left_right(slot, EYE, EYE, 3);
+        if (e == 0 || human_eyes) fgi_flip_left_right(slot, EYE, EYE, 3);
     }
     return FG_OK;
+}
+
+int fgf_right_eye_point(int index)
+{
+    if (index >= FG_MESH_IRIS_RIGHT && index < FG_MESH_POINTS) return 1;
+    for (int r = 0; r < 9; r++)
+        for (int j = 0; j < regions[1][r].n; j++)
+            if (regions[1][r].mesh[j] == index) return 1;
+    return 0;
+}
+
+void fgf_mesher_human_eyes(fgf_mesher *m, int on)
+{
+    m->human_eyes = on != 0;
 }
 
 /* Runs the iris net on both eyes and merges its points into pts (478 x 3, crop pixels), as
@@ -212,7 +230,7 @@ static int add_iris(fgf_mesher *m, const float *raw, double pts[FG_MESH_POINTS][
     double eye[2][FGM_IRIS_POINTS][3];
     int rc;
 
-    if ((rc = fgf_eye_crops(m->crop, raw, fgm_iris_input(m->iris), box)))
+    if ((rc = fgf_eye_crops(m->crop, raw, m->human_eyes, fgm_iris_input(m->iris), box)))
         return fg_fail(err, rc, "cannot crop the eyes");
     if ((rc = fgm_iris_forward(m->iris, &out, err))) return rc;
     /* getEyeCoords: eye 0 (the subject's left) mapped back flipped, eye 1 as it is. */
@@ -374,18 +392,34 @@ int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], fg_
     return FG_OK;
 }
 
-void fgf_mesh_face(const fg_face_mesh *mesh, float score, int image_w, int image_h, fg_face *out)
+void fgf_human_box(const fg_face_mesh *mesh, int image_w, int image_h, fg_box *out)
 {
     double box[4];
-    memset(out, 0, sizeof *out);
-    out->score = score;
     /* calculateFaceBox then clampBox: the square's size about the points' middle. */
     fgf_track_square(mesh, box);
     double x0 = fmax(0, box[0]), y0 = fmax(0, box[1]);
-    out->box.x = (float)trunc(x0);
-    out->box.y = (float)trunc(y0);
-    out->box.width = (float)trunc(fmin(image_w, box[2]) - x0);
-    out->box.height = (float)trunc(fmin(image_h, box[3]) - y0);
+    out->x = (float)trunc(x0);
+    out->y = (float)trunc(y0);
+    out->width = (float)trunc(fmin(image_w, box[2]) - x0);
+    out->height = (float)trunc(fmin(image_h, box[3]) - y0);
+}
+
+void fgf_mesh_face(const fg_face_mesh *mesh, float score, int image_w, int image_h, fg_face *out)
+{
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    memset(out, 0, sizeof *out);
+    out->score = score;
+    /* The face's own extent (forehead to chin, cheek to cheek), clipped to the image: as tight
+     * as the other detectors' boxes, so size and centring rules mean the same for all. */
+    for (int i = 0; i < FGM_MESH_POINTS; i++) {
+        x0 = fmin(x0, mesh->points[i].x), x1 = fmax(x1, mesh->points[i].x);
+        y0 = fmin(y0, mesh->points[i].y), y1 = fmax(y1, mesh->points[i].y);
+    }
+    x0 = fmax(0, x0), y0 = fmax(0, y0), x1 = fmin(image_w, x1), y1 = fmin(image_h, y1);
+    out->box.x = (float)x0;
+    out->box.y = (float)y0;
+    out->box.width = (float)fmax(0, x1 - x0);
+    out->box.height = (float)fmax(0, y1 - y0);
     for (int i = 0; i < FG_LANDMARKS; i++) {
         out->landmarks[i].x = mesh->points[fgf_mesh_to_68[i]].x;
         out->landmarks[i].y = mesh->points[fgf_mesh_to_68[i]].y;

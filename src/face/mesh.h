@@ -30,9 +30,19 @@ void fgf_track_square(const fg_face_mesh *previous, double box[4]);
 int fgf_face_crop(const fg_image *img, const double box[4], float *out);
 
 /* The iris net's input for a face crop and FaceMesh's 468 raw points (crop pixels): both eyes'
- * 64x64 crops (the subject's left eye first), flipped left-right as Human does; box gets each
- * eye's square in crop pixels. out holds 2*64*64*3 floats. */
-int fgf_eye_crops(const float *face, const float *raw, float *out, double box[2][4]);
+ * 64x64 crops (the subject's left eye first, flipped left-right; the right eye flipped too when
+ * human_eyes, as Human does); box gets each eye's square in crop pixels. out holds 2*64*64*3
+ * floats. */
+int fgf_eye_crops(const float *face, const float *raw, int human_eyes, float *out,
+                  double box[2][4]);
+
+/* on: the right eye goes to the iris net flipped, as Human 3.3.6 sends it (mesh.c says why
+ * that is wrong); for the parity tests only. Off by default. */
+void fgf_mesher_human_eyes(fgf_mesher *m, int on);
+
+/* Whether mesh point `index` comes from the iris net's run on the subject's right eye (its
+ * contours and iris): the points where fgf_mesher_human_eyes makes a difference. */
+int fgf_right_eye_point(int index);
 
 /* FaceMesh on the square `box` of img (cropped and resized to 192x192), the iris net on both
  * eyes, Human's merge of the two, then the measures. out->confidence is the face flag; the
@@ -40,9 +50,14 @@ int fgf_eye_crops(const float *face, const float *raw, float *out, double box[2]
 int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], fg_face_mesh *out,
                     fg_error *err);
 
-/* The fg_face of a mesh: Human's box (calculateFaceBox, clamped to the image), the 68 landmarks
- * (Human's VTX68 map from mesh points to the iBUG-68 ones), the reference alignment rect. */
+/* The fg_face of a mesh: the box around the 468 mesh points (clipped to the image), the 68
+ * landmarks (Human's VTX68 map from mesh points to the iBUG-68 ones), the reference alignment
+ * rect. */
 void fgf_mesh_face(const fg_face_mesh *mesh, float score, int image_w, int image_h, fg_face *out);
+
+/* Human's own box for the face (calculateFaceBox, then clampBox: the face square's size about
+ * the middle of the points, integers). */
+void fgf_human_box(const fg_face_mesh *mesh, int image_w, int image_h, fg_box *out);
 
 /* The 68 landmarks' mesh indices (iBUG-68 order). */
 extern const short fgf_mesh_to_68[FG_LANDMARKS];

@@ -214,7 +214,7 @@ static void check_single640_crops(fgm_blaze *blaze, fgm_mesh *mesh, fgm_iris *ir
     check_output("facemesh_single640", 0, points, FGM_MESH_POINTS * 3);
     check_output("facemesh_single640", 1, &flag, 1);
 
-    CHECK(fgf_eye_crops(face, points, fgm_iris_input(iris), eyes) == FG_OK);
+    CHECK(fgf_eye_crops(face, points, 1, fgm_iris_input(iris), eyes) == FG_OK);
     check_input("iris_single640", fgm_iris_input(iris), 2 * 64 * 64 * 3);
     CHECK(fgm_iris_forward(iris, &eye_points, &err) == FG_OK);
     check_output("iris_single640", 0, eye_points, 2 * FGM_IRIS_POINTS * 3);

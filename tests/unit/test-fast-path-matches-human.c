@@ -5,9 +5,12 @@
  * pixels' SHA-256 is checked first). With Human's thresholds (detection 0.2, face flag rounded
  * above 0.2, i.e. >= 0.205) and no padded retry:
  *   - BlazeFace alone gives Human's detector squares exactly and its 6 keypoints within 1e-3 px;
- *   - the same faces, in the same order; boxes within 1 px; all 478 mesh points (x, y) within
- *     0.5 px of Human's (before its Math.trunc), depth within 0.5 px; yaw, pitch and roll
- *     within 1 degree.
+ *   - the per-face steps in Human's way (its right-eye flip included: fgf_mesher_human_eyes)
+ *     give all 478 mesh points (x, y) within 0.5 px of Human's (before its Math.trunc), depth
+ *     within 0.5 px;
+ *   - the engine (fg_detect_mesh, right eye done right) finds the same faces in the same
+ *     order: Human's boxes within 1 px (fg_face's box, the points' extent, inside them), every
+ *     point but the right eye's within 0.5 px, yaw, pitch and roll within 1 degree.
  * FG_TEST_QUICK=1 (sanitizer runs) checks the first three photos only.
  */
 #include <jansson.h>
@@ -81,23 +84,75 @@ static void check_detector(fgm_blaze *blaze, const fg_image *img, const char *fi
     free(boxes);
 }
 
-static double worst_mesh, worst_depth, worst_box, worst_angle;
+static double worst_mesh, worst_depth, worst_box, worst_angle, worst_human_eyes;
+
+/* The largest x/y and depth differences between a mesh and Human's points h (478 x 3), over
+ * every point (all) or every point but the right eye's. Human's z is in 192-crop pixels; ours
+ * is scaled to the image like x. NaN counts as the worst. */
+static void mesh_error(const fg_face_mesh *m, const float *h, int all, double *dxy, double *dz)
+{
+    *dxy = *dz = 0;
+    for (int k = 0; k < FG_MESH_POINTS; k++) {
+        if (!all && fgf_right_eye_point(k)) continue;
+        double exy = fmax(fabs(m->points[k].x - h[3 * k]), fabs(m->points[k].y - h[3 * k + 1]));
+        double ez = fabs(m->points[k].z - h[3 * k + 2] * m->crop.width / FGM_MESH_INPUT);
+        if (!(exy <= *dxy)) *dxy = exy;
+        if (!(ez <= *dz)) *dz = ez;
+    }
+}
+
+/* Human's way, right eye included: the per-face steps on each of BlazeFace's squares, gated as
+ * Human gates, all 478 points. */
+static void check_human_eyes(fgm_blaze *blaze, fgf_mesher *mesher, const fg_image *img,
+                             const char *file, const json_t *want, const float *golden_mesh,
+                             size_t mesh_values)
+{
+    fgm_blaze_box *boxes = NULL;
+    size_t n = 0, kept = 0;
+    fg_error err = {0};
+    fg_face_mesh m;
+    CHECK(fgm_blaze_detect(blaze, img, 0.2f, 0.1f, 20, &boxes, &n, &err) == FG_OK);
+    for (size_t i = 0; i < n; i++) {
+        double square[4], dxy, dz;
+        fgf_blaze_square(&boxes[i], square);
+        CHECK(fgf_mesh_square(mesher, img, square, &m, &err) == FG_OK);
+        if (!(m.confidence >= 0.205f)) continue;
+        if (kept >= json_array_size(want)) {
+            kept++;
+            continue;
+        }
+        size_t at =
+            (size_t)json_integer_value(json_object_get(json_array_get(want, kept++), "mesh_index"));
+        if (at + 3 * FG_MESH_POINTS > mesh_values) continue;
+        mesh_error(&m, golden_mesh + at, 1, &dxy, &dz);
+        CHECKF(dxy <= 0.5 && dz <= 0.5, "%s face %zu (Human's eyes): points off by %g, depth %g",
+               file, kept - 1, dxy, dz);
+        worst_human_eyes = fmax(worst_human_eyes, fmax(dxy, dz));
+    }
+    CHECKF(kept == json_array_size(want), "%s: %zu faces in Human's way, Human %zu", file, kept,
+           json_array_size(want));
+    free(boxes);
+}
 
 static void check_face(const char *file, size_t i, const fg_face *f, const fg_face_mesh *m,
-                       const json_t *want, const float *golden_mesh)
+                       const json_t *want, const float *golden_mesh, int image_w, int image_h)
 {
     const json_t *box = json_object_get(want, "box"), *angle = json_object_get(want, "angle_rad");
     size_t at = (size_t)json_integer_value(json_object_get(want, "mesh_index"));
     const float *h = golden_mesh + at;
     double dbox = 0, dxy = 0, dz = 0, dang = 0;
 
-    dbox = fmax(fmax(fabs(f->box.x - num(box, 0)), fabs(f->box.y - num(box, 1))),
-                fmax(fabs(f->box.width - num(box, 2)), fabs(f->box.height - num(box, 3))));
-    for (int k = 0; k < FG_MESH_POINTS; k++) {
-        dxy = fmax(dxy, fmax(fabs(m->points[k].x - h[3 * k]), fabs(m->points[k].y - h[3 * k + 1])));
-        /* Human's z is in 192-crop pixels; ours is scaled to the image like x. */
-        dz = fmax(dz, fabs(m->points[k].z - h[3 * k + 2] * m->crop.width / FGM_MESH_INPUT));
-    }
+    fg_box hb;
+    fgf_human_box(m, image_w, image_h, &hb);
+    dbox = fmax(fmax(fabs(hb.x - num(box, 0)), fabs(hb.y - num(box, 1))),
+                fmax(fabs(hb.width - num(box, 2)), fabs(hb.height - num(box, 3))));
+    /* fg_face's box is the points' extent, inside Human's square. */
+    CHECKF(f->box.x >= hb.x - 1 && f->box.y >= hb.y - 1 &&
+               f->box.x + f->box.width <= hb.x + hb.width + 1 &&
+               f->box.y + f->box.height <= hb.y + hb.height + 1 && f->box.width > 0.3 * hb.width,
+           "%s face %zu: the face box (%g %g %g %g) is not inside Human's (%g %g %g %g)", file, i,
+           f->box.x, f->box.y, f->box.width, f->box.height, hb.x, hb.y, hb.width, hb.height);
+    mesh_error(m, h, 0, &dxy, &dz);
     const double deg = 180 / M_PI;
     dang = fmax(fabs(m->yaw - json_number_value(json_object_get(angle, "yaw")) * deg),
                 fabs(m->pitch - json_number_value(json_object_get(angle, "pitch")) * deg));
@@ -119,6 +174,7 @@ int main(void)
     fg_engine_options o;
     fg_engine *e = NULL;
     fgm_blaze *blaze = NULL;
+    fgf_mesher *mesher = NULL;
     fg_error err = {0};
     size_t i, faces_checked = 0;
     const json_t *photo;
@@ -134,7 +190,9 @@ int main(void)
     o.padding = FG_PADDING_NONE;
     CHECKF(fg_engine_open(&o, &e, &err) == FG_OK, "engine: %s", err.message);
     CHECKF(fgm_blaze_open(fg_test_fast_models(), 1, &blaze, &err) == FG_OK, "%s", err.message);
-    if (!e || !blaze) return fg_test_done();
+    CHECKF(fgf_mesher_open(fg_test_fast_models(), 1, &mesher, &err) == FG_OK, "%s", err.message);
+    if (!e || !blaze || !mesher) return fg_test_done();
+    fgf_mesher_human_eyes(mesher, 1);
 
     json_array_foreach(json_object_get(golden, "photos"), i, photo)
     {
@@ -151,6 +209,7 @@ int main(void)
         CHECKF(same_pixels(&img, json_string_value(json_object_get(photo, "pixels_sha256"))),
                "%s: decoded pixels differ from the golden run's", file);
         check_detector(blaze, &img, file, json_object_get(photo, "detector"));
+        check_human_eyes(blaze, mesher, &img, file, want, mesh, mesh_bytes / sizeof(float));
         CHECKF(fg_detect_mesh(e, &img, &faces, &meshes, &n, &err) == FG_OK, "%s: %s", file,
                err.message);
         CHECKF(n == json_array_size(want), "%s: %zu faces, Human %zu", file, n,
@@ -160,16 +219,18 @@ int main(void)
             size_t at = (size_t)json_integer_value(json_object_get(w, "mesh_index"));
             CHECK((at + 3 * FG_MESH_POINTS) * sizeof(float) <= mesh_bytes);
             if ((at + 3 * FG_MESH_POINTS) * sizeof(float) <= mesh_bytes)
-                check_face(file, k, &faces[k], &meshes[k], w, mesh);
+                check_face(file, k, &faces[k], &meshes[k], w, mesh, img.width, img.height);
         }
         free(faces);
         free(meshes);
         fg_image_free(&img);
     }
-    printf("%zu faces: box %.3f px, mesh %.4f px, depth %.4f px, pose %.4f deg (worst)\n",
-           faces_checked, worst_box, worst_mesh, worst_depth, worst_angle);
+    printf("%zu faces, worst: box %.3f px, mesh %.4f px and depth %.4f px (the right eye "
+           "apart), pose %.4f deg; with Human's eyes all points %.4f px\n",
+           faces_checked, worst_box, worst_mesh, worst_depth, worst_angle, worst_human_eyes);
     CHECK(faces_checked >= (getenv("FG_TEST_QUICK") ? 3 : 30));
     fgm_blaze_free(blaze);
+    fgf_mesher_free(mesher);
     fg_engine_free(e);
     free(mesh);
     json_decref(golden);
