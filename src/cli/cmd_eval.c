@@ -286,6 +286,7 @@ int fg_cmd_eval(int argc, char **argv)
         threshold = scoring.euclidean ? 0.6
                     : run.engine.tta  ? FG_MATCH_THRESHOLD_TTA
                                       : FG_MATCH_THRESHOLD;
+    fg_cli_engine_finish(&run.engine, 0);
     if (!pairs_file == !folders) {
         fprintf(stderr, "facegate eval: give either --pairs FILE or --folders DIR\n");
         goto usage_error;

@@ -14,7 +14,10 @@ typedef enum { CMD_DETECT, CMD_EMBED, CMD_COMPARE } command;
 
 static const char *usage[] = {
     [CMD_DETECT] = "usage: facegate detect [OPTIONS] IMAGE...\n"
-                   "Detects faces and their 68 landmarks; prints JSON.\n",
+                   "Detects faces and their 68 landmarks; prints JSON.\n"
+                   "  --mesh              the fast path's measures of each face (BlazeFace +\n"
+                   "                      FaceMesh + iris, whatever --detector says): head pose\n"
+                   "                      in degrees, eye and mouth openness, irises\n",
     [CMD_EMBED] = "usage: facegate embed [OPTIONS] IMAGE...\n"
                   "Prints the 128-d descriptor of every face found, as JSON.\n",
     [CMD_COMPARE] =
@@ -44,6 +47,24 @@ static json_t *box_json(const fg_box *b)
                      (double)b->width, "height", (double)b->height);
 }
 
+static json_t *point3_json(const fg_point3 *p)
+{
+    return json_pack("[f, f, f]", (double)p->x, (double)p->y, (double)p->z);
+}
+
+/* The fast path's per-face measures (not the 478 points). */
+static json_t *mesh_json(const fg_face_mesh *m)
+{
+    return json_pack(
+        "{s:f, s:{s:f, s:f, s:f}, s:{s:f, s:f}, s:f, s:{s:{s:o, s:f}, s:{s:o, s:f}}}", "confidence",
+        (double)m->confidence, "pose", "yaw", (double)m->yaw, "pitch", (double)m->pitch, "roll",
+        (double)m->roll, "eye_openness", "right", (double)m->eye_openness[FG_EYE_RIGHT], "left",
+        (double)m->eye_openness[FG_EYE_LEFT], "mouth_openness", (double)m->mouth_openness, "iris",
+        "right", "centre", point3_json(&m->iris[FG_EYE_RIGHT]), "radius",
+        (double)m->iris_radius[FG_EYE_RIGHT], "left", "centre", point3_json(&m->iris[FG_EYE_LEFT]),
+        "radius", (double)m->iris_radius[FG_EYE_LEFT]);
+}
+
 static json_t *face_json(const fg_face *f, const float *descriptor)
 {
     json_t *o = json_pack("{s:f, s:o}", "score", (double)f->score, "box", box_json(&f->box));
@@ -62,36 +83,40 @@ static json_t *face_json(const fg_face *f, const float *descriptor)
     return o;
 }
 
-/* Loads, detects and (for embed) describes one file. Returns its JSON (never NULL). */
-static json_t *process(fg_engine *e, const char *file, int describe, int *failed)
+/* Loads, detects (with meshes on the fast path when `mesh`) and (for embed) describes one
+ * file. Returns its JSON (never NULL). */
+static json_t *process(fg_engine *e, const char *file, int describe, int mesh, int *failed)
 {
     fg_image img = {0};
     fg_face *faces = NULL;
+    fg_face_mesh *meshes = NULL;
     size_t n = 0;
     fg_error err = {0};
     float d[FG_DESCRIPTOR_DIM];
     json_t *out, *arr;
+    int rc = fg_image_load(file, fg_engine_get_options(e)->max_pixels, &img, &err);
 
-    if (fg_image_load(file, fg_engine_get_options(e)->max_pixels, &img, &err) ||
-        fg_detect(e, &img, &faces, &n, &err)) {
-        fg_image_free(&img);
-        *failed = 1;
-        return error_json(file, &err);
-    }
+    if (!rc)
+        rc = mesh ? fg_detect_mesh(e, &img, &faces, &meshes, &n, &err)
+                  : fg_detect(e, &img, &faces, &n, &err);
     arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (describe && fg_describe(e, &img, &faces[i], d, &err)) {
-            json_decref(arr);
-            free(faces);
-            fg_image_free(&img);
-            *failed = 1;
-            return error_json(file, &err);
-        }
-        json_array_append_new(arr, face_json(&faces[i], describe ? d : NULL));
+    for (size_t i = 0; !rc && i < n; i++) {
+        json_t *f;
+        if (describe && (rc = fg_describe(e, &img, &faces[i], d, &err))) break;
+        f = face_json(&faces[i], describe ? d : NULL);
+        if (meshes) json_object_set_new(f, "mesh", mesh_json(&meshes[i]));
+        json_array_append_new(arr, f);
     }
-    out = json_pack("{s:s, s:i, s:i, s:o}", "file", file, "width", img.width, "height", img.height,
-                    "faces", arr);
+    if (rc) {
+        *failed = 1;
+        out = error_json(file, &err);
+        json_decref(arr);
+    } else {
+        out = json_pack("{s:s, s:i, s:i, s:o}", "file", file, "width", img.width, "height",
+                        img.height, "faces", arr);
+    }
     free(faces);
+    free(meshes);
     fg_image_free(&img);
     return out;
 }
@@ -121,7 +146,7 @@ static int run(command cmd, int argc, char **argv)
     fg_engine *e = NULL;
     fg_error err = {0};
     const char **files = calloc((size_t)argc, sizeof *files);
-    int nfiles = 0, failed = 0, status = 0;
+    int nfiles = 0, failed = 0, status = 0, mesh = 0;
     double threshold = -1; /* the calibrated one of the engine's options */
 
     fg_engine_options_init(&opts);
@@ -135,6 +160,8 @@ static int run(command cmd, int argc, char **argv)
             print_usage(cmd, stdout);
             free(files);
             return 0;
+        } else if (cmd == CMD_DETECT && strcmp(argv[i], "--mesh") == 0) {
+            mesh = 1;
         } else if (cmd == CMD_COMPARE && strcmp(argv[i], "--threshold") == 0 && i + 1 < argc) {
             char *end;
             threshold = strtod(argv[++i], &end);
@@ -151,6 +178,7 @@ static int run(command cmd, int argc, char **argv)
     }
     if (nfiles == 0 || (cmd == CMD_COMPARE && nfiles != 2)) goto usage_error;
     if (threshold < 0) threshold = opts.tta ? FG_MATCH_THRESHOLD_TTA : FG_MATCH_THRESHOLD;
+    fg_cli_engine_finish(&opts, mesh);
     if (fg_engine_open(&opts, &e, &err)) {
         fprintf(stderr, "facegate: %s\n", err.message);
         free(files);
@@ -171,7 +199,7 @@ static int run(command cmd, int argc, char **argv)
     } else {
         json_t *all = json_array();
         for (int i = 0; i < nfiles; i++)
-            json_array_append_new(all, process(e, files[i], cmd == CMD_EMBED, &failed));
+            json_array_append_new(all, process(e, files[i], cmd == CMD_EMBED, mesh, &failed));
         json_dumpf(all, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
         fputc('\n', stdout);
         json_decref(all);

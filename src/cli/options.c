@@ -7,10 +7,14 @@
 #include <unistd.h>
 
 #define MODELS_REL "node_modules/@vladmandic/face-api/model"
+#define FAST_MODELS_REL "node_modules/@vladmandic/human/models"
 
 const char fg_cli_engine_help[] =
     "  --models DIR        face-api model folder (default: $FACEGATE_MODELS or " MODELS_REL ")\n"
-    "  --detector NAME     ssd (accurate, default) or tiny (fast)\n"
+    "  --fast-models DIR   the fast path's model folder (@vladmandic/human; default:\n"
+    "                      $FACEGATE_FAST_MODELS or " FAST_MODELS_REL ")\n"
+    "  --detector NAME     ssd (accurate, default), tiny, or blaze (the fast path: BlazeFace\n"
+    "                      + FaceMesh, whose points give the landmarks)\n"
     "  --align NAME        dlib (similarity-aligned chip, default) or reference (face-api crop)\n"
     "  --padding MODE      when the detector looks again at the image in a black border:\n"
     "                      retry (when no face it found covers the centre, default), always,\n"
@@ -20,32 +24,53 @@ const char fg_cli_engine_help[] =
     "  --threads N         inference threads: 1 (default), 0 = all cores\n"
     "  --max-pixels N      refuse images larger than N pixels (default 40000000)\n";
 
-static int exists(const char *dir)
+static int readable(const char *dir, const char *probe)
 {
     char path[PATH_MAX + 128];
     if (strlen(dir) >= PATH_MAX) return 0;
-    snprintf(path, sizeof path, "%s/face_recognition_model.bin", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, probe);
     return access(path, R_OK) == 0;
 }
 
-const char *fg_cli_default_models(void)
+/* $env, else rel under the current directory, else rel beside the executable's folder (build/..),
+ * each tried for the file `probe`; rel when none has it. buf keeps the result. */
+static const char *default_dir(const char *env_name, const char *rel, const char *probe, char *buf,
+                               size_t size)
 {
-    static char buf[PATH_MAX + 64];
-    const char *env = getenv("FACEGATE_MODELS");
+    const char *env = getenv(env_name);
     char exe[PATH_MAX];
     ssize_t n;
 
     if (env && *env) return env;
-    if (exists(MODELS_REL)) return MODELS_REL;
+    if (readable(rel, probe)) return rel;
     n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = 0;
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0; /* build/ */
-        snprintf(buf, sizeof buf, "%s/../%s", exe, MODELS_REL);
-        if (exists(buf)) return buf;
+        snprintf(buf, size, "%s/../%s", exe, rel);
+        if (readable(buf, probe)) return buf;
     }
-    return MODELS_REL;
+    return rel;
+}
+
+const char *fg_cli_default_models(void)
+{
+    static char buf[PATH_MAX + 64];
+    return default_dir("FACEGATE_MODELS", MODELS_REL, "face_recognition_model.bin", buf,
+                       sizeof buf);
+}
+
+const char *fg_cli_default_fast_models(void)
+{
+    static char buf[PATH_MAX + 64];
+    return default_dir("FACEGATE_FAST_MODELS", FAST_MODELS_REL, "blazeface.json", buf, sizeof buf);
+}
+
+void fg_cli_engine_finish(fg_engine_options *opts, int fast_path)
+{
+    if (!opts->fast_model_dir && (fast_path || opts->detector == FG_DETECTOR_BLAZE))
+        opts->fast_model_dir = fg_cli_default_fast_models();
 }
 
 static const char *value(int argc, char **argv, int *i)
@@ -76,10 +101,14 @@ int fg_cli_engine_option(int argc, char **argv, int *i, fg_engine_options *opts)
     if (strcmp(a, "--models") == 0) {
         if (!(v = value(argc, argv, i))) return -1;
         opts->model_dir = v;
+    } else if (strcmp(a, "--fast-models") == 0) {
+        if (!(v = value(argc, argv, i))) return -1;
+        opts->fast_model_dir = v;
     } else if (strcmp(a, "--detector") == 0) {
         const char *names[] = {fg_detector_name(FG_DETECTOR_SSD),
-                               fg_detector_name(FG_DETECTOR_TINY)};
-        int k = (v = value(argc, argv, i)) ? fg_cli_choose(a, v, names, 2) : -1;
+                               fg_detector_name(FG_DETECTOR_TINY),
+                               fg_detector_name(FG_DETECTOR_BLAZE)};
+        int k = (v = value(argc, argv, i)) ? fg_cli_choose(a, v, names, 3) : -1;
         if (k < 0) return -1;
         opts->detector = (fg_detector)k;
     } else if (strcmp(a, "--align") == 0) {

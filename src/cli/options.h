@@ -1,6 +1,6 @@
 /*
- * options.h - the engine options every face command shares (--models, --detector, --align,
- * --threads, --max-pixels), and the default model folder.
+ * options.h - the engine options every face command shares (--models, --fast-models,
+ * --detector, --align, --threads, --max-pixels), and the default model folders.
  */
 #ifndef FG_CLI_OPTIONS_H
 #define FG_CLI_OPTIONS_H
@@ -11,6 +11,14 @@
  * current directory, else the same path beside the executable's parent (build/..). The result
  * is a static buffer. */
 const char *fg_cli_default_models(void);
+
+/* The fast path's model folder (@vladmandic/human's models), found the same way from
+ * $FACEGATE_FAST_MODELS and node_modules/@vladmandic/human/models. */
+const char *fg_cli_default_fast_models(void);
+
+/* Completes opts after the command line: the fast path's default folder when the command needs
+ * the fast path (fast_path, or --detector blaze) and --fast-models was not given. */
+void fg_cli_engine_finish(fg_engine_options *opts, int fast_path);
 
 /* If argv[*i] is one of the shared engine options, consumes it (and its value), fills opts and
  * returns 1; returns 0 if it is not one; returns -1 (after printing why) for a bad value. */

@@ -205,10 +205,12 @@ static void engine_tags(const fg_eval_run_options *r, char *detect, char *descri
 {
     const fg_engine_options *o = &r->engine;
     /* The default padding adds nothing, so caches written before it was an option still hit. */
-    int retry = o->padding == FG_PADDING_RETRY;
-    snprintf(detect, size, "v" PIPELINE_VERSION " detector=%s score=%.4f maxpx=%llu%s%s",
+    int retry = o->padding == FG_PADDING_RETRY, blaze = o->detector == FG_DETECTOR_BLAZE;
+    char gate[32] = "";
+    if (blaze) snprintf(gate, sizeof gate, " mesh=%.4f", (double)o->mesh_min_confidence);
+    snprintf(detect, size, "v" PIPELINE_VERSION " detector=%s score=%.4f maxpx=%llu%s%s%s",
              fg_detector_name(o->detector), (double)o->min_score, (unsigned long long)o->max_pixels,
-             retry ? "" : " padding=", retry ? "" : fg_padding_name(o->padding));
+             retry ? "" : " padding=", retry ? "" : fg_padding_name(o->padding), gate);
     snprintf(describe, size, " align=%s tta=%d%s%s", fg_align_name(o->align), o->tta ? 1 : 0,
              r->pick == FG_EVAL_PICK_LARGEST  ? " pick=largest"
              : r->pick == FG_EVAL_PICK_CENTER ? " pick=center"
