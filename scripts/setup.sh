@@ -13,6 +13,7 @@ packages=(
     libturbojpeg0-dev libspng-dev libwebp-dev libexif-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libsystemd-dev systemd
     libpq-dev postgresql wrk
+    libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
     nodejs npm
     chromium ffmpeg curl
     clang ninja-build python3

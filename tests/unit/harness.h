@@ -51,6 +51,10 @@ void fg_test_fail(const char *file, int line, const char *fmt, ...)
 /* Prints "N checks, M failed" and returns the process exit status. */
 int fg_test_done(void);
 
+/* For a test whose data is absent (a public clone has no ../shared/liveness): prints why and
+ * returns the exit status ctest reports as skipped (77). */
+int fg_test_skip(const char *why);
+
 /* Path under FG_SHARED_DIR / FG_MODEL_DIR / FG_SOURCE_DIR in a static buffer (one per call site
  * is not kept: copy it if you need two at once). */
 const char *fg_test_shared(const char *relative);
