@@ -23,16 +23,17 @@
 #include "server/service.h"
 
 typedef enum option_kind {
-    OPT_TEXT,   /* char array */
-    OPT_INT,    /* int in [lo, hi] */
-    OPT_UINT,   /* unsigned in [lo, hi] */
-    OPT_SIZE,   /* size_t in [lo, hi] */
-    OPT_FLOAT,  /* float in [lo, hi] */
-    OPT_BOOL,   /* int 0/1 */
-    OPT_LIST,   /* cors_origins */
-    OPT_PROXY,  /* trusted_proxies (a list too) */
-    OPT_LISTEN, /* HOST:PORT into admin_host, admin_port */
-    OPT_ENGINE, /* handed to fg_cli_engine_option */
+    OPT_TEXT,     /* char array */
+    OPT_INT,      /* int in [lo, hi] */
+    OPT_UINT,     /* unsigned in [lo, hi] */
+    OPT_SIZE,     /* size_t in [lo, hi] */
+    OPT_FLOAT,    /* float in [lo, hi] */
+    OPT_BOOL,     /* int 0/1 */
+    OPT_LIST,     /* cors_origins */
+    OPT_PROXY,    /* trusted_proxies (a list too) */
+    OPT_LISTEN,   /* HOST:PORT into admin_host, admin_port */
+    OPT_GUIDANCE, /* guidance: fast or login */
+    OPT_ENGINE,   /* handed to fg_cli_engine_option */
 } option_kind;
 
 typedef struct serve_option {
@@ -60,6 +61,13 @@ static const serve_option OPTIONS[] = {
     {"models", "DIR",
      "face-api model folder (default $FACEGATE_MODELS or node_modules/@vladmandic/face-api/model)",
      OPT_TEXT, FIELD(models), 0, 0},
+    {"fast-models", "DIR",
+     "the fast path's models (default $FACEGATE_FAST_MODELS or "
+     "node_modules/@vladmandic/human/models)",
+     OPT_TEXT, FIELD(fast_models), 0, 0},
+    {"guidance", "PATH",
+     "what answers /api/v1/detect: fast (BlazeFace + FaceMesh, default) or login (the --detector)",
+     OPT_GUIDANCE, FIELD(guidance), 0, 0},
     {"web-root", "DIR", "web app to serve at / (default web/dist; API only if missing)", OPT_TEXT,
      FIELD(web_root), 0, 0},
     {"workers", "N", "worker threads, one engine each (default: number of cores)", OPT_INT,
@@ -299,6 +307,13 @@ static int apply(parse_state *st, const serve_option *o, const char *value, cons
     }
     case OPT_LISTEN:
         return set_listen(st->config, value, src);
+    case OPT_GUIDANCE: {
+        static const char *const names[] = {"fast", "login"}; /* FG_GUIDANCE_* order */
+        int k = fg_cli_choose("guidance", value, names, 2);
+        if (k < 0) return -1;
+        *(int *)field = k;
+        return 0;
+    }
     case OPT_ENGINE: {
         char flag[64], *args[3] = {flag, (char *)value, NULL};
         int i = 0;
@@ -467,6 +482,7 @@ int fg_cmd_serve(int argc, char **argv)
 
     fg_server_config_init(&config);
     snprintf(config.models, sizeof config.models, "%s", fg_cli_default_models());
+    snprintf(config.fast_models, sizeof config.fast_models, "%s", fg_cli_default_fast_models());
     if (prescan(argc, argv, &config_file, &help) != 0) return 2;
     if (help) {
         usage(stdout);

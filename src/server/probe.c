@@ -100,16 +100,23 @@ out:
 }
 
 int fg_probe_detect(fg_server *s, const fg_blob *image, int *width, int *height, fg_face **faces,
-                    size_t *count, fg_http_error *e)
+                    fg_face_mesh **meshes, size_t *count, fg_http_error *e)
 {
     fg_image img = {0};
     fg_engine *engine;
-    int rc;
+    fg_error err = {0};
+    int rc = 0;
+    *meshes = NULL;
     if (decode(s, image, "image", &img, e) != 0) return -1;
     *width = img.width;
     *height = img.height;
     engine = fg_pool_acquire(s->pool);
-    rc = detect(engine, &img, "image", faces, count, e);
+    if (s->config.guidance == FG_GUIDANCE_FAST) {
+        if (fg_detect_mesh(engine, &img, faces, meshes, count, &err) != FG_OK)
+            rc = engine_error(&err, "image", e);
+    } else {
+        rc = detect(engine, &img, "image", faces, count, e);
+    }
     fg_pool_release(s->pool, engine);
     fg_image_free(&img);
     return rc;

@@ -22,8 +22,10 @@ typedef struct fg_probe {
 int fg_probe_face(fg_server *s, const fg_blob *image, const char *what, fg_probe *out,
                   fg_http_error *e);
 
-/* Every face of the image (for the camera UI). *faces is malloc'd (free()), may be NULL. */
+/* Every face of the image (for the camera UI), found by the guidance's path (--guidance).
+ * *faces and, on the fast path, *meshes (meshes[i] goes with faces[i]; else NULL) are malloc'd
+ * (free() each). */
 int fg_probe_detect(fg_server *s, const fg_blob *image, int *width, int *height, fg_face **faces,
-                    size_t *count, fg_http_error *e);
+                    fg_face_mesh **meshes, size_t *count, fg_http_error *e);
 
 #endif

@@ -128,18 +128,31 @@ static const char *detect_hint(const fg_server *s, const fg_face *faces, size_t 
     return "ok";
 }
 
+/* The fast path's per-frame measures of a face: what a liveness step will follow. */
+static json_t *measures_json(const fg_face_mesh *m)
+{
+    return json_pack("{s:f, s:{s:f, s:f, s:f}, s:{s:f, s:f}, s:f}", "confidence",
+                     rounded(m->confidence, 1e4), "pose", "yaw", rounded(m->yaw, 100), "pitch",
+                     rounded(m->pitch, 100), "roll", rounded(m->roll, 100), "eye_openness", "right",
+                     rounded(m->eye_openness[FG_EYE_RIGHT], 1e4), "left",
+                     rounded(m->eye_openness[FG_EYE_LEFT], 1e4), "mouth_openness",
+                     rounded(m->mouth_openness, 1e4));
+}
+
 void fg_route_detect(fg_request *req)
 {
     fg_http_error e;
     fg_blob *images = NULL;
     size_t nimages = 0, count = 0;
     fg_face *faces = NULL;
+    fg_face_mesh *meshes = NULL;
     int width = 0, height = 0;
     const char *hint, *message;
     json_t *list;
 
     if (fg_req_images(req, "image", 1, &images, &nimages, &e) != 0 ||
-        fg_probe_detect(req->server, &images[0], &width, &height, &faces, &count, &e) != 0) {
+        fg_probe_detect(req->server, &images[0], &width, &height, &faces, &meshes, &count, &e) !=
+            0) {
         fg_blobs_free(images, nimages);
         fg_reply_error(req, &e);
         return;
@@ -151,15 +164,17 @@ void fg_route_detect(fg_request *req)
         for (int k = 0; k < FG_LANDMARKS; k++)
             json_array_append_new(marks, json_pack("[f, f]", rounded(faces[i].landmarks[k].x, 100),
                                                    rounded(faces[i].landmarks[k].y, 100)));
-        json_array_append_new(list, json_pack("{s:{s:f, s:f, s:f, s:f}, s:f, s:o}", "box", "x",
-                                              rounded(faces[i].box.x, 100), "y",
-                                              rounded(faces[i].box.y, 100), "width",
-                                              rounded(faces[i].box.width, 100), "height",
-                                              rounded(faces[i].box.height, 100), "score",
-                                              rounded(faces[i].score, 1e4), "landmarks", marks));
+        json_t *face =
+            json_pack("{s:{s:f, s:f, s:f, s:f}, s:f, s:o}", "box", "x",
+                      rounded(faces[i].box.x, 100), "y", rounded(faces[i].box.y, 100), "width",
+                      rounded(faces[i].box.width, 100), "height", rounded(faces[i].box.height, 100),
+                      "score", rounded(faces[i].score, 1e4), "landmarks", marks);
+        if (meshes) json_object_set_new(face, "measures", measures_json(&meshes[i]));
+        json_array_append_new(list, face);
     }
     hint = detect_hint(req->server, faces, count, width, height, &message);
     free(faces);
+    free(meshes);
     fg_reply_json(req, 200,
                   json_pack("{s:i, s:i, s:o, s:s, s:s}", "width", width, "height", height, "faces",
                             list, "hint", hint, "message", message));

@@ -128,14 +128,19 @@ static void banner(const fg_server *s, size_t users, int admin_created)
             "facegate %s listening on http://%s%s%s:%d/\n"
             "  data dir   %s (%s: %zu users, %zu face templates)\n"
             "  models     %s\n"
+            "  fast path  %s\n"
             "  engine     %s detector, %s chip, padding %s%s\n"
+            "  guidance   /api/v1/detect by %s\n"
             "  web app    %s%s\n"
             "  workers    %d, threshold %.3f, margin %.3f, body limit %zu bytes\n",
             FG_SERVER_VERSION, ipv6 ? "[" : "", c->host, ipv6 ? "]" : "", s->bound_port,
             c->data_dir, fg_store_backend_name(s->store), users, fg_matcher_templates(s->matcher),
-            c->engine.model_dir, fg_detector_name(c->engine.detector),
-            fg_align_name(c->engine.align), fg_padding_name(c->engine.padding),
-            c->engine.tta ? ", tta" : "",
+            c->engine.model_dir,
+            c->engine.fast_model_dir ? c->engine.fast_model_dir : "not loaded",
+            fg_detector_name(c->engine.detector), fg_align_name(c->engine.align),
+            fg_padding_name(c->engine.padding), c->engine.tta ? ", tta" : "",
+            c->guidance == FG_GUIDANCE_FAST ? "the fast path (BlazeFace + FaceMesh)"
+                                            : "the log-in detector",
             web ? c->web_root : "none: ", web ? "" : "serving the API only", c->workers,
             (double)c->threshold, (double)c->margin, c->body_limit);
     fprintf(out, "  issuer     %s (OpenID Connect)\n", c->issuer);
@@ -221,6 +226,11 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     if (!s) return fg_fail(err, FG_ENOMEM, "out of memory");
     s->config = *config;
     s->config.engine.model_dir = s->config.models;
+    /* The fast path is loaded when the guidance or the log-ins use it. */
+    s->config.engine.fast_model_dir =
+        s->config.guidance == FG_GUIDANCE_FAST || s->config.engine.detector == FG_DETECTOR_BLAZE
+            ? s->config.fast_models
+            : NULL;
     if (s->config.workers < 1) s->config.workers = 1;
     pthread_mutex_init(&s->keys_lock, NULL);
     s->lock_fd = -1;

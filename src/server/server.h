@@ -37,15 +37,22 @@
 #define FG_SERVER_MAX_FACES 10
 #define FG_SERVER_MAX_CORS_ORIGINS 16
 
+/* What answers /api/v1/detect (the camera guidance, called every few hundred ms per user): the
+ * fast path (BlazeFace + FaceMesh, whatever the log-in detector), or the log-in's detector. */
+enum { FG_GUIDANCE_FAST = 0, FG_GUIDANCE_LOGIN = 1 };
+
 typedef struct fg_server_config {
     char host[256];
     int port; /* 0 = any free port (the banner says which) */
     char data_dir[1024];
     char store[1024]; /* "sqlite" or a postgres://... URL */
     char web_root[1024];
-    fg_engine_options engine; /* model_dir points into `models` */
+    fg_engine_options engine; /* model_dir points into `models`, fast_model_dir into
+                                 `fast_models` */
     char models[1024];
-    int workers; /* HTTP worker threads = engines */
+    char fast_models[1024]; /* @vladmandic/human's models: the fast path */
+    int guidance;           /* /api/v1/detect: FG_GUIDANCE_FAST or FG_GUIDANCE_LOGIN */
+    int workers;            /* HTTP worker threads = engines */
     float threshold;
     float margin;
     int min_face_px;

@@ -77,7 +77,7 @@ test('the web app is served from --web-root with its CSP', async () => {
   assert.ok(!String(raw.body).includes('secret'));
 });
 
-test('detect gives boxes, landmarks and a hint for the camera UI', async () => {
+test('detect gives boxes, landmarks, the fast path\'s measures and a hint for the camera UI', async () => {
   let res = await call(server, 'POST', '/api/v1/detect', { json: { image: dataUrl(photo('obama/obama2.jpg')) } });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal(res.body.width, 626);
@@ -89,6 +89,12 @@ test('detect gives boxes, landmarks and a hint for the camera UI', async () => {
   assert.equal(face.landmarks.length, 68);
   assert.equal(face.landmarks[0].length, 2);
   assert.equal(res.body.hint, 'ok');
+  // The guidance runs on the fast path by default: a frontal portrait, eyes open, speaking.
+  const m = face.measures;
+  assert.ok(m.confidence > 0.9, JSON.stringify(m));
+  for (const angle of ['yaw', 'pitch', 'roll']) assert.ok(Math.abs(m.pose[angle]) < 20, JSON.stringify(m));
+  assert.ok(m.eye_openness.left > 0.15 && m.eye_openness.right > 0.15, JSON.stringify(m));
+  assert.ok(m.mouth_openness > 0.2 && m.mouth_openness < 1, JSON.stringify(m));
 
   res = await call(server, 'POST', '/api/v1/detect', {
     body: fs.readFileSync(path.join(web, 'gray.png')), headers: { 'content-type': 'image/png' },
@@ -96,6 +102,22 @@ test('detect gives boxes, landmarks and a hint for the camera UI', async () => {
   assert.equal(res.status, 200);
   assert.deepEqual([res.body.faces.length, res.body.hint], [0, 'no_face']);
   assert.ok(res.body.message.length > 0);
+});
+
+test('--guidance login answers detect with the log-in detector (no measures)', async () => {
+  const login = await startServer({ args: ['--guidance', 'login', '--workers', '1'] });
+  try {
+    assert.match(login.log(), /guidance +\/api\/v1\/detect by the log-in detector\n/);
+    assert.match(login.log(), /fast path +not loaded\n/);
+    const res = await call(login, 'POST', '/api/v1/detect', { json: { image: dataUrl(photo('obama/obama2.jpg')) } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.faces.length, 1);
+    assert.equal(res.body.faces[0].measures, undefined);
+  } finally {
+    await login.stop();
+  }
+  const bad = await startServer({ args: ['--guidance', 'sometimes'] }).catch((e) => e);
+  assert.ok(bad instanceof Error && /guidance must be fast or login/.test(bad.message), String(bad));
 });
 
 test('--tta takes its own calibrated threshold unless one is given; the banner names the engine', async () => {
