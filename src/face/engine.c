@@ -483,7 +483,7 @@ int fg_track_mesh(fg_engine *e, const fg_image *img, fg_face_mesh *mesh, fg_face
         return fg_fail(err, FG_EINVAL, "the mesh has no square to track from");
     fgf_track_square(mesh, square);
     if ((rc = fgf_mesh_square(e->mesher, img, square, &next, err))) return rc;
-    if (next.confidence < e->opts.mesh_min_confidence)
+    if (next.confidence < fminf(e->opts.mesh_min_confidence, FG_MESH_TRACK_MIN_CONFIDENCE))
         return fg_fail(err, FG_ENOFACE, "the face was lost (face flag %.2f)",
                        (double)next.confidence);
     *mesh = next;
