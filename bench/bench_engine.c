@@ -3,12 +3,18 @@
  * real images and writes JSON in the "facegate-bench/1" shape that bench/compare.mjs reads
  * (the reference implementation's bench/reference.mjs writes the same shape).
  *
- *   bench_engine --images A.jpg,B.jpg [--runs N] [--threads T] [--models DIR] [--json FILE]
+ *   bench_engine --images A.jpg,B.jpg [--runs N] [--threads T] [--models DIR]
+ *                [--fast-models DIR] [--json FILE]
  *
  * Stages (per image, after two warm-up runs): decode, ssd_detect, tiny_detect, landmarks
  * (crop + net, first face), descriptor (default dlib alignment, first face), descriptor_tta
  * (the same with test-time augmentation: the face and its mirror image), pipeline_ssd
- * (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode, pipeline_tiny.
+ * (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode, pipeline_tiny,
+ * and the fast path's: blaze_detect (resize, BlazeFace, decoding, NMS), mesh (the first face's
+ * 192x192 crop + FaceMesh), iris (its two eye crops + the iris net), fast_frame (BlazeFace +
+ * FaceMesh + iris for every face of the image, one pass: what a video frame costs), track_frame
+ * (the next frame of a face already found: FaceMesh + iris only), pipeline_fast (decode +
+ * BlazeFace + FaceMesh + iris + descriptor of every face).
  *
  * It also reports each network's multiply-adds per run and this core's measured peak rate of
  * fused multiply-adds, so the table shows how close each stage runs to what the core can do,
@@ -26,6 +32,7 @@
 #include <immintrin.h>
 #endif
 
+#include "face/mesh.h"
 #include "facegate.h"
 #include "image/image.h"
 #include "models/models.h"
@@ -33,12 +40,16 @@
 #define MAX_RUNS 1000
 
 typedef struct bench {
-    const char *model_dir;
+    const char *model_dir, *fast_model_dir;
     int runs, threads;
     fg_engine *ssd_engine, *tiny_engine, *tta_engine;
+    fg_engine *fast_engine;  /* --detector blaze, default options */
+    fg_engine *frame_engine; /* the fast path, one pass (no padded retry), as Human's detect() */
     fgm_ssd *ssd;
     fgm_tiny *tiny;
     fgm_landmarks *landmarks;
+    fgm_blaze *blaze;
+    fgf_mesher *mesher;
 } bench;
 
 static double now_ms(void)
@@ -76,7 +87,8 @@ __attribute__((target("avx2,fma"))) static double fma_chains(long n)
         FMA(a0)
         FMA(a1)
         FMA(a2)
-        FMA(a3) FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
+        FMA(a3)
+        FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
 #undef FMA
             __asm__ volatile(""
                              : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6),
@@ -118,6 +130,11 @@ typedef struct ctx {
     size_t size;
     const fg_image *img;
     const fg_face *face; /* first SSD face, or NULL */
+    double square[4];    /* the first BlazeFace face's square */
+    int has_square;
+    float face_crop[FGM_MESH_INPUT * FGM_MESH_INPUT * 3]; /* its FaceMesh input */
+    float raw_mesh[FGM_MESH_POINTS * 3];                  /* and FaceMesh's points */
+    fg_face_mesh tracked;                                 /* its mesh, to track from */
 } ctx;
 
 typedef void (*stage_fn)(ctx *c);
@@ -204,6 +221,95 @@ static void stage_pipeline_tiny(ctx *c)
     pipeline(c->b->tiny_engine, c->img);
 }
 
+static void stage_blaze(ctx *c)
+{
+    fgm_blaze_box *boxes;
+    size_t n;
+    fg_error err;
+    if (fgm_blaze_detect(c->b->blaze, c->img, 0.5f, 0.1f, 32, &boxes, &n, &err)) die("blaze", &err);
+    free(boxes);
+}
+
+static void stage_mesh(ctx *c)
+{
+    fgm_mesh *m = fgf_mesher_mesh(c->b->mesher);
+    const float *pts;
+    float flag;
+    fg_error err = {0, ""};
+    if (fgf_face_crop(c->img, c->square, fgm_mesh_input(m)) ||
+        fgm_mesh_forward(m, &pts, &flag, &err))
+        die("mesh", &err);
+}
+
+static void stage_iris(ctx *c)
+{
+    fgm_iris *m = fgf_mesher_iris(c->b->mesher);
+    const float *pts;
+    double eyes[2][4];
+    fg_error err = {0, ""};
+    if (fgf_eye_crops(c->face_crop, c->raw_mesh, 0, fgm_iris_input(m), eyes) ||
+        fgm_iris_forward(m, &pts, &err))
+        die("iris", &err);
+}
+
+static void stage_fast_frame(ctx *c)
+{
+    fg_face *faces;
+    fg_face_mesh *meshes;
+    size_t n;
+    fg_error err;
+    if (fg_detect_mesh(c->b->frame_engine, c->img, &faces, &meshes, &n, &err))
+        die("fast_frame", &err);
+    free(faces);
+    free(meshes);
+}
+
+static void stage_track_frame(ctx *c)
+{
+    fg_face_mesh m = c->tracked;
+    fg_error err;
+    if (fg_track_mesh(c->b->frame_engine, c->img, &m, NULL, &err)) die("track_frame", &err);
+}
+
+static void stage_pipeline_fast(ctx *c)
+{
+    fg_image img;
+    fg_error err;
+    if (fg_image_decode(c->bytes, c->size, 0, &img, &err)) die("decode", &err);
+    pipeline(c->b->fast_engine, &img);
+    fg_image_free(&img);
+}
+
+/* The first BlazeFace face's square, FaceMesh input, points and mesh, for the stages that time
+ * one face's steps. 0 when BlazeFace finds no face. */
+static int first_fast_face(ctx *c)
+{
+    fgm_blaze_box *boxes;
+    fg_face *faces;
+    fg_face_mesh *meshes;
+    const float *pts;
+    float flag;
+    size_t n, nf;
+    fg_error err;
+    fgm_mesh *m = fgf_mesher_mesh(c->b->mesher);
+    if (fgm_blaze_detect(c->b->blaze, c->img, 0.5f, 0.1f, 32, &boxes, &n, &err)) die("blaze", &err);
+    if (n) {
+        fgf_blaze_square(&boxes[0], c->square);
+        if (fgf_face_crop(c->img, c->square, fgm_mesh_input(m)) ||
+            fgm_mesh_forward(m, &pts, &flag, &err))
+            die("mesh", &err);
+        memcpy(c->face_crop, fgm_mesh_input(m), sizeof c->face_crop);
+        memcpy(c->raw_mesh, pts, sizeof c->raw_mesh);
+    }
+    if (fg_detect_mesh(c->b->frame_engine, c->img, &faces, &meshes, &nf, &err))
+        die("fast_frame", &err);
+    if (nf) c->tracked = meshes[0];
+    free(faces);
+    free(meshes);
+    free(boxes);
+    return (c->has_square = n > 0 && nf > 0);
+}
+
 static json_t *measure(ctx *c, stage_fn fn)
 {
     static double t[MAX_RUNS];
@@ -233,6 +339,12 @@ static json_t *bench_image(bench *b, const char *path)
         {"pipeline_ssd", stage_pipeline_ssd, 0},
         {"pipeline_ssd_with_decode", stage_pipeline_ssd_decode, 0},
         {"pipeline_tiny", stage_pipeline_tiny, 0},
+        {"blaze_detect", stage_blaze, 0},
+        {"mesh", stage_mesh, 2},
+        {"iris", stage_iris, 2},
+        {"fast_frame", stage_fast_frame, 0},
+        {"track_frame", stage_track_frame, 2},
+        {"pipeline_fast", stage_pipeline_fast, 0},
     };
     fg_image img;
     fg_face *faces;
@@ -253,11 +365,16 @@ static json_t *bench_image(bench *b, const char *path)
     if (fg_image_decode(bytes, size, 0, &img, &err)) die(path, &err);
     if (fg_detect(b->ssd_engine, &img, &faces, &n, &err)) die(path, &err);
 
-    ctx c = {b, bytes, size, &img, n ? &faces[0] : NULL};
+    static ctx c; /* large: the crop and the mesh */
+    memset(&c, 0, sizeof c);
+    c.b = b, c.bytes = bytes, c.size = size, c.img = &img, c.face = n ? &faces[0] : NULL;
+    first_fast_face(&c);
     const char *base = strrchr(path, '/');
     json_t *st = json_object();
     for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
-        if (stages[i].needs_face && !c.face) {
+        /* needs_face: 1 an SSD face, 2 a fast path face */
+        if ((stages[i].needs_face == 1 && !c.face) ||
+            (stages[i].needs_face == 2 && !c.has_square)) {
             json_object_set_new(st, stages[i].name, json_null());
             continue;
         }
@@ -287,6 +404,37 @@ static json_t *network_json(const nn_runtime *rt)
     }
     return json_pack("{s:I, s:i, s:o}", "macs", (json_int_t)nn_runtime_macs(rt), "profiled_runs",
                      (int)p.runs, "operators", kinds);
+}
+
+/* The fast path's three networks, built with profiling, run on img's first face. */
+static void profile_fast_networks(bench *b, const fg_image *img, json_t *out)
+{
+    fgm_blaze *blaze;
+    fgf_mesher *mesher;
+    fgm_blaze_box *boxes = NULL;
+    fg_face_mesh mesh;
+    size_t n = 0;
+    double square[4];
+    fg_error err;
+
+    nn_set_profiling(1);
+    if (fgm_blaze_open(b->fast_model_dir, b->threads, &blaze, &err) ||
+        fgf_mesher_open(b->fast_model_dir, b->threads, &mesher, &err))
+        die("fast path models", &err);
+    nn_set_profiling(0);
+    for (int i = 0; i < b->runs; i++) {
+        free(boxes);
+        if (fgm_blaze_detect(blaze, img, 0.5f, 0.1f, 32, &boxes, &n, &err)) die("blaze", &err);
+        if (!n) die("blaze", &(fg_error){FG_ENOFACE, "no face to profile FaceMesh and iris on"});
+        fgf_blaze_square(&boxes[0], square);
+        if (fgf_mesh_square(mesher, img, square, &mesh, &err)) die("mesh", &err);
+    }
+    json_object_set_new(out, "blaze_detect", network_json(fgm_blaze_runtime(blaze)));
+    json_object_set_new(out, "mesh", network_json(fgm_mesh_runtime(fgf_mesher_mesh(mesher))));
+    json_object_set_new(out, "iris", network_json(fgm_iris_runtime(fgf_mesher_iris(mesher))));
+    free(boxes);
+    fgm_blaze_free(blaze);
+    fgf_mesher_free(mesher);
 }
 
 /* After the timed stages (which run without it): the four networks built again with XNNPACK's
@@ -332,6 +480,7 @@ static json_t *profile_networks(bench *b, const char *path)
         "{s:o, s:o, s:o, s:o}", "ssd_detect", network_json(fgm_ssd_runtime(ssd)), "tiny_detect",
         network_json(fgm_tiny_runtime(tiny)), "landmarks", network_json(fgm_landmarks_runtime(lm)),
         "descriptor", network_json(fgm_resnet_runtime(resnet)));
+    profile_fast_networks(b, &img, out);
     fg_image_free(&crop);
     fg_image_free(&img);
     free(faces);
@@ -353,24 +502,29 @@ static const char *first_image(const char *list)
     return path;
 }
 
-static fg_engine *open_engine(bench *b, fg_detector det, int tta)
+static fg_engine *open_engine(bench *b, fg_detector det, int tta, fg_padding padding)
 {
     fg_engine_options o;
     fg_engine *e;
     fg_error err;
     fg_engine_options_init(&o);
     o.model_dir = b->model_dir;
+    o.fast_model_dir = det == FG_DETECTOR_BLAZE ? b->fast_model_dir : NULL;
     o.detector = det;
     o.tta = tta;
     o.threads = b->threads;
+    o.padding = padding;
     if (fg_engine_open(&o, &e, &err)) die("engine", &err);
     return e;
 }
 
 int main(int argc, char **argv)
 {
-    bench b = {
-        "node_modules/@vladmandic/face-api/model", 20, 1, NULL, NULL, NULL, NULL, NULL, NULL};
+    bench b = {0};
+    b.model_dir = "node_modules/@vladmandic/face-api/model";
+    b.fast_model_dir = "node_modules/@vladmandic/human/models";
+    b.runs = 20;
+    b.threads = 1;
     const char *images = NULL, *json_path = NULL;
     fg_error err;
 
@@ -388,11 +542,13 @@ int main(int argc, char **argv)
             b.threads = atoi(v), i++;
         } else if (strcmp(a, "--models") == 0) {
             b.model_dir = v, i++;
+        } else if (strcmp(a, "--fast-models") == 0) {
+            b.fast_model_dir = v, i++;
         } else if (strcmp(a, "--json") == 0) {
             json_path = v, i++;
         } else {
             fprintf(stderr, "usage: bench_engine --images A,B [--runs N] [--threads T] "
-                            "[--models DIR] [--json FILE]\n");
+                            "[--models DIR] [--fast-models DIR] [--json FILE]\n");
             return strcmp(a, "--help") && strcmp(a, "-h") ? 2 : 0;
         }
     }
@@ -401,12 +557,16 @@ int main(int argc, char **argv)
                 MAX_RUNS);
         return 2;
     }
-    b.ssd_engine = open_engine(&b, FG_DETECTOR_SSD, 0);
-    b.tiny_engine = open_engine(&b, FG_DETECTOR_TINY, 0);
-    b.tta_engine = open_engine(&b, FG_DETECTOR_SSD, 1);
+    b.ssd_engine = open_engine(&b, FG_DETECTOR_SSD, 0, FG_PADDING_RETRY);
+    b.tiny_engine = open_engine(&b, FG_DETECTOR_TINY, 0, FG_PADDING_RETRY);
+    b.tta_engine = open_engine(&b, FG_DETECTOR_SSD, 1, FG_PADDING_RETRY);
+    b.fast_engine = open_engine(&b, FG_DETECTOR_BLAZE, 0, FG_PADDING_RETRY);
+    b.frame_engine = open_engine(&b, FG_DETECTOR_BLAZE, 0, FG_PADDING_NONE);
     if (fgm_ssd_open(b.model_dir, b.threads, &b.ssd, &err) ||
         fgm_tiny_open(b.model_dir, b.threads, &b.tiny, &err) ||
-        fgm_landmarks_open(b.model_dir, b.threads, &b.landmarks, &err))
+        fgm_landmarks_open(b.model_dir, b.threads, &b.landmarks, &err) ||
+        fgm_blaze_open(b.fast_model_dir, b.threads, &b.blaze, &err) ||
+        fgf_mesher_open(b.fast_model_dir, b.threads, &b.mesher, &err))
         die("models", &err);
 
     double peak = fma_peak_gmacs();
@@ -440,5 +600,9 @@ int main(int argc, char **argv)
     fgm_ssd_free(b.ssd);
     fgm_tiny_free(b.tiny);
     fgm_landmarks_free(b.landmarks);
+    fg_engine_free(b.fast_engine);
+    fg_engine_free(b.frame_engine);
+    fgm_blaze_free(b.blaze);
+    fgf_mesher_free(b.mesher);
     return 0;
 }

@@ -14,7 +14,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const DEFAULT_STAGES = ['decode', 'ssd_detect', 'tiny_detect', 'landmarks', 'descriptor', 'descriptor_tta',
-    'pipeline_ssd', 'pipeline_ssd_with_decode', 'pipeline_tiny'];
+    'pipeline_ssd', 'pipeline_ssd_with_decode', 'pipeline_tiny', 'blaze_detect', 'mesh', 'iris', 'fast_frame',
+    'track_frame', 'pipeline_fast'];
 
 function fail(msg) {
     process.stderr.write(`compare.mjs: ${msg}\n`);
@@ -114,6 +115,39 @@ function profileTable(doc) {
         .join('\n');
 }
 
+// The fast path's targets, each a ratio of two stages measured in this run (or a time), per
+// image and thread count: how far each is from its goal.
+function fastTargets(fg1, fgN, ref1, refN, imageNames) {
+    const goals = [
+        ['fast pipeline vs facegate SSD pipeline (decode + detect + landmarks + descriptor)',
+            'pipeline_fast', 'facegate', 'pipeline_ssd_with_decode', 6],
+        ['fast pipeline vs reference face-api SSD pipeline', 'pipeline_fast', 'reference',
+            'pipeline_ssd_with_decode', 25],
+        ['BlazeFace + FaceMesh + iris vs Human detect() on wasm', 'fast_frame', 'reference', 'fast_frame', 5],
+    ];
+    const rows = [];
+    for (const [label, fgDoc, refDoc] of [['1T', fg1, ref1], ['all-cores', fgN, refN]]) {
+        if (!fgDoc) continue;
+        for (const name of imageNames) {
+            const st = (doc, stage) => doc?.images.get(name)?.stages?.[stage]?.median_ms;
+            for (const [what, mine, against, theirs, goal] of goals) {
+                const a = st(fgDoc, mine), b = st(against === 'facegate' ? fgDoc : refDoc, theirs);
+                if (!(a > 0 && b > 0)) continue;
+                const r = b / a;
+                rows.push([what, name, label, `${ms(a)} vs ${ms(b)} ms`, `${r.toFixed(1)}×`, `>= ${goal}×`,
+                    r >= goal ? 'met' : 'not met']);
+            }
+            const frame = st(fgDoc, 'fast_frame');
+            if (label === '1T' && frame > 0 && name === 'single640.jpg') {
+                rows.push(['one 640×480 frame, BlazeFace + FaceMesh + iris, one core', name, label, `${ms(frame)} ms`, '-',
+                    '<= 10 ms', frame <= 10 ? 'met' : 'not met']);
+            }
+        }
+    }
+    if (!rows.length) return null;
+    return table(['target', 'image', 'threads', 'medians', 'ratio', 'goal', ''], rows);
+}
+
 function main() {
     let values;
     try {
@@ -178,7 +212,8 @@ function main() {
         }
     }
 
-    for (const [title, body] of [['Compute (facegate, 1 thread)', computeTable(fg1)],
+    for (const [title, body] of [['The fast path\'s targets', fastTargets(fg1, fgN, ref1, refN, imageNames)],
+        ['Compute (facegate, 1 thread)', computeTable(fg1)],
         ['Where the time goes (facegate, 1 thread)', profileTable(fg1)]]) {
         if (body) out.push('', `### ${title}`, '', body);
     }

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// Reference side of `make bench`: times @vladmandic/face-api 1.7.15 on @tensorflow/tfjs 4.22.0 with
-// the tfjs-backend-wasm 4.22.0 backend (XNNPACK compiled to WebAssembly), stage by stage, and
-// writes the figures in the same JSON shape as build/bench_engine so bench/compare.mjs can put
-// them side by side.
+// Reference side of `make bench`: times @vladmandic/face-api 1.7.15 and, for the fast path,
+// @vladmandic/human 3.3.6 on @tensorflow/tfjs 4.22.0 with the tfjs-backend-wasm 4.22.0 backend
+// (XNNPACK compiled to WebAssembly), stage by stage, and writes the figures in the same JSON
+// shape as build/bench_engine so bench/compare.mjs can put them side by side.
+//
+// Human's stages: fast_frame is Human's own detect() (BlazeFace, FaceMesh and iris for every
+// face; maxDetected 20, no caching between calls); blaze_detect, mesh and iris are each network
+// with its input preparation (resize or crops, normalisation) and its outputs downloaded, as
+// Human runs them (Human's JavaScript decoding is left out: facegate's stages include theirs).
 //
 //   node bench/reference.mjs --images a.jpg,b.jpg [--runs 10] [--warmup 2] [--threads 1|N|all]
 //                            [--json out.json] [--golden-dir DIR] [--no-thread-shim]
@@ -25,12 +30,12 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
-import { initBackend, nodeModules, redirectConsoleToStderr, repoRoot } from './tfjs-wasm.mjs';
+import { createHuman, initBackend, nodeModules, redirectConsoleToStderr, repoRoot } from './tfjs-wasm.mjs';
 
 const modelDir = path.join(nodeModules, '@vladmandic/face-api/model');
 
 const STAGES = ['decode', 'ssd_detect', 'tiny_detect', 'landmarks', 'descriptor', 'pipeline_ssd',
-    'pipeline_ssd_with_decode', 'pipeline_tiny'];
+    'pipeline_ssd_with_decode', 'pipeline_tiny', 'blaze_detect', 'mesh', 'iris', 'fast_frame'];
 const SANITY_MAX_L2 = 1e-4;
 
 function usage(msg) {
@@ -151,6 +156,10 @@ async function main() {
         return { ...summarize(samples), tensors_leaked: tf.memory().numTensors - before };
     };
 
+    const human = await createHuman({ detector: { maxDetected: 20 } });
+    const detectorOnly = await createHuman({ detector: { maxDetected: 20 }, mesh: { enabled: false }, iris: { enabled: false } });
+    versions.human = human.version;
+
     const tensorsAtStart = tf.memory().numTensors;
     const results = [];
     const sanity = { max_l2: SANITY_MAX_L2, pass: true, checks: [] };
@@ -195,6 +204,7 @@ async function main() {
             t.dispose();
         });
         stages.pipeline_tiny = await time(() => pipeline(input, tinyOptions));
+        Object.assign(stages, await humanStages(human, detectorOnly, img.bytes, decode, time));
         input.dispose();
 
         results.push({
@@ -228,7 +238,9 @@ async function main() {
         warmup: opt.warmup,
         stage_order: STAGES,
         stats_note: 'milliseconds of wall time (performance.now) per call; median; p90 = nearest-rank; ' +
-            'decode = jpeg-js to RGB + tf.tensor3d; landmarks/descriptor = crop + net for the first SSD face',
+            'decode = jpeg-js to RGB + tf.tensor3d; landmarks/descriptor = crop + net for the first SSD face; ' +
+            'fast_frame = Human detect() (BlazeFace + FaceMesh + iris, every face); blaze_detect, mesh, iris = ' +
+            'each Human network with its input preparation and output download, first face',
         options: {
             ssd: { minConfidence: 0.5 }, tiny: { inputSize: 416, scoreThreshold: 0.5 },
             descriptor_alignment: 'landmarks.align(null, {useDlibAlignment: true}) as in withFaceDescriptors()',
@@ -244,6 +256,60 @@ async function main() {
     if (opt.json) fs.writeFileSync(opt.json, text);
     else process.stdout.write(text);
     return sanity.pass === false ? 1 : 0;
+}
+
+// Human 3.3.6's fast path on the image: its own detect() (fast_frame), and each of its three
+// networks with the input preparation Human gives it (blaze_detect, mesh, iris), on the first
+// face. Null stages when Human finds no face.
+async function humanStages(human, detectorOnly, bytes, decode, time) {
+    const htf = human.tf;
+    const rgb = decode(bytes);
+    const [h, w] = rgb.shape;
+    const input = htf.tensor4d(rgb.dataSync(), [1, h, w, 3], 'int32');
+    rgb.dispose();
+    const models = human.models.models;
+    const download = (out) => (Array.isArray(out) ? out : [out]).forEach((t) => { t.dataSync(); t.dispose(); });
+    const stages = { blaze_detect: null, mesh: null, iris: null };
+
+    stages.fast_frame = await time(() => human.detect(input));
+    stages.blaze_detect = await time(async () => {
+        const x = htf.tidy(() => htf.sub(htf.div(htf.image.resizeBilinear(htf.cast(input, 'float32'), [256, 256]), 127.5), 1));
+        download(models.blazeface.execute(x));
+        x.dispose();
+    });
+    const found = (await detectorOnly.detect(input)).face[0];
+    if (found) {
+        // Human's face square S (boxRaw, unclamped) and its cutAndResize box.
+        const [rx, ry, rw, rh] = found.boxRaw;
+        const box = [ry, rx, ry + rh, rx + rw];
+        const cropFace = () => htf.tidy(() => htf.div(htf.image.cropAndResize(htf.cast(input, 'float32'), [box], [0], [192, 192]), 255));
+        stages.mesh = await time(async () => {
+            const face = cropFace();
+            download(models.facemesh.execute(face));
+            face.dispose();
+        });
+        // iris.ts getEyeBox: the two corners' box enlarged 2.3 times, made square, rounded.
+        const face = cropFace();
+        const mesh = models.facemesh.execute(face);
+        const raw = (Array.isArray(mesh) ? mesh : [mesh]).find((t) => t.shape[t.shape.length - 1] === 1404).dataSync();
+        htf.dispose(mesh);
+        const eyeBox = (a, b) => {
+            const [x1, y1, x2, y2] = [Math.min(raw[3 * a], raw[3 * b]), Math.min(raw[3 * a + 1], raw[3 * b + 1]),
+                Math.max(raw[3 * a], raw[3 * b]), Math.max(raw[3 * a + 1], raw[3 * b + 1])];
+            const [cx, cy, half] = [x1 + (x2 - x1) / 2, y1 + (y2 - y1) / 2, 2.3 * Math.max(x2 - x1, y2 - y1) / 2];
+            const s = [Math.round(cx - half), Math.round(cy - half), Math.round(cx + half), Math.round(cy + half)];
+            return [s[1] / 192, s[0] / 192, s[3] / 192, s[2] / 192];
+        };
+        const eyes = [eyeBox(263, 362), eyeBox(33, 133)];
+        stages.iris = await time(async () => {
+            const crops = htf.tidy(() => htf.image.flipLeftRight(htf.image.cropAndResize(face, eyes, [0, 0], [64, 64])));
+            download(models.iris.execute(crops));
+            crops.dispose();
+        });
+        face.dispose();
+    }
+    input.dispose();
+    return stages;
 }
 
 // Compares the untimed pass with the golden outputs (same jpeg-js pixels) when a golden file for

@@ -51,11 +51,11 @@ struct fgf_mesher {
  * alignment uses: 0.063 and 0.043). README ("The fast path") has the table. */
 const short fgf_mesh_to_68[FG_LANDMARKS] = {
     127, 234, 93,  132, 138, 136, 150, 140, 175, 369, 395, 365, 367, 435, 323, 447, 356, /* jaw */
-    71,  63,  105, 66,  107, 336, 296, 334, 293, 300,                                     /* brows */
-    168, 197, 5,   4,   75,  99,  2,   462, 290,                                          /* nose */
-    247, 160, 158, 173, 153, 163, 362, 385, 387, 466, 373, 380,                           /* eyes */
-    61,  39,  37,  0,   267, 269, 306, 404, 315, 17,  84,  91,                            /* lips */
-    76,  81,  12,  268, 308, 317, 14,  87,                                                /* mouth */
+    71,  63,  105, 66,  107, 336, 296, 334, 293, 300,                                    /* brows */
+    168, 197, 5,   4,   75,  99,  2,   462, 290,                                         /* nose */
+    247, 160, 158, 173, 153, 163, 362, 385, 387, 466, 373, 380,                          /* eyes */
+    61,  39,  37,  0,   267, 269, 306, 404, 315, 17,  84,  91,                           /* lips */
+    76,  81,  12,  268, 308, 317, 14,  87,                                               /* mouth */
 };
 
 /* The eye contours of the mesh (Human's meshAnnotations), the subject's left eye [0] and right
@@ -121,14 +121,14 @@ void fgf_mesher_free(fgf_mesher *m)
     free(m);
 }
 
-const nn_runtime *fgf_mesher_mesh_runtime(const fgf_mesher *m)
+fgm_mesh *fgf_mesher_mesh(fgf_mesher *m)
 {
-    return fgm_mesh_runtime(m->mesh);
+    return m->mesh;
 }
 
-const nn_runtime *fgf_mesher_iris_runtime(const fgf_mesher *m)
+fgm_iris *fgf_mesher_iris(fgf_mesher *m)
 {
-    return fgm_iris_runtime(m->iris);
+    return m->iris;
 }
 
 /* JavaScript's Math.round: the nearest integer, halves towards +infinity. */

@@ -14,8 +14,9 @@ typedef struct fgf_mesher fgf_mesher;
 /* Loads FaceMesh and the iris net from Human's model folder. */
 int fgf_mesher_open(const char *model_dir, int threads, fgf_mesher **out, fg_error *err);
 void fgf_mesher_free(fgf_mesher *m);
-const nn_runtime *fgf_mesher_mesh_runtime(const fgf_mesher *m);
-const nn_runtime *fgf_mesher_iris_runtime(const fgf_mesher *m);
+/* Its two networks (for the benchmark's per-network stages and profile). */
+fgm_mesh *fgf_mesher_mesh(fgf_mesher *m);
+fgm_iris *fgf_mesher_iris(fgf_mesher *m);
 
 /* Human's face square for a BlazeFace box: enlarged 1.4 times about its centre, made square on
  * the longer side, corners rounded (enlargeBox + squarifyBox). box = x1, y1, x2, y2. */
