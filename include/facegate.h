@@ -221,16 +221,16 @@ typedef struct fg_face_mesh {
  * landmarks mapped from the mesh, usable with fg_describe) goes with meshes[i]. Both arrays are
  * malloc'd (free() each); zero faces is success with both NULL. Needs fast_model_dir. The
  * engine's detector option does not matter here: this is always the fast path. */
-int fg_detect_mesh(fg_engine *engine, const fg_image *img, fg_face **faces, fg_face_mesh **meshes,
-                   size_t *count, fg_error *err);
+FG_API int fg_detect_mesh(fg_engine *engine, const fg_image *img, fg_face **faces,
+                          fg_face_mesh **meshes, size_t *count, fg_error *err);
 
 /* The next video frame of a face already found: runs FaceMesh (+ iris) in the square around the
  * previous mesh's points, without BlazeFace (about a third of the work of fg_detect_mesh). On
  * success *mesh holds the new frame's mesh and *face (optional) its face; FG_ENOFACE when the
  * face flag falls below FG_MESH_TRACK_MIN_CONFIDENCE (or the engine's gate, if lower): the face
  * was lost, call fg_detect_mesh again. */
-int fg_track_mesh(fg_engine *engine, const fg_image *img, fg_face_mesh *mesh, fg_face *face,
-                  fg_error *err);
+FG_API int fg_track_mesh(fg_engine *engine, const fg_image *img, fg_face_mesh *mesh, fg_face *face,
+                         fg_error *err);
 
 /* Detects faces and their 68 landmarks. On success *faces is a malloc'd array of *count faces
  * (caller frees with free()): the plain pass's faces by score descending, then those only a
