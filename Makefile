@@ -12,6 +12,7 @@ HOST       ?= 127.0.0.1
 PORT       ?= 8080
 DATA_DIR   ?= data
 MODELS     := node_modules/@vladmandic/face-api/model
+FAST_MODELS := node_modules/@vladmandic/human/models
 PREFIX     ?= /usr/local
 # /etc for a system install (PREFIX=/usr), else under the prefix.
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
@@ -19,7 +20,8 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DATADIR    := $(PREFIX)/share
 DOCDIR     := $(PREFIX)/share/doc/facegate
 MODEL_FILES := $(foreach m,ssd_mobilenetv1_model tiny_face_detector_model face_landmark_68_model \
-                 face_recognition_model,$(MODELS)/$(m)-weights_manifest.json $(MODELS)/$(m).bin)
+                 face_recognition_model,$(MODELS)/$(m)-weights_manifest.json $(MODELS)/$(m).bin) \
+               $(foreach m,blazeface facemesh iris,$(FAST_MODELS)/$(m).json $(FAST_MODELS)/$(m).bin)
 SUBST      := sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
                   -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
@@ -40,7 +42,8 @@ web: setup
 	@if [ -f web/package.json ]; then cd web && npm run --silent build; fi
 
 run: setup build web
-	$(BUILD)/facegate serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --models $(MODELS)
+	$(BUILD)/facegate serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --models $(MODELS) \
+	    --fast-models $(FAST_MODELS)
 
 test: setup build
 	@scripts/test.sh

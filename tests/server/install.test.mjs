@@ -21,6 +21,9 @@ test('make install DESTDIR=... gives a tree that runs and a unit that verifies',
     'usr/share/facegate/web/index.html',
     'usr/share/facegate/models/face_recognition_model.bin',
     'usr/share/facegate/models/ssd_mobilenetv1_model-weights_manifest.json',
+    'usr/share/facegate/models/blazeface.json',
+    'usr/share/facegate/models/facemesh.bin',
+    'usr/share/facegate/models/iris.bin',
   ]) {
     assert.ok(fs.existsSync(at(file)), `${file} is installed`);
   }
@@ -29,7 +32,9 @@ test('make install DESTDIR=... gives a tree that runs and a unit that verifies',
   assert.match(unit, /^Type=notify$/m);
   assert.match(unit, /^DynamicUser=yes$/m);
   assert.match(unit, /^StateDirectory=facegate$/m);
-  assert.match(fs.readFileSync(at('etc/facegate/serve.conf'), 'utf8'), /^models = \/usr\/share\/facegate\/models$/m);
+  const conf = fs.readFileSync(at('etc/facegate/serve.conf'), 'utf8');
+  assert.match(conf, /^models = \/usr\/share\/facegate\/models$/m);
+  assert.match(conf, /^fast-models = \/usr\/share\/facegate\/models$/m);
 
   // systemd-analyze checks the unit inside the tree (--root), as it would on the machine it is
   // installed on: that machine's base units and kill(1) are lent from this one.
@@ -50,10 +55,11 @@ test('make install DESTDIR=... gives a tree that runs and a unit that verifies',
   const server = await startServer({
     bin: at('usr/bin/facegate'),
     args: ['--config', at('etc/facegate/serve.conf'), '--models', at('usr/share/facegate/models'),
-      '--web-root', at('usr/share/facegate/web')],
+      '--fast-models', at('usr/share/facegate/models'), '--web-root', at('usr/share/facegate/web')],
   });
   try {
     assert.equal((await call(server, 'GET', '/readyz')).status, 200);
+    assert.match(server.log(), new RegExp(`fast path +${root}/usr/share/facegate/models\n`));
     const page = await call(server, 'GET', '/');
     assert.equal(page.status, 200);
     assert.match(page.body, /<div id="root">/);
