@@ -58,38 +58,48 @@ const short fgf_mesh_to_68[FG_LANDMARKS] = {
     76,  81,  12,  268, 308, 317, 14,  87,                                               /* mouth */
 };
 
-/* The eye contours of the mesh (Human's meshAnnotations), the subject's left eye [0] and right
- * eye [1], each the iris net's points that replace them (irisIndices). */
-typedef struct eye_region {
-    short mesh[9];
+/* The eye regions of the mesh (Human's meshAnnotations: EyeUpper0..2, EyeLower0..3,
+ * EyebrowUpper, EyebrowLower), for the subject's left eye [0] and right eye [1], and the iris
+ * net's points that replace them (irisIndices: the same for both eyes). */
+#define REGIONS 9
+static const short region_mesh[2][REGIONS][9] = {
+    {
+        {466, 388, 387, 386, 385, 384, 398},
+        {467, 260, 259, 257, 258, 286, 414},
+        {342, 445, 444, 443, 442, 441, 413},
+        {263, 249, 390, 373, 374, 380, 381, 382, 362},
+        {359, 255, 339, 254, 253, 252, 256, 341, 463},
+        {446, 261, 448, 449, 450, 451, 452, 453, 464},
+        {372, 340, 346, 347, 348, 349, 350, 357, 465},
+        {383, 300, 293, 334, 296, 336, 285, 417},
+        {265, 353, 276, 283, 282, 295},
+    },
+    {
+        {246, 161, 160, 159, 158, 157, 173},
+        {247, 30, 29, 27, 28, 56, 190},
+        {113, 225, 224, 223, 222, 221, 189},
+        {33, 7, 163, 144, 145, 153, 154, 155, 133},
+        {130, 25, 110, 24, 23, 22, 26, 112, 243},
+        {226, 31, 228, 229, 230, 231, 232, 233, 244},
+        {143, 111, 117, 118, 119, 120, 121, 128, 245},
+        {156, 70, 63, 105, 66, 107, 55, 193},
+        {35, 124, 46, 53, 52, 65},
+    },
+};
+static const struct {
     short iris[9];
     int n;
     int lids; /* EyeUpper0 / EyeLower0: replaced even when the eyes' depths differ */
-} eye_region;
-
-static const eye_region regions[2][9] = {
-    {
-        {{466, 388, 387, 386, 385, 384, 398}, {9, 10, 11, 12, 13, 14, 15}, 7, 1},
-        {{467, 260, 259, 257, 258, 286, 414}, {25, 26, 27, 28, 29, 30, 31}, 7, 0},
-        {{342, 445, 444, 443, 442, 441, 413}, {41, 42, 43, 44, 45, 46, 47}, 7, 0},
-        {{263, 249, 390, 373, 374, 380, 381, 382, 362}, {0, 1, 2, 3, 4, 5, 6, 7, 8}, 9, 1},
-        {{359, 255, 339, 254, 253, 252, 256, 341, 463}, {16, 17, 18, 19, 20, 21, 22, 23, 24}, 9, 0},
-        {{446, 261, 448, 449, 450, 451, 452, 453, 464}, {32, 33, 34, 35, 36, 37, 38, 39, 40}, 9, 0},
-        {{372, 340, 346, 347, 348, 349, 350, 357, 465}, {54, 55, 56, 57, 58, 59, 60, 61, 62}, 9, 0},
-        {{383, 300, 293, 334, 296, 336, 285, 417}, {63, 64, 65, 66, 67, 68, 69, 70}, 8, 0},
-        {{265, 353, 276, 283, 282, 295}, {48, 49, 50, 51, 52, 53}, 6, 0},
-    },
-    {
-        {{246, 161, 160, 159, 158, 157, 173}, {9, 10, 11, 12, 13, 14, 15}, 7, 1},
-        {{247, 30, 29, 27, 28, 56, 190}, {25, 26, 27, 28, 29, 30, 31}, 7, 0},
-        {{113, 225, 224, 223, 222, 221, 189}, {41, 42, 43, 44, 45, 46, 47}, 7, 0},
-        {{33, 7, 163, 144, 145, 153, 154, 155, 133}, {0, 1, 2, 3, 4, 5, 6, 7, 8}, 9, 1},
-        {{130, 25, 110, 24, 23, 22, 26, 112, 243}, {16, 17, 18, 19, 20, 21, 22, 23, 24}, 9, 0},
-        {{226, 31, 228, 229, 230, 231, 232, 233, 244}, {32, 33, 34, 35, 36, 37, 38, 39, 40}, 9, 0},
-        {{143, 111, 117, 118, 119, 120, 121, 128, 245}, {54, 55, 56, 57, 58, 59, 60, 61, 62}, 9, 0},
-        {{156, 70, 63, 105, 66, 107, 55, 193}, {63, 64, 65, 66, 67, 68, 69, 70}, 8, 0},
-        {{35, 124, 46, 53, 52, 65}, {48, 49, 50, 51, 52, 53}, 6, 0},
-    },
+} regions[REGIONS] = {
+    {{9, 10, 11, 12, 13, 14, 15}, 7, 1},
+    {{25, 26, 27, 28, 29, 30, 31}, 7, 0},
+    {{41, 42, 43, 44, 45, 46, 47}, 7, 0},
+    {{0, 1, 2, 3, 4, 5, 6, 7, 8}, 9, 1},
+    {{16, 17, 18, 19, 20, 21, 22, 23, 24}, 9, 0},
+    {{32, 33, 34, 35, 36, 37, 38, 39, 40}, 9, 0},
+    {{54, 55, 56, 57, 58, 59, 60, 61, 62}, 9, 0},
+    {{63, 64, 65, 66, 67, 68, 69, 70}, 8, 0},
+    {{48, 49, 50, 51, 52, 53}, 6, 0},
 };
 
 /* The eye corners that bound each eye's crop (leftEyeLower0 / rightEyeLower0, first and last). */
@@ -215,9 +225,9 @@ int fgf_eye_crops(const float *face, const float *raw, int human_eyes, float *ou
 int fgf_right_eye_point(int index)
 {
     if (index >= FG_MESH_IRIS_RIGHT && index < FG_MESH_POINTS) return 1;
-    for (int r = 0; r < 9; r++)
-        for (int j = 0; j < regions[1][r].n; j++)
-            if (regions[1][r].mesh[j] == index) return 1;
+    for (int r = 0; r < REGIONS; r++)
+        for (int j = 0; j < regions[r].n; j++)
+            if (region_mesh[1][r][j] == index) return 1;
     return 0;
 }
 
@@ -255,12 +265,11 @@ static int add_iris(fgf_mesher *m, const float *raw, double pts[FG_MESH_POINTS][
     for (int e = 0; e < 2; e++) {
         int all = fabs(depth) < 30, lids = !all && (e == 0 ? depth < 1 : depth >= 1);
         if (!all && !lids) continue;
-        for (int r = 0; r < 9; r++) {
-            const eye_region *g = &regions[e][r];
-            if (!all && !g->lids) continue;
-            for (int j = 0; j < g->n; j++) {
-                double *p = pts[g->mesh[j]];
-                const double *q = eye[e][g->iris[j]];
+        for (int r = 0; r < REGIONS; r++) {
+            if (!all && !regions[r].lids) continue;
+            for (int j = 0; j < regions[r].n; j++) {
+                double *p = pts[region_mesh[e][r][j]];
+                const double *q = eye[e][regions[r].iris[j]];
                 p[0] = q[0];
                 p[1] = q[1];
                 p[2] = (q[2] + p[2]) / 2;

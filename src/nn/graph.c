@@ -451,26 +451,29 @@ nn_t nn_add(nn_graph *g, nn_t a, nn_t b, nn_act act)
     return nn_binary(g, NN_ADD, a, b, act);
 }
 
-nn_t nn_leaky_relu(nn_graph *g, nn_t x, float slope)
+/* An element-wise op of one input, named `what` in errors. */
+static nn_t unary(nn_graph *g, nn_t x, enum xnn_unary_operator op,
+                  const union xnn_unary_params *params, const char *what)
 {
     nn_t y;
     if (!ok(g, x)) return bad;
     y = activation_value(g, x.h, x.w, x.c);
     if (g->status == FG_OK &&
-        xnn_define_leaky_relu(g->subgraph, slope, x.id, y.id, 0) != xnn_status_success)
-        failed(g, FG_ENN, "leaky relu");
+        xnn_define_unary(g->subgraph, op, params, x.id, y.id, 0) != xnn_status_success)
+        failed(g, FG_ENN, what);
     return ok(g, y) ? y : bad;
+}
+
+nn_t nn_leaky_relu(nn_graph *g, nn_t x, float slope)
+{
+    union xnn_unary_params p = {.leaky_relu = {slope}};
+    return unary(g, x, xnn_unary_leaky_relu, &p, "leaky relu");
 }
 
 nn_t nn_clamp(nn_graph *g, nn_t x, float lo, float hi)
 {
-    nn_t y;
-    if (!ok(g, x)) return bad;
-    y = activation_value(g, x.h, x.w, x.c);
-    if (g->status == FG_OK &&
-        xnn_define_clamp(g->subgraph, lo, hi, x.id, y.id, 0) != xnn_status_success)
-        failed(g, FG_ENN, "clamp");
-    return ok(g, y) ? y : bad;
+    union xnn_unary_params p = {.clamp = {lo, hi}};
+    return unary(g, x, xnn_unary_clamp, &p, "clamp");
 }
 
 nn_t nn_relu(nn_graph *g, nn_t x)
@@ -480,13 +483,7 @@ nn_t nn_relu(nn_graph *g, nn_t x)
 
 nn_t nn_sigmoid(nn_graph *g, nn_t x)
 {
-    nn_t y;
-    if (!ok(g, x)) return bad;
-    y = activation_value(g, x.h, x.w, x.c);
-    if (g->status == FG_OK &&
-        xnn_define_unary(g->subgraph, xnn_unary_sigmoid, NULL, x.id, y.id, 0) != xnn_status_success)
-        failed(g, FG_ENN, "sigmoid");
-    return ok(g, y) ? y : bad;
+    return unary(g, x, xnn_unary_sigmoid, NULL, "sigmoid");
 }
 
 nn_t nn_prelu(nn_graph *g, nn_t x, const float *slope)
