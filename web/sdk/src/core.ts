@@ -16,6 +16,7 @@ export type {
   AuditEvent,
   Detection,
   DetectedFace,
+  FaceMeasures,
   DetectHint,
   FaceBox,
   FaceGateUser,

@@ -25,11 +25,26 @@ export interface FaceBox {
   height: number;
 }
 
+/** The fast path's per-frame measures of a face (sent when the server's guidance runs on it). */
+export interface FaceMeasures {
+  /** FaceMesh's confidence that the crop holds a face, 0..1. */
+  confidence: number;
+  /** Head pose in degrees: yaw > 0 turns towards the image's left, pitch > 0 looks down,
+   * roll > 0 tilts clockwise in the image. */
+  pose: { yaw: number; pitch: number; roll: number };
+  /** Eye aspect ratio of the subject's right and left eye (compare with the face's own open level). */
+  eye_openness: { right: number; left: number };
+  /** Inner lip gap over mouth width (0: closed). */
+  mouth_openness: number;
+}
+
 export interface DetectedFace {
   box: FaceBox;
   score: number;
   /** The 68 facial landmarks as [x, y], when the server sends them. */
   landmarks?: [number, number][];
+  /** Present when the server runs the camera guidance on the fast path (the default). */
+  measures?: FaceMeasures;
 }
 
 export type DetectHint = 'ok' | 'no_face' | 'multiple_faces' | 'move_closer' | 'off_center';
