@@ -599,6 +599,50 @@ static uint32_t external_copy(nn_graph *g, nn_t t, uint32_t external_id, size_t 
     return id;
 }
 
+/* The thread pools: one per thread count, shared by every runtime built with that count and
+ * freed with the last of them. A pool's workers spin for a while after each parallel section
+ * waiting for the next one; with a pool per runtime, the workers of the network that just ran
+ * spun against those of the next (the two-thread fast path, three networks a frame, ran 2.5x
+ * slower than one thread). Shared, the next network's work goes to the workers already
+ * spinning. pthreadpool serialises calls on one pool, so engines used from different threads
+ * at once take turns in their parallel sections (the server's engines are single-threaded). */
+static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shared_pool {
+    pthreadpool_t pool;
+    int threads, refs;
+} pools[8];
+
+static pthreadpool_t pool_get(int threads)
+{
+    pthreadpool_t pool = NULL;
+    struct shared_pool *free_slot = NULL;
+    pthread_mutex_lock(&pools_lock);
+    for (size_t i = 0; i < sizeof pools / sizeof pools[0] && !pool; i++) {
+        if (pools[i].refs && pools[i].threads == threads) {
+            pools[i].refs++;
+            pool = pools[i].pool;
+        } else if (!pools[i].refs && !free_slot) {
+            free_slot = &pools[i];
+        }
+    }
+    if (!pool && free_slot &&
+        (pool = pthreadpool_create(threads > 1 ? (size_t)threads : 0)) != NULL)
+        *free_slot = (struct shared_pool){pool, threads, 1};
+    pthread_mutex_unlock(&pools_lock);
+    return pool;
+}
+
+static void pool_put(pthreadpool_t pool)
+{
+    pthread_mutex_lock(&pools_lock);
+    for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++)
+        if (pools[i].refs && pools[i].pool == pool && --pools[i].refs == 0) {
+            pthreadpool_destroy(pool);
+            pools[i].pool = NULL;
+        }
+    pthread_mutex_unlock(&pools_lock);
+}
+
 int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
 {
     nn_runtime *rt;
@@ -633,7 +677,7 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         goto fail;
     }
     if (threads != 1) {
-        rt->pool = pthreadpool_create(threads > 1 ? (size_t)threads : 0);
+        rt->pool = pool_get(threads);
         if (!rt->pool) {
             rc = fg_fail(err, FG_ENOMEM, "cannot create a thread pool");
             goto fail;
@@ -785,7 +829,7 @@ void nn_runtime_free(nn_runtime *rt)
 {
     if (!rt) return;
     if (rt->runtime) xnn_delete_runtime(rt->runtime);
-    if (rt->pool) pthreadpool_destroy(rt->pool);
+    if (rt->pool) pool_put(rt->pool);
     list_free(&rt->kept);
     free(rt->input);
     free(rt->op_kinds);
