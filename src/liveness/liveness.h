@@ -35,7 +35,7 @@ typedef enum fgl_step {
 
 /* "turn_left", "turn_right", "look_up", "look_down", "blink". */
 const char *fgl_step_name(fgl_step step);
-/* FG_OK, or FG_EINVALID_ARGUMENT with a message naming the word. */
+/* FG_OK, or FG_EINVAL with a message naming the word. */
 int fgl_step_parse(const char *name, fgl_step *out, fg_error *err);
 
 typedef struct fgl_config {
@@ -100,7 +100,7 @@ typedef struct fgl_status {
 typedef struct fgl_session fgl_session;
 
 /* A session asking steps[0..count-1] in that order (count 1..FGL_MAX_STEPS). cfg NULL = the
- * defaults. Errors: FG_EINVALID_ARGUMENT, FG_ENOMEM. */
+ * defaults. Errors: FG_EINVAL, FG_ENOMEM. */
 int fgl_session_new(const fgl_step *steps, size_t count, const fgl_config *cfg,
                     fgl_session **out, fg_error *err);
 void fgl_session_free(fgl_session *s);
