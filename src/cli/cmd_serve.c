@@ -28,11 +28,14 @@ typedef enum option_kind {
     OPT_UINT,     /* unsigned in [lo, hi] */
     OPT_SIZE,     /* size_t in [lo, hi] */
     OPT_FLOAT,    /* float in [lo, hi] */
+    OPT_DOUBLE,   /* double in [lo, hi] */
     OPT_BOOL,     /* int 0/1 */
     OPT_LIST,     /* cors_origins */
     OPT_PROXY,    /* trusted_proxies (a list too) */
     OPT_LISTEN,   /* HOST:PORT into admin_host, admin_port */
     OPT_GUIDANCE, /* guidance: fast or login */
+    OPT_LIVENESS, /* liveness.required: required or off */
+    OPT_STEPS,    /* liveness.steps: a comma-separated list of step names */
     OPT_ENGINE,   /* handed to fg_cli_engine_option */
 } option_kind;
 
@@ -47,6 +50,7 @@ typedef struct serve_option {
 
 #define FIELD(f) offsetof(fg_server_config, f), sizeof(((fg_server_config *)0)->f)
 #define RL(f) offsetof(fg_server_config, ratelimit.f), sizeof(int)
+#define LV(f) offsetof(fg_server_config, liveness.f), sizeof(((fg_liveness_config *)0)->f)
 
 static const serve_option OPTIONS[] = {
     {"host", "HOST", "address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)", OPT_TEXT,
@@ -112,6 +116,27 @@ static const serve_option OPTIONS[] = {
      FIELD(issuer), 0, 0},
     {"code-ttl", "SECONDS", "lifetime of an OpenID Connect authorization code (default 60)",
      OPT_INT, FIELD(code_ttl_s), 1, 600},
+    {"liveness", "MODE",
+     "required (default: sign-up, log-in and added faces need a passed liveness challenge) or "
+     "off",
+     OPT_LIVENESS, LV(required), 0, 0},
+    {"liveness-steps", "A,B,...",
+     "fixed challenge steps in this order (turn_left, turn_right, look_up, look_down, blink); "
+     "default: random ones",
+     OPT_STEPS, 0, 0, 0, 0},
+    {"liveness-step-count", "N", "random steps per challenge (default 3)", OPT_INT, LV(step_count),
+     1, FGL_STEP_COUNT},
+    {"liveness-step-seconds", "SECONDS", "time limit of one step from its reveal (default 5)",
+     OPT_DOUBLE, LV(step_seconds), 1, 60},
+    {"liveness-session-seconds", "SECONDS", "time limit of a whole challenge (default 30)",
+     OPT_DOUBLE, LV(session_seconds), 2, 300},
+    {"liveness-proof-seconds", "SECONDS",
+     "a passed challenge must be used within this time (default 60)", OPT_DOUBLE, LV(proof_seconds),
+     1, 3600},
+    {"liveness-sessions", "N", "challenges open at once in total (default 1000)", OPT_INT,
+     LV(max_sessions), 1, 1000000},
+    {"liveness-sessions-per-client", "N", "challenges open at once per client address (default 5)",
+     OPT_INT, LV(max_per_client), 1, 1000},
     {"detector", "NAME", "ssd (accurate, default) or tiny (fast)", OPT_ENGINE, 0, 0, 0, 0},
     {"align", "NAME", "dlib (default) or reference", OPT_ENGINE, 0, 0, 0, 0},
     {"max-pixels", "N", "refuse images larger than N pixels (default 40000000)", OPT_ENGINE, 0, 0,
@@ -274,6 +299,37 @@ bad:
     return -1;
 }
 
+/* --liveness-steps turn_left,blink: distinct steps, in order. */
+static int set_steps(fg_liveness_config *c, const char *value, const source *src)
+{
+    const char *p = value;
+    c->fixed_steps = 0;
+    while (*p) {
+        char name[32];
+        size_t len = strcspn(p, ",");
+        fg_error err = {0};
+        fgl_step step;
+        if (len == 0 || len >= sizeof name || c->fixed_steps >= FGL_MAX_STEPS) goto bad;
+        memcpy(name, p, len);
+        name[len] = 0;
+        if (fgl_step_parse(name, &step, &err) != FG_OK) {
+            fprintf(stderr, "facegate serve: liveness-steps: %s (from %s)\n", err.message,
+                    src->what);
+            return -1;
+        }
+        c->steps[c->fixed_steps++] = step;
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (c->fixed_steps > 0) return 0;
+bad:
+    fprintf(stderr,
+            "facegate serve: liveness-steps: '%s' is not a list of at most %d steps such as "
+            "turn_left,blink (from %s)\n",
+            value, FGL_MAX_STEPS, src->what);
+    return -1;
+}
+
 /* Applies one value to one option. */
 static int apply(parse_state *st, const serve_option *o, const char *value, const source *src)
 {
@@ -314,6 +370,15 @@ static int apply(parse_state *st, const serve_option *o, const char *value, cons
         *(int *)field = k;
         return 0;
     }
+    case OPT_LIVENESS: {
+        static const char *const names[] = {"off", "required"}; /* the `required` flag */
+        int k = fg_cli_choose("liveness", value, names, 2);
+        if (k < 0) return -1;
+        *(int *)field = k;
+        return 0;
+    }
+    case OPT_STEPS:
+        return set_steps(&st->config->liveness, value, src);
     case OPT_ENGINE: {
         char flag[64], *args[3] = {flag, (char *)value, NULL};
         int i = 0;
@@ -336,6 +401,7 @@ static int apply(parse_state *st, const serve_option *o, const char *value, cons
     if (o->kind == OPT_UINT) *(unsigned *)field = (unsigned)d;
     if (o->kind == OPT_SIZE) *(size_t *)field = (size_t)d;
     if (o->kind == OPT_FLOAT) *(float *)field = (float)d;
+    if (o->kind == OPT_DOUBLE) *(double *)field = d;
     return 0;
 }
 

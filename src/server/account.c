@@ -201,29 +201,67 @@ static int check_not_enrolled(void *ctx)
     return 0;
 }
 
-/* Creates the account: validations, faces, duplicate checks, one atomic insert. */
-static int enrol(fg_request *req, const char *username, const char *display_name,
-                 const fg_blob *images, size_t n, fg_store_user *user, fg_http_error *e)
+/* The faces of a request: from the passed liveness session its "liveness" field names (up to
+ * liveness_cap descriptors of the session's own frames), or, with --liveness off or on a seed
+ * route (`stills`), from 1..max_images images. */
+static int request_faces(fg_request *req, const char *image_field, size_t max_images,
+                         size_t liveness_cap, int stills, float (*descriptors)[FG_DESCRIPTOR_DIM],
+                         size_t *n, fg_http_error *e)
+{
+    const char *session = NULL;
+    fg_blob *images = NULL;
+    size_t count = 0;
+    int rc;
+    *n = 0;
+    if (!stills && fg_req_text(req, "liveness", &session, e) != 0) return -1;
+    if (session) {
+        if (fg_req_has_images(req, image_field))
+            return fg_http_fail(e, 400, "liveness_with_images",
+                                "the face comes from the liveness session's own frames: send "
+                                "\"liveness\" without images");
+        return fg_liveness_redeem(req, session, descriptors, liveness_cap, n, e);
+    }
+    if (!stills && req->server->challenges)
+        return fg_http_fail(e, 401, "liveness_required",
+                            "a passed liveness session is required: start one with POST "
+                            "/api/v1/liveness and send its id as \"liveness\"");
+    if (fg_req_images(req, image_field, max_images, &images, &count, e) != 0) return -1;
+    rc = describe_all(req, images, count, descriptors, e);
+    fg_blobs_free(images, count);
+    if (rc == 0) *n = count;
+    return rc;
+}
+
+/* Sign-up's checks before any face is looked at (a liveness proof is not spent on a name that
+ * is taken); the insert checks the name again atomically. */
+static int precheck_signup(fg_request *req, const char *username, const char **display_name,
+                           fg_http_error *e)
 {
     fg_server *s = req->server;
-    float descriptors[FG_SERVER_MAX_SIGNUP_IMAGES][FG_DESCRIPTOR_DIM];
-    enrol_check check = {s, (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, e};
     fg_error err = {0};
     int rc;
-
     if (check_username(username, e) != 0) return -1;
-    if (!display_name || !*display_name) display_name = username;
-    if (check_display_name(display_name, e) != 0) return -1;
-    /* Cheap refusal before the expensive part; the insert checks again atomically. */
+    if (!*display_name || !**display_name) *display_name = username;
+    if (check_display_name(*display_name, e) != 0) return -1;
     rc = fg_store_user_get(s->store, username, NULL, &err);
     if (rc == FG_OK)
         return fg_http_fail(e, 409, "username_taken", "the username \"%s\" is taken", username);
     if (rc != FG_STORE_ENOTFOUND) return fg_http_store_fail(e, rc, &err, "could not sign up");
-    if (describe_all(req, images, n, descriptors, e) != 0) return -1;
+    return 0;
+}
+
+/* Creates the account from its faces' descriptors: duplicate checks, one atomic insert. */
+static int enrol(fg_request *req, const char *username, const char *display_name,
+                 const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n, fg_store_user *user,
+                 fg_http_error *e)
+{
+    fg_server *s = req->server;
+    enrol_check check = {s, descriptors, n, e};
+    fg_error err = {0};
+    int rc;
 
     /* The new templates reach the matcher through the store's change feed. */
-    rc = fg_store_user_create(s->store, username, display_name,
-                              (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, check_not_enrolled,
+    rc = fg_store_user_create(s->store, username, display_name, descriptors, n, check_not_enrolled,
                               &check, user, NULL, &err);
     if (rc == GUARD_REFUSED) return -1;
     if (rc == FG_STORE_EEXIST)
@@ -232,24 +270,22 @@ static int enrol(fg_request *req, const char *username, const char *display_name
     return 0;
 }
 
-/* Reads the sign-up fields and images, then enrols. */
-static int signup(fg_request *req, const char *image_field, fg_store_user *user, fg_http_error *e)
+/* Reads the sign-up fields and faces (`stills`: the seed route's photos), then enrols. */
+static int signup(fg_request *req, const char *image_field, int stills, fg_store_user *user,
+                  fg_http_error *e)
 {
     const char *username = NULL, *display_name = NULL;
-    fg_blob *images = NULL;
+    float descriptors[FG_SERVER_MAX_SIGNUP_IMAGES][FG_DESCRIPTOR_DIM];
     size_t n = 0;
-    int rc;
-    if (fg_req_text(req, "username", &username, e) != 0 ||
-        fg_req_text(req, "display_name", &display_name, e) != 0 ||
-        check_username(username, e) != 0 ||
-        fg_req_images(req, image_field, FG_SERVER_MAX_SIGNUP_IMAGES, &images, &n, e) != 0) {
-        fg_audit(req, "signup", username && fg_store_username_valid(username) ? username : "",
-                 e->code, NAN);
-        return -1;
-    }
-    rc = enrol(req, username, display_name, images, n, user, e);
-    fg_blobs_free(images, n);
-    fg_audit(req, "signup", fg_store_username_valid(username) ? username : "",
+    int rc = -1;
+    if (fg_req_text(req, "username", &username, e) == 0 &&
+        fg_req_text(req, "display_name", &display_name, e) == 0 &&
+        precheck_signup(req, username, &display_name, e) == 0 &&
+        request_faces(req, image_field, FG_SERVER_MAX_SIGNUP_IMAGES, FG_SERVER_MAX_SIGNUP_IMAGES,
+                      stills, descriptors, &n, e) == 0)
+        rc = enrol(req, username, display_name, (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n,
+                   user, e);
+    fg_audit(req, "signup", username && fg_store_username_valid(username) ? username : "",
              rc == 0 ? "ok" : e->code, NAN);
     return rc;
 }
@@ -258,7 +294,7 @@ void fg_route_signup(fg_request *req)
 {
     fg_store_user user;
     fg_http_error e;
-    if (signup(req, "image", &user, &e) != 0) {
+    if (signup(req, "image", 0, &user, &e) != 0) {
         fg_reply_error(req, &e);
         return;
     }
@@ -269,7 +305,7 @@ void fg_route_seed_register(fg_request *req)
 {
     fg_store_user user;
     fg_http_error e;
-    if (signup(req, "image64", &user, &e) != 0) {
+    if (signup(req, "image64", 1, &user, &e) != 0) {
         fg_reply_error(req, &e);
         return;
     }
@@ -284,30 +320,76 @@ typedef struct login_result {
     double distance; /* to the accepted user, or the nearest one on failure */
 } login_result;
 
-/* Rate limits, face, decision, counters and audit. 0 with *out filled (accepted or not), or
- * -1 with e for refusals (rate limits, bad input). */
-static int attempt_login(fg_request *req, const char *image_field, int allow_claim,
+/* The decision on several descriptors of one person (a liveness session's frames): each
+ * decides on its own, 1:1 against `claimed` (0: 1:N); the attempt is accepted as the user
+ * more than half of them accept when none accepts another. out->distance: the median one's. */
+static void decide_frames(fg_server *s, int64_t claimed,
+                          const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n, int64_t *user,
+                          login_result *out)
+{
+    int64_t accepted[FG_SERVER_MAX_SIGNUP_IMAGES];
+    double distances[FG_SERVER_MAX_SIGNUP_IMAGES];
+    size_t votes = 0;
+    *user = 0;
+    for (size_t i = 0; i < n; i++) {
+        accepted[i] = 0;
+        if (claimed) {
+            float others = INFINITY;
+            distances[i] = fg_matcher_verify(s->matcher, claimed, descriptors[i], &others);
+            if (fg_match_decide_claim((float)distances[i], others, s->config.threshold))
+                accepted[i] = claimed;
+        } else {
+            fg_match_result r;
+            fg_matcher_search(s->matcher, descriptors[i], &r);
+            distances[i] = r.best_distance;
+            if (fg_match_decide(&r, s->config.threshold, s->config.margin))
+                accepted[i] = r.best_user;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!accepted[i]) continue;
+        if (*user && accepted[i] != *user) { /* two users: nobody */
+            *user = 0;
+            votes = 0;
+            break;
+        }
+        *user = accepted[i];
+        votes++;
+    }
+    if (2 * votes <= n) *user = 0;
+    /* The median distance (insertion sort of at most five). */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && distances[j] < distances[j - 1]; j--) {
+            double t = distances[j];
+            distances[j] = distances[j - 1];
+            distances[j - 1] = t;
+        }
+    out->distance = n ? distances[n / 2] : INFINITY;
+}
+
+/* Rate limits, faces, decision, counters and audit. 0 with *out filled (accepted or not), or
+ * -1 with e for refusals (rate limits, bad input). `stills`: the seed route (a photo, no
+ * liveness session). */
+static int attempt_login(fg_request *req, const char *image_field, int allow_claim, int stills,
                          login_result *out, fg_http_error *e)
 {
     fg_server *s = req->server;
     const char *claim = NULL;
-    fg_blob *images = NULL;
+    float descriptors[FG_SERVER_MAX_SIGNUP_IMAGES][FG_DESCRIPTOR_DIM];
     size_t n = 0;
-    fg_probe probe;
     fg_error err = {0};
     int retry = 0, verdict;
+    int64_t user = 0;
 
     memset(out, 0, sizeof *out);
     out->distance = INFINITY;
     if ((allow_claim && fg_req_text(req, "username", &claim, e) != 0) ||
-        (claim && check_username(claim, e) != 0) ||
-        fg_req_images(req, image_field, 1, &images, &n, e) != 0) {
+        (claim && check_username(claim, e) != 0)) {
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
         return -1;
     }
     verdict = fg_ratelimit_check(s->ratelimit, req->client, claim, fg_now(), &retry);
     if (verdict != FG_RL_OK) {
-        fg_blobs_free(images, n);
         fg_metrics_login(s->metrics,
                          verdict == FG_RL_LOCKED ? FG_LOGIN_LOCKED_OUT : FG_LOGIN_RATE_LIMITED);
         fg_audit(req, "login", claim, verdict == FG_RL_LOCKED ? "locked_out" : "rate_limited", NAN);
@@ -321,32 +403,27 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
         e->retry_after = retry;
         return -1;
     }
-    if (fg_probe_face(s, &images[0], "image", &probe, e) != 0) {
-        fg_blobs_free(images, n);
+    if (request_faces(req, image_field, 1, FG_SERVER_MAX_SIGNUP_IMAGES, stills, descriptors, &n,
+                      e) != 0) {
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
         fg_audit(req, "login", claim, e->code, NAN);
         return -1;
     }
-    fg_blobs_free(images, n);
 
     if (claim) {
         int rc = fg_store_user_get(s->store, claim, &out->user, &err);
         if (rc == FG_OK) {
-            float others = INFINITY;
-            out->distance = fg_matcher_verify(s->matcher, out->user.id, probe.descriptor, &others);
-            out->accepted =
-                fg_match_decide_claim((float)out->distance, others, s->config.threshold);
+            decide_frames(s, out->user.id, (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, &user,
+                          out);
+            out->accepted = user != 0;
         } else if (rc != FG_STORE_ENOTFOUND) {
             fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
             return fg_http_store_fail(e, rc, &err, "could not log in");
         }
     } else {
-        fg_match_result r;
         int rc = FG_STORE_ENOTFOUND;
-        fg_matcher_search(s->matcher, probe.descriptor, &r);
-        out->distance = r.best_distance;
-        if (fg_match_decide(&r, s->config.threshold, s->config.margin))
-            rc = fg_store_user_get_id(s->store, r.best_user, &out->user, &err);
+        decide_frames(s, 0, (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, &user, out);
+        if (user) rc = fg_store_user_get_id(s->store, user, &out->user, &err);
         /* Not found: deleted by another server a moment ago, the feed has not caught up yet. */
         if (rc != FG_OK && rc != FG_STORE_ENOTFOUND) {
             fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
@@ -381,7 +458,7 @@ void fg_route_login(fg_request *req)
 {
     login_result result;
     fg_http_error e;
-    if (attempt_login(req, "image", 1, &result, &e) != 0) {
+    if (attempt_login(req, "image", 1, 0, &result, &e) != 0) {
         fg_reply_error(req, &e);
         return;
     }
@@ -397,7 +474,7 @@ void fg_route_seed_verify(fg_request *req)
 {
     login_result result;
     fg_http_error e;
-    if (attempt_login(req, "image64", 0, &result, &e) != 0) {
+    if (attempt_login(req, "image64", 0, 1, &result, &e) != 0) {
         fg_reply_error(req, &e);
         return;
     }
@@ -470,27 +547,23 @@ static int check_own_face(void *ctx)
 static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
 {
     fg_server *s = req->server;
-    fg_blob *images = NULL;
+    float descriptor[1][FG_DESCRIPTOR_DIM];
     size_t n = 0;
-    fg_probe probe;
     fg_error err = {0};
     int64_t template_id = 0;
     face_check check;
-    int rc, st;
+    int st;
 
     if (user->faces >= FG_SERVER_MAX_FACES)
         return fg_http_fail(e, 409, "too_many_faces", "an account holds at most %d faces",
                             FG_SERVER_MAX_FACES);
-    if (fg_req_images(req, "image", 1, &images, &n, e) != 0) return -1;
-    rc = fg_probe_face(s, &images[0], "image", &probe, e);
-    fg_blobs_free(images, n);
-    if (rc != 0) return -1;
+    if (request_faces(req, "image", 1, 1, 0, descriptor, &n, e) != 0) return -1;
 
     check.server = s;
     check.user_id = user->id;
-    check.descriptor = probe.descriptor;
+    check.descriptor = descriptor[0];
     check.e = e;
-    st = fg_store_template_add(s->store, user->id, probe.descriptor, check_own_face, &check,
+    st = fg_store_template_add(s->store, user->id, descriptor[0], check_own_face, &check,
                                &template_id, &err);
     if (st == GUARD_REFUSED) return -1;
     if (st != FG_OK) return fg_http_store_fail(e, st, &err, "could not store the face");

@@ -292,3 +292,27 @@ int fg_req_images(fg_request *req, const char *single, size_t max, fg_blob **ima
     *images = list;
     return 0;
 }
+
+int fg_req_json(fg_request *req, json_t **out, fg_http_error *e)
+{
+    *out = NULL;
+    if (req->body_kind != FG_BODY_JSON)
+        return fg_http_fail(e, 415, "unsupported_media_type", "send the body as application/json");
+    if (json_body(req, e) != 0) return -1;
+    *out = req->json;
+    return 0;
+}
+
+int fg_req_has_images(fg_request *req, const char *single)
+{
+    if (req->body_kind == FG_BODY_IMAGE) return 1;
+    if (req->json) {
+        json_t *many = json_object_get(req->json, IMAGES_FIELD);
+        json_t *one = json_object_get(req->json, single);
+        return (many && !json_is_null(many)) || (one && !json_is_null(one));
+    }
+    for (size_t i = 0; i < req->nparts; i++)
+        if (!strcmp(req->parts[i].name, single) || !strcmp(req->parts[i].name, IMAGES_FIELD))
+            return 1;
+    return 0;
+}

@@ -145,18 +145,24 @@ const char *fg_req_query(fg_request *req, const char *name)
 
 /* --- routing -------------------------------------------------------------------------------- */
 
-/* Does path match the route's pattern? Fills param for "/{name}" patterns. */
+/* Does path match the route's pattern? A "{name}" segment (one per pattern, at the end or
+ * between two others) matches one non-empty segment, copied to param. */
 static int path_matches(const char *pattern, const char *path, char *param, size_t cap)
 {
     const char *brace = strstr(pattern, "/{");
-    size_t prefix;
-    const char *rest;
+    const char *suffix, *rest, *end;
+    size_t prefix, len;
     if (!brace) return strcmp(pattern, path) == 0;
     prefix = (size_t)(brace - pattern) + 1; /* up to and including the '/' */
     if (strncmp(pattern, path, prefix) != 0) return 0;
+    suffix = strchr(brace, '}') + 1; /* "" or "/more" */
     rest = path + prefix;
-    if (!*rest || strchr(rest, '/') || strlen(rest) >= cap) return 0;
-    memcpy(param, rest, strlen(rest) + 1);
+    end = strchr(rest, '/');
+    if (!end) end = rest + strlen(rest);
+    len = (size_t)(end - rest);
+    if (len == 0 || len >= cap || strcmp(end, suffix) != 0) return 0;
+    memcpy(param, rest, len);
+    param[len] = 0;
     return 1;
 }
 

@@ -130,6 +130,13 @@ int fg_req_text(fg_request *req, const char *name, const char **value, fg_http_e
 int fg_req_images(fg_request *req, const char *single, size_t max, fg_blob **images, size_t *count,
                   fg_http_error *e);
 void fg_blobs_free(fg_blob *blobs, size_t count);
+/* Does the request carry an image where fg_req_images would look (after fg_req_text parsed the
+ * body)? */
+int fg_req_has_images(fg_request *req, const char *single);
+
+/* The JSON object of the body (415 unsupported_media_type for another kind of body, 400
+ * bad_json). It lives as long as the request. */
+int fg_req_json(fg_request *req, json_t **out, fg_http_error *e);
 
 /* Decodes a data URL (image/jpeg|png|webp) or bare base64 into bytes. */
 int fg_decode_image_text(const char *text, size_t len, fg_blob *out, fg_http_error *e);

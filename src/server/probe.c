@@ -121,3 +121,9 @@ int fg_probe_detect(fg_server *s, const fg_blob *image, int *width, int *height,
     fg_image_free(&img);
     return rc;
 }
+
+int fg_probe_decode_frame(fg_server *s, const fg_blob *image, const char *what, fg_image *img,
+                          fg_http_error *e)
+{
+    return decode(s, image, what, img, e);
+}

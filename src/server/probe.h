@@ -28,4 +28,9 @@ int fg_probe_face(fg_server *s, const fg_blob *image, const char *what, fg_probe
 int fg_probe_detect(fg_server *s, const fg_blob *image, int *width, int *height, fg_face **faces,
                     fg_face_mesh **meshes, size_t *count, fg_http_error *e);
 
+/* Decodes one camera frame (a liveness challenge's) within the frame pixel limit. Free *img
+ * with fg_image_free. */
+int fg_probe_decode_frame(fg_server *s, const fg_blob *image, const char *what, fg_image *img,
+                          fg_http_error *e);
+
 #endif

@@ -22,6 +22,8 @@ const fg_route fg_routes[] = {
     {"DELETE", "/api/v1/me", fg_route_me_delete, 0, "me_delete"},
     {"POST", "/api/v1/me/faces", fg_route_me_faces, 0, "me_faces"},
     {"POST", "/api/v1/detect", fg_route_detect, 0, "detect"},
+    {"POST", "/api/v1/liveness", fg_route_liveness_new, 0, "liveness_new"},
+    {"POST", "/api/v1/liveness/{id}/frames", fg_route_liveness_frames, 0, "liveness_frames"},
     {"GET", "/healthz", fg_route_healthz, FG_ROUTE_OPS, "healthz"},
     {"GET", "/livez", fg_route_livez, FG_ROUTE_OPS, "livez"},
     {"GET", "/readyz", fg_route_healthz, FG_ROUTE_OPS, "readyz"},

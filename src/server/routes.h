@@ -22,6 +22,16 @@ void fg_route_admin_users(fg_request *req);
 void fg_route_admin_user_delete(fg_request *req);
 void fg_route_admin_audit(fg_request *req);
 
+/* liveness_api.c: the liveness challenge. */
+void fg_route_liveness_new(fg_request *req);
+void fg_route_liveness_frames(fg_request *req);
+
+/* The face a passed liveness session proves, for sign-up, log-in and add-a-face: session `id`
+ * of the request's "liveness" field, checked against its "liveness_secret", redeemed (single
+ * use) and up to cap of its descriptors copied into out. -1 with e (401 liveness_*). */
+int fg_liveness_redeem(fg_request *req, const char *id, float (*out)[FG_DESCRIPTOR_DIM], size_t cap,
+                       size_t *n, fg_http_error *e);
+
 /* routes.c */
 void fg_route_detect(fg_request *req);
 void fg_route_healthz(fg_request *req);

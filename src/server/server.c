@@ -48,6 +48,7 @@ void fg_server_config_init(fg_server_config *c)
     c->seed_routes = 1;
     c->code_ttl_s = 60;
     fg_ratelimit_config_init(&c->ratelimit);
+    fg_liveness_config_init(&c->liveness);
 }
 
 /* The store's change feed, applied to the matcher. */
@@ -113,6 +114,28 @@ static int load_keys(fg_server *s, int *admin_created, fg_error *err)
     return FG_OK;
 }
 
+/* What the liveness gate covers, and the tutorial's routes that bypass it. */
+static void liveness_banner(FILE *out, const fg_server_config *c)
+{
+    const fg_liveness_config *l = &c->liveness;
+    if (!l->required) {
+        fprintf(out, "  liveness   OFF (--liveness off): a photo of a user logs in as that user\n");
+        return;
+    }
+    fprintf(out, "  liveness   required for sign-up, log-in and added faces: ");
+    if (l->fixed_steps) {
+        fprintf(out, "fixed steps ");
+        for (size_t i = 0; i < l->fixed_steps; i++)
+            fprintf(out, "%s%s", i ? "," : "", fgl_step_name(l->steps[i]));
+    } else {
+        fprintf(out, "%d random steps", l->step_count);
+    }
+    fprintf(out, ", %.0f s per step, %.0f s per session\n", l->step_seconds, l->session_seconds);
+    if (c->seed_routes)
+        fprintf(out, "  WARNING    the tutorial's /register and /verify take still photos and "
+                     "bypass liveness; turn them off with --no-seed-routes\n");
+}
+
 /* Written in one piece so log collectors (and the tests) never see half a banner. */
 static void banner(const fg_server *s, size_t users, int admin_created)
 {
@@ -135,8 +158,7 @@ static void banner(const fg_server *s, size_t users, int admin_created)
             "  workers    %d, threshold %.3f, margin %.3f, body limit %zu bytes\n",
             FG_SERVER_VERSION, ipv6 ? "[" : "", c->host, ipv6 ? "]" : "", s->bound_port,
             c->data_dir, fg_store_backend_name(s->store), users, fg_matcher_templates(s->matcher),
-            c->engine.model_dir,
-            c->engine.fast_model_dir ? c->engine.fast_model_dir : "not loaded",
+            c->engine.model_dir, c->engine.fast_model_dir ? c->engine.fast_model_dir : "not loaded",
             fg_detector_name(c->engine.detector), fg_align_name(c->engine.align),
             fg_padding_name(c->engine.padding), c->engine.tta ? ", tta" : "",
             c->guidance == FG_GUIDANCE_FAST ? "the fast path (BlazeFace + FaceMesh)"
@@ -144,6 +166,7 @@ static void banner(const fg_server *s, size_t users, int admin_created)
             web ? c->web_root : "none: ", web ? "" : "serving the API only", c->workers,
             (double)c->threshold, (double)c->margin, c->body_limit);
     fprintf(out, "  issuer     %s (OpenID Connect)\n", c->issuer);
+    liveness_banner(out, c);
     if (c->admin_host[0])
         fprintf(out, "  admin      http://%s%s%s:%d/ (metrics, health)\n",
                 strchr(c->admin_host, ':') ? "[" : "", c->admin_host,
@@ -226,11 +249,12 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     if (!s) return fg_fail(err, FG_ENOMEM, "out of memory");
     s->config = *config;
     s->config.engine.model_dir = s->config.models;
-    /* The fast path is loaded when the guidance or the log-ins use it. */
-    s->config.engine.fast_model_dir =
-        s->config.guidance == FG_GUIDANCE_FAST || s->config.engine.detector == FG_DETECTOR_BLAZE
-            ? s->config.fast_models
-            : NULL;
+    /* The fast path is loaded when the guidance, the liveness challenge or the log-ins use it. */
+    s->config.engine.fast_model_dir = s->config.guidance == FG_GUIDANCE_FAST ||
+                                              s->config.liveness.required ||
+                                              s->config.engine.detector == FG_DETECTOR_BLAZE
+                                          ? s->config.fast_models
+                                          : NULL;
     if (s->config.workers < 1) s->config.workers = 1;
     pthread_mutex_init(&s->keys_lock, NULL);
     s->lock_fd = -1;
@@ -264,6 +288,9 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     if ((rc = fg_store_user_count(s->store, &users, err)) != FG_OK) goto fail;
     if ((rc = load_keys(s, &admin_created, err)) != FG_OK) goto fail;
     s->ratelimit = fg_ratelimit_new(&s->config.ratelimit);
+    if (s->config.liveness.required &&
+        (rc = fg_challenges_new(&s->config.liveness, &s->challenges, err)) != FG_OK)
+        goto fail;
     labels = fg_route_labels();
     s->metrics = labels ? fg_metrics_new(labels, FG_ROUTE_LABELS) : NULL;
     s->route_labels = labels;
@@ -294,6 +321,7 @@ void fg_server_stop(fg_server *s)
     if (s->follower_started) pthread_join(s->follower, NULL);
     fg_pool_free(s->pool);
     fg_ratelimit_free(s->ratelimit);
+    fg_challenges_free(s->challenges);
     fg_metrics_free(s->metrics);
     free(s->route_labels);
     fg_matcher_free(s->matcher);

@@ -16,6 +16,7 @@
 
 #include "facegate.h"
 #include "match/match.h"
+#include "server/challenge.h"
 #include "server/jwt.h"
 #include "server/metrics.h"
 #include "server/pool.h"
@@ -75,6 +76,7 @@ typedef struct fg_server_config {
      * then leave the public one. admin_host "" = none. */
     char admin_host[256];
     int admin_port;
+    fg_liveness_config liveness; /* --liveness, --liveness-steps, ... */
 } fg_server_config;
 
 /* One listening socket; a request knows which one it came through. */
@@ -99,6 +101,7 @@ typedef struct fg_server {
     uint8_t admin_token[32];
     char admin_token_hex[65];
     fg_ratelimit *ratelimit;
+    fg_challenges *challenges; /* liveness sessions; NULL with --liveness off */
     fg_metrics *metrics;
     const char **route_labels; /* the metrics' labels, owned */
     /* A shared store: the thread that keeps the matcher current with the other servers' changes

@@ -71,6 +71,10 @@ before(async () => {
       models,
       '--web-root',
       webRoot,
+      // Still photos as the camera: this file tests the photo flows; liveness.test.mjs the
+      // challenge.
+      '--liveness',
+      'off',
     ],
     { cwd: repo, stdio: ['ignore', log, log] },
   );

@@ -60,8 +60,12 @@ export function newDatabase() {
  * Returns { url, dataDir, store, log(), stop(), kill(), restart() }. Extra args are appended;
  * `bin` is another facegate binary (an installed one). store: a postgres:// URL, or (default) a
  * new database when FG_TEST_PG_URL is set, else SQLite in the data dir.
+ * liveness: the --liveness mode. The tests that sign up and log in with still photos test other
+ * things than liveness, so they pin 'off'; liveness.test.mjs passes 'required' (the default of
+ * the server itself).
  */
-export async function startServer({ args = [], dataDir = tempDir(), env = {}, bin = BIN, store } = {}) {
+export async function startServer({ args = [], dataDir = tempDir(), env = {}, bin = BIN, store,
+  liveness = 'off' } = {}) {
   if (store === undefined) store = PG_URL ? newDatabase() : 'sqlite';
   const server = { dataDir, store, url: null, proc: null, output: '' };
   const launch = () =>
@@ -70,7 +74,7 @@ export async function startServer({ args = [], dataDir = tempDir(), env = {}, bi
         bin,
         ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
          '--models', MODELS, '--web-root', path.join(dataDir, 'no-web-root'), '--store', store,
-         ...args],
+         '--liveness', liveness, ...args],
         { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
       );
       server.proc = proc;
