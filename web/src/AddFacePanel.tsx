@@ -1,7 +1,16 @@
-// Add a face to my account: the camera takes one good picture and sends it (POST /api/v1/me/faces).
+// Add a face to my account (POST /api/v1/me/faces): the liveness challenge on the camera, then the
+// face of the passed session; on a server without liveness, one good picture.
 
 import { useRef, useState } from 'react';
-import { CameraView, ErrorNotice, Spinner, type FaceGateClient, type FaceGateUser } from '@facegate/sdk';
+import {
+  CameraView,
+  ErrorNotice,
+  LivenessChallenge,
+  Spinner,
+  type FaceGateClient,
+  type FaceGateUser,
+  type LivenessProof,
+} from '@facegate/sdk';
 
 export interface AddFacePanelProps {
   client: FaceGateClient;
@@ -14,14 +23,16 @@ export function AddFacePanel({ client, onAdded }: AddFacePanelProps) {
   const [phase, setPhase] = useState<Phase>('idle');
   const [error, setError] = useState<unknown>(null);
   const [faces, setFaces] = useState(0);
+  const [photoMode, setPhotoMode] = useState(false);
+  const [attempt, setAttempt] = useState(0);
   const busy = useRef(false);
 
-  const save = async (image: string) => {
+  const save = async (face: string | LivenessProof) => {
     if (busy.current) return;
     busy.current = true;
     setPhase('saving');
     try {
-      const user = await client.addFace(image);
+      const user = await client.addFace(face);
       setFaces(user.faces);
       onAdded(user);
       setPhase('done');
@@ -35,7 +46,12 @@ export function AddFacePanel({ client, onAdded }: AddFacePanelProps) {
 
   const start = () => {
     setError(null);
+    setAttempt((n) => n + 1);
     setPhase('scanning');
+  };
+  const failed = (failure: unknown) => {
+    setError(failure);
+    setPhase('failed');
   };
 
   return (
@@ -49,16 +65,24 @@ export function AddFacePanel({ client, onAdded }: AddFacePanelProps) {
       )}
       {(phase === 'scanning' || phase === 'saving') && (
         <>
-          <CameraView
-            client={client}
-            scanning={phase === 'scanning'}
-            onGoodFrame={(image) => void save(image)}
-            onError={(failure) => {
-              setError(failure);
-              setPhase('failed');
-            }}
-            caption={phase === 'saving' ? <Spinner label="Saving your face…" /> : undefined}
-          />
+          {photoMode ? (
+            <CameraView
+              client={client}
+              scanning={phase === 'scanning'}
+              onGoodFrame={(image) => void save(image)}
+              onError={failed}
+              caption={phase === 'saving' ? <Spinner label="Saving your face…" /> : undefined}
+            />
+          ) : (
+            <LivenessChallenge
+              key={attempt}
+              client={client}
+              onPassed={(proof) => void save(proof)}
+              onFailed={failed}
+              onUnavailable={() => setPhotoMode(true)}
+              passedCaption={<Spinner label="Saving your face…" />}
+            />
+          )}
           <div className="fg-actions">
             <button type="button" className="fg-button secondary" onClick={() => setPhase('idle')}>
               Cancel

@@ -34,7 +34,7 @@ describe('<SignUpScreen>', () => {
       'POST /api/v1/users': () => ({ status: 201, body: session }),
     });
     fillForm();
-    expect(screen.getByText('0 of 3 pictures')).toBeTruthy();
+    expect(await screen.findByText('0 of 3 pictures')).toBeTruthy();
     expect(await screen.findByText('1 of 3 pictures')).toBeTruthy();
     await waitFor(() => expect(onSignedUp).toHaveBeenCalledWith(obama), { timeout: 4000 });
     const [request] = server.of('POST', '/api/v1/users');

@@ -1,15 +1,18 @@
 // <FaceLogin onLogin={(user, token) => ...} />: the whole face log-in, droppable into any React app.
-// Opens the camera, waits for one well-placed face, sends that frame to POST /api/v1/login and
-// reports the session; failures (no match, rate limit, camera, server) show with a "Try again".
+// Runs the server's liveness challenge on the camera and logs in with the passed session
+// (POST /api/v1/login); on a server without liveness (`--liveness off`) it waits for one
+// well-placed face and sends that frame instead. Failures (a step not done, no match, rate limit,
+// camera, server) show with a "Try again".
 
 import { useCallback, useId, useMemo, useRef, useState, type ReactNode } from 'react';
 import { CameraView } from './CameraView.js';
 import { createFaceGate, type FaceGateClient } from './client.js';
 import { ErrorNotice } from './ErrorNotice.js';
+import { LivenessChallenge } from './LivenessChallenge.js';
 import { mergeTexts, type FaceGateTexts } from './messages.js';
 import type { FaceGateError } from './errors.js';
 import { Spinner } from './Spinner.js';
-import type { FaceGateUser, Session } from './types.js';
+import type { FaceGateUser, LivenessProof, Session } from './types.js';
 
 export interface FaceLoginProps {
   /** Called once the server accepted the face. `token` is the signed session (JWT). */
@@ -47,6 +50,8 @@ export function FaceLogin({
   const [withUsername, setWithUsername] = useState(false);
   const [username, setUsername] = useState('');
   const [usernameReady, setUsernameReady] = useState(false);
+  const [photoMode, setPhotoMode] = useState(false);
+  const [attempt, setAttempt] = useState(0);
   const busy = useRef(false);
   const ids = useId();
 
@@ -61,12 +66,15 @@ export function FaceLogin({
   );
 
   const tryLogin = useCallback(
-    async (image: string) => {
+    async (face: string | LivenessProof) => {
       if (busy.current) return;
       busy.current = true;
       setPhase('checking');
+      const claim = withUsername ? username.trim() : undefined;
       try {
-        const session = await client.login({ image, username: withUsername ? username.trim() : undefined });
+        const session = await client.login(
+          typeof face === 'string' ? { image: face, username: claim } : { liveness: face, username: claim },
+        );
         busy.current = false;
         onLogin(session.user, session.token, session);
       } catch (failure) {
@@ -78,6 +86,7 @@ export function FaceLogin({
 
   const retry = () => {
     setError(null);
+    setAttempt((n) => n + 1);
     setPhase('scanning');
   };
 
@@ -135,7 +144,8 @@ export function FaceLogin({
           {failureActions}
         </ErrorNotice>
       ) : (
-        camera && (
+        camera &&
+        (photoMode ? (
           <CameraView
             client={client}
             scanning={phase === 'scanning'}
@@ -145,7 +155,17 @@ export function FaceLogin({
             caption={phase === 'checking' ? <Spinner label={t.checkingFace} /> : undefined}
             texts={t}
           />
-        )
+        ) : (
+          <LivenessChallenge
+            key={attempt}
+            client={client}
+            onPassed={(proof) => void tryLogin(proof)}
+            onFailed={fail}
+            onUnavailable={() => setPhotoMode(true)}
+            passedCaption={<Spinner label={t.checkingFace} />}
+            texts={t}
+          />
+        ))
       )}
     </section>
   );

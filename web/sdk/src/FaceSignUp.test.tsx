@@ -39,7 +39,7 @@ describe('<FaceSignUp>', () => {
     );
     fireEvent.change(screen.getByLabelText('Username'), { target: { value: ' obama ' } });
     fireEvent.click(screen.getByRole('button', { name: 'Continue: scan my face' }));
-    expect(screen.getByText('0 of 2 pictures')).toBeTruthy();
+    expect(await screen.findByText('0 of 2 pictures')).toBeTruthy();
     await waitFor(() => expect(onSignUp).toHaveBeenCalledWith(obama, 'jwt.signup', session), {
       timeout: 4000,
     });
@@ -67,7 +67,7 @@ describe('<FaceSignUp>', () => {
     expect(screen.getByText('Letters, digits, dot, dash and underscore.')).toBeTruthy(); // a default
     fireEvent.click(screen.getByRole('button', { name: 'Weiter: Gesicht scannen' }));
     expect(screen.getByText('Registrierung als obama.')).toBeTruthy();
-    expect(screen.getByText('0 von 3 Bildern')).toBeTruthy();
+    expect(await screen.findByText('0 von 3 Bildern')).toBeTruthy();
     expect(await screen.findByText('Stillhalten')).toBeTruthy();
     const alert = await screen.findByRole('alert', {}, { timeout: 4000 });
     expect(alert.textContent).toBe('Benutzername vergeben. Wähle einen anderen.');

@@ -1,7 +1,9 @@
 // <FaceSignUp onSignUp={(user, token) => ...} />: the whole sign-up, droppable into any React app.
-// A username and display name, then the camera takes `frames` good pictures by itself and the
-// account is created with them (POST /api/v1/users). A taken or invalid username goes back to the
-// form with the reason next to the field; other failures show with a way to try again.
+// A username and display name, then the server's liveness challenge on the camera, and the
+// account is created with the face of the passed session (POST /api/v1/users); on a server without
+// liveness (`--liveness off`) the camera takes `frames` good pictures by itself instead. A taken or
+// invalid username goes back to the form with the reason next to the field; other failures show
+// with a way to try again.
 
 import { useId, useMemo, useRef, useState, type ReactNode } from 'react';
 import { CameraView } from './CameraView.js';
@@ -9,9 +11,10 @@ import { CaptureProgress } from './CaptureProgress.js';
 import { createFaceGate, type FaceGateClient } from './client.js';
 import { ErrorNotice } from './ErrorNotice.js';
 import { FaceGateError } from './errors.js';
+import { LivenessChallenge } from './LivenessChallenge.js';
 import { describeError, mergeTexts, type FaceGateTexts } from './messages.js';
 import { Spinner } from './Spinner.js';
-import type { FaceGateUser, Session } from './types.js';
+import type { FaceGateUser, LivenessProof, Session } from './types.js';
 
 export const DEFAULT_SIGNUP_FRAMES = 3;
 
@@ -21,7 +24,7 @@ export interface FaceSignUpProps {
   /** A client to share with the rest of the app; otherwise one is made for `baseUrl`. */
   client?: FaceGateClient;
   baseUrl?: string;
-  /** Pictures to take (1 to 5). Default 3. */
+  /** Pictures to take (1 to 5) on a server without liveness. Default 3. */
   frames?: number;
   /** Every failure, for logging; the component shows it to the user anyway. */
   onError?: (error: FaceGateError) => void;
@@ -57,9 +60,12 @@ export function FaceSignUp({
   const [error, setError] = useState<FaceGateError | null>(null);
   const [fieldError, setFieldError] = useState<string | null>(null);
   const collected = useRef<string[]>([]);
+  const [photoMode, setPhotoMode] = useState(false);
+  const [attempt, setAttempt] = useState(0);
 
   const startScan = () => {
     collected.current = [];
+    setAttempt((n) => n + 1);
     setTaken([]);
     setError(null);
     setPhase('scanning');
@@ -81,14 +87,13 @@ export function FaceSignUp({
     setPhase('failed');
   };
 
-  const submit = async (images: string[]) => {
+  const submit = async (face: string[] | LivenessProof) => {
     setPhase('submitting');
+    const account = { username: username.trim(), displayName: displayName.trim() || undefined };
     try {
-      const session = await client.signUp({
-        username: username.trim(),
-        displayName: displayName.trim() || undefined,
-        images,
-      });
+      const session = await client.signUp(
+        Array.isArray(face) ? { ...account, images: face } : { ...account, liveness: face },
+      );
       onSignUp(session.user, session.token, session);
     } catch (failure) {
       fail(failure);
@@ -176,7 +181,7 @@ export function FaceSignUp({
           {error.code === 'face_already_enrolled' && enrolledActions}
           {back}
         </ErrorNotice>
-      ) : (
+      ) : photoMode ? (
         <>
           <CaptureProgress done={taken.length} total={needed} texts={t} />
           <CameraView
@@ -186,6 +191,19 @@ export function FaceSignUp({
             onGoodFrame={addFrame}
             onError={fail}
             caption={phase === 'submitting' ? <Spinner label={t.creatingAccount} /> : undefined}
+            texts={t}
+          />
+          <div className="fg-actions">{back}</div>
+        </>
+      ) : (
+        <>
+          <LivenessChallenge
+            key={attempt}
+            client={client}
+            onPassed={(proof) => void submit(proof)}
+            onFailed={fail}
+            onUnavailable={() => setPhotoMode(true)}
+            passedCaption={<Spinner label={t.creatingAccount} />}
             texts={t}
           />
           <div className="fg-actions">{back}</div>

@@ -2,7 +2,16 @@
 // and every failure turned into a FaceGateError so callers switch on `code`, never on text.
 
 import { FaceGateError, errorFromResponse } from './errors.js';
-import type { AuditEvent, Detection, FaceGateUser, Session } from './types.js';
+import type {
+  AuditEvent,
+  Detection,
+  FaceGateUser,
+  LivenessFrame,
+  LivenessProof,
+  LivenessStart,
+  LivenessState,
+  Session,
+} from './types.js';
 
 /** An image as the server accepts it in JSON: a data URL (`data:image/jpeg;base64,...`) or bare base64. */
 export type ImageData64 = string;
@@ -18,18 +27,21 @@ export interface FaceGateOptions {
   fetch?: typeof fetch;
 }
 
-export interface SignUpRequest {
+/** The face comes from a passed liveness session (servers with `--liveness required`, the
+ * default) or from images (`--liveness off`). */
+export type SignUpRequest = {
   username: string;
   displayName?: string;
+} & (
+  | { liveness: LivenessProof; images?: undefined }
   /** 1 to 5 images of the new user's face. */
-  images: ImageData64[];
-}
+  | { images: ImageData64[]; liveness?: undefined }
+);
 
-export interface LoginRequest {
-  image: ImageData64;
+export type LoginRequest = {
   /** Given: 1:1 log-in against this account only. Absent: 1:N, the server finds who it is. */
   username?: string;
-}
+} & ({ liveness: LivenessProof; image?: undefined } | { image: ImageData64; liveness?: undefined });
 
 /** Where an OpenID Connect sign-in goes next (POST /oauth2/authorize). */
 export interface AuthorizationStep {
@@ -64,7 +76,12 @@ export interface FaceGateClient {
   logout(): Promise<void>;
   me(): Promise<FaceGateUser>;
   detect(image: ImageData64): Promise<Detection>;
-  addFace(image: ImageData64): Promise<FaceGateUser>;
+  /** Adds a face: from a passed liveness session, or (`--liveness off`) one image. */
+  addFace(face: ImageData64 | LivenessProof): Promise<FaceGateUser>;
+  /** Starts a liveness challenge (404 `liveness_off` when the server runs without). */
+  startLiveness(): Promise<LivenessStart>;
+  /** Sends camera frames to a liveness session; the server decides every check. */
+  sendLivenessFrames(session: LivenessProof, frames: LivenessFrame[]): Promise<LivenessState>;
   deleteAccount(): Promise<string>;
   /** Admin routes, authorised by the server's admin token (not a user session). */
   admin(adminToken: string): FaceGateAdmin;
@@ -120,6 +137,8 @@ export function createFaceGate(options: FaceGateOptions = {}): FaceGateClient {
     return session;
   }
 
+  const proofFields = (proof: LivenessProof) => ({ liveness: proof.id, liveness_secret: proof.secret });
+
   return {
     baseUrl,
     get token() {
@@ -128,13 +147,15 @@ export function createFaceGate(options: FaceGateOptions = {}): FaceGateClient {
     setToken(next) {
       token = next;
     },
-    async signUp({ username, displayName, images }) {
-      const body: Record<string, unknown> = { username, images };
+    async signUp({ username, displayName, images, liveness }) {
+      const body: Record<string, unknown> = liveness
+        ? { username, ...proofFields(liveness) }
+        : { username, images };
       if (displayName) body.display_name = displayName;
       return startSession(await call<Session>({ method: 'POST', path: '/api/v1/users', body }));
     },
-    async login({ image, username }) {
-      const body: Record<string, unknown> = { image };
+    async login({ image, username, liveness }) {
+      const body: Record<string, unknown> = liveness ? proofFields(liveness) : { image };
       if (username) body.username = username;
       return startSession(await call<Session>({ method: 'POST', path: '/api/v1/login', body }));
     },
@@ -151,10 +172,16 @@ export function createFaceGate(options: FaceGateOptions = {}): FaceGateClient {
     detect(image) {
       return call<Detection>({ method: 'POST', path: '/api/v1/detect', body: { image } });
     },
-    async addFace(image) {
-      return (
-        await call<{ user: FaceGateUser }>({ method: 'POST', path: '/api/v1/me/faces', body: { image } })
-      ).user;
+    async addFace(face) {
+      const body = typeof face === 'string' ? { image: face } : proofFields(face);
+      return (await call<{ user: FaceGateUser }>({ method: 'POST', path: '/api/v1/me/faces', body })).user;
+    },
+    startLiveness() {
+      return call<LivenessStart>({ method: 'POST', path: '/api/v1/liveness', body: {} });
+    },
+    sendLivenessFrames({ id, secret }, frames) {
+      const path = `/api/v1/liveness/${encodeURIComponent(id)}/frames`;
+      return call<LivenessState>({ method: 'POST', path, body: { secret, frames } });
     },
     async deleteAccount() {
       const { deleted } = await call<{ deleted: string }>({ method: 'DELETE', path: '/api/v1/me' });

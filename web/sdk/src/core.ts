@@ -11,6 +11,8 @@ export type {
   LoginRequest,
   SignUpRequest,
 } from './client.js';
+export { runLiveness, livenessFailure, DEFAULT_LIVENESS_BATCH, DEFAULT_LIVENESS_FPS } from './liveness.js';
+export type { LivenessOutcome, LivenessRunOptions } from './liveness.js';
 export { FaceGateError, isFaceGateError, parseRetryAfter } from './errors.js';
 export type {
   AuditEvent,
@@ -20,6 +22,13 @@ export type {
   DetectHint,
   FaceBox,
   FaceGateUser,
+  LivenessFailureCode,
+  LivenessFrame,
+  LivenessHint,
+  LivenessProof,
+  LivenessStart,
+  LivenessState,
+  LivenessStep,
   Session,
 } from './types.js';
 export { captureFrame, openCamera, stopStream } from './camera.js';

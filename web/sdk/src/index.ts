@@ -13,6 +13,8 @@ export { ErrorNotice } from './ErrorNotice.js';
 export type { ErrorNoticeProps } from './ErrorNotice.js';
 export { Spinner } from './Spinner.js';
 export type { SpinnerProps } from './Spinner.js';
+export { LivenessChallenge } from './LivenessChallenge.js';
+export type { LivenessChallengeProps } from './LivenessChallenge.js';
 export { FaceLogin } from './FaceLogin.js';
 export type { FaceLoginProps } from './FaceLogin.js';
 export { FaceSignUp, DEFAULT_SIGNUP_FRAMES } from './FaceSignUp.js';

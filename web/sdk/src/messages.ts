@@ -3,7 +3,7 @@
 // describeError / hintText; what is not given keeps the English default.
 
 import { FaceGateError } from './errors.js';
-import type { DetectHint } from './types.js';
+import type { DetectHint, LivenessHint, LivenessStep } from './types.js';
 
 export interface ErrorText {
   title: string;
@@ -49,6 +49,15 @@ export interface FaceGateTexts {
   creatingAccount: string;
   back: string;
   changeUsername: string;
+  // <LivenessChallenge>: the steps in the person's own terms (the preview is a mirror).
+  livenessRegion: string;
+  livenessSteps: Record<LivenessStep, string>;
+  livenessHints: Record<LivenessHint, string>;
+  livenessStarting: string;
+  livenessGetReady: string;
+  livenessStepOf: (step: number, total: number) => string;
+  livenessSecondsLeft: (seconds: number) => string;
+  livenessPassed: string;
 }
 
 const errorTexts: Record<string, ErrorText> = {
@@ -103,6 +112,46 @@ const errorTexts: Record<string, ErrorText> = {
   image_too_large: { title: 'The camera picture is too large', detail: '' },
   body_too_large: { title: 'The camera picture is too large', detail: '' },
   not_found: { title: 'Not found', detail: '' },
+  // The liveness challenge: a failed session (liveness_ + the server's failure code) ...
+  liveness_step_timeout: {
+    title: 'The step was not done in time',
+    detail: 'Start again and follow each prompt as soon as it appears.',
+  },
+  liveness_expired: { title: 'The check took too long', detail: 'Start again; it takes a few seconds.' },
+  liveness_face_lost: {
+    title: 'We lost sight of your face',
+    detail: 'Keep your whole face inside the oval while you move, then start again.',
+  },
+  liveness_two_faces: {
+    title: 'Someone else came into view',
+    detail: 'Only one person may be in front of the camera. Start again.',
+  },
+  liveness_track_jump: {
+    title: 'The picture jumped',
+    detail: 'Keep the camera still and stay in view, then start again.',
+  },
+  liveness_identity: {
+    title: 'The face changed during the check',
+    detail: 'The same person must stay in front of the camera from start to end.',
+  },
+  liveness_time: { title: 'The camera frames were out of order', detail: 'Reload the page and start again.' },
+  liveness_ended: { title: 'The check stopped', detail: 'Start again.' },
+  // ... and the server's refusals of a session.
+  liveness_required: {
+    title: 'A liveness check is needed',
+    detail: 'This server only accepts faces checked live. Start again.',
+  },
+  liveness_used: { title: 'This check was used already', detail: 'Each check works once. Start again.' },
+  liveness_not_passed: { title: 'The check is not finished', detail: 'Start again.' },
+  liveness_failed: { title: 'The check failed', detail: 'Start again.' },
+  liveness_unknown: {
+    title: 'The check has expired',
+    detail: 'It may have timed out, or reached another server. Start again.',
+  },
+  too_many_sessions: {
+    title: 'Too many checks at once',
+    detail: 'Finish or close the other ones, then try again.',
+  },
 };
 
 /** The English texts. */
@@ -132,7 +181,7 @@ export const defaultTexts: FaceGateTexts = {
   scanMyFace: 'Scan my face',
   checkingFace: 'Checking your face…',
   signUpRegion: 'Sign up with your face',
-  signUpIntro: 'Choose a username, then look at the camera: it takes three pictures by itself.',
+  signUpIntro: 'Choose a username, then look at the camera and follow the prompts (turn your head, blink…).',
   usernameHelp: 'Letters, digits, dot, dash and underscore.',
   displayName: 'Display name (optional)',
   continueToScan: 'Continue: scan my face',
@@ -144,6 +193,28 @@ export const defaultTexts: FaceGateTexts = {
   creatingAccount: 'Creating your account…',
   back: 'Back',
   changeUsername: 'Change username',
+  livenessRegion: 'Liveness check',
+  livenessSteps: {
+    turn_left: 'Turn your head to your left',
+    turn_right: 'Turn your head to your right',
+    look_up: 'Look up',
+    look_down: 'Look down',
+    blink: 'Blink',
+  },
+  livenessHints: {
+    no_face: 'We cannot see your face — look at the camera in good light',
+    two_faces: 'Only one person, please',
+    face_camera: 'Look straight at the camera',
+    hold_still: 'Hold still for a moment',
+    go_further: 'A little further',
+    straighter: 'Only that one direction — keep it straight',
+    back_to_centre: 'Come back to the centre first',
+  },
+  livenessStarting: 'Getting the check ready…',
+  livenessGetReady: 'Look straight at the camera and hold still',
+  livenessStepOf: (step, total) => `Step ${step} of ${total}`,
+  livenessSecondsLeft: (seconds) => (seconds === 1 ? '1 second left' : `${seconds} seconds left`),
+  livenessPassed: 'Done — you are live',
 };
 
 /** The defaults with `overrides` laid over them (errors and hints merged key by key). */
@@ -154,6 +225,8 @@ export function mergeTexts(overrides?: Partial<FaceGateTexts>): FaceGateTexts {
     ...overrides,
     errors: { ...defaultTexts.errors, ...overrides.errors },
     hints: { ...defaultTexts.hints, ...overrides.hints },
+    livenessSteps: { ...defaultTexts.livenessSteps, ...overrides.livenessSteps },
+    livenessHints: { ...defaultTexts.livenessHints, ...overrides.livenessHints },
   };
 }
 

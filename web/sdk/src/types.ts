@@ -66,3 +66,57 @@ export interface AuditEvent {
   outcome: string;
   distance: number | null;
 }
+
+/** A liveness challenge step. Left and right are the person's own (on a mirrored preview, the
+ * head turns toward the screen's same side). */
+export type LivenessStep = 'turn_left' | 'turn_right' | 'look_up' | 'look_down' | 'blink';
+
+/** Why the last frames did not advance the step. */
+export type LivenessHint =
+  'no_face' | 'two_faces' | 'face_camera' | 'hold_still' | 'go_further' | 'straighter' | 'back_to_centre';
+
+/** Why a liveness session failed. */
+export type LivenessFailureCode =
+  'step_timeout' | 'expired' | 'face_lost' | 'two_faces' | 'track_jump' | 'identity' | 'time' | 'ended';
+
+/** Where a liveness session stands (POST /api/v1/liveness and its frames route). */
+export interface LivenessState {
+  id: string;
+  state: 'running' | 'passed' | 'failed';
+  done: boolean;
+  /** The current step once the client may know it; null once the session ended. */
+  step: LivenessStep | null;
+  instruction: string | null;
+  step_index: number;
+  steps: number;
+  completed: number;
+  /** The current step counts from now on (after a neutral pose at the start). */
+  revealed: boolean;
+  /** 0..1 within the current step. */
+  progress: number;
+  hint: LivenessHint | null;
+  message: string;
+  failure: { code: LivenessFailureCode; message: string } | null;
+  expires_at: string;
+  frames?: number;
+  ignored?: number;
+}
+
+/** A new session: its state plus what only its creator gets. */
+export interface LivenessStart extends LivenessState {
+  secret: string;
+  step_seconds: number;
+  max_frames: number;
+}
+
+/** A passed session, to send once with a sign-up, log-in or added face. */
+export interface LivenessProof {
+  id: string;
+  secret: string;
+}
+
+/** One camera frame with its capture time (milliseconds, performance.now()). */
+export interface LivenessFrame {
+  t: number;
+  image: string;
+}
