@@ -3,7 +3,7 @@
 // their head moves on the mirror, the steps done, a countdown, and the server's hint. The server
 // decides every check; this shows where it stands. Mount it again (a new `key`) to retry.
 
-import { useEffect, useId, useRef, useState, type CSSProperties, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import type { FaceGateClient } from './client.js';
 import { FaceGateError } from './errors.js';
 import { livenessFailure, runLiveness } from './liveness.js';
@@ -86,7 +86,6 @@ export function LivenessChallenge({
   const callbacks = useRef({ onPassed, onFailed, onUnavailable });
   callbacks.current = { onPassed, onFailed, onUnavailable };
   const shownKey = useRef('');
-  const maskId = `fg-oval-${useId().replace(/:/g, '')}`;
 
   useEffect(() => {
     if (error) callbacks.current.onFailed(error);
@@ -144,7 +143,11 @@ export function LivenessChallenge({
   else if (!running) prompt = state.failure?.message ?? state.message;
   else if (!state.revealed || !state.step) prompt = t.livenessGetReady;
   else prompt = t.livenessSteps[state.step];
-  const hint = running && state.hint ? t.livenessHints[state.hint] : '';
+  // "Further" before any motion reads as a reproach: only once the step's motion has started.
+  const hint =
+    running && state.hint && !(state.hint === 'go_further' && state.progress === 0)
+      ? t.livenessHints[state.hint]
+      : '';
   const phase = !state ? 'starting' : state.state === 'running' && !state.revealed ? 'ready' : state.state;
 
   return (
@@ -184,13 +187,12 @@ export function LivenessChallenge({
           style={{ display: 'block', width: '100%', height: 'auto', ...mirrored }}
         />
         <svg className="fg-liveness-oval" viewBox="0 0 100 100" preserveAspectRatio="none" aria-hidden="true">
-          <defs>
-            <mask id={maskId}>
-              <rect width="100" height="100" fill="white" />
-              <ellipse cx="50" cy="48" rx="22" ry="36" fill="black" />
-            </mask>
-          </defs>
-          <rect width="100" height="100" fill="rgba(15, 23, 42, 0.45)" mask={`url(#${maskId})`} />
+          {/* The picture outside the oval, dimmed: a rectangle with the oval cut out. */}
+          <path
+            className="fg-liveness-dim"
+            d="M0 0H100V100H0Z M28 48a22 36 0 1 0 44 0a22 36 0 1 0-44 0Z"
+            fillRule="evenodd"
+          />
           <ellipse
             className="fg-liveness-guide"
             cx="50"
@@ -207,9 +209,9 @@ export function LivenessChallenge({
           </div>
         )}
       </div>
-      <p className="fg-liveness-prompt" role="status" aria-live="polite">
+      <div className="fg-liveness-prompt" role="status" aria-live="polite">
         {prompt}
-      </p>
+      </div>
       <p className="fg-liveness-hint" aria-live="polite">
         {hint}
       </p>
