@@ -3,9 +3,9 @@
  * `facegate backup`, `facegate restore`.
  *
  * Each takes --data-dir DIR (default $FACEGATE_DATA_DIR, else ./data) and --store (default
- * $FACEGATE_STORE, else sqlite: the data dir's database; or serve's postgres://... URL). Commands that only add
- * rows or files (client, keys rotate, backup) work while `facegate serve` runs on the same
- * directory; those that rewrite what a running server holds in memory (keys
+ * $FACEGATE_STORE, else sqlite: the data dir's database; or serve's postgres://... URL). Commands
+ * that only add rows or files (client, keys rotate, backup) work while `facegate serve` runs on the
+ * same directory; those that rewrite what a running server holds in memory (keys
  * rotate-descriptor-key, restore) refuse to run until it stops.
  */
 #include <errno.h>

@@ -18,6 +18,9 @@ static const struct {
     {"embed", fg_cmd_embed, "print the 128-d descriptor of each face (JSON)"},
     {"compare", fg_cmd_compare, "distance between the faces of two images; exit 0 if same"},
     {"eval", fg_cmd_eval, "accuracy on labelled pairs or folders: FAR/FRR, ROC, threshold"},
+    {"liveness", fg_cmd_liveness, "run the liveness challenge on a recorded clip (JSON evidence)"},
+    {"eval-liveness", fg_cmd_eval_liveness,
+     "liveness on labelled clips: APCER per attack kind, BPCER (ISO/IEC 30107-3)"},
     {"client", fg_cmd_client, "OpenID Connect clients: add, list, remove"},
     {"keys", fg_cmd_keys, "rotate the session signing key or the descriptor key"},
     {"backup", fg_cmd_backup, "online copy of the store (and the key files to save)"},
@@ -28,7 +31,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: facegate COMMAND [OPTIONS] [ARGS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'facegate COMMAND --help' describes a command's options.\n");
 }
 
