@@ -96,6 +96,12 @@ if [ -x "$BUILD/bench_match" ]; then
       "$BUILD/bench_match" --sizes 10000,100000,1000000; } | tee -a "$out/bench.md" || status=1
 fi
 
+# The liveness challenge on the server: CPU per 20-frame session, frames per CPU second.
+if [ -x "$BUILD/facegate" ]; then
+    echo "bench: liveness challenge sessions on one server worker" >&2
+    FACEGATE_BIN="$BUILD/facegate" node bench/liveness-server.mjs | tee -a "$out/bench.md" || status=1
+fi
+
 # The shared store at scale: 1M templates in PostgreSQL, start-up load, log-ins/s of one and two
 # servers (wrk, 60 s runs; BENCH_TEMPLATES, BENCH_LOGIN_SECONDS, BENCH_CONNECTIONS).
 if [ -x "$BUILD/bench_store" ] && command -v wrk >/dev/null; then
