@@ -349,6 +349,7 @@ void fg_route_liveness_frames(fg_request *req)
     size_t n = 0, fed = 0;
     fg_challenge *ch = NULL;
     fg_http_error e;
+    json_t *body;
     double now = fg_monotonic();
     size_t max_frames = (size_t)(cfg->session_seconds * FRAMES_PER_SECOND_MAX) + 1;
 
@@ -369,9 +370,11 @@ void fg_route_liveness_frames(fg_request *req)
     if (check_clock(ch, frames, n, now, &e) != 0 || feed_all(req, ch, frames, n, &fed, &e) != 0)
         goto fail;
     if (ch->status.state != FGL_RUNNING) log_end(ch);
-    fg_reply_json(req, 200, session_json(ch, fed, n - fed));
+    /* Released before the reply leaves: the client's next request may follow at once. */
+    body = session_json(ch, fed, n - fed);
     fg_challenge_release(s->challenges, ch);
     frames_free(frames, n);
+    fg_reply_json(req, 200, body);
     return;
 fail:
     fg_challenge_release(s->challenges, ch);

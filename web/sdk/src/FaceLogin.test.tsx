@@ -103,6 +103,29 @@ describe('<FaceLogin>', () => {
     expect(await screen.findByText('The server had a problem')).toBeTruthy();
   });
 
+  it('ignores the answer of a 1:N log-in left behind by switching to the username', async () => {
+    let release: () => void = () => undefined;
+    const { server, onLogin } = renderLogin({
+      'POST /api/v1/detect': () => ({ body: okDetection }),
+      'POST /api/v1/login': (call) =>
+        (call.body as { username?: string }).username
+          ? { body: session }
+          : new Promise((resolve) => {
+              release = () => resolve({ body: session });
+            }),
+    });
+    await waitFor(() => expect(server.of('POST', '/api/v1/login')).toHaveLength(1));
+    fireEvent.click(screen.getByLabelText('Log in with my username'));
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(onLogin).not.toHaveBeenCalled();
+    fireEvent.change(screen.getByLabelText('Username'), { target: { value: 'obama' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Scan my face' }));
+    await waitFor(() => expect(onLogin).toHaveBeenCalledTimes(1));
+    const logins = server.of('POST', '/api/v1/login');
+    expect(logins[logins.length - 1].body).toEqual({ image: FAKE_FRAME, username: 'obama' });
+  });
+
   it('sends the username for 1:1 log-in', async () => {
     const { server, onLogin } = renderLogin({
       'POST /api/v1/detect': () => ({ body: okDetection }),

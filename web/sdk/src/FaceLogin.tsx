@@ -65,26 +65,34 @@ export function FaceLogin({
     [onError],
   );
 
+  // Bumped whenever the person starts over (e.g. switches to "log in with my username" while a
+  // log-in is on its way): the answer of an attempt they left behind is ignored.
+  const generation = useRef(0);
+
   const tryLogin = useCallback(
     async (face: string | LivenessProof) => {
       if (busy.current) return;
       busy.current = true;
       setPhase('checking');
+      const mine = generation.current;
       const claim = withUsername ? username.trim() : undefined;
       try {
         const session = await client.login(
           typeof face === 'string' ? { image: face, username: claim } : { liveness: face, username: claim },
         );
+        if (mine !== generation.current) return;
         busy.current = false;
         onLogin(session.user, session.token, session);
       } catch (failure) {
-        fail(failure as FaceGateError);
+        if (mine === generation.current) fail(failure as FaceGateError);
       }
     },
     [client, withUsername, username, onLogin, fail],
   );
 
   const retry = () => {
+    generation.current += 1;
+    busy.current = false;
     setError(null);
     setAttempt((n) => n + 1);
     setPhase('scanning');
