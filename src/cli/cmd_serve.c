@@ -27,6 +27,7 @@ typedef enum option_kind {
     OPT_INT,    /* int in [lo, hi] */
     OPT_UINT,   /* unsigned in [lo, hi] */
     OPT_SIZE,   /* size_t in [lo, hi] */
+    OPT_U64,    /* uint64_t in [lo, hi] */
     OPT_FLOAT,  /* float in [lo, hi] */
     OPT_BOOL,   /* int 0/1 */
     OPT_LIST,   /* cors_origins */
@@ -62,7 +63,7 @@ static const serve_option OPTIONS[] = {
      OPT_TEXT, FIELD(models), 0, 0},
     {"web-root", "DIR", "web app to serve at / (default web/dist; API only if missing)", OPT_TEXT,
      FIELD(web_root), 0, 0},
-    {"workers", "N", "worker threads, one engine each (default: number of cores)", OPT_INT,
+    {"workers", "N", "inference threads, one engine each (default: number of cores)", OPT_INT,
      FIELD(workers), 1, 256},
     {"threshold", "T",
      "accept a face under this match distance (default 0.38, 0.375 with --tta; calibrated on LFW)",
@@ -75,8 +76,18 @@ static const serve_option OPTIONS[] = {
      0, 0, 0},
     {"body-limit", "BYTES", "largest request body (default 10485760)", OPT_SIZE, FIELD(body_limit),
      1024, 1024.0 * 1024 * 1024},
-    {"timeout", "SECONDS", "idle connection / request timeout (default 30)", OPT_UINT,
-     FIELD(timeout_s), 1, 3600},
+    {"frame-max-pixels", "N",
+     "largest log-in / detect image in pixels, a camera frame (default 2097152: 1920x1080 fits)",
+     OPT_U64, FIELD(frame_max_pixels), 64 * 64, 40e6},
+    {"timeout", "SECONDS", "idle connection timeout (default 30)", OPT_UINT, FIELD(timeout_s), 1,
+     3600},
+    {"request-timeout", "SECONDS",
+     "a request (headers and body) must arrive whole within this (default 60)", OPT_UINT,
+     FIELD(request_timeout_s), 1, 3600},
+    {"max-connections-per-client", "N", "open connections per client address (default 32)",
+     OPT_UINT, FIELD(max_per_client), 1, 512},
+    {"queue-limit", "N", "requests waiting for an engine before 503 busy (default 64)", OPT_SIZE,
+     FIELD(queue_limit), 1, 100000},
     {"token-ttl", "SECONDS", "session lifetime (default 3600)", OPT_INT, FIELD(token_ttl_s), 60,
      30 * 86400},
     {"secure-cookie", NULL, "mark the session cookie Secure (serve behind HTTPS)", OPT_BOOL,
@@ -315,11 +326,12 @@ static int apply(parse_state *st, const serve_option *o, const char *value, cons
         snprintf(expected, sizeof expected, "a number from %g to %g", o->lo, o->hi);
         return bad_value(o, value, src, expected);
     }
-    if ((o->kind == OPT_INT || o->kind == OPT_UINT || o->kind == OPT_SIZE) && d != (long long)d)
+    if (o->kind != OPT_FLOAT && d != (long long)d)
         return bad_value(o, value, src, "a whole number");
     if (o->kind == OPT_INT) *(int *)field = (int)d;
     if (o->kind == OPT_UINT) *(unsigned *)field = (unsigned)d;
     if (o->kind == OPT_SIZE) *(size_t *)field = (size_t)d;
+    if (o->kind == OPT_U64) *(uint64_t *)field = (uint64_t)d;
     if (o->kind == OPT_FLOAT) *(float *)field = (float)d;
     return 0;
 }

@@ -165,7 +165,7 @@ static int describe_all(fg_request *req, const fg_blob *images, size_t n,
         char what[32];
         fg_probe probe;
         snprintf(what, sizeof what, n > 1 ? "image %zu" : "image", i + 1);
-        if (fg_probe_face(s, &images[i], what, &probe, e) != 0) return -1;
+        if (fg_probe_face(req, FG_PROBE_ENROL, &images[i], what, &probe, e) != 0) return -1;
         memcpy(descriptors[i], probe.descriptor, sizeof probe.descriptor);
         if (i > 0 && fg_match_distance(descriptors[0], descriptors[i]) >= s->config.threshold)
             return fg_http_fail(e, 400, "faces_differ",
@@ -321,7 +321,7 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
         e->retry_after = retry;
         return -1;
     }
-    if (fg_probe_face(s, &images[0], "image", &probe, e) != 0) {
+    if (fg_probe_face(req, FG_PROBE_FRAME, &images[0], "image", &probe, e) != 0) {
         fg_blobs_free(images, n);
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
         fg_audit(req, "login", claim, e->code, NAN);
@@ -482,7 +482,7 @@ static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
         return fg_http_fail(e, 409, "too_many_faces", "an account holds at most %d faces",
                             FG_SERVER_MAX_FACES);
     if (fg_req_images(req, "image", 1, &images, &n, e) != 0) return -1;
-    rc = fg_probe_face(s, &images[0], "image", &probe, e);
+    rc = fg_probe_face(req, FG_PROBE_ENROL, &images[0], "image", &probe, e);
     fg_blobs_free(images, n);
     if (rc != 0) return -1;
 

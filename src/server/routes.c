@@ -9,19 +9,19 @@
 #include <string.h>
 
 const fg_route fg_routes[] = {
-    {"POST", "/register", fg_route_seed_register, FG_ROUTE_SEED, "seed_register"},
-    {"POST", "/verify", fg_route_seed_verify, FG_ROUTE_SEED, "seed_verify"},
-    {"POST", "/api/v1/users", fg_route_signup, 0, "signup"},
+    {"POST", "/register", fg_route_seed_register, FG_ROUTE_SEED | FG_ROUTE_INFER, "seed_register"},
+    {"POST", "/verify", fg_route_seed_verify, FG_ROUTE_SEED | FG_ROUTE_INFER, "seed_verify"},
+    {"POST", "/api/v1/users", fg_route_signup, FG_ROUTE_INFER, "signup"},
     {"GET", "/api/v1/users", fg_route_admin_users, FG_ROUTE_ADMIN, "admin_users"},
     {"DELETE", "/api/v1/users/{name}", fg_route_admin_user_delete, FG_ROUTE_ADMIN,
      "admin_user_delete"},
     {"GET", "/api/v1/audit", fg_route_admin_audit, FG_ROUTE_ADMIN, "admin_audit"},
-    {"POST", "/api/v1/login", fg_route_login, 0, "login"},
+    {"POST", "/api/v1/login", fg_route_login, FG_ROUTE_INFER, "login"},
     {"POST", "/api/v1/logout", fg_route_logout, 0, "logout"},
     {"GET", "/api/v1/me", fg_route_me, 0, "me"},
     {"DELETE", "/api/v1/me", fg_route_me_delete, 0, "me_delete"},
-    {"POST", "/api/v1/me/faces", fg_route_me_faces, 0, "me_faces"},
-    {"POST", "/api/v1/detect", fg_route_detect, 0, "detect"},
+    {"POST", "/api/v1/me/faces", fg_route_me_faces, FG_ROUTE_INFER, "me_faces"},
+    {"POST", "/api/v1/detect", fg_route_detect, FG_ROUTE_INFER, "detect"},
     {"GET", "/healthz", fg_route_healthz, FG_ROUTE_OPS, "healthz"},
     {"GET", "/livez", fg_route_livez, FG_ROUTE_OPS, "livez"},
     {"GET", "/readyz", fg_route_healthz, FG_ROUTE_OPS, "readyz"},
@@ -139,7 +139,7 @@ void fg_route_detect(fg_request *req)
     json_t *list;
 
     if (fg_req_images(req, "image", 1, &images, &nimages, &e) != 0 ||
-        fg_probe_detect(req->server, &images[0], &width, &height, &faces, &count, &e) != 0) {
+        fg_probe_detect(req, &images[0], &width, &height, &faces, &count, &e) != 0) {
         fg_blobs_free(images, nimages);
         fg_reply_error(req, &e);
         return;
@@ -197,11 +197,12 @@ void fg_route_healthz(fg_request *req)
 void fg_route_metrics(fg_request *req)
 {
     fg_server *s = req->server;
-    size_t users = 0;
+    fg_metrics_gauges g = {.workers = s->config.workers};
     char *text;
-    fg_store_user_count(s->store, &users, NULL);
-    text =
-        fg_metrics_render(s->metrics, users, fg_matcher_templates(s->matcher), s->config.workers);
+    fg_store_user_count(s->store, &g.users, NULL);
+    g.templates = fg_matcher_templates(s->matcher);
+    fg_pool_load(s->pool, &g.queued, &g.busy);
+    text = fg_metrics_render(s->metrics, &g);
     if (!text) {
         fg_reply_errorf(req, 500, "internal", "out of memory rendering metrics");
         return;

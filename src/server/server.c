@@ -43,7 +43,11 @@ void fg_server_config_init(fg_server_config *c)
     c->margin = FG_SERVER_DEFAULT_MARGIN;
     c->min_face_px = FG_SERVER_MIN_FACE_PX;
     c->body_limit = 10u * 1024 * 1024;
+    c->frame_max_pixels = FG_SERVER_FRAME_MAX_PIXELS;
     c->timeout_s = 30;
+    c->request_timeout_s = 60;
+    c->max_per_client = 32;
+    c->queue_limit = 64;
     c->token_ttl_s = 3600;
     c->seed_routes = 1;
     c->code_ttl_s = 60;
@@ -263,7 +267,8 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     }
     fprintf(stderr, "facegate: loading %d engine%s from %s\n", s->config.workers,
             s->config.workers == 1 ? "" : "s", s->config.models);
-    if ((rc = fg_pool_open(&s->config.engine, s->config.workers, &s->pool, err)) != FG_OK)
+    if ((rc = fg_pool_open(&s->config.engine, s->config.workers, s->config.queue_limit, &s->pool,
+                           err)) != FG_OK)
         goto fail;
     default_issuer(s, s->config.port);
     if ((rc = fg_http_start(s, err)) != FG_OK) goto fail;

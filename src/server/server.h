@@ -2,9 +2,10 @@
  * server.h - `facegate serve`: configuration, the server's shared state, start and stop.
  *
  * The server owns: the store (users, encrypted templates, audit), the matcher (every template
- * in memory, kept current by the store's change feed), a pool of engines (one per worker thread),
- * the session signing key, the admin token, the failed-log-in rate limiter and the metrics. Route
- * handlers (routes.c, account.c, admin.c) reach all of it through the fg_server they are given.
+ * in memory, kept current by the store's change feed), the inference pool (one thread and one
+ * engine per worker, fed by a queue: see http.c for the worker model), the session signing keys,
+ * the admin token, the failed-log-in rate limiter and the metrics. Route handlers (routes.c,
+ * account.c, admin.c) reach all of it through the fg_server of the request they are given.
  */
 #ifndef FG_SERVER_H
 #define FG_SERVER_H
@@ -36,6 +37,8 @@
 #define FG_SERVER_MAX_SIGNUP_IMAGES 5
 #define FG_SERVER_MAX_FACES 10
 #define FG_SERVER_MAX_CORS_ORIGINS 16
+/* A webcam frame: 1920x1080 fits. */
+#define FG_SERVER_FRAME_MAX_PIXELS (2u * 1024 * 1024)
 
 typedef struct fg_server_config {
     char host[256];
@@ -45,12 +48,16 @@ typedef struct fg_server_config {
     char web_root[1024];
     fg_engine_options engine; /* model_dir points into `models` */
     char models[1024];
-    int workers; /* HTTP worker threads = engines */
+    int workers; /* inference threads = engines */
     float threshold;
     float margin;
     int min_face_px;
-    size_t body_limit;  /* bytes */
-    unsigned timeout_s; /* idle connection / request timeout */
+    size_t body_limit;          /* bytes */
+    uint64_t frame_max_pixels;  /* log-in and detect images; enrolment: engine.max_pixels */
+    unsigned timeout_s;         /* idle connection timeout */
+    unsigned request_timeout_s; /* a request must arrive whole within this */
+    unsigned max_per_client;    /* open connections per client address */
+    size_t queue_limit;         /* requests waiting for an engine */
     int token_ttl_s;
     int secure_cookie; /* add `Secure` to the session cookie (behind HTTPS) */
     int seed_routes;   /* serve the tutorial's /register and /verify */
@@ -84,6 +91,7 @@ typedef struct fg_server {
     fg_store *store;
     fg_matcher *matcher;
     fg_pool *pool;
+    struct fg_http *http; /* connection tracking (http.c) */
     /* The signing keys (current + previous): replaced by fg_server_reload_keys, so read them
      * with fg_server_keys. */
     fg_jwt_keyset keys;

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startServer, call, photo, dataUrl, adminToken, embed, PG_URL } from './helpers.mjs';
+import { startServer, call, photo, dataUrl, adminToken, embed, PG_URL, cameraFrame } from './helpers.mjs';
 
 let server;
 const tokens = {};
@@ -25,7 +25,7 @@ function cookieOf(res) {
 }
 
 function login(image, username) {
-  const json = { image: dataUrl(photo(image)) };
+  const json = { image: dataUrl(cameraFrame(image)) };
   if (username) json.username = username;
   return call(server, 'POST', '/api/v1/login', { json });
 }

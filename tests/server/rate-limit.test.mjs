@@ -2,7 +2,7 @@
 // lockout after consecutive failures). Small limits on the command line keep this quick.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, call, photo, dataUrl, adminToken } from './helpers.mjs';
+import { startServer, call, photo, dataUrl, adminToken, cameraFrame } from './helpers.mjs';
 
 const servers = [];
 after(async () => {
@@ -11,7 +11,7 @@ after(async () => {
 
 const login = (server, image, username) =>
   call(server, 'POST', '/api/v1/login', {
-    json: username ? { username, image: dataUrl(photo(image)) } : { image: dataUrl(photo(image)) },
+    json: username ? { username, image: dataUrl(cameraFrame(image)) } : { image: dataUrl(cameraFrame(image)) },
   });
 
 test('failed log-ins from one client → 429 rate_limited with Retry-After', async () => {
@@ -29,7 +29,7 @@ test('failed log-ins from one client → 429 rate_limited with Retry-After', asy
   assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
   assert.ok(Date.now() - started < 1000, 'refused before any face work');
   // The seed route is the same log-in and is limited too.
-  res = await call(server, 'POST', '/verify', { json: { image64: dataUrl(photo('biden/biden.jpg')) } });
+  res = await call(server, 'POST', '/verify', { json: { image64: dataUrl(cameraFrame('biden/biden.jpg')) } });
   assert.equal(res.status, 429);
   assert.ok(res.headers.get('retry-after'));
   // Bad input is not a failed log-in attempt and does not reset anything either.
