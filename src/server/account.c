@@ -33,7 +33,8 @@ static void reply_session(fg_request *req, int status, const fg_store_user *user
     json_t *body;
     int rc;
 
-    snprintf(claims.sub, sizeof claims.sub, "%s", user->username);
+    snprintf(claims.sub, sizeof claims.sub, "%s", user->uid);
+    snprintf(claims.username, sizeof claims.username, "%s", user->username);
     snprintf(claims.name, sizeof claims.name, "%s", user->display_name);
     snprintf(claims.amr, sizeof claims.amr, "face");
     claims.iat = fg_now();
@@ -84,10 +85,17 @@ int fg_session_user(fg_request *req, const char *token, fg_store_user *user, fg_
     if ((rc = fg_store_session_revoked(s->store, claims->jti, &revoked, &err)) != FG_OK)
         return fg_http_store_fail(e, rc, &err, "could not check the session");
     if (revoked) return fg_http_fail(e, 401, "unauthorized", "this session was logged out");
-    rc = fg_store_user_get(s->store, claims->sub, user, &err);
+    /* The account the token was issued for, by its id: a deleted and re-created username is
+     * another account and does not inherit old sessions. A token of the previous format names
+     * a username: it is honoured until it expires, but only by an account created before the
+     * second it was issued (so not by one re-created in that same second). */
+    if (claims->username[0])
+        rc = fg_store_user_get_uid(s->store, claims->sub, user, &err);
+    else
+        rc = fg_store_user_get(s->store, claims->sub, user, &err);
     if (rc != FG_OK && rc != FG_STORE_ENOTFOUND)
         return fg_http_store_fail(e, rc, &err, "could not check the session");
-    if (rc != FG_OK || user->created_at > claims->iat)
+    if (rc != FG_OK || (!claims->username[0] && user->created_at >= claims->iat))
         return fg_http_fail(e, 401, "unauthorized", "the account of this session no longer exists");
     return 0;
 }

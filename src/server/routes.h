@@ -29,9 +29,9 @@ void fg_route_livez(fg_request *req);
 void fg_route_metrics(fg_request *req);
 void fg_route_jwks(fg_request *req);
 
-/* The session of `token`: a valid, unrevoked session token whose account still exists and is
- * not younger than the token (a deleted and re-created username does not inherit old
- * sessions). 0 with *user and *claims filled, or -1 with e (401 unauthorized). */
+/* The session of `token`: a valid, unrevoked session token whose account (the one its sub, the
+ * account id, names: a deleted and re-created username does not inherit old sessions) still
+ * exists. 0 with *user and *claims filled, or -1 with e (401 unauthorized). */
 int fg_session_user(fg_request *req, const char *token, fg_store_user *user, fg_jwt_claims *claims,
                     fg_http_error *e);
 
