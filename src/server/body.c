@@ -54,6 +54,15 @@ void fg_body_free(fg_request *req)
     req->json = NULL;
 }
 
+int fg_body_unsupported(const fg_request *req, fg_http_error *e)
+{
+    const char *type = fg_req_header(req, "Content-Type");
+    return fg_http_fail(e, 415, "unsupported_media_type",
+                        "a body must be application/json, multipart/form-data or an image "
+                        "(image/jpeg, image/png, image/webp), not %.64s",
+                        type ? type : "a body without a Content-Type");
+}
+
 /* Parses the body once: the JSON object, or the multipart parts. 0 when the body is usable
  * (req->json set for JSON), -1 with e filled otherwise. */
 static int parse_body(fg_request *req, fg_http_error *e)
@@ -61,12 +70,8 @@ static int parse_body(fg_request *req, fg_http_error *e)
     json_error_t jerr;
     if (req->body_malformed)
         return fg_http_fail(e, 500, "internal", "out of memory reading the body");
-    if (req->body_kind == FG_BODY_UNSUPPORTED)
-        return fg_http_fail(e, 415, "unsupported_media_type",
-                            "a body must be application/json, multipart/form-data or an image "
-                            "(image/jpeg, image/png, image/webp), not %.64s",
-                            fg_req_header(req, "Content-Type") ? fg_req_header(req, "Content-Type")
-                                                               : "a body without a Content-Type");
+    if (req->body_kind == FG_BODY_UNSUPPORTED || req->body_kind == FG_BODY_FORM)
+        return fg_body_unsupported(req, e);
     if (req->body_kind == FG_BODY_MULTIPART) {
         if (req->parts_state == 0)
             req->parts_state =

@@ -325,6 +325,42 @@ static void reply_preflight(fg_request *req)
     fg_reply_header(req, "Access-Control-Max-Age", "600");
 }
 
+static int state_changing(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
+/* Is origin ("https://host[:port]") the origin the request was sent to? Its host[:port] must
+ * be the request's Host, a default port written or not. */
+static int same_origin(const fg_request *req, const char *origin)
+{
+    const char *host = fg_req_header(req, "Host"), *sep = strstr(origin, "://");
+    size_t scheme_len, hlen;
+    if (!host || !sep) return 0;
+    scheme_len = (size_t)(sep - origin);
+    origin = sep + 3;
+    hlen = strlen(host);
+    if (scheme_len == 4 && strncasecmp(sep - 4, "http", 4) == 0 && hlen > 3 &&
+        strcmp(host + hlen - 3, ":80") == 0)
+        hlen -= 3;
+    else if (scheme_len == 5 && strncasecmp(sep - 5, "https", 5) == 0 && hlen > 4 &&
+             strcmp(host + hlen - 4, ":443") == 0)
+        hlen -= 4;
+    return strlen(origin) == hlen && strncasecmp(origin, host, hlen) == 0;
+}
+
+/* CSRF: may this state-changing request have come from a page on another site? Browsers send
+ * Origin with every POST/DELETE (and "null" from sandboxed or opaque pages); older ones at
+ * least Sec-Fetch-Site. A request with neither does not come from a browser. */
+static int foreign_origin(fg_request *req)
+{
+    const char *origin = fg_req_header(req, "Origin");
+    const char *site = fg_req_header(req, "Sec-Fetch-Site");
+    if (origin) return !allowed_origin(req) && !same_origin(req, origin);
+    return site && (strcasecmp(site, "cross-site") == 0 || strcasecmp(site, "same-site") == 0);
+}
+
 /* Runs the route's handler and makes sure there is a reply. */
 static void run_handler(fg_request *req)
 {
@@ -369,6 +405,23 @@ static int route_request(fg_request *req)
         }
         req->label = FG_ROUTE_LABEL_NOT_FOUND;
         fg_reply_errorf(req, 404, "not_found", "no route for %s %s", req->method, req->path);
+        return 0;
+    }
+    if (state_changing(req->method) && !(req->route->flags & FG_ROUTE_CLIENT_AUTH) &&
+        foreign_origin(req)) {
+        fg_reply_errorf(req, 403, "forbidden_origin",
+                        "%s %s from another site (%.100s) is refused: only this server's own "
+                        "pages and the --cors-origin list may change state",
+                        req->method, req->path,
+                        fg_req_header(req, "Origin") ? fg_req_header(req, "Origin")
+                                                     : fg_req_header(req, "Sec-Fetch-Site"));
+        return 0;
+    }
+    if (req->body_kind == FG_BODY_UNSUPPORTED ||
+        (req->body_kind == FG_BODY_FORM && !(req->route->flags & FG_ROUTE_CLIENT_AUTH))) {
+        fg_http_error e;
+        fg_body_unsupported(req, &e);
+        fg_reply_error(req, &e);
         return 0;
     }
     if ((req->route->flags & FG_ROUTE_ADMIN) && !admin_authorized(req)) {
@@ -518,14 +571,23 @@ static void peer_address(struct MHD_Connection *conn, char *buf, size_t cap)
 
 fg_body_kind fg_body_kind_of(const char *content_type, int has_body)
 {
+    size_t len;
     if (content_type && (strncasecmp(content_type, "image/", 6) == 0 ||
                          strncasecmp(content_type, "application/octet-stream", 24) == 0))
         return FG_BODY_IMAGE;
     if (!has_body) return FG_BODY_NONE;
-    /* Not application/x-www-form-urlencoded: that is what `curl -d` labels a JSON body. */
-    if (content_type && strncasecmp(content_type, "multipart/form-data", 19) == 0)
-        return FG_BODY_MULTIPART;
-    return FG_BODY_JSON;
+    if (!content_type) return FG_BODY_UNSUPPORTED;
+    if (strncasecmp(content_type, "multipart/form-data", 19) == 0) return FG_BODY_MULTIPART;
+    if (strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0)
+        return FG_BODY_FORM;
+    /* application/json or application/<something>+json, parameters (charset) allowed. Not
+     * text/plain or a urlencoded form, which a cross-site HTML form can send (CSRF). */
+    len = strcspn(content_type, "; \t");
+    if (strncasecmp(content_type, "application/", 12) == 0 &&
+        ((len == 16 && strncasecmp(content_type + 12, "json", 4) == 0) ||
+         (len > 17 && strncasecmp(content_type + len - 5, "+json", 5) == 0)))
+        return FG_BODY_JSON;
+    return FG_BODY_UNSUPPORTED;
 }
 
 /* First call of a request: set it up, and refuse an announced oversized body at once. */

@@ -57,7 +57,8 @@ typedef enum fg_body_kind {
     FG_BODY_JSON,        /* application/json (or +json) */
     FG_BODY_MULTIPART,   /* multipart/form-data */
     FG_BODY_IMAGE,       /* image/ * or application/octet-stream: the body is one image */
-    FG_BODY_UNSUPPORTED, /* any other type (text/plain, forms...): refused with 415 */
+    FG_BODY_FORM,        /* application/x-www-form-urlencoded: FG_ROUTE_CLIENT_AUTH routes only */
+    FG_BODY_UNSUPPORTED, /* any other type (text/plain, ...): refused with 415 */
 } fg_body_kind;
 
 /* What a body of this Content-Type is (has_body: Content-Length > 0 or chunked). */
@@ -72,6 +73,9 @@ enum {
     FG_ROUTE_SEED = 2,  /* one of the tutorial's routes (--seed-routes) */
     FG_ROUTE_OPS = 4,   /* metrics and health: on the admin listener when there is one */
     FG_ROUTE_INFER = 8, /* runs on the inference pool (req->engine is set): the face routes */
+    /* Authenticated by the request itself (OAuth client credentials, a bearer access token),
+     * never by a cookie: no cross-site check, and urlencoded form bodies are accepted. */
+    FG_ROUTE_CLIENT_AUTH = 16,
 };
 
 typedef struct fg_route {
@@ -156,6 +160,8 @@ struct fg_request {
 int fg_body_append(fg_request *req, const char *data, size_t size);
 /* Frees everything the body holds. */
 void fg_body_free(fg_request *req);
+/* The 415 unsupported_media_type of a body of another type (FG_BODY_UNSUPPORTED): -1. */
+int fg_body_unsupported(const fg_request *req, fg_http_error *e);
 
 /* A text field from the JSON object, a multipart field, or the query string (in that order).
  * *value is NULL when absent. -1 with e filled when present but not a string or when the
