@@ -86,6 +86,13 @@ int64_t fg_now(void)
     return (int64_t)time(NULL);
 }
 
+int64_t fg_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 double fg_monotonic(void)
 {
     struct timespec ts;

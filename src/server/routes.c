@@ -138,7 +138,16 @@ void fg_route_detect(fg_request *req)
     int width = 0, height = 0;
     const char *hint, *message;
     json_t *list;
+    int retry = 0;
 
+    if (fg_ratelimit_take(req->server->ratelimit, FG_RL_DETECT, req->client, fg_now_ms(), &retry) !=
+        FG_RL_OK) {
+        fg_http_fail(&e, 429, "rate_limited",
+                     "too many face detections from your address; try again in %d seconds", retry);
+        e.retry_after = retry;
+        fg_reply_error(req, &e);
+        return;
+    }
     if (fg_req_images(req, "image", 1, &images, &nimages, &e) != 0 ||
         fg_probe_detect(req, &images[0], &width, &height, &faces, &count, &e) != 0) {
         fg_blobs_free(images, nimages);

@@ -453,6 +453,7 @@ int fg_store_user_count(fg_store *store, size_t *count, fg_error *err)
 typedef struct add_args {
     int64_t user_id;
     const float *descriptor;
+    size_t max_templates;
     int64_t *template_id;
 } add_args;
 
@@ -463,6 +464,8 @@ static int add_template(fg_store *store, void *args, fg_error *err)
     fg_sealed_template sealed;
     fg_store_user user;
     int rc = store->backend->user_find(store->db, NULL, a->user_id, &user, err);
+    if (rc == FG_OK && a->max_templates && (size_t)user.faces >= a->max_templates)
+        return fg_fail(err, FG_STORE_EFULL, "the user holds %d templates already", user.faces);
     if (rc == FG_OK) rc = seal(store->key, user.username, a->descriptor, &sealed, err);
     if (rc == FG_OK)
         rc = store->backend->template_insert(store->db, a->user_id, (int64_t)time(NULL), &sealed,
@@ -471,10 +474,11 @@ static int add_template(fg_store *store, void *args, fg_error *err)
 }
 
 int fg_store_template_add(fg_store *store, int64_t user_id,
-                          const float descriptor[FG_DESCRIPTOR_DIM], fg_store_guard_fn guard,
-                          void *guard_ctx, int64_t *template_id, fg_error *err)
+                          const float descriptor[FG_DESCRIPTOR_DIM], size_t max_templates,
+                          fg_store_guard_fn guard, void *guard_ctx, int64_t *template_id,
+                          fg_error *err)
 {
-    add_args args = {user_id, descriptor, template_id};
+    add_args args = {user_id, descriptor, max_templates, template_id};
     int rc;
     pthread_mutex_lock(&store->lock);
     rc = write_locked(store, guard, guard_ctx, add_template, &args, err);

@@ -268,3 +268,25 @@ export function cameraFrame(rel) {
   }
   return frames.get(rel);
 }
+
+/** call() from a given local address (127.0.0.x: the server sees another client). */
+export function callFrom(server, localAddress, method, route, { json, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const body = json === undefined ? undefined : JSON.stringify(json);
+    const req = http.request(server.url + route, {
+      method, localAddress, agent: false,
+      headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let parsed = text;
+        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, headers: res.headers, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
