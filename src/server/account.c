@@ -14,12 +14,21 @@
 
 /* --- sessions ------------------------------------------------------------------------------- */
 
+/* Secure whenever the client came over HTTPS: a trusted proxy says so, or the page that sent
+ * the request is itself an https:// one (a TLS terminator in front). Not on plain HTTP, where
+ * the browser would drop a Secure cookie; --secure-cookie forces it. */
+static int secure_client(const fg_request *req)
+{
+    const char *origin = fg_req_header(req, "Origin");
+    return req->server->config.secure_cookie || req->forwarded_https ||
+           (origin && strncasecmp(origin, "https://", 8) == 0);
+}
+
 static void set_cookie(fg_request *req, const char *token, int max_age)
 {
     char cookie[FG_JWT_MAX + 128];
     snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
-             token, max_age,
-             req->server->config.secure_cookie || req->forwarded_https ? "; Secure" : "");
+             token, max_age, secure_client(req) ? "; Secure" : "");
     fg_reply_header(req, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 }
 
@@ -165,7 +174,8 @@ static void end_attempt(fg_request *req, fg_rl_attempt *a, int rc, const fg_http
 
 /* --- sign-up -------------------------------------------------------------------------------- */
 
-static int check_username(const char *username, fg_http_error *e)
+/* A username given to log in (any stored name), or chosen for a new account (stricter). */
+static int check_username(const char *username, int new_name, fg_http_error *e)
 {
     if (!username) return fg_http_fail(e, 400, "missing_field", "\"username\" is required");
     if (!fg_store_username_valid(username))
@@ -173,6 +183,10 @@ static int check_username(const char *username, fg_http_error *e)
             e, 400, "invalid_username",
             "a username is %d to %d characters of A-Z a-z 0-9 . _ - and not only dots",
             FG_USERNAME_MIN, FG_USERNAME_MAX);
+    if (new_name && !fg_store_username_allowed(username))
+        return fg_http_fail(e, 400, "invalid_username",
+                            "a username begins and ends with a letter or a digit, and has no two "
+                            "of . _ - in a row");
     return 0;
 }
 
@@ -256,7 +270,7 @@ static int enrol(fg_request *req, const char *username, const char *display_name
     fg_error err = {0};
     int rc;
 
-    if (check_username(username, e) != 0) return -1;
+    if (check_username(username, 1, e) != 0) return -1;
     if (!display_name || !*display_name) display_name = username;
     if (check_display_name(display_name, e) != 0) return -1;
     /* The faces first: whether a name is taken is only said to a request with real faces (at
@@ -289,7 +303,7 @@ static int signup(fg_request *req, const char *image_field, fg_store_user *user,
     int rc, retry = 0, verdict;
     if (fg_req_text(req, "username", &username, e) != 0 ||
         fg_req_text(req, "display_name", &display_name, e) != 0 ||
-        check_username(username, e) != 0 ||
+        check_username(username, 1, e) != 0 ||
         fg_req_images(req, image_field, FG_SERVER_MAX_SIGNUP_IMAGES, &images, &n, e) != 0 ||
         ((verdict = fg_ratelimit_take(req->server->ratelimit, FG_RL_SIGNUP, req->client,
                                       fg_now_ms(), &retry)) != FG_RL_OK &&
@@ -365,7 +379,7 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
     memset(out, 0, sizeof *out);
     out->distance = INFINITY;
     if ((allow_claim && fg_req_text(req, "username", &claim, e) != 0) ||
-        (claim && check_username(claim, e) != 0) ||
+        (claim && check_username(claim, 0, e) != 0) ||
         fg_req_images(req, image_field, 1, &images, &n, e) != 0) {
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
         return -1;
@@ -600,7 +614,7 @@ void fg_route_me_delete(fg_request *req)
         return;
     }
     revoke_session(req, &claims);
-    fg_audit(req, "delete", user.username, "ok", NAN);
+    fg_audit_deleted(req, "delete", &user, 0);
     fg_reply_json(req, 200, json_pack("{s:s}", "deleted", user.username));
     set_cookie(req, "", 0);
 }

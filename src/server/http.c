@@ -339,11 +339,17 @@ static int state_changing(const char *method)
 }
 
 /* Is origin ("https://host[:port]") the origin the request was sent to? Its host[:port] must
- * be the request's Host, a default port written or not. */
+ * be the request's Host (or the X-Forwarded-Host of a trusted proxy), a default port written or
+ * not. */
 static int same_origin(const fg_request *req, const char *origin)
 {
-    const char *host = fg_req_header(req, "Host"), *sep = strstr(origin, "://");
+    const fg_server_config *c = &req->server->config;
+    const char *host = fg_req_header(req, "Host");
+    const char *forwarded = fg_req_header(req, "X-Forwarded-Host");
+    const char *sep = strstr(origin, "://");
     size_t scheme_len, hlen;
+    if (forwarded && fg_cidr_match(c->trusted_proxies, c->trusted_proxy_count, req->peer))
+        host = forwarded;
     if (!host || !sep) return 0;
     scheme_len = (size_t)(sep - origin);
     origin = sep + 3;
@@ -627,6 +633,15 @@ static fg_request *begin_request(const fg_listener *listener, struct MHD_Connect
 
     length = fg_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     transfer = fg_req_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    /* Two lengths, or a length and chunking: two readers of this request (a proxy and us)
+     * could split it differently (request smuggling). Refuse it and close the connection. */
+    if (fg_req_header_count(req, MHD_HTTP_HEADER_CONTENT_LENGTH) > 1 || (length && transfer)) {
+        fg_reply_errorf(req, 400, "bad_request", "the request has %s: its length is ambiguous",
+                        transfer ? "both Content-Length and Transfer-Encoding"
+                                 : "several Content-Length headers");
+        req->close = 1;
+        return req;
+    }
     if (length) announced = strtoull(length, NULL, 10);
     req->body_kind = fg_body_kind_of(fg_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE),
                                      announced > 0 || transfer != NULL);

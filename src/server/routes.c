@@ -72,17 +72,34 @@ int fg_http_store_fail(fg_http_error *e, int rc, const fg_error *err, const char
     return fg_http_fail(e, 500, "internal", "%s: %s", what, err->message);
 }
 
-void fg_audit(fg_request *req, const char *event, const char *username, const char *outcome,
-              double distance)
+static void audit_write(fg_request *req, const char *event, const char *username,
+                        const char *client, const char *outcome, double distance)
 {
+    fg_server *s = req->server;
     fg_audit_event ev = {.time = fg_now(), .distance = isfinite(distance) ? distance : NAN};
     fg_error err = {0};
     snprintf(ev.event, sizeof ev.event, "%s", event);
     snprintf(ev.username, sizeof ev.username, "%s", username ? username : "");
-    snprintf(ev.client, sizeof ev.client, "%s", req->client);
+    snprintf(ev.client, sizeof ev.client, "%s", client);
     snprintf(ev.outcome, sizeof ev.outcome, "%s", outcome);
-    if (fg_store_audit_add(req->server->store, &ev, &err) != FG_OK)
+    if (fg_store_audit_add(s->store, &ev, &err) != FG_OK)
         fprintf(stderr, "facegate: audit event not written: %s\n", err.message);
+    if (ev.time - atomic_load(&s->audit_pruned_at) >= 3600 &&
+        fg_server_prune_audit(s, &err) != FG_OK)
+        fprintf(stderr, "facegate: old audit events not deleted: %s\n", err.message);
+}
+
+void fg_audit(fg_request *req, const char *event, const char *username, const char *outcome,
+              double distance)
+{
+    audit_write(req, event, username, req->client, outcome, distance);
+}
+
+void fg_audit_deleted(fg_request *req, const char *event, const fg_store_user *user, int by_admin)
+{
+    char pseudonym[32];
+    snprintf(pseudonym, sizeof pseudonym, "deleted-%.8s", user->uid);
+    audit_write(req, event, pseudonym, by_admin ? req->client : "", "ok", NAN);
 }
 
 /* Pixel coordinates to 1/100 px, scores to 4 decimals: what a UI can use, without float noise. */

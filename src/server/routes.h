@@ -55,8 +55,13 @@ int fg_http_store_fail(fg_http_error *e, int rc, const fg_error *err, const char
 json_t *fg_user_json(const fg_store_user *user);
 
 /* Appends an audit event for this request's client. distance: NAN or INFINITY when none. A
- * failure to write it is logged, not fatal. */
+ * failure to write it is logged, not fatal. Deletes the events older than the retention period
+ * when an hour has passed since it last did. */
 void fg_audit(fg_request *req, const char *event, const char *username, const char *outcome,
               double distance);
+
+/* The event of a deleted account: under the pseudonym its other events got ("deleted-" and 8
+ * digits of its uid), with the client address only when an admin deleted it. */
+void fg_audit_deleted(fg_request *req, const char *event, const fg_store_user *user, int by_admin);
 
 #endif

@@ -59,9 +59,10 @@ typedef struct fg_server_config {
     unsigned max_per_client;    /* open connections per client address */
     size_t queue_limit;         /* requests waiting for an engine */
     int token_ttl_s;
-    int secure_cookie; /* add `Secure` to the session cookie (behind HTTPS) */
+    int secure_cookie; /* always add `Secure` to the session cookie (else: when over HTTPS) */
     int seed_routes;   /* serve the tutorial's /register and /verify */
     fg_ratelimit_config ratelimit;
+    int audit_retention_days; /* audit events older than this are deleted; 0 keeps them */
     char cors_origins[FG_SERVER_MAX_CORS_ORIGINS][256];
     int cors_count;
     /* OpenID Connect: the issuer URL (default http://HOST:PORT of the listener) and how long
@@ -109,6 +110,7 @@ typedef struct fg_server {
     int bound_port;        /* of the public listener */
     _Atomic int in_flight; /* requests begun and not yet completed (for a graceful stop) */
     _Atomic int stopping;  /* set when the stop begins: readiness fails from then on */
+    _Atomic int64_t audit_pruned_at; /* when old audit events were last deleted */
 } fg_server;
 
 /* Fills *config with the defaults; `models` is left empty for the caller to fill. */
@@ -118,6 +120,9 @@ void fg_server_config_init(fg_server_config *config);
  * starts listening. Prints the startup banner (and the admin token, once, when generated) to
  * stderr. Returns FG_OK or a negative code with err filled. */
 int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *err);
+
+/* Deletes the audit events older than --audit-retention-days (at start, then hourly). */
+int fg_server_prune_audit(fg_server *server, fg_error *err);
 
 /* Stops accepting, lets running requests finish, frees everything. NULL is a no-op. */
 void fg_server_stop(fg_server *server);

@@ -101,6 +101,21 @@ int fg_store_username_valid(const char *name)
     return !only_dots;
 }
 
+static int is_separator(char c)
+{
+    return c == '.' || c == '_' || c == '-';
+}
+
+int fg_store_username_allowed(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (!fg_store_username_valid(name) || is_separator(name[0]) || is_separator(name[n - 1]))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (is_separator(name[i]) && is_separator(name[i - 1])) return 0;
+    return 1;
+}
+
 /* Display names: valid UTF-8 is the server's job; here only length and no control bytes. */
 static int display_name_valid(const char *name)
 {
@@ -306,7 +321,7 @@ int fg_store_user_create(fg_store *store, const char *username, const char *disp
     create_args args;
     int rc = FG_OK;
 
-    if (!fg_store_username_valid(username)) return fg_fail(err, FG_EINVAL, "invalid username");
+    if (!fg_store_username_allowed(username)) return fg_fail(err, FG_EINVAL, "invalid username");
     if (!display_name) display_name = "";
     if (!display_name_valid(display_name))
         return fg_fail(err, FG_EINVAL,
@@ -526,6 +541,15 @@ int fg_store_audit_list(fg_store *store, size_t limit, fg_audit_event **events, 
     int rc;
     pthread_mutex_lock(&store->lock);
     rc = store->backend->audit_list(store->db, limit, events, count, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_audit_prune(fg_store *store, int64_t before, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->audit_prune(store->db, before, err);
     pthread_mutex_unlock(&store->lock);
     return rc;
 }
