@@ -360,21 +360,32 @@ static char *trim(char *s)
     return s;
 }
 
-static int load_file(parse_state *st, const char *path)
+#define CONFIG_MAX_BYTES (1 << 20)
+#define CONFIG_MAX_LINE 2047
+
+/* Applies the `name = value` lines (# comments) of a config file's text; `name` names the file
+ * in messages. */
+static int load_text(parse_state *st, const char *text, size_t len, const char *name)
 {
-    FILE *f = fopen(path, "r");
-    char line[2048], where[1100];
+    char line[CONFIG_MAX_LINE + 1], where[1100];
     int lineno = 0, rc = 0;
-    if (!f) {
-        fprintf(stderr, "facegate serve: cannot read config file %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        char *key = line, *value, *sep;
+    size_t pos = 0;
+    while (rc == 0 && pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        char *key, *value, *sep;
         const serve_option *o;
         source src = {where, 1};
         lineno++;
-        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        snprintf(where, sizeof where, "%.1000s:%d", name, lineno);
+        if (n > CONFIG_MAX_LINE || memchr(text + pos, '\0', n)) {
+            fprintf(stderr, "facegate serve: %s: %s\n", where,
+                    n > CONFIG_MAX_LINE ? "line longer than 2047 characters" : "a NUL byte");
+            return -1;
+        }
+        memcpy(line, text + pos, n);
+        line[n] = 0;
+        pos += n + 1;
         if ((sep = strchr(line, '#')) != NULL) *sep = 0;
         key = trim(line);
         if (!*key) continue;
@@ -392,8 +403,33 @@ static int load_file(parse_state *st, const char *path)
             rc = apply(st, o, value, &src);
         }
     }
-    fclose(f);
     return rc;
+}
+
+static int load_file(parse_state *st, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = malloc(CONFIG_MAX_BYTES + 1);
+    size_t len = 0;
+    int rc = -1;
+    if (!f || !text) {
+        fprintf(stderr, "facegate serve: cannot read config file %s: %s\n", path,
+                f ? "out of memory" : strerror(errno));
+    } else if ((len = fread(text, 1, CONFIG_MAX_BYTES + 1, f)) > CONFIG_MAX_BYTES || ferror(f)) {
+        fprintf(stderr, "facegate serve: cannot read config file %s: %s\n", path,
+                ferror(f) ? "read error" : "larger than 1 MB");
+    } else {
+        rc = load_text(st, text, len, path);
+    }
+    if (f) fclose(f);
+    free(text);
+    return rc;
+}
+
+int fg_serve_config_text(const char *text, size_t len, const char *name, fg_server_config *config)
+{
+    parse_state st = {config, 0, 0, 0};
+    return load_text(&st, text, len, name);
 }
 
 static int load_env(parse_state *st)

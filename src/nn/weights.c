@@ -42,6 +42,9 @@ static const struct {
 };
 
 #define MAX_FILE_BYTES (64u << 20)
+/* More values than a manifest can mean (every shard is at most MAX_FILE_BYTES; the largest
+ * face-api model has 5.4 M): refused before the buffers are allocated. */
+#define MAX_TOTAL_VALUES ((size_t)1 << 26)
 
 static int read_file(const char *path, unsigned char **data, size_t *size, fg_error *err)
 {
@@ -51,8 +54,7 @@ static int read_file(const char *path, unsigned char **data, size_t *size, fg_er
     if (!f)
         return fg_fail(err, FG_EMODEL_MISSING, "cannot open model file %s: %s", path,
                        strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto io;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) goto io;
     if ((unsigned long)n > MAX_FILE_BYTES) {
         fclose(f);
         return fg_fail(err, FG_EMODEL_CORRUPT, "model file %s is %ld bytes, too large", path, n);
@@ -97,8 +99,8 @@ static int read_verified(const char *dir, const char *file, unsigned char **data
         free(*data);
         *data = NULL;
         return fg_fail(err, FG_EMODEL_CORRUPT,
-                       "model file %s fails its SHA-256 check (got %.12s..., want %.12s...)",
-                       path, hex, want);
+                       "model file %s fails its SHA-256 check (got %.12s..., want %.12s...)", path,
+                       hex, want);
     }
     return FG_OK;
 }
@@ -138,9 +140,16 @@ static void decode_tensor(float *dst, const unsigned char *src, size_t n, const 
     }
 }
 
-/* Concatenates a group's shards into one verified buffer. */
-static int read_group(const char *dir, const json_t *paths, unsigned char **buf, size_t *size,
-                      fg_error *err)
+/* The shard reader of nn_weights_load: the file under the model folder, SHA-256 verified. */
+static int read_shard_file(void *dir, const char *file, unsigned char **data, size_t *size,
+                           fg_error *err)
+{
+    return read_verified(dir, file, data, size, err);
+}
+
+/* Concatenates a group's shards into one buffer. */
+static int read_group(nn_shard_reader read_shard, void *ctx, const json_t *paths,
+                      unsigned char **buf, size_t *size, fg_error *err)
 {
     size_t i;
     json_t *p;
@@ -153,7 +162,7 @@ static int read_group(const char *dir, const json_t *paths, unsigned char **buf,
         int rc;
         if (!json_is_string(p))
             return fg_fail(err, FG_EMODEL_CORRUPT, "manifest path is not a string");
-        if ((rc = read_verified(dir, json_string_value(p), &shard, &n, err)) != FG_OK) {
+        if ((rc = read_shard(ctx, json_string_value(p), &shard, &n, err)) != FG_OK) {
             free(*buf);
             return rc;
         }
@@ -192,17 +201,29 @@ int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, f
 {
     char manifest_file[256];
     unsigned char *manifest_bytes = NULL;
-    size_t manifest_size, total_values = 0, total_names = 0, ntensors = 0, gi, ti;
-    json_t *root = NULL, *group, *spec;
-    json_error_t jerr;
+    size_t manifest_size;
     int rc;
 
     memset(out, 0, sizeof *out);
     snprintf(manifest_file, sizeof manifest_file, "%s-weights_manifest.json", model);
     if ((rc = read_verified(model_dir, manifest_file, &manifest_bytes, &manifest_size, err)))
         return rc;
-    root = json_loadb((const char *)manifest_bytes, manifest_size, 0, &jerr);
+    rc = nn_weights_parse((const char *)manifest_bytes, manifest_size, manifest_file,
+                          read_shard_file, (void *)model_dir, out, err);
     free(manifest_bytes);
+    return rc;
+}
+
+int nn_weights_parse(const char *manifest, size_t manifest_size, const char *manifest_file,
+                     nn_shard_reader read_shard, void *ctx, nn_weights *out, fg_error *err)
+{
+    size_t total_values = 0, total_names = 0, ntensors = 0, gi, ti;
+    json_t *root = NULL, *group, *spec;
+    json_error_t jerr;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    root = json_loadb(manifest, manifest_size, 0, &jerr);
     if (!json_is_array(root)) {
         rc = fg_fail(err, FG_EMODEL_CORRUPT, "%s: not a weights manifest (%s)", manifest_file,
                      jerr.text);
@@ -218,20 +239,25 @@ int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, f
             const char *name = json_string_value(json_object_get(spec, "name"));
             size_t n = parse_shape(json_object_get(spec, "shape"), &t);
             if (!name || !n) {
-                rc = fg_fail(err, FG_EMODEL_CORRUPT, "%s: bad tensor spec #%zu", manifest_file,
-                             ti);
+                rc = fg_fail(err, FG_EMODEL_CORRUPT, "%s: bad tensor spec #%zu", manifest_file, ti);
                 goto fail;
             }
             total_values += n;
             total_names += strlen(name) + 1;
             ntensors++;
+            if (total_values > MAX_TOTAL_VALUES) {
+                rc = fg_fail(err, FG_EMODEL_CORRUPT,
+                             "%s: declares more than %zu values, more than a model holds",
+                             manifest_file, MAX_TOTAL_VALUES);
+                goto fail;
+            }
         }
     }
     out->tensors = calloc(ntensors ? ntensors : 1, sizeof *out->tensors);
     out->values = malloc((total_values ? total_values : 1) * sizeof(float));
     out->names = malloc(total_names ? total_names : 1);
     if (!out->tensors || !out->values || !out->names) {
-        rc = fg_fail(err, FG_ENOMEM, "out of memory loading %s", model);
+        rc = fg_fail(err, FG_ENOMEM, "out of memory loading %s", manifest_file);
         goto fail;
     }
 
@@ -242,7 +268,8 @@ int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, f
         {
             unsigned char *buf;
             size_t size, offset = 0;
-            if ((rc = read_group(model_dir, json_object_get(group, "paths"), &buf, &size, err)))
+            if ((rc = read_group(read_shard, ctx, json_object_get(group, "paths"), &buf, &size,
+                                 err)))
                 goto fail;
             json_array_foreach(json_object_get(group, "weights"), ti, spec)
             {
@@ -294,8 +321,7 @@ const nn_tensor *nn_weights_find(const nn_weights *w, const char *name)
     return NULL;
 }
 
-const nn_tensor *nn_weights_need(const nn_weights *w, const char *name, size_t count,
-                                 fg_error *err)
+const nn_tensor *nn_weights_need(const nn_weights *w, const char *name, size_t count, fg_error *err)
 {
     const nn_tensor *t = nn_weights_find(w, name);
     if (!t) {
@@ -303,8 +329,8 @@ const nn_tensor *nn_weights_need(const nn_weights *w, const char *name, size_t c
         return NULL;
     }
     if (count && t->count != count) {
-        fg_fail(err, FG_EMODEL_CORRUPT, "tensor %s has %zu values, expected %zu", name,
-                t->count, count);
+        fg_fail(err, FG_EMODEL_CORRUPT, "tensor %s has %zu values, expected %zu", name, t->count,
+                count);
         return NULL;
     }
     return t;
