@@ -1,7 +1,7 @@
 # facegate - top-level commands. CMake does the building; this file wires the steps together.
 #   make            build build/facegate and build/libfacegate.{a,so}
 #   make run        install what is missing, build, build the web app, start the server
-#   make test       every test suite (unit, sanitizers, server, web, end-to-end)
+#   make test       every test suite (unit, sanitizers, fuzzing, server, web, end-to-end)
 #   make bench      speed and memory, side by side with the reference implementation
 #   make install    binary, systemd unit, models, web app, example config (PREFIX, DESTDIR)
 #   make fuzz       every fuzz harness for FUZZ_SECONDS (default 300) each
