@@ -39,9 +39,5 @@ void fg_fuzz_seeds(void)
         "[\"not an object\"]",
         "{\"username\":\"a\\u0000b\",\"image\":\"\"}",
     };
-    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "seed%zu", i);
-        fg_fuzz_seed(name, seeds[i], strlen(seeds[i]));
-    }
+    fg_fuzz_seed_texts(seeds, sizeof seeds / sizeof seeds[0]);
 }

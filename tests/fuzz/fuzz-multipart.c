@@ -56,9 +56,5 @@ void fg_fuzz_seeds(void)
         "multipart/form-data; boundary=b\n--b--\r\n",
         "multipart/form-data\n--b\r\n\r\nx\r\n--b--",
     };
-    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "seed%zu", i);
-        fg_fuzz_seed(name, seeds[i], strlen(seeds[i]));
-    }
+    fg_fuzz_seed_texts(seeds, sizeof seeds / sizeof seeds[0]);
 }

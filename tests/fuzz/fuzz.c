@@ -32,6 +32,15 @@ void fg_fuzz_seed(const char *name, const void *data, size_t size)
     fclose(f);
 }
 
+void fg_fuzz_seed_texts(const char *const *texts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "seed%zu", i);
+        fg_fuzz_seed(name, texts[i], strlen(texts[i]));
+    }
+}
+
 fg_request *fg_fuzz_request(fg_body_kind kind, const char *content_type, const uint8_t *data,
                             size_t size)
 {

@@ -28,6 +28,8 @@ void fg_fuzz_seeds(void) __attribute__((weak));
 
 /* Writes one seed file named `name` into $FG_FUZZ_SEED_DIR. */
 void fg_fuzz_seed(const char *name, const void *data, size_t size);
+/* Writes n text seeds, named seed0, seed1, ... */
+void fg_fuzz_seed_texts(const char *const *texts, size_t n);
 
 /* A request as http.c hands it to a route once its body has arrived: a copy of data as the
  * body (of `kind`, the Content-Type given), on a server with the default body limit. Free with

@@ -4,16 +4,7 @@
  * success clears the run; the same address on another account, and other addresses on this one,
  * are not concerned. Accounts compare case-insensitively, existing or not. */
 #include "harness.h"
-#include "server/ratelimit.h"
-
-static int try_login(fg_ratelimit *rl, const char *client, const char *account, int64_t now,
-                     fg_rl_outcome outcome, int *retry)
-{
-    fg_rl_attempt a;
-    int verdict = fg_ratelimit_begin(rl, client, account, now, &a, retry);
-    if (verdict == FG_RL_OK) fg_ratelimit_end(rl, &a, outcome, NULL, now);
-    return verdict;
-}
+#include "ratelimit-fixtures.h"
 
 int main(void)
 {
@@ -29,27 +20,27 @@ int main(void)
     fg_ratelimit *rl = fg_ratelimit_new(&config);
 
     for (int i = 0; i < 3; i++)
-        CHECK_EQ_INT(try_login(rl, "10.0.0.1", "Alice", t, FG_RL_FAILURE, &retry), FG_RL_OK);
+        CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "Alice", t, FG_RL_FAILURE, &retry), FG_RL_OK);
     /* Delays 30, 60, 120, 240, 480, then 900 (the cap) for good. */
     const int delays[] = {30, 60, 120, 240, 480, 900, 900};
     for (int i = 0; i < 7; i++) {
-        CHECK_EQ_INT(try_login(rl, "10.0.0.1", "alice", t, FG_RL_FAILURE, &retry), FG_RL_LOCKED);
+        CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "alice", t, FG_RL_FAILURE, &retry), FG_RL_LOCKED);
         CHECKF(retry == delays[i], "delay %d: %d s, want %d", i, retry, delays[i]);
         CHECK_EQ_INT(fg_ratelimit_check_account(rl, "10.0.0.1", "ALICE", t, &retry), FG_RL_LOCKED);
-        CHECK_EQ_INT(try_login(rl, "10.0.0.1", "alice", t + delays[i] - 1, FG_RL_FAILURE, &retry),
+        CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "alice", t + delays[i] - 1, FG_RL_FAILURE, &retry),
                      FG_RL_LOCKED);
         t += delays[i];
-        CHECK_EQ_INT(try_login(rl, "10.0.0.1", "alice", t, FG_RL_FAILURE, &retry), FG_RL_OK);
+        CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "alice", t, FG_RL_FAILURE, &retry), FG_RL_OK);
     }
     /* Not concerned: another address on alice, this address on bob. */
-    CHECK_EQ_INT(try_login(rl, "10.0.0.2", "alice", t, FG_RL_SUCCESS, &retry), FG_RL_OK);
-    CHECK_EQ_INT(try_login(rl, "10.0.0.1", "bob", t, FG_RL_FAILURE, &retry), FG_RL_OK);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.2", "alice", t, FG_RL_SUCCESS, &retry), FG_RL_OK);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "bob", t, FG_RL_FAILURE, &retry), FG_RL_OK);
     /* After the wait, a success clears the run: three free failures again. */
     t += 900;
-    CHECK_EQ_INT(try_login(rl, "10.0.0.1", "alice", t, FG_RL_SUCCESS, &retry), FG_RL_OK);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "alice", t, FG_RL_SUCCESS, &retry), FG_RL_OK);
     for (int i = 0; i < 3; i++)
-        CHECK_EQ_INT(try_login(rl, "10.0.0.1", "alice", t, FG_RL_FAILURE, &retry), FG_RL_OK);
-    CHECK_EQ_INT(try_login(rl, "10.0.0.1", "alice", t, FG_RL_FAILURE, &retry), FG_RL_LOCKED);
+        CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "alice", t, FG_RL_FAILURE, &retry), FG_RL_OK);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "alice", t, FG_RL_FAILURE, &retry), FG_RL_LOCKED);
     CHECK_EQ_INT(retry, 30);
     /* A 1:N success from another address on alice clears nothing of 10.0.0.1. */
     fg_rl_attempt a;

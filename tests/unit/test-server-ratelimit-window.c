@@ -3,16 +3,7 @@
  * neutral outcomes are not counted; another address is not concerned; attempts on accounts
  * count for their address too. */
 #include "harness.h"
-#include "server/ratelimit.h"
-
-static int attempt(fg_ratelimit *rl, const char *client, const char *account, int64_t now,
-                   fg_rl_outcome outcome, int *retry)
-{
-    fg_rl_attempt a;
-    int verdict = fg_ratelimit_begin(rl, client, account, now, &a, retry);
-    if (verdict == FG_RL_OK) fg_ratelimit_end(rl, &a, outcome, NULL, now);
-    return verdict;
-}
+#include "ratelimit-fixtures.h"
 
 int main(void)
 {
@@ -30,20 +21,20 @@ int main(void)
 
     /* Neutral outcomes and successes cost nothing. */
     for (int i = 0; i < 10; i++) {
-        CHECK_EQ_INT(attempt(rl, "10.0.0.1", NULL, 1000, FG_RL_NEUTRAL, &retry), FG_RL_OK);
-        CHECK_EQ_INT(attempt(rl, "10.0.0.1", NULL, 1000, FG_RL_SUCCESS, &retry), FG_RL_OK);
+        CHECK_EQ_INT(rl_try(rl, "10.0.0.1", NULL, 1000, FG_RL_NEUTRAL, &retry), FG_RL_OK);
+        CHECK_EQ_INT(rl_try(rl, "10.0.0.1", NULL, 1000, FG_RL_SUCCESS, &retry), FG_RL_OK);
     }
     /* Three failures at t = 1000, 1010, 1020 (one of them on an account). */
-    CHECK_EQ_INT(attempt(rl, "10.0.0.1", NULL, 1000, FG_RL_FAILURE, &retry), FG_RL_OK);
-    CHECK_EQ_INT(attempt(rl, "10.0.0.1", "alice", 1010, FG_RL_FAILURE, &retry), FG_RL_OK);
-    CHECK_EQ_INT(attempt(rl, "10.0.0.1", NULL, 1020, FG_RL_FAILURE, &retry), FG_RL_OK);
-    CHECK_EQ_INT(attempt(rl, "10.0.0.1", NULL, 1030, FG_RL_FAILURE, &retry), FG_RL_LIMITED);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", NULL, 1000, FG_RL_FAILURE, &retry), FG_RL_OK);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "alice", 1010, FG_RL_FAILURE, &retry), FG_RL_OK);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", NULL, 1020, FG_RL_FAILURE, &retry), FG_RL_OK);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", NULL, 1030, FG_RL_FAILURE, &retry), FG_RL_LIMITED);
     CHECK_EQ_INT(retry, 30); /* the failure of t = 1000 leaves the window at 1060 */
-    CHECK_EQ_INT(attempt(rl, "10.0.0.1", "bob", 1030, FG_RL_FAILURE, &retry), FG_RL_LIMITED);
-    CHECK_EQ_INT(attempt(rl, "10.0.0.2", NULL, 1030, FG_RL_FAILURE, &retry), FG_RL_OK);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "bob", 1030, FG_RL_FAILURE, &retry), FG_RL_LIMITED);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.2", NULL, 1030, FG_RL_FAILURE, &retry), FG_RL_OK);
     /* Once the oldest has left the window, one more try. */
-    CHECK_EQ_INT(attempt(rl, "10.0.0.1", NULL, 1061, FG_RL_FAILURE, &retry), FG_RL_OK);
-    CHECK_EQ_INT(attempt(rl, "10.0.0.1", NULL, 1061, FG_RL_FAILURE, &retry), FG_RL_LIMITED);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", NULL, 1061, FG_RL_FAILURE, &retry), FG_RL_OK);
+    CHECK_EQ_INT(rl_try(rl, "10.0.0.1", NULL, 1061, FG_RL_FAILURE, &retry), FG_RL_LIMITED);
     CHECK_EQ_INT(retry, 9);
     fg_ratelimit_free(rl);
     fg_ratelimit_free(NULL);
