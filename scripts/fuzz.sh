@@ -68,7 +68,8 @@ report="$out/fuzz-report.md"
             "$(find "$out/corpus/${name#fuzz-}" -type f | wc -l)" "$(stat "$log" new_units_added)" \
             "$(stat "$log" peak_rss_mb)" "$result"
     done
-} | tee "$report"
+} >"$report"
+cat "$report"
 if [ "$status" != 0 ]; then
     echo "fuzz: a harness failed: its log is $out/fuzz/NAME/log, its input in $out/crashes/NAME/" >&2
 fi

@@ -157,25 +157,27 @@ static int read_group(nn_shard_reader read_shard, void *ctx, const json_t *paths
     *size = 0;
     json_array_foreach(paths, i, p)
     {
-        unsigned char *shard, *grown;
+        unsigned char *shard = NULL, *grown;
         size_t n;
         int rc;
-        if (!json_is_string(p))
-            return fg_fail(err, FG_EMODEL_CORRUPT, "manifest path is not a string");
-        if ((rc = read_shard(ctx, json_string_value(p), &shard, &n, err)) != FG_OK) {
+        if (!json_is_string(p)) {
+            rc = fg_fail(err, FG_EMODEL_CORRUPT, "manifest path is not a string");
+        } else if ((rc = read_shard(ctx, json_string_value(p), &shard, &n, err)) == FG_OK) {
+            if ((grown = realloc(*buf, *size + n + 1)) != NULL) {
+                memcpy(grown + *size, shard, n);
+                *buf = grown;
+                *size += n;
+            } else {
+                rc = fg_fail(err, FG_ENOMEM, "out of memory loading weights");
+            }
+            free(shard);
+        }
+        if (rc != FG_OK) { /* the shards read so far go too (found by fuzz-weights) */
             free(*buf);
+            *buf = NULL;
+            *size = 0;
             return rc;
         }
-        grown = realloc(*buf, *size + n + 1);
-        if (!grown) {
-            free(shard);
-            free(*buf);
-            return fg_fail(err, FG_ENOMEM, "out of memory loading weights");
-        }
-        memcpy(grown + *size, shard, n);
-        free(shard);
-        *buf = grown;
-        *size += n;
     }
     return FG_OK;
 }
