@@ -3,15 +3,16 @@
 // (--workers = the cores), driven by wrk at 1, 2, 4, 8 and 16 keep-alive clients, several runs
 // each. Prints a Markdown section: throughput against what the cores allow, and p99 against
 // what the queue explains (a request waits for the ones ahead of it: with c clients on W
-// engines, about ceil(c / W) service times), and the cores the server process actually used
-// (its CPU time over the run's wall time: on a shared machine the other processes' load shows
-// there rather than as a lower ratio).
+// engines, about ceil(c / W) service times), the cores the server process actually used (its
+// CPU time over the run's wall time), and how many of its threads were busy on average (running
+// or waiting for a core; sampled every 20 ms): on a shared machine the other processes' load
+// shows in "cores used", while "busy threads" still says whether every engine had work.
 //
 //   node bench/server.mjs [--bin build/facegate] [--compare OTHER_BIN] [--runs 3] [--seconds 10]
 //                         [--clients 1,2,4,8,16] [--json out.json]
 // --compare runs a second build side by side (interleaved runs, same conditions), e.g. the
 // previous release. Environment: FG_SHARED_DIR (the portraits), FACEGATE_BIN.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,23 +53,28 @@ for (const tool of ['wrk']) {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fg-bench-server-'));
 const dataUrl = (file) => `data:image/jpeg;base64,${fs.readFileSync(file).toString('base64')}`;
 
+/** Starts a server; its log goes to a file (a pipe nobody reads while wrk runs would fill up
+ *  and block the server's log writes). Resolves once the banner names the port. */
 function startServer(bin, name) {
+  const logFile = path.join(tmp, `${name}.log`);
+  const proc = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir',
+    path.join(tmp, `data-${name}`), '--models', models, '--web-root', path.join(tmp, 'none'),
+    '--workers', String(cores)], { stdio: ['ignore', 'ignore', fs.openSync(logFile, 'w')] });
+  proc.label = name;
   return new Promise((resolve, reject) => {
-    const proc = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir',
-      path.join(tmp, `data-${name}`), '--models', models, '--web-root', path.join(tmp, 'none'),
-      '--workers', String(cores)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proc.label = name;
-    let log = '';
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (chunk) => {
-      log += chunk;
+    const started = Date.now();
+    const poll = setInterval(() => {
+      const log = fs.readFileSync(logFile, 'utf8');
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(log);
-      if (m && !proc.url) {
+      if (m) {
+        clearInterval(poll);
         proc.url = m[1];
         resolve(proc);
+      } else if (proc.exitCode !== null || Date.now() - started > 120000) {
+        clearInterval(poll);
+        reject(new Error(`server did not start:\n${log}`));
       }
-    });
-    proc.on('exit', (code) => { if (!proc.url) reject(new Error(`server exited ${code}:\n${log}`)); });
+    }, 100);
   });
 }
 
@@ -79,17 +85,37 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / ticks;
 }
 
-function wrk(server, clients, seconds) {
+/** Threads of the process that are running or waiting for a core (state R). */
+function busyThreads(pid) {
+  let n = 0;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      n += fs.readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ')[1][0] === 'R';
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return n;
+}
+
+async function wrk(server, clients, seconds) {
   const url = server.url;
   const cpu0 = cpuSeconds(server.pid);
-  const out = execFileSync('wrk', ['-t', String(Math.min(clients, 4)), '-c', String(clients),
-    '-d', `${seconds}s`, '--timeout', '30s', '-s', path.join(root, 'bench/server.lua'),
-    `${url}/api/v1/login`], { encoding: 'utf8', env: { ...process.env, FG_BENCH_BODY: path.join(tmp, 'body.json') } });
+  const samples = [];
+  const sampler = setInterval(() => samples.push(busyThreads(server.pid)), 20);
+  const out = await new Promise((resolve, reject) => {
+    execFile('wrk', ['-t', String(Math.min(clients, 4)), '-c', String(clients), '-d', `${seconds}s`,
+      '--timeout', '30s', '-s', path.join(root, 'bench/server.lua'), `${url}/api/v1/login`],
+    { encoding: 'utf8', env: { ...process.env, FG_BENCH_BODY: path.join(tmp, 'body.json') } },
+    (error, stdout) => (error ? reject(error) : resolve(stdout)));
+  });
+  clearInterval(sampler);
   const line = out.split('\n').find((l) => l.startsWith('{'));
   if (!line) fail(`no figures from wrk:\n${out}`);
   const r = JSON.parse(line);
   r.rps = r.requests / (r.duration_us / 1e6);
   r.cores_used = (cpuSeconds(server.pid) - cpu0) / (r.duration_us / 1e6);
+  r.busy_threads = samples.reduce((a, b) => a + b, 0) / Math.max(samples.length, 1);
   r.errors = r.connect_errors + r.read_errors + r.write_errors + r.timeouts + r.non2xx;
   return r;
 }
@@ -113,7 +139,7 @@ try {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: fs.readFileSync(body),
     });
     if (res.status !== 200) fail(`log-in failed: ${res.status} ${await res.text()}`);
-    wrk(server, cores, 2); // warm-up
+    await wrk(server, cores, 2); // warm-up
   }
 
   const results = [];
@@ -121,7 +147,7 @@ try {
     for (let run = 1; run <= runs; run++) {
       for (const server of servers) {
         process.stderr.write(`bench: server ${server.label}, ${clients} client(s), run ${run}/${runs}\n`);
-        results.push({ server: server.label, clients, run, ...wrk(server, clients, Number(opts.seconds)) });
+        results.push({ server: server.label, clients, run, ...(await wrk(server, clients, Number(opts.seconds))) });
       }
     }
   }
@@ -141,23 +167,27 @@ try {
       `connections. "of the cores": the rate over ${cores} x the one-client rate ` +
       `(${fmt(perEngine)}/s); "p99 / queue": p99 over ceil(clients / ${cores}) x the one-client ` +
       `median (${fmt(service)} ms), the time the requests ahead of it explain; "cores used": the ` +
-      `server's CPU time over the wall time.`, '');
-    lines.push('| clients | run | requests/s | of the cores | cores used | p50 ms | p90 ms | p99 ms | p99 / queue | errors |');
-    lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+      `server's CPU time over the wall time, and "per core-s" the log-ins per CPU second; "busy ` +
+      `threads": its threads running or waiting for a core, on average (the engines at work: ` +
+      `${cores} when every engine has a request).`, '');
+    lines.push('| clients | run | requests/s | of the cores | cores used | per core-s | busy threads | p50 ms | p90 ms | p99 ms | p99 / queue | errors |');
+    lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of mine) {
       const ideal = perEngine * Math.min(r.clients, cores);
       const queueMs = Math.ceil(r.clients / cores) * service;
       lines.push(`| ${r.clients} | ${r.run} | ${fmt(r.rps)} | ${(100 * r.rps / ideal).toFixed(0)}% | ` +
-        `${r.cores_used.toFixed(2)} | ${fmt(r.p50_ms)} | ${fmt(r.p90_ms)} | ${fmt(r.p99_ms)} | ` +
+        `${r.cores_used.toFixed(2)} | ${fmt(r.rps / r.cores_used)} | ${r.busy_threads.toFixed(2)} | ` +
+        `${fmt(r.p50_ms)} | ${fmt(r.p90_ms)} | ${fmt(r.p99_ms)} | ` +
         `${(r.p99_ms / queueMs).toFixed(2)} | ${r.errors} |`);
     }
-    lines.push('', '| clients | requests/s (median of runs) | of the cores | cores used | p99 ms (median) | p99 / queue |');
-    lines.push('| ---: | ---: | ---: | ---: | ---: | ---: |');
+    lines.push('', '| clients | requests/s (median of runs) | of the cores | cores used | per core-s | busy threads | p99 ms (median) | p99 / queue |');
+    lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const clients of clientCounts) {
       const rs = mine.filter((r) => r.clients === clients);
       const rps = median(rs.map((r) => r.rps)), p99 = median(rs.map((r) => r.p99_ms));
       lines.push(`| ${clients} | ${fmt(rps)} | ${(100 * rps / (perEngine * Math.min(clients, cores))).toFixed(0)}% | ` +
-        `${median(rs.map((r) => r.cores_used)).toFixed(2)} | ${fmt(p99)} | ` +
+        `${median(rs.map((r) => r.cores_used)).toFixed(2)} | ${fmt(median(rs.map((r) => r.rps / r.cores_used)))} | ` +
+        `${median(rs.map((r) => r.busy_threads)).toFixed(2)} | ${fmt(p99)} | ` +
         `${(p99 / (Math.ceil(clients / cores) * service)).toFixed(2)} |`);
     }
     lines.push('');
