@@ -192,7 +192,7 @@ static int read_frames(fg_request *req, const char **secret, frame_in **out, siz
     *out = NULL;
     *count = 0;
     if (fg_req_json(req, &body, e) != 0) return -1;
-    if (fg_req_text(req, "secret", secret, e) != 0) return -1;
+    if (fg_req_body_text(req, "secret", secret, e) != 0) return -1;
     if (!*secret)
         return fg_http_fail(e, 400, "missing_field",
                             "\"secret\" is required: the one POST /api/v1/liveness returned");
@@ -308,7 +308,7 @@ static int feed_all(fg_request *req, fg_challenge *ch, const frame_in *frames, s
                     size_t *fed, fg_http_error *e)
 {
     fg_server *s = req->server;
-    fg_engine *engine = fg_pool_acquire(s->pool);
+    fg_engine *engine = req->engine; /* the route runs on the inference pool (FG_ROUTE_INFER) */
     int rc = 0;
     *fed = 0;
     for (size_t i = 0; i < n && rc == 0 && ch->status.state == FGL_RUNNING; i++) {
@@ -325,7 +325,6 @@ static int feed_all(fg_request *req, fg_challenge *ch, const frame_in *frames, s
         (*fed)++;
         if (ch->status.step_index != step) break;
     }
-    fg_pool_release(s->pool, engine);
     return rc;
 }
 
@@ -392,6 +391,6 @@ int fg_liveness_redeem(fg_request *req, const char *id, float (*out)[FG_DESCRIPT
         return fg_http_fail(e, 400, "liveness_off",
                             "liveness checks are turned off on this server (--liveness off); "
                             "send images instead of \"liveness\"");
-    if (fg_req_text(req, "liveness_secret", &secret, e) != 0) return -1;
+    if (fg_req_body_text(req, "liveness_secret", &secret, e) != 0) return -1;
     return fg_challenge_redeem(s->challenges, id, secret, fg_monotonic(), out, cap, n, e);
 }
