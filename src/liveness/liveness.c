@@ -142,7 +142,11 @@ void fgl_config_default(fgl_config *c)
     c->scale_slack = 0.2f;
     c->max_angle_rate = 250.0f; /* real: <= 12 degrees per frame (180 degrees/s) */
     c->angle_slack = 10.0f;
-    c->identity_max_distance = 0.5f; /* see README: fg_match_distance on near-frontal frames */
+    /* Near-frontal descriptors (fg_match_distance): within a real clip up to 0.39 (33 s of
+     * grimaces); different people's closest pairs from 0.29, and 98 of 117 pairs of clips of
+     * different people have no pair within 0.40. A gross-swap check: the log-in matches the
+     * session's descriptors against the account at FG_MATCH_THRESHOLD. */
+    c->identity_max_distance = 0.40f;
     c->identity_max_from_neutral_deg = 12.0f;
     c->descriptor_interval_seconds = 1.5;
     c->max_descriptors = 4;
