@@ -131,10 +131,13 @@ void fgl_config_default(fgl_config *c)
     c->blink_min_dip_frames = 2;
     c->blink_single_frame_rel = 0.5f; /* 3 of 12 real blinks are one frame at 15 fps (0.24-0.46) */
     c->blink_recover_rel = 0.85f;
-    c->blink_max_closed_seconds = 1.0;     /* a slow real blink lasts 0.8 s */
-    c->blink_max_asymmetry = 0.5f;         /* a wink: one eye open */
-    c->blink_max_pose_deg = 10.0f;         /* blinks come with small nods (7 degrees) */
-    c->blink_max_from_neutral_deg = 12.0f; /* looking up narrows the lids (0.52) */
+    c->blink_max_closed_seconds = 1.0; /* a slow real blink lasts 0.8 s */
+    c->blink_max_asymmetry = 0.5f;     /* a wink: one eye open */
+    c->blink_max_pose_deg = 10.0f;     /* blinks come with small nods (7 degrees) */
+    /* 12 in the prototype (looking up narrows the lids: 0.52); 15 recovers a real blink seen
+     * 12-15 degrees from the session's neutral, with no attack and none of 1631 sessions of
+     * steps real clips do not perform passing (dev clips, tuned on). */
+    c->blink_max_from_neutral_deg = 15.0f;
     c->max_gap_seconds = 1.0; /* longest gap on real clips 0.27 s, on the replay 0.60 s */
     c->max_speed = 4.0f;      /* real: <= 0.26 face widths per frame at 15 fps; ~2x margin */
     c->speed_slack = 0.35f;
