@@ -1,9 +1,10 @@
 # facegate - top-level commands. CMake does the building; this file wires the steps together.
 #   make            build build/facegate and build/libfacegate.{a,so}
 #   make run        install what is missing, build, build the web app, start the server
-#   make test       every test suite (unit, sanitizers, server, web, end-to-end)
+#   make test       every test suite (unit, sanitizers, fuzzing, server, web, end-to-end)
 #   make bench      speed and memory, side by side with the reference implementation
 #   make install    binary, systemd unit, models, web app, example config (PREFIX, DESTDIR)
+#   make fuzz       every fuzz harness for FUZZ_SECONDS (default 300) each
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -25,8 +26,8 @@ MODEL_FILES := $(foreach m,ssd_mobilenetv1_model tiny_face_detector_model face_l
 SUBST      := sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
                   -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
-.PHONY: all setup build run test test-unit test-sanitize test-server test-web test-docs test-e2e bench \
-        web install format clean
+.PHONY: all setup build run test test-unit test-sanitize test-fuzz test-server test-web test-docs \
+        test-e2e bench fuzz web install format clean
 
 all: build
 
@@ -53,6 +54,12 @@ test-unit: setup build
 
 test-sanitize: setup
 	@scripts/test.sh sanitize
+
+test-fuzz: setup
+	@scripts/test.sh fuzz
+
+fuzz: setup
+	@scripts/fuzz.sh $(or $(FUZZ_SECONDS),300)
 
 test-server: setup build
 	@scripts/test.sh server
@@ -87,4 +94,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

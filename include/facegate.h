@@ -78,9 +78,21 @@ typedef struct fg_image {
 /* Decodes a JPEG, PNG or WebP held in memory into RGB8, applying the EXIF orientation of JPEGs
  * (PNG/WebP: none). Greyscale, palette, 16-bit and alpha are converted to RGB8 (alpha dropped).
  * The header's dimensions are checked against max_pixels (0 = FG_DEFAULT_MAX_PIXELS) before
- * any pixel buffer is allocated. On success *out owns the pixels; on failure *out is zeroed. */
+ * any pixel buffer is allocated, and an image of more than 4 MP whose file is far too small to
+ * hold a picture of that size (a decompression bomb: more than 1000 pixels per byte, 100 for
+ * PNG) is refused as FG_EIMAGE_TOO_LARGE there too. On success *out owns the pixels; on failure
+ * *out is zeroed. */
 FG_API int fg_image_decode(const void *bytes, size_t size, uint64_t max_pixels, fg_image *out,
                            fg_error *err);
+
+/* fg_image_decode for a caller that needs at most need_side pixels on the longer side: a larger
+ * JPEG is decoded scaled down by libjpeg-turbo's DCT scaling (the factors n/8; far less memory
+ * and time than a full decode), a larger WebP through libwebp's scaler (less memory), to the
+ * smallest n/8 of the stored size whose longer side is still >= need_side. PNGs are decoded
+ * whole. max_pixels applies to the stored size. *scale (may be NULL) receives the decoded width
+ * over the stored width, before the EXIF orientation: 1 when nothing was scaled. */
+FG_API int fg_image_decode_scaled(const void *bytes, size_t size, uint64_t max_pixels,
+                                  int need_side, fg_image *out, double *scale, fg_error *err);
 
 /* Reads a file and decodes it as fg_image_decode does. */
 FG_API int fg_image_load(const char *path, uint64_t max_pixels, fg_image *out, fg_error *err);

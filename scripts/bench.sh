@@ -2,8 +2,10 @@
 # make bench: facegate's engine (build/bench_engine) side by side with the reference implementation
 # (bench/reference.mjs: face-api 1.7.15 on tfjs 4.22.0 + wasm backend), one thread and all cores,
 # as Markdown tables on stdout (also saved to $BENCH_OUT/bench.md with the raw JSON): stage times,
-# each network's multiply-adds against the core's FMA peak, and its time by kind of operator.
+# each network's multiply-adds against the core's FMA peak, and its time by kind of operator;
+# then the server under load (bench/server.mjs: wrk at 1, 2, 4, 8, 16 clients).
 # Environment: BENCH_RUNS (runs per stage; default 20 for facegate, 10 for the reference),
+# BENCH_SERVER_RUNS (wrk runs per client count, default 3),
 # FG_SHARED_DIR (default ../shared next to the repo), BENCH_OUT (default $BUILD/bench), BUILD.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -115,6 +117,17 @@ if [ -x "$BUILD/bench_store" ] && command -v wrk >/dev/null; then
     bench/logins.sh | tee -a "$out/bench.md" || status=1
 else
     echo "bench: $BUILD/bench_store or wrk missing; the shared-store bench is skipped" >&2
+fi
+
+# The server under load: wrk at 1..16 keep-alive clients of 1:N log-ins (bench/server.mjs).
+if [ -x "$BUILD/facegate" ] && command -v wrk >/dev/null; then
+    if node bench/server.mjs --bin "$BUILD/facegate" --runs "${BENCH_SERVER_RUNS:-3}" \
+        --json "$out/server.json" >"$out/server.md"; then
+        { echo; cat "$out/server.md"; } | tee -a "$out/bench.md"
+    else
+        echo "bench: the server benchmark failed" >&2
+        status=1
+    fi
 fi
 echo "bench: JSON and Markdown in $out/" >&2
 exit "$status"

@@ -17,6 +17,7 @@ packages=(
     nodejs npm
     chromium ffmpeg curl
     clang ninja-build python3
+    libclang-rt-14-dev
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs facegate's test suites and prints one summary line. Usage: scripts/test.sh [SUITE...]
-# Suites: unit (ctest), sanitize (ctest under ASan+UBSan), server (real server, node --test),
-# web (Vitest and the SDK package check), docs (OpenAPI lint, routes documented), e2e (Playwright +
+# Suites: unit (ctest), sanitize (ctest under ASan+UBSan), fuzz (every libFuzzer harness for
+# FUZZ_SECONDS, default 20), server (real server, node --test), web (Vitest and the SDK package
+# check), docs (OpenAPI lint, routes documented), e2e (Playwright +
 # Chromium). With no argument, all of them in that order.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,10 @@ suite_sanitize() {
         cmake --build "$BUILD_ASAN" -j "$JOBS" -- --no-print-directory >/dev/null &&
         (cd "$BUILD_ASAN" && ASAN_OPTIONS=detect_leaks=1 FG_TEST_QUICK=1 \
             ctest --output-on-failure -j "$JOBS")
+}
+
+suite_fuzz() {
+    scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 }
 
 # The server suite twice: on SQLite, then on a throw-away PostgreSQL (scripts/postgres.sh), where
@@ -55,7 +60,7 @@ suite_e2e() {
 }
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit sanitize server web docs e2e)
+[ ${#suites[@]} -gt 0 ] || suites=(unit sanitize fuzz server web docs e2e)
 passed=0
 failed=0
 failed_names=()

@@ -27,6 +27,7 @@ typedef enum option_kind {
     OPT_INT,      /* int in [lo, hi] */
     OPT_UINT,     /* unsigned in [lo, hi] */
     OPT_SIZE,     /* size_t in [lo, hi] */
+    OPT_U64,      /* uint64_t in [lo, hi] */
     OPT_FLOAT,    /* float in [lo, hi] */
     OPT_BOOL,     /* int 0/1 */
     OPT_LIST,     /* cors_origins */
@@ -70,7 +71,7 @@ static const serve_option OPTIONS[] = {
      OPT_GUIDANCE, FIELD(guidance), 0, 0},
     {"web-root", "DIR", "web app to serve at / (default web/dist; API only if missing)", OPT_TEXT,
      FIELD(web_root), 0, 0},
-    {"workers", "N", "worker threads, one engine each (default: number of cores)", OPT_INT,
+    {"workers", "N", "inference threads, one engine each (default: number of cores)", OPT_INT,
      FIELD(workers), 1, 256},
     {"threshold", "T",
      "accept a face under this match distance (default 0.38, 0.375 with --tta; calibrated on LFW)",
@@ -83,8 +84,18 @@ static const serve_option OPTIONS[] = {
      0, 0, 0},
     {"body-limit", "BYTES", "largest request body (default 10485760)", OPT_SIZE, FIELD(body_limit),
      1024, 1024.0 * 1024 * 1024},
-    {"timeout", "SECONDS", "idle connection / request timeout (default 30)", OPT_UINT,
-     FIELD(timeout_s), 1, 3600},
+    {"frame-max-pixels", "N",
+     "largest log-in / detect image in pixels, a camera frame (default 2097152: 1920x1080 fits)",
+     OPT_U64, FIELD(frame_max_pixels), 64 * 64, 40e6},
+    {"timeout", "SECONDS", "idle connection timeout (default 30)", OPT_UINT, FIELD(timeout_s), 1,
+     3600},
+    {"request-timeout", "SECONDS",
+     "a request (headers and body) must arrive whole within this (default 60)", OPT_UINT,
+     FIELD(request_timeout_s), 1, 3600},
+    {"max-connections-per-client", "N", "open connections per client address (default 32)",
+     OPT_UINT, FIELD(max_per_client), 1, 512},
+    {"queue-limit", "N", "requests waiting for an engine before 503 busy (default 64)", OPT_SIZE,
+     FIELD(queue_limit), 1, 100000},
     {"token-ttl", "SECONDS", "session lifetime (default 3600)", OPT_INT, FIELD(token_ttl_s), 60,
      30 * 86400},
     {"secure-cookie", NULL, "mark the session cookie Secure (serve behind HTTPS)", OPT_BOOL,
@@ -95,12 +106,21 @@ static const serve_option OPTIONS[] = {
      RL(window_s), 1, 86400},
     {"rate-limit-ip", "N", "failed log-ins per client address per window (default 5)", OPT_INT,
      RL(ip_failures), 1, 64},
-    {"rate-limit-account", "N", "failed log-ins per account per window (default 5)", OPT_INT,
+    {"rate-limit-account", "N",
+     "failed log-ins on one account per window that put it under guard (default 5)", OPT_INT,
      RL(account_failures), 1, 64},
-    {"lockout-after", "N", "consecutive failures that lock an account (default 10)", OPT_INT,
+    {"lockout-after", "N",
+     "consecutive failures of one address on one account before it must wait (default 3)", OPT_INT,
      RL(lockout_after), 1, 1000000},
-    {"lockout-seconds", "SECONDS", "how long a lockout lasts (default 900)", OPT_INT, RL(lockout_s),
-     1, 7 * 86400},
+    {"lockout-seconds", "SECONDS", "longest such wait, and how long a guard lasts (default 900)",
+     OPT_INT, RL(lockout_s), 1, 7 * 86400},
+    {"signup-limit", "N", "sign-ups per client address per hour (default 20)", OPT_INT,
+     RL(signup_per_hour), 1, 1000000},
+    {"detect-limit", "N", "/api/v1/detect calls per client address per minute (default 300)",
+     OPT_INT, RL(detect_per_minute), 1, 1000000},
+    {"audit-retention-days", "DAYS",
+     "delete audit events older than this (default 90; 0 keeps them)", OPT_INT,
+     FIELD(audit_retention_days), 0, 36500},
     {"trusted-proxy", "CIDR",
      "believe X-Forwarded-For/-Proto from this proxy range (repeatable; default: none)", OPT_PROXY,
      0, 0, 0, 0},
@@ -330,11 +350,12 @@ static int apply(parse_state *st, const serve_option *o, const char *value, cons
         snprintf(expected, sizeof expected, "a number from %g to %g", o->lo, o->hi);
         return bad_value(o, value, src, expected);
     }
-    if ((o->kind == OPT_INT || o->kind == OPT_UINT || o->kind == OPT_SIZE) && d != (long long)d)
+    if (o->kind != OPT_FLOAT && d != (long long)d)
         return bad_value(o, value, src, "a whole number");
     if (o->kind == OPT_INT) *(int *)field = (int)d;
     if (o->kind == OPT_UINT) *(unsigned *)field = (unsigned)d;
     if (o->kind == OPT_SIZE) *(size_t *)field = (size_t)d;
+    if (o->kind == OPT_U64) *(uint64_t *)field = (uint64_t)d;
     if (o->kind == OPT_FLOAT) *(float *)field = (float)d;
     return 0;
 }
@@ -354,21 +375,32 @@ static char *trim(char *s)
     return s;
 }
 
-static int load_file(parse_state *st, const char *path)
+#define CONFIG_MAX_BYTES (1 << 20)
+#define CONFIG_MAX_LINE 2047
+
+/* Applies the `name = value` lines (# comments) of a config file's text; `name` names the file
+ * in messages. */
+static int load_text(parse_state *st, const char *text, size_t len, const char *name)
 {
-    FILE *f = fopen(path, "r");
-    char line[2048], where[1100];
+    char line[CONFIG_MAX_LINE + 1], where[1100];
     int lineno = 0, rc = 0;
-    if (!f) {
-        fprintf(stderr, "facegate serve: cannot read config file %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        char *key = line, *value, *sep;
+    size_t pos = 0;
+    while (rc == 0 && pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        char *key, *value, *sep;
         const serve_option *o;
         source src = {where, 1};
         lineno++;
-        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        snprintf(where, sizeof where, "%.1000s:%d", name, lineno);
+        if (n > CONFIG_MAX_LINE || memchr(text + pos, '\0', n)) {
+            fprintf(stderr, "facegate serve: %s: %s\n", where,
+                    n > CONFIG_MAX_LINE ? "line longer than 2047 characters" : "a NUL byte");
+            return -1;
+        }
+        memcpy(line, text + pos, n);
+        line[n] = 0;
+        pos += n + 1;
         if ((sep = strchr(line, '#')) != NULL) *sep = 0;
         key = trim(line);
         if (!*key) continue;
@@ -386,8 +418,33 @@ static int load_file(parse_state *st, const char *path)
             rc = apply(st, o, value, &src);
         }
     }
-    fclose(f);
     return rc;
+}
+
+static int load_file(parse_state *st, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = malloc(CONFIG_MAX_BYTES + 1);
+    size_t len = 0;
+    int rc = -1;
+    if (!f || !text) {
+        fprintf(stderr, "facegate serve: cannot read config file %s: %s\n", path,
+                f ? "out of memory" : strerror(errno));
+    } else if ((len = fread(text, 1, CONFIG_MAX_BYTES + 1, f)) > CONFIG_MAX_BYTES || ferror(f)) {
+        fprintf(stderr, "facegate serve: cannot read config file %s: %s\n", path,
+                ferror(f) ? "read error" : "larger than 1 MB");
+    } else {
+        rc = load_text(st, text, len, path);
+    }
+    if (f) fclose(f);
+    free(text);
+    return rc;
+}
+
+int fg_serve_config_text(const char *text, size_t len, const char *name, fg_server_config *config)
+{
+    parse_state st = {config, 0, 0, 0};
+    return load_text(&st, text, len, name);
 }
 
 static int load_env(parse_state *st)

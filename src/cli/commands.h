@@ -17,4 +17,11 @@ int fg_cmd_keys(int argc, char **argv);          /* src/cli/cmd_admin.c */
 int fg_cmd_backup(int argc, char **argv);        /* src/cli/cmd_admin.c */
 int fg_cmd_restore(int argc, char **argv);       /* src/cli/cmd_admin.c */
 
+/* Applies the text of a `facegate serve` config file (`name = value` lines, # comments) to
+ * *config, as --config FILE does; name names it in messages (printed on stderr). 0, or -1 at
+ * the first bad line. For tests and the fuzz harness (tests/fuzz/fuzz-config.c). */
+struct fg_server_config;
+int fg_serve_config_text(const char *text, size_t len, const char *name,
+                         struct fg_server_config *config);
+
 #endif

@@ -1,9 +1,9 @@
 /*
  * codec.h - the per-format decoders behind fgi_image_decode (private to src/image).
  *
- * Each decoder checks the header dimensions with fgi_check_dims before allocating pixels, fills
- * info->stored_width/height (and info->orientation for JPEG), and on failure frees everything
- * and leaves *out zeroed.
+ * Each decoder checks the header with fgi_check_header before allocating pixels, fills
+ * info->stored_width/height (and info->orientation for JPEG, info->scale when it decoded scaled
+ * down for need_side), and on failure frees everything and leaves *out zeroed.
  */
 #ifndef FG_IMAGE_CODEC_H
 #define FG_IMAGE_CODEC_H
@@ -13,12 +13,12 @@
 
 #include "image/image.h"
 
-int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_image *out,
-                    fgi_decode_info *info, fg_error *err);
+int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, int need_side,
+                    fg_image *out, fgi_decode_info *info, fg_error *err);
 int fgi_decode_png(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_image *out,
                    fgi_decode_info *info, fg_error *err);
-int fgi_decode_webp(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_image *out,
-                    fgi_decode_info *info, fg_error *err);
+int fgi_decode_webp(const uint8_t *bytes, size_t size, uint64_t max_pixels, int need_side,
+                    fg_image *out, fgi_decode_info *info, fg_error *err);
 
 /* What a walk over a JPEG's markers found (without decoding anything). */
 typedef struct fgi_jpeg_layout {
@@ -33,7 +33,7 @@ void fgi_jpeg_scan_layout(const uint8_t *bytes, size_t size, fgi_jpeg_layout *la
  * FG_ENOMEM when libexif cannot allocate. */
 int fgi_exif_orientation(const uint8_t *exif, size_t size);
 
-/* malloc of width*height*channels bytes; the dimensions were checked by fgi_check_dims. */
+/* malloc of width*height*channels bytes; the dimensions were checked by fgi_check_header. */
 uint8_t *fgi_pixels_alloc(int width, int height, int channels);
 
 #endif

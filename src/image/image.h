@@ -30,6 +30,7 @@ typedef struct fgi_decode_info {
     int orientation;  /* EXIF orientation 1..8 that was applied (1: none or not a JPEG) */
     int stored_width; /* dimensions as stored in the file, before the orientation */
     int stored_height;
+    double scale; /* decoded width / stored width: 1, or less when decoded scaled down */
 } fgi_decode_info;
 
 /* The format announced by the magic bytes (JPEG FF D8 FF, PNG signature, RIFF....WEBP). */
@@ -42,9 +43,28 @@ const char *fgi_format_name(fgi_format format);
 int fgi_image_decode(const void *bytes, size_t size, uint64_t max_pixels, fg_image *out,
                      fgi_decode_info *info, fg_error *err);
 
+/* fg_image_decode_scaled with the same report (need_side 0: full size). */
+int fgi_image_decode_scaled(const void *bytes, size_t size, uint64_t max_pixels, int need_side,
+                            fg_image *out, fgi_decode_info *info, fg_error *err);
+
 /* Checks header dimensions against FG_MAX_SIDE and max_pixels (0 = FG_DEFAULT_MAX_PIXELS)
  * without overflow: FG_EIMAGE_CORRUPT for a zero side, FG_EIMAGE_TOO_LARGE over a limit. */
 int fgi_check_dims(uint64_t width, uint64_t height, uint64_t max_pixels, fg_error *err);
+
+/* What every codec checks once it has read the header: fgi_check_dims, then that the file is
+ * not a decompression bomb. A picture of a face cannot be compressed below a few hundredths of
+ * a bit per pixel; a tiny file announcing a huge image (a 1.4 KB WebP of 6000x6000, a 242-byte
+ * JPEG header claiming 6324x6324) is refused as FG_EIMAGE_TOO_LARGE before any pixel exists.
+ * Only images over FGI_BOMB_MIN_PIXELS are judged: smaller ones are cheap whatever they hold. */
+#define FGI_BOMB_MIN_PIXELS (2048u * 2048u)
+int fgi_check_header(fgi_format format, uint64_t width, uint64_t height, size_t file_size,
+                     uint64_t max_pixels, fg_error *err);
+
+/* The size a codec that can decode scaled produces for a stored width x height: the smallest
+ * n/8 of it (n = 1..8, libjpeg-turbo's DCT scaling factors, sides rounded up as TurboJPEG
+ * does) whose longer side is still at least need_side. need_side 0 or a smaller image: the
+ * stored size. */
+void fgi_scaled_size(int width, int height, int need_side, int *out_w, int *out_h);
 
 /* Rotates/flips img in place so that a JPEG with EXIF orientation 1..8 ends up upright
  * (5..8 swap width and height). Other values leave the image unchanged. */

@@ -40,13 +40,13 @@ static void cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, size_t pixels)
     }
 }
 
-int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_image *out,
-                    fgi_decode_info *info, fg_error *err)
+int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, int need_side,
+                    fg_image *out, fgi_decode_info *info, fg_error *err)
 {
     int rc = FG_OK;
     tjhandle tj = NULL;
     uint8_t *rgb = NULL, *cmyk = NULL;
-    int w = 0, h = 0, subsamp = 0, colorspace = 0;
+    int w = 0, h = 0, sw = 0, sh = 0, subsamp = 0, colorspace = 0;
 
     if (size > ULONG_MAX)
         return fg_fail(err, FG_EIMAGE_TOO_LARGE, "JPEG of %zu bytes is too large", size);
@@ -64,20 +64,24 @@ int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_i
         rc = fg_fail(err, FG_EIMAGE_CORRUPT, "corrupt JPEG header: %s", tjGetErrorStr2(tj));
         goto fail;
     }
-    rc = fgi_check_dims((uint64_t)(w > 0 ? w : 0), (uint64_t)(h > 0 ? h : 0), max_pixels, err);
+    rc = fgi_check_header(FGI_FORMAT_JPEG, (uint64_t)(w > 0 ? w : 0), (uint64_t)(h > 0 ? h : 0),
+                          size, max_pixels, err);
     if (rc != FG_OK) goto fail;
     info->stored_width = w;
     info->stored_height = h;
+    /* TurboJPEG picks the DCT scaling factor that yields exactly sw x sh (an n/8 of w x h). */
+    fgi_scaled_size(w, h, need_side, &sw, &sh);
+    info->scale = (double)sw / (double)w;
 
-    rgb = fgi_pixels_alloc(w, h, 3);
+    rgb = fgi_pixels_alloc(sw, sh, 3);
     /* libjpeg cannot convert CMYK/YCCK to RGB: take CMYK out and convert it here. */
     const int is_cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
-    if (is_cmyk) cmyk = fgi_pixels_alloc(w, h, 4);
+    if (is_cmyk) cmyk = fgi_pixels_alloc(sw, sh, 4);
     if (!rgb || (is_cmyk && !cmyk)) {
-        rc = fg_fail(err, FG_ENOMEM, "out of memory decoding a %dx%d JPEG", w, h);
+        rc = fg_fail(err, FG_ENOMEM, "out of memory decoding a %dx%d JPEG", sw, sh);
         goto fail;
     }
-    if (tjDecompress2(tj, bytes, (unsigned long)size, is_cmyk ? cmyk : rgb, w, 0, h,
+    if (tjDecompress2(tj, bytes, (unsigned long)size, is_cmyk ? cmyk : rgb, sw, 0, sh,
                       is_cmyk ? TJPF_CMYK : TJPF_RGB, 0) != 0) {
         const char *msg = tjGetErrorStr2(tj);
         if (tjGetErrorCode(tj) == TJERR_FATAL || !warning_is_benign(msg)) {
@@ -85,10 +89,10 @@ int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_i
             goto fail;
         }
     }
-    if (is_cmyk) cmyk_to_rgb(cmyk, rgb, (size_t)w * (size_t)h);
+    if (is_cmyk) cmyk_to_rgb(cmyk, rgb, (size_t)sw * (size_t)sh);
 
-    out->width = w;
-    out->height = h;
+    out->width = sw;
+    out->height = sh;
     out->rgb = rgb;
     rgb = NULL;
 

@@ -32,7 +32,8 @@ int fgi_decode_png(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_im
     if (ret == 0) ret = spng_get_ihdr(ctx, &ihdr);
     if (ret == SPNG_EUSER_WIDTH || ret == SPNG_EUSER_HEIGHT) {
         /* Only a well-formed first chunk gets this far: IHDR's width/height at 16 and 20. */
-        rc = fgi_check_dims(be32(bytes + 16), be32(bytes + 20), max_pixels, err);
+        rc = fgi_check_header(FGI_FORMAT_PNG, be32(bytes + 16), be32(bytes + 20), size, max_pixels,
+                              err);
         if (rc == FG_OK) rc = fg_fail(err, FG_EIMAGE_TOO_LARGE, "PNG larger than the side limit");
         goto fail;
     }
@@ -40,7 +41,7 @@ int fgi_decode_png(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_im
         rc = fg_fail(err, FG_EIMAGE_CORRUPT, "corrupt PNG header: %s", spng_strerror(ret));
         goto fail;
     }
-    rc = fgi_check_dims(ihdr.width, ihdr.height, max_pixels, err);
+    rc = fgi_check_header(FGI_FORMAT_PNG, ihdr.width, ihdr.height, size, max_pixels, err);
     if (rc != FG_OK) goto fail;
     info->stored_width = (int)ihdr.width;
     info->stored_height = (int)ihdr.height;

@@ -36,10 +36,10 @@ static int webp_status_code(VP8StatusCode status)
     return FG_EIMAGE_CORRUPT;
 }
 
-int fgi_decode_webp(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_image *out,
-                    fgi_decode_info *info, fg_error *err)
+int fgi_decode_webp(const uint8_t *bytes, size_t size, uint64_t max_pixels, int need_side,
+                    fg_image *out, fgi_decode_info *info, fg_error *err)
 {
-    int rc = FG_OK;
+    int rc = FG_OK, sw = 0, sh = 0;
     uint8_t *rgb = NULL;
     WebPDecoderConfig config;
     if (!WebPInitDecoderConfig(&config)) return fg_fail(err, FG_EINVAL, "libwebp version mismatch");
@@ -51,18 +51,27 @@ int fgi_decode_webp(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_i
     if (config.input.has_animation)
         return fg_fail(err, FG_EIMAGE_FORMAT, "animated WebP is not supported");
     const int w = config.input.width, h = config.input.height;
-    rc = fgi_check_dims((uint64_t)(w > 0 ? w : 0), (uint64_t)(h > 0 ? h : 0), max_pixels, err);
+    rc = fgi_check_header(FGI_FORMAT_WEBP, (uint64_t)(w > 0 ? w : 0), (uint64_t)(h > 0 ? h : 0),
+                          size, max_pixels, err);
     if (rc != FG_OK) return rc;
     info->stored_width = w;
     info->stored_height = h;
+    /* libwebp rescales row by row as it decodes: the full-size picture is never held. */
+    fgi_scaled_size(w, h, need_side, &sw, &sh);
+    if (sw != w) {
+        config.options.use_scaling = 1;
+        config.options.scaled_width = sw;
+        config.options.scaled_height = sh;
+        info->scale = (double)sw / (double)w;
+    }
 
-    rgb = fgi_pixels_alloc(w, h, 3);
-    if (!rgb) return fg_fail(err, FG_ENOMEM, "out of memory decoding a %dx%d WebP", w, h);
+    rgb = fgi_pixels_alloc(sw, sh, 3);
+    if (!rgb) return fg_fail(err, FG_ENOMEM, "out of memory decoding a %dx%d WebP", sw, sh);
     config.output.colorspace = MODE_RGB;
     config.output.is_external_memory = 1;
     config.output.u.RGBA.rgba = rgb;
-    config.output.u.RGBA.stride = w * 3;
-    config.output.u.RGBA.size = (size_t)w * (size_t)h * 3;
+    config.output.u.RGBA.stride = sw * 3;
+    config.output.u.RGBA.size = (size_t)sw * (size_t)sh * 3;
     status = WebPDecode(bytes, size, &config);
     WebPFreeDecBuffer(&config.output);
     if (status != VP8_STATUS_OK) {
@@ -70,8 +79,8 @@ int fgi_decode_webp(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_i
                      webp_status_text(status));
         goto fail;
     }
-    out->width = w;
-    out->height = h;
+    out->width = sw;
+    out->height = sh;
     out->rgb = rgb;
     return FG_OK;
 fail:

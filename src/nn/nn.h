@@ -45,6 +45,14 @@ typedef struct nn_weights {
  * "face_recognition_model". */
 int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, fg_error *err);
 
+/* The parsing behind nn_weights_load, on a manifest held in memory: read_shard(ctx, file, ...)
+ * supplies each shard the manifest names (malloc'd bytes the parser frees). manifest_file names
+ * it in messages. The fuzz harness (tests/fuzz/fuzz-weights.c) drives it. */
+typedef int (*nn_shard_reader)(void *ctx, const char *file, unsigned char **data, size_t *size,
+                               fg_error *err);
+int nn_weights_parse(const char *manifest, size_t manifest_size, const char *manifest_file,
+                     nn_shard_reader read_shard, void *ctx, nn_weights *out, fg_error *err);
+
 /* The tensor called name, or NULL. */
 const nn_tensor *nn_weights_find(const nn_weights *w, const char *name);
 

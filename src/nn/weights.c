@@ -50,6 +50,9 @@ static const struct {
 };
 
 #define MAX_FILE_BYTES (64u << 20)
+/* More values than a manifest can mean (every shard is at most MAX_FILE_BYTES; the largest
+ * model has 5.4 M): refused before the buffers are allocated. */
+#define MAX_TOTAL_VALUES ((size_t)1 << 26)
 
 static int read_file(const char *path, unsigned char **data, size_t *size, fg_error *err)
 {
@@ -235,6 +238,10 @@ int nn_weights_decode(const json_t *groups, const nn_blob *shards, size_t nshard
                 return fg_fail(err, FG_EMODEL_CORRUPT, "%s: bad tensor spec #%zu (%s)", what, ti,
                                name ? name : "no name");
             total_values += n;
+            if (total_values > MAX_TOTAL_VALUES)
+                return fg_fail(err, FG_EMODEL_CORRUPT,
+                               "%s: declares more than %zu values, more than a model holds", what,
+                               MAX_TOTAL_VALUES);
             total_names += strlen(name) + 1;
             ntensors++;
         }
@@ -302,8 +309,16 @@ fail:
     return rc;
 }
 
-int nn_read_manifest_shards(const char *dir, const json_t *groups, nn_blob **shards,
-                            size_t *nshards, fg_error *err)
+/* The shard reader of the files under a model folder, SHA-256 verified. */
+static int read_shard_file(void *dir, const char *file, unsigned char **data, size_t *size,
+                           fg_error *err)
+{
+    return nn_read_verified(dir, file, data, size, err);
+}
+
+/* Every shard the manifest's groups name, in order, through read_shard. */
+static int read_shards(nn_shard_reader read_shard, void *ctx, const json_t *groups,
+                       nn_blob **shards, size_t *nshards, fg_error *err)
 {
     size_t n = 0, gi, pi, k = 0;
     const json_t *group, *path;
@@ -323,8 +338,7 @@ int nn_read_manifest_shards(const char *dir, const json_t *groups, nn_blob **sha
                 rc = fg_fail(err, FG_EMODEL_CORRUPT, "manifest path is not a string");
                 break;
             }
-            if ((rc = nn_read_verified(dir, json_string_value(path), &data, &(*shards)[k].size,
-                                       err)))
+            if ((rc = read_shard(ctx, json_string_value(path), &data, &(*shards)[k].size, err)))
                 break;
             (*shards)[k++].data = data;
         }
@@ -333,6 +347,12 @@ int nn_read_manifest_shards(const char *dir, const json_t *groups, nn_blob **sha
     *nshards = k;
     if (rc) nn_free_shards(*shards, k), *shards = NULL, *nshards = 0;
     return rc;
+}
+
+int nn_read_manifest_shards(const char *dir, const json_t *groups, nn_blob **shards,
+                            size_t *nshards, fg_error *err)
+{
+    return read_shards(read_shard_file, (void *)dir, groups, shards, nshards, err);
 }
 
 void nn_free_shards(nn_blob *shards, size_t n)
@@ -347,23 +367,35 @@ int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, f
 {
     char manifest_file[256];
     unsigned char *bytes = NULL;
-    size_t size, nshards = 0;
-    nn_blob *shards = NULL;
-    json_t *root;
-    json_error_t jerr;
+    size_t size;
     int rc;
 
     memset(out, 0, sizeof *out);
     snprintf(manifest_file, sizeof manifest_file, "%s-weights_manifest.json", model);
     if ((rc = nn_read_verified(model_dir, manifest_file, &bytes, &size, err))) return rc;
-    root = json_loadb((const char *)bytes, size, 0, &jerr);
+    rc = nn_weights_parse((const char *)bytes, size, manifest_file, read_shard_file,
+                          (void *)model_dir, out, err);
     free(bytes);
+    return rc;
+}
+
+int nn_weights_parse(const char *manifest, size_t manifest_size, const char *manifest_file,
+                     nn_shard_reader read_shard, void *ctx, nn_weights *out, fg_error *err)
+{
+    size_t nshards = 0;
+    nn_blob *shards = NULL;
+    json_error_t jerr;
+    json_t *root;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    root = json_loadb(manifest, manifest_size, 0, &jerr);
     if (!json_is_array(root)) {
         json_decref(root);
         return fg_fail(err, FG_EMODEL_CORRUPT, "%s: not a weights manifest (%s)", manifest_file,
                        jerr.text);
     }
-    rc = nn_read_manifest_shards(model_dir, root, &shards, &nshards, err);
+    rc = read_shards(read_shard, ctx, root, &shards, &nshards, err);
     if (!rc) rc = nn_weights_decode(root, shards, nshards, manifest_file, out, err);
     nn_free_shards(shards, nshards);
     json_decref(root);

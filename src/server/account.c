@@ -14,12 +14,21 @@
 
 /* --- sessions ------------------------------------------------------------------------------- */
 
+/* Secure whenever the client came over HTTPS: a trusted proxy says so, or the page that sent
+ * the request is itself an https:// one (a TLS terminator in front). Not on plain HTTP, where
+ * the browser would drop a Secure cookie; --secure-cookie forces it. */
+static int secure_client(const fg_request *req)
+{
+    const char *origin = fg_req_header(req, "Origin");
+    return req->server->config.secure_cookie || req->forwarded_https ||
+           (origin && strncasecmp(origin, "https://", 8) == 0);
+}
+
 static void set_cookie(fg_request *req, const char *token, int max_age)
 {
     char cookie[FG_JWT_MAX + 128];
     snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s",
-             token, max_age,
-             req->server->config.secure_cookie || req->forwarded_https ? "; Secure" : "");
+             token, max_age, secure_client(req) ? "; Secure" : "");
     fg_reply_header(req, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 }
 
@@ -33,7 +42,8 @@ static void reply_session(fg_request *req, int status, const fg_store_user *user
     json_t *body;
     int rc;
 
-    snprintf(claims.sub, sizeof claims.sub, "%s", user->username);
+    snprintf(claims.sub, sizeof claims.sub, "%s", user->uid);
+    snprintf(claims.username, sizeof claims.username, "%s", user->username);
     snprintf(claims.name, sizeof claims.name, "%s", user->display_name);
     snprintf(claims.amr, sizeof claims.amr, "face");
     claims.iat = fg_now();
@@ -84,10 +94,17 @@ int fg_session_user(fg_request *req, const char *token, fg_store_user *user, fg_
     if ((rc = fg_store_session_revoked(s->store, claims->jti, &revoked, &err)) != FG_OK)
         return fg_http_store_fail(e, rc, &err, "could not check the session");
     if (revoked) return fg_http_fail(e, 401, "unauthorized", "this session was logged out");
-    rc = fg_store_user_get(s->store, claims->sub, user, &err);
+    /* The account the token was issued for, by its id: a deleted and re-created username is
+     * another account and does not inherit old sessions. A token of the previous format names
+     * a username: it is honoured until it expires, but only by an account created before the
+     * second it was issued (so not by one re-created in that same second). */
+    if (claims->username[0])
+        rc = fg_store_user_get_uid(s->store, claims->sub, user, &err);
+    else
+        rc = fg_store_user_get(s->store, claims->sub, user, &err);
     if (rc != FG_OK && rc != FG_STORE_ENOTFOUND)
         return fg_http_store_fail(e, rc, &err, "could not check the session");
-    if (rc != FG_OK || user->created_at > claims->iat)
+    if (rc != FG_OK || (!claims->username[0] && user->created_at >= claims->iat))
         return fg_http_fail(e, 401, "unauthorized", "the account of this session no longer exists");
     return 0;
 }
@@ -118,9 +135,47 @@ static int revoke_session(fg_request *req, const fg_jwt_claims *claims)
     return rc;
 }
 
+/* --- limits --------------------------------------------------------------------------------- */
+
+/* The 429 or 423 of a refused attempt (fg_ratelimit_begin / _check_account / _take). */
+static int limit_error(int verdict, int retry, fg_http_error *e)
+{
+    if (verdict == FG_RL_LOCKED)
+        fg_http_fail(e, 423, "locked_out",
+                     "too many failed log-ins on this account from your address; try again in %d "
+                     "seconds",
+                     retry);
+    else
+        fg_http_fail(e, 429, "rate_limited",
+                     "too many attempts from your address; try again in %d "
+                     "seconds",
+                     retry);
+    e->retry_after = retry;
+    return -1;
+}
+
+/* Reserves a face attempt of this client (on `account`, or NULL): 0, or -1 with the 429/423. */
+static int begin_attempt(fg_request *req, const char *account, fg_rl_attempt *a, fg_http_error *e)
+{
+    int retry = 0;
+    int verdict =
+        fg_ratelimit_begin(req->server->ratelimit, req->client, account, fg_now(), a, &retry);
+    return verdict == FG_RL_OK ? 0 : limit_error(verdict, retry, e);
+}
+
+/* Settles a face attempt from the request's result: an "already enrolled" answer is what a
+ * failed log-in is (an oracle of the enrolled faces), anything else says nothing of a face. */
+static void end_attempt(fg_request *req, fg_rl_attempt *a, int rc, const fg_http_error *e)
+{
+    int enrolled = rc != 0 && strcmp(e->code, "face_already_enrolled") == 0;
+    fg_ratelimit_end(req->server->ratelimit, a, enrolled ? FG_RL_FAILURE : FG_RL_NEUTRAL, NULL,
+                     fg_now());
+}
+
 /* --- sign-up -------------------------------------------------------------------------------- */
 
-static int check_username(const char *username, fg_http_error *e)
+/* A username given to log in (any stored name), or chosen for a new account (stricter). */
+static int check_username(const char *username, int new_name, fg_http_error *e)
 {
     if (!username) return fg_http_fail(e, 400, "missing_field", "\"username\" is required");
     if (!fg_store_username_valid(username))
@@ -128,6 +183,10 @@ static int check_username(const char *username, fg_http_error *e)
             e, 400, "invalid_username",
             "a username is %d to %d characters of A-Z a-z 0-9 . _ - and not only dots",
             FG_USERNAME_MIN, FG_USERNAME_MAX);
+    if (new_name && !fg_store_username_allowed(username))
+        return fg_http_fail(e, 400, "invalid_username",
+                            "a username begins and ends with a letter or a digit, and has no two "
+                            "of . _ - in a row");
     return 0;
 }
 
@@ -165,7 +224,7 @@ static int describe_all(fg_request *req, const fg_blob *images, size_t n,
         char what[32];
         fg_probe probe;
         snprintf(what, sizeof what, n > 1 ? "image %zu" : "image", i + 1);
-        if (fg_probe_face(s, &images[i], what, &probe, e) != 0) return -1;
+        if (fg_probe_face(req, FG_PROBE_ENROL, &images[i], what, &probe, e) != 0) return -1;
         memcpy(descriptors[i], probe.descriptor, sizeof probe.descriptor);
         if (i > 0 && fg_match_distance(descriptors[0], descriptors[i]) >= s->config.threshold)
             return fg_http_fail(e, 400, "faces_differ",
@@ -211,15 +270,16 @@ static int enrol(fg_request *req, const char *username, const char *display_name
     fg_error err = {0};
     int rc;
 
-    if (check_username(username, e) != 0) return -1;
+    if (check_username(username, 1, e) != 0) return -1;
     if (!display_name || !*display_name) display_name = username;
     if (check_display_name(display_name, e) != 0) return -1;
-    /* Cheap refusal before the expensive part; the insert checks again atomically. */
+    /* The faces first: whether a name is taken is only said to a request with real faces (at
+     * the sign-up rate of its address), so names cannot be listed with junk images. */
+    if (describe_all(req, images, n, descriptors, e) != 0) return -1;
     rc = fg_store_user_get(s->store, username, NULL, &err);
     if (rc == FG_OK)
         return fg_http_fail(e, 409, "username_taken", "the username \"%s\" is taken", username);
     if (rc != FG_STORE_ENOTFOUND) return fg_http_store_fail(e, rc, &err, "could not sign up");
-    if (describe_all(req, images, n, descriptors, e) != 0) return -1;
 
     /* The new templates reach the matcher through the store's change feed. */
     rc = fg_store_user_create(s->store, username, display_name,
@@ -232,22 +292,30 @@ static int enrol(fg_request *req, const char *username, const char *display_name
     return 0;
 }
 
-/* Reads the sign-up fields and images, then enrols. */
+/* Reads the sign-up fields and images, then enrols within the address's sign-up budget and
+ * face-attempt limit. */
 static int signup(fg_request *req, const char *image_field, fg_store_user *user, fg_http_error *e)
 {
     const char *username = NULL, *display_name = NULL;
     fg_blob *images = NULL;
+    fg_rl_attempt attempt;
     size_t n = 0;
-    int rc;
+    int rc, retry = 0, verdict;
     if (fg_req_text(req, "username", &username, e) != 0 ||
         fg_req_text(req, "display_name", &display_name, e) != 0 ||
-        check_username(username, e) != 0 ||
-        fg_req_images(req, image_field, FG_SERVER_MAX_SIGNUP_IMAGES, &images, &n, e) != 0) {
+        check_username(username, 1, e) != 0 ||
+        fg_req_images(req, image_field, FG_SERVER_MAX_SIGNUP_IMAGES, &images, &n, e) != 0 ||
+        ((verdict = fg_ratelimit_take(req->server->ratelimit, FG_RL_SIGNUP, req->client,
+                                      fg_now_ms(), &retry)) != FG_RL_OK &&
+         limit_error(verdict, retry, e) != 0) ||
+        begin_attempt(req, NULL, &attempt, e) != 0) {
+        fg_blobs_free(images, n);
         fg_audit(req, "signup", username && fg_store_username_valid(username) ? username : "",
                  e->code, NAN);
         return -1;
     }
     rc = enrol(req, username, display_name, images, n, user, e);
+    end_attempt(req, &attempt, rc, e);
     fg_blobs_free(images, n);
     fg_audit(req, "signup", fg_store_username_valid(username) ? username : "",
              rc == 0 ? "ok" : e->code, NAN);
@@ -284,8 +352,18 @@ typedef struct login_result {
     double distance; /* to the accepted user, or the nearest one on failure */
 } login_result;
 
+/* A log-in refused by the limits: counted, audited, and its 429/423 in e. */
+static int refuse_login(fg_request *req, const char *account, double distance, fg_http_error *e)
+{
+    int locked = e->status == 423;
+    fg_metrics_login(req->server->metrics, locked ? FG_LOGIN_LOCKED_OUT : FG_LOGIN_RATE_LIMITED);
+    fg_audit(req, "login", account, locked ? "locked_out" : "rate_limited", distance);
+    return -1;
+}
+
 /* Rate limits, face, decision, counters and audit. 0 with *out filled (accepted or not), or
- * -1 with e for refusals (rate limits, bad input). */
+ * -1 with e for refusals (rate limits, bad input). The attempt is reserved before the face is
+ * processed, so simultaneous requests cannot overrun the limits. */
 static int attempt_login(fg_request *req, const char *image_field, int allow_claim,
                          login_result *out, fg_http_error *e)
 {
@@ -295,34 +373,24 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
     size_t n = 0;
     fg_probe probe;
     fg_error err = {0};
+    fg_rl_attempt attempt;
     int retry = 0, verdict;
 
     memset(out, 0, sizeof *out);
     out->distance = INFINITY;
     if ((allow_claim && fg_req_text(req, "username", &claim, e) != 0) ||
-        (claim && check_username(claim, e) != 0) ||
+        (claim && check_username(claim, 0, e) != 0) ||
         fg_req_images(req, image_field, 1, &images, &n, e) != 0) {
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
         return -1;
     }
-    verdict = fg_ratelimit_check(s->ratelimit, req->client, claim, fg_now(), &retry);
-    if (verdict != FG_RL_OK) {
+    if (begin_attempt(req, claim, &attempt, e) != 0) {
         fg_blobs_free(images, n);
-        fg_metrics_login(s->metrics,
-                         verdict == FG_RL_LOCKED ? FG_LOGIN_LOCKED_OUT : FG_LOGIN_RATE_LIMITED);
-        fg_audit(req, "login", claim, verdict == FG_RL_LOCKED ? "locked_out" : "rate_limited", NAN);
-        if (verdict == FG_RL_LOCKED)
-            fg_http_fail(e, 423, "locked_out",
-                         "too many failed log-ins for this account; try again in %d seconds",
-                         retry);
-        else
-            fg_http_fail(e, 429, "rate_limited", "too many failed log-ins; try again in %d seconds",
-                         retry);
-        e->retry_after = retry;
-        return -1;
+        return refuse_login(req, claim, NAN, e);
     }
-    if (fg_probe_face(s, &images[0], "image", &probe, e) != 0) {
+    if (fg_probe_face(req, FG_PROBE_FRAME, &images[0], "image", &probe, e) != 0) {
         fg_blobs_free(images, n);
+        fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_NEUTRAL, NULL, fg_now());
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
         fg_audit(req, "login", claim, e->code, NAN);
         return -1;
@@ -349,28 +417,26 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
             rc = fg_store_user_get_id(s->store, r.best_user, &out->user, &err);
         /* Not found: deleted by another server a moment ago, the feed has not caught up yet. */
         if (rc != FG_OK && rc != FG_STORE_ENOTFOUND) {
+            fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_NEUTRAL, NULL, fg_now());
             fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
             return fg_http_store_fail(e, rc, &err, "could not log in");
         }
         out->accepted = rc == FG_OK;
-        /* A locked account stays locked whichever way it is reached. */
-        if (out->accepted && fg_ratelimit_check(s->ratelimit, req->client, out->user.username,
-                                                fg_now(), &retry) == FG_RL_LOCKED) {
-            fg_metrics_login(s->metrics, FG_LOGIN_LOCKED_OUT);
-            fg_audit(req, "login", out->user.username, "locked_out", out->distance);
-            fg_http_fail(e, 423, "locked_out",
-                         "too many failed log-ins for this account; try again in %d seconds",
-                         retry);
-            e->retry_after = retry;
-            return -1;
+        /* An address locked out of an account stays out whichever way it comes in. */
+        if (out->accepted &&
+            (verdict = fg_ratelimit_check_account(s->ratelimit, req->client, out->user.username,
+                                                  fg_now(), &retry)) != FG_RL_OK) {
+            fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_NEUTRAL, NULL, fg_now());
+            limit_error(verdict, retry, e);
+            return refuse_login(req, out->user.username, out->distance, e);
         }
     }
     if (out->accepted) {
-        fg_ratelimit_success(s->ratelimit, out->user.username);
+        fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_SUCCESS, out->user.username, fg_now());
         fg_metrics_login(s->metrics, FG_LOGIN_SUCCESS);
         fg_audit(req, "login", out->user.username, "ok", out->distance);
     } else {
-        fg_ratelimit_failure(s->ratelimit, req->client, claim, fg_now());
+        fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_FAILURE, NULL, fg_now());
         fg_metrics_login(s->metrics, FG_LOGIN_NO_MATCH);
         fg_audit(req, "login", claim, "no_match", out->distance);
     }
@@ -465,6 +531,12 @@ static int check_own_face(void *ctx)
     return 0;
 }
 
+static int too_many_faces(fg_http_error *e)
+{
+    return fg_http_fail(e, 409, "too_many_faces", "an account holds at most %d faces",
+                        FG_SERVER_MAX_FACES);
+}
+
 /* Adds a face to the signed-in account. It must be the account holder's face (match their
  * templates), so a borrowed session cannot enrol somebody else's face into the account. */
 static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
@@ -474,25 +546,36 @@ static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
     size_t n = 0;
     fg_probe probe;
     fg_error err = {0};
+    fg_rl_attempt attempt;
     int64_t template_id = 0;
     face_check check;
     int rc, st;
 
-    if (user->faces >= FG_SERVER_MAX_FACES)
-        return fg_http_fail(e, 409, "too_many_faces", "an account holds at most %d faces",
-                            FG_SERVER_MAX_FACES);
+    if (user->faces >= FG_SERVER_MAX_FACES) /* cheap refusal; checked again under the lock */
+        return too_many_faces(e);
     if (fg_req_images(req, "image", 1, &images, &n, e) != 0) return -1;
-    rc = fg_probe_face(s, &images[0], "image", &probe, e);
+    if (begin_attempt(req, NULL, &attempt, e) != 0) {
+        fg_blobs_free(images, n);
+        return -1;
+    }
+    rc = fg_probe_face(req, FG_PROBE_ENROL, &images[0], "image", &probe, e);
     fg_blobs_free(images, n);
-    if (rc != 0) return -1;
+    if (rc != 0) {
+        end_attempt(req, &attempt, rc, e);
+        return -1;
+    }
 
     check.server = s;
     check.user_id = user->id;
     check.descriptor = probe.descriptor;
     check.e = e;
-    st = fg_store_template_add(s->store, user->id, probe.descriptor, check_own_face, &check,
-                               &template_id, &err);
+    /* The count, the checks and the insert in one write: simultaneous requests cannot all see
+     * room for one more face. */
+    st = fg_store_template_add(s->store, user->id, probe.descriptor, FG_SERVER_MAX_FACES,
+                               check_own_face, &check, &template_id, &err);
+    end_attempt(req, &attempt, st == GUARD_REFUSED ? -1 : 0, e);
     if (st == GUARD_REFUSED) return -1;
+    if (st == FG_STORE_EFULL) return too_many_faces(e);
     if (st != FG_OK) return fg_http_store_fail(e, st, &err, "could not store the face");
     st = fg_store_user_get_id(s->store, user->id, user, &err);
     if (st != FG_OK) return fg_http_store_fail(e, st, &err, "could not read the account");
@@ -531,7 +614,7 @@ void fg_route_me_delete(fg_request *req)
         return;
     }
     revoke_session(req, &claims);
-    fg_audit(req, "delete", user.username, "ok", NAN);
+    fg_audit_deleted(req, "delete", &user, 0);
     fg_reply_json(req, 200, json_pack("{s:s}", "deleted", user.username));
     set_cookie(req, "", 0);
 }

@@ -56,7 +56,7 @@ void fg_route_admin_user_delete(fg_request *req)
         reply_store_error(req, rc, &err, "could not delete the user");
         return;
     }
-    fg_audit(req, "admin_delete", user.username, "ok", NAN);
+    fg_audit_deleted(req, "admin_delete", &user, 1);
     fg_reply_json(req, 200, json_pack("{s:s}", "deleted", user.username));
 }
 

@@ -22,14 +22,6 @@ int fg_body_append(fg_request *req, const char *data, size_t size)
         fg_body_free(req);
         return -1;
     }
-    if (req->body_kind == FG_BODY_MULTIPART) {
-        if (!req->post || req->body_malformed) {
-            req->body_malformed = 1;
-        } else if (MHD_post_process(req->post, data, size) != MHD_YES) {
-            req->body_malformed = 1;
-        }
-        return 0;
-    }
     if (req->body_len + size + 1 > req->body_cap) {
         size_t cap = req->body_cap ? req->body_cap : 16384;
         char *grown;
@@ -52,11 +44,7 @@ int fg_body_append(fg_request *req, const char *data, size_t size)
 
 void fg_body_free(fg_request *req)
 {
-    if (req->post) MHD_destroy_post_processor(req->post);
-    req->post = NULL;
-    for (size_t i = 0; i < req->nparts; i++)
-        free(req->parts[i].value.data);
-    free(req->parts);
+    fg_parts_free(req->parts, req->nparts);
     req->parts = NULL;
     req->nparts = 0;
     free(req->body);
@@ -66,18 +54,40 @@ void fg_body_free(fg_request *req)
     req->json = NULL;
 }
 
-/* Parses the JSON body once. 0 with req->json set (or NULL when the body is not JSON). */
-static int json_body(fg_request *req, fg_http_error *e)
+int fg_body_unsupported(const fg_request *req, fg_http_error *e)
+{
+    const char *type = fg_req_header(req, "Content-Type");
+    return fg_http_fail(e, 415, "unsupported_media_type",
+                        "a body must be application/json, multipart/form-data or an image "
+                        "(image/jpeg, image/png, image/webp), not %.64s",
+                        type ? type : "a body without a Content-Type");
+}
+
+/* Parses the body once: the JSON object, or the multipart parts. 0 when the body is usable
+ * (req->json set for JSON), -1 with e filled otherwise. */
+static int parse_body(fg_request *req, fg_http_error *e)
 {
     json_error_t jerr;
-    if (req->body_kind == FG_BODY_MULTIPART && req->body_malformed)
-        return fg_http_fail(e, 400, "bad_multipart",
-                            "the multipart/form-data body could not be parsed");
+    if (req->body_malformed)
+        return fg_http_fail(e, 500, "internal", "out of memory reading the body");
+    if (req->body_kind == FG_BODY_UNSUPPORTED || req->body_kind == FG_BODY_FORM)
+        return fg_body_unsupported(req, e);
+    if (req->body_kind == FG_BODY_MULTIPART) {
+        if (req->parts_state == 0)
+            req->parts_state =
+                fg_multipart_parse(fg_req_header(req, "Content-Type"), req->body, req->body_len,
+                                   &req->parts, &req->nparts, &req->parts_error) == 0
+                    ? 1
+                    : -1;
+        if (req->parts_state < 0) {
+            *e = req->parts_error;
+            return -1;
+        }
+        return 0;
+    }
     if (req->body_kind != FG_BODY_JSON) return 0;
     if (req->json_state == 1) return 0;
     if (req->json_state == -1) goto invalid;
-    if (req->body_malformed)
-        return fg_http_fail(e, 500, "internal", "out of memory reading the body");
     req->json =
         json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req->json) {
@@ -109,7 +119,7 @@ int fg_req_text(fg_request *req, const char *name, const char **value, fg_http_e
 {
     const fg_part *part;
     *value = NULL;
-    if (json_body(req, e) != 0) return -1;
+    if (parse_body(req, e) != 0) return -1;
     if (req->json) {
         json_t *v = json_object_get(req->json, name);
         if (v && !json_is_null(v)) {
@@ -266,7 +276,7 @@ int fg_req_images(fg_request *req, const char *single, size_t max, fg_blob **ima
     *images = NULL;
     *count = 0;
     if (!list) return fg_http_fail(e, 500, "internal", "out of memory");
-    if (json_body(req, e) != 0) {
+    if (parse_body(req, e) != 0) {
         rc = -1;
     } else if (req->body_kind == FG_BODY_IMAGE) {
         rc = add_image(list, count, max, req->body, req->body_len, 1, e);

@@ -1,15 +1,27 @@
 /*
- * http.c - libmicrohttpd glue: routing, body limits, common headers, replies, request log.
+ * http.c - libmicrohttpd glue: routing, body limits, common headers, replies, request log, and
+ * the worker model.
  *
- * MHD runs a pool of `workers` threads (MHD_OPTION_THREAD_POOL_SIZE); each request is handled
- * to completion on one of them, so a handler may block on an engine for a few hundred ms.
+ * Worker model. A small pool of HTTP threads (IO_THREADS) does only network I/O and the cheap
+ * routes (health, metrics, keys, sessions, admin, static files), which never wait on an
+ * engine. A face route (FG_ROUTE_INFER) suspends its connection and goes to the inference
+ * pool's queue (pool.h); the first free engine runs it and resumes the connection, and the HTTP
+ * thread sends the reply. So every engine serves every connection (a keep-alive connection
+ * stays on the HTTP thread that accepted it, but that thread never runs inference), and health
+ * checks are answered while every engine is busy.
+ *
  * The access handler is called once with the headers, then once per body chunk, then once
- * more with no data: the route runs on that last call, with the whole (bounded) body.
+ * more with no data: the route runs on that last call, with the whole (bounded) body. A body
+ * announced larger than the limit (Content-Length) is refused on the first call, before any of
+ * it is read; MHD then closes the connection after the 413. A chunked body that grows past the
+ * limit stops being kept (its bytes are dropped as they arrive) and gets the 413 when it ends;
+ * past twice the limit the connection is cut.
  *
- * A body announced larger than the limit (Content-Length) is refused on the first call, before
- * any of it is read; MHD then closes the connection after the 413. A chunked body that grows
- * past the limit stops being kept (its bytes are dropped as they arrive) and gets the 413 when
- * it ends; past twice the limit the connection is cut.
+ * Slow clients. libmicrohttpd's timeout is an idle timeout, which a client sending one byte
+ * every few seconds never trips. So each connection is tracked from the moment it opens (or
+ * its previous reply was queued) until its request has fully arrived, and a reaper thread shuts
+ * down connections that took longer than --request-timeout; the number of connections per
+ * client address is capped (--max-connections-per-client) so one address cannot hold them all.
  */
 #include "server/http.h"
 
@@ -25,12 +37,37 @@
 
 #include "image/error.h"
 
+/* HTTP threads: one would do, a second keeps health checks answered while the other one is
+ * busy with a large body or a slow disk. */
+#define IO_THREADS 2
+#define MAX_CONNECTIONS 512
+#define REAP_INTERVAL_MS 250
+
 #define CSP_API "default-src 'none'; frame-ancestors 'none'"
 /* The web app: its own scripts and styles, webcam frames as blob:/data: images, no framing. */
 #define CSP_APP                                                                                    \
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "                    \
     "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "                     \
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+/* A connection as the reaper sees it. Lives from MHD's "started" to its "closed" notification;
+ * MHD closes the socket only after the latter, so under conns_lock the fd is still ours. */
+typedef struct fg_conn {
+    struct fg_conn *prev, *next;
+    int fd;
+    double since; /* when the current request began to be awaited */
+    int exempt;   /* a request is being processed: no deadline */
+    int reaped;
+} fg_conn;
+
+struct fg_http {
+    pthread_mutex_t conns_lock;
+    fg_conn *conns;
+    pthread_t reaper;
+    int reaper_started;
+    int stopping;
+    pthread_cond_t stop;
+};
 
 int fg_http_fail(fg_http_error *e, int status, const char *code, const char *fmt, ...)
 {
@@ -47,6 +84,13 @@ int fg_http_fail(fg_http_error *e, int status, const char *code, const char *fmt
 int64_t fg_now(void)
 {
     return (int64_t)time(NULL);
+}
+
+int64_t fg_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 double fg_monotonic(void)
@@ -128,19 +172,70 @@ void fg_reply_header(fg_request *req, const char *name, const char *value)
     if (req->response) MHD_add_response_header(req->response, name, value);
 }
 
-const char *fg_req_header(fg_request *req, const char *name)
+/* --- request values ------------------------------------------------------------------------- */
+
+static const char *lookup(const fg_request *req, int kind, const char *name, int nocase)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+    for (size_t i = 0; i < req->nvalues; i++) {
+        const fg_kv *kv = &req->values[i];
+        if (kv->kind == kind && kv->key &&
+            (nocase ? strcasecmp(kv->key, name) : strcmp(kv->key, name)) == 0)
+            return kv->value;
+    }
+    return NULL;
 }
 
-const char *fg_req_cookie(fg_request *req, const char *name)
+const char *fg_req_header(const fg_request *req, const char *name)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+    return lookup(req, MHD_HEADER_KIND, name, 1);
 }
 
-const char *fg_req_query(fg_request *req, const char *name)
+const char *fg_req_cookie(const fg_request *req, const char *name)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    return lookup(req, MHD_COOKIE_KIND, name, 0);
+}
+
+const char *fg_req_query(const fg_request *req, const char *name)
+{
+    return lookup(req, MHD_GET_ARGUMENT_KIND, name, 0);
+}
+
+size_t fg_req_header_count(const fg_request *req, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->nvalues; i++)
+        n += req->values[i].kind == MHD_HEADER_KIND && req->values[i].key &&
+             strcasecmp(req->values[i].key, name) == 0;
+    return n;
+}
+
+static enum MHD_Result count_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind, (void)key, (void)value;
+    (*(size_t *)cls)++;
+    return MHD_YES;
+}
+
+static enum MHD_Result copy_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    fg_request *req = cls;
+    req->values[req->nvalues++] = (fg_kv){(int)kind, key, value};
+    return MHD_YES;
+}
+
+/* Copies the pointers to the headers, cookies and query arguments (MHD keeps the strings for
+ * the request's lifetime), so handlers on other threads never call into the connection. */
+static int snapshot_values(fg_request *req)
+{
+    const int kinds = MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND;
+    size_t n = 0;
+    MHD_get_connection_values(req->conn, kinds, count_value, &n);
+    req->values = calloc(n ? n : 1, sizeof *req->values);
+    if (!req->values) return -1;
+    MHD_get_connection_values(req->conn, kinds, copy_value, req);
+    return 0;
 }
 
 /* --- routing -------------------------------------------------------------------------------- */
@@ -237,7 +332,59 @@ static void reply_preflight(fg_request *req)
     fg_reply_header(req, "Access-Control-Max-Age", "600");
 }
 
-static void dispatch(fg_request *req)
+static int state_changing(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
+/* Is origin ("https://host[:port]") the origin the request was sent to? Its host[:port] must
+ * be the request's Host (or the X-Forwarded-Host of a trusted proxy), a default port written or
+ * not. */
+static int same_origin(const fg_request *req, const char *origin)
+{
+    const fg_server_config *c = &req->server->config;
+    const char *host = fg_req_header(req, "Host");
+    const char *forwarded = fg_req_header(req, "X-Forwarded-Host");
+    const char *sep = strstr(origin, "://");
+    size_t scheme_len, hlen;
+    if (forwarded && fg_cidr_match(c->trusted_proxies, c->trusted_proxy_count, req->peer))
+        host = forwarded;
+    if (!host || !sep) return 0;
+    scheme_len = (size_t)(sep - origin);
+    origin = sep + 3;
+    hlen = strlen(host);
+    if (scheme_len == 4 && strncasecmp(sep - 4, "http", 4) == 0 && hlen > 3 &&
+        strcmp(host + hlen - 3, ":80") == 0)
+        hlen -= 3;
+    else if (scheme_len == 5 && strncasecmp(sep - 5, "https", 5) == 0 && hlen > 4 &&
+             strcmp(host + hlen - 4, ":443") == 0)
+        hlen -= 4;
+    return strlen(origin) == hlen && strncasecmp(origin, host, hlen) == 0;
+}
+
+/* CSRF: may this state-changing request have come from a page on another site? Browsers send
+ * Origin with every POST/DELETE (and "null" from sandboxed or opaque pages); older ones at
+ * least Sec-Fetch-Site. A request with neither does not come from a browser. */
+static int foreign_origin(fg_request *req)
+{
+    const char *origin = fg_req_header(req, "Origin");
+    const char *site = fg_req_header(req, "Sec-Fetch-Site");
+    if (origin) return !allowed_origin(req) && !same_origin(req, origin);
+    return site && (strcasecmp(site, "cross-site") == 0 || strcasecmp(site, "same-site") == 0);
+}
+
+/* Runs the route's handler and makes sure there is a reply. */
+static void run_handler(fg_request *req)
+{
+    req->route->handler(req);
+    if (!req->response)
+        fg_reply_errorf(req, 500, "internal", "the server could not build a response");
+}
+
+/* Answers what can be answered before the route runs (413, preflight, 404, 405, 401...) and
+ * finds the route. Returns 1 when the route's handler must still run. */
+static int route_request(fg_request *req)
 {
     fg_server *s = req->server;
     int path_known = 0;
@@ -245,11 +392,11 @@ static void dispatch(fg_request *req)
     if (req->body_too_large) {
         fg_reply_errorf(req, 413, "body_too_large",
                         "the request body is larger than the %zu-byte limit", s->config.body_limit);
-        return;
+        return 0;
     }
     if (strcmp(req->method, "OPTIONS") == 0) {
         reply_preflight(req);
-        return;
+        return 0;
     }
     req->route = find_route(req, &path_known);
     if (!req->route) {
@@ -260,30 +407,132 @@ static void dispatch(fg_request *req)
             fg_reply_errorf(req, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
                             req->method, req->path, methods);
             fg_reply_header(req, "Allow", methods);
-            return;
+            return 0;
         }
         if (!req->listener->admin &&
             (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) &&
             fg_static_serve(req)) {
             req->label = FG_ROUTE_LABEL_STATIC;
             req->is_static = 1;
-            return;
+            return 0;
         }
         req->label = FG_ROUTE_LABEL_NOT_FOUND;
         fg_reply_errorf(req, 404, "not_found", "no route for %s %s", req->method, req->path);
-        return;
+        return 0;
+    }
+    if (state_changing(req->method) && !(req->route->flags & FG_ROUTE_CLIENT_AUTH) &&
+        foreign_origin(req)) {
+        fg_reply_errorf(req, 403, "forbidden_origin",
+                        "%s %s from another site (%.100s) is refused: only this server's own "
+                        "pages and the --cors-origin list may change state",
+                        req->method, req->path,
+                        fg_req_header(req, "Origin") ? fg_req_header(req, "Origin")
+                                                     : fg_req_header(req, "Sec-Fetch-Site"));
+        return 0;
+    }
+    if (req->body_kind == FG_BODY_UNSUPPORTED ||
+        (req->body_kind == FG_BODY_FORM && !(req->route->flags & FG_ROUTE_CLIENT_AUTH))) {
+        fg_http_error e;
+        fg_body_unsupported(req, &e);
+        fg_reply_error(req, &e);
+        return 0;
     }
     if ((req->route->flags & FG_ROUTE_ADMIN) && !admin_authorized(req)) {
         fg_reply_errorf(req, 401, "unauthorized",
                         "this route needs Authorization: Bearer <admin token> (the token is in "
                         "admin.token in the data directory)");
         fg_reply_header(req, "WWW-Authenticate", "Bearer");
+        return 0;
+    }
+    return 1;
+}
+
+/* --- connections and the reaper ------------------------------------------------------------- */
+
+static fg_conn *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* exempt 1: a request is being processed; 0: the clock runs again from now. */
+static void conn_exempt(fg_server *s, struct MHD_Connection *conn, int exempt)
+{
+    fg_conn *c = conn_of(conn);
+    if (!c) return;
+    pthread_mutex_lock(&s->http->conns_lock);
+    c->exempt = exempt;
+    c->since = fg_monotonic();
+    pthread_mutex_unlock(&s->http->conns_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    fg_server *s = ((const fg_listener *)cls)->server;
+    struct fg_http *h = s->http;
+    fg_conn *c = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!info || !(c = calloc(1, sizeof *c))) return; /* untracked: MHD's timeout applies */
+        c->fd = info->connect_fd;
+        c->since = fg_monotonic();
+        pthread_mutex_lock(&h->conns_lock);
+        c->next = h->conns;
+        if (h->conns) h->conns->prev = c;
+        h->conns = c;
+        pthread_mutex_unlock(&h->conns_lock);
+        *socket_context = c;
         return;
     }
-    req->route->handler(req);
-    if (!req->response)
-        fg_reply_errorf(req, 500, "internal", "the server could not build a response");
+    if (!c) return;
+    pthread_mutex_lock(&h->conns_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    pthread_mutex_unlock(&h->conns_lock);
+    free(c);
+    *socket_context = NULL;
 }
+
+/* Shuts down (MHD then closes) connections whose request did not arrive in time. */
+static void *reaper_main(void *arg)
+{
+    fg_server *s = arg;
+    struct fg_http *h = s->http;
+    const double limit = (double)s->config.request_timeout_s;
+    pthread_mutex_lock(&h->conns_lock);
+    while (!h->stopping) {
+        struct timespec until;
+        double now = fg_monotonic();
+        int reaped = 0;
+        for (fg_conn *c = h->conns; c; c = c->next) {
+            if (c->exempt || c->reaped || now - c->since <= limit) continue;
+            shutdown(c->fd, SHUT_RDWR);
+            c->reaped = 1;
+            reaped++;
+        }
+        if (reaped) {
+            fg_metrics_timeouts(s->metrics, (unsigned)reaped);
+            fprintf(stderr,
+                    "facegate: closed %d connection%s that sent no complete request within "
+                    "--request-timeout (%u s)\n",
+                    reaped, reaped == 1 ? "" : "s", s->config.request_timeout_s);
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += REAP_INTERVAL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&h->stop, &h->conns_lock, &until);
+    }
+    pthread_mutex_unlock(&h->conns_lock);
+    return NULL;
+}
+
+/* --- requests ------------------------------------------------------------------------------- */
 
 /* Headers every reply gets, then queue it. */
 static enum MHD_Result queue(fg_request *req)
@@ -306,13 +555,16 @@ static enum MHD_Result queue(fg_request *req)
         MHD_add_response_header(r, "Access-Control-Expose-Headers", "Retry-After");
     }
     if (req->server->config.cors_count > 0) MHD_add_response_header(r, "Vary", "Origin");
+    if (req->close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    conn_exempt(req->server, req->conn, 0); /* sending the reply is on the clock again */
     ok = MHD_queue_response(req->conn, (unsigned)req->status, r);
     MHD_destroy_response(r);
     req->response = NULL;
+    req->state = FG_REQ_ANSWERED;
     return ok;
 }
 
-static void client_address(struct MHD_Connection *conn, char *buf, size_t cap)
+static void peer_address(struct MHD_Connection *conn, char *buf, size_t cap)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -330,23 +582,26 @@ static void client_address(struct MHD_Connection *conn, char *buf, size_t cap)
     }
 }
 
-/* What the body is, from its Content-Type. An empty image body is still an (empty) image. */
-static fg_body_kind body_kind(const char *content_type, int has_body)
+fg_body_kind fg_body_kind_of(const char *content_type, int has_body)
 {
+    size_t len;
     if (content_type && (strncasecmp(content_type, "image/", 6) == 0 ||
                          strncasecmp(content_type, "application/octet-stream", 24) == 0))
         return FG_BODY_IMAGE;
     if (!has_body) return FG_BODY_NONE;
-    /* Not application/x-www-form-urlencoded: that is what `curl -d` labels a JSON body. */
-    if (content_type && strncasecmp(content_type, "multipart/form-data", 19) == 0)
-        return FG_BODY_MULTIPART;
-    return FG_BODY_JSON;
+    if (!content_type) return FG_BODY_UNSUPPORTED;
+    if (strncasecmp(content_type, "multipart/form-data", 19) == 0) return FG_BODY_MULTIPART;
+    if (strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0)
+        return FG_BODY_FORM;
+    /* application/json or application/<something>+json, parameters (charset) allowed. Not
+     * text/plain or a urlencoded form, which a cross-site HTML form can send (CSRF). */
+    len = strcspn(content_type, "; \t");
+    if (strncasecmp(content_type, "application/", 12) == 0 &&
+        ((len == 16 && strncasecmp(content_type + 12, "json", 4) == 0) ||
+         (len > 17 && strncasecmp(content_type + len - 5, "+json", 5) == 0)))
+        return FG_BODY_JSON;
+    return FG_BODY_UNSUPPORTED;
 }
-
-static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *filename, const char *content_type,
-                               const char *transfer_encoding, const char *data, uint64_t off,
-                               size_t size);
 
 /* First call of a request: set it up, and refuse an announced oversized body at once. */
 static fg_request *begin_request(const fg_listener *listener, struct MHD_Connection *conn,
@@ -365,7 +620,12 @@ static fg_request *begin_request(const fg_listener *listener, struct MHD_Connect
     req->label = FG_ROUTE_LABEL_OTHER;
     snprintf(req->method, sizeof req->method, "%s", method);
     snprintf(req->path, sizeof req->path, "%s", url);
-    client_address(conn, req->peer, sizeof req->peer);
+    peer_address(conn, req->peer, sizeof req->peer);
+    if (snapshot_values(req) != 0) {
+        snprintf(req->client, sizeof req->client, "%s", req->peer);
+        fg_reply_errorf(req, 500, "internal", "out of memory");
+        return req;
+    }
     fg_proxy_client(s->config.trusted_proxies, s->config.trusted_proxy_count, req->peer,
                     fg_req_header(req, "X-Forwarded-For"), req->client, sizeof req->client);
     req->forwarded_https = fg_proxy_https(s->config.trusted_proxies, s->config.trusted_proxy_count,
@@ -373,16 +633,67 @@ static fg_request *begin_request(const fg_listener *listener, struct MHD_Connect
 
     length = fg_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     transfer = fg_req_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    /* Two lengths, or a length and chunking: two readers of this request (a proxy and us)
+     * could split it differently (request smuggling). Refuse it and close the connection. */
+    if (fg_req_header_count(req, MHD_HTTP_HEADER_CONTENT_LENGTH) > 1 || (length && transfer)) {
+        fg_reply_errorf(req, 400, "bad_request", "the request has %s: its length is ambiguous",
+                        transfer ? "both Content-Length and Transfer-Encoding"
+                                 : "several Content-Length headers");
+        req->close = 1;
+        return req;
+    }
     if (length) announced = strtoull(length, NULL, 10);
-    req->body_kind = body_kind(fg_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE),
-                               announced > 0 || transfer != NULL);
+    req->body_kind = fg_body_kind_of(fg_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE),
+                                     announced > 0 || transfer != NULL);
     if (announced > s->config.body_limit) {
         req->body_too_large = 1;
-        dispatch(req);
-    } else if (req->body_kind == FG_BODY_MULTIPART) {
-        req->post = MHD_create_post_processor(conn, 64 * 1024, on_part, req);
+        route_request(req);
     }
     return req;
+}
+
+/* The job the inference pool runs: the handler, on an engine; then the reply can go. */
+static void run_on_engine(void *arg, fg_engine *engine)
+{
+    fg_request *req = arg;
+    double started = fg_monotonic();
+    char timing[96];
+    req->engine = engine;
+    run_handler(req);
+    req->engine = NULL;
+    /* How long it waited for an engine and how long it held one (W3C Server-Timing). */
+    snprintf(timing, sizeof timing, "queue;dur=%.1f, engine;dur=%.1f",
+             (started - req->queued_at) * 1000.0, (fg_monotonic() - started) * 1000.0);
+    fg_reply_header(req, "Server-Timing", timing);
+    MHD_resume_connection(req->conn);
+}
+
+/* The body has arrived: route it, and run the handler here or on the inference pool. */
+static enum MHD_Result body_complete(fg_request *req)
+{
+    fg_server *s = req->server;
+    conn_exempt(s, req->conn, 1);
+    if (!req->response && route_request(req)) {
+        if (!(req->route->flags & FG_ROUTE_INFER)) {
+            run_handler(req);
+        } else {
+            /* Suspend first: the job may finish (and resume) before submit returns. */
+            req->state = FG_REQ_QUEUED;
+            req->queued_at = fg_monotonic();
+            MHD_suspend_connection(req->conn);
+            if (fg_pool_submit(s->pool, run_on_engine, req) == 0) return MHD_YES;
+            fg_http_error e;
+            fg_http_fail(&e, 503, "busy",
+                         "every engine is busy and %zu requests are waiting; "
+                         "try again in a moment",
+                         s->config.queue_limit);
+            e.retry_after = 1;
+            fg_reply_error(req, &e);
+            MHD_resume_connection(req->conn);
+            return MHD_YES;
+        }
+    }
+    return req->response ? queue(req) : MHD_NO;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -403,16 +714,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->response) return MHD_YES; /* already answered: drain */
+        if (req->response || req->state != FG_REQ_RECEIVING) return MHD_YES; /* answered: drain */
         if (fg_body_append(req, upload_data, n) != 0 &&
             req->body_received > 2 * s->config.body_limit)
             return MHD_NO;
         return MHD_YES;
     }
-    if (req->status != 0 && !req->response) return MHD_YES; /* queued already */
-    if (!req->response) dispatch(req);
-    if (!req->response) return MHD_NO;
-    return queue(req);
+    switch (req->state) {
+    case FG_REQ_RECEIVING:
+        return body_complete(req);
+    case FG_REQ_QUEUED: /* resumed: the engine's reply is ready */
+        return req->response ? queue(req) : MHD_NO;
+    default:
+        return MHD_YES; /* queued already */
+    }
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -422,8 +737,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     fg_request *req = *con_cls;
     double seconds;
     char when[32];
-    (void)conn;
     if (!req) return;
+    conn_exempt(s, conn, 0); /* the next request's clock starts now */
     seconds = fg_monotonic() - req->started;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && req->status == 0) req->status = 499;
     fg_metrics_request(s->metrics, req->label, req->status, seconds);
@@ -436,43 +751,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             seconds * 1000.0);
     if (req->response) MHD_destroy_response(req->response);
     fg_body_free(req);
+    free(req->values);
     free(req);
     *con_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
-}
-
-static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *filename, const char *content_type,
-                               const char *transfer_encoding, const char *data, uint64_t off,
-                               size_t size)
-{
-    fg_request *req = cls;
-    fg_part *part;
-    (void)kind, (void)transfer_encoding;
-    if (off == 0) {
-        fg_part *grown;
-        if (req->nparts >= 16) return MHD_NO;
-        grown = realloc(req->parts, (req->nparts + 1) * sizeof *grown);
-        if (!grown) return MHD_NO;
-        req->parts = grown;
-        part = &req->parts[req->nparts++];
-        memset(part, 0, sizeof *part);
-        snprintf(part->name, sizeof part->name, "%s", key ? key : "");
-        part->is_file =
-            filename != NULL || (content_type && strncasecmp(content_type, "text/", 5) != 0);
-    } else {
-        if (req->nparts == 0) return MHD_NO;
-        part = &req->parts[req->nparts - 1];
-    }
-    if (size > 0) {
-        unsigned char *grown = realloc(part->value.data, part->value.size + size + 1);
-        if (!grown) return MHD_NO;
-        memcpy(grown + part->value.size, data, size);
-        part->value.data = grown;
-        part->value.size += size;
-        grown[part->value.size] = 0;
-    }
-    return MHD_YES;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -490,8 +772,8 @@ static int start_listener(fg_listener *l, const char *host, int port, int thread
     struct addrinfo hints = {0}, *ai = NULL;
     struct sockaddr_storage addr;
     const union MHD_DaemonInfo *info;
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     int rc;
 
     hints.ai_socktype = SOCK_STREAM;
@@ -509,6 +791,7 @@ static int start_listener(fg_listener *l, const char *host, int port, int thread
     }
     freeaddrinfo(ai);
 
+    /* One thread: MHD's own polling thread (it refuses a pool of one). */
     struct MHD_OptionItem pool[] = {
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
         {MHD_OPTION_END, 0, NULL},
@@ -516,8 +799,10 @@ static int start_listener(fg_listener *l, const char *host, int port, int thread
     l->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->config.timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+        s->config.timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->config.max_per_client,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        l, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
     if (!l->daemon)
         return fg_fail(err, FG_EIO, "cannot listen on %s:%d (address in use or not permitted?)",
                        host, port);
@@ -529,19 +814,28 @@ static int start_listener(fg_listener *l, const char *host, int port, int thread
 int fg_http_start(fg_server *s, fg_error *err)
 {
     int rc;
+    s->http = calloc(1, sizeof *s->http);
+    if (!s->http) return fg_fail(err, FG_ENOMEM, "out of memory");
+    pthread_mutex_init(&s->http->conns_lock, NULL);
+    pthread_cond_init(&s->http->stop, NULL);
     s->public_listener = (fg_listener){.server = s};
     s->admin_listener = (fg_listener){.server = s, .admin = 1};
-    rc =
-        start_listener(&s->public_listener, s->config.host, s->config.port, s->config.workers, err);
+    rc = start_listener(&s->public_listener, s->config.host, s->config.port, IO_THREADS, err);
     if (rc != FG_OK) return rc;
     s->bound_port = s->public_listener.bound_port;
-    if (s->config.admin_host[0])
-        rc = start_listener(&s->admin_listener, s->config.admin_host, s->config.admin_port, 1, err);
-    return rc;
+    if (s->config.admin_host[0] && (rc = start_listener(&s->admin_listener, s->config.admin_host,
+                                                        s->config.admin_port, 1, err)) != FG_OK)
+        return rc;
+    if (pthread_create(&s->http->reaper, NULL, reaper_main, s) != 0)
+        return fg_fail(err, FG_ENOMEM, "cannot start the connection reaper thread");
+    s->http->reaper_started = 1;
+    return FG_OK;
 }
 
 /* Stops listening, gives running requests up to STOP_GRACE_S to finish and be answered (idle
- * keep-alive connections do not count), then closes everything. */
+ * keep-alive connections do not count), then closes everything. A request waiting for an
+ * engine is suspended, and MHD must not stop with suspended connections: the wait covers them
+ * (the pool keeps running until after this returns). */
 #define STOP_GRACE_S 10.0
 
 void fg_http_stop(fg_server *s)
@@ -559,4 +853,16 @@ void fg_http_stop(fg_server *s)
         if (listeners[i]->daemon) MHD_stop_daemon(listeners[i]->daemon);
         listeners[i]->daemon = NULL;
     }
+    if (!s->http) return;
+    if (s->http->reaper_started) {
+        pthread_mutex_lock(&s->http->conns_lock);
+        s->http->stopping = 1;
+        pthread_cond_signal(&s->http->stop);
+        pthread_mutex_unlock(&s->http->conns_lock);
+        pthread_join(s->http->reaper, NULL);
+    }
+    pthread_cond_destroy(&s->http->stop);
+    pthread_mutex_destroy(&s->http->conns_lock);
+    free(s->http);
+    s->http = NULL;
 }

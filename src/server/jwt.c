@@ -99,9 +99,10 @@ int fg_jwt_sign(const fg_jwt_key *key, fg_jwt_claims *claims, char *out, size_t 
     json_t *body;
     int rc;
     fg_jwt_random_id(claims->jti, sizeof claims->jti);
-    body = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:o}", "sub", claims->sub, "name",
-                     claims->name, "iat", (json_int_t)claims->iat, "exp", (json_int_t)claims->exp,
-                     "iss", FG_JWT_ISSUER, "jti", claims->jti, "amr", amr_array(claims->amr));
+    body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:o}", "sub", claims->sub,
+                     "preferred_username", claims->username, "name", claims->name, "iat",
+                     (json_int_t)claims->iat, "exp", (json_int_t)claims->exp, "iss", FG_JWT_ISSUER,
+                     "jti", claims->jti, "amr", amr_array(claims->amr));
     rc = body ? fg_jwt_encode(key, "JWT", body, out, cap) : FG_ENOMEM;
     json_decref(body);
     return rc;
@@ -197,6 +198,9 @@ int fg_jwt_verify(const fg_jwt_keyset *keys, const char *token, int64_t now, fg_
     rc = FG_EINVAL;
     if (!iss || strcmp(iss, FG_JWT_ISSUER) != 0 ||
         claim_string(body, "sub", claims->sub, sizeof claims->sub) != 0 ||
+        (json_object_get(body, "preferred_username") &&
+         claim_string(body, "preferred_username", claims->username, sizeof claims->username) !=
+             0) ||
         claim_string(body, "jti", claims->jti, sizeof claims->jti) != 0 ||
         !json_is_integer(json_object_get(body, "exp")) ||
         !json_is_integer(json_object_get(body, "iat"))) {

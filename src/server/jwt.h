@@ -9,10 +9,13 @@
  * are signed with keys[0] and verified with whichever key their kid names, so a rotation logs
  * nobody out.
  *
- * Session tokens (fg_jwt_sign / fg_jwt_verify) have typ "JWT" and the claims sub (username),
- * name (display name), iat, exp, iss "facegate", jti (random session id) and amr (how the
- * person was authenticated). OpenID Connect tokens (oidc.c) use fg_jwt_encode / fg_jwt_decode
- * with their own claims and an issuer URL, so neither kind passes for the other.
+ * Session tokens (fg_jwt_sign / fg_jwt_verify) have typ "JWT" and the claims sub (the account
+ * id, fg_store_user.uid: random, never reused), preferred_username (the username), name (display
+ * name), iat, exp, iss "facegate", jti (random session id) and amr (how the person was
+ * authenticated). sub is the account's identity for other backends too: a username can be
+ * deleted and signed up again by somebody else, an account id cannot. OpenID Connect tokens
+ * (oidc.c) use fg_jwt_encode / fg_jwt_decode with their own claims and an issuer URL, so neither
+ * kind passes for the other.
  */
 #ifndef FG_SERVER_JWT_H
 #define FG_SERVER_JWT_H
@@ -44,7 +47,9 @@ typedef struct fg_jwt_keyset {
 } fg_jwt_keyset;
 
 typedef struct fg_jwt_claims {
-    char sub[FG_USERNAME_MAX + 1];
+    char sub[FG_USERNAME_MAX + 1];      /* account id (fg_store_user.uid); a username in a token
+                                           of the previous format (username "") */
+    char username[FG_USERNAME_MAX + 1]; /* preferred_username */
     char name[FG_DISPLAY_NAME_MAX + 1];
     char jti[32];
     char amr[FG_JWT_AMR_MAX]; /* space-separated methods, e.g. "face" */
@@ -68,13 +73,13 @@ int fg_jwt_encode(const fg_jwt_key *key, const char *typ, json_t *claims, char *
 int fg_jwt_decode(const fg_jwt_keyset *keys, const char *token, char *typ, size_t typ_cap,
                   json_t **claims, fg_error *err);
 
-/* Signs a session (sub, name, iat, exp and amr filled by the caller; an empty amr means
- * "face"; jti is generated into *claims). FG_OK or FG_EINVAL if it does not fit. */
+/* Signs a session (sub, username, name, iat, exp and amr filled by the caller; an empty amr
+ * means "face"; jti is generated into *claims). FG_OK or FG_EINVAL if it does not fit. */
 int fg_jwt_sign(const fg_jwt_key *key, fg_jwt_claims *claims, char *out, size_t cap);
 
 /* Verifies a session token: signature, algorithm, kid, issuer and expiry (at time `now`).
- * FG_OK with *claims filled (amr "face" for tokens from before amr was a claim), or FG_EINVAL
- * with err's message saying why. */
+ * FG_OK with *claims filled (amr "face" for tokens from before amr was a claim; username "" for
+ * tokens from before sub was the account id), or FG_EINVAL with err's message saying why. */
 int fg_jwt_verify(const fg_jwt_keyset *keys, const char *token, int64_t now, fg_jwt_claims *claims,
                   fg_error *err);
 

@@ -38,6 +38,7 @@ struct fg_metrics {
     size_t nroutes;
     route_stats *stats;
     uint64_t logins[FG_LOGIN_OUTCOMES];
+    uint64_t timeouts;
 };
 
 fg_metrics *fg_metrics_new(const char *const *routes, size_t count)
@@ -93,6 +94,13 @@ void fg_metrics_login(fg_metrics *m, fg_login_outcome outcome)
     pthread_mutex_unlock(&m->lock);
 }
 
+void fg_metrics_timeouts(fg_metrics *m, unsigned count)
+{
+    pthread_mutex_lock(&m->lock);
+    m->timeouts += count;
+    pthread_mutex_unlock(&m->lock);
+}
+
 /* A growing text buffer. */
 typedef struct text {
     char *buf;
@@ -129,7 +137,7 @@ static void put(text *t, const char *fmt, ...)
     }
 }
 
-char *fg_metrics_render(fg_metrics *m, size_t users, size_t templates, int workers)
+char *fg_metrics_render(fg_metrics *m, const fg_metrics_gauges *g)
 {
     text t = {0};
     pthread_mutex_lock(&m->lock);
@@ -162,6 +170,12 @@ char *fg_metrics_render(fg_metrics *m, size_t users, size_t templates, int worke
     for (int o = 0; o < FG_LOGIN_OUTCOMES; o++)
         put(&t, "facegate_logins_total{outcome=\"%s\"} %llu\n", OUTCOMES[o],
             (unsigned long long)m->logins[o]);
+    put(&t,
+        "# HELP facegate_request_timeouts_total Connections closed for not sending a whole "
+        "request within --request-timeout.\n"
+        "# TYPE facegate_request_timeouts_total counter\n"
+        "facegate_request_timeouts_total %llu\n",
+        (unsigned long long)m->timeouts);
     pthread_mutex_unlock(&m->lock);
     put(&t,
         "# HELP facegate_enrolled_users Enrolled users.\n"
@@ -170,13 +184,19 @@ char *fg_metrics_render(fg_metrics *m, size_t users, size_t templates, int worke
         "# HELP facegate_enrolled_templates Face templates held in memory.\n"
         "# TYPE facegate_enrolled_templates gauge\n"
         "facegate_enrolled_templates %zu\n"
-        "# HELP facegate_workers Worker threads (one engine each).\n"
+        "# HELP facegate_workers Inference threads (one engine each).\n"
         "# TYPE facegate_workers gauge\n"
         "facegate_workers %d\n"
+        "# HELP facegate_workers_busy Inference threads running a request.\n"
+        "# TYPE facegate_workers_busy gauge\n"
+        "facegate_workers_busy %d\n"
+        "# HELP facegate_queue_length Requests waiting for an inference thread.\n"
+        "# TYPE facegate_queue_length gauge\n"
+        "facegate_queue_length %zu\n"
         "# HELP facegate_build_info Version of the running server.\n"
         "# TYPE facegate_build_info gauge\n"
         "facegate_build_info{version=\"%s\"} 1\n",
-        users, templates, workers, FG_SERVER_VERSION);
+        g->users, g->templates, g->workers, g->busy, g->queued, FG_SERVER_VERSION);
     if (t.failed) {
         free(t.buf);
         return NULL;

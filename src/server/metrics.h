@@ -27,7 +27,18 @@ void fg_metrics_free(fg_metrics *m);
 void fg_metrics_request(fg_metrics *m, size_t route, int status, double seconds);
 void fg_metrics_login(fg_metrics *m, fg_login_outcome outcome);
 
-/* The exposition text (malloc'd, caller frees) with the given gauge values. */
-char *fg_metrics_render(fg_metrics *m, size_t users, size_t templates, int workers);
+/* Connections shut down for not sending a whole request within --request-timeout. */
+void fg_metrics_timeouts(fg_metrics *m, unsigned count);
+
+/* What /metrics reports as gauges, read at render time. */
+typedef struct fg_metrics_gauges {
+    size_t users, templates;
+    int workers;   /* engines */
+    int busy;      /* engines running a request */
+    size_t queued; /* requests waiting for an engine */
+} fg_metrics_gauges;
+
+/* The exposition text (malloc'd, caller frees). */
+char *fg_metrics_render(fg_metrics *m, const fg_metrics_gauges *g);
 
 #endif

@@ -519,7 +519,7 @@ static int read_token_request(fg_request *req, token_request *t, oauth_error *oe
     int has_id, has_secret;
     memset(t, 0, sizeof *t);
     if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0 ||
-        req->body_kind != FG_BODY_JSON || req->body_malformed)
+        req->body_kind != FG_BODY_FORM || req->body_malformed)
         return refuse(oe, -1, "invalid_request",
                       "send the parameters as application/x-www-form-urlencoded");
     if (form_get(body, "grant_type", t->grant_type, sizeof t->grant_type) < 0 ||

@@ -1,5 +1,6 @@
 /*
- * probe.c - decode (any thread), then detect and describe on an engine from the pool.
+ * probe.c - decode (scaled down when larger than the pipeline needs), then detect and describe
+ * on the request's engine; faces are mapped back to the image's own pixels.
  */
 #include "server/probe.h"
 
@@ -30,13 +31,22 @@ static int engine_error(const fg_error *err, const char *what, fg_http_error *e)
                         err->message[0] ? err->message : fg_strerror(err->code));
 }
 
-static int decode(fg_server *s, const fg_blob *image, const char *what, fg_image *img,
-                  fg_http_error *e)
+static int decode(const fg_server *s, fg_probe_kind kind, const fg_blob *image, const char *what,
+                  fg_image *img, double *scale, fg_http_error *e)
 {
     fg_error err = {0};
-    if (fg_image_decode(image->data, image->size, s->config.engine.max_pixels, img, &err) != FG_OK)
-        return engine_error(&err, what, e);
-    return 0;
+    uint64_t limit =
+        kind == FG_PROBE_FRAME ? s->config.frame_max_pixels : s->config.engine.max_pixels;
+    int rc = fg_image_decode_scaled(image->data, image->size, limit, FG_PROBE_NEED_SIDE, img, scale,
+                                    &err);
+    if (rc == FG_OK) return 0;
+    engine_error(&err, what, e);
+    if (rc == FG_EIMAGE_TOO_LARGE && kind == FG_PROBE_FRAME)
+        fg_http_fail(e, 413, "image_too_large",
+                     "%s: a camera frame may have at most %llu pixels (--frame-max-pixels; "
+                     "1920x1080 fits): %s",
+                     what, (unsigned long long)limit, err.message);
+    return -1;
 }
 
 static int detect(fg_engine *engine, const fg_image *img, const char *what, fg_face **faces,
@@ -54,23 +64,55 @@ static float shorter_side(const fg_face *f)
     return f->box.width < f->box.height ? f->box.width : f->box.height;
 }
 
-int fg_probe_face(fg_server *s, const fg_blob *image, const char *what, fg_probe *out,
-                  fg_http_error *e)
+/* From the decoded (scaled) image's pixels to the image's own. */
+static void unscale_face(fg_face *f, double scale)
 {
+    float k = (float)(1.0 / scale);
+    if (scale == 1.0) return;
+    f->box.x *= k, f->box.y *= k, f->box.width *= k, f->box.height *= k;
+    for (int i = 0; i < FG_LANDMARKS; i++)
+        f->landmarks[i].x *= k, f->landmarks[i].y *= k;
+}
+
+/* The same for a mesh: its points, crop and iris are in pixels (z too: the same units). */
+static void unscale_mesh(fg_face_mesh *m, double scale)
+{
+    float k = (float)(1.0 / scale);
+    if (scale == 1.0) return;
+    m->crop.x *= k, m->crop.y *= k, m->crop.width *= k, m->crop.height *= k;
+    for (int i = 0; i < FG_MESH_POINTS; i++)
+        m->points[i].x *= k, m->points[i].y *= k, m->points[i].z *= k;
+    for (int i = 0; i < 2; i++) {
+        m->iris[i].x *= k, m->iris[i].y *= k, m->iris[i].z *= k;
+        m->iris_radius[i] *= k;
+    }
+}
+
+/* Decoded size back to the size as sent (the EXIF orientation is already applied to both). */
+static int unscaled_side(int side, double scale)
+{
+    return scale == 1.0 ? side : (int)(side / scale + 0.5);
+}
+
+int fg_probe_face(fg_request *req, fg_probe_kind kind, const fg_blob *image, const char *what,
+                  fg_probe *out, fg_http_error *e)
+{
+    fg_server *s = req->server;
     fg_image img = {0};
     fg_face *faces = NULL;
     size_t count = 0, usable = 0, pick = 0;
-    fg_engine *engine;
     fg_error err = {0};
+    double scale = 1.0;
+    float min_side;
     int rc = -1;
 
-    if (decode(s, image, what, &img, e) != 0) return -1;
-    out->width = img.width;
-    out->height = img.height;
-    engine = fg_pool_acquire(s->pool);
-    if (detect(engine, &img, what, &faces, &count, e) != 0) goto out;
+    if (decode(s, kind, image, what, &img, &scale, e) != 0) return -1;
+    out->width = unscaled_side(img.width, scale);
+    out->height = unscaled_side(img.height, scale);
+    min_side = (float)(s->config.min_face_px * scale); /* the minimum, in decoded pixels */
+    if (detect(req->engine, &img, what, &faces, &count, e) != 0) goto out;
     for (size_t i = 0; i < count; i++) {
-        if (shorter_side(&faces[i]) >= (float)s->config.min_face_px) {
+        if (shorter_side(&faces[i]) >= min_side) {
             if (usable == 0) pick = i;
             usable++;
         }
@@ -81,43 +123,45 @@ int fg_probe_face(fg_server *s, const fg_blob *image, const char *what, fg_probe
         fg_http_fail(e, 400, "face_too_small",
                      "%s: the face is %.0f px across, smaller than the %d px minimum; come closer "
                      "to the camera",
-                     what, shorter_side(&faces[0]), s->config.min_face_px);
+                     what, shorter_side(&faces[0]) / scale, s->config.min_face_px);
     } else if (usable > 1) {
         fg_http_fail(e, 400, "multiple_faces",
                      "%s: %zu faces found; exactly one person must be in the picture", what,
                      usable);
-    } else if (fg_describe(engine, &img, &faces[pick], out->descriptor, &err) != FG_OK) {
+    } else if (fg_describe(req->engine, &img, &faces[pick], out->descriptor, &err) != FG_OK) {
         engine_error(&err, what, e);
     } else {
         out->face = faces[pick];
+        unscale_face(&out->face, scale);
         rc = 0;
     }
 out:
-    fg_pool_release(s->pool, engine);
     free(faces);
     fg_image_free(&img);
     return rc;
 }
 
-int fg_probe_detect(fg_server *s, const fg_blob *image, int *width, int *height, fg_face **faces,
+int fg_probe_detect(fg_request *req, const fg_blob *image, int *width, int *height, fg_face **faces,
                     fg_face_mesh **meshes, size_t *count, fg_http_error *e)
 {
     fg_image img = {0};
-    fg_engine *engine;
     fg_error err = {0};
+    double scale = 1.0;
     int rc = 0;
     *meshes = NULL;
-    if (decode(s, image, "image", &img, e) != 0) return -1;
-    *width = img.width;
-    *height = img.height;
-    engine = fg_pool_acquire(s->pool);
-    if (s->config.guidance == FG_GUIDANCE_FAST) {
-        if (fg_detect_mesh(engine, &img, faces, meshes, count, &err) != FG_OK)
+    if (decode(req->server, FG_PROBE_FRAME, image, "image", &img, &scale, e) != 0) return -1;
+    *width = unscaled_side(img.width, scale);
+    *height = unscaled_side(img.height, scale);
+    if (req->server->config.guidance == FG_GUIDANCE_FAST) {
+        if (fg_detect_mesh(req->engine, &img, faces, meshes, count, &err) != FG_OK)
             rc = engine_error(&err, "image", e);
     } else {
-        rc = detect(engine, &img, "image", faces, count, e);
+        rc = detect(req->engine, &img, "image", faces, count, e);
     }
-    fg_pool_release(s->pool, engine);
+    for (size_t i = 0; rc == 0 && i < *count; i++) {
+        unscale_face(&(*faces)[i], scale);
+        if (*meshes) unscale_mesh(&(*meshes)[i], scale);
+    }
     fg_image_free(&img);
     return rc;
 }

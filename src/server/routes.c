@@ -9,19 +9,19 @@
 #include <string.h>
 
 const fg_route fg_routes[] = {
-    {"POST", "/register", fg_route_seed_register, FG_ROUTE_SEED, "seed_register"},
-    {"POST", "/verify", fg_route_seed_verify, FG_ROUTE_SEED, "seed_verify"},
-    {"POST", "/api/v1/users", fg_route_signup, 0, "signup"},
+    {"POST", "/register", fg_route_seed_register, FG_ROUTE_SEED | FG_ROUTE_INFER, "seed_register"},
+    {"POST", "/verify", fg_route_seed_verify, FG_ROUTE_SEED | FG_ROUTE_INFER, "seed_verify"},
+    {"POST", "/api/v1/users", fg_route_signup, FG_ROUTE_INFER, "signup"},
     {"GET", "/api/v1/users", fg_route_admin_users, FG_ROUTE_ADMIN, "admin_users"},
     {"DELETE", "/api/v1/users/{name}", fg_route_admin_user_delete, FG_ROUTE_ADMIN,
      "admin_user_delete"},
     {"GET", "/api/v1/audit", fg_route_admin_audit, FG_ROUTE_ADMIN, "admin_audit"},
-    {"POST", "/api/v1/login", fg_route_login, 0, "login"},
+    {"POST", "/api/v1/login", fg_route_login, FG_ROUTE_INFER, "login"},
     {"POST", "/api/v1/logout", fg_route_logout, 0, "logout"},
     {"GET", "/api/v1/me", fg_route_me, 0, "me"},
     {"DELETE", "/api/v1/me", fg_route_me_delete, 0, "me_delete"},
-    {"POST", "/api/v1/me/faces", fg_route_me_faces, 0, "me_faces"},
-    {"POST", "/api/v1/detect", fg_route_detect, 0, "detect"},
+    {"POST", "/api/v1/me/faces", fg_route_me_faces, FG_ROUTE_INFER, "me_faces"},
+    {"POST", "/api/v1/detect", fg_route_detect, FG_ROUTE_INFER, "detect"},
     {"GET", "/healthz", fg_route_healthz, FG_ROUTE_OPS, "healthz"},
     {"GET", "/livez", fg_route_livez, FG_ROUTE_OPS, "livez"},
     {"GET", "/readyz", fg_route_healthz, FG_ROUTE_OPS, "readyz"},
@@ -30,9 +30,10 @@ const fg_route fg_routes[] = {
     {"GET", "/.well-known/openid-configuration", fg_route_oidc_discovery, 0, "oidc_discovery"},
     {"GET", "/oauth2/authorize", fg_route_oidc_authorize, 0, "oidc_authorize"},
     {"POST", "/oauth2/authorize", fg_route_oidc_authorize_complete, 0, "oidc_authorize_complete"},
-    {"POST", "/oauth2/token", fg_route_oidc_token, 0, "oidc_token"},
+    {"POST", "/oauth2/token", fg_route_oidc_token, FG_ROUTE_CLIENT_AUTH, "oidc_token"},
     {"GET", "/oauth2/userinfo", fg_route_oidc_userinfo, 0, "oidc_userinfo"},
-    {"POST", "/oauth2/userinfo", fg_route_oidc_userinfo, 0, "oidc_userinfo_post"},
+    {"POST", "/oauth2/userinfo", fg_route_oidc_userinfo, FG_ROUTE_CLIENT_AUTH,
+     "oidc_userinfo_post"},
     {"GET", "/api/v1/clients", fg_route_admin_clients, FG_ROUTE_ADMIN, "admin_clients"},
     {"POST", "/api/v1/clients", fg_route_admin_client_add, FG_ROUTE_ADMIN, "admin_client_add"},
     {"DELETE", "/api/v1/clients/{name}", fg_route_admin_client_delete, FG_ROUTE_ADMIN,
@@ -71,17 +72,34 @@ int fg_http_store_fail(fg_http_error *e, int rc, const fg_error *err, const char
     return fg_http_fail(e, 500, "internal", "%s: %s", what, err->message);
 }
 
-void fg_audit(fg_request *req, const char *event, const char *username, const char *outcome,
-              double distance)
+static void audit_write(fg_request *req, const char *event, const char *username,
+                        const char *client, const char *outcome, double distance)
 {
+    fg_server *s = req->server;
     fg_audit_event ev = {.time = fg_now(), .distance = isfinite(distance) ? distance : NAN};
     fg_error err = {0};
     snprintf(ev.event, sizeof ev.event, "%s", event);
     snprintf(ev.username, sizeof ev.username, "%s", username ? username : "");
-    snprintf(ev.client, sizeof ev.client, "%s", req->client);
+    snprintf(ev.client, sizeof ev.client, "%s", client);
     snprintf(ev.outcome, sizeof ev.outcome, "%s", outcome);
-    if (fg_store_audit_add(req->server->store, &ev, &err) != FG_OK)
+    if (fg_store_audit_add(s->store, &ev, &err) != FG_OK)
         fprintf(stderr, "facegate: audit event not written: %s\n", err.message);
+    if (ev.time - atomic_load(&s->audit_pruned_at) >= 3600 &&
+        fg_server_prune_audit(s, &err) != FG_OK)
+        fprintf(stderr, "facegate: old audit events not deleted: %s\n", err.message);
+}
+
+void fg_audit(fg_request *req, const char *event, const char *username, const char *outcome,
+              double distance)
+{
+    audit_write(req, event, username, req->client, outcome, distance);
+}
+
+void fg_audit_deleted(fg_request *req, const char *event, const fg_store_user *user, int by_admin)
+{
+    char pseudonym[32];
+    snprintf(pseudonym, sizeof pseudonym, "deleted-%.8s", user->uid);
+    audit_write(req, event, pseudonym, by_admin ? req->client : "", "ok", NAN);
 }
 
 /* Pixel coordinates to 1/100 px, scores to 4 decimals: what a UI can use, without float noise. */
@@ -149,10 +167,18 @@ void fg_route_detect(fg_request *req)
     int width = 0, height = 0;
     const char *hint, *message;
     json_t *list;
+    int retry = 0;
 
+    if (fg_ratelimit_take(req->server->ratelimit, FG_RL_DETECT, req->client, fg_now_ms(), &retry) !=
+        FG_RL_OK) {
+        fg_http_fail(&e, 429, "rate_limited",
+                     "too many face detections from your address; try again in %d seconds", retry);
+        e.retry_after = retry;
+        fg_reply_error(req, &e);
+        return;
+    }
     if (fg_req_images(req, "image", 1, &images, &nimages, &e) != 0 ||
-        fg_probe_detect(req->server, &images[0], &width, &height, &faces, &meshes, &count, &e) !=
-            0) {
+        fg_probe_detect(req, &images[0], &width, &height, &faces, &meshes, &count, &e) != 0) {
         fg_blobs_free(images, nimages);
         fg_reply_error(req, &e);
         return;
@@ -212,11 +238,12 @@ void fg_route_healthz(fg_request *req)
 void fg_route_metrics(fg_request *req)
 {
     fg_server *s = req->server;
-    size_t users = 0;
+    fg_metrics_gauges g = {.workers = s->config.workers};
     char *text;
-    fg_store_user_count(s->store, &users, NULL);
-    text =
-        fg_metrics_render(s->metrics, users, fg_matcher_templates(s->matcher), s->config.workers);
+    fg_store_user_count(s->store, &g.users, NULL);
+    g.templates = fg_matcher_templates(s->matcher);
+    fg_pool_load(s->pool, &g.queued, &g.busy);
+    text = fg_metrics_render(s->metrics, &g);
     if (!text) {
         fg_reply_errorf(req, 500, "internal", "out of memory rendering metrics");
         return;

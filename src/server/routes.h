@@ -29,9 +29,9 @@ void fg_route_livez(fg_request *req);
 void fg_route_metrics(fg_request *req);
 void fg_route_jwks(fg_request *req);
 
-/* The session of `token`: a valid, unrevoked session token whose account still exists and is
- * not younger than the token (a deleted and re-created username does not inherit old
- * sessions). 0 with *user and *claims filled, or -1 with e (401 unauthorized). */
+/* The session of `token`: a valid, unrevoked session token whose account (the one its sub, the
+ * account id, names: a deleted and re-created username does not inherit old sessions) still
+ * exists. 0 with *user and *claims filled, or -1 with e (401 unauthorized). */
 int fg_session_user(fg_request *req, const char *token, fg_store_user *user, fg_jwt_claims *claims,
                     fg_http_error *e);
 
@@ -55,8 +55,13 @@ int fg_http_store_fail(fg_http_error *e, int rc, const fg_error *err, const char
 json_t *fg_user_json(const fg_store_user *user);
 
 /* Appends an audit event for this request's client. distance: NAN or INFINITY when none. A
- * failure to write it is logged, not fatal. */
+ * failure to write it is logged, not fatal. Deletes the events older than the retention period
+ * when an hour has passed since it last did. */
 void fg_audit(fg_request *req, const char *event, const char *username, const char *outcome,
               double distance);
+
+/* The event of a deleted account: under the pseudonym its other events got ("deleted-" and 8
+ * digits of its uid), with the client address only when an admin deleted it. */
+void fg_audit_deleted(fg_request *req, const char *event, const fg_store_user *user, int by_admin);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "image/error.h"
@@ -43,10 +44,15 @@ void fg_server_config_init(fg_server_config *c)
     c->margin = FG_SERVER_DEFAULT_MARGIN;
     c->min_face_px = FG_SERVER_MIN_FACE_PX;
     c->body_limit = 10u * 1024 * 1024;
+    c->frame_max_pixels = FG_SERVER_FRAME_MAX_PIXELS;
     c->timeout_s = 30;
+    c->request_timeout_s = 60;
+    c->max_per_client = 32;
+    c->queue_limit = 64;
     c->token_ttl_s = 3600;
     c->seed_routes = 1;
     c->code_ttl_s = 60;
+    c->audit_retention_days = 90;
     fg_ratelimit_config_init(&c->ratelimit);
 }
 
@@ -157,11 +163,15 @@ static void banner(const fg_server *s, size_t users, int admin_created)
             fprintf(out, "%s%s", i ? ", " : "", c->cors_origins[i]);
         fputc('\n', out);
     }
-    if (admin_created)
+    /* The token never goes to a log: shown once on a terminal, else only where it is. */
+    if (admin_created && isatty(STDERR_FILENO))
         fprintf(out,
                 "  admin token (shown this once; it is also in %s/" ADMIN_TOKEN_FILE "):\n"
                 "    %s\n",
                 c->data_dir, s->admin_token_hex);
+    else if (admin_created)
+        fprintf(out, "  admin token generated into %s/" ADMIN_TOKEN_FILE " (mode 0600)\n",
+                c->data_dir);
     fclose(out);
     fwrite(text, 1, len, stderr);
     fflush(stderr);
@@ -213,6 +223,15 @@ int fg_server_reload_keys(fg_server *s, fg_error *err)
     return FG_OK;
 }
 
+int fg_server_prune_audit(fg_server *s, fg_error *err)
+{
+    int64_t now = (int64_t)time(NULL);
+    atomic_store(&s->audit_pruned_at, now);
+    if (s->config.audit_retention_days <= 0) return FG_OK;
+    return fg_store_audit_prune(s->store, now - (int64_t)s->config.audit_retention_days * 86400,
+                                err);
+}
+
 int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *err)
 {
     fg_server *s;
@@ -262,6 +281,7 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
         s->follower_started = 1;
     }
     if ((rc = fg_store_user_count(s->store, &users, err)) != FG_OK) goto fail;
+    if ((rc = fg_server_prune_audit(s, err)) != FG_OK) goto fail;
     if ((rc = load_keys(s, &admin_created, err)) != FG_OK) goto fail;
     s->ratelimit = fg_ratelimit_new(&s->config.ratelimit);
     labels = fg_route_labels();
@@ -273,7 +293,8 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     }
     fprintf(stderr, "facegate: loading %d engine%s from %s\n", s->config.workers,
             s->config.workers == 1 ? "" : "s", s->config.models);
-    if ((rc = fg_pool_open(&s->config.engine, s->config.workers, &s->pool, err)) != FG_OK)
+    if ((rc = fg_pool_open(&s->config.engine, s->config.workers, s->config.queue_limit, &s->pool,
+                           err)) != FG_OK)
         goto fail;
     default_issuer(s, s->config.port);
     if ((rc = fg_http_start(s, err)) != FG_OK) goto fail;

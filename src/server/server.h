@@ -2,9 +2,10 @@
  * server.h - `facegate serve`: configuration, the server's shared state, start and stop.
  *
  * The server owns: the store (users, encrypted templates, audit), the matcher (every template
- * in memory, kept current by the store's change feed), a pool of engines (one per worker thread),
- * the session signing key, the admin token, the failed-log-in rate limiter and the metrics. Route
- * handlers (routes.c, account.c, admin.c) reach all of it through the fg_server they are given.
+ * in memory, kept current by the store's change feed), the inference pool (one thread and one
+ * engine per worker, fed by a queue: see http.c for the worker model), the session signing keys,
+ * the admin token, the failed-log-in rate limiter and the metrics. Route handlers (routes.c,
+ * account.c, admin.c) reach all of it through the fg_server of the request they are given.
  */
 #ifndef FG_SERVER_H
 #define FG_SERVER_H
@@ -36,6 +37,8 @@
 #define FG_SERVER_MAX_SIGNUP_IMAGES 5
 #define FG_SERVER_MAX_FACES 10
 #define FG_SERVER_MAX_CORS_ORIGINS 16
+/* A webcam frame: 1920x1080 fits. */
+#define FG_SERVER_FRAME_MAX_PIXELS (2u * 1024 * 1024)
 
 /* What answers /api/v1/detect (the camera guidance, called every few hundred ms per user): the
  * fast path (BlazeFace + FaceMesh, whatever the log-in detector), or the log-in's detector. */
@@ -52,16 +55,21 @@ typedef struct fg_server_config {
     char models[1024];
     char fast_models[1024]; /* @vladmandic/human's models: the fast path */
     int guidance;           /* /api/v1/detect: FG_GUIDANCE_FAST or FG_GUIDANCE_LOGIN */
-    int workers;            /* HTTP worker threads = engines */
+    int workers;            /* inference threads = engines */
     float threshold;
     float margin;
     int min_face_px;
-    size_t body_limit;  /* bytes */
-    unsigned timeout_s; /* idle connection / request timeout */
+    size_t body_limit;          /* bytes */
+    uint64_t frame_max_pixels;  /* log-in and detect images; enrolment: engine.max_pixels */
+    unsigned timeout_s;         /* idle connection timeout */
+    unsigned request_timeout_s; /* a request must arrive whole within this */
+    unsigned max_per_client;    /* open connections per client address */
+    size_t queue_limit;         /* requests waiting for an engine */
     int token_ttl_s;
-    int secure_cookie; /* add `Secure` to the session cookie (behind HTTPS) */
+    int secure_cookie; /* always add `Secure` to the session cookie (else: when over HTTPS) */
     int seed_routes;   /* serve the tutorial's /register and /verify */
     fg_ratelimit_config ratelimit;
+    int audit_retention_days; /* audit events older than this are deleted; 0 keeps them */
     char cors_origins[FG_SERVER_MAX_CORS_ORIGINS][256];
     int cors_count;
     /* OpenID Connect: the issuer URL (default http://HOST:PORT of the listener) and how long
@@ -91,6 +99,7 @@ typedef struct fg_server {
     fg_store *store;
     fg_matcher *matcher;
     fg_pool *pool;
+    struct fg_http *http; /* connection tracking (http.c) */
     /* The signing keys (current + previous): replaced by fg_server_reload_keys, so read them
      * with fg_server_keys. */
     fg_jwt_keyset keys;
@@ -108,6 +117,7 @@ typedef struct fg_server {
     int bound_port;        /* of the public listener */
     _Atomic int in_flight; /* requests begun and not yet completed (for a graceful stop) */
     _Atomic int stopping;  /* set when the stop begins: readiness fails from then on */
+    _Atomic int64_t audit_pruned_at; /* when old audit events were last deleted */
 } fg_server;
 
 /* Fills *config with the defaults; `models` is left empty for the caller to fill. */
@@ -117,6 +127,9 @@ void fg_server_config_init(fg_server_config *config);
  * starts listening. Prints the startup banner (and the admin token, once, when generated) to
  * stderr. Returns FG_OK or a negative code with err filled. */
 int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *err);
+
+/* Deletes the audit events older than --audit-retention-days (at start, then hourly). */
+int fg_server_prune_audit(fg_server *server, fg_error *err);
 
 /* Stops accepting, lets running requests finish, frees everything. NULL is a no-op. */
 void fg_server_stop(fg_server *server);

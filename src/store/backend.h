@@ -17,6 +17,12 @@
 #define FG_SEALED_NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define FG_SEALED_BYTES (FG_SEALED_PLAIN_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
+/* A username's look-alike key in SQL (SQLite and PostgreSQL alike): lower-cased, without . _ -,
+ * 0 read as o, 1 and i as l. Backends index it and refuse a new name whose key is taken. */
+#define FG_USERNAME_KEY_SQL(x)                                                                     \
+    "replace(replace(replace(lower(replace(replace(replace(" x ", '.', ''), '_', ''), '-', '')), " \
+    "'0', 'o'), '1', 'l'), 'i', 'l')"
+
 /* An encrypted template as stored. */
 typedef struct fg_sealed_template {
     uint8_t nonce[FG_SEALED_NONCE_BYTES];
@@ -42,11 +48,13 @@ typedef struct fg_store_backend {
     int (*commit)(void *db, fg_error *err);
     void (*rollback)(void *db);
     /* The user row; uid: the account id the front generated, FG_STORE_UID_LEN hex digits,
-     * stored unique. */
+     * stored unique. FG_STORE_EEXIST when the name, or its FG_USERNAME_KEY_SQL, is taken. */
     int (*user_insert)(void *db, const char *uid, const char *username, const char *display_name,
                        int64_t created_at, int64_t *user_id, fg_error *err);
     int (*template_insert)(void *db, int64_t user_id, int64_t created_at,
                            const fg_sealed_template *sealed, int64_t *template_id, fg_error *err);
+    /* The user (FG_STORE_ENOTFOUND if absent), its templates, and its name in its audit rows,
+     * replaced by "deleted-" + the first 8 digits of its uid, their client address cleared. */
     int (*user_delete)(void *db, int64_t id, fg_error *err);
     /* Many users (uids[i], usernames[i]) with one template each, inside a write transaction
      * (NULL: the front inserts them one by one with the two calls above). */
@@ -74,6 +82,8 @@ typedef struct fg_store_backend {
     int (*audit_insert)(void *db, const fg_audit_event *event, fg_error *err);
     int (*audit_list)(void *db, size_t limit, fg_audit_event **events, size_t *count,
                       fg_error *err);
+    /* Deletes the audit rows older than `before` (unix seconds). */
+    int (*audit_prune)(void *db, int64_t before, fg_error *err);
     int (*session_revoke)(void *db, const char *jti, int64_t expires, int64_t now, fg_error *err);
     int (*session_revoked)(void *db, const char *jti, int64_t now, int *revoked, fg_error *err);
 

@@ -88,6 +88,9 @@ static const char *const MIGRATIONS[] = {
     "  auth_time BIGINT NOT NULL,"
     "  expires_at BIGINT NOT NULL,"
     "  used BOOLEAN NOT NULL DEFAULT false);",
+    /* 2: look-alike usernames (backend.h): indexed, not unique, so that look-alike pairs
+     * created before are kept (as SQLite's 5). */
+    "CREATE INDEX users_username_key ON users ((" FG_USERNAME_KEY_SQL("username") "));",
 };
 #define SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -422,8 +425,19 @@ static int insert_returning(pg_store *s, const char *what, const char *sql, cons
 static int pg_user_insert(void *db, const char *uid, const char *username, const char *display_name,
                           int64_t created_at, int64_t *user_id, fg_error *err)
 {
-    params p = {0};
-    int rc;
+    params p = {0}, name = {0};
+    PGresult *r;
+    int rc, taken;
+    /* Writers hold the write lock (pg_begin): no look-alike can be inserted between the two. */
+    param_text(&name, username);
+    rc = run(db, "look up username",
+             "SELECT 1 FROM users WHERE " FG_USERNAME_KEY_SQL("username") " = " FG_USERNAME_KEY_SQL(
+                 "$1::text"),
+             &name, 0, &r, err);
+    if (rc != FG_OK) return rc;
+    taken = PQntuples(r) > 0;
+    PQclear(r);
+    if (taken) return fg_fail(err, FG_STORE_EEXIST, "username \"%s\" is taken", username);
     param_text(&p, uid);
     param_text(&p, username);
     param_text(&p, display_name);
@@ -463,6 +477,11 @@ static int pg_user_delete(void *db, int64_t id, fg_error *err)
     params p = {0};
     int rc, deleted;
     param_int(&p, id);
+    rc = run(s, "forget the user's audit rows",
+             "UPDATE audit SET username = 'deleted-' || substr(u.uid, 1, 8), client = '' "
+             "FROM users u WHERE u.id = $1 AND lower(audit.username) = lower(u.username)",
+             &p, 0, NULL, err);
+    if (rc != FG_OK) return rc;
     rc = run(s, "delete user", "DELETE FROM users WHERE id = $1", &p, 0, &r, err);
     if (rc != FG_OK) return rc;
     deleted = atoi(PQcmdTuples(r));
@@ -845,6 +864,13 @@ static int pg_audit_list(void *db, size_t limit, fg_audit_event **events, size_t
                      &p, sizeof **events, read_audit, (void **)events, count, err);
 }
 
+static int pg_audit_prune(void *db, int64_t before, fg_error *err)
+{
+    params p = {0};
+    param_int(&p, before);
+    return run(db, "prune the audit log", "DELETE FROM audit WHERE time < $1", &p, 0, NULL, err);
+}
+
 static int pg_session_revoke(void *db, const char *jti, int64_t expires, int64_t now, fg_error *err)
 {
     params p = {0};
@@ -1032,6 +1058,7 @@ const fg_store_backend fg_store_postgres = {
     .wait = pg_wait,
     .audit_insert = pg_audit_insert,
     .audit_list = pg_audit_list,
+    .audit_prune = pg_audit_prune,
     .session_revoke = pg_session_revoke,
     .session_revoked = pg_session_revoked,
     .client_insert = pg_client_insert,

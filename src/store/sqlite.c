@@ -18,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DB_FILE "facegate.db"
+static const char *const DB_SUFFIXES[] = {"", "-wal", "-shm"};
 
 /* Schema migrations: MIGRATIONS[i] takes the schema from version i to i + 1. Append only. */
 static const char *const MIGRATIONS[] = {
@@ -79,6 +81,9 @@ static const char *const MIGRATIONS[] = {
     "  kind INTEGER NOT NULL,"
     "  user_id INTEGER NOT NULL,"
     "  template_id INTEGER NOT NULL DEFAULT 0);",
+    /* 5: look-alike usernames (backend.h): indexed, not unique, so that look-alike pairs
+     * created before are kept. */
+    "CREATE INDEX IF NOT EXISTS users_username_key ON users(" FG_USERNAME_KEY_SQL("username") ");",
 };
 #define SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -87,6 +92,7 @@ enum {
     ST_COMMIT,
     ST_ROLLBACK,
     ST_USER_INSERT,
+    ST_USER_KEY_TAKEN,
     ST_USER_BY_NAME,
     ST_USER_BY_ID,
     ST_USER_DELETE,
@@ -100,6 +106,8 @@ enum {
     ST_BEGIN_READ,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST,
+    ST_AUDIT_FORGET,
+    ST_AUDIT_PRUNE,
     ST_REVOKED_PRUNE,
     ST_REVOKED_INSERT,
     ST_REVOKED_FIND,
@@ -130,6 +138,8 @@ static const char *const STATEMENTS[ST_COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_USER_INSERT] = "INSERT INTO users (username, display_name, created_at, uid) "
                        "VALUES (?1, ?2, ?3, ?4)",
+    [ST_USER_KEY_TAKEN] = "SELECT 1 FROM users WHERE " FG_USERNAME_KEY_SQL(
+        "username") " = " FG_USERNAME_KEY_SQL("?1"),
     [ST_USER_BY_NAME] = "SELECT " USER_COLUMNS " FROM users u WHERE u.username = ?1",
     [ST_USER_BY_ID] = "SELECT " USER_COLUMNS " FROM users u WHERE u.id = ?1",
     [ST_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
@@ -151,6 +161,10 @@ static const char *const STATEMENTS[ST_COUNT] = {
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_AUDIT_LIST] = "SELECT time, event, username, client, outcome, distance FROM audit "
                       "ORDER BY id DESC LIMIT ?1",
+    [ST_AUDIT_FORGET] = "UPDATE audit SET username = 'deleted-' || substr(u.uid, 1, 8), "
+                        "client = '' FROM users u WHERE u.id = ?1 "
+                        "AND lower(audit.username) = lower(u.username)",
+    [ST_AUDIT_PRUNE] = "DELETE FROM audit WHERE time < ?1",
     [ST_REVOKED_PRUNE] = "DELETE FROM revoked_sessions WHERE expires_at < ?1",
     [ST_REVOKED_INSERT] = "INSERT OR REPLACE INTO revoked_sessions (jti, expires_at) "
                           "VALUES (?1, ?2)",
@@ -266,6 +280,19 @@ static void sqlite_close(void *db)
     free(s);
 }
 
+/* The database holds biometric templates (sealed) and the audit log: like the key files, it is
+ * refused when group or others may read it. So are its -wal and -shm files, when present. */
+static int check_private(const char *path, fg_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return FG_OK; /* -wal / -shm absent */
+    if (st.st_mode & 077)
+        return fg_fail(err, FG_STORE_EDB,
+                       "%s has mode %03o: group and others must not read it (chmod 600 %s)", path,
+                       (unsigned)(st.st_mode & 0777), path);
+    return FG_OK;
+}
+
 static int sqlite_open(const char *location, const char *data_dir, void **out, fg_error *err)
 {
     char path[4096];
@@ -281,6 +308,11 @@ static int sqlite_open(const char *location, const char *data_dir, void **out, f
     fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return fg_fail(err, FG_STORE_EDB, "cannot open %s: %s", path, strerror(errno));
     close(fd);
+    for (size_t i = 0; i < sizeof DB_SUFFIXES / sizeof DB_SUFFIXES[0]; i++) {
+        char file[4200];
+        snprintf(file, sizeof file, "%s%s", path, DB_SUFFIXES[i]);
+        if ((rc = check_private(file, err)) != FG_OK) return rc;
+    }
 
     s = calloc(1, sizeof *s);
     if (!s) return fg_fail(err, FG_ENOMEM, "out of memory opening %s", path);
@@ -357,8 +389,15 @@ static int sqlite_user_insert(void *db, const char *uid, const char *username,
                               fg_error *err)
 {
     sqlite_store *s = db;
-    sqlite3_stmt *st = stmt(s, ST_USER_INSERT);
+    sqlite3_stmt *st = stmt(s, ST_USER_KEY_TAKEN);
     int rc;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return fg_fail(err, FG_STORE_EEXIST, "username \"%s\" is taken", username);
+    if (rc != SQLITE_DONE) return db_fail(s, err, "look up username");
+    st = stmt(s, ST_USER_INSERT);
     sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, display_name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, created_at);
@@ -437,7 +476,10 @@ static int sqlite_user_find_uid(void *db, const char *uid, fg_store_user *user, 
 static int sqlite_user_delete(void *db, int64_t id, fg_error *err)
 {
     sqlite_store *s = db;
-    sqlite3_stmt *st = stmt(s, ST_USER_DELETE);
+    sqlite3_stmt *st = stmt(s, ST_AUDIT_FORGET);
+    sqlite3_bind_int64(st, 1, id);
+    if (exec_stmt(s, st, err, "forget the user's audit rows") != FG_OK) return FG_STORE_EDB;
+    st = stmt(s, ST_USER_DELETE);
     sqlite3_bind_int64(st, 1, id);
     if (exec_stmt(s, st, err, "delete user") != FG_OK) return FG_STORE_EDB;
     if (sqlite3_changes(s->db) == 0) return fg_fail(err, FG_STORE_ENOTFOUND, "no such user");
@@ -609,6 +651,14 @@ static int sqlite_audit_list(void *db, size_t limit, fg_audit_event **events, si
     sqlite3_stmt *st = stmt(s, ST_AUDIT_LIST);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
     return collect_rows(s, st, sizeof **events, (void **)events, count, read_audit_row, err);
+}
+
+static int sqlite_audit_prune(void *db, int64_t before, fg_error *err)
+{
+    sqlite_store *s = db;
+    sqlite3_stmt *st = stmt(s, ST_AUDIT_PRUNE);
+    sqlite3_bind_int64(st, 1, before);
+    return exec_stmt(s, st, err, "prune the audit log");
 }
 
 static int sqlite_session_revoke(void *db, const char *jti, int64_t expires, int64_t now,
@@ -932,6 +982,7 @@ const fg_store_backend fg_store_sqlite = {
     .wait = NULL,
     .audit_insert = sqlite_audit_insert,
     .audit_list = sqlite_audit_list,
+    .audit_prune = sqlite_audit_prune,
     .session_revoke = sqlite_session_revoke,
     .session_revoked = sqlite_session_revoked,
     .user_find_uid = sqlite_user_find_uid,

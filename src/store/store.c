@@ -101,6 +101,21 @@ int fg_store_username_valid(const char *name)
     return !only_dots;
 }
 
+static int is_separator(char c)
+{
+    return c == '.' || c == '_' || c == '-';
+}
+
+int fg_store_username_allowed(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (!fg_store_username_valid(name) || is_separator(name[0]) || is_separator(name[n - 1]))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (is_separator(name[i]) && is_separator(name[i - 1])) return 0;
+    return 1;
+}
+
 /* Display names: valid UTF-8 is the server's job; here only length and no control bytes. */
 static int display_name_valid(const char *name)
 {
@@ -306,7 +321,7 @@ int fg_store_user_create(fg_store *store, const char *username, const char *disp
     create_args args;
     int rc = FG_OK;
 
-    if (!fg_store_username_valid(username)) return fg_fail(err, FG_EINVAL, "invalid username");
+    if (!fg_store_username_allowed(username)) return fg_fail(err, FG_EINVAL, "invalid username");
     if (!display_name) display_name = "";
     if (!display_name_valid(display_name))
         return fg_fail(err, FG_EINVAL,
@@ -453,6 +468,7 @@ int fg_store_user_count(fg_store *store, size_t *count, fg_error *err)
 typedef struct add_args {
     int64_t user_id;
     const float *descriptor;
+    size_t max_templates;
     int64_t *template_id;
 } add_args;
 
@@ -463,6 +479,8 @@ static int add_template(fg_store *store, void *args, fg_error *err)
     fg_sealed_template sealed;
     fg_store_user user;
     int rc = store->backend->user_find(store->db, NULL, a->user_id, &user, err);
+    if (rc == FG_OK && a->max_templates && (size_t)user.faces >= a->max_templates)
+        return fg_fail(err, FG_STORE_EFULL, "the user holds %d templates already", user.faces);
     if (rc == FG_OK) rc = seal(store->key, user.username, a->descriptor, &sealed, err);
     if (rc == FG_OK)
         rc = store->backend->template_insert(store->db, a->user_id, (int64_t)time(NULL), &sealed,
@@ -471,10 +489,11 @@ static int add_template(fg_store *store, void *args, fg_error *err)
 }
 
 int fg_store_template_add(fg_store *store, int64_t user_id,
-                          const float descriptor[FG_DESCRIPTOR_DIM], fg_store_guard_fn guard,
-                          void *guard_ctx, int64_t *template_id, fg_error *err)
+                          const float descriptor[FG_DESCRIPTOR_DIM], size_t max_templates,
+                          fg_store_guard_fn guard, void *guard_ctx, int64_t *template_id,
+                          fg_error *err)
 {
-    add_args args = {user_id, descriptor, template_id};
+    add_args args = {user_id, descriptor, max_templates, template_id};
     int rc;
     pthread_mutex_lock(&store->lock);
     rc = write_locked(store, guard, guard_ctx, add_template, &args, err);
@@ -522,6 +541,15 @@ int fg_store_audit_list(fg_store *store, size_t limit, fg_audit_event **events, 
     int rc;
     pthread_mutex_lock(&store->lock);
     rc = store->backend->audit_list(store->db, limit, events, count, err);
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
+int fg_store_audit_prune(fg_store *store, int64_t before, fg_error *err)
+{
+    int rc;
+    pthread_mutex_lock(&store->lock);
+    rc = store->backend->audit_prune(store->db, before, err);
     pthread_mutex_unlock(&store->lock);
     return rc;
 }

@@ -32,6 +32,14 @@
  *     plain rows (a client's secret only as a hash, a code only as a hash); code_consume marks
  *     a code used atomically. Maintenance: template_reseal (rekey in one transaction), backup
  *     and restore.
+ *   - fg_store_template_add takes a maximum number of templates, checked by the front inside
+ *     the write (user_find's face count): no backend change.
+ *   - look-alike usernames: user_insert refuses (FG_STORE_EEXIST) a name whose
+ *     FG_USERNAME_KEY_SQL (backend.h) is an existing account's, inside the write (sqlite schema 5
+ *     and postgres schema 2 index that expression; look-alike pairs made before are kept).
+ *   - user_delete also pseudonymises the user's audit rows (username -> "deleted-" and the first
+ *     8 digits of the uid, client address cleared), inside the same write.
+ *   - audit_prune (fg_store_audit_prune): deletes the audit rows older than a time.
  */
 #ifndef FG_STORE_H
 #define FG_STORE_H
@@ -55,6 +63,7 @@ enum {
     FG_STORE_EUSED = -105,        /* an authorization code was used before */
     FG_STORE_EUNAVAILABLE = -106, /* the database server cannot be reached (try again later) */
     FG_STORE_ENOTSUP = -107,      /* this backend does not do that */
+    FG_STORE_EFULL = -108,        /* the user already holds the most templates allowed */
 };
 
 #define FG_STORE_UID_LEN 32 /* hex digits of an account id (128 random bits) */
@@ -106,11 +115,18 @@ void fg_store_close(fg_store *store);
 
 /* 1 if name is a valid username: FG_USERNAME_MIN..FG_USERNAME_MAX bytes of [A-Za-z0-9._-],
  * and not made of dots only. Usernames never become paths, but "." and ".." are refused so
- * they cannot be mistaken for one. */
+ * they cannot be mistaken for one. This is what a stored name (and a log-in's claim) must be. */
 int fg_store_username_valid(const char *name);
 
-/* Creates a user with n >= 1 templates atomically (all or nothing). Usernames compare
- * case-insensitively: FG_STORE_EEXIST if one exists. guard (may be NULL) runs first, under the
+/* 1 if name may be chosen for a new account: valid, beginning and ending with a letter or a
+ * digit, and without two of . _ - in a row ("victim." and "vic..tim" are refused: too easily
+ * taken for "victim"). Names of accounts created before this rule keep working. */
+int fg_store_username_allowed(const char *name);
+
+/* Creates a user with n >= 1 templates atomically (all or nothing). The name must be
+ * fg_store_username_allowed. FG_STORE_EEXIST if an account of the same name exists, or of a
+ * look-alike one: the same once lower-cased, without . _ -, with 0 read as o and 1 and i as l
+ * ("Vic.tim" and "VICT1M" are "victim"). guard (may be NULL) runs first, under the
  * cross-server write lock and after the feed caught up. On success the feed has delivered the
  * new templates, and *user (may be NULL) and template_ids[0..n-1] (may be NULL) are filled. */
 int fg_store_user_create(fg_store *store, const char *username, const char *display_name,
@@ -130,8 +146,9 @@ int fg_store_user_get(fg_store *store, const char *username, fg_store_user *user
 int fg_store_user_get_id(fg_store *store, int64_t id, fg_store_user *user, fg_error *err);
 int fg_store_user_get_uid(fg_store *store, const char *uid, fg_store_user *user, fg_error *err);
 
-/* Deletes a user and all their templates (the feed delivers it before this returns).
- * FG_STORE_ENOTFOUND if absent. */
+/* Deletes a user and all their templates (the feed delivers it before this returns), and
+ * pseudonymises their audit events: the name becomes "deleted-<first 8 digits of the uid>",
+ * the client address is cleared. FG_STORE_ENOTFOUND if absent. */
 int fg_store_user_delete(fg_store *store, int64_t id, fg_error *err);
 
 /* All users ordered by name: *users is malloc'd (caller frees with free()), *count set. */
@@ -141,10 +158,12 @@ int fg_store_user_list(fg_store *store, fg_store_user **users, size_t *count, fg
 int fg_store_user_count(fg_store *store, size_t *count, fg_error *err);
 
 /* Adds one template to an existing user, after guard (may be NULL) as for user_create; fills
- * *template_id (may be NULL). */
+ * *template_id (may be NULL). FG_STORE_EFULL when the user holds max_templates already (0: no
+ * limit), counted in the same write, so simultaneous adds cannot overrun it. */
 int fg_store_template_add(fg_store *store, int64_t user_id,
-                          const float descriptor[FG_DESCRIPTOR_DIM], fg_store_guard_fn guard,
-                          void *guard_ctx, int64_t *template_id, fg_error *err);
+                          const float descriptor[FG_DESCRIPTOR_DIM], size_t max_templates,
+                          fg_store_guard_fn guard, void *guard_ctx, int64_t *template_id,
+                          fg_error *err);
 
 /* Calls fn once per template, decrypted (SQLite: in id order). A non-zero return from fn stops the
  * walk and is returned. A template that fails to decrypt stops the walk with FG_STORE_ECRYPTO. */
@@ -171,6 +190,9 @@ int fg_store_audit_add(fg_store *store, const fg_audit_event *event, fg_error *e
 /* The newest `limit` events, newest first: *events malloc'd (caller frees), *count set. */
 int fg_store_audit_list(fg_store *store, size_t limit, fg_audit_event **events, size_t *count,
                         fg_error *err);
+
+/* Deletes the audit events older than `before` (unix seconds): the retention period. */
+int fg_store_audit_prune(fg_store *store, int64_t before, fg_error *err);
 
 /* Marks a session id (JWT jti) revoked until `expires` (unix seconds); entries past their
  * expiry are pruned. fg_store_session_revoked sets *revoked to 1 if jti is revoked. */

@@ -10,6 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,7 +36,13 @@ let tmp;
 let server;
 let baseUrl;
 let adminToken;
+// Other sites' web servers on one port: the SDK example served from an origin facegate lists
+// in --cors-origin (localhost), and an attacker's pages on one it does not (127.0.0.2).
+let otherSites = [];
+let otherUrl;
+let attackerUrl;
 const videos = {};
+const otherPages = {};
 
 const heading = (page, name) => page.getByRole('heading', { level: 1, name });
 
@@ -54,6 +61,32 @@ before(async () => {
 
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
+  // "localhost" is another site than "127.0.0.1" for the browser (cookies, Sec-Fetch-Site).
+  const otherPort = await freePort();
+  otherUrl = `http://localhost:${otherPort}`;
+  attackerUrl = `http://127.0.0.2:${otherPort}`;
+  const serveOther = (req, res) => {
+    const url = new URL(req.url, otherUrl);
+    if (otherPages[url.pathname]) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(otherPages[url.pathname]);
+      return;
+    }
+    const file = path.join(webRoot, path.normalize(url.pathname).replace(/^\/+/, ''));
+    if (!file.startsWith(webRoot) || !existsSync(file)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'text/html';
+    res.writeHead(200, { 'content-type': type });
+    res.end(readFileSync(file));
+  };
+  for (const host of ['127.0.0.1', '127.0.0.2']) {
+    const site = createHttpServer(serveOther);
+    await new Promise((resolve) => site.listen(otherPort, host, resolve));
+    otherSites.push(site);
+  }
   const dataDir = path.join(tmp, 'data');
   mkdirSync(dataDir);
   const log = openSync(path.join(outDir, 'e2e-server.log'), 'w');
@@ -71,6 +104,8 @@ before(async () => {
       models,
       '--web-root',
       webRoot,
+      '--cors-origin',
+      otherUrl,
     ],
     { cwd: repo, stdio: ['ignore', log, log] },
   );
@@ -80,6 +115,7 @@ before(async () => {
 
 after(async () => {
   await stopChild(server);
+  for (const site of otherSites) site.close();
   if (tmp && !process.env.FG_E2E_KEEP) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -167,6 +203,50 @@ test('the SDK example page logs obama in with <FaceLogin>', { timeout: 60_000 },
     await page.goto(`${baseUrl}/example/index.html`);
     await page.getByRole('heading', { name: 'Hello, Barack Obama!' }).waitFor();
     await shot(page, '07-sdk-example');
+  });
+});
+
+test('the SDK example served from another origin logs obama in through CORS', { timeout: 60_000 }, async () => {
+  await withCamera(videos.obamaLogin, async (page) => {
+    await page.goto(`${otherUrl}/example/index.html?server=${encodeURIComponent(baseUrl)}`);
+    await page.getByRole('heading', { name: 'Hello, Barack Obama!' }).waitFor();
+  });
+});
+
+test('forms on another site can neither log the visitor in as someone else nor out', { timeout: 90_000 }, async () => {
+  // Mallory enrols her own face; her pages post forms to facegate from another site.
+  const image = (file) => `data:image/jpeg;base64,${readFileSync(path.join(portraits, file)).toString('base64')}`;
+  const signup = await fetch(`${baseUrl}/api/v1/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'mallory', image: image('rose_leslie/img1.jpg') }),
+  });
+  assert.equal(signup.status, 201);
+  const autoSubmit = (action, enctype, fields) =>
+    `<!doctype html><form method="post" action="${baseUrl}${action}" enctype="${enctype}">${fields}</form>` +
+    '<script>document.forms[0].submit()</script>';
+  // text/plain makes the body `NAME=VALUE`: a JSON object with a throwaway member at the end.
+  const json = `{"image":"${image('rose_leslie/img2.jpg')}","x":"`;
+  otherPages['/login.html'] = autoSubmit('/api/v1/login', 'text/plain', `<input name='${json}' value='"}'>`);
+  otherPages['/logout.html'] = autoSubmit('/api/v1/logout', 'application/x-www-form-urlencoded', '');
+
+  await withCamera(videos.empty, async (page) => {
+    const login = await page.request.post(`${baseUrl}/api/v1/login`, {
+      data: { image: image('obama/obama1.jpg') },
+    });
+    assert.equal(login.status(), 200, 'obama logs in');
+    const who = async () => {
+      const me = await page.request.get(`${baseUrl}/api/v1/me`);
+      return me.status() === 200 ? (await me.json()).user.username : me.status();
+    };
+    assert.equal(await who(), 'obama');
+    for (const attack of ['/login.html', '/logout.html']) {
+      const answer = page.waitForResponse((r) => r.url().startsWith(baseUrl));
+      await page.goto(`${attackerUrl}${attack}`);
+      const response = await answer;
+      assert.equal(response.status(), 403, `${attack}: ${await response.text()}`);
+      assert.equal(await who(), 'obama', `after ${attack} the visitor is still obama`);
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startServer, call, photo, dataUrl, adminToken, embed, PG_URL } from './helpers.mjs';
+import { startServer, call, photo, dataUrl, adminToken, embed, PG_URL, cameraFrame } from './helpers.mjs';
 
 let server;
 const tokens = {};
@@ -25,7 +25,7 @@ function cookieOf(res) {
 }
 
 function login(image, username) {
-  const json = { image: dataUrl(photo(image)) };
+  const json = { image: dataUrl(cameraFrame(image)) };
   if (username) json.username = username;
   return call(server, 'POST', '/api/v1/login', { json });
 }
@@ -153,10 +153,11 @@ test('the token verifies against the JWKS', async () => {
   const key = crypto.createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, format: 'jwk' });
   assert.ok(crypto.verify(null, Buffer.from(`${h}.${c}`), key, Buffer.from(s, 'base64url')));
   // A tampered token does not verify.
-  const forged = Buffer.from(JSON.stringify({ ...claims, sub: 'biden' })).toString('base64url');
+  const forged = Buffer.from(JSON.stringify({ ...claims, preferred_username: 'biden' })).toString('base64url');
   assert.ok(!crypto.verify(null, Buffer.from(`${h}.${forged}`), key, Buffer.from(s, 'base64url')));
 
-  assert.equal(claims.sub, 'obama');
+  assert.match(claims.sub, /^[0-9a-f]{32}$/); // the account id
+  assert.equal(claims.preferred_username, 'obama');
   assert.equal(claims.name, 'Barack');
   assert.equal(claims.iss, 'facegate');
   assert.equal(claims.exp - claims.iat, 3600);

@@ -137,7 +137,10 @@ const CASES = [
   ['wrong method on healthz', () => ({ method: 'DELETE', route: '/healthz' }), 405, 'method_not_allowed'],
   ['admin delete of a path-like name', () => ({ method: 'DELETE', route: '/api/v1/users/..%2F..%2Fkeeper', admin: true }), 404, 'not_found'],
   ['multipart without a boundary', () => ({ method: 'POST', route: '/api/v1/users', body: 'not really multipart', headers: { 'content-type': 'multipart/form-data' } }), 400, 'bad_multipart'],
-  ['multipart without parts', () => ({ method: 'POST', route: '/api/v1/users', body: 'not really multipart', headers: { 'content-type': 'multipart/form-data; boundary=xyz' } }), 400, 'missing_field'],
+  ['multipart without a boundary line', () => ({ method: 'POST', route: '/api/v1/users', body: 'not really multipart', headers: { 'content-type': 'multipart/form-data; boundary=xyz' } }), 400, 'bad_multipart'],
+  ['multipart without parts', () => ({ method: 'POST', route: '/api/v1/users', body: '--xyz--\r\n', headers: { 'content-type': 'multipart/form-data; boundary=xyz' } }), 400, 'missing_field'],
+  ['multipart part without a name', () => ({ method: 'POST', route: '/api/v1/users', body: '--xyz\r\nContent-Type: text/plain\r\n\r\nx\r\n--xyz--\r\n', headers: { 'content-type': 'multipart/form-data; boundary=xyz' } }), 400, 'bad_multipart'],
+  ['multipart cut short', () => ({ method: 'POST', route: '/api/v1/users', body: '--xyz\r\nContent-Disposition: form-data; name="username"\r\n\r\nnewcomer', headers: { 'content-type': 'multipart/form-data; boundary=xyz' } }), 400, 'bad_multipart'],
 ];
 
 for (const [name, make, status, code] of CASES) {

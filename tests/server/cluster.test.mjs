@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, call, photo, dataUrl, adminToken, newDatabase, tempDir, PG_URL, SHARED, ROOT, BIN,
+  startServer, call, photo, dataUrl, cameraFrame, adminToken, newDatabase, tempDir, PG_URL, SHARED,
+  ROOT, BIN,
 } from './helpers.mjs';
 
 const skip = PG_URL ? false : 'needs PostgreSQL (FG_TEST_PG_URL; scripts/test.sh server)';
@@ -37,8 +38,9 @@ after(async () => {
 
 const signup = (server, username, image) =>
   call(server, 'POST', '/api/v1/users', { json: { username, image: dataUrl(image) } });
-const login = (server, image) =>
-  call(server, 'POST', '/api/v1/login', { json: { image: dataUrl(image) } });
+// Log-ins send camera frames (at most --frame-max-pixels): rel is a portrait (photo()'s path).
+const login = (server, rel) =>
+  call(server, 'POST', '/api/v1/login', { json: { image: dataUrl(cameraFrame(rel)) } });
 const bearer = (token) => ({ headers: { authorization: `Bearer ${token}` } });
 
 async function templates(server) {
@@ -85,7 +87,7 @@ test('a sign-up on A logs in on B within 1 s; the session works on both', { skip
   const res = await signup(a, 'obama', photo('obama/obama.jpg'));
   assert.equal(res.status, 201);
   const acked = Date.now();
-  const loggedIn = await attemptWithin(acked, 1000, () => login(b, photo('obama/obama1.jpg')),
+  const loggedIn = await attemptWithin(acked, 1000, () => login(b, 'obama/obama1.jpg'),
     (r) => r.status === 200, 'log-in on B');
   assert.equal(loggedIn.body.user.username, 'obama');
   assert.equal(await templates(b), before + 1);
@@ -95,7 +97,7 @@ test('a sign-up on A logs in on B within 1 s; the session works on both', { skip
 });
 
 test('a token revoked on A is refused on B', { skip }, async () => {
-  const res = await login(a, photo('obama/obama2.jpg'));
+  const res = await login(a, 'obama/obama2.jpg');
   assert.equal(res.status, 200);
   assert.equal((await call(b, 'GET', '/api/v1/me', bearer(res.body.token))).status, 200);
   assert.equal((await call(a, 'POST', '/api/v1/logout', bearer(res.body.token))).status, 200);
@@ -108,12 +110,12 @@ test('a deletion on A is refused on B within 1 s', { skip }, async () => {
   let res = await signup(a, 'biden', photo('biden/biden.jpg'));
   assert.equal(res.status, 201);
   const token = res.body.token;
-  await within(5000, async () => (await login(b, photo('biden/biden2.jpg'))).status === 200,
+  await within(5000, async () => (await login(b, 'biden/biden2.jpg')).status === 200,
     'B logs biden in');
   const before = await templates(b);
   res = await call(a, 'DELETE', '/api/v1/me', bearer(token));
   assert.equal(res.status, 200);
-  res = await attemptWithin(Date.now(), 1000, () => login(b, photo('biden/biden2.jpg')),
+  res = await attemptWithin(Date.now(), 1000, () => login(b, 'biden/biden2.jpg'),
     (r) => r.status === 401, 'refused on B');
   assert.equal(res.body.error.code, 'no_match');
   assert.equal(await templates(b), before - 1);
@@ -173,7 +175,7 @@ test('stopping PostgreSQL gives 503; both servers recover when it is back', { sk
       let res = await call(server, 'GET', '/healthz');
       assert.equal(res.status, 503);
       assert.equal(res.body.error.code, 'unavailable');
-      res = await login(server, photo('obama/obama3.jpg'));
+      res = await login(server, 'obama/obama3.jpg');
       assert.equal(res.status, 503, JSON.stringify(res.body));
       assert.equal(res.headers.get('retry-after'), '1');
       res = await signup(server, 'alex', photo('alex_lacamoire/alex_lacamoire1.jpg'));
@@ -185,7 +187,7 @@ test('stopping PostgreSQL gives 503; both servers recover when it is back', { sk
   for (const server of [a, b]) {
     await within(5000, async () => (await call(server, 'GET', '/healthz')).status === 200,
       'healthz back');
-    assert.equal((await login(server, photo('obama/obama3.jpg'))).status, 200);
+    assert.equal((await login(server, 'obama/obama3.jpg')).status, 200);
   }
   // The feed is back too: a sign-up on B reaches A.
   const before = await templates(a);
@@ -201,7 +203,7 @@ test('a bulk import reaches both running servers, and a restarted server loads i
   assert.match(out, new RegExp(`${beforeA + 3000} templates read`));
   await within(2000, async () => (await templates(a)) === beforeA + 3000, 'A sees the import');
   await within(2000, async () => (await templates(b)) === beforeB + 3000, 'B sees the import');
-  assert.equal((await login(b, photo('obama/obama1.jpg'))).body.user.username, 'obama');
+  assert.equal((await login(b, 'obama/obama1.jpg')).body.user.username, 'obama');
   await b.restart();
   assert.equal(await templates(b), beforeB + 3000);
   assert.match(b.log(), new RegExp(`${users + 3000} users, ${beforeB + 3000} face templates`));

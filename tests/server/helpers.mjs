@@ -6,6 +6,7 @@
 // the SQLite file: the same tests then run against the shared store.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -186,4 +187,106 @@ export function embed(file) {
   const faces = JSON.parse(out)[0].faces;
   if (faces.length !== 1) throw new Error(`expected one face in ${file}, got ${faces.length}`);
   return faces[0].descriptor;
+}
+
+/** Peak resident memory of the server process in MB (VmHWM). */
+export function peakRssMb(server) {
+  const status = fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]) / 1024;
+}
+
+/** A JPEG whose frame header (SOF) claims width x height; the data is the original's. */
+export function jpegClaiming(jpeg, width, height) {
+  const out = Buffer.from(jpeg);
+  for (let i = 2; i + 9 < out.length; i++) {
+    if (out[i] === 0xff && out[i + 1] >= 0xc0 && out[i + 1] <= 0xc2) {
+      out.writeUInt16BE(height, i + 5);
+      out.writeUInt16BE(width, i + 7);
+      return out;
+    }
+  }
+  throw new Error('no SOF marker');
+}
+
+/** GET over a fresh connection (no keep-alive): { status, ms } or { error, ms }. */
+export function getFresh(server, route, { timeoutMs = 5000, localAddress } = {}) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const req = http.get(server.url + route, { agent: false, localAddress, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, ms: Date.now() - started }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ error: e.message, ms: Date.now() - started }));
+  });
+}
+
+/**
+ * n connections from localAddress that send the start of a request and then one more header
+ * byte every intervalMs (a "slowloris"). Returns { open(), stop() }: open() counts the sockets
+ * the server has not closed.
+ */
+export async function slowClients(server, n, { localAddress = '127.0.0.2', intervalMs = 1000 } = {}) {
+  const { port } = new URL(server.url);
+  const sockets = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect({ port: +port, host: '127.0.0.1', localAddress });
+    s.gone = false;
+    s.on('error', () => { s.gone = true; });
+    s.on('close', () => { s.gone = true; });
+    s.on('connect', () => s.write('POST /api/v1/login HTTP/1.1\r\nHost: x\r\nX-Slow: '));
+    sockets.push(s);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const timer = setInterval(() => {
+    for (const s of sockets) if (!s.gone) s.write('a');
+  }, intervalMs);
+  return {
+    open: () => sockets.filter((s) => !s.gone).length,
+    stop: () => {
+      clearInterval(timer);
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+const frames = new Map();
+/**
+ * A portrait as a webcam could send it (log-in and /detect take camera frames of at most
+ * --frame-max-pixels, 2 MiP by default): the photo itself when it is no larger, else fitted into
+ * 1280x960. Returns a path.
+ */
+export function cameraFrame(rel) {
+  const [w, h] = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries',
+    'stream=width,height', '-of', 'csv=p=0', photo(rel)], { encoding: 'utf8' }).trim().split(',');
+  if (w * h <= 2 * 1024 * 1024) return photo(rel);
+  if (!frames.has(rel)) {
+    const out = path.join(tempDir('fg-frames-'), path.basename(rel).replace(/\.\w+$/, '.jpg'));
+    ffmpeg('-i', photo(rel), '-vf', 'scale=1280:960:force_original_aspect_ratio=decrease',
+      '-q:v', '2', out);
+    frames.set(rel, out);
+  }
+  return frames.get(rel);
+}
+
+/** call() from a given local address (127.0.0.x: the server sees another client). */
+export function callFrom(server, localAddress, method, route, { json, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const body = json === undefined ? undefined : JSON.stringify(json);
+    const req = http.request(server.url + route, {
+      method, localAddress, agent: false,
+      headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let parsed = text;
+        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, headers: res.headers, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

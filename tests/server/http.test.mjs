@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, startServer, call, photo, dataUrl, rawRequest, parseRaw, ffmpeg, tempDir } from './helpers.mjs';
+import { BIN, startServer, call, photo, dataUrl, rawRequest, parseRaw, ffmpeg, tempDir, cameraFrame } from './helpers.mjs';
 
 let server;
 let web;
@@ -178,7 +178,7 @@ test('config file < environment < command line; CORS allow-list; graceful SIGINT
     // A request running when SIGINT arrives is still answered; then the process exits 0.
     const stopped = new Promise((resolve) => other.proc.once('exit', (code) => resolve(code)));
     const running = call(other, 'POST', '/api/v1/detect', {
-      body: fs.readFileSync(photo('obama/obama3.jpg')), headers: { 'content-type': 'image/jpeg' },
+      body: fs.readFileSync(cameraFrame('obama/obama3.jpg')), headers: { 'content-type': 'image/jpeg' },
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
     other.proc.kill('SIGINT');

@@ -92,7 +92,7 @@ int main(void)
     CHECK_NEAR(fb.first_value, 0.75f, 0);
 
     /* B's write catches B up first, then A learns of it at its sync; a deletion likewise. */
-    CHECK_EQ_INT(fg_store_template_add(b, user.id, d[0], NULL, NULL, &ids[0], &err), FG_OK);
+    CHECK_EQ_INT(fg_store_template_add(b, user.id, d[0], 0, NULL, NULL, &ids[0], &err), FG_OK);
     CHECK_EQ_INT(fb.adds, 4);
     CHECK_EQ_INT(fg_store_user_delete(b, user.id, &err), FG_OK);
     CHECK_EQ_INT(fb.deletes, 1);
@@ -107,7 +107,7 @@ int main(void)
                  7);
     CHECK_EQ_INT(guarded, 1);
     CHECK_EQ_INT(fg_store_user_get(a, "carol", NULL, &err), FG_STORE_ENOTFOUND);
-    CHECK_EQ_INT(fg_store_template_add(a, fa.last_user, d[0], refuse, &guarded, NULL, &err), 7);
+    CHECK_EQ_INT(fg_store_template_add(a, fa.last_user, d[0], 0, refuse, &guarded, NULL, &err), 7);
     CHECK_EQ_INT(fa.adds, 3);
 
     /* A bulk import reaches both followers. */

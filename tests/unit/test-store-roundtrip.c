@@ -78,8 +78,12 @@ int main(void)
     CHECK_EQ_INT(fg_store_user_create(store, "biden", NULL, (const float(*)[128])one, 1, NULL, NULL,
                                       &user, NULL, &err),
                  FG_OK);
-    CHECK_EQ_INT(fg_store_template_add(store, user.id, three[2], NULL, NULL, &ids[0], &err), FG_OK);
-    CHECK_EQ_INT(fg_store_template_add(store, 9999, three[2], NULL, NULL, NULL, &err),
+    CHECK_EQ_INT(fg_store_template_add(store, user.id, three[2], 0, NULL, NULL, &ids[0], &err),
+                 FG_OK);
+    /* A limit counted in the write: biden holds 2 templates now, so a limit of 2 refuses one. */
+    CHECK_EQ_INT(fg_store_template_add(store, user.id, three[2], 2, NULL, NULL, NULL, &err),
+                 FG_STORE_EFULL);
+    CHECK_EQ_INT(fg_store_template_add(store, 9999, three[2], 0, NULL, NULL, NULL, &err),
                  FG_STORE_ENOTFOUND);
 
     ev = (fg_audit_event){.time = 1,

@@ -5,7 +5,11 @@ import { createRoot } from 'react-dom/client';
 import { FaceLogin, createFaceGate, type FaceGateUser } from '@facegate/sdk';
 import '../sdk/src/facegate.css';
 
-const facegate = createFaceGate({ baseUrl: window.location.origin });
+// The facegate server: this page's own origin, or ?server=https://login.example.com when the page
+// is served from another origin (that server must list this page's origin in --cors-origin).
+const facegate = createFaceGate({
+  baseUrl: new URLSearchParams(window.location.search).get('server') ?? window.location.origin,
+});
 
 function ExampleShop() {
   const [user, setUser] = useState<FaceGateUser | null>(null);

@@ -12,6 +12,8 @@ describe('describeError', () => {
     expect(title('no_match', 401)).toBe('We could not recognise you');
     expect(title('locked_out', 423)).toBe('Account locked');
     expect(title('no_face', 400)).toBe('No face found');
+    expect(title('busy', 503)).toBe('The server is busy');
+    expect(title('forbidden_origin', 403)).toBe('This page may not use facegate');
   });
 
   it('says how long to wait when rate limited', () => {
@@ -19,6 +21,8 @@ describe('describeError', () => {
     expect(text.detail).toContain('Try again in 30 seconds');
     const locked = describeError(new FaceGateError('locked_out', 423, 'x', { retryAfter: 600 }));
     expect(locked.detail).toContain('Try again in 10 minutes');
+    const busy = describeError(new FaceGateError('busy', 503, 'x', { retryAfter: 1 }));
+    expect(busy.detail).toContain('Try again in 1 second');
   });
 
   it('falls back to the server message for codes it does not know', () => {

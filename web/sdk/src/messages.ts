@@ -82,7 +82,16 @@ const errorTexts: Record<string, ErrorText> = {
   rate_limited: { title: 'Too many attempts', detail: 'Please wait a little, then try again.' },
   locked_out: {
     title: 'Account locked',
-    detail: 'There were too many failed log-ins for this account, so it is locked for a while.',
+    detail:
+      'There were too many failed log-ins for this account from your network, so it is locked here for a while.',
+  },
+  busy: {
+    title: 'The server is busy',
+    detail: 'Many people are logging in right now. Try again in a moment.',
+  },
+  forbidden_origin: {
+    title: 'This page may not use facegate',
+    detail: 'Its address is not on the facegate server’s list of allowed sites.',
   },
   no_match: {
     title: 'We could not recognise you',
@@ -165,7 +174,7 @@ export function describeError(error: unknown, texts: FaceGateTexts = defaultText
   const known = texts.errors[error.code];
   if (!known) return { title: texts.unknownErrorTitle, detail: error.message };
   let detail = known.detail || error.message;
-  if ((error.code === 'rate_limited' || error.code === 'locked_out') && error.retryAfter !== null) {
+  if (['rate_limited', 'locked_out', 'busy'].includes(error.code) && error.retryAfter !== null) {
     detail += texts.retryIn(formatSeconds(error.retryAfter, texts));
   }
   return { title: known.title, detail };
