@@ -90,6 +90,19 @@ if [ ${#compare_args[@]} -eq 0 ] || ! printf '%s\n' "${compare_args[@]}" | grep 
 fi
 node bench/compare.mjs "${compare_args[@]}" | tee "$out/bench.md" || status=1
 
+# Liveness: the server's CPU per challenge session (20 frames of a real liveness dev clip through
+# the fast path and the verifier, 3 descriptors), beside the reference's per-frame figures above.
+if [ -x "$BUILD/bench_liveness" ] && [ -f "$shared/liveness/dev_tranvanluyt_real.mp4" ]; then
+    echo "bench: liveness session, one core" >&2
+    FG_MODEL_DIR="$root/node_modules/@vladmandic/face-api/model" \
+        FG_FAST_MODEL_DIR="$root/node_modules/@vladmandic/human/models" \
+        "$BUILD/bench_liveness" --clip "$shared/liveness/dev_tranvanluyt_real.mp4" \
+        --runs "$fg_runs" --reference "$out/reference-1t.json" --json "$out/liveness.json" |
+        tee -a "$out/bench.md" || status=1
+else
+    echo "bench: $BUILD/bench_liveness or ../shared/liveness missing; the liveness bench is skipped" >&2
+fi
+
 # The matcher: 1:N over synthetic templates, float32 scan vs the quantised search (exactness
 # checked on every probe: a differing answer fails the bench).
 if [ -x "$BUILD/bench_match" ]; then

@@ -174,6 +174,19 @@ static void test_before_reveal(void)
     fgl_session_free(s);
 }
 
+/* A left turn over 1-2.5 s, then a right turn over 4-5.5 s. */
+static fgl_status turn_left_then_right(fgl_session *s)
+{
+    fgl_status st = {0};
+    for (int i = 0; i <= 10 * FPS && st.state == FGL_RUNNING; i++) {
+        double t = i / FPS;
+        head_pose h = motion(t, 1, 2.5, (head_pose){-30, 0, {0}, 0, 0, 0, 0});
+        if (t > 4.0) h = motion(t, 4.0, 5.5, (head_pose){30, 0, {0}, 0, 0, 0, 0});
+        st = feed(s, t, &h, 1);
+    }
+    return st;
+}
+
 static void test_deadline_and_expiry(void)
 {
     fgl_step steps[2] = {FGL_TURN_LEFT, FGL_TURN_RIGHT};
@@ -193,13 +206,7 @@ static void test_deadline_and_expiry(void)
     fgl_config_default(&cfg);
     cfg.session_seconds = 4;
     s = session(steps, 2, &cfg);
-    st = (fgl_status){0};
-    for (int i = 0; i <= 10 * FPS && st.state == FGL_RUNNING; i++) {
-        double t = i / FPS;
-        head_pose h = motion(t, 1, 2.5, (head_pose){-30, 0, {0}, 0, 0, 0, 0});
-        if (t > 4.0) h = motion(t, 4.0, 5.5, (head_pose){30, 0, {0}, 0, 0, 0, 0});
-        st = feed(s, t, &h, 1);
-    }
+    st = turn_left_then_right(s);
     CHECKF(st.state == FGL_FAILED && st.failure == FGL_FAIL_EXPIRED && st.step_index == 1,
            "state %d failure %s step %zu", st.state, fgl_failure_name(st.failure), st.step_index);
     fgl_session_free(s);
@@ -207,13 +214,7 @@ static void test_deadline_and_expiry(void)
     /* The same with no session limit passes both steps. */
     cfg.session_seconds = 0;
     s = session(steps, 2, &cfg);
-    st = (fgl_status){0};
-    for (int i = 0; i <= 10 * FPS && st.state == FGL_RUNNING; i++) {
-        double t = i / FPS;
-        head_pose h = motion(t, 1, 2.5, (head_pose){-30, 0, {0}, 0, 0, 0, 0});
-        if (t > 4.0) h = motion(t, 4.0, 5.5, (head_pose){30, 0, {0}, 0, 0, 0, 0});
-        st = feed(s, t, &h, 1);
-    }
+    st = turn_left_then_right(s);
     CHECKF(st.state == FGL_PASSED, "no limit: state %d failure %s", st.state,
            fgl_failure_name(st.failure));
     fgl_session_free(s);
