@@ -24,8 +24,12 @@
 #include <stdint.h>
 
 #include "facegate.h"
+#include "match/policy.h"
 
 typedef struct fg_matcher fg_matcher;
+
+/* Frames one attempt may hold (fg_matcher_score). */
+#define FG_MATCH_MAX_FRAMES 16
 
 /* The outcome of a 1:N search. Ids are 0 and distances INFINITY when absent. */
 typedef struct fg_match_result {
@@ -49,7 +53,7 @@ int fg_matcher_add(fg_matcher *m, int64_t user_id, int64_t template_id,
 /* Removes every template of user_id; returns how many were removed. */
 size_t fg_matcher_remove_user(fg_matcher *m, int64_t user_id);
 
-/* Number of templates held (O(1)), and of distinct users holding them (O(N log N)). */
+/* Number of templates held, and of distinct users holding them (O(1)). */
 size_t fg_matcher_templates(fg_matcher *m);
 size_t fg_matcher_users(fg_matcher *m);
 
@@ -74,6 +78,30 @@ float fg_matcher_verify_exact(fg_matcher *m, int64_t user_id, const float probe[
 /* How many searches so far needed the second pass over every row within the runner-up's
  * distance, and how many fell back to the float32 scan of every row. */
 void fg_matcher_stats(fg_matcher *m, size_t *second_passes, size_t *full_scans);
+
+/* Scores an attempt of n (1..FG_MATCH_MAX_FRAMES) descriptors of one person (frames of a
+ * camera, or sign-up photos) against every enrolled user: each frame's distance to the user's
+ * nearest template, and the attempt's distance is the mean of the majority (n/2 + 1) of the
+ * smallest of those (one frame: its distance; three: the best two), which keeps a single-frame
+ * FAR while a blinked or blurred frame costs nothing. Fills *out with every user's distance and
+ * cohort statistics, for the policy's decisions (policy.h); free with fg_match_scores_free.
+ * FG_EINVAL for a zero descriptor or a bad n, FG_ENOMEM. */
+int fg_matcher_score(fg_matcher *m, const float (*probes)[FG_DESCRIPTOR_DIM], size_t n,
+                     fg_match_scores *out);
+
+/* The policy on the enrolled population itself, leave-one-out: every enrolled template (at
+ * most 2,000, a stride through them) is tried as an impostor against every other user, with the
+ * cohort statistics it is not part of. */
+typedef struct fg_policy_summary {
+    size_t users, templates;
+    int estimated;   /* 1: thresholds from the cohort statistics; 0: fallback or fixed */
+    float threshold; /* the median threshold those impostor attempts faced */
+    float threshold_low, threshold_high; /* its 5th and 95th percentiles */
+    size_t pairs, accepted;              /* impostor attempts tried, accepted */
+    double estimated_far;                /* accepted / pairs (0 without pairs) */
+} fg_policy_summary;
+
+int fg_matcher_policy_summary(fg_matcher *m, const fg_policy *p, fg_policy_summary *out);
 
 /* The accept rule for 1:N: the best distance is under threshold and the runner-up user is
  * further away by at least margin (no runner-up counts as infinitely far). Returns 1 to accept. */
