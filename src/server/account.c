@@ -155,9 +155,9 @@ bad:
                         "\"display_name\" must be UTF-8 text without control characters");
 }
 
-/* Computes the descriptors of 1..n sign-up images: each holds one usable face, all the same
- * person. descriptors has room for n. */
-static int describe_all(fg_request *req, const fg_blob *images, size_t n,
+/* Computes the descriptors of 1..n images: each holds one usable face. `same_person`: all must
+ * show one person (sign-up). descriptors has room for n. */
+static int describe_all(fg_request *req, const fg_blob *images, size_t n, int same_person,
                         float (*descriptors)[FG_DESCRIPTOR_DIM], fg_http_error *e)
 {
     fg_server *s = req->server;
@@ -167,10 +167,22 @@ static int describe_all(fg_request *req, const fg_blob *images, size_t n,
         snprintf(what, sizeof what, n > 1 ? "image %zu" : "image", i + 1);
         if (fg_probe_face(s, &images[i], what, &probe, e) != 0) return -1;
         memcpy(descriptors[i], probe.descriptor, sizeof probe.descriptor);
-        if (i > 0 && fg_match_distance(descriptors[0], descriptors[i]) >= s->config.threshold)
+        /* Frames of one person: the ceiling, not the population's threshold, decides. */
+        if (same_person && i > 0 &&
+            fg_match_distance(descriptors[0], descriptors[i]) >= s->policy.ceiling)
             return fg_http_fail(e, 400, "faces_differ",
                                 "image 1 and image %zu do not show the same person", i + 1);
     }
+    return 0;
+}
+
+/* The attempt's scores against every enrolled user (fg_matcher_score). */
+static int score(fg_server *s, const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n,
+                 fg_match_scores *out, fg_http_error *e)
+{
+    int rc = fg_matcher_score(s->matcher, descriptors, n, out);
+    if (rc != FG_OK)
+        return fg_http_fail(e, 500, "internal", "could not match the face: %s", fg_strerror(rc));
     return 0;
 }
 
@@ -185,20 +197,20 @@ typedef struct enrol_check {
 
 #define GUARD_REFUSED 1 /* a guard's refusal, returned by the store write (never a store code) */
 
-/* 409 if any descriptor already matches an enrolled user. */
+/* 409 if the attempt could log in as an enrolled user: a face within a user's accept threshold
+ * is, by the policy's definition, theirs. */
 static int check_not_enrolled(void *ctx)
 {
     enrol_check *c = ctx;
-    for (size_t i = 0; i < c->n; i++) {
-        fg_match_result r;
-        fg_matcher_search(c->server->matcher, c->descriptors[i], &r);
-        if (r.best_distance < c->server->config.threshold) {
-            fg_http_fail(c->e, 409, "face_already_enrolled",
-                         "this face is already enrolled under another account");
-            return GUARD_REFUSED;
-        }
-    }
-    return 0;
+    fg_match_scores scores;
+    int64_t other;
+    if (score(c->server, c->descriptors, c->n, &scores, c->e) != 0) return GUARD_REFUSED;
+    other = fg_policy_collision(&c->server->policy, &scores, 0);
+    fg_match_scores_free(&scores);
+    if (!other) return 0;
+    fg_http_fail(c->e, 409, "face_already_enrolled",
+                 "this face is already enrolled under another account");
+    return GUARD_REFUSED;
 }
 
 /* Creates the account: validations, faces, duplicate checks, one atomic insert. */
@@ -219,7 +231,7 @@ static int enrol(fg_request *req, const char *username, const char *display_name
     if (rc == FG_OK)
         return fg_http_fail(e, 409, "username_taken", "the username \"%s\" is taken", username);
     if (rc != FG_STORE_ENOTFOUND) return fg_http_store_fail(e, rc, &err, "could not sign up");
-    if (describe_all(req, images, n, descriptors, e) != 0) return -1;
+    if (describe_all(req, images, n, 1, descriptors, e) != 0) return -1;
 
     /* The new templates reach the matcher through the store's change feed. */
     rc = fg_store_user_create(s->store, username, display_name,
@@ -284,7 +296,38 @@ typedef struct login_result {
     double distance; /* to the accepted user, or the nearest one on failure */
 } login_result;
 
-/* Rate limits, face, decision, counters and audit. 0 with *out filled (accepted or not), or
+/* The decision on the frames' descriptors: 1:1 when claim is set, else 1:N. -1 with e on a
+ * store failure. */
+static int decide(fg_server *s, const char *claim, const float (*descriptors)[FG_DESCRIPTOR_DIM],
+                  size_t n, login_result *out, fg_http_error *e)
+{
+    fg_match_scores scores;
+    fg_match_decision d;
+    fg_error err = {0};
+    int rc = FG_OK;
+    if (claim) {
+        rc = fg_store_user_get(s->store, claim, &out->user, &err);
+        if (rc == FG_STORE_ENOTFOUND) return 0;
+        if (rc != FG_OK) return fg_http_store_fail(e, rc, &err, "could not log in");
+    }
+    if (score(s, descriptors, n, &scores, e) != 0) return -1;
+    if (claim)
+        fg_policy_verify(&s->policy, &scores, out->user.id, &d);
+    else
+        fg_policy_identify(&s->policy, &scores, &d);
+    fg_match_scores_free(&scores);
+    out->distance = d.distance;
+    if (!claim && d.accepted) {
+        rc = fg_store_user_get_id(s->store, d.user, &out->user, &err);
+        /* Not found: deleted by another server a moment ago, the feed has not caught up yet. */
+        if (rc != FG_OK && rc != FG_STORE_ENOTFOUND)
+            return fg_http_store_fail(e, rc, &err, "could not log in");
+    }
+    out->accepted = d.accepted && rc == FG_OK;
+    return 0;
+}
+
+/* Rate limits, faces, decision, counters and audit. 0 with *out filled (accepted or not), or
  * -1 with e for refusals (rate limits, bad input). */
 static int attempt_login(fg_request *req, const char *image_field, int allow_claim,
                          login_result *out, fg_http_error *e)
@@ -293,15 +336,15 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
     const char *claim = NULL;
     fg_blob *images = NULL;
     size_t n = 0;
-    fg_probe probe;
-    fg_error err = {0};
+    float descriptors[FG_SERVER_MAX_LOGIN_IMAGES][FG_DESCRIPTOR_DIM];
     int retry = 0, verdict;
 
     memset(out, 0, sizeof *out);
     out->distance = INFINITY;
     if ((allow_claim && fg_req_text(req, "username", &claim, e) != 0) ||
         (claim && check_username(claim, e) != 0) ||
-        fg_req_images(req, image_field, 1, &images, &n, e) != 0) {
+        fg_req_images(req, image_field, allow_claim ? FG_SERVER_MAX_LOGIN_IMAGES : 1, &images, &n,
+                      e) != 0) {
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
         return -1;
     }
@@ -321,49 +364,28 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
         e->retry_after = retry;
         return -1;
     }
-    if (fg_probe_face(s, &images[0], "image", &probe, e) != 0) {
+    if (describe_all(req, images, n, 0, descriptors, e) != 0) {
         fg_blobs_free(images, n);
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
         fg_audit(req, "login", claim, e->code, NAN);
         return -1;
     }
     fg_blobs_free(images, n);
+    if (decide(s, claim, (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, out, e) != 0) {
+        fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
+        return -1;
+    }
 
-    if (claim) {
-        int rc = fg_store_user_get(s->store, claim, &out->user, &err);
-        if (rc == FG_OK) {
-            float others = INFINITY;
-            out->distance = fg_matcher_verify(s->matcher, out->user.id, probe.descriptor, &others);
-            out->accepted =
-                fg_match_decide_claim((float)out->distance, others, s->config.threshold);
-        } else if (rc != FG_STORE_ENOTFOUND) {
-            fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
-            return fg_http_store_fail(e, rc, &err, "could not log in");
-        }
-    } else {
-        fg_match_result r;
-        int rc = FG_STORE_ENOTFOUND;
-        fg_matcher_search(s->matcher, probe.descriptor, &r);
-        out->distance = r.best_distance;
-        if (fg_match_decide(&r, s->config.threshold, s->config.margin))
-            rc = fg_store_user_get_id(s->store, r.best_user, &out->user, &err);
-        /* Not found: deleted by another server a moment ago, the feed has not caught up yet. */
-        if (rc != FG_OK && rc != FG_STORE_ENOTFOUND) {
-            fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
-            return fg_http_store_fail(e, rc, &err, "could not log in");
-        }
-        out->accepted = rc == FG_OK;
-        /* A locked account stays locked whichever way it is reached. */
-        if (out->accepted && fg_ratelimit_check(s->ratelimit, req->client, out->user.username,
-                                                fg_now(), &retry) == FG_RL_LOCKED) {
-            fg_metrics_login(s->metrics, FG_LOGIN_LOCKED_OUT);
-            fg_audit(req, "login", out->user.username, "locked_out", out->distance);
-            fg_http_fail(e, 423, "locked_out",
-                         "too many failed log-ins for this account; try again in %d seconds",
-                         retry);
-            e->retry_after = retry;
-            return -1;
-        }
+    /* A locked account stays locked whichever way it is reached. */
+    if (!claim && out->accepted &&
+        fg_ratelimit_check(s->ratelimit, req->client, out->user.username, fg_now(), &retry) ==
+            FG_RL_LOCKED) {
+        fg_metrics_login(s->metrics, FG_LOGIN_LOCKED_OUT);
+        fg_audit(req, "login", out->user.username, "locked_out", out->distance);
+        fg_http_fail(e, 423, "locked_out",
+                     "too many failed log-ins for this account; try again in %d seconds", retry);
+        e->retry_after = retry;
+        return -1;
     }
     if (out->accepted) {
         fg_ratelimit_success(s->ratelimit, out->user.username);
@@ -450,14 +472,20 @@ typedef struct face_check {
 static int check_own_face(void *ctx)
 {
     face_check *c = ctx;
-    float others, own = fg_matcher_verify(c->server->matcher, c->user_id, c->descriptor, &others);
-    float threshold = c->server->config.threshold;
-    if (others < threshold && others < own) {
+    fg_match_scores scores;
+    fg_match_decision own;
+    int64_t other;
+    if (score(c->server, (const float(*)[FG_DESCRIPTOR_DIM])c->descriptor, 1, &scores, c->e) != 0)
+        return GUARD_REFUSED;
+    fg_policy_verify(&c->server->policy, &scores, c->user_id, &own);
+    other = fg_policy_collision(&c->server->policy, &scores, c->user_id);
+    fg_match_scores_free(&scores);
+    if (other && own.runner_up_distance < own.distance) {
         fg_http_fail(c->e, 409, "face_already_enrolled",
                      "this face is already enrolled under another account");
         return GUARD_REFUSED;
     }
-    if (!(own < threshold)) {
+    if (!(own.distance < own.threshold)) {
         fg_http_fail(c->e, 400, "face_mismatch",
                      "this face does not match the account's enrolled faces");
         return GUARD_REFUSED;
@@ -465,8 +493,9 @@ static int check_own_face(void *ctx)
     return 0;
 }
 
-/* Adds a face to the signed-in account. It must be the account holder's face (match their
- * templates), so a borrowed session cannot enrol somebody else's face into the account. */
+/* Adds a face to the signed-in account. It must be the account holder's face (within their
+ * threshold), so a borrowed session cannot enrol somebody else's face into the account, and
+ * nobody else's (the sign-up rule). */
 static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
 {
     fg_server *s = req->server;

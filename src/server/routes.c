@@ -16,6 +16,7 @@ const fg_route fg_routes[] = {
     {"DELETE", "/api/v1/users/{name}", fg_route_admin_user_delete, FG_ROUTE_ADMIN,
      "admin_user_delete"},
     {"GET", "/api/v1/audit", fg_route_admin_audit, FG_ROUTE_ADMIN, "admin_audit"},
+    {"GET", "/api/v1/threshold", fg_route_admin_threshold, FG_ROUTE_ADMIN, "admin_threshold"},
     {"POST", "/api/v1/login", fg_route_login, 0, "login"},
     {"POST", "/api/v1/logout", fg_route_logout, 0, "logout"},
     {"GET", "/api/v1/me", fg_route_me, 0, "me"},

@@ -25,8 +25,9 @@
 
 #define FG_SERVER_VERSION "0.1.0"
 
-/* Log-in accept threshold on the match distance (fg_match_distance): the engine's calibrated one
- * (FG_MATCH_THRESHOLD, chosen on LFW for a false-accept rate of at most 0.1%). */
+/* The accept threshold's ceiling on the match distance (fg_match_distance): the engine's
+ * calibrated one (FG_MATCH_THRESHOLD, chosen on LFW for a false-accept rate of at most 0.1%).
+ * Below it the threshold adapts to the enrolled population (match/policy.h). */
 #define FG_SERVER_DEFAULT_THRESHOLD FG_MATCH_THRESHOLD
 /* The best user must beat the runner-up user's distance by this much (1:N). */
 #define FG_SERVER_DEFAULT_MARGIN 0.035f
@@ -34,6 +35,8 @@
 #define FG_SERVER_MIN_FACE_PX 80
 /* Images per sign-up, and templates an account may hold in total. */
 #define FG_SERVER_MAX_SIGNUP_IMAGES 5
+/* Frames one log-in may send (decided together, fg_matcher_score). */
+#define FG_SERVER_MAX_LOGIN_IMAGES 5
 #define FG_SERVER_MAX_FACES 10
 #define FG_SERVER_MAX_CORS_ORIGINS 16
 
@@ -45,9 +48,11 @@ typedef struct fg_server_config {
     char web_root[1024];
     fg_engine_options engine; /* model_dir points into `models` */
     char models[1024];
-    int workers; /* HTTP worker threads = engines */
-    float threshold;
-    float margin;
+    int workers;      /* HTTP worker threads = engines */
+    float threshold;  /* the ceiling of the adaptive threshold; the threshold with policy fixed */
+    float margin;     /* 1:N margin at the ceiling */
+    float target_far; /* the adaptive threshold's FAR target on the enrolled population */
+    char policy[16];  /* "adaptive" or "fixed" */
     int min_face_px;
     size_t body_limit;  /* bytes */
     unsigned timeout_s; /* idle connection / request timeout */
@@ -83,6 +88,7 @@ typedef struct fg_server {
     fg_server_config config;
     fg_store *store;
     fg_matcher *matcher;
+    fg_policy policy; /* the accept rule, from threshold, margin, target_far and policy */
     fg_pool *pool;
     /* The signing keys (current + previous): replaced by fg_server_reload_keys, so read them
      * with fg_server_keys. */
