@@ -74,13 +74,16 @@ int main(void)
     CHECK_NEAR(fg_policy_margin(&p, FG_MATCH_THRESHOLD), 0.035, 1e-7);
     CHECK_NEAR(fg_policy_margin(&p, FG_MATCH_THRESHOLD / 2), 0.0175, 1e-7);
 
-    /* Decisions: 14 users; cohort N(0.35, 0.04) (a look-alike population). */
-    fg_match_score users[14];
+    /* Decisions: 16 users; cohort N(0.35, 0.04) (a look-alike population). */
+    enum { USERS = FG_POLICY_MIN_USERS + 1 };
+    fg_match_score users[USERS];
     fg_match_scores s;
-    float d[14] = {0.12f, 0.25f, 0.30f, 0.31f, 0.33f, 0.34f, 0.35f,
-                   0.36f, 0.37f, 0.38f, 0.39f, 0.40f, 0.41f, 0.42f};
+    float d[USERS];
+    for (int i = 0; i < USERS; i++)
+        d[i] = 0.30f + 0.01f * (float)i;
+    d[0] = 0.12f, d[1] = 0.25f;
     fg_match_decision dec;
-    make_scores(&s, users, d, 14, stats(0.35, 0.04, 40));
+    make_scores(&s, users, d, USERS, stats(0.35, 0.04, 40));
     fg_policy_identify(&p, &s, &dec);
     CHECK_EQ_INT(dec.user, 1);
     CHECK(dec.threshold < 0.30f && dec.threshold > 0.12f);
@@ -100,20 +103,20 @@ int main(void)
     /* The same attempt at a distance that 0.38 accepts but this population's threshold does not:
      * refused in every way, and no collision at sign-up. */
     d[0] = 0.26f;
-    make_scores(&s, users, d, 14, stats(0.35, 0.04, 40));
+    make_scores(&s, users, d, USERS, stats(0.35, 0.04, 40));
     fg_policy_identify(&p, &s, &dec);
     CHECK(!dec.accepted && dec.distance < FG_MATCH_THRESHOLD);
     CHECK_EQ_INT(fg_policy_collision(&p, &s, 0), 0);
     p.fixed = 1; /* ... which the fixed 0.38 would have accepted, were the runner-up far */
     d[1] = 0.40f;
-    make_scores(&s, users, d, 14, stats(0.35, 0.04, 40));
+    make_scores(&s, users, d, USERS, stats(0.35, 0.04, 40));
     fg_policy_identify(&p, &s, &dec);
     CHECK(dec.accepted);
     p.fixed = 0;
 
     /* The margin: a runner-up too close refuses a 1:N log-in under the threshold. */
     d[0] = 0.12f, d[1] = 0.125f;
-    make_scores(&s, users, d, 14, stats(0.35, 0.04, 40));
+    make_scores(&s, users, d, USERS, stats(0.35, 0.04, 40));
     fg_policy_identify(&p, &s, &dec);
     CHECK(!dec.accepted && dec.distance < dec.threshold);
 
