@@ -382,6 +382,7 @@ int fg_eval_describe(const fg_eval_set *set, const fg_eval_run_options *opts,
             used[q->a + k] = 1;
         used[q->b] = 1;
     }
+    if (opts->every_image) memset(used, 1, set->n_images);
     for (size_t i = 0; i < set->n_images; i++)
         w.total += used[i];
     /* Cached descriptors first (reported as such), the rest goes to the workers. */
