@@ -28,9 +28,6 @@
 
 typedef struct fg_matcher fg_matcher;
 
-/* Frames one attempt may hold (fg_matcher_score). */
-#define FG_MATCH_MAX_FRAMES 16
-
 /* The outcome of a 1:N search. Ids are 0 and distances INFINITY when absent. */
 typedef struct fg_match_result {
     int64_t best_user;      /* user whose closest template is nearest */

@@ -30,7 +30,7 @@
  * Below it the threshold adapts to the enrolled population (match/policy.h). */
 #define FG_SERVER_DEFAULT_THRESHOLD FG_MATCH_THRESHOLD
 /* The best user must beat the runner-up user's distance by this much (1:N). */
-#define FG_SERVER_DEFAULT_MARGIN 0.035f
+#define FG_SERVER_DEFAULT_MARGIN FG_POLICY_MARGIN
 /* A usable face's detection box is at least this many pixels on its shorter side. */
 #define FG_SERVER_MIN_FACE_PX 80
 /* Images per sign-up, and templates an account may hold in total. */
