@@ -48,6 +48,10 @@ static const char usage_text[] =
     "  --probe P           frames per log-in attempt: P consecutive photos, decided together as\n"
     "                      the server does (default 1)\n"
     "  --policy NAME       adaptive (the server's default) or fixed (always the threshold)\n"
+    "  --window W          each identity's first W photos are enrolment candidates, log-ins\n"
+    "                      start after them (default: K)\n"
+    "  --quality           enrol the first K candidates that pass the server's enrolment\n"
+    "                      quality gate (topped up in order when fewer pass)\n"
     "Metrics and output:\n"
     "  --threshold T       threshold whose accuracy/FAR/TAR are reported (default %.3f,\n"
     "                      %.3f with --tta, 0.6 with --distance euclidean)\n"
@@ -140,7 +144,7 @@ static int takes_value(const char *option)
         "--pairs",     "--root",      "--folders",    "--json",        "--plot",      "--cache",
         "--pairs-out", "--threshold", "--target-far", "--limit",       "--impostors", "--seed",
         "--jobs",      "--enroll",    "--min-images", "--enroll-mode", "--pick",      "--distance",
-        "--split",     "--part",      "--name",       "--probe",       "--policy"};
+        "--split",     "--part",      "--name",       "--probe",       "--policy",    "--window"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(option, names[i])) return 1;
     return 0;
@@ -208,7 +212,7 @@ typedef struct eval_run {
     fg_policy policy;
     const char *root, *json_path, *pairs_out, *plot_path;
     double threshold, target_far;
-    int expand, enroll, probe, sets;
+    int expand, enroll, probe, sets, quality, window;
     size_t limit;
     progress_state progress;
 } eval_run;
@@ -237,6 +241,28 @@ static json_t *options_json(const eval_run *e, const set_spec *spec)
                                   "policy", e->policy.fixed ? "fixed" : "adaptive", "target_far",
                                   e->policy.target_far));
     return used;
+}
+
+/* The images the enrolment quality gate refuses (the server's limits), one flag each; counted
+ * on stdout. NULL when out of memory (then nothing is skipped). */
+static unsigned char *quality_skips(const fg_eval_set *set, const fg_eval_descriptor *desc)
+{
+    fg_quality_limits limits;
+    size_t refused[FG_QUALITY_TURNED + 1] = {0}, faces = 0;
+    unsigned char *skip = calloc(set->n_images ? set->n_images : 1, 1);
+    if (!skip) return NULL;
+    fg_quality_limits_init(&limits);
+    for (size_t i = 0; i < set->n_images; i++) {
+        if (desc[i].status != FG_EVAL_FACE) continue;
+        fg_quality_verdict v = fg_quality_check(&desc[i].quality, &limits, NULL, 0);
+        skip[i] = v != FG_QUALITY_OK;
+        refused[v]++, faces++;
+    }
+    printf("quality gate: %zu of %zu faces refused for enrolment", faces - refused[0], faces);
+    for (int v = 1; v <= FG_QUALITY_TURNED; v++)
+        if (refused[v]) printf(", %s %zu", fg_quality_code((fg_quality_verdict)v), refused[v]);
+    printf("\n");
+    return skip;
 }
 
 /* Loads, describes and reports one set; *pop gets the population figures. Returns 0, 1 when
@@ -280,11 +306,17 @@ static int eval_one(eval_run *e, const set_spec *spec, fg_eval_population *pop, 
     fg_eval_count_images(&set, desc, &report);
     fg_eval_report_print(&report, stdout);
 
-    fg_eval_population_options po = {e->enroll, e->probe, &e->policy, NULL};
+    fg_eval_population_options po = {e->enroll, e->probe, &e->policy, e->window, NULL};
+    unsigned char *skip = e->quality ? quality_skips(&set, desc) : NULL;
+    po.skip = skip;
     memset(pop, 0, sizeof *pop);
     if (!e->scoring.euclidean) {
-        if (fg_eval_population_run(&set, desc, &po, pop, &err)) goto fail;
+        int bad = fg_eval_population_run(&set, desc, &po, pop, &err);
+        free(skip);
+        if (bad) goto fail;
         fg_eval_population_print(pop, &e->policy, stdout);
+    } else {
+        free(skip);
     }
 
     rc = -1;
@@ -353,6 +385,9 @@ int fg_cmd_eval(int argc, char **argv)
             continue;
         } else if (!strcmp(a, "--quiet")) {
             e.progress.quiet = 1;
+            continue;
+        } else if (!strcmp(a, "--quality")) {
+            e.quality = 1;
             continue;
         } else if (a[0] != '-' || !a[1]) {
             fprintf(stderr, "facegate eval: unexpected argument '%s'\n", a);
@@ -446,6 +481,13 @@ int fg_cmd_eval(int argc, char **argv)
                 fprintf(stderr, "facegate eval: --probe must be 1..%d\n", FG_MATCH_MAX_FRAMES);
                 goto usage_error;
             }
+        } else if (!strcmp(a, "--window")) {
+            size_t w;
+            if (parse_size(a, v, &w) || w > 1000) {
+                fprintf(stderr, "facegate eval: --window must be 0..1000\n");
+                goto usage_error;
+            }
+            e.window = (int)w;
         } else if (!strcmp(a, "--min-images")) {
             if (parse_size(a, v, &min_images) || min_images > 1000) {
                 fprintf(stderr, "facegate eval: --min-images must be 0..1000\n");

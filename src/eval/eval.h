@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "face/quality.h"
 #include "facegate.h"
 #include "match/policy.h"
 
@@ -170,6 +171,7 @@ typedef struct fg_eval_descriptor {
     int padded; /* only a padded detection pass found the face (fg_face.padded) */
     float score;
     float d[FG_DESCRIPTOR_DIM];
+    fg_face_quality quality; /* of the chosen face (face/quality.h) */
 } fg_eval_descriptor;
 
 /* Called after every image (from worker threads, serialised): done of total, the path, its
@@ -240,8 +242,13 @@ typedef struct fg_eval_population_options {
     int enroll; /* templates per identity, >= 1 */
     int probe;  /* frames per attempt, 1..FG_MATCH_MAX_FRAMES */
     const fg_policy *policy;
-    const unsigned char *skip_enroll; /* n_images flags, may be NULL: images not to enrol (the
-                                         quality gate), used as attempts instead */
+    /* The quality gate: with window >= enroll, an identity's first `window` photos with a face
+     * are the enrolment candidates (never log-ins), the first `enroll` of them that skip does
+     * not flag are enrolled (topped up in order when too few pass: a person always enrols), and
+     * log-ins start after the window, the same with and without the gate. window 0: enrol the
+     * first `enroll`, the rest are log-ins. skip may be NULL (n_images flags). */
+    int window;
+    const unsigned char *skip;
 } fg_eval_population_options;
 
 typedef struct fg_eval_population {

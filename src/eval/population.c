@@ -137,6 +137,7 @@ int fg_eval_population_run(const fg_eval_set *set, const fg_eval_descriptor *des
     int rc = FG_OK;
 
     memset(out, 0, sizeof *out);
+    if (owner) memset(owner, 0, set->n_images * sizeof *owner);
     if (opts->enroll < 1 || opts->probe < 1 || opts->probe > FG_MATCH_MAX_FRAMES)
         rc = fg_fail(err, FG_EINVAL, "enrol 1 or more images, probe with 1..%d",
                      FG_MATCH_MAX_FRAMES);
@@ -146,22 +147,35 @@ int fg_eval_population_run(const fg_eval_set *set, const fg_eval_descriptor *des
     if (rc) goto out;
 
     /* Enrol: identity k (a run of images in one folder) is user k + 1; owner[i] = 0 marks an
-     * image enrolled or without a face. */
+     * image enrolled, an unused candidate or an image without a face. */
     int64_t user = 0;
-    int taken = 0;
-    for (size_t i = 0; i < set->n_images; i++) {
-        if (i == 0 || !same_folder(set->images[i], set->images[i - 1])) user++, taken = 0;
-        owner[i] = 0;
-        if (desc[i].status != FG_EVAL_FACE) continue;
-        if (taken < opts->enroll && !(opts->skip_enroll && opts->skip_enroll[i])) {
-            if (fg_matcher_add(m, user, (int64_t)i + 1, desc[i].d) != FG_OK) {
-                rc = fg_fail(err, FG_ENOMEM, "out of memory enrolling");
-                goto out;
+    int window = opts->window > opts->enroll ? opts->window : opts->enroll;
+    for (size_t i = 0, end; i < set->n_images; i = end) {
+        int candidates = 0, taken = 0;
+        user++;
+        for (end = i + 1; end < set->n_images && same_folder(set->images[end], set->images[i]);)
+            end++;
+        /* Two passes over the window: photos that pass the gate first, then any. */
+        for (int pass = 0; pass < 2 && taken < opts->enroll; pass++) {
+            candidates = 0;
+            for (size_t k = i; k < end && candidates < window; k++) {
+                if (desc[k].status != FG_EVAL_FACE) continue;
+                candidates++;
+                int flagged = opts->skip && opts->skip[k];
+                if (owner[k] == -1 || taken == opts->enroll || (pass == 0 && flagged)) continue;
+                if (fg_matcher_add(m, user, (int64_t)k + 1, desc[k].d) != FG_OK) {
+                    rc = fg_fail(err, FG_ENOMEM, "out of memory enrolling");
+                    goto out;
+                }
+                owner[k] = -1, taken++, out->templates++;
             }
-            taken++;
-            out->templates++;
-        } else {
-            owner[i] = user;
+        }
+        /* Log-ins: the photos with a face after the window. */
+        candidates = 0;
+        for (size_t k = i; k < end; k++) {
+            int face = desc[k].status == FG_EVAL_FACE;
+            candidates += face;
+            owner[k] = face && candidates > window ? user : 0;
         }
     }
     out->users = fg_matcher_users(m);

@@ -54,7 +54,7 @@ static void check_case(const population_case *c, const fg_eval_run_options *run,
     CHECKF(rc == FG_OK, "%s: describe: %s", c->name, err.message);
 
     for (int enroll = 1; rc == FG_OK && enroll <= 3; enroll += 2) {
-        fg_eval_population_options po = {enroll, 1, policy, NULL};
+        fg_eval_population_options po = {enroll, 1, policy, 0, NULL};
         fg_eval_population p;
         rc = fg_eval_population_run(&set, desc, &po, &p, &err);
         CHECKF(rc == FG_OK, "%s: %s", c->name, err.message);
