@@ -80,6 +80,10 @@ static const serve_option OPTIONS[] = {
      OPT_FLOAT, FIELD(margin), 0, 0.99},
     {"min-face", "PX", "smallest usable face box side in pixels (default 80)", OPT_INT,
      FIELD(min_face_px), 16, 4096},
+    {"enrol-quality", NULL,
+     "refuse blurred, dark, overexposed or turned faces at sign-up and when adding a face "
+     "(default on)",
+     OPT_BOOL, FIELD(enrol_quality), 0, 0},
     {"cors-origin", "ORIGIN", "allow this browser origin (repeatable; default: none)", OPT_LIST, 0,
      0, 0, 0},
     {"body-limit", "BYTES", "largest request body (default 10485760)", OPT_SIZE, FIELD(body_limit),

@@ -155,9 +155,15 @@ bad:
                         "\"display_name\" must be UTF-8 text without control characters");
 }
 
-/* Computes the descriptors of 1..n images: each holds one usable face. `same_person`: all must
- * show one person (sign-up). descriptors has room for n. */
-static int describe_all(fg_request *req, const fg_blob *images, size_t n, int same_person,
+/* The quality gate of faces to be enrolled, or NULL when it is off. */
+static const fg_quality_limits *enrol_gate(const fg_server *s)
+{
+    return s->config.enrol_quality ? &s->quality : NULL;
+}
+
+/* Computes the descriptors of 1..n images: each holds one usable face. `enrolment`: all must
+ * show one person and pass the quality gate (sign-up). descriptors has room for n. */
+static int describe_all(fg_request *req, const fg_blob *images, size_t n, int enrolment,
                         float (*descriptors)[FG_DESCRIPTOR_DIM], fg_http_error *e)
 {
     fg_server *s = req->server;
@@ -165,10 +171,11 @@ static int describe_all(fg_request *req, const fg_blob *images, size_t n, int sa
         char what[32];
         fg_probe probe;
         snprintf(what, sizeof what, n > 1 ? "image %zu" : "image", i + 1);
-        if (fg_probe_face(s, &images[i], what, &probe, e) != 0) return -1;
+        if (fg_probe_face(s, &images[i], what, enrolment ? enrol_gate(s) : NULL, &probe, e) != 0)
+            return -1;
         memcpy(descriptors[i], probe.descriptor, sizeof probe.descriptor);
         /* Frames of one person: the ceiling, not the population's threshold, decides. */
-        if (same_person && i > 0 &&
+        if (enrolment && i > 0 &&
             fg_match_distance(descriptors[0], descriptors[i]) >= s->policy.ceiling)
             return fg_http_fail(e, 400, "faces_differ",
                                 "image 1 and image %zu do not show the same person", i + 1);
@@ -511,7 +518,7 @@ static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
         return fg_http_fail(e, 409, "too_many_faces", "an account holds at most %d faces",
                             FG_SERVER_MAX_FACES);
     if (fg_req_images(req, "image", 1, &images, &n, e) != 0) return -1;
-    rc = fg_probe_face(s, &images[0], "image", &probe, e);
+    rc = fg_probe_face(s, &images[0], "image", enrol_gate(s), &probe, e);
     fg_blobs_free(images, n);
     if (rc != 0) return -1;
 

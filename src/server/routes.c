@@ -91,9 +91,10 @@ static double rounded(double v, double scale)
     return round(v * scale) / scale;
 }
 
-/* The camera UI's hint for a set of faces in a width x height frame. */
+/* The camera UI's hint for a set of faces in a width x height frame; quality (may be NULL)
+ * the usable face's measurements: a face that would be refused at sign-up is not "ok". */
 static const char *detect_hint(const fg_server *s, const fg_face *faces, size_t count, int width,
-                               int height, const char **message)
+                               int height, const fg_face_quality *quality, const char **message)
 {
     size_t usable = 0;
     const fg_face *f = NULL;
@@ -125,6 +126,21 @@ static const char *detect_hint(const fg_server *s, const fg_face *faces, size_t 
         *message = "Centre your face in the frame.";
         return "off_center";
     }
+    if (quality && s->config.enrol_quality) {
+        static const char *const hints[] = {"ok",       "move_closer", "blurred",
+                                            "too_dark", "overexposed", "turned"};
+        static const char *const messages[] = {"",
+                                               "The face is too small: move closer to the camera.",
+                                               "Hold still: the picture is blurred.",
+                                               "Too dark: turn towards the light.",
+                                               "Too bright: move out of direct light.",
+                                               "Look straight at the camera."};
+        fg_quality_verdict v = fg_quality_check(quality, &s->quality, NULL, 0);
+        if (v != FG_QUALITY_OK) {
+            *message = messages[v];
+            return hints[v];
+        }
+    }
     *message = "Face found: hold still.";
     return "ok";
 }
@@ -135,12 +151,14 @@ void fg_route_detect(fg_request *req)
     fg_blob *images = NULL;
     size_t nimages = 0, count = 0;
     fg_face *faces = NULL;
-    int width = 0, height = 0;
+    int width = 0, height = 0, measured = 0;
+    fg_face_quality quality;
     const char *hint, *message;
     json_t *list;
 
     if (fg_req_images(req, "image", 1, &images, &nimages, &e) != 0 ||
-        fg_probe_detect(req->server, &images[0], &width, &height, &faces, &count, &e) != 0) {
+        fg_probe_detect(req->server, &images[0], &width, &height, &faces, &count, &quality,
+                        &measured, &e) != 0) {
         fg_blobs_free(images, nimages);
         fg_reply_error(req, &e);
         return;
@@ -159,7 +177,8 @@ void fg_route_detect(fg_request *req)
                                               rounded(faces[i].box.height, 100), "score",
                                               rounded(faces[i].score, 1e4), "landmarks", marks));
     }
-    hint = detect_hint(req->server, faces, count, width, height, &message);
+    hint =
+        detect_hint(req->server, faces, count, width, height, measured ? &quality : NULL, &message);
     free(faces);
     fg_reply_json(req, 200,
                   json_pack("{s:i, s:i, s:o, s:s, s:s}", "width", width, "height", height, "faces",

@@ -43,6 +43,7 @@ void fg_server_config_init(fg_server_config *c)
     c->margin = FG_SERVER_DEFAULT_MARGIN;
     c->target_far = (float)FG_POLICY_TARGET_FAR;
     snprintf(c->policy, sizeof c->policy, "adaptive");
+    c->enrol_quality = 1;
     c->min_face_px = FG_SERVER_MIN_FACE_PX;
     c->body_limit = 10u * 1024 * 1024;
     c->timeout_s = 30;
@@ -245,6 +246,7 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
         goto fail;
     }
     if ((rc = fg_policy_ready(&s->policy, err)) != FG_OK) goto fail;
+    fg_quality_limits_init(&s->quality);
 
     if (!issuer_valid(s->config.issuer)) {
         rc = fg_fail(err, FG_EINVAL,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "facegate.h"
+#include "face/quality.h"
 #include "match/match.h"
 #include "server/jwt.h"
 #include "server/metrics.h"
@@ -48,11 +49,12 @@ typedef struct fg_server_config {
     char web_root[1024];
     fg_engine_options engine; /* model_dir points into `models` */
     char models[1024];
-    int workers;      /* HTTP worker threads = engines */
-    float threshold;  /* the ceiling of the adaptive threshold; the threshold with policy fixed */
-    float margin;     /* 1:N margin at the ceiling */
-    float target_far; /* the adaptive threshold's FAR target on the enrolled population */
-    char policy[16];  /* "adaptive" or "fixed" */
+    int workers;       /* HTTP worker threads = engines */
+    float threshold;   /* the ceiling of the adaptive threshold; the threshold with policy fixed */
+    float margin;      /* 1:N margin at the ceiling */
+    float target_far;  /* the adaptive threshold's FAR target on the enrolled population */
+    char policy[16];   /* "adaptive" or "fixed" */
+    int enrol_quality; /* refuse sign-up and added faces under the quality limits */
     int min_face_px;
     size_t body_limit;  /* bytes */
     unsigned timeout_s; /* idle connection / request timeout */
@@ -88,7 +90,8 @@ typedef struct fg_server {
     fg_server_config config;
     fg_store *store;
     fg_matcher *matcher;
-    fg_policy policy; /* the accept rule, from threshold, margin, target_far and policy */
+    fg_policy policy;          /* the accept rule, from threshold, margin, target_far and policy */
+    fg_quality_limits quality; /* the enrolment quality gate (face/quality.h) */
     fg_pool *pool;
     /* The signing keys (current + previous): replaced by fg_server_reload_keys, so read them
      * with fg_server_keys. */
