@@ -263,10 +263,21 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
         fg_set_error(err, rc, "out of memory for the matcher");
         goto fail;
     }
+    /* Only templates this engine's descriptors can be compared with (TTA averages the same
+     * network's descriptors of the face and its mirror image: comparable). */
+    if ((rc = fg_store_set_kind(s->store, FG_TEMPLATE_RECOGNIZER_DEFAULT,
+                                fg_align_name(s->config.engine.align), err)) != FG_OK)
+        goto fail;
     if ((rc = fg_store_follow(s->store, apply_change, s, err)) != FG_OK) {
         if (err && err->code != rc) fg_set_error(err, rc, "cannot load the face templates");
         goto fail;
     }
+    if (fg_store_skipped_templates(s->store))
+        fprintf(stderr,
+                "facegate: %zu face templates were made with another recognizer or alignment "
+                "than %s/%s: they are not used (their users add a face again)\n",
+                fg_store_skipped_templates(s->store), FG_TEMPLATE_RECOGNIZER_DEFAULT,
+                fg_align_name(s->config.engine.align));
     if (fg_store_is_shared(s->store)) {
         if (pthread_create(&s->follower, NULL, follow, s) != 0) {
             rc = fg_fail(err, FG_ENOMEM, "cannot start the change follower thread");
