@@ -238,7 +238,7 @@ int fg_matcher_policy_summary(fg_matcher *m, const fg_policy *p, fg_policy_summa
             fg_match_stats cohort = user_stats(m, w);
             if (cohort.n) cohort = fg_match_stats_of(u->sum - d, u->sum2 - d * d, u->n - 1);
             fg_match_stats probe = fg_match_stats_of(sum - d, sum2 - d * d, users - 2);
-            float t = fg_policy_threshold(p, users - 1, &cohort, &probe);
+            float t = fg_policy_threshold(p, users, &cohort, &probe);
             int b = (int)(t / 2 * HISTOGRAM_BINS);
             bins[b < 0 ? 0 : b >= HISTOGRAM_BINS ? HISTOGRAM_BINS - 1 : b]++;
             out->pairs++;
