@@ -65,14 +65,10 @@ static int decide_attempt(const fg_policy *p, const fg_match_scores *s, int64_t 
         if (s->users[i].user == owner) own = i;
     for (size_t i = 0; i < s->count; i++) {
         const fg_match_score *u = &s->users[i];
-        double d = u->distance, sum = s->sum - d, sum2 = s->sum2 - d * d;
-        size_t n = s->count - 1;
-        if (i != own && own < s->count) { /* the impostor's own enrolment is not in the cohort */
-            double o = s->users[own].distance;
-            sum -= o, sum2 -= o * o, n--;
-        }
-        fg_match_stats probe = fg_match_stats_of(sum, sum2, n);
-        double t = fg_policy_threshold(p, s->count, &u->cohort, &probe);
+        double d = u->distance;
+        /* The impostor's own enrolment is not in the cohort (an unenrolled impostor). */
+        fg_match_stats probe = fg_match_scores_without(s, i, own);
+        double t = fg_policy_threshold(p, s->population, &u->cohort, &probe);
         int accepted = d < t;
         if (u->user == owner) {
             out->genuine++, out->true_accepts += accepted;
@@ -193,7 +189,7 @@ int fg_eval_population_run(const fg_eval_set *set, const fg_eval_descriptor *des
             continue;
         }
         fg_match_scores s;
-        if (fg_matcher_score(m, (const float(*)[FG_DESCRIPTOR_DIM])frames, n, &s) != FG_OK ||
+        if (fg_matcher_score(m, (const float(*)[FG_DESCRIPTOR_DIM])frames, n, 0, 1, &s) != FG_OK ||
             decide_attempt(opts->policy, &s, owner[i], &c, out)) {
             fg_match_scores_free(&s);
             rc = fg_fail(err, FG_ENOMEM, "out of memory scoring");

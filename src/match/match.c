@@ -48,6 +48,14 @@ int fg_matcher_new(fg_matcher **out)
         free(m);
         return FG_ENOMEM;
     }
+    if (pthread_mutex_init(&m->cache_lock, NULL) != 0) {
+        pthread_rwlock_destroy(&m->lock);
+        pthread_mutex_destroy(&m->cache_lock);
+        free(m);
+        return FG_ENOMEM;
+    }
+    m->cohort_max = FG_MATCH_COHORT_USERS;
+    atomic_init(&m->cohort_version, 1);
     *out = m;
     return FG_OK;
 }
@@ -116,8 +124,7 @@ static size_t index_find(const fg_matcher *m, int64_t id)
     return h;
 }
 
-/* Slot of user id, or -1. */
-static long slot_of(const fg_matcher *m, int64_t id)
+long fg_matrix_slot(const fg_matcher *m, int64_t id)
 {
     if (!m->index_capacity) return -1;
     size_t h = index_find(m, id);
@@ -153,7 +160,7 @@ static int index_rebuild(fg_matcher *m, size_t users)
 /* The slot of user id, created when new. -1 when out of memory. */
 static long slot_for(fg_matcher *m, int64_t id)
 {
-    long s = slot_of(m, id);
+    long s = fg_matrix_slot(m, id);
     if (s >= 0) return s;
     if (m->n_users == m->users_capacity) {
         size_t cap = m->users_capacity ? m->users_capacity * 2 : 64;
@@ -163,7 +170,7 @@ static long slot_for(fg_matcher *m, int64_t id)
         m->users_capacity = cap;
     }
     if ((m->n_users + 1) * 2 > m->index_capacity && index_rebuild(m, m->n_users + 1)) return -1;
-    fg_match_user u = {id, 0, 0, 0, 0};
+    fg_match_user u = {id, 0, 0, 0, 0, 0, 0};
     m->users[m->n_users] = u;
     size_t h = index_find(m, id);
     m->index_keys[h] = id;
@@ -221,7 +228,7 @@ int fg_matcher_add(fg_matcher *m, int64_t user_id, int64_t template_id,
         m->users[slot].templates++;
         if (residual > m->max_residual) m->max_residual = residual;
         m->count++;
-        fg_matrix_cohort_added(m, m->count - 1);
+        fg_matrix_cohort_added(m, (uint32_t)slot, m->users[slot].templates == 1);
     }
     pthread_rwlock_unlock(&m->lock);
     return rc;
@@ -232,7 +239,7 @@ size_t fg_matcher_remove_user(fg_matcher *m, int64_t user_id)
     size_t kept = 0, removed;
     long slot;
     pthread_rwlock_wrlock(&m->lock);
-    if ((slot = slot_of(m, user_id)) < 0) {
+    if ((slot = fg_matrix_slot(m, user_id)) < 0) {
         pthread_rwlock_unlock(&m->lock);
         return 0;
     }

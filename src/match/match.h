@@ -77,18 +77,25 @@ float fg_matcher_verify_exact(fg_matcher *m, int64_t user_id, const float probe[
 void fg_matcher_stats(fg_matcher *m, size_t *second_passes, size_t *full_scans);
 
 /* Scores an attempt of n (1..FG_MATCH_MAX_FRAMES) descriptors of one person (frames of a
- * camera, or sign-up photos) against every enrolled user: each frame's distance to the user's
- * nearest template, and the attempt's distance is the mean of the majority (n/2 + 1) of the
- * smallest of those (one frame: its distance; three: the best two), which keeps a single-frame
- * FAR while a blinked or blurred frame costs nothing. Fills *out with every user's distance and
- * cohort statistics, for the policy's decisions (policy.h); free with fg_match_scores_free.
- * FG_EINVAL for a zero descriptor or a bad n, FG_ENOMEM. */
+ * camera, or sign-up photos): each frame's distance to a user's nearest template, and the
+ * attempt's distance is the mean of the majority (n/2 + 1) of the smallest of those (one frame:
+ * its distance; three: the best two), which keeps a single-frame FAR while a blinked or blurred
+ * frame costs nothing. Fills *out with the users the attempt could be (the nearest and runner-up
+ * users of each frame, and `claim` when it is not 0) or, with every_user, every enrolled user,
+ * each with the distance and cohort statistics, and the attempt's own cohort statistics: the
+ * policy's decisions take it (policy.h); free with fg_match_scores_free. The cohort costs
+ * O(cohort templates) per frame whatever the population. FG_EINVAL for a zero descriptor or a
+ * bad n, FG_ENOMEM. */
 int fg_matcher_score(fg_matcher *m, const float (*probes)[FG_DESCRIPTOR_DIM], size_t n,
-                     fg_match_scores *out);
+                     int64_t claim, int every_user, fg_match_scores *out);
 
-/* The policy on the enrolled population itself, leave-one-out: every enrolled template (at
- * most 2,000, a stride through them) is tried as an impostor against every other user, with the
- * cohort statistics it is not part of. */
+/* The most users in the cohort (default 1024; the first to enrol): the statistics of a larger
+ * population are estimated from them. */
+void fg_matcher_set_cohort(fg_matcher *m, size_t max_users);
+
+/* The policy on the enrolled population itself, leave-one-out: every template of the cohort (at
+ * most 2,000, a stride through them) is tried as an impostor against every other cohort user,
+ * with the cohort statistics it is not part of. */
 typedef struct fg_policy_summary {
     size_t users, templates;
     int estimated;   /* 1: thresholds from the cohort statistics; 0: fallback or fixed */

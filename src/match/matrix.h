@@ -2,9 +2,13 @@
  * matrix.h - the matcher's data, shared by the files of match/ (not part of its interface).
  *
  * Rows are unit-length descriptors (and their int8 copies for the first pass of a search) with
- * parallel arrays of ids. Every distinct user has a slot
- * (a dense index, rows record theirs) with the cohort sums S-norm needs: over every template x
- * of every other user, the distance from x to this user's nearest template (fg_match_stats).
+ * parallel arrays of ids. Every distinct user has a slot (a dense index; rows record theirs).
+ *
+ * The cohort of S-norm (policy.h): up to cohort_max users (the first to enrol; a deleted one's
+ * place goes to another user), so its cost stays bounded however many are enrolled. A user's
+ * cohort statistics (the distances from every cohort template of other users to the user's
+ * nearest template) are computed when first needed and kept until the cohort or the user's
+ * templates change (cohort_version).
  */
 #ifndef FG_MATCH_MATRIX_H
 #define FG_MATCH_MATRIX_H
@@ -19,9 +23,14 @@
 typedef struct fg_match_user {
     int64_t id;
     size_t templates;
-    double sum, sum2; /* of the cohort distances to this user */
-    size_t n;         /* how many */
+    int in_cohort;
+    /* the user's cohort statistics, valid while version == the matcher's cohort_version */
+    double sum, sum2;
+    size_t n;
+    uint64_t version;
 } fg_match_user;
+
+#define FG_MATCH_COHORT_USERS 1024 /* the default cohort_max */
 
 struct fg_matcher {
     pthread_rwlock_t lock;
@@ -41,23 +50,24 @@ struct fg_matcher {
     int64_t *index_keys;
     uint32_t *index_slots;
     size_t index_capacity;
-    int cohort_stale; /* the cohort sums missed a change (out of memory): rebuilt at the next */
+    size_t cohort_max, cohort_users;
+    _Atomic uint64_t cohort_version; /* starts at 1: a user's version 0 is never valid */
+    pthread_mutex_t cache_lock; /* the users' cached statistics (written under the read lock) */
 };
 
 /* out = d / |d|; 0, or -1 when d is zero or not finite. */
 int fg_matrix_unit(const float d[FG_DESCRIPTOR_DIM], float out[FG_DESCRIPTOR_DIM]);
 
+/* The slot of user id, or -1. Caller holds the lock. */
+long fg_matrix_slot(const struct fg_matcher *m, int64_t id);
+
 /* Squared Euclidean distance of two rows (the match distance squared). */
 float fg_matrix_squared(const float *a, const float *b);
 
-/* For every slot, the match distance from the unit-length vector x to the slot's nearest
- * template, into nearest[n_users]. Caller holds the lock. */
-void fg_matrix_nearest(const struct fg_matcher *m, const float *x, float *nearest);
-
-/* Cohort upkeep (cohort.c), caller holding the write lock: after row `row` was appended (its
- * slot already counts it), and before the rows of `slot` are removed. Each is O(templates) per
- * template involved. Out of memory marks the sums stale; the next change rebuilds them. */
-void fg_matrix_cohort_added(struct fg_matcher *m, size_t row);
+/* Cohort upkeep (cohort.c), caller holding the write lock: after a row of `slot` was appended
+ * (new_user: the slot was just made), and before the rows of `slot` are removed. O(1), but a
+ * cohort user's removal looks for a user to take its place (O(users)). */
+void fg_matrix_cohort_added(struct fg_matcher *m, uint32_t slot, int new_user);
 void fg_matrix_cohort_removing(struct fg_matcher *m, uint32_t slot);
 
 #endif

@@ -89,16 +89,23 @@ void fg_match_scores_free(fg_match_scores *s)
     memset(s, 0, sizeof *s);
 }
 
-fg_match_stats fg_match_scores_without(const fg_match_scores *s, size_t skip)
+fg_match_stats fg_match_scores_without(const fg_match_scores *s, size_t skip, size_t also)
 {
-    double d = s->users[skip].distance;
-    return fg_match_stats_of(s->sum - d, s->sum2 - d * d, s->count - 1);
+    double sum = s->sum, sum2 = s->sum2;
+    size_t n = s->n;
+    for (int k = 0; k < 2; k++) {
+        size_t i = k ? also : skip;
+        if (i >= s->count || !s->users[i].in_cohort || (k && also == skip)) continue;
+        double d = s->users[i].distance;
+        sum -= d, sum2 -= d * d, n--;
+    }
+    return fg_match_stats_of(sum, sum2, n);
 }
 
 float fg_policy_threshold_at(const fg_policy *p, const fg_match_scores *s, size_t i)
 {
-    fg_match_stats probe = fg_match_scores_without(s, i);
-    return fg_policy_threshold(p, s->count, &s->users[i].cohort, &probe);
+    fg_match_stats probe = fg_match_scores_without(s, i, s->count);
+    return fg_policy_threshold(p, s->population, &s->users[i].cohort, &probe);
 }
 
 /* A decision about users[i] (the runner-up is the nearest other user). */

@@ -9,9 +9,9 @@
  *   s = ((d - mu_u) / sd_u + (d - mu_p) / sd_p) / 2,  accept when s < z,
  *
  * where d is the attempt's distance to the claimed (or nearest) user u, mu_u/sd_u the distances
- * from every other enrolled user's templates to u ("how close do other people come to u"), and
- * mu_p/sd_p the attempt's own distances to every enrolled user but u ("how close does this face
- * come to people"). For impostors s is close to a standard normal in every population measured,
+ * from the other cohort users' templates to u ("how close do other people come to u"), and
+ * mu_p/sd_p the attempt's own distances to the cohort users but u ("how close does this face
+ * come to people"); the cohort is the enrolled users, up to a bound (match.h). For impostors s is close to a standard normal in every population measured,
  * so z = Phi^-1(target FAR) - FG_POLICY_Z_OFFSET holds the false-accept rate near the target
  * whoever is enrolled. In distance terms this is a threshold per decision (fg_policy_threshold),
  * never above the ceiling (the LFW calibration: LFW users lose nothing) and, while fewer than
@@ -100,19 +100,24 @@ typedef struct fg_match_score {
     int64_t user;
     float distance;        /* the attempt's distance to the user */
     fg_match_stats cohort; /* the user's cohort statistics */
+    int in_cohort;         /* the user is one of the cohort: their distance is in the sums below */
 } fg_match_score;
 
-/* An attempt against the whole population (fg_matcher_score fills it). */
+/* An attempt against the population (fg_matcher_score fills it): the users it could be (or
+ * every user), and its own cohort statistics. */
 typedef struct fg_match_scores {
-    fg_match_score *users; /* one per enrolled user, by ascending distance; owned */
+    fg_match_score *users; /* by ascending distance; owned */
     size_t count;
-    double sum, sum2; /* of every user's distance: the attempt's cohort statistics */
+    size_t population; /* users enrolled */
+    double sum, sum2;  /* of the attempt's distances to the cohort users */
+    size_t n;          /* how many cohort users */
 } fg_match_scores;
 
 void fg_match_scores_free(fg_match_scores *s);
 
-/* The attempt's cohort statistics without users[skip]. */
-fg_match_stats fg_match_scores_without(const fg_match_scores *s, size_t skip);
+/* The attempt's cohort statistics without users[skip] (and without users[also] when also <
+ * count: the attempt's own enrolment, in an evaluation). */
+fg_match_stats fg_match_scores_without(const fg_match_scores *s, size_t skip, size_t also);
 
 /* The threshold of users[i] for this attempt. */
 float fg_policy_threshold_at(const fg_policy *p, const fg_match_scores *s, size_t i);

@@ -183,11 +183,11 @@ static int describe_all(fg_request *req, const fg_blob *images, size_t n, int en
     return 0;
 }
 
-/* The attempt's scores against every enrolled user (fg_matcher_score). */
+/* The attempt's scores against the users it could be, and `claim` (0: none). */
 static int score(fg_server *s, const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n,
-                 fg_match_scores *out, fg_http_error *e)
+                 int64_t claim, fg_match_scores *out, fg_http_error *e)
 {
-    int rc = fg_matcher_score(s->matcher, descriptors, n, out);
+    int rc = fg_matcher_score(s->matcher, descriptors, n, claim, 0, out);
     if (rc != FG_OK)
         return fg_http_fail(e, 500, "internal", "could not match the face: %s", fg_strerror(rc));
     return 0;
@@ -211,7 +211,7 @@ static int check_not_enrolled(void *ctx)
     enrol_check *c = ctx;
     fg_match_scores scores;
     int64_t other;
-    if (score(c->server, c->descriptors, c->n, &scores, c->e) != 0) return GUARD_REFUSED;
+    if (score(c->server, c->descriptors, c->n, 0, &scores, c->e) != 0) return GUARD_REFUSED;
     other = fg_policy_collision(&c->server->policy, &scores, 0);
     fg_match_scores_free(&scores);
     if (!other) return 0;
@@ -317,7 +317,7 @@ static int decide(fg_server *s, const char *claim, const float (*descriptors)[FG
         if (rc == FG_STORE_ENOTFOUND) return 0;
         if (rc != FG_OK) return fg_http_store_fail(e, rc, &err, "could not log in");
     }
-    if (score(s, descriptors, n, &scores, e) != 0) return -1;
+    if (score(s, descriptors, n, claim ? out->user.id : 0, &scores, e) != 0) return -1;
     if (claim)
         fg_policy_verify(&s->policy, &scores, out->user.id, &d);
     else
@@ -482,7 +482,8 @@ static int check_own_face(void *ctx)
     fg_match_scores scores;
     fg_match_decision own;
     int64_t other;
-    if (score(c->server, (const float(*)[FG_DESCRIPTOR_DIM])c->descriptor, 1, &scores, c->e) != 0)
+    if (score(c->server, (const float(*)[FG_DESCRIPTOR_DIM])c->descriptor, 1, c->user_id, &scores,
+              c->e) != 0)
         return GUARD_REFUSED;
     fg_policy_verify(&c->server->policy, &scores, c->user_id, &own);
     other = fg_policy_collision(&c->server->policy, &scores, c->user_id);
