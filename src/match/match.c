@@ -3,7 +3,8 @@
  *
  * Layout: each template is kept twice, as a unit-length float32 row (512 bytes, the exact
  * answer) and as an int8 row with its own scale (128 bytes + 4, the fast first pass), with
- * parallel arrays of user and template ids: 660 bytes per template in all.
+ * parallel arrays of user and template ids and user slots: 664 bytes per template in all,
+ * and about 90 per user (matrix.h).
  *
  * A search is exact, in two passes. The first scans the int8 rows (src/match/scan.c, SIMD) and
  * keeps the TOP_K rows nearest the probe by the approximate distance. Their exact float32
