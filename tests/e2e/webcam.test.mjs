@@ -71,6 +71,10 @@ before(async () => {
       models,
       '--web-root',
       webRoot,
+      // The fixed LFW threshold: a second press photo of the only user logs in, which the
+      // adaptive policy's fallback for so few users refuses (tests/server/policy.test.mjs).
+      '--policy',
+      'fixed',
     ],
     { cwd: repo, stdio: ['ignore', log, log] },
   );
