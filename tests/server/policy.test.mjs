@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, call, dataUrl, adminToken, tempDir, SHARED } from './helpers.mjs';
+import { startServer, call, dataUrl, adminToken, tempDir, newDatabase, PG_URL, SHARED } from './helpers.mjs';
 
 const LFW = path.join(SHARED, 'faces/lfw_view1');
 const IDOLS = path.join(SHARED, 'faces/asia_dev/kpop_idols_web');
@@ -14,6 +14,7 @@ const IMPOSTOR = 'Jihyo'; // not enrolled; her photos are nearest to an enrolled
 const LIMITS = ['--rate-limit-ip', '64', '--rate-limit-account', '64', '--lockout-after', '1000',
   '--workers', '2'];
 const dataDir = tempDir('fg-policy-test-');
+const store = PG_URL ? newDatabase() : 'sqlite'; // one database across the restarts
 let server;
 
 after(async () => {
@@ -48,7 +49,7 @@ async function threshold() {
 }
 
 test('fifteen LFW people: the threshold is estimated and stays near 0.38', async () => {
-  server = await startServer({ dataDir, args: LIMITS });
+  server = await startServer({ store, dataDir, args: LIMITS });
   let report = await threshold();
   assert.deepEqual([report.policy, report.basis, report.users], ['adaptive', 'fallback', 0]);
   assert.equal(report.threshold, report.fallback);
@@ -98,7 +99,7 @@ test('fourteen of them replaced by look-alikes: the threshold tightens', async (
 
 test('with the fixed 0.38 a look-alike who is not enrolled logs in as one of them', async () => {
   await server.stop();
-  server = await startServer({ dataDir, args: [...LIMITS, '--policy', 'fixed'] });
+  server = await startServer({ store, dataDir, args: [...LIMITS, '--policy', 'fixed'] });
   assert.equal((await threshold()).basis, 'fixed');
   for (const file of photos(path.join(IDOLS, IMPOSTOR))) {
     const res = await call(server, 'POST', '/api/v1/login', { json: { image: dataUrl(file, type(file)) } });
@@ -116,7 +117,7 @@ test('with the fixed 0.38 a look-alike who is not enrolled logs in as one of the
 
 test('the adaptive threshold refuses that look-alike, 1:N and 1:1', async () => {
   await server.stop();
-  server = await startServer({ dataDir, args: LIMITS });
+  server = await startServer({ store, dataDir, args: LIMITS });
   const image = dataUrl(impostorPhoto, type(impostorPhoto));
   let res = await call(server, 'POST', '/api/v1/login', { json: { image } });
   assert.equal(res.status, 401, JSON.stringify(res.body));
