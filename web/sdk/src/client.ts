@@ -11,6 +11,7 @@ import type {
   LivenessStart,
   LivenessState,
   Session,
+  ThresholdReport,
 } from './types.js';
 
 /** An image as the server accepts it in JSON: a data URL (`data:image/jpeg;base64,...`) or bare base64. */
@@ -64,6 +65,8 @@ export interface FaceGateAdmin {
   listUsers(): Promise<FaceGateUser[]>;
   deleteUser(username: string): Promise<string>;
   audit(limit?: number): Promise<AuditEvent[]>;
+  /** The accept threshold on the enrolled population and its estimated false-accept rate. */
+  threshold(): Promise<ThresholdReport>;
 }
 
 export interface FaceGateClient {
@@ -216,6 +219,9 @@ export function createFaceGate(options: FaceGateOptions = {}): FaceGateClient {
         async audit(limit = 100) {
           const path = `/api/v1/audit?limit=${encodeURIComponent(String(limit))}`;
           return (await call<{ events: AuditEvent[] }>({ method: 'GET', path, bearer })).events;
+        },
+        async threshold() {
+          return call<ThresholdReport>({ method: 'GET', path: '/api/v1/threshold', bearer });
         },
       };
     },

@@ -30,6 +30,7 @@ export type {
   LivenessState,
   LivenessStep,
   Session,
+  ThresholdReport,
 } from './types.js';
 export { captureFrame, openCamera, stopStream } from './camera.js';
 export { defaultTexts, describeError, formatSeconds, hintText, mergeTexts } from './messages.js';
