@@ -169,7 +169,8 @@ int main(int argc, char **argv)
         status |= run(n, q);
         p = *end == ',' ? end + 1 : end;
     }
-    printf("\nMemory: %zu bytes per template (float32 row %zu, int8 row %d + scale 4, ids 16).\n",
-           (size_t)(DIM * 4 + DIM + 4 + 16), (size_t)(DIM * 4), DIM);
+    printf("\nMemory: %zu bytes per template (float32 row %zu, int8 row %d + scale 4, ids 16, user "
+           "slot 4), and about 90 per user (cohort statistics, id index).\n",
+           (size_t)(DIM * 4 + DIM + 4 + 16 + 4), (size_t)(DIM * 4), DIM);
     return status;
 }

@@ -3,6 +3,7 @@
  * The metrics, pair sets, descriptor cache and report live in src/eval/.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +15,22 @@
 #include "eval/eval.h"
 
 static const char usage_text[] =
-    "usage: facegate eval --pairs FILE [--root DIR] [OPTIONS]\n"
-    "       facegate eval --folders DIR [OPTIONS]\n"
+    "usage: facegate eval (--pairs FILE | --folders DIR [--split BY] [--name NAME])... [OPTIONS]\n"
     "Verification accuracy: false accepts / false rejects, EER, TAR at FAR 1e-2/1e-3/1e-4,\n"
     "the threshold reaching a target FAR, a JSON report and an SVG picture. Photos where no\n"
-    "face is found are counted and listed; their pairs count as errors.\n"
-    "Set:\n"
+    "face is found are counted and listed; their pairs count as errors. Then the server's\n"
+    "threshold policy on the set's own population (every identity enrolled, its other photos\n"
+    "as log-ins), and with several sets a table of them.\n"
+    "Sets (one or more):\n"
     "  --pairs FILE        LFW pairs file ('N' or 'FOLDS N' header; folds give k-fold accuracy)\n"
     "  --root DIR          folder of <name>/<name>_NNNN.jpg (default: the pairs file's folder)\n"
     "  --folders DIR       identity folders DIR/<identity>/<image>: every genuine pair and\n"
     "                      sampled impostor pairs\n"
+    "  --split BY          the set before it is split for tuning and held-out figures: by\n"
+    "                      identity (alternate identities) or image (each identity's first half\n"
+    "                      of images tunes)\n"
+    "  --name NAME         the set before it, in the table\n"
+    "  --part PART         tune, test (the held-out part) or all (default) of every split set\n"
     "  --expand            with --pairs: use the pairs file's photos as --folders would (all\n"
     "                      genuine pairs, sampled impostors), for FARs beyond 1/pairs\n"
     "  --impostors N       impostor pairs to sample for --folders/--expand (default all, at\n"
@@ -36,10 +43,20 @@ static const char usage_text[] =
     "  --enroll-mode M     min (distance to the nearest enrollment image, as the matcher does;\n"
     "                      default) or mean (distance to the mean descriptor)\n"
     "  --limit N           only the first N pairs of each class (quick runs, CI)\n"
+    "Population (the server's policy):\n"
+    "  --enroll K          also: templates per enrolled identity (default 1)\n"
+    "  --probe P           frames per log-in attempt: P consecutive photos, decided together as\n"
+    "                      the server does (default 1)\n"
+    "  --policy NAME       adaptive (the server's default) or fixed (always the threshold)\n"
+    "  --window W          each identity's first W photos are enrolment candidates, log-ins\n"
+    "                      start after them (default: K)\n"
+    "  --quality           enrol the first K candidates that pass the server's enrolment\n"
+    "                      quality gate (topped up in order when fewer pass)\n"
     "Metrics and output:\n"
     "  --threshold T       threshold whose accuracy/FAR/TAR are reported (default %.3f,\n"
     "                      %.3f with --tta, 0.6 with --distance euclidean)\n"
-    "  --target-far F      calibrate the threshold reaching FAR <= F (default 0.001)\n"
+    "  --target-far F      calibrate the threshold reaching FAR <= F, and the adaptive policy's\n"
+    "                      target (default 0.001)\n"
     "  --json FILE         write the JSON report\n"
     "  --pairs-out FILE    write every pair as TSV: genuine (1/0), distance (inf: no face),\n"
     "                      probe image, enrollment images\n"
@@ -126,7 +143,8 @@ static int takes_value(const char *option)
     static const char *const names[] = {
         "--pairs",     "--root",      "--folders",    "--json",        "--plot",      "--cache",
         "--pairs-out", "--threshold", "--target-far", "--limit",       "--impostors", "--seed",
-        "--jobs",      "--enroll",    "--min-images", "--enroll-mode", "--pick",      "--distance"};
+        "--jobs",      "--enroll",    "--min-images", "--enroll-mode", "--pick",      "--distance",
+        "--split",     "--part",      "--name",       "--probe",       "--policy",    "--window"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(option, names[i])) return 1;
     return 0;
@@ -176,29 +194,183 @@ static int write_json(const char *path, json_t *report)
     return 0;
 }
 
-int fg_cmd_eval(int argc, char **argv)
+/* One set of the run: a pairs file or identity folders, and which part of it. */
+typedef struct set_spec {
+    const char *path;
+    int is_pairs;
+    fg_eval_split split;
+    const char *name; /* for the table; default the path */
+} set_spec;
+
+#define MAX_SETS 16
+
+/* What every set of a run shares. */
+typedef struct eval_run {
+    fg_eval_run_options run;
+    fg_eval_folder_options folder;
+    fg_eval_score_options scoring;
+    fg_policy policy;
+    const char *root, *json_path, *pairs_out, *plot_path;
+    double threshold, target_far;
+    int expand, enroll, probe, sets, quality, window;
+    size_t limit;
+    progress_state progress;
+} eval_run;
+
+static const char *const split_names[] = {"none", "identity", "image"};
+static const char *const part_names[] = {"all", "tune", "test"};
+
+/* The engine and set options as the JSON report records them. */
+static json_t *options_json(const eval_run *e, const set_spec *spec)
 {
-    fg_eval_run_options run = {0};
-    fg_eval_folder_options folder = {0, 0, 1, 0, 0};
-    const char *pairs_file = NULL, *root = NULL, *folders = NULL, *json_path = NULL,
-               *pairs_out = NULL;
-    const char *plot_path = NULL;
-    double threshold = -1, target_far = 1e-3; /* -1: the calibrated one of the engine options */
-    size_t limit = 0, jobs = 1, seed = 1, enroll = 0, min_images = 0;
-    fg_eval_score_options scoring = {0};
-    int status = 2, expand = 0;
-    progress_state progress = {0, isatty(STDERR_FILENO), 0};
+    const fg_engine_options *o = &e->run.engine;
+    json_t *used =
+        json_pack("{s:s, s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:s, s:s, s:s}", "padding",
+                  fg_padding_name(o->padding), "detector", fg_detector_name(o->detector), "align",
+                  fg_align_name(o->align), "tta", o->tta, "pick", pick_names[e->run.pick], "limit",
+                  (int)e->limit, "plain_only", e->run.plain_only, "expand", e->expand, "distance",
+                  e->scoring.euclidean ? "euclidean" : "match", "split", split_names[spec->split],
+                  "part", part_names[e->folder.part]);
+    if (e->folder.enroll)
+        json_object_set_new(used, "enroll",
+                            json_pack("{s:i, s:i, s:s}", "images", e->folder.enroll, "min_images",
+                                      e->folder.min_images, "mode",
+                                      e->scoring.mean_enroll ? "mean" : "min"));
+    json_object_set_new(used, "population",
+                        json_pack("{s:i, s:i, s:s, s:f}", "enroll", e->enroll, "probe", e->probe,
+                                  "policy", e->policy.fixed ? "fixed" : "adaptive", "target_far",
+                                  e->policy.target_far));
+    return used;
+}
+
+/* The images the enrolment quality gate refuses (the server's limits), one flag each; counted
+ * on stdout. NULL when out of memory (then nothing is skipped). */
+static unsigned char *quality_skips(const fg_eval_set *set, const fg_eval_descriptor *desc)
+{
+    fg_quality_limits limits;
+    size_t refused[FG_QUALITY_TURNED + 1] = {0}, faces = 0;
+    unsigned char *skip = calloc(set->n_images ? set->n_images : 1, 1);
+    if (!skip) return NULL;
+    fg_quality_limits_init(&limits);
+    for (size_t i = 0; i < set->n_images; i++) {
+        if (desc[i].status != FG_EVAL_FACE) continue;
+        fg_quality_verdict v = fg_quality_check(&desc[i].quality, &limits, NULL, 0);
+        skip[i] = v != FG_QUALITY_OK;
+        refused[v]++, faces++;
+    }
+    printf("quality gate: %zu of %zu faces refused for enrolment", faces - refused[0], faces);
+    for (int v = 1; v <= FG_QUALITY_TURNED; v++)
+        if (refused[v]) printf(", %s %zu", fg_quality_code((fg_quality_verdict)v), refused[v]);
+    printf("\n");
+    return skip;
+}
+
+/* Loads, describes and reports one set; *pop gets the population figures. Returns 0, 1 when
+ * the set could not be evaluated (reported), -1 on a write error. */
+static int eval_one(eval_run *e, const set_spec *spec, fg_eval_population *pop, json_t *sets)
+{
     fg_eval_set set = {0};
     fg_eval_descriptor *desc = NULL;
     fg_eval_report report;
+    fg_eval_folder_options folder = e->folder;
     fg_error err = {0};
     char root_buf[4096];
+    int rc = 1;
 
-    fg_engine_options_init(&run.engine);
-    run.engine.model_dir = fg_cli_default_models();
-    run.pick = FG_EVAL_PICK_CENTER;
+    folder.split = spec->split;
+    if (spec->is_pairs) {
+        const char *root = e->root ? e->root : dir_of(spec->path, root_buf, sizeof root_buf);
+        if (fg_eval_load_pairs(spec->path, root, e->expand ? 0 : e->limit, &set, &err) ||
+            ((e->expand || spec->split) && fg_eval_expand_pairs(&set, &folder, &err)))
+            goto fail;
+    } else if (fg_eval_load_folders(spec->path, &folder, &set, &err)) {
+        goto fail;
+    }
+    if (!set.n_pairs) {
+        fprintf(stderr, "facegate eval: %s has no pairs\n", spec->path);
+        goto out;
+    }
+    if (!(desc = calloc(set.n_images, sizeof *desc))) {
+        fprintf(stderr, "facegate eval: out of memory\n");
+        goto out;
+    }
+    e->progress.cached = 0;
+    if (fg_eval_describe(&set, &e->run, desc, &err)) goto fail;
+    if (e->progress.cached && !e->progress.quiet)
+        fprintf(stderr, "%zu images from the cache %s\n", e->progress.cached, e->run.cache_path);
+
+    if (e->sets > 1) printf("== %s\n", spec->name);
+    fg_eval_score(&set, desc, &e->scoring);
+    fg_eval_compute(set.pairs, set.n_pairs, set.folds, e->threshold, e->target_far, &report);
+    report.euclidean = e->scoring.euclidean;
+    fg_eval_count_images(&set, desc, &report);
+    fg_eval_report_print(&report, stdout);
+
+    fg_eval_population_options po = {e->enroll, e->probe, &e->policy, e->window, NULL};
+    unsigned char *skip = e->quality ? quality_skips(&set, desc) : NULL;
+    po.skip = skip;
+    memset(pop, 0, sizeof *pop);
+    if (!e->scoring.euclidean) {
+        int bad = fg_eval_population_run(&set, desc, &po, pop, &err);
+        free(skip);
+        if (bad) goto fail;
+        fg_eval_population_print(pop, &e->policy, stdout);
+    } else {
+        free(skip);
+    }
+
+    rc = -1;
+    if (sets) {
+        json_t *j = fg_eval_report_json(&report, &set, desc);
+        json_object_set_new(j, "set", json_string(spec->path));
+        json_object_set_new(j, "name", json_string(spec->name));
+        json_object_set_new(j, "options", options_json(e, spec));
+        if (!e->scoring.euclidean)
+            json_object_set_new(j, "population", fg_eval_population_json(pop));
+        json_array_append_new(sets, j);
+    }
+    if (e->pairs_out && write_pairs(e->pairs_out, &set)) goto out;
+    if (e->plot_path) {
+        char title[512];
+        snprintf(title, sizeof title, "facegate eval: %s%s (%s detector, %s chip, padding %s%s)",
+                 spec->path, e->expand ? ", expanded" : "",
+                 fg_detector_name(e->run.engine.detector), fg_align_name(e->run.engine.align),
+                 fg_padding_name(e->run.engine.padding), e->run.engine.tta ? ", tta" : "");
+        if (fg_eval_write_svg(e->plot_path, set.pairs, set.n_pairs, &report, title, &err))
+            goto fail;
+    }
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "facegate eval: %s\n", err.message);
+out:
+    free(desc);
+    fg_eval_set_free(&set);
+    return rc;
+}
+
+int fg_cmd_eval(int argc, char **argv)
+{
+    eval_run e = {0};
+    set_spec specs[MAX_SETS];
+    fg_eval_population rows[MAX_SETS];
+    const char *names[MAX_SETS];
+    size_t jobs = 1, seed = 1, enroll = 0, min_images = 0, probe = 1, population_enroll = 1;
+    int status = 2, have_enroll = 0;
+    json_t *sets = NULL;
+    fg_error err = {0};
+
+    fg_engine_options_init(&e.run.engine);
+    e.run.engine.model_dir = fg_cli_default_models();
+    e.run.pick = FG_EVAL_PICK_CENTER;
+    e.run.every_image = 1;
+    e.threshold = -1; /* -1: the calibrated one of the engine options */
+    e.target_far = 1e-3;
+    e.folder.seed = 1;
+    e.progress.tty = isatty(STDERR_FILENO);
+    fg_policy_init(&e.policy, FG_MATCH_THRESHOLD, FG_POLICY_MARGIN);
     for (int i = 1; i < argc; i++) {
-        int r = fg_cli_engine_option(argc, argv, &i, &run.engine);
+        int r = fg_cli_engine_option(argc, argv, &i, &e.run.engine);
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (r < 0) goto usage_error;
         if (r > 0) continue;
@@ -206,13 +378,16 @@ int fg_cmd_eval(int argc, char **argv)
             print_usage(stdout);
             return 0;
         } else if (!strcmp(a, "--expand")) {
-            expand = 1;
+            e.expand = 1;
             continue;
         } else if (!strcmp(a, "--plain-only")) {
-            run.plain_only = 1;
+            e.run.plain_only = 1;
             continue;
         } else if (!strcmp(a, "--quiet")) {
-            progress.quiet = 1;
+            e.progress.quiet = 1;
+            continue;
+        } else if (!strcmp(a, "--quality")) {
+            e.quality = 1;
             continue;
         } else if (a[0] != '-' || !a[1]) {
             fprintf(stderr, "facegate eval: unexpected argument '%s'\n", a);
@@ -227,42 +402,67 @@ int fg_cmd_eval(int argc, char **argv)
             goto usage_error;
         }
         i++;
-        if (!strcmp(a, "--pairs")) {
-            pairs_file = v;
+        if (!strcmp(a, "--pairs") || !strcmp(a, "--folders")) {
+            if (e.sets == MAX_SETS) {
+                fprintf(stderr, "facegate eval: at most %d sets in one run\n", MAX_SETS);
+                goto usage_error;
+            }
+            set_spec spec = {v, a[2] == 'p', FG_EVAL_SPLIT_NONE, v};
+            specs[e.sets++] = spec;
+        } else if (!strcmp(a, "--split") || !strcmp(a, "--name")) {
+            if (!e.sets) {
+                fprintf(stderr, "facegate eval: %s applies to the --pairs or --folders before it\n",
+                        a);
+                goto usage_error;
+            }
+            if (a[2] == 'n') {
+                specs[e.sets - 1].name = v;
+            } else {
+                int k = fg_cli_choose(a, v, split_names, 3);
+                if (k < 0) goto usage_error;
+                specs[e.sets - 1].split = (fg_eval_split)k;
+            }
+        } else if (!strcmp(a, "--part")) {
+            int k = fg_cli_choose(a, v, part_names, 3);
+            if (k < 0) goto usage_error;
+            e.folder.part = (fg_eval_part)k;
+        } else if (!strcmp(a, "--policy")) {
+            static const char *const policies[] = {"adaptive", "fixed"};
+            int k = fg_cli_choose(a, v, policies, 2);
+            if (k < 0) goto usage_error;
+            e.policy.fixed = k == 1;
         } else if (!strcmp(a, "--root")) {
-            root = v;
-        } else if (!strcmp(a, "--folders")) {
-            folders = v;
+            e.root = v;
         } else if (!strcmp(a, "--json")) {
-            json_path = v;
+            e.json_path = v;
         } else if (!strcmp(a, "--pairs-out")) {
-            pairs_out = v;
+            e.pairs_out = v;
         } else if (!strcmp(a, "--plot")) {
-            plot_path = v;
+            e.plot_path = v;
         } else if (!strcmp(a, "--cache")) {
-            run.cache_path = v;
+            e.run.cache_path = v;
         } else if (!strcmp(a, "--distance")) {
             static const char *const distances[] = {"match", "euclidean"};
             int k = fg_cli_choose(a, v, distances, 2);
             if (k < 0) goto usage_error;
-            scoring.euclidean = k == 1;
+            e.scoring.euclidean = k == 1;
         } else if (!strcmp(a, "--pick")) {
             int k = fg_cli_choose(a, v, pick_names, 3);
             if (k < 0) goto usage_error;
-            run.pick = (fg_eval_pick)k;
+            e.run.pick = (fg_eval_pick)k;
         } else if (!strcmp(a, "--enroll-mode")) {
             static const char *const modes[] = {"min", "mean"};
             int k = fg_cli_choose(a, v, modes, 2);
             if (k < 0) goto usage_error;
-            scoring.mean_enroll = k == 1;
+            e.scoring.mean_enroll = k == 1;
         } else if (!strcmp(a, "--threshold")) {
-            if (parse_double(a, v, 0, 10, &threshold)) goto usage_error;
+            if (parse_double(a, v, 0, 10, &e.threshold)) goto usage_error;
         } else if (!strcmp(a, "--target-far")) {
-            if (parse_double(a, v, 0, 1, &target_far)) goto usage_error;
+            if (parse_double(a, v, 1e-9, 0.49, &e.target_far)) goto usage_error;
         } else if (!strcmp(a, "--limit")) {
-            if (parse_size(a, v, &limit)) goto usage_error;
+            if (parse_size(a, v, &e.limit)) goto usage_error;
         } else if (!strcmp(a, "--impostors")) {
-            if (parse_size(a, v, &folder.impostors)) goto usage_error;
+            if (parse_size(a, v, &e.folder.impostors)) goto usage_error;
         } else if (!strcmp(a, "--seed")) {
             if (parse_size(a, v, &seed)) goto usage_error;
         } else if (!strcmp(a, "--jobs")) {
@@ -275,6 +475,19 @@ int fg_cmd_eval(int argc, char **argv)
                 fprintf(stderr, "facegate eval: --enroll must be 1..1000\n");
                 goto usage_error;
             }
+            have_enroll = 1;
+        } else if (!strcmp(a, "--probe")) {
+            if (parse_size(a, v, &probe) || probe < 1 || probe > FG_MATCH_MAX_FRAMES) {
+                fprintf(stderr, "facegate eval: --probe must be 1..%d\n", FG_MATCH_MAX_FRAMES);
+                goto usage_error;
+            }
+        } else if (!strcmp(a, "--window")) {
+            size_t w;
+            if (parse_size(a, v, &w) || w > 1000) {
+                fprintf(stderr, "facegate eval: --window must be 0..1000\n");
+                goto usage_error;
+            }
+            e.window = (int)w;
         } else if (!strcmp(a, "--min-images")) {
             if (parse_size(a, v, &min_images) || min_images > 1000) {
                 fprintf(stderr, "facegate eval: --min-images must be 0..1000\n");
@@ -282,84 +495,62 @@ int fg_cmd_eval(int argc, char **argv)
             }
         }
     }
-    if (threshold < 0) /* the calibrated one, or the reference's 0.6 for its distance */
-        threshold = scoring.euclidean ? 0.6
-                    : run.engine.tta  ? FG_MATCH_THRESHOLD_TTA
-                                      : FG_MATCH_THRESHOLD;
-    fg_cli_engine_finish(&run.engine, 0);
-    if (!pairs_file == !folders) {
-        fprintf(stderr, "facegate eval: give either --pairs FILE or --folders DIR\n");
+    if (e.threshold < 0) /* the calibrated one, or the reference's 0.6 for its distance */
+        e.threshold = e.scoring.euclidean ? 0.6
+                      : e.run.engine.tta  ? FG_MATCH_THRESHOLD_TTA
+                                          : FG_MATCH_THRESHOLD;
+    fg_cli_engine_finish(&e.run.engine, 0);
+    if (!e.sets) {
+        fprintf(stderr, "facegate eval: give --pairs FILE or --folders DIR (one or more)\n");
         goto usage_error;
     }
+    if (e.sets > 1 && (e.plot_path || e.pairs_out)) {
+        fprintf(stderr, "facegate eval: --plot and --pairs-out take one set\n");
+        goto usage_error;
+    }
+    /* The population's policy: the server's, its ceiling the threshold under test. */
+    e.policy.ceiling = (float)e.threshold;
+    e.policy.fallback = fminf(e.policy.fallback, e.policy.ceiling);
+    e.policy.target_far = e.target_far;
+    if (!e.scoring.euclidean && fg_policy_ready(&e.policy, &err)) {
+        fprintf(stderr, "facegate eval: %s\n", err.message);
+        goto usage_error;
+    }
+    if (have_enroll) population_enroll = enroll;
+    e.folder.limit = e.limit;
+    e.folder.seed = seed;
+    e.folder.enroll = (int)enroll;
+    e.folder.min_images = (int)min_images;
+    e.enroll = (int)population_enroll;
+    e.probe = (int)probe;
+    e.run.jobs = (int)jobs;
+    e.run.progress = on_progress;
+    e.run.progress_ctx = &e.progress;
 
-    folder.limit = limit;
-    folder.seed = seed;
-    folder.enroll = (int)enroll;
-    folder.min_images = (int)min_images;
-    if (pairs_file) {
-        if (!root) root = dir_of(pairs_file, root_buf, sizeof root_buf);
-        if (fg_eval_load_pairs(pairs_file, root, expand ? 0 : limit, &set, &err)) goto fail;
-        if (expand && fg_eval_expand_pairs(&set, &folder, &err)) goto fail;
-    } else {
-        if (fg_eval_load_folders(folders, &folder, &set, &err)) goto fail;
-    }
-    if (!set.n_pairs) {
-        fprintf(stderr, "facegate eval: the set has no pairs\n");
-        goto out;
-    }
-    if (!(desc = calloc(set.n_images, sizeof *desc))) {
-        fprintf(stderr, "facegate eval: out of memory\n");
-        goto out;
-    }
-    run.jobs = (int)jobs;
-    run.progress = on_progress;
-    run.progress_ctx = &progress;
-    if (fg_eval_describe(&set, &run, desc, &err)) goto fail;
-    if (progress.cached && !progress.quiet)
-        fprintf(stderr, "%zu images from the cache %s\n", progress.cached, run.cache_path);
-
-    fg_eval_score(&set, desc, &scoring);
-    fg_eval_compute(set.pairs, set.n_pairs, set.folds, threshold, target_far, &report);
-    report.euclidean = scoring.euclidean;
-    fg_eval_count_images(&set, desc, &report);
-    fg_eval_report_print(&report, stdout);
-
-    if (json_path) {
-        json_t *j = fg_eval_report_json(&report, &set, desc);
-        const fg_engine_options *o = &run.engine;
-        json_object_set_new(j, "set", json_string(pairs_file ? pairs_file : folders));
-        json_t *used = json_pack(
-            "{s:s, s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:s}", "padding", fg_padding_name(o->padding),
-            "detector", fg_detector_name(o->detector), "align", fg_align_name(o->align), "tta",
-            o->tta, "pick", pick_names[run.pick], "limit", (int)limit, "plain_only", run.plain_only,
-            "expand", expand, "distance", scoring.euclidean ? "euclidean" : "match");
-        if (enroll)
-            json_object_set_new(used, "enroll",
-                                json_pack("{s:i, s:i, s:s}", "images", (int)enroll, "min_images",
-                                          (int)min_images, "mode",
-                                          scoring.mean_enroll ? "mean" : "min"));
-        json_object_set_new(j, "options", used);
-        int bad = write_json(json_path, j);
-        json_decref(j);
-        if (bad) goto out;
-    }
-    if (pairs_out && write_pairs(pairs_out, &set)) goto out;
-    if (plot_path) {
-        char title[512];
-        snprintf(title, sizeof title, "facegate eval: %s%s (%s detector, %s chip, padding %s%s)",
-                 pairs_file ? pairs_file : folders, expand ? ", expanded" : "",
-                 fg_detector_name(run.engine.detector), fg_align_name(run.engine.align),
-                 fg_padding_name(run.engine.padding), run.engine.tta ? ", tta" : "");
-        if (fg_eval_write_svg(plot_path, set.pairs, set.n_pairs, &report, title, &err)) goto fail;
-    }
+    if (e.json_path && !(sets = json_array())) goto out;
     status = 0;
-    goto out;
-
-fail:
-    fprintf(stderr, "facegate eval: %s\n", err.message);
+    for (int k = 0; k < e.sets; k++) {
+        names[k] = specs[k].name;
+        int r = eval_one(&e, &specs[k], &rows[k], sets);
+        if (r < 0) {
+            status = 2;
+            goto out;
+        }
+        if (r > 0) status = 2;
+    }
+    if (e.sets > 1 && !e.scoring.euclidean) {
+        printf("\n");
+        fg_eval_population_table(names, rows, (size_t)e.sets, &e.policy, stdout);
+    }
+    if (e.json_path) {
+        /* One set: its report as before; several: {"sets": [...]}. */
+        json_t *j =
+            e.sets == 1 ? json_incref(json_array_get(sets, 0)) : json_pack("{s:O}", "sets", sets);
+        if (!j || write_json(e.json_path, j)) status = 2;
+        json_decref(j);
+    }
 out:
-    free(desc);
-    fg_eval_set_free(&set);
+    json_decref(sets);
     return status;
 
 usage_error:

@@ -74,12 +74,25 @@ static const serve_option OPTIONS[] = {
     {"workers", "N", "inference threads, one engine each (default: number of cores)", OPT_INT,
      FIELD(workers), 1, 256},
     {"threshold", "T",
-     "accept a face under this match distance (default 0.38, 0.375 with --tta; calibrated on LFW)",
+     "never accept at or above this match distance (default 0.38, 0.375 with --tta; the LFW "
+     "calibration); below it the threshold adapts to the enrolled users",
      OPT_FLOAT, FIELD(threshold), 0.01, 2},
-    {"margin", "M", "1:N: the runner-up user must be this much further (default 0.035)", OPT_FLOAT,
-     FIELD(margin), 0, 2},
+    {"target-far", "F",
+     "false-accept rate the adaptive threshold aims at on the enrolled users (default 0.001)",
+     OPT_FLOAT, FIELD(target_far), 1e-6, 0.1},
+    {"policy", "NAME",
+     "adaptive (default: S-normalised against the enrolled users) or fixed (always --threshold)",
+     OPT_TEXT, FIELD(policy), 0, 0},
+    {"margin", "M",
+     "1:N: the runner-up user must be this much further (default 0.035 at the ceiling, scaled "
+     "with the threshold)",
+     OPT_FLOAT, FIELD(margin), 0, 0.99},
     {"min-face", "PX", "smallest usable face box side in pixels (default 80)", OPT_INT,
      FIELD(min_face_px), 16, 4096},
+    {"enrol-quality", NULL,
+     "refuse blurred, dark, overexposed or turned faces at sign-up and when adding a face "
+     "(default on)",
+     OPT_BOOL, FIELD(enrol_quality), 0, 0},
     {"cors-origin", "ORIGIN", "allow this browser origin (repeatable; default: none)", OPT_LIST, 0,
      0, 0, 0},
     {"body-limit", "BYTES", "largest request body (default 10485760)", OPT_SIZE, FIELD(body_limit),
@@ -549,6 +562,10 @@ int fg_cmd_serve(int argc, char **argv)
         load_args(&st, argc, argv) != 0)
         return 2;
     if (config.engine.tta && !st.threshold_set) config.threshold = FG_MATCH_THRESHOLD_TTA;
+    if (strcmp(config.policy, "adaptive") && strcmp(config.policy, "fixed")) {
+        fprintf(stderr, "facegate serve: policy: '%s' is not adaptive or fixed\n", config.policy);
+        return 2;
+    }
 
     /* Block the stop and reload signals in every thread (MHD's inherit the mask); wait for
      * them here. */

@@ -17,7 +17,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "face/quality.h"
 #include "facegate.h"
+#include "match/policy.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Metrics on scored pairs (pure functions, no engine)
@@ -109,12 +111,30 @@ uint64_t fg_eval_hash(const char *s);
 int fg_eval_load_pairs(const char *pairs_file, const char *root, size_t limit, fg_eval_set *out,
                        fg_error *err);
 
+/* Which part of a set an evaluation takes: tuning is done on one part, figures are reported on
+ * the other (held out). By identity: identities in name order alternate, the first (0, 2, ...)
+ * tune; by image: each identity's first ceil(n/2) images (name order) tune, the rest are held
+ * out (for sets whose point is one population: the same people in both parts). */
+typedef enum fg_eval_split {
+    FG_EVAL_SPLIT_NONE = 0,
+    FG_EVAL_SPLIT_IDENTITY = 1,
+    FG_EVAL_SPLIT_IMAGE = 2,
+} fg_eval_split;
+
+typedef enum fg_eval_part {
+    FG_EVAL_PART_ALL = 0,
+    FG_EVAL_PART_TUNE = 1,
+    FG_EVAL_PART_TEST = 2,
+} fg_eval_part;
+
 typedef struct fg_eval_folder_options {
     size_t limit;     /* > 0: at most this many pairs of each class */
     size_t impostors; /* impostor pairs to sample; 0: the default (fg_eval_load_folders) */
     unsigned long long seed;
-    int enroll;     /* 0: pairs of images; K >= 1: enrollment of K images (see below) */
-    int min_images; /* enrollment: identities with at least this many images (0: K + 1) */
+    int enroll;          /* 0: pairs of images; K >= 1: enrollment of K images (see below) */
+    int min_images;      /* enrollment: identities with at least this many images (0: K + 1) */
+    fg_eval_split split; /* with part: keep only one part of the identities or images */
+    fg_eval_part part;
 } fg_eval_folder_options;
 
 /* Identity folders: dir/<identity>/<image>.{jpg,jpeg,png,webp}, sorted by name. With enroll = 0,
@@ -130,7 +150,8 @@ int fg_eval_load_folders(const char *dir, const fg_eval_folder_options *opts, fg
 
 /* Replaces the pairs of a set (from a pairs file) by the pairs fg_eval_load_folders would make
  * of its images, an image's identity being its folder: far more pairs from the same photos, so
- * a FAR of 1e-3 or 1e-4 rests on more than one or two impostor pairs. Images are re-sorted. */
+ * a FAR of 1e-3 or 1e-4 rests on more than one or two impostor pairs. Images are re-sorted, and
+ * the split (if any) drops the other part's images. */
 int fg_eval_expand_pairs(fg_eval_set *set, const fg_eval_folder_options *opts, fg_error *err);
 
 /* ---------------------------------------------------------------------------------------------
@@ -150,6 +171,7 @@ typedef struct fg_eval_descriptor {
     int padded; /* only a padded detection pass found the face (fg_face.padded) */
     float score;
     float d[FG_DESCRIPTOR_DIM];
+    fg_face_quality quality; /* of the chosen face (face/quality.h) */
 } fg_eval_descriptor;
 
 /* Called after every image (from worker threads, serialised): done of total, the path, its
@@ -174,6 +196,8 @@ typedef struct fg_eval_run_options {
     int plain_only;         /* 1: only faces the plain (reference) pass found count, from the same
                                detections: what FG_PADDING_NONE gives, for before/after comparisons */
     int jobs;               /* worker threads, one engine each (>= 1) */
+    int every_image;        /* 1: describe every image of the set, not only those in pairs (the
+                               population evaluation needs them all) */
     const char *cache_path; /* NULL: no cache */
     fg_eval_progress progress;
     void *progress_ctx;
@@ -203,6 +227,47 @@ void fg_eval_count_images(const fg_eval_set *set, const fg_eval_descriptor *desc
                           fg_eval_report *report);
 
 /* ---------------------------------------------------------------------------------------------
+ * The server's policy on a set's own population
+ */
+
+/* Every identity of the set (an image's identity is its folder) is enrolled from its first
+ * `enroll` images with a face, as the server would: one matcher, the server's cohort statistics
+ * and thresholds (match/policy.h). The identity's other images are log-in attempts of `probe`
+ * frames each (consecutive images; a short remainder is dropped). Every attempt is decided
+ * against every enrolled user: a pair is accepted when the attempt's distance is under that
+ * user's threshold for it, the attempt's own identity left out of its cohort (an impostor whose
+ * face is not enrolled: the strict case). So the threshold comes from the enrolled templates and
+ * the FAR from other photos. */
+typedef struct fg_eval_population_options {
+    int enroll; /* templates per identity, >= 1 */
+    int probe;  /* frames per attempt, 1..FG_MATCH_MAX_FRAMES */
+    const fg_policy *policy;
+    /* The quality gate: with window >= enroll, an identity's first `window` photos with a face
+     * are the enrolment candidates (never log-ins), the first `enroll` of them that skip does
+     * not flag are enrolled (topped up in order when too few pass: a person always enrols), and
+     * log-ins start after the window, the same with and without the gate. window 0: enrol the
+     * first `enroll`, the rest are log-ins. skip may be NULL (n_images flags). */
+    int window;
+    const unsigned char *skip;
+} fg_eval_population_options;
+
+typedef struct fg_eval_population {
+    size_t users, templates, attempts;
+    size_t genuine, impostor, true_accepts, false_accepts;
+    double far, tar;
+    int estimated;                         /* users >= the policy's min_users */
+    double threshold;                      /* median threshold the impostor pairs faced */
+    double threshold_low, threshold_high;  /* its 5th and 95th percentiles */
+    double own_threshold, tar_at_own;      /* this set's FAR <= target threshold and TAR there */
+    double far_at_ceiling, tar_at_ceiling; /* the fixed threshold (the policy's ceiling) */
+    double best_accuracy;
+} fg_eval_population;
+
+int fg_eval_population_run(const fg_eval_set *set, const fg_eval_descriptor *desc,
+                           const fg_eval_population_options *opts, fg_eval_population *out,
+                           fg_error *err);
+
+/* ---------------------------------------------------------------------------------------------
  * Output
  */
 
@@ -212,6 +277,16 @@ json_t *fg_eval_report_json(const fg_eval_report *r, const fg_eval_set *set,
 
 /* The human-readable summary. */
 void fg_eval_report_print(const fg_eval_report *r, FILE *f);
+
+/* The population evaluation as text (a few lines) and as JSON (new reference). */
+void fg_eval_population_print(const fg_eval_population *p, const fg_policy *policy, FILE *f);
+json_t *fg_eval_population_json(const fg_eval_population *p);
+
+/* One row per set, as a Markdown table: users, attempts, the policy's threshold, FAR and TAR
+ * there, the set's own threshold for the target FAR and TAR there, best accuracy, and FAR / TAR
+ * at the ceiling. */
+void fg_eval_population_table(const char *const *names, const fg_eval_population *rows, size_t n,
+                              const fg_policy *policy, FILE *f);
 
 /* An SVG: the ROC curve (TAR against FAR, log FAR axis) and the genuine and impostor distance
  * histograms, with the threshold under test (eval_threshold) marked. Returns FG_OK or FG_EIO. */

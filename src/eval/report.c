@@ -107,6 +107,63 @@ void fg_eval_report_print(const fg_eval_report *r, FILE *f)
             pct(r->accuracy_at_calibrated));
 }
 
+/* ---- the policy on the set's population ----------------------------------------------------- */
+
+void fg_eval_population_print(const fg_eval_population *p, const fg_policy *policy, FILE *f)
+{
+    fprintf(f,
+            "population: %zu users enrolled from %zu images, %zu log-in attempts (%zu genuine, "
+            "%zu impostor pairs)\n",
+            p->users, p->templates, p->attempts, p->genuine, p->impostor);
+    fprintf(f, "policy %s: threshold %.4f (5-95%%: %.4f-%.4f): FAR %.3f%% (%zu), TAR %.2f%%\n",
+            policy->fixed  ? "fixed"
+            : p->estimated ? "adaptive"
+                           : "adaptive, fallback",
+            p->threshold, p->threshold_low, p->threshold_high, pct(p->far), p->false_accepts,
+            pct(p->tar));
+    fprintf(f,
+            "this population's threshold for FAR <= %g: %.4f (TAR %.2f%%); at %.4f: FAR %.3f%%, "
+            "TAR %.2f%%; best accuracy %.2f%%\n",
+            policy->target_far, p->own_threshold, pct(p->tar_at_own), (double)policy->ceiling,
+            pct(p->far_at_ceiling), pct(p->tar_at_ceiling), pct(p->best_accuracy));
+}
+
+json_t *fg_eval_population_json(const fg_eval_population *p)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:f, s:f, s:f, s:f, s:f, "
+                     "s:f, s:f, s:f}",
+                     "users", (json_int_t)p->users, "templates", (json_int_t)p->templates,
+                     "attempts", (json_int_t)p->attempts, "genuine", (json_int_t)p->genuine,
+                     "impostor", (json_int_t)p->impostor, "true_accepts",
+                     (json_int_t)p->true_accepts, "false_accepts", (json_int_t)p->false_accepts,
+                     "far", p->far, "tar", p->tar, "estimated", p->estimated, "threshold",
+                     p->threshold, "threshold_low", p->threshold_low, "threshold_high",
+                     p->threshold_high, "own_threshold", p->own_threshold, "tar_at_own",
+                     p->tar_at_own, "far_at_ceiling", p->far_at_ceiling, "tar_at_ceiling",
+                     p->tar_at_ceiling, "best_accuracy", p->best_accuracy);
+}
+
+void fg_eval_population_table(const char *const *names, const fg_eval_population *rows, size_t n,
+                              const fg_policy *policy, FILE *f)
+{
+    fprintf(f,
+            "| set | users | attempts | threshold (5-95%%) | FAR | TAR | own threshold, FAR <= "
+            "%g | TAR there | best accuracy | FAR / TAR at %.3f |\n",
+            policy->target_far, (double)policy->ceiling);
+    fprintf(f, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (size_t i = 0; i < n; i++) {
+        const fg_eval_population *p = &rows[i];
+        fprintf(f,
+                "| %s | %zu | %zu | %.3f%s (%.3f-%.3f) | %.3f%% (%zu/%zu) | %.2f%% | %.3f | "
+                "%.2f%% | %.2f%% | %.2f%% / %.2f%% |\n",
+                names[i], p->users, p->attempts, p->threshold,
+                policy->fixed || p->estimated ? "" : " fallback", p->threshold_low,
+                p->threshold_high, pct(p->far), p->false_accepts, p->impostor, pct(p->tar),
+                p->own_threshold, pct(p->tar_at_own), pct(p->best_accuracy), pct(p->far_at_ceiling),
+                pct(p->tar_at_ceiling));
+    }
+}
+
 /* ---- SVG ------------------------------------------------------------------------------------ */
 
 #define SVG_W 1020

@@ -211,7 +211,8 @@ static void engine_tags(const fg_eval_run_options *r, char *detect, char *descri
     snprintf(detect, size, "v" PIPELINE_VERSION " detector=%s score=%.4f maxpx=%llu%s%s%s",
              fg_detector_name(o->detector), (double)o->min_score, (unsigned long long)o->max_pixels,
              retry ? "" : " padding=", retry ? "" : fg_padding_name(o->padding), gate);
-    snprintf(describe, size, " align=%s tta=%d%s%s", fg_align_name(o->align), o->tta ? 1 : 0,
+    snprintf(describe, size, " align=%s tta=%d quality=1%s%s", fg_align_name(o->align),
+             o->tta ? 1 : 0,
              r->pick == FG_EVAL_PICK_LARGEST  ? " pick=largest"
              : r->pick == FG_EVAL_PICK_CENTER ? " pick=center"
                                               : "",
@@ -317,7 +318,9 @@ static void describe_image(fg_engine *e, work *w, size_t k, fg_eval_descriptor *
     const fg_face *f = &faces[fg_eval_pick_face(faces, n, img.width, img.height, w->opts->pick)];
     d->score = f->score;
     d->padded = f->padded;
-    if (!fg_describe(e, &img, f, d->d, err)) d->status = FG_EVAL_FACE;
+    if (!fg_describe(e, &img, f, d->d, err) &&
+        !fg_face_quality_measure(&img, f, NULL, &d->quality, err))
+        d->status = FG_EVAL_FACE;
 out:
     free(faces);
     fg_image_free(&img);
@@ -384,6 +387,7 @@ int fg_eval_describe(const fg_eval_set *set, const fg_eval_run_options *opts,
             used[q->a + k] = 1;
         used[q->b] = 1;
     }
+    if (opts->every_image) memset(used, 1, set->n_images);
     for (size_t i = 0; i < set->n_images; i++)
         w.total += used[i];
     /* Cached descriptors first (reported as such), the rest goes to the workers. */

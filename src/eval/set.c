@@ -418,6 +418,15 @@ out:
     return rc;
 }
 
+/* Whether image k of the n of identity i belongs to the part the options ask for. */
+static int in_part(const fg_eval_folder_options *opts, size_t i, size_t k, size_t n)
+{
+    if (!opts || opts->split == FG_EVAL_SPLIT_NONE || opts->part == FG_EVAL_PART_ALL) return 1;
+    int tune = opts->part == FG_EVAL_PART_TUNE;
+    if (opts->split == FG_EVAL_SPLIT_IDENTITY) return (i % 2 == 0) == tune;
+    return (k < (n + 1) / 2) == tune;
+}
+
 int fg_eval_load_folders(const char *dir, const fg_eval_folder_options *opts, fg_eval_set *out,
                          fg_error *err)
 {
@@ -440,12 +449,14 @@ int fg_eval_load_folders(const char *dir, const fg_eval_folder_options *opts, fg
             goto fail;
         }
         people[i].first = (int)out->n_images;
-        for (size_t k = 0; k < nf; k++)
+        for (size_t k = 0; k < nf; k++) {
+            if (!in_part(opts, i, k, nf)) continue;
             if (add_image(&b, join_path(sub, files[k])) < 0) {
                 free(sub), free_names(files, nf);
                 goto oom;
             }
-        people[i].count = (int)nf;
+        }
+        people[i].count = (int)(out->n_images - (size_t)people[i].first);
         free(sub);
         free_names(files, nf);
     }
@@ -494,6 +505,23 @@ int fg_eval_expand_pairs(fg_eval_set *set, const fg_eval_folder_options *opts, f
             people[n_ids++] = p;
         }
     }
+    /* Keep the part asked for: images move down in place, identities renumber. */
+    size_t kept = 0, kept_ids = 0;
+    for (size_t i = 0; i < n_ids; i++) {
+        identity p = {(int)kept, 0};
+        for (int k = 0; k < people[i].count; k++) {
+            char *path = set->images[people[i].first + k];
+            if (in_part(opts, i, (size_t)k, (size_t)people[i].count)) {
+                set->images[kept++] = path;
+                p.count++;
+            } else {
+                free(path);
+            }
+        }
+        if (p.count) people[kept_ids++] = p;
+    }
+    set->n_images = kept;
+    n_ids = kept_ids;
     int rc = make_pairs(&b, people, n_ids, opts);
     free(people);
     return rc ? fg_fail(err, FG_ENOMEM, "out of memory making pairs") : FG_OK;

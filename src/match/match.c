@@ -3,7 +3,8 @@
  *
  * Layout: each template is kept twice, as a unit-length float32 row (512 bytes, the exact
  * answer) and as an int8 row with its own scale (128 bytes + 4, the fast first pass), with
- * parallel arrays of user and template ids: 660 bytes per template in all.
+ * parallel arrays of user and template ids and user slots: 664 bytes per template in all,
+ * and about 90 per user (matrix.h).
  *
  * A search is exact, in two passes. The first scans the int8 rows (src/match/scan.c, SIMD) and
  * keeps the TOP_K rows nearest the probe by the approximate distance. Their exact float32
@@ -19,6 +20,9 @@
  *
  * Removal compacts the arrays (O(N)); removals are rare (account deletion). The error bound
  * keeps the largest residual ever added, which stays an upper bound after removals.
+ *
+ * Every user also has a slot with the cohort sums of the threshold policy (matrix.h, cohort.c),
+ * kept up to date here as templates come and go.
  */
 #include "match/match.h"
 
@@ -28,25 +32,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "match/matrix.h"
 #include "match/scan.h"
 
 #define TOP_K 64
 #define BLOCK 256
 #define WIDE_CAP 65536
 #define ALIGN 64
-
-struct fg_matcher {
-    pthread_rwlock_t lock;
-    float *rows;      /* count x FG_DESCRIPTOR_DIM, unit length */
-    int8_t *q;        /* count x FG_DESCRIPTOR_DIM, quantised rows */
-    float *inv_scale; /* count: a quantised row times this approximates the row */
-    int64_t *user_ids;
-    int64_t *template_ids;
-    size_t count;
-    size_t capacity;
-    double max_residual; /* largest |row - dequantised row| of any row added */
-    atomic_size_t second_passes, full_scans;
-};
 
 int fg_matcher_new(fg_matcher **out)
 {
@@ -57,6 +49,14 @@ int fg_matcher_new(fg_matcher **out)
         free(m);
         return FG_ENOMEM;
     }
+    if (pthread_mutex_init(&m->cache_lock, NULL) != 0) {
+        pthread_rwlock_destroy(&m->lock);
+        pthread_mutex_destroy(&m->cache_lock);
+        free(m);
+        return FG_ENOMEM;
+    }
+    m->cohort_max = FG_MATCH_COHORT_USERS;
+    atomic_init(&m->cohort_version, 1);
     *out = m;
     return FG_OK;
 }
@@ -70,6 +70,10 @@ void fg_matcher_free(fg_matcher *m)
     free(m->inv_scale);
     free(m->user_ids);
     free(m->template_ids);
+    free(m->slots);
+    free(m->users);
+    free(m->index_keys);
+    free(m->index_slots);
     free(m);
 }
 
@@ -98,14 +102,98 @@ static int reserve(fg_matcher *m, size_t need)
         grow((void **)&m->q, n * FG_SCAN_ROW, cap * FG_SCAN_ROW) ||
         grow((void **)&m->inv_scale, n * sizeof(float), cap * sizeof(float)) ||
         grow((void **)&m->user_ids, n * sizeof(int64_t), cap * sizeof(int64_t)) ||
-        grow((void **)&m->template_ids, n * sizeof(int64_t), cap * sizeof(int64_t)))
+        grow((void **)&m->template_ids, n * sizeof(int64_t), cap * sizeof(int64_t)) ||
+        grow((void **)&m->slots, n * sizeof(uint32_t), cap * sizeof(uint32_t)))
         return FG_ENOMEM;
     m->capacity = cap;
     return FG_OK;
 }
 
-/* out = d / |d|; 0, or -1 when d is zero or not finite. */
-static int unit_length(const float d[FG_DESCRIPTOR_DIM], float out[FG_DESCRIPTOR_DIM])
+/* ---- user slots ----------------------------------------------------------------------------- */
+
+static size_t index_home(int64_t id, size_t capacity)
+{
+    return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ull) >> 17) & (capacity - 1);
+}
+
+/* The position of id in the index: its entry, or the empty entry where it would go. */
+static size_t index_find(const fg_matcher *m, int64_t id)
+{
+    size_t h = index_home(id, m->index_capacity);
+    while (m->index_slots[h] && m->index_keys[h] != id)
+        h = (h + 1) & (m->index_capacity - 1);
+    return h;
+}
+
+long fg_matrix_slot(const fg_matcher *m, int64_t id)
+{
+    if (!m->index_capacity) return -1;
+    size_t h = index_find(m, id);
+    return m->index_slots[h] ? (long)m->index_slots[h] - 1 : -1;
+}
+
+/* Rebuilds the index from the slots, at a capacity for at least `users` users. */
+static int index_rebuild(fg_matcher *m, size_t users)
+{
+    size_t cap = 16;
+    while (cap < users * 2 + 2)
+        cap *= 2;
+    int64_t *keys = malloc(cap * sizeof *keys);
+    uint32_t *slots = calloc(cap, sizeof *slots);
+    if (!keys || !slots) {
+        free(keys);
+        free(slots);
+        return FG_ENOMEM;
+    }
+    free(m->index_keys);
+    free(m->index_slots);
+    m->index_keys = keys;
+    m->index_slots = slots;
+    m->index_capacity = cap;
+    for (size_t s = 0; s < m->n_users; s++) {
+        size_t h = index_find(m, m->users[s].id);
+        m->index_keys[h] = m->users[s].id;
+        m->index_slots[h] = (uint32_t)s + 1;
+    }
+    return FG_OK;
+}
+
+/* The slot of user id, created when new. -1 when out of memory. */
+static long slot_for(fg_matcher *m, int64_t id)
+{
+    long s = fg_matrix_slot(m, id);
+    if (s >= 0) return s;
+    if (m->n_users == m->users_capacity) {
+        size_t cap = m->users_capacity ? m->users_capacity * 2 : 64;
+        fg_match_user *users = realloc(m->users, cap * sizeof *users);
+        if (!users) return -1;
+        m->users = users;
+        m->users_capacity = cap;
+    }
+    if ((m->n_users + 1) * 2 > m->index_capacity && index_rebuild(m, m->n_users + 1)) return -1;
+    fg_match_user u = {id, 0, 0, 0, 0, 0, 0};
+    m->users[m->n_users] = u;
+    size_t h = index_find(m, id);
+    m->index_keys[h] = id;
+    m->index_slots[h] = (uint32_t)m->n_users + 1;
+    return (long)m->n_users++;
+}
+
+/* Drops an empty slot: the last slot moves into its place. */
+static void slot_drop(fg_matcher *m, uint32_t slot)
+{
+    uint32_t last = (uint32_t)m->n_users - 1;
+    if (slot != last) {
+        m->users[slot] = m->users[last];
+        for (size_t i = 0; i < m->count; i++)
+            if (m->slots[i] == last) m->slots[i] = slot;
+    }
+    m->n_users--;
+    index_rebuild(m, m->n_users); /* shrinking needs no more memory than it had: cannot fail
+                                     unless malloc does, and then lookups keep the old index */
+}
+
+int fg_matrix_unit(const float d[FG_DESCRIPTOR_DIM], float out[FG_DESCRIPTOR_DIM])
 {
     double n = 0;
     for (int i = 0; i < FG_DESCRIPTOR_DIM; i++)
@@ -124,19 +212,24 @@ int fg_matcher_add(fg_matcher *m, int64_t user_id, int64_t template_id,
     int8_t q[FG_SCAN_ROW];
     double residual;
     float inv;
+    long slot;
     int rc;
-    if (user_id <= 0 || template_id <= 0 || unit_length(descriptor, row)) return FG_EINVAL;
+    if (user_id <= 0 || template_id <= 0 || fg_matrix_unit(descriptor, row)) return FG_EINVAL;
     inv = fg_scan_quantise(row, q, &residual);
     pthread_rwlock_wrlock(&m->lock);
     rc = reserve(m, m->count + 1);
+    if (rc == FG_OK && (slot = slot_for(m, user_id)) < 0) rc = FG_ENOMEM;
     if (rc == FG_OK) {
         memcpy(m->rows + m->count * FG_DESCRIPTOR_DIM, row, sizeof row);
         memcpy(m->q + m->count * FG_SCAN_ROW, q, sizeof q);
         m->inv_scale[m->count] = inv;
         m->user_ids[m->count] = user_id;
         m->template_ids[m->count] = template_id;
+        m->slots[m->count] = (uint32_t)slot;
+        m->users[slot].templates++;
         if (residual > m->max_residual) m->max_residual = residual;
         m->count++;
+        fg_matrix_cohort_added(m, (uint32_t)slot, m->users[slot].templates == 1);
     }
     pthread_rwlock_unlock(&m->lock);
     return rc;
@@ -145,7 +238,13 @@ int fg_matcher_add(fg_matcher *m, int64_t user_id, int64_t template_id,
 size_t fg_matcher_remove_user(fg_matcher *m, int64_t user_id)
 {
     size_t kept = 0, removed;
+    long slot;
     pthread_rwlock_wrlock(&m->lock);
+    if ((slot = fg_matrix_slot(m, user_id)) < 0) {
+        pthread_rwlock_unlock(&m->lock);
+        return 0;
+    }
+    fg_matrix_cohort_removing(m, (uint32_t)slot);
     for (size_t i = 0; i < m->count; i++) {
         if (m->user_ids[i] == user_id) continue;
         if (kept != i) {
@@ -155,11 +254,13 @@ size_t fg_matcher_remove_user(fg_matcher *m, int64_t user_id)
             m->inv_scale[kept] = m->inv_scale[i];
             m->user_ids[kept] = m->user_ids[i];
             m->template_ids[kept] = m->template_ids[i];
+            m->slots[kept] = m->slots[i];
         }
         kept++;
     }
     removed = m->count - kept;
     m->count = kept;
+    slot_drop(m, (uint32_t)slot);
     pthread_rwlock_unlock(&m->lock);
     return removed;
 }
@@ -173,27 +274,13 @@ size_t fg_matcher_templates(fg_matcher *m)
     return n;
 }
 
-static int compare_ids(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 size_t fg_matcher_users(fg_matcher *m)
 {
-    size_t users = 0, n;
-    int64_t *ids;
+    size_t n;
     pthread_rwlock_rdlock(&m->lock);
-    n = m->count;
-    ids = n ? malloc(n * sizeof *ids) : NULL;
-    if (ids) memcpy(ids, m->user_ids, n * sizeof *ids);
+    n = m->n_users;
     pthread_rwlock_unlock(&m->lock);
-    if (!ids) return 0;
-    qsort(ids, n, sizeof *ids, compare_ids);
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || ids[i] != ids[i - 1]) users++;
-    free(ids);
-    return users;
+    return n;
 }
 
 void fg_matcher_stats(fg_matcher *m, size_t *second_passes, size_t *full_scans)
@@ -204,7 +291,7 @@ void fg_matcher_stats(fg_matcher *m, size_t *second_passes, size_t *full_scans)
 
 /* --- the exact stage ------------------------------------------------------------------------ */
 
-static float squared_distance(const float *a, const float *b)
+float fg_matrix_squared(const float *a, const float *b)
 {
     float sum = 0.0f;
     for (int i = 0; i < FG_DESCRIPTOR_DIM; i++) {
@@ -239,7 +326,7 @@ static void nearest_consider(void *state, const fg_matcher *m, size_t i, const f
 {
     nearest *s = state;
     int64_t user = m->user_ids[i];
-    float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
+    float d = fg_matrix_squared(m->rows + i * FG_DESCRIPTOR_DIM, probe);
     if (user == s->best_user) {
         if (d < s->best) {
             s->best = d;
@@ -280,7 +367,7 @@ static void claim_reset(void *state)
 static void claim_consider(void *state, const fg_matcher *m, size_t i, const float *probe)
 {
     claim *c = state;
-    float d = squared_distance(m->rows + i * FG_DESCRIPTOR_DIM, probe);
+    float d = fg_matrix_squared(m->rows + i * FG_DESCRIPTOR_DIM, probe);
     if (m->user_ids[i] == c->user) {
         if (d < c->mine) c->mine = d;
     } else if (d < c->theirs) {
@@ -428,7 +515,7 @@ static void search(fg_matcher *m, const float *descriptor, fg_match_result *resu
     float probe[FG_DESCRIPTOR_DIM];
     nearest s;
     nearest_reset(&s);
-    if (unit_length(descriptor, probe) == 0) { /* a zero probe matches nobody */
+    if (fg_matrix_unit(descriptor, probe) == 0) { /* a zero probe matches nobody */
         pthread_rwlock_rdlock(&m->lock);
         if (exact)
             scan_all(m, probe, &NEAREST, &s);
@@ -462,7 +549,7 @@ static float verify(fg_matcher *m, int64_t user_id, const float *descriptor, flo
 {
     float probe[FG_DESCRIPTOR_DIM];
     claim c = {user_id, INFINITY, INFINITY};
-    if (unit_length(descriptor, probe) == 0) {
+    if (fg_matrix_unit(descriptor, probe) == 0) {
         pthread_rwlock_rdlock(&m->lock);
         if (exact) {
             scan_all(m, probe, &CLAIM, &c);

@@ -214,9 +214,15 @@ bad:
                         "\"display_name\" must be UTF-8 text without control characters");
 }
 
-/* Computes the descriptors of 1..n sign-up images: each holds one usable face, all the same
- * person. descriptors has room for n. */
-static int describe_all(fg_request *req, const fg_blob *images, size_t n,
+/* The quality gate of faces to be enrolled, or NULL when it is off. */
+static const fg_quality_limits *enrol_gate(const fg_server *s)
+{
+    return s->config.enrol_quality ? &s->quality : NULL;
+}
+
+/* Computes the descriptors of 1..n images: each holds one usable face. `enrolment`: all must
+ * show one person and pass the quality gate (sign-up). descriptors has room for n. */
+static int describe_all(fg_request *req, const fg_blob *images, size_t n, int enrolment,
                         float (*descriptors)[FG_DESCRIPTOR_DIM], fg_http_error *e)
 {
     fg_server *s = req->server;
@@ -224,12 +230,26 @@ static int describe_all(fg_request *req, const fg_blob *images, size_t n,
         char what[32];
         fg_probe probe;
         snprintf(what, sizeof what, n > 1 ? "image %zu" : "image", i + 1);
-        if (fg_probe_face(req, FG_PROBE_ENROL, &images[i], what, &probe, e) != 0) return -1;
+        if (fg_probe_face(req, enrolment ? FG_PROBE_ENROL : FG_PROBE_FRAME, &images[i], what,
+                          enrolment ? enrol_gate(s) : NULL, &probe, e) != 0)
+            return -1;
         memcpy(descriptors[i], probe.descriptor, sizeof probe.descriptor);
-        if (i > 0 && fg_match_distance(descriptors[0], descriptors[i]) >= s->config.threshold)
+        /* Frames of one person: the ceiling, not the population's threshold, decides. */
+        if (enrolment && i > 0 &&
+            fg_match_distance(descriptors[0], descriptors[i]) >= s->policy.ceiling)
             return fg_http_fail(e, 400, "faces_differ",
                                 "image 1 and image %zu do not show the same person", i + 1);
     }
+    return 0;
+}
+
+/* The attempt's scores against the users it could be, and `claim` (0: none). */
+static int score(fg_server *s, const float (*descriptors)[FG_DESCRIPTOR_DIM], size_t n,
+                 int64_t claim, fg_match_scores *out, fg_http_error *e)
+{
+    int rc = fg_matcher_score(s->matcher, descriptors, n, claim, 0, out);
+    if (rc != FG_OK)
+        return fg_http_fail(e, 500, "internal", "could not match the face: %s", fg_strerror(rc));
     return 0;
 }
 
@@ -244,20 +264,20 @@ typedef struct enrol_check {
 
 #define GUARD_REFUSED 1 /* a guard's refusal, returned by the store write (never a store code) */
 
-/* 409 if any descriptor already matches an enrolled user. */
+/* 409 if the attempt could log in as an enrolled user: a face within a user's accept threshold
+ * is, by the policy's definition, theirs. */
 static int check_not_enrolled(void *ctx)
 {
     enrol_check *c = ctx;
-    for (size_t i = 0; i < c->n; i++) {
-        fg_match_result r;
-        fg_matcher_search(c->server->matcher, c->descriptors[i], &r);
-        if (r.best_distance < c->server->config.threshold) {
-            fg_http_fail(c->e, 409, "face_already_enrolled",
-                         "this face is already enrolled under another account");
-            return GUARD_REFUSED;
-        }
-    }
-    return 0;
+    fg_match_scores scores;
+    int64_t other;
+    if (score(c->server, c->descriptors, c->n, 0, &scores, c->e) != 0) return GUARD_REFUSED;
+    other = fg_policy_collision(&c->server->policy, &scores, 0);
+    fg_match_scores_free(&scores);
+    if (!other) return 0;
+    fg_http_fail(c->e, 409, "face_already_enrolled",
+                 "this face is already enrolled under another account");
+    return GUARD_REFUSED;
 }
 
 /* Creates the account: validations, faces, duplicate checks, one atomic insert. */
@@ -275,7 +295,7 @@ static int enrol(fg_request *req, const char *username, const char *display_name
     if (check_display_name(display_name, e) != 0) return -1;
     /* The faces first: whether a name is taken is only said to a request with real faces (at
      * the sign-up rate of its address), so names cannot be listed with junk images. */
-    if (describe_all(req, images, n, descriptors, e) != 0) return -1;
+    if (describe_all(req, images, n, 1, descriptors, e) != 0) return -1;
     rc = fg_store_user_get(s->store, username, NULL, &err);
     if (rc == FG_OK)
         return fg_http_fail(e, 409, "username_taken", "the username \"%s\" is taken", username);
@@ -361,8 +381,39 @@ static int refuse_login(fg_request *req, const char *account, double distance, f
     return -1;
 }
 
-/* Rate limits, face, decision, counters and audit. 0 with *out filled (accepted or not), or
- * -1 with e for refusals (rate limits, bad input). The attempt is reserved before the face is
+/* The decision on the frames' descriptors: 1:1 when claim is set, else 1:N. -1 with e on a
+ * store failure. */
+static int decide(fg_server *s, const char *claim, const float (*descriptors)[FG_DESCRIPTOR_DIM],
+                  size_t n, login_result *out, fg_http_error *e)
+{
+    fg_match_scores scores;
+    fg_match_decision d;
+    fg_error err = {0};
+    int rc = FG_OK;
+    if (claim) {
+        rc = fg_store_user_get(s->store, claim, &out->user, &err);
+        if (rc == FG_STORE_ENOTFOUND) return 0;
+        if (rc != FG_OK) return fg_http_store_fail(e, rc, &err, "could not log in");
+    }
+    if (score(s, descriptors, n, claim ? out->user.id : 0, &scores, e) != 0) return -1;
+    if (claim)
+        fg_policy_verify(&s->policy, &scores, out->user.id, &d);
+    else
+        fg_policy_identify(&s->policy, &scores, &d);
+    fg_match_scores_free(&scores);
+    out->distance = d.distance;
+    if (!claim && d.accepted) {
+        rc = fg_store_user_get_id(s->store, d.user, &out->user, &err);
+        /* Not found: deleted by another server a moment ago, the feed has not caught up yet. */
+        if (rc != FG_OK && rc != FG_STORE_ENOTFOUND)
+            return fg_http_store_fail(e, rc, &err, "could not log in");
+    }
+    out->accepted = d.accepted && rc == FG_OK;
+    return 0;
+}
+
+/* Rate limits, faces, decision, counters and audit. 0 with *out filled (accepted or not), or
+ * -1 with e for refusals (rate limits, bad input). The attempt is reserved before the faces are
  * processed, so simultaneous requests cannot overrun the limits. */
 static int attempt_login(fg_request *req, const char *image_field, int allow_claim,
                          login_result *out, fg_http_error *e)
@@ -371,8 +422,7 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
     const char *claim = NULL;
     fg_blob *images = NULL;
     size_t n = 0;
-    fg_probe probe;
-    fg_error err = {0};
+    float descriptors[FG_SERVER_MAX_LOGIN_IMAGES][FG_DESCRIPTOR_DIM];
     fg_rl_attempt attempt;
     int retry = 0, verdict;
 
@@ -380,7 +430,8 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
     out->distance = INFINITY;
     if ((allow_claim && fg_req_text(req, "username", &claim, e) != 0) ||
         (claim && check_username(claim, 0, e) != 0) ||
-        fg_req_images(req, image_field, 1, &images, &n, e) != 0) {
+        fg_req_images(req, image_field, allow_claim ? FG_SERVER_MAX_LOGIN_IMAGES : 1, &images, &n,
+                      e) != 0) {
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
         return -1;
     }
@@ -388,7 +439,7 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
         fg_blobs_free(images, n);
         return refuse_login(req, claim, NAN, e);
     }
-    if (fg_probe_face(req, FG_PROBE_FRAME, &images[0], "image", &probe, e) != 0) {
+    if (describe_all(req, images, n, 0, descriptors, e) != 0) {
         fg_blobs_free(images, n);
         fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_NEUTRAL, NULL, fg_now());
         fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
@@ -396,40 +447,19 @@ static int attempt_login(fg_request *req, const char *image_field, int allow_cla
         return -1;
     }
     fg_blobs_free(images, n);
+    if (decide(s, claim, (const float(*)[FG_DESCRIPTOR_DIM])descriptors, n, out, e) != 0) {
+        fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_NEUTRAL, NULL, fg_now());
+        fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
+        return -1;
+    }
 
-    if (claim) {
-        int rc = fg_store_user_get(s->store, claim, &out->user, &err);
-        if (rc == FG_OK) {
-            float others = INFINITY;
-            out->distance = fg_matcher_verify(s->matcher, out->user.id, probe.descriptor, &others);
-            out->accepted =
-                fg_match_decide_claim((float)out->distance, others, s->config.threshold);
-        } else if (rc != FG_STORE_ENOTFOUND) {
-            fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
-            return fg_http_store_fail(e, rc, &err, "could not log in");
-        }
-    } else {
-        fg_match_result r;
-        int rc = FG_STORE_ENOTFOUND;
-        fg_matcher_search(s->matcher, probe.descriptor, &r);
-        out->distance = r.best_distance;
-        if (fg_match_decide(&r, s->config.threshold, s->config.margin))
-            rc = fg_store_user_get_id(s->store, r.best_user, &out->user, &err);
-        /* Not found: deleted by another server a moment ago, the feed has not caught up yet. */
-        if (rc != FG_OK && rc != FG_STORE_ENOTFOUND) {
-            fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_NEUTRAL, NULL, fg_now());
-            fg_metrics_login(s->metrics, FG_LOGIN_BAD_INPUT);
-            return fg_http_store_fail(e, rc, &err, "could not log in");
-        }
-        out->accepted = rc == FG_OK;
-        /* An address locked out of an account stays out whichever way it comes in. */
-        if (out->accepted &&
-            (verdict = fg_ratelimit_check_account(s->ratelimit, req->client, out->user.username,
-                                                  fg_now(), &retry)) != FG_RL_OK) {
-            fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_NEUTRAL, NULL, fg_now());
-            limit_error(verdict, retry, e);
-            return refuse_login(req, out->user.username, out->distance, e);
-        }
+    /* An address locked out of an account stays out whichever way it comes in. */
+    if (!claim && out->accepted &&
+        (verdict = fg_ratelimit_check_account(s->ratelimit, req->client, out->user.username,
+                                              fg_now(), &retry)) != FG_RL_OK) {
+        fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_NEUTRAL, NULL, fg_now());
+        limit_error(verdict, retry, e);
+        return refuse_login(req, out->user.username, out->distance, e);
     }
     if (out->accepted) {
         fg_ratelimit_end(s->ratelimit, &attempt, FG_RL_SUCCESS, out->user.username, fg_now());
@@ -516,14 +546,21 @@ typedef struct face_check {
 static int check_own_face(void *ctx)
 {
     face_check *c = ctx;
-    float others, own = fg_matcher_verify(c->server->matcher, c->user_id, c->descriptor, &others);
-    float threshold = c->server->config.threshold;
-    if (others < threshold && others < own) {
+    fg_match_scores scores;
+    fg_match_decision own;
+    int64_t other;
+    if (score(c->server, (const float(*)[FG_DESCRIPTOR_DIM])c->descriptor, 1, c->user_id, &scores,
+              c->e) != 0)
+        return GUARD_REFUSED;
+    fg_policy_verify(&c->server->policy, &scores, c->user_id, &own);
+    other = fg_policy_collision(&c->server->policy, &scores, c->user_id);
+    fg_match_scores_free(&scores);
+    if (other && own.runner_up_distance < own.distance) {
         fg_http_fail(c->e, 409, "face_already_enrolled",
                      "this face is already enrolled under another account");
         return GUARD_REFUSED;
     }
-    if (!(own < threshold)) {
+    if (!(own.distance < own.threshold)) {
         fg_http_fail(c->e, 400, "face_mismatch",
                      "this face does not match the account's enrolled faces");
         return GUARD_REFUSED;
@@ -537,8 +574,9 @@ static int too_many_faces(fg_http_error *e)
                         FG_SERVER_MAX_FACES);
 }
 
-/* Adds a face to the signed-in account. It must be the account holder's face (match their
- * templates), so a borrowed session cannot enrol somebody else's face into the account. */
+/* Adds a face to the signed-in account. It must be the account holder's face (within their
+ * threshold), so a borrowed session cannot enrol somebody else's face into the account, and
+ * nobody else's (the sign-up rule). */
 static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
 {
     fg_server *s = req->server;
@@ -558,7 +596,7 @@ static int add_face(fg_request *req, fg_store_user *user, fg_http_error *e)
         fg_blobs_free(images, n);
         return -1;
     }
-    rc = fg_probe_face(req, FG_PROBE_ENROL, &images[0], "image", &probe, e);
+    rc = fg_probe_face(req, FG_PROBE_ENROL, &images[0], "image", enrol_gate(s), &probe, e);
     fg_blobs_free(images, n);
     if (rc != 0) {
         end_attempt(req, &attempt, rc, e);

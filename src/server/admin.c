@@ -1,6 +1,6 @@
 /*
- * admin.c - the admin routes: list users, delete a user, read the audit log. http.c has
- * checked the admin token before any of these runs.
+ * admin.c - the admin routes: list users, delete a user, read the audit log, the accept
+ * threshold on this population. http.c has checked the admin token before any of these runs.
  */
 #include "server/routes.h"
 
@@ -96,4 +96,33 @@ void fg_route_admin_audit(fg_request *req)
     }
     free(events);
     fg_reply_json(req, 200, json_pack("{s:o}", "events", list));
+}
+
+/* Rounded for display: a summary, not a measurement to 17 digits. */
+static json_t *rounded(double x, double unit)
+{
+    return json_real(round(x / unit) * unit);
+}
+
+void fg_route_admin_threshold(fg_request *req)
+{
+    fg_server *s = req->server;
+    const fg_policy *p = &s->policy;
+    fg_policy_summary sum;
+    if (fg_matcher_policy_summary(s->matcher, p, &sum) != FG_OK) {
+        fg_reply_errorf(req, 500, "internal", "out of memory estimating the threshold");
+        return;
+    }
+    const char *basis = p->fixed ? "fixed" : sum.estimated ? "estimated" : "fallback";
+    json_t *body = json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:I, s:I, s:o, s:I, s:I}", "policy",
+        p->fixed ? "fixed" : "adaptive", "basis", basis, "threshold", rounded(sum.threshold, 1e-4),
+        "threshold_low", rounded(sum.threshold_low, 1e-4), "threshold_high",
+        rounded(sum.threshold_high, 1e-4), "target_far", json_real(p->target_far), "ceiling",
+        rounded(p->ceiling, 1e-4), "min_users", p->min_users, "fallback",
+        rounded(p->fallback, 1e-4), "margin", rounded(fg_policy_margin(p, sum.threshold), 1e-4),
+        "users", (json_int_t)sum.users, "templates", (json_int_t)sum.templates, "estimated_far",
+        json_real(sum.estimated_far), "impostor_pairs", (json_int_t)sum.pairs, "impostor_accepts",
+        (json_int_t)sum.accepted);
+    fg_reply_json(req, 200, body);
 }

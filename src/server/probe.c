@@ -94,29 +94,63 @@ static int unscaled_side(int side, double scale)
     return scale == 1.0 ? side : (int)(side / scale + 0.5);
 }
 
+/* The index of the one usable face (box at least min_side, in decoded pixels), -1 when there is
+ * none, -2 when there are several; *usable gets how many. */
+static long usable_face(float min_side, const fg_face *faces, size_t count, size_t *usable)
+{
+    long pick = -1;
+    *usable = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (shorter_side(&faces[i]) >= min_side) {
+            if (*usable == 0) pick = (long)i;
+            (*usable)++;
+        }
+    }
+    return *usable > 1 ? -2 : pick;
+}
+
+/* The quality measures of a face of the decoded image; its size in the image's own pixels. */
+static int measure_quality(const fg_image *img, const fg_face *face, double scale,
+                           fg_face_quality *q, fg_error *err)
+{
+    int rc = fg_face_quality_measure(img, face, NULL, q, err);
+    q->face_px = (float)(q->face_px / scale);
+    return rc;
+}
+
+/* Refuses a face under the enrolment limits with the check's code and message. */
+static int quality_gate(const fg_image *img, const fg_face *face, double scale,
+                        const fg_quality_limits *gate, const char *what, fg_http_error *e)
+{
+    fg_face_quality q;
+    fg_error err = {0};
+    char message[200];
+    if (measure_quality(img, face, scale, &q, &err) != FG_OK)
+        return fg_http_fail(e, 500, "internal", "%s: %s", what, err.message);
+    fg_quality_verdict v = fg_quality_check(&q, gate, message, sizeof message);
+    if (v != FG_QUALITY_OK)
+        return fg_http_fail(e, 400, fg_quality_code(v), "%s: %s", what, message);
+    return 0;
+}
+
 int fg_probe_face(fg_request *req, fg_probe_kind kind, const fg_blob *image, const char *what,
-                  fg_probe *out, fg_http_error *e)
+                  const fg_quality_limits *gate, fg_probe *out, fg_http_error *e)
 {
     fg_server *s = req->server;
     fg_image img = {0};
     fg_face *faces = NULL;
-    size_t count = 0, usable = 0, pick = 0;
+    size_t count = 0, usable = 0;
+    long pick;
     fg_error err = {0};
     double scale = 1.0;
-    float min_side;
     int rc = -1;
 
     if (decode(s, kind, image, what, &img, &scale, e) != 0) return -1;
     out->width = unscaled_side(img.width, scale);
     out->height = unscaled_side(img.height, scale);
-    min_side = (float)(s->config.min_face_px * scale); /* the minimum, in decoded pixels */
     if (detect(req->engine, &img, what, &faces, &count, e) != 0) goto out;
-    for (size_t i = 0; i < count; i++) {
-        if (shorter_side(&faces[i]) >= min_side) {
-            if (usable == 0) pick = i;
-            usable++;
-        }
-    }
+    /* the minimum, in decoded pixels */
+    pick = usable_face((float)(s->config.min_face_px * scale), faces, count, &usable);
     if (count == 0) {
         fg_http_fail(e, 400, "no_face", "%s: no face found", what);
     } else if (usable == 0) {
@@ -128,12 +162,14 @@ int fg_probe_face(fg_request *req, fg_probe_kind kind, const fg_blob *image, con
         fg_http_fail(e, 400, "multiple_faces",
                      "%s: %zu faces found; exactly one person must be in the picture", what,
                      usable);
-    } else if (fg_describe(req->engine, &img, &faces[pick], out->descriptor, &err) != FG_OK) {
-        engine_error(&err, what, e);
-    } else {
-        out->face = faces[pick];
-        unscale_face(&out->face, scale);
-        rc = 0;
+    } else if (!gate || quality_gate(&img, &faces[pick], scale, gate, what, e) == 0) {
+        if (fg_describe(req->engine, &img, &faces[pick], out->descriptor, &err) != FG_OK) {
+            engine_error(&err, what, e);
+        } else {
+            out->face = faces[pick];
+            unscale_face(&out->face, scale);
+            rc = 0;
+        }
     }
 out:
     free(faces);
@@ -142,22 +178,30 @@ out:
 }
 
 int fg_probe_detect(fg_request *req, const fg_blob *image, int *width, int *height, fg_face **faces,
-                    fg_face_mesh **meshes, size_t *count, fg_http_error *e)
+                    fg_face_mesh **meshes, size_t *count, fg_face_quality *quality, int *measured,
+                    fg_http_error *e)
 {
+    fg_server *s = req->server;
     fg_image img = {0};
     fg_error err = {0};
     double scale = 1.0;
+    size_t usable;
+    long pick;
     int rc = 0;
     *meshes = NULL;
-    if (decode(req->server, FG_PROBE_FRAME, image, "image", &img, &scale, e) != 0) return -1;
+    *measured = 0;
+    if (decode(s, FG_PROBE_FRAME, image, "image", &img, &scale, e) != 0) return -1;
     *width = unscaled_side(img.width, scale);
     *height = unscaled_side(img.height, scale);
-    if (req->server->config.guidance == FG_GUIDANCE_FAST) {
+    if (s->config.guidance == FG_GUIDANCE_FAST) {
         if (fg_detect_mesh(req->engine, &img, faces, meshes, count, &err) != FG_OK)
             rc = engine_error(&err, "image", e);
     } else {
         rc = detect(req->engine, &img, "image", faces, count, e);
     }
+    if (rc == 0 &&
+        (pick = usable_face((float)(s->config.min_face_px * scale), *faces, *count, &usable)) >= 0)
+        *measured = measure_quality(&img, &(*faces)[pick], scale, quality, NULL) == FG_OK;
     for (size_t i = 0; rc == 0 && i < *count; i++) {
         unscale_face(&(*faces)[i], scale);
         if (*meshes) unscale_mesh(&(*meshes)[i], scale);

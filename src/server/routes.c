@@ -16,6 +16,7 @@ const fg_route fg_routes[] = {
     {"DELETE", "/api/v1/users/{name}", fg_route_admin_user_delete, FG_ROUTE_ADMIN,
      "admin_user_delete"},
     {"GET", "/api/v1/audit", fg_route_admin_audit, FG_ROUTE_ADMIN, "admin_audit"},
+    {"GET", "/api/v1/threshold", fg_route_admin_threshold, FG_ROUTE_ADMIN, "admin_threshold"},
     {"POST", "/api/v1/login", fg_route_login, FG_ROUTE_INFER, "login"},
     {"POST", "/api/v1/logout", fg_route_logout, 0, "logout"},
     {"GET", "/api/v1/me", fg_route_me, 0, "me"},
@@ -108,9 +109,10 @@ static double rounded(double v, double scale)
     return round(v * scale) / scale;
 }
 
-/* The camera UI's hint for a set of faces in a width x height frame. */
+/* The camera UI's hint for a set of faces in a width x height frame; quality (may be NULL)
+ * the usable face's measurements: a face that would be refused at sign-up is not "ok". */
 static const char *detect_hint(const fg_server *s, const fg_face *faces, size_t count, int width,
-                               int height, const char **message)
+                               int height, const fg_face_quality *quality, const char **message)
 {
     size_t usable = 0;
     const fg_face *f = NULL;
@@ -142,6 +144,21 @@ static const char *detect_hint(const fg_server *s, const fg_face *faces, size_t 
         *message = "Centre your face in the frame.";
         return "off_center";
     }
+    if (quality && s->config.enrol_quality) {
+        static const char *const hints[] = {"ok",       "move_closer", "blurred",
+                                            "too_dark", "overexposed", "turned"};
+        static const char *const messages[] = {"",
+                                               "The face is too small: move closer to the camera.",
+                                               "Hold still: the picture is blurred.",
+                                               "Too dark: turn towards the light.",
+                                               "Too bright: move out of direct light.",
+                                               "Look straight at the camera."};
+        fg_quality_verdict v = fg_quality_check(quality, &s->quality, NULL, 0);
+        if (v != FG_QUALITY_OK) {
+            *message = messages[v];
+            return hints[v];
+        }
+    }
     *message = "Face found: hold still.";
     return "ok";
 }
@@ -164,7 +181,8 @@ void fg_route_detect(fg_request *req)
     size_t nimages = 0, count = 0;
     fg_face *faces = NULL;
     fg_face_mesh *meshes = NULL;
-    int width = 0, height = 0;
+    int width = 0, height = 0, measured = 0;
+    fg_face_quality quality;
     const char *hint, *message;
     json_t *list;
     int retry = 0;
@@ -178,7 +196,8 @@ void fg_route_detect(fg_request *req)
         return;
     }
     if (fg_req_images(req, "image", 1, &images, &nimages, &e) != 0 ||
-        fg_probe_detect(req, &images[0], &width, &height, &faces, &meshes, &count, &e) != 0) {
+        fg_probe_detect(req, &images[0], &width, &height, &faces, &meshes, &count, &quality,
+                        &measured, &e) != 0) {
         fg_blobs_free(images, nimages);
         fg_reply_error(req, &e);
         return;
@@ -198,7 +217,8 @@ void fg_route_detect(fg_request *req)
         if (meshes) json_object_set_new(face, "measures", measures_json(&meshes[i]));
         json_array_append_new(list, face);
     }
-    hint = detect_hint(req->server, faces, count, width, height, &message);
+    hint =
+        detect_hint(req->server, faces, count, width, height, measured ? &quality : NULL, &message);
     free(faces);
     free(meshes);
     fg_reply_json(req, 200,

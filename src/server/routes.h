@@ -21,6 +21,7 @@ void fg_route_seed_verify(fg_request *req);
 void fg_route_admin_users(fg_request *req);
 void fg_route_admin_user_delete(fg_request *req);
 void fg_route_admin_audit(fg_request *req);
+void fg_route_admin_threshold(fg_request *req);
 
 /* routes.c */
 void fg_route_detect(fg_request *req);

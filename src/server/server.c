@@ -42,6 +42,9 @@ void fg_server_config_init(fg_server_config *c)
     c->workers = cores > 0 ? (int)cores : 1;
     c->threshold = FG_SERVER_DEFAULT_THRESHOLD;
     c->margin = FG_SERVER_DEFAULT_MARGIN;
+    c->target_far = (float)FG_POLICY_TARGET_FAR;
+    snprintf(c->policy, sizeof c->policy, "adaptive");
+    c->enrol_quality = 1;
     c->min_face_px = FG_SERVER_MIN_FACE_PX;
     c->body_limit = 10u * 1024 * 1024;
     c->frame_max_pixels = FG_SERVER_FRAME_MAX_PIXELS;
@@ -126,10 +129,19 @@ static void banner(const fg_server *s, size_t users, int admin_created)
     int ipv6 = strchr(c->host, ':') != NULL;
     struct stat st;
     int web = c->web_root[0] && stat(c->web_root, &st) == 0 && S_ISDIR(st.st_mode);
-    char *text = NULL;
+    char *text = NULL, policy[256];
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
     if (!out) return;
+    if (s->policy.fixed)
+        snprintf(policy, sizeof policy, "fixed %.3f, margin %.3f", (double)c->threshold,
+                 (double)c->margin);
+    else
+        snprintf(policy, sizeof policy,
+                 "adaptive to the enrolled users: target FAR %g, ceiling %.3f, %.3f under %d "
+                 "users, margin %.3f at the ceiling",
+                 s->policy.target_far, (double)s->policy.ceiling, (double)s->policy.fallback,
+                 s->policy.min_users, (double)c->margin);
     fprintf(out,
             "facegate %s listening on http://%s%s%s:%d/\n"
             "  data dir   %s (%s: %zu users, %zu face templates)\n"
@@ -138,17 +150,17 @@ static void banner(const fg_server *s, size_t users, int admin_created)
             "  engine     %s detector, %s chip, padding %s%s\n"
             "  guidance   /api/v1/detect by %s\n"
             "  web app    %s%s\n"
-            "  workers    %d, threshold %.3f, margin %.3f, body limit %zu bytes\n",
+            "  workers    %d, body limit %zu bytes\n"
+            "  threshold  %s\n",
             FG_SERVER_VERSION, ipv6 ? "[" : "", c->host, ipv6 ? "]" : "", s->bound_port,
             c->data_dir, fg_store_backend_name(s->store), users, fg_matcher_templates(s->matcher),
-            c->engine.model_dir,
-            c->engine.fast_model_dir ? c->engine.fast_model_dir : "not loaded",
+            c->engine.model_dir, c->engine.fast_model_dir ? c->engine.fast_model_dir : "not loaded",
             fg_detector_name(c->engine.detector), fg_align_name(c->engine.align),
             fg_padding_name(c->engine.padding), c->engine.tta ? ", tta" : "",
             c->guidance == FG_GUIDANCE_FAST ? "the fast path (BlazeFace + FaceMesh)"
                                             : "the log-in detector",
             web ? c->web_root : "none: ", web ? "" : "serving the API only", c->workers,
-            (double)c->threshold, (double)c->margin, c->body_limit);
+            c->body_limit, policy);
     fprintf(out, "  issuer     %s (OpenID Connect)\n", c->issuer);
     if (c->admin_host[0])
         fprintf(out, "  admin      http://%s%s%s:%d/ (metrics, health)\n",
@@ -253,6 +265,16 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     if (s->config.workers < 1) s->config.workers = 1;
     pthread_mutex_init(&s->keys_lock, NULL);
     s->lock_fd = -1;
+    fg_policy_init(&s->policy, s->config.threshold, s->config.margin);
+    s->policy.target_far = s->config.target_far;
+    s->policy.fixed = !strcmp(s->config.policy, "fixed");
+    if (!s->policy.fixed && strcmp(s->config.policy, "adaptive")) {
+        rc = fg_fail(err, FG_EINVAL, "policy must be adaptive or fixed, not \"%s\"",
+                     s->config.policy);
+        goto fail;
+    }
+    if ((rc = fg_policy_ready(&s->policy, err)) != FG_OK) goto fail;
+    fg_quality_limits_init(&s->quality);
 
     if (!issuer_valid(s->config.issuer)) {
         rc = fg_fail(err, FG_EINVAL,
@@ -269,10 +291,21 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
         fg_set_error(err, rc, "out of memory for the matcher");
         goto fail;
     }
+    /* Only templates this engine's descriptors can be compared with (TTA averages the same
+     * network's descriptors of the face and its mirror image: comparable). */
+    if ((rc = fg_store_set_kind(s->store, FG_TEMPLATE_RECOGNIZER_DEFAULT,
+                                fg_align_name(s->config.engine.align), err)) != FG_OK)
+        goto fail;
     if ((rc = fg_store_follow(s->store, apply_change, s, err)) != FG_OK) {
         if (err && err->code != rc) fg_set_error(err, rc, "cannot load the face templates");
         goto fail;
     }
+    if (fg_store_skipped_templates(s->store))
+        fprintf(stderr,
+                "facegate: %zu face templates were made with another recognizer or alignment "
+                "than %s/%s: they are not used (their users add a face again)\n",
+                fg_store_skipped_templates(s->store), FG_TEMPLATE_RECOGNIZER_DEFAULT,
+                fg_align_name(s->config.engine.align));
     if (fg_store_is_shared(s->store)) {
         if (pthread_create(&s->follower, NULL, follow, s) != 0) {
             rc = fg_fail(err, FG_ENOMEM, "cannot start the change follower thread");

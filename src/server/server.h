@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "facegate.h"
+#include "face/quality.h"
 #include "match/match.h"
 #include "server/jwt.h"
 #include "server/metrics.h"
@@ -26,15 +27,18 @@
 
 #define FG_SERVER_VERSION "0.1.0"
 
-/* Log-in accept threshold on the match distance (fg_match_distance): the engine's calibrated one
- * (FG_MATCH_THRESHOLD, chosen on LFW for a false-accept rate of at most 0.1%). */
+/* The accept threshold's ceiling on the match distance (fg_match_distance): the engine's
+ * calibrated one (FG_MATCH_THRESHOLD, chosen on LFW for a false-accept rate of at most 0.1%).
+ * Below it the threshold adapts to the enrolled population (match/policy.h). */
 #define FG_SERVER_DEFAULT_THRESHOLD FG_MATCH_THRESHOLD
 /* The best user must beat the runner-up user's distance by this much (1:N). */
-#define FG_SERVER_DEFAULT_MARGIN 0.035f
+#define FG_SERVER_DEFAULT_MARGIN FG_POLICY_MARGIN
 /* A usable face's detection box is at least this many pixels on its shorter side. */
 #define FG_SERVER_MIN_FACE_PX 80
 /* Images per sign-up, and templates an account may hold in total. */
 #define FG_SERVER_MAX_SIGNUP_IMAGES 5
+/* Frames one log-in may send (decided together, fg_matcher_score). */
+#define FG_SERVER_MAX_LOGIN_IMAGES 5
 #define FG_SERVER_MAX_FACES 10
 #define FG_SERVER_MAX_CORS_ORIGINS 16
 /* A webcam frame: 1920x1080 fits. */
@@ -56,8 +60,11 @@ typedef struct fg_server_config {
     char fast_models[1024]; /* @vladmandic/human's models: the fast path */
     int guidance;           /* /api/v1/detect: FG_GUIDANCE_FAST or FG_GUIDANCE_LOGIN */
     int workers;            /* inference threads = engines */
-    float threshold;
-    float margin;
+    float threshold;   /* the ceiling of the adaptive threshold; the threshold with policy fixed */
+    float margin;      /* 1:N margin at the ceiling */
+    float target_far;  /* the adaptive threshold's FAR target on the enrolled population */
+    char policy[16];   /* "adaptive" or "fixed" */
+    int enrol_quality; /* refuse sign-up and added faces under the quality limits */
     int min_face_px;
     size_t body_limit;          /* bytes */
     uint64_t frame_max_pixels;  /* log-in and detect images; enrolment: engine.max_pixels */
@@ -98,6 +105,8 @@ typedef struct fg_server {
     fg_server_config config;
     fg_store *store;
     fg_matcher *matcher;
+    fg_policy policy;          /* the accept rule, from threshold, margin, target_far and policy */
+    fg_quality_limits quality; /* the enrolment quality gate (face/quality.h) */
     fg_pool *pool;
     struct fg_http *http; /* connection tracking (http.c) */
     /* The signing keys (current + previous): replaced by fg_server_reload_keys, so read them

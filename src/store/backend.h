@@ -23,10 +23,12 @@
     "replace(replace(replace(lower(replace(replace(replace(" x ", '.', ''), '_', ''), '-', '')), " \
     "'0', 'o'), '1', 'l'), 'i', 'l')"
 
-/* An encrypted template as stored. */
+/* An encrypted template as stored, with what made it (in the clear: not biometric). */
 typedef struct fg_sealed_template {
     uint8_t nonce[FG_SEALED_NONCE_BYTES];
     uint8_t ciphertext[FG_SEALED_BYTES];
+    char recognizer[FG_TEMPLATE_KIND_MAX + 1];
+    char alignment[FG_TEMPLATE_KIND_MAX + 1];
 } fg_sealed_template;
 
 /* Called per template (kind FG_STORE_CHANGE_ADD, with the owner's username, the AAD, and the

@@ -91,6 +91,11 @@ static const char *const MIGRATIONS[] = {
     /* 2: look-alike usernames (backend.h): indexed, not unique, so that look-alike pairs
      * created before are kept (as SQLite's 5). */
     "CREATE INDEX users_username_key ON users ((" FG_USERNAME_KEY_SQL("username") "));",
+    /* 3: what made each template (existing ones: the defaults of store.h; SQLite's 6) */
+    "ALTER TABLE templates ADD COLUMN recognizer TEXT NOT NULL "
+    "DEFAULT '" FG_TEMPLATE_RECOGNIZER_DEFAULT "';"
+    "ALTER TABLE templates ADD COLUMN alignment TEXT NOT NULL "
+    "DEFAULT '" FG_TEMPLATE_ALIGNMENT_DEFAULT "';",
 };
 #define SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -461,9 +466,11 @@ static int pg_template_insert(void *db, int64_t user_id, int64_t created_at,
     param_bytes(&p, t->nonce, sizeof t->nonce);
     param_bytes(&p, t->ciphertext, sizeof t->ciphertext);
     param_int(&p, created_at);
+    param_text(&p, t->recognizer);
+    param_text(&p, t->alignment);
     rc = insert_returning(db, "insert template",
-                          "INSERT INTO templates (user_id, nonce, ciphertext, created_at) "
-                          "VALUES ($1, $2, $3, $4) RETURNING id",
+                          "INSERT INTO templates (user_id, nonce, ciphertext, created_at, "
+                          "recognizer, alignment) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                           &p, &id, err);
     if (rc != FG_OK) return rc;
     if (template_id) *template_id = id;
@@ -543,6 +550,9 @@ static int pg_import(void *db, const char *const *uids, const char *const *usern
     params p = {0};
     int rc;
     param_int(&p, created_at);
+    /* The front stamps every template with its store's kind: the first one's is everyone's. */
+    param_text(&p, n ? sealed[0].recognizer : FG_TEMPLATE_RECOGNIZER_DEFAULT);
+    param_text(&p, n ? sealed[0].alignment : FG_TEMPLATE_ALIGNMENT_DEFAULT);
     rc = run(s, "import",
              "CREATE TEMP TABLE import_rows (uid TEXT, username TEXT, nonce BYTEA, "
              "ciphertext BYTEA) ON COMMIT DROP",
@@ -556,8 +566,9 @@ static int pg_import(void *db, const char *const *uids, const char *const *usern
     rc = run(s, "import users",
              "WITH u AS (INSERT INTO users (uid, username, display_name, created_at) "
              "SELECT uid, username, username, $1 FROM import_rows RETURNING id, username), "
-             "t AS (INSERT INTO templates (user_id, nonce, ciphertext, created_at) "
-             "SELECT u.id, i.nonce, i.ciphertext, $1 FROM u JOIN import_rows i USING (username) "
+             "t AS (INSERT INTO templates (user_id, nonce, ciphertext, created_at, recognizer, "
+             "alignment) SELECT u.id, i.nonce, i.ciphertext, $1, $2, $3 FROM u "
+             "JOIN import_rows i USING (username) "
              "RETURNING id, user_id) "
              "INSERT INTO changes (kind, user_id, template_id) SELECT 1, user_id, id FROM t "
              "ORDER BY id",
@@ -653,8 +664,16 @@ static int pg_user_count(void *db, size_t *count, fg_error *err)
     return FG_OK;
 }
 
-/* Row `row` of a binary result holding (template id, user id, username, nonce, ciphertext) from
- * column `col`: checks the blobs and hands the template to fn. */
+/* Text of at most FG_TEMPLATE_KIND_MAX bytes into dst ("" when longer). */
+static void copy_kind(char dst[FG_TEMPLATE_KIND_MAX + 1], const char *src, int64_t len)
+{
+    if (len < 0 || len > FG_TEMPLATE_KIND_MAX) len = 0;
+    memcpy(dst, src, (size_t)len);
+    dst[len] = 0;
+}
+
+/* Row `row` of a binary result holding (template id, user id, username, nonce, ciphertext,
+ * recognizer, alignment) from column `col`: checks the blobs and hands the template to fn. */
 static int deliver_one(const PGresult *r, int row, int col, fg_sealed_fn fn, void *ctx,
                        fg_error *err)
 {
@@ -666,6 +685,8 @@ static int deliver_one(const PGresult *r, int row, int col, fg_sealed_fn fn, voi
                        (long long)template_id);
     memcpy(t.nonce, PQgetvalue(r, row, col + 3), sizeof t.nonce);
     memcpy(t.ciphertext, PQgetvalue(r, row, col + 4), sizeof t.ciphertext);
+    copy_kind(t.recognizer, PQgetvalue(r, row, col + 5), PQgetlength(r, row, col + 5));
+    copy_kind(t.alignment, PQgetvalue(r, row, col + 6), PQgetlength(r, row, col + 6));
     return fn(ctx, FG_STORE_CHANGE_ADD, get_int_binary(r, row, col + 1), template_id,
               PQgetvalue(r, row, col + 2), &t);
 }
@@ -683,8 +704,8 @@ static int take_be(const uint8_t **p, const uint8_t *end, int bytes, int64_t *v)
 }
 
 /* One row of COPY ... (FORMAT binary): id, user_id (int8), username (text), nonce, ciphertext
- * (bytea), handed to fn (*stop: its answer, or the error of a malformed row). The first row
- * follows the 19-byte file header; the trailer is skipped. */
+ * (bytea), recognizer, alignment (text), handed to fn (*stop: its answer, or the error of a
+ * malformed row). The first row follows the 19-byte file header; the trailer is skipped. */
 static void copy_row(const uint8_t *p, const uint8_t *end, int first, fg_sealed_fn fn, void *ctx,
                      int *stop, fg_error *err)
 {
@@ -698,7 +719,7 @@ static void copy_row(const uint8_t *p, const uint8_t *end, int first, fg_sealed_
     }
     if (take_be(&p, end, 2, &fields) != 0) goto bad;
     if (fields == -1) return;
-    if (fields != 5 || take_be(&p, end, 4, &len) || len != 8 || take_be(&p, end, 8, &id) ||
+    if (fields != 7 || take_be(&p, end, 4, &len) || len != 8 || take_be(&p, end, 8, &id) ||
         take_be(&p, end, 4, &len) || len != 8 || take_be(&p, end, 8, &user_id) ||
         take_be(&p, end, 4, &len) || len < 0 || len > FG_USERNAME_MAX || end - p < len)
         goto bad;
@@ -710,6 +731,12 @@ static void copy_row(const uint8_t *p, const uint8_t *end, int first, fg_sealed_
     p += len;
     if (take_be(&p, end, 4, &len) || len != (int64_t)sizeof t.ciphertext || end - p < len) goto bad;
     memcpy(t.ciphertext, p, sizeof t.ciphertext);
+    p += len;
+    if (take_be(&p, end, 4, &len) || len < 0 || end - p < len) goto bad;
+    copy_kind(t.recognizer, (const char *)p, len);
+    p += len;
+    if (take_be(&p, end, 4, &len) || len < 0 || end - p < len) goto bad;
+    copy_kind(t.alignment, (const char *)p, len);
     *stop = fn(ctx, FG_STORE_CHANGE_ADD, user_id, id, username, &t);
     return;
 bad:
@@ -733,11 +760,12 @@ static int pg_template_each(void *db, fg_sealed_fn fn, void *ctx, int64_t *last_
         rc = run(s, "read templates", "SET LOCAL work_mem = '256MB'", NULL, 0, NULL, err);
     }
     if (rc == FG_OK)
-        rc =
-            copy_out(s,
-                     "COPY (SELECT t.id, t.user_id, u.username, t.nonce, t.ciphertext "
-                     "FROM templates t JOIN users u ON u.id = t.user_id) TO STDOUT (FORMAT binary)",
-                     err);
+        rc = copy_out(
+            s,
+            "COPY (SELECT t.id, t.user_id, u.username, t.nonce, t.ciphertext, t.recognizer, "
+            "t.alignment FROM templates t JOIN users u ON u.id = t.user_id) "
+            "TO STDOUT (FORMAT binary)",
+            err);
     if (rc == FG_OK) {
         int stop = FG_OK;
         for (;;) { /* after a failure the rest is read and dropped, to end the COPY */
@@ -769,7 +797,7 @@ static int pg_changes(void *db, int64_t after, fg_sealed_fn fn, void *ctx, int64
     param_int(&p, after);
     rc = run(db, "read the change log",
              "SELECT c.seq, c.kind::int8, c.template_id, c.user_id, u.username, t.nonce, "
-             "t.ciphertext "
+             "t.ciphertext, t.recognizer, t.alignment "
              "FROM changes c LEFT JOIN templates t ON c.kind = 1 AND t.id = c.template_id "
              "LEFT JOIN users u ON u.id = t.user_id WHERE c.seq > $1 ORDER BY c.seq",
              &p, 1, &r, err);

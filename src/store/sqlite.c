@@ -84,6 +84,11 @@ static const char *const MIGRATIONS[] = {
     /* 5: look-alike usernames (backend.h): indexed, not unique, so that look-alike pairs
      * created before are kept. */
     "CREATE INDEX IF NOT EXISTS users_username_key ON users(" FG_USERNAME_KEY_SQL("username") ");",
+    /* 6: what made each template (existing ones: the defaults of store.h) */
+    "ALTER TABLE templates ADD COLUMN recognizer TEXT NOT NULL "
+    "DEFAULT '" FG_TEMPLATE_RECOGNIZER_DEFAULT "';"
+    "ALTER TABLE templates ADD COLUMN alignment TEXT NOT NULL "
+    "DEFAULT '" FG_TEMPLATE_ALIGNMENT_DEFAULT "';",
 };
 #define SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -145,14 +150,15 @@ static const char *const STATEMENTS[ST_COUNT] = {
     [ST_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
     [ST_USER_LIST] = "SELECT " USER_COLUMNS " FROM users u ORDER BY u.username",
     [ST_USER_COUNT] = "SELECT count(*) FROM users",
-    [ST_TEMPLATE_INSERT] = "INSERT INTO templates (user_id, nonce, ciphertext, created_at) "
-                           "VALUES (?1, ?2, ?3, ?4)",
-    [ST_TEMPLATE_ALL] = "SELECT t.id, t.user_id, u.username, t.nonce, t.ciphertext "
-                        "FROM templates t JOIN users u ON u.id = t.user_id ORDER BY t.id",
+    [ST_TEMPLATE_INSERT] = "INSERT INTO templates (user_id, nonce, ciphertext, recognizer, "
+                           "alignment, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_TEMPLATE_ALL] = "SELECT t.id, t.user_id, u.username, t.nonce, t.ciphertext, t.recognizer, "
+                        "t.alignment FROM templates t JOIN users u ON u.id = t.user_id "
+                        "ORDER BY t.id",
     [ST_CHANGE_INSERT] = "INSERT INTO changes (kind, user_id, template_id) VALUES (?1, ?2, ?3)",
     [ST_CHANGE_LAST] = "SELECT coalesce(max(seq), 0) FROM changes",
     [ST_CHANGES_AFTER] = "SELECT c.seq, c.kind, c.user_id, c.template_id, u.username, t.nonce, "
-                         "t.ciphertext FROM changes c "
+                         "t.ciphertext, t.recognizer, t.alignment FROM changes c "
                          "LEFT JOIN templates t ON c.kind = 1 AND t.id = c.template_id "
                          "LEFT JOIN users u ON u.id = t.user_id "
                          "WHERE c.seq > ?1 ORDER BY c.seq",
@@ -348,12 +354,17 @@ fail:
     return rc;
 }
 
-static int bind_sealed(sqlite3_stmt *st, int nonce_col, const fg_sealed_template *t)
+/* Binds the nonce, the ciphertext and (kind) the recognizer and alignment from nonce_col on. */
+static int bind_sealed(sqlite3_stmt *st, int nonce_col, const fg_sealed_template *t, int kind)
 {
-    if (sqlite3_bind_blob(st, nonce_col, t->nonce, sizeof t->nonce, SQLITE_STATIC) != SQLITE_OK)
+    if (sqlite3_bind_blob(st, nonce_col, t->nonce, sizeof t->nonce, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_blob(st, nonce_col + 1, t->ciphertext, sizeof t->ciphertext, SQLITE_STATIC) !=
+            SQLITE_OK)
         return -1;
-    return sqlite3_bind_blob(st, nonce_col + 1, t->ciphertext, sizeof t->ciphertext,
-                             SQLITE_STATIC) == SQLITE_OK
+    if (!kind) return 0;
+    return sqlite3_bind_text(st, nonce_col + 2, t->recognizer, -1, SQLITE_STATIC) == SQLITE_OK &&
+                   sqlite3_bind_text(st, nonce_col + 3, t->alignment, -1, SQLITE_STATIC) ==
+                       SQLITE_OK
                ? 0
                : -1;
 }
@@ -376,8 +387,8 @@ static int sqlite_template_insert(void *db, int64_t user_id, int64_t created_at,
     sqlite3_stmt *st = stmt(s, ST_TEMPLATE_INSERT);
     int64_t id;
     sqlite3_bind_int64(st, 1, user_id);
-    sqlite3_bind_int64(st, 4, created_at);
-    if (bind_sealed(st, 2, t) != 0) return db_fail(s, err, "bind template");
+    sqlite3_bind_int64(st, 6, created_at);
+    if (bind_sealed(st, 2, t, 1) != 0) return db_fail(s, err, "bind template");
     if (exec_stmt(s, st, err, "insert template") != FG_OK) return FG_STORE_EDB;
     id = sqlite3_last_insert_rowid(s->db);
     if (template_id) *template_id = id;
@@ -535,7 +546,8 @@ static int sqlite_user_count(void *db, size_t *count, fg_error *err)
     return rc == SQLITE_ROW ? FG_OK : db_fail(s, err, "count users");
 }
 
-/* A sealed template from columns nonce_col and nonce_col + 1; -1 if the blobs are malformed. */
+/* A sealed template from columns nonce_col on (nonce, ciphertext, recognizer, alignment); -1 if
+ * the blobs are malformed. */
 static int read_sealed(sqlite3_stmt *st, int nonce_col, fg_sealed_template *t)
 {
     if (sqlite3_column_bytes(st, nonce_col) != (int)sizeof t->nonce ||
@@ -543,6 +555,8 @@ static int read_sealed(sqlite3_stmt *st, int nonce_col, fg_sealed_template *t)
         return -1;
     memcpy(t->nonce, sqlite3_column_blob(st, nonce_col), sizeof t->nonce);
     memcpy(t->ciphertext, sqlite3_column_blob(st, nonce_col + 1), sizeof t->ciphertext);
+    copy_text(t->recognizer, sizeof t->recognizer, sqlite3_column_text(st, nonce_col + 2));
+    copy_text(t->alignment, sizeof t->alignment, sqlite3_column_text(st, nonce_col + 3));
     return 0;
 }
 
@@ -855,7 +869,7 @@ static int sqlite_template_reseal(void *db, fg_sealed_fn fn, void *ctx, fg_error
         if (rc != FG_OK) break;
         st = stmt(s, ST_TEMPLATE_UPDATE);
         sqlite3_bind_int64(st, 1, rows[i].id);
-        if (bind_sealed(st, 2, &rows[i].sealed) != 0) rc = db_fail(s, err, "bind template");
+        if (bind_sealed(st, 2, &rows[i].sealed, 0) != 0) rc = db_fail(s, err, "bind template");
         if (rc == FG_OK) rc = exec_stmt(s, st, err, "update template");
     }
     if (rows) sodium_memzero(rows, count * sizeof *rows);

@@ -19,6 +19,9 @@ struct fg_store {
     fg_store_change_fn follower;
     void *follower_ctx;
     int64_t last_change;
+    /* the kind of template this store's caller compares, and how many others were left out */
+    char recognizer[FG_TEMPLATE_KIND_MAX + 1], alignment[FG_TEMPLATE_KIND_MAX + 1];
+    size_t skipped;
 };
 
 static const char AAD_PREFIX[] = "facegate/template/v1/";
@@ -54,6 +57,8 @@ int fg_store_open(const char *location, const char *data_dir, fg_store **out, in
     if (!store) return fg_fail(err, FG_ENOMEM, "out of memory opening the store");
     pthread_mutex_init(&store->lock, NULL);
     store->backend = be;
+    snprintf(store->recognizer, sizeof store->recognizer, FG_TEMPLATE_RECOGNIZER_DEFAULT);
+    snprintf(store->alignment, sizeof store->alignment, FG_TEMPLATE_ALIGNMENT_DEFAULT);
     rc = fg_keyfile_load(key_path, store->key, sizeof store->key, key_created, err);
     if (rc != FG_OK) goto fail;
     rc = be->open(location, data_dir, &store->db, err);
@@ -168,6 +173,13 @@ static int seal(const uint8_t *key, const char *username, const float descriptor
     return FG_OK;
 }
 
+/* Records the store's template kind in a sealed template. */
+static void stamp(const fg_store *store, fg_sealed_template *sealed)
+{
+    snprintf(sealed->recognizer, sizeof sealed->recognizer, "%s", store->recognizer);
+    snprintf(sealed->alignment, sizeof sealed->alignment, "%s", store->alignment);
+}
+
 static int unseal(const uint8_t *key, const char *username, const fg_sealed_template *in,
                   float descriptor[FG_DESCRIPTOR_DIM])
 {
@@ -196,7 +208,7 @@ static void random_uid(char out[FG_STORE_UID_LEN + 1])
 /* --- the change feed ----------------------------------------------------------------------- */
 
 typedef struct unseal_walk {
-    const fg_store *store;
+    fg_store *store;
     fg_store_change_fn fn;
     void *ctx;
     int64_t bad_template;
@@ -209,6 +221,11 @@ static int unseal_one(void *ctx, int kind, int64_t user_id, int64_t template_id,
     float descriptor[FG_DESCRIPTOR_DIM];
     int rc;
     if (kind != FG_STORE_CHANGE_ADD) return walk->fn(walk->ctx, kind, user_id, template_id, NULL);
+    if (strcmp(sealed->recognizer, walk->store->recognizer) ||
+        strcmp(sealed->alignment, walk->store->alignment)) {
+        walk->store->skipped++;
+        return FG_OK;
+    }
     if (unseal(walk->store->key, username, sealed, descriptor) != FG_OK) {
         walk->bad_template = template_id;
         return FG_STORE_ECRYPTO;
@@ -235,6 +252,28 @@ static int sync_locked(fg_store *store, fg_error *err)
                          store->backend->changes(store->db, store->last_change, unseal_one, &walk,
                                                  &store->last_change, err),
                          err);
+}
+
+int fg_store_set_kind(fg_store *store, const char *recognizer, const char *alignment, fg_error *err)
+{
+    if (!recognizer || !alignment || !*recognizer || !*alignment ||
+        strlen(recognizer) > FG_TEMPLATE_KIND_MAX || strlen(alignment) > FG_TEMPLATE_KIND_MAX)
+        return fg_fail(err, FG_EINVAL, "a template kind is 1 to %d characters",
+                       FG_TEMPLATE_KIND_MAX);
+    pthread_mutex_lock(&store->lock);
+    snprintf(store->recognizer, sizeof store->recognizer, "%s", recognizer);
+    snprintf(store->alignment, sizeof store->alignment, "%s", alignment);
+    pthread_mutex_unlock(&store->lock);
+    return FG_OK;
+}
+
+size_t fg_store_skipped_templates(fg_store *store)
+{
+    size_t n;
+    pthread_mutex_lock(&store->lock);
+    n = store->skipped;
+    pthread_mutex_unlock(&store->lock);
+    return n;
 }
 
 int fg_store_follow(fg_store *store, fg_store_change_fn fn, void *ctx, fg_error *err)
@@ -331,8 +370,10 @@ int fg_store_user_create(fg_store *store, const char *username, const char *disp
     if (n == 0) return fg_fail(err, FG_EINVAL, "a user needs at least one template");
     sealed = calloc(n, sizeof *sealed);
     if (!sealed) return fg_fail(err, FG_ENOMEM, "out of memory sealing templates");
-    for (size_t i = 0; i < n && rc == FG_OK; i++)
+    for (size_t i = 0; i < n && rc == FG_OK; i++) {
         rc = seal(store->key, username, descriptors[i], &sealed[i], err);
+        stamp(store, &sealed[i]);
+    }
     random_uid(uid);
     args = (create_args){uid, username, display_name, sealed, n, 0, template_ids};
     if (rc == FG_OK) {
@@ -392,6 +433,7 @@ int fg_store_import(fg_store *store, const char *const *usernames,
             rc = fg_fail(err, FG_EINVAL, "invalid username at row %zu", i);
         else
             rc = seal(store->key, usernames[i], descriptors[i], &sealed[i], err);
+        stamp(store, &sealed[i]);
     }
     if (rc == FG_OK) {
         pthread_mutex_lock(&store->lock);
@@ -482,6 +524,7 @@ static int add_template(fg_store *store, void *args, fg_error *err)
     if (rc == FG_OK && a->max_templates && (size_t)user.faces >= a->max_templates)
         return fg_fail(err, FG_STORE_EFULL, "the user holds %d templates already", user.faces);
     if (rc == FG_OK) rc = seal(store->key, user.username, a->descriptor, &sealed, err);
+    stamp(store, &sealed);
     if (rc == FG_OK)
         rc = store->backend->template_insert(store->db, a->user_id, (int64_t)time(NULL), &sealed,
                                              a->template_id, err);

@@ -40,6 +40,9 @@
  *   - user_delete also pseudonymises the user's audit rows (username -> "deleted-" and the first
  *     8 digits of the uid, client address cleared), inside the same write.
  *   - audit_prune (fg_store_audit_prune): deletes the audit rows older than a time.
+ *   - the template kind: fg_sealed_template carries the recognizer and alignment that made the
+ *     template, stored in the clear beside the blob (template_insert, import) and returned by
+ *     template_each and changes; template_reseal leaves them as they are.
  */
 #ifndef FG_STORE_H
 #define FG_STORE_H
@@ -53,6 +56,13 @@
 #define FG_USERNAME_MAX 64
 #define FG_DISPLAY_NAME_MAX 128 /* bytes of UTF-8 */
 #define FG_STORE_KEY_FILE "descriptor.key"
+/* What made a template: the recognition network and the alignment (descriptors of another
+ * kind are not comparable). Templates stored before the kind was recorded (SQLite schema 6,
+ * PostgreSQL schema 3) are taken to be the defaults, the only kind the server made by default
+ * then. */
+#define FG_TEMPLATE_KIND_MAX 63
+#define FG_TEMPLATE_RECOGNIZER_DEFAULT "faceapi_resnet34"
+#define FG_TEMPLATE_ALIGNMENT_DEFAULT "dlib"
 
 enum {
     FG_STORE_EEXIST = -100,       /* the username is taken */
@@ -170,6 +180,16 @@ int fg_store_template_add(fg_store *store, int64_t user_id,
 typedef int (*fg_store_template_fn)(void *ctx, int64_t template_id, int64_t user_id,
                                     const float descriptor[FG_DESCRIPTOR_DIM]);
 int fg_store_template_each(fg_store *store, fg_store_template_fn fn, void *ctx, fg_error *err);
+
+/* The kind new templates are recorded as, and the only kind the feed (fg_store_follow,
+ * fg_store_sync) and fg_store_template_each deliver (default FG_TEMPLATE_RECOGNIZER_DEFAULT,
+ * FG_TEMPLATE_ALIGNMENT_DEFAULT): a server compares only descriptors its engine can make. Set it
+ * before following. FG_EINVAL when a name is empty or longer than FG_TEMPLATE_KIND_MAX. */
+int fg_store_set_kind(fg_store *store, const char *recognizer, const char *alignment,
+                      fg_error *err);
+
+/* How many templates of other kinds the feed and the walks have left out so far. */
+size_t fg_store_skipped_templates(fg_store *store);
 
 /* Starts following the templates: calls fn with FG_STORE_CHANGE_ADD for every stored template
  * (one consistent snapshot), then remembers fn for fg_store_sync and the writes above. */

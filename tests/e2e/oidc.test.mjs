@@ -47,7 +47,7 @@ before(async () => {
   facegate = spawn(
     bin,
     ['serve', '--host', '127.0.0.1', '--port', String(fgPort), '--data-dir', dataDir, '--models', models,
-      '--web-root', webRoot, '--issuer', fgUrl],
+      '--web-root', webRoot, '--issuer', fgUrl, '--policy', 'fixed'],
     { cwd: repo, stdio: ['ignore', log, log] },
   );
   await waitForUrl(`${fgUrl}/healthz`, facegate, 60_000, 'facegate serve');

@@ -106,6 +106,10 @@ before(async () => {
       webRoot,
       '--cors-origin',
       otherUrl,
+      // The fixed LFW threshold: a second press photo of the only user logs in, which the
+      // adaptive policy's fallback for so few users refuses (tests/server/policy.test.mjs).
+      '--policy',
+      'fixed',
     ],
     { cwd: repo, stdio: ['ignore', log, log] },
   );

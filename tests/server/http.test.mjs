@@ -124,14 +124,14 @@ test('--tta takes its own calibrated threshold unless one is given; the banner n
   const tta = await startServer({ args: ['--tta', '--workers', '1'] });
   try {
     assert.match(tta.log(), /engine +ssd detector, dlib chip, padding retry, tta\n/);
-    assert.match(tta.log(), /threshold 0\.375,/);
+    assert.match(tta.log(), /threshold +adaptive .* ceiling 0\.375,/);
   } finally {
     await tta.stop();
   }
   const given = await startServer({ args: ['--tta', '--threshold', '0.4', '--padding', 'always', '--workers', '1'] });
   try {
     assert.match(given.log(), /engine +ssd detector, dlib chip, padding always, tta\n/);
-    assert.match(given.log(), /threshold 0\.400,/);
+    assert.match(given.log(), /threshold +adaptive .* ceiling 0\.400,/);
   } finally {
     await given.stop();
   }
@@ -153,7 +153,7 @@ test('config file < environment < command line; CORS allow-list; graceful SIGINT
     env: { FACEGATE_MARGIN: '0.07', FACEGATE_CORS_ORIGIN: 'http://b.example,http://c.example' },
   });
   try {
-    assert.match(other.log(), /workers +1, threshold 0\.420, margin 0\.070/);
+    assert.match(other.log(), /workers +1,[^\n]*\n +threshold +adaptive[^\n]*ceiling 0\.420,[^\n]*margin 0\.070/);
     assert.doesNotMatch(other.log(), /Warning/);
     assert.match(other.log(), /CORS +http:\/\/app\.example\n/);
 
@@ -198,6 +198,8 @@ test('bad options are refused with a clear message and exit status 2', () => {
   const cases = [
     [['serve', '--port', 'eighty'], /port: 'eighty' is not a number/],
     [['serve', '--threshold', '7'], /threshold: '7' is not a number from/],
+    [['serve', '--policy', 'strict'], /policy: 'strict' is not adaptive or fixed/],
+    [['serve', '--target-far', '0.5'], /target-far: '0.5' is not a number from/],
     [['serve', '--cors-origin', '*'], /no wildcard/],
     [['serve', '--frobnicate'], /unknown option '--frobnicate'/],
     [['serve', '--config', '/nonexistent/facegate.conf'], /cannot read config file/],

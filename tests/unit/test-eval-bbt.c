@@ -99,7 +99,7 @@ static void check_svg(const fg_eval_set *set, const fg_eval_report *r)
 int main(void)
 {
     fg_eval_set set;
-    fg_eval_folder_options folders = {0, 0, 1, 0, 0};
+    fg_eval_folder_options folders = {0, 0, 1, 0, 0, FG_EVAL_SPLIT_NONE, FG_EVAL_PART_ALL};
     fg_eval_run_options run = {0};
     fg_eval_descriptor *desc = NULL, *again = NULL;
     fg_eval_report r;

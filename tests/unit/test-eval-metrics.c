@@ -201,7 +201,7 @@ static void test_pairs_file(void)
     /* Expanded: the six photos of three people give 3 genuine and 12 impostor pairs. */
     path = write_temp("pairs4.txt", "3\nA 1 2\nB 1 2\nC 1 2\nA 1 B 1\nA 2 C 1\nB 2 C 2\n");
     CHECK_EQ_INT(fg_eval_load_pairs(path, "r", 0, &set, &err), FG_OK);
-    fg_eval_folder_options all = {0, 0, 1, 0, 0};
+    fg_eval_folder_options all = {0, 0, 1, 0, 0, FG_EVAL_SPLIT_NONE, FG_EVAL_PART_ALL};
     CHECK_EQ_INT(fg_eval_expand_pairs(&set, &all, &err), FG_OK);
     CHECK_EQ_INT(set.n_images, 6);
     CHECK(!strcmp(set.images[0], "r/A/A_0001.jpg") && !strcmp(set.images[5], "r/C/C_0002.jpg"));
@@ -260,7 +260,7 @@ static void test_folders(void)
         fclose(fopen(path, "w"));
     }
 
-    fg_eval_folder_options o = {0, 0, 1, 0, 0};
+    fg_eval_folder_options o = {0, 0, 1, 0, 0, FG_EVAL_SPLIT_NONE, FG_EVAL_PART_ALL};
     CHECK_EQ_INT(fg_eval_load_folders(dir, &o, &set, &err), FG_OK);
     size_t genuine = 0, impostor = 0;
     for (size_t i = 0; i < set.n_pairs; i++) {
@@ -279,7 +279,7 @@ static void test_folders(void)
     fg_eval_set_free(&set);
 
     /* Sampling: 20 of the 35, no repeats, the same with the same seed. */
-    fg_eval_folder_options s = {0, 20, 7, 0, 0};
+    fg_eval_folder_options s = {0, 20, 7, 0, 0, FG_EVAL_SPLIT_NONE, FG_EVAL_PART_ALL};
     fg_eval_set again;
     CHECK_EQ_INT(fg_eval_load_folders(dir, &s, &set, &err), FG_OK);
     CHECK_EQ_INT(fg_eval_load_folders(dir, &s, &again, &err), FG_OK);
@@ -300,12 +300,12 @@ static void test_folders(void)
 
     /* Enrollment of 2 images: persons 0 (1 probe) and 3 (2 probes); impostors are the other
      * enrollment against each probe. */
-    fg_eval_folder_options e = {0, 0, 1, 2, 0};
+    fg_eval_folder_options e = {0, 0, 1, 2, 0, FG_EVAL_SPLIT_NONE, FG_EVAL_PART_ALL};
     check_enrollment(dir, &e, 2, 3, 3);
 
     /* One enrollment image, identities with at least 3: the probes of K = 2 (images 2..),
      * persons 0 and 3 again. */
-    fg_eval_folder_options one = {0, 0, 1, 1, 3};
+    fg_eval_folder_options one = {0, 0, 1, 1, 3, FG_EVAL_SPLIT_NONE, FG_EVAL_PART_ALL};
     check_enrollment(dir, &one, 1, 3, 3);
 
     for (int p = 0; p < 4; p++) {

@@ -61,6 +61,8 @@ int main(void)
 
     /* Back to schema 4 with a look-alike pair, as an older server could create. */
     CHECK_EQ_INT(sql(path, "DROP INDEX users_username_key;"
+                           "ALTER TABLE templates DROP COLUMN recognizer;"
+                           "ALTER TABLE templates DROP COLUMN alignment;"
                            "INSERT INTO users (uid, username, display_name, created_at) VALUES "
                            "('00112233445566778899aabbccddeeff', 'Jane.D0e-1i', '', 1000),"
                            "('ffeeddccbbaa99887766554433221100', 'jane_doe.lI', '', 1001);"

@@ -45,6 +45,8 @@ int main(void)
     CHECK_EQ_INT(sqlite3_exec(db,
                               "DROP TABLE changes; DROP TABLE oidc_codes; DROP TABLE oidc_clients;"
                               "DROP INDEX users_uid; ALTER TABLE users DROP COLUMN uid;"
+                              "ALTER TABLE templates DROP COLUMN recognizer;"
+                              "ALTER TABLE templates DROP COLUMN alignment;"
                               "DELETE FROM schema_version; INSERT INTO schema_version VALUES (1);",
                               NULL, NULL, NULL),
                  SQLITE_OK);

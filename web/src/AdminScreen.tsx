@@ -1,4 +1,5 @@
-// Admin: enter the admin token, then see and delete users and read the audit log.
+// Admin: enter the admin token, then see the accept threshold, see and delete users and read
+// the audit log.
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import {
@@ -8,10 +9,12 @@ import {
   type AuditEvent,
   type FaceGateClient,
   type FaceGateUser,
+  type ThresholdReport,
 } from '@facegate/sdk';
 import { AdminTokenForm } from './AdminTokenForm';
 import { AuditTable } from './AuditTable';
 import { ScreenHeading } from './ScreenHeading';
+import { ThresholdPanel } from './ThresholdPanel';
 import { UsersTable } from './UsersTable';
 import { loadAdminToken, saveAdminToken } from './adminToken';
 
@@ -25,6 +28,7 @@ export function AdminScreen({ client }: AdminScreenProps) {
   const [token, setToken] = useState(loadAdminToken);
   const [users, setUsers] = useState<FaceGateUser[] | null>(null);
   const [events, setEvents] = useState<AuditEvent[] | null>(null);
+  const [threshold, setThreshold] = useState<ThresholdReport | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [rejected, setRejected] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
@@ -53,11 +57,12 @@ export function AdminScreen({ client }: AdminScreenProps) {
     if (!admin) return undefined;
     let current = true;
     setError(null);
-    Promise.all([admin.listUsers(), admin.audit(AUDIT_LIMIT)]).then(
-      ([nextUsers, nextEvents]) => {
+    Promise.all([admin.listUsers(), admin.audit(AUDIT_LIMIT), admin.threshold()]).then(
+      ([nextUsers, nextEvents, nextThreshold]) => {
         if (!current) return;
         setUsers(nextUsers);
         setEvents(nextEvents);
+        setThreshold(nextThreshold);
       },
       (failure: unknown) => current && handle(failure),
     );
@@ -97,6 +102,7 @@ export function AdminScreen({ client }: AdminScreenProps) {
                 applyToken('');
                 setUsers(null);
                 setEvents(null);
+                setThreshold(null);
               }}
             >
               Forget admin token
@@ -104,6 +110,7 @@ export function AdminScreen({ client }: AdminScreenProps) {
           </div>
           {error !== null && <ErrorNotice error={error} onRetry={() => setRefresh((n) => n + 1)} />}
           {users === null && error === null && <Spinner label="Loading…" />}
+          {threshold !== null && <ThresholdPanel report={threshold} />}
           {users !== null && (
             <section className="card" aria-label="Users">
               <UsersTable users={users} onDelete={(name) => void remove(name)} deleting={deleting} />

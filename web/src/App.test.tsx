@@ -119,6 +119,25 @@ describe('<App>', () => {
             ],
           },
         }),
+        'GET /api/v1/threshold': () => ({
+          body: {
+            policy: 'adaptive',
+            basis: 'estimated',
+            threshold: 0.2431,
+            threshold_low: 0.2112,
+            threshold_high: 0.2796,
+            target_far: 0.001,
+            ceiling: 0.38,
+            fallback: 0.21,
+            min_users: 15,
+            margin: 0.0224,
+            users: 15,
+            templates: 15,
+            estimated_far: 0.0005,
+            impostor_pairs: 210,
+            impostor_accepts: 0,
+          },
+        }),
         'DELETE /api/v1/users/obama': () => ({ body: { deleted: 'obama' } }),
       },
       '#/admin',
@@ -126,6 +145,10 @@ describe('<App>', () => {
     fireEvent.change(screen.getByLabelText('Admin token'), { target: { value: 's3cret' } });
     fireEvent.click(screen.getByRole('button', { name: 'Open admin' }));
     expect(await screen.findByRole('table', { name: 'Users (1)' })).toBeTruthy();
+    const panel = screen.getByRole('region', { name: 'Accept threshold' });
+    expect(panel.textContent).toContain('0.243 (5–95%: 0.211–0.280)');
+    expect(panel.textContent).toContain('0.050% (0 of 210 enrolled faces tried as other users)');
+    expect(panel.textContent).toContain('Estimated from the 15 enrolled users');
     expect(screen.getByText('0.310')).toBeTruthy();
     expect(window.sessionStorage.getItem('facegate.adminToken')).toBe('s3cret');
     fireEvent.click(screen.getByRole('button', { name: 'Delete obama' }));
@@ -140,6 +163,7 @@ describe('<App>', () => {
         'GET /api/v1/me': unauthorized,
         'GET /api/v1/users': unauthorized,
         'GET /api/v1/audit': unauthorized,
+        'GET /api/v1/threshold': unauthorized,
       },
       '#/admin',
     );

@@ -2,7 +2,7 @@
 // and every failure turned into a FaceGateError so callers switch on `code`, never on text.
 
 import { FaceGateError, errorFromResponse } from './errors.js';
-import type { AuditEvent, Detection, FaceGateUser, Session } from './types.js';
+import type { AuditEvent, Detection, FaceGateUser, Session, ThresholdReport } from './types.js';
 
 /** An image as the server accepts it in JSON: a data URL (`data:image/jpeg;base64,...`) or bare base64. */
 export type ImageData64 = string;
@@ -52,6 +52,8 @@ export interface FaceGateAdmin {
   listUsers(): Promise<FaceGateUser[]>;
   deleteUser(username: string): Promise<string>;
   audit(limit?: number): Promise<AuditEvent[]>;
+  /** The accept threshold on the enrolled population and its estimated false-accept rate. */
+  threshold(): Promise<ThresholdReport>;
 }
 
 export interface FaceGateClient {
@@ -189,6 +191,9 @@ export function createFaceGate(options: FaceGateOptions = {}): FaceGateClient {
         async audit(limit = 100) {
           const path = `/api/v1/audit?limit=${encodeURIComponent(String(limit))}`;
           return (await call<{ events: AuditEvent[] }>({ method: 'GET', path, bearer })).events;
+        },
+        async threshold() {
+          return call<ThresholdReport>({ method: 'GET', path: '/api/v1/threshold', bearer });
         },
       };
     },

@@ -21,6 +21,7 @@ export type {
   FaceBox,
   FaceGateUser,
   Session,
+  ThresholdReport,
 } from './types.js';
 export { captureFrame, openCamera, stopStream } from './camera.js';
 export { defaultTexts, describeError, formatSeconds, hintText, mergeTexts } from './messages.js';

@@ -37,6 +37,8 @@ describe('hintText', () => {
   it('turns detect hints into plain guidance', () => {
     expect(hintText('move_closer')).toBe('Move closer');
     expect(hintText('multiple_faces')).toBe('Only one face please');
+    expect(hintText('turned')).toBe('Look straight at the camera');
+    expect(hintText('too_dark')).toBe('More light please');
     expect(hintText('off_center')).toBe('Center your face');
     expect(hintText('ok')).toBe('Hold still');
     expect(hintText('no_face')).toMatch(/No face found/);

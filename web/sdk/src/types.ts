@@ -47,7 +47,16 @@ export interface DetectedFace {
   measures?: FaceMeasures;
 }
 
-export type DetectHint = 'ok' | 'no_face' | 'multiple_faces' | 'move_closer' | 'off_center';
+export type DetectHint =
+  | 'ok'
+  | 'no_face'
+  | 'multiple_faces'
+  | 'move_closer'
+  | 'off_center'
+  | 'blurred'
+  | 'too_dark'
+  | 'overexposed'
+  | 'turned';
 
 /** Result of POST /api/v1/detect: boxes in the pixels of the image sent, plus guidance. */
 export interface Detection {
@@ -65,4 +74,27 @@ export interface AuditEvent {
   client: string | null;
   outcome: string;
   distance: number | null;
+}
+
+/** GET /api/v1/threshold: the accept threshold on the enrolled population (admin). */
+export interface ThresholdReport {
+  /** adaptive (S-normalised against the enrolled users) or fixed. */
+  policy: 'adaptive' | 'fixed';
+  /** estimated from the enrolled users, the fallback (too few users yet), or fixed. */
+  basis: 'estimated' | 'fallback' | 'fixed';
+  /** Median threshold an enrolled person faced against the others, and its 5th-95th percentiles. */
+  threshold: number;
+  threshold_low: number;
+  threshold_high: number;
+  target_far: number;
+  ceiling: number;
+  fallback: number;
+  min_users: number;
+  margin: number;
+  users: number;
+  templates: number;
+  /** Leave-one-out: enrolled faces tried against the other users, and how many were accepted. */
+  estimated_far: number;
+  impostor_pairs: number;
+  impostor_accepts: number;
 }
