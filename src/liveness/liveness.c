@@ -83,6 +83,7 @@ struct fgl_session {
     int wants_descriptor;
     double last_desc_t;
     double identity_distance; /* the largest distance seen to the first descriptor */
+    fgl_status last_status;   /* the last frame's, which fgl_identity updates */
 };
 
 /* Fills *err (optional) and returns code: libfacegate's error convention on its public types. */
@@ -265,10 +266,10 @@ size_t fgl_descriptors(const fgl_session *s, const float (**out)[FG_DESCRIPTOR_D
     return s->ndesc;
 }
 
-static void fill_status(const fgl_session *s, fgl_hint hint, float progress, int main_face,
-                        fgl_status *st)
+static void fill_status(fgl_session *s, fgl_hint hint, float progress, int main_face,
+                        fgl_status *out)
 {
-    if (!st) return;
+    fgl_status *st = &s->last_status;
     memset(st, 0, sizeof *st);
     st->state = s->state;
     st->step_index = s->index;
@@ -278,6 +279,7 @@ static void fill_status(const fgl_session *s, fgl_hint hint, float progress, int
     st->failure = s->failure;
     st->main_face = main_face;
     st->wants_descriptor = s->state == FGL_RUNNING && s->wants_descriptor;
+    if (out) *out = *st;
 }
 
 static void fail(fgl_session *s, double t, fgl_failure why, const char *detail)
@@ -669,7 +671,8 @@ int fgl_identity(fgl_session *s, const float d[FG_DESCRIPTOR_DIM], fgl_status *s
         memcpy(s->desc[s->ndesc++], d, sizeof s->desc[0]);
         s->last_desc_t = s->last_t;
     }
-    fill_status(s, FGL_HINT_NONE, 0, -1, st);
+    /* The frame's status, with the identity's verdict. */
+    fill_status(s, s->last_status.hint, s->last_status.progress, s->last_status.main_face, st);
     return FG_OK;
 }
 
