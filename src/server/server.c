@@ -333,6 +333,8 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
                 "than %s/%s: they are not used (their users add a face again)\n",
                 fg_store_skipped_templates(s->store), FG_TEMPLATE_RECOGNIZER_DEFAULT,
                 fg_align_name(s->config.engine.align));
+    /* The keys before the follower, which re-reads them. */
+    if ((rc = load_keys(s, &admin_created, err)) != FG_OK) goto fail;
     if (fg_store_is_shared(s->store)) {
         if (pthread_create(&s->follower, NULL, follow, s) != 0) {
             rc = fg_fail(err, FG_ENOMEM, "cannot start the change follower thread");
@@ -342,7 +344,6 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     }
     if ((rc = fg_store_user_count(s->store, &users, err)) != FG_OK) goto fail;
     if ((rc = fg_server_prune_audit(s, err)) != FG_OK) goto fail;
-    if ((rc = load_keys(s, &admin_created, err)) != FG_OK) goto fail;
     s->ratelimit = fg_ratelimit_new(&s->config.ratelimit, s->store);
     labels = fg_route_labels();
     s->metrics = labels ? fg_metrics_new(labels, FG_ROUTE_LABELS) : NULL;
