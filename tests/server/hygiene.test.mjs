@@ -15,8 +15,10 @@ after(async () => {
   await Promise.all(servers.map((s) => s.stop()));
 });
 
+// --policy fixed: users log in with other press photos of themselves, which the adaptive
+// policy's fallback for so few users need not accept (tests/server/policy.test.mjs).
 async function server(args = [], options = {}) {
-  const s = await startServer({ args, ...options });
+  const s = await startServer({ args: [...args, '--policy', 'fixed'], ...options });
   servers.push(s);
   return s;
 }
