@@ -13,7 +13,7 @@ let token;
 const face = () => dataUrl(photo('obama/obama1.jpg'));
 
 before(async () => {
-  // --policy fixed: the only user logs in with another press photo, which the adaptive
+  // The fixed LFW threshold: these log in with other photos of a sole user, which the adaptive
   // policy's fallback for so few users need not accept (tests/server/policy.test.mjs).
   server = await startServer({ args: ['--cors-origin', 'https://shop.example', '--policy', 'fixed'] });
   const res = await call(server, 'POST', '/api/v1/users', {

@@ -15,9 +15,9 @@ after(async () => {
   await Promise.all(servers.map((s) => s.stop()));
 });
 
-// --policy fixed: users log in with other press photos of themselves, which the adaptive
-// policy's fallback for so few users need not accept (tests/server/policy.test.mjs).
 async function server(args = [], options = {}) {
+  // The fixed LFW threshold: these log in with other photos of a sole user, which the adaptive
+  // policy's fallback for so few users need not accept (tests/server/policy.test.mjs).
   const s = await startServer({ args: [...args, '--policy', 'fixed'], ...options });
   servers.push(s);
   return s;

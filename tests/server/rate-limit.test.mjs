@@ -86,7 +86,8 @@ test('an address failing on an account is delayed there; the owner, elsewhere, i
 
 test('an account under attack from many addresses gives each one try; its owner logs in', async () => {
   const server = await startServer({
-    // --policy fixed: the owner logs in 1:N with other press photos (as above).
+    // The fixed LFW threshold: these log in with other photos of a sole user, which the adaptive
+    // policy's fallback for so few users need not accept (tests/server/policy.test.mjs).
     args: ['--lockout-after', '3', '--rate-limit-account', '4', '--rate-limit-ip', '64',
       '--policy', 'fixed'],
   });

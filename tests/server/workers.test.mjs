@@ -34,7 +34,7 @@ function post(agent, server, body) {
 }
 
 test('8 keep-alive clients on 2 engines keep both engines busy', async () => {
-  // --policy fixed: the only user logs in with another press photo, which the adaptive
+  // The fixed LFW threshold: these log in with other photos of a sole user, which the adaptive
   // policy's fallback for so few users need not accept (tests/server/policy.test.mjs).
   const server = await startServer({ args: ['--workers', '2', '--policy', 'fixed'] });
   servers.push(server);
