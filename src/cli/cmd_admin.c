@@ -180,25 +180,36 @@ int fg_cmd_client(int argc, char **argv)
 /* --- facegate keys -------------------------------------------------------------------------- */
 
 static const char KEYS_USAGE[] =
-    "usage: facegate keys rotate [--data-dir DIR]\n"
+    "usage: facegate keys rotate [--data-dir DIR] [--store URL]\n"
     "       facegate keys rotate-descriptor-key [--data-dir DIR]\n\n"
     "rotate: a new session signing key. The old one stays published (JWKS) and keeps verifying\n"
     "  the tokens it signed until they expire; the key before it is dropped. A running server\n"
-    "  is told to reload (SIGHUP). Rotate at most once per token lifetime (--token-ttl).\n"
+    "  is told to reload (SIGHUP). With --store postgres://... the keys are the database's:\n"
+    "  every server on it picks the new one up by itself. Rotate at most once per token\n"
+    "  lifetime (--token-ttl).\n"
     "rotate-descriptor-key: a new encryption key for the face templates; every template is\n"
     "  re-encrypted in one transaction. Stop the server first.\n";
 
-static int rotate_signing_key(const char *data_dir)
+/* SQLite: the data dir's key files. PostgreSQL: the keys in the database (this data dir's
+ * descriptor key opens them); every server there is notified. */
+static int rotate_signing_key(const admin_args *a)
 {
+    const char *data_dir = a->data_dir;
     fg_jwt_keyset keys;
     fg_error err = {0};
+    fg_store *store = NULL;
     pid_t server = fg_datadir_owner(data_dir);
-    if (fg_keys_rotate(data_dir, &keys, &err) != FG_OK) {
+    int rc;
+    if (strcmp(a->store, "sqlite") != 0 && !(store = open_store("keys rotate", a))) return 1;
+    rc = fg_keys_rotate(data_dir, store, &keys, &err);
+    fg_store_close(store);
+    if (rc != FG_OK) {
         fprintf(stderr, "facegate keys rotate: %s\n", err.message);
         return 1;
     }
     printf("new signing key %s; previous key %s still verifies\n", keys.keys[0].kid,
            keys.count > 1 ? keys.keys[1].kid : "(none)");
+    if (store) printf("every server on the database loads it within a second\n");
     sodium_memzero(&keys, sizeof keys);
     if (server > 0) {
         if (kill(server, SIGHUP) != 0) {
@@ -265,7 +276,7 @@ int fg_cmd_keys(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (parse("keys", argc, argv, 2, &a) != 0 || a.npositional > 0) return 2;
-    if (strcmp(verb, "rotate") == 0) return rotate_signing_key(a.data_dir);
+    if (strcmp(verb, "rotate") == 0) return rotate_signing_key(&a);
     if (strcmp(verb, "rotate-descriptor-key") == 0) return rotate_descriptor_key(&a);
     fprintf(stderr, "facegate keys: unknown action '%s'\n\n%s", verb, KEYS_USAGE);
     return 2;

@@ -140,6 +140,8 @@ static int revoke_session(fg_request *req, const fg_jwt_claims *claims)
 /* The 429 or 423 of a refused attempt (fg_ratelimit_begin / _check_account / _take). */
 static int limit_error(int verdict, int retry, fg_http_error *e)
 {
+    if (verdict == FG_RL_UNAVAILABLE) /* the shared counters: never let an attempt through */
+        return fg_http_store_fail(e, FG_STORE_EUNAVAILABLE, NULL, "could not check the limits");
     if (verdict == FG_RL_LOCKED)
         fg_http_fail(e, 423, "locked_out",
                      "too many failed log-ins on this account from your address; try again in %d "
@@ -429,6 +431,7 @@ typedef struct login_result {
 static int refuse_login(fg_request *req, const char *account, double distance, fg_http_error *e)
 {
     int locked = e->status == 423;
+    if (e->status == 503) return -1; /* the database is down: neither counted nor audited */
     fg_metrics_login(req->server->metrics, locked ? FG_LOGIN_LOCKED_OUT : FG_LOGIN_RATE_LIMITED);
     fg_audit(req, "login", account, locked ? "locked_out" : "rate_limited", distance);
     return -1;

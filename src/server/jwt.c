@@ -201,7 +201,7 @@ int fg_jwt_verify(const fg_jwt_keyset *keys, const char *token, int64_t now, fg_
         (json_object_get(body, "preferred_username") &&
          claim_string(body, "preferred_username", claims->username, sizeof claims->username) !=
              0) ||
-        claim_string(body, "jti", claims->jti, sizeof claims->jti) != 0 ||
+        claim_string(body, "jti", claims->jti, sizeof claims->jti) != 0 || !claims->jti[0] ||
         !json_is_integer(json_object_get(body, "exp")) ||
         !json_is_integer(json_object_get(body, "iat"))) {
         fg_set_error(err, FG_EINVAL, "missing or malformed claims");

@@ -1,5 +1,6 @@
 /*
- * keys.c - session signing keys in the data dir, their rotation, and the data dir lock.
+ * keys.c - session signing keys (data dir files, or a shared store), their rotation, and the
+ * data dir lock.
  */
 #include "server/keys.h"
 
@@ -20,7 +21,7 @@ static int key_path(const char *dir, const char *file, char *path, size_t cap, f
     return FG_OK;
 }
 
-int fg_keys_load(const char *data_dir, fg_jwt_keyset *keys, fg_error *err)
+static int load_files(const char *data_dir, fg_jwt_keyset *keys, fg_error *err)
 {
     uint8_t seed[crypto_sign_SEEDBYTES];
     char path[4096];
@@ -45,12 +46,85 @@ int fg_keys_load(const char *data_dir, fg_jwt_keyset *keys, fg_error *err)
     return rc;
 }
 
-int fg_keys_rotate(const char *data_dir, fg_jwt_keyset *keys, fg_error *err)
+static void keyset_from_seeds(const fg_signing_seeds *seeds, fg_jwt_keyset *keys)
+{
+    memset(keys, 0, sizeof *keys);
+    fg_jwt_key_from_seed(&keys->keys[0], seeds->current);
+    keys->count = 1;
+    if (seeds->has_previous) {
+        fg_jwt_key_from_seed(&keys->keys[1], seeds->previous);
+        keys->count = 2;
+    }
+}
+
+/* The seeds a shared store starts with: the data dir's files if it has them (so a cluster
+ * that copied files keeps its sessions), else a new key. */
+static int first_seeds(const char *data_dir, fg_signing_seeds *seeds, fg_error *err)
+{
+    char path[4096];
+    int rc;
+    memset(seeds, 0, sizeof *seeds);
+    if ((rc = key_path(data_dir, FG_SIGNING_KEY_FILE, path, sizeof path, err)) != FG_OK) return rc;
+    rc = fg_keyfile_read(path, seeds->current, sizeof seeds->current, err);
+    if (rc == FG_STORE_ENOTFOUND) {
+        randombytes_buf(seeds->current, sizeof seeds->current);
+        return FG_OK;
+    }
+    if (rc != FG_OK) return rc;
+    if ((rc = key_path(data_dir, FG_SIGNING_PREVIOUS_FILE, path, sizeof path, err)) != FG_OK)
+        return rc;
+    rc = fg_keyfile_read(path, seeds->previous, sizeof seeds->previous, err);
+    if (rc == FG_STORE_ENOTFOUND) return FG_OK;
+    /* A rotation cut short leaves both files with one key: it is not a previous key. */
+    seeds->has_previous =
+        rc == FG_OK && sodium_memcmp(seeds->previous, seeds->current, sizeof seeds->current) != 0;
+    return rc;
+}
+
+static int load_shared(const char *data_dir, fg_store *store, fg_jwt_keyset *keys, fg_error *err)
+{
+    fg_signing_seeds seeds, first;
+    int rc = fg_store_signing_get(store, &seeds, err);
+    if (rc == FG_STORE_ENOTFOUND) {
+        rc = first_seeds(data_dir, &first, err);
+        if (rc == FG_OK) rc = fg_store_signing_init(store, &first, &seeds, err);
+        sodium_memzero(&first, sizeof first);
+    }
+    if (rc == FG_OK) keyset_from_seeds(&seeds, keys);
+    sodium_memzero(&seeds, sizeof seeds);
+    return rc;
+}
+
+int fg_keys_load(const char *data_dir, fg_store *store, fg_jwt_keyset *keys, fg_error *err)
+{
+    if (store && fg_store_is_shared(store)) return load_shared(data_dir, store, keys, err);
+    return load_files(data_dir, keys, err);
+}
+
+static int rotate_shared(const char *data_dir, fg_store *store, fg_jwt_keyset *keys, fg_error *err)
+{
+    fg_signing_seeds seeds;
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    fg_jwt_keyset current;
+    /* The keys exist before they rotate (a cluster rotating before its first start). */
+    int rc = load_shared(data_dir, store, &current, err);
+    sodium_memzero(&current, sizeof current);
+    if (rc != FG_OK) return rc;
+    randombytes_buf(seed, sizeof seed);
+    rc = fg_store_signing_rotate(store, seed, &seeds, err);
+    if (rc == FG_OK && keys) keyset_from_seeds(&seeds, keys);
+    sodium_memzero(seed, sizeof seed);
+    sodium_memzero(&seeds, sizeof seeds);
+    return rc;
+}
+
+int fg_keys_rotate(const char *data_dir, fg_store *store, fg_jwt_keyset *keys, fg_error *err)
 {
     uint8_t seed[crypto_sign_SEEDBYTES];
     char current[4096], previous[4096];
     int rc;
 
+    if (store && fg_store_is_shared(store)) return rotate_shared(data_dir, store, keys, err);
     if ((rc = key_path(data_dir, FG_SIGNING_KEY_FILE, current, sizeof current, err)) != FG_OK ||
         (rc = key_path(data_dir, FG_SIGNING_PREVIOUS_FILE, previous, sizeof previous, err)) !=
             FG_OK)
@@ -62,7 +136,7 @@ int fg_keys_rotate(const char *data_dir, fg_jwt_keyset *keys, fg_error *err)
         rc = fg_keyfile_replace(current, seed, sizeof seed, err);
     }
     sodium_memzero(seed, sizeof seed);
-    if (rc == FG_OK && keys) rc = fg_keys_load(data_dir, keys, err);
+    if (rc == FG_OK && keys) rc = load_files(data_dir, keys, err);
     return rc;
 }
 

@@ -1,16 +1,20 @@
 /*
- * ratelimit.c - failure counters, delays, guards and budgets in one chained hash table.
+ * ratelimit.c - failure counters, delays, guards and budgets: one set of rules over rows
+ * (fg_limit_row), kept in one of two places.
  *
  * Keys: "c:<addr>" (an address's failures), "a:<account>" (an account's failures and guard),
  * "p:<account>|<addr>" (an address's run on an account and its delay), "s:<addr>" and
- * "d:<addr>" (sign-up and /detect budgets). Each failure-counting key keeps the times of its
- * last RING failures, enough to count those inside the window, and how many attempts are in
- * flight (reserved by begin, not yet ended): in-flight attempts count as failures until they end,
- * which is what keeps simultaneous requests from overrunning a limit.
+ * "d:<addr>" (sign-up and /detect budgets). Each failure-counting row keeps the times of its
+ * last FG_LIMIT_TIMES failures, enough to count those inside the window, and when each attempt
+ * in flight (reserved by begin, not yet ended) was reserved: in-flight attempts count as failures
+ * until they end, which is what keeps simultaneous requests from overrunning a limit.
  *
- * Memory is bounded: past MAX_ENTRIES keys, entries with nothing in the window, nothing in
- * flight, no delay or guard and a full budget are swept; if the table is still full, new keys
- * go untracked (fail open) rather than evict a key that is being limited.
+ * Every operation names its rows, and a rule function reads and changes them as one step:
+ *   - shared store (PostgreSQL): fg_store_limits_update, under locks every server takes;
+ *   - memory: a chained hash table under a mutex. Past MAX_ENTRIES rows, expired ones are
+ *     swept; if the table is still full, new keys go untracked (fail open) rather than evict a
+ *     row that is being limited.
+ * The /detect budget is always in memory (ratelimit.h says why).
  */
 #include "server/ratelimit.h"
 
@@ -21,26 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RING 64
 #define BUCKETS 4096
 #define MAX_ENTRIES 65536
-#define KEY_MAX 160
 
 typedef struct rl_entry {
     struct rl_entry *next;
-    char key[KEY_MAX];
-    int64_t failures[RING]; /* ring of failure times */
-    int head, count;
-    int pending;          /* attempts in flight */
-    int consecutive;      /* pair: failures since the last success */
-    int64_t locked_until; /* pair: delay; account: guard */
-    int64_t last_failure;
-    double tokens; /* budget */
-    int64_t refilled_ms;
+    fg_limit_row row;
 } rl_entry;
 
 struct fg_ratelimit {
     fg_ratelimit_config config;
+    fg_store *shared; /* NULL: every row in memory */
     pthread_mutex_t lock;
     rl_entry *buckets[BUCKETS];
     size_t entries;
@@ -62,18 +57,19 @@ static int clamp(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-fg_ratelimit *fg_ratelimit_new(const fg_ratelimit_config *config)
+fg_ratelimit *fg_ratelimit_new(const fg_ratelimit_config *config, fg_store *store)
 {
     fg_ratelimit *rl = calloc(1, sizeof *rl);
     if (!rl) return NULL;
     rl->config = *config;
     rl->config.window_s = clamp(config->window_s, 1, 86400);
-    rl->config.ip_failures = clamp(config->ip_failures, 1, RING);
-    rl->config.account_failures = clamp(config->account_failures, 1, RING);
+    rl->config.ip_failures = clamp(config->ip_failures, 1, FG_LIMIT_TIMES);
+    rl->config.account_failures = clamp(config->account_failures, 1, FG_LIMIT_TIMES);
     rl->config.lockout_after = clamp(config->lockout_after, 1, 1000000);
     rl->config.lockout_s = clamp(config->lockout_s, 1, 86400 * 7);
     rl->config.signup_per_hour = clamp(config->signup_per_hour, 1, 1000000);
     rl->config.detect_per_minute = clamp(config->detect_per_minute, 1, 1000000);
+    rl->shared = store && fg_store_is_shared(store) ? store : NULL;
     pthread_mutex_init(&rl->lock, NULL);
     return rl;
 }
@@ -94,13 +90,17 @@ void fg_ratelimit_free(fg_ratelimit *rl)
 }
 
 /* "p:" + account + "|" + client, lower-cased: names compare case-insensitively. */
-static void make_key(char *key, const char *kind, const char *account, const char *client)
+static void make_key(char key[FG_LIMIT_KEY_MAX + 1], const char *kind, const char *account,
+                     const char *client)
 {
-    size_t n = (size_t)snprintf(key, KEY_MAX, "%s:%s%s%s", kind, account ? account : "",
-                                account && client ? "|" : "", client ? client : "");
-    for (size_t i = 0; i < n && i < KEY_MAX; i++)
+    size_t n =
+        (size_t)snprintf(key, FG_LIMIT_KEY_MAX + 1, "%s:%s%s%s", kind, account ? account : "",
+                         account && client ? "|" : "", client ? client : "");
+    for (size_t i = 0; i < n && i <= FG_LIMIT_KEY_MAX; i++)
         key[i] = (char)tolower((unsigned char)key[i]);
 }
+
+/* --- the rows in memory --------------------------------------------------------------------- */
 
 static size_t hash(const char *key)
 {
@@ -110,29 +110,14 @@ static size_t hash(const char *key)
     return h % BUCKETS;
 }
 
-/* A run of failures is forgotten after four times the longest delay without one: waiting out
- * the delays does not start a fresh run. */
-static int64_t memory_s(const fg_ratelimit *rl)
-{
-    int64_t run = 4 * (int64_t)rl->config.lockout_s;
-    return run > rl->config.window_s ? run : rl->config.window_s;
-}
-
-static int stale(const fg_ratelimit *rl, const rl_entry *e, int64_t now)
-{
-    /* A budget entry refills within the hour; a failure entry is idle after memory_s. */
-    return e->pending == 0 && e->locked_until <= now && e->last_failure <= now - memory_s(rl) &&
-           e->refilled_ms <= (now - 3600) * 1000;
-}
-
-/* Removes stale entries. Caller holds the lock. */
+/* Removes expired rows. Caller holds the lock. */
 static void sweep(fg_ratelimit *rl, int64_t now)
 {
     for (size_t b = 0; b < BUCKETS; b++) {
         rl_entry **link = &rl->buckets[b];
         while (*link) {
             rl_entry *e = *link;
-            if (stale(rl, e, now)) {
+            if (e->row.expires_at <= now) {
                 *link = e->next;
                 free(e);
                 rl->entries--;
@@ -143,38 +128,111 @@ static void sweep(fg_ratelimit *rl, int64_t now)
     }
 }
 
-/* Finds the entry of key, creating it if `create`. Caller holds the lock. */
-static rl_entry *find(fg_ratelimit *rl, const char *key, int create, int64_t now)
+/* The entry of key, created if absent; NULL when the table is full. Caller holds the lock. */
+static rl_entry *find(fg_ratelimit *rl, const char *key, int64_t now)
 {
     size_t b = hash(key);
     rl_entry *e;
     for (e = rl->buckets[b]; e; e = e->next)
-        if (strcmp(e->key, key) == 0) return e;
-    if (!create) return NULL;
+        if (strcmp(e->row.key, key) == 0) return e;
     if (rl->entries >= MAX_ENTRIES) sweep(rl, now);
     if (rl->entries >= MAX_ENTRIES) return NULL;
     e = calloc(1, sizeof *e);
     if (!e) return NULL;
-    snprintf(e->key, sizeof e->key, "%s", key);
-    e->tokens = -1; /* a budget starts full (set on first use) */
+    snprintf(e->row.key, sizeof e->row.key, "%s", key);
     e->next = rl->buckets[b];
     rl->buckets[b] = e;
     rl->entries++;
     return e;
 }
 
-/* Failures inside the window and the oldest of them. */
-static int recent(const fg_ratelimit *rl, const rl_entry *e, int64_t now, int64_t *oldest)
+/* The memory twin of fg_store_limits_update: copies of the rows (untracked ones start empty and
+ * are dropped), fn, then written back, all under the mutex. */
+static int update_in_memory(fg_ratelimit *rl, const char *const *keys, size_t n, int64_t now,
+                            fg_limit_fn fn, void *ctx)
 {
-    int n = 0;
-    *oldest = now;
-    for (int i = 0; i < e->count; i++) {
-        int64_t t = e->failures[(e->head - 1 - i + RING) % RING];
-        if (t <= now - rl->config.window_s) break; /* newest first: the rest are older */
-        n++;
-        *oldest = t;
+    fg_limit_row rows[FG_LIMIT_KEYS];
+    rl_entry *entries[FG_LIMIT_KEYS];
+    int verdict;
+    pthread_mutex_lock(&rl->lock);
+    for (size_t i = 0; i < n; i++) {
+        entries[i] = find(rl, keys[i], now);
+        if (entries[i]) {
+            rows[i] = entries[i]->row;
+        } else {
+            memset(&rows[i], 0, sizeof rows[i]);
+            snprintf(rows[i].key, sizeof rows[i].key, "%s", keys[i]);
+        }
     }
-    return n;
+    verdict = fn(ctx, rows, n);
+    for (size_t i = 0; i < n && verdict == 0; i++)
+        if (entries[i]) entries[i]->row = rows[i];
+    pthread_mutex_unlock(&rl->lock);
+    return verdict;
+}
+
+/* Runs fn on the rows of keys where they live: FG_OK (whatever fn decided), or
+ * FG_RL_UNAVAILABLE when the shared store cannot be reached. */
+static int update(fg_ratelimit *rl, int shared, const char *const *keys, size_t n, int64_t now,
+                  fg_limit_fn fn, void *ctx)
+{
+    fg_error err = {0};
+    int rc;
+    if (!shared || !rl->shared) {
+        update_in_memory(rl, keys, n, now, fn, ctx);
+        return FG_OK;
+    }
+    rc = fg_store_limits_update(rl->shared, keys, n, fn, ctx, &err);
+    if (rc >= 0) return FG_OK;
+    fprintf(stderr, "facegate: limits unavailable, refusing the attempt: %s\n", err.message);
+    return FG_RL_UNAVAILABLE;
+}
+
+/* --- the rules ------------------------------------------------------------------------------ */
+
+/* A run of failures is forgotten after four times the longest delay without one: waiting out
+ * the delays does not start a fresh run. */
+static int64_t memory_s(const fg_ratelimit *rl)
+{
+    int64_t run = 4 * (int64_t)rl->config.lockout_s;
+    return run > rl->config.window_s ? run : rl->config.window_s;
+}
+
+static int64_t later(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Drops failures older than the window and reservations that lapsed. */
+static void refresh(const fg_ratelimit *rl, fg_limit_row *row, int64_t now)
+{
+    int keep = 0;
+    for (int i = 0; i < row->nfailures; i++)
+        if (row->failures[i] > now - rl->config.window_s) row->failures[keep++] = row->failures[i];
+    row->nfailures = keep;
+    keep = 0;
+    for (int i = 0; i < row->npending; i++)
+        if (row->pending[i] > now - FG_RATELIMIT_RESERVATION_S)
+            row->pending[keep++] = row->pending[i];
+    row->npending = keep;
+}
+
+/* When a failure-counting row stops mattering: no delay or guard, no run to remember, nothing in
+ * flight. */
+static void set_expiry(const fg_ratelimit *rl, fg_limit_row *row)
+{
+    int64_t t = later(row->locked_until, row->last_failure + memory_s(rl));
+    for (int i = 0; i < row->npending; i++)
+        t = later(t, row->pending[i] + FG_RATELIMIT_RESERVATION_S);
+    if (row->last_failure == 0 && row->npending == 0 && row->locked_until == 0) t = 0;
+    row->expires_at = t;
+}
+
+/* Failures inside the window (refreshed rows hold no others) and the oldest of them. */
+static int recent(const fg_limit_row *row, int64_t now, int64_t *oldest)
+{
+    *oldest = row->nfailures ? row->failures[0] : now;
+    return row->nfailures;
 }
 
 static int wait_until(int64_t until, int64_t now)
@@ -183,102 +241,71 @@ static int wait_until(int64_t until, int64_t now)
 }
 
 /* The rate rule on an address: failures in the window plus attempts in flight. */
-static int judge_client(const fg_ratelimit *rl, const rl_entry *e, int64_t now, int *wait)
+static int judge_client(const fg_ratelimit *rl, const fg_limit_row *c, int64_t now, int *wait)
 {
     int64_t oldest;
-    if (!e || recent(rl, e, now, &oldest) + e->pending < rl->config.ip_failures) return FG_RL_OK;
+    if (recent(c, now, &oldest) + c->npending < rl->config.ip_failures) return FG_RL_OK;
     /* Over the limit with only in-flight attempts: they end within a request's time. */
-    *wait = wait_until(e->count ? oldest + rl->config.window_s : now + 1, now);
+    *wait = wait_until(c->nfailures ? oldest + rl->config.window_s : now + 1, now);
     return FG_RL_LIMITED;
 }
 
 /* The delay and guard rules for an address on an account. */
-static int judge_pair(const fg_ratelimit *rl, const rl_entry *pair, const rl_entry *account,
+static int judge_pair(const fg_ratelimit *rl, const fg_limit_row *pair, const fg_limit_row *account,
                       int64_t now, int reserving, int *wait)
 {
-    int consecutive = pair ? pair->consecutive + (reserving ? pair->pending : 0) : 0;
-    if (pair && pair->locked_until > now) {
+    int consecutive = pair->consecutive + (reserving ? pair->npending : 0);
+    if (pair->locked_until > now) {
         *wait = wait_until(pair->locked_until, now);
         return FG_RL_LOCKED;
     }
-    if (account && account->locked_until > now && consecutive > 0) {
+    if (account->locked_until > now && consecutive > 0) {
         *wait = wait_until(account->locked_until, now);
         return FG_RL_LOCKED;
     }
     /* Attempts in flight that would reach the delay if they failed wait for it too. */
-    if (reserving && pair && pair->pending > 0 && consecutive >= rl->config.lockout_after) {
+    if (reserving && pair->npending > 0 && consecutive >= rl->config.lockout_after) {
         *wait = FG_RATELIMIT_FIRST_DELAY_S;
         return FG_RL_LOCKED;
     }
     return FG_RL_OK;
 }
 
-int fg_ratelimit_begin(fg_ratelimit *rl, const char *client, const char *account, int64_t now,
-                       fg_rl_attempt *a, int *retry_after)
+static void add_time(int64_t *times, int *n, int64_t t)
 {
-    char key[KEY_MAX];
-    rl_entry *c, *p = NULL, *acc = NULL;
-    int verdict = FG_RL_OK, wait = 0;
-    memset(a, 0, sizeof *a);
-    pthread_mutex_lock(&rl->lock);
-    if (account) {
-        make_key(key, "p", account, client);
-        p = find(rl, key, 1, now);
-        make_key(key, "a", account, NULL);
-        acc = find(rl, key, 0, now);
-        verdict = judge_pair(rl, p, acc, now, 1, &wait);
-    }
-    make_key(key, "c", NULL, client);
-    c = find(rl, key, 1, now);
-    if (verdict == FG_RL_OK) verdict = judge_client(rl, c, now, &wait);
-    if (verdict == FG_RL_OK) {
-        if (c) c->pending++;
-        if (p) p->pending++;
-        snprintf(a->client, sizeof a->client, "%s", client);
-        snprintf(a->account, sizeof a->account, "%s", account ? account : "");
-        a->active = 1;
-    }
-    pthread_mutex_unlock(&rl->lock);
-    *retry_after = verdict == FG_RL_OK ? 0 : wait;
-    return verdict;
+    if (*n == FG_LIMIT_TIMES) memmove(times, times + 1, sizeof *times * --*n);
+    times[(*n)++] = t;
 }
 
-int fg_ratelimit_check_account(fg_ratelimit *rl, const char *client, const char *account,
-                               int64_t now, int *retry_after)
+/* Takes back one reservation made at `at` (none if it lapsed). */
+static void remove_pending(fg_limit_row *row, int64_t at)
 {
-    char key[KEY_MAX];
-    int verdict, wait = 0;
-    pthread_mutex_lock(&rl->lock);
-    make_key(key, "p", account, client);
-    rl_entry *p = find(rl, key, 0, now);
-    make_key(key, "a", account, NULL);
-    verdict = judge_pair(rl, p, find(rl, key, 0, now), now, 0, &wait);
-    pthread_mutex_unlock(&rl->lock);
-    *retry_after = verdict == FG_RL_OK ? 0 : wait;
-    return verdict;
+    for (int i = 0; i < row->npending; i++)
+        if (row->pending[i] == at) {
+            memmove(row->pending + i, row->pending + i + 1,
+                    sizeof *row->pending * (size_t)(row->npending - i - 1));
+            row->npending--;
+            return;
+        }
 }
 
-static void add_failure(const fg_ratelimit *rl, rl_entry *e, int64_t now)
+static void add_failure(const fg_ratelimit *rl, fg_limit_row *row, int64_t now)
 {
-    if (!e) return;
-    if (e->last_failure <= now - memory_s(rl)) e->consecutive = 0;
-    e->failures[e->head] = now;
-    e->head = (e->head + 1) % RING;
-    if (e->count < RING) e->count++;
-    e->last_failure = now;
-    e->consecutive++;
+    if (row->last_failure <= now - memory_s(rl)) row->consecutive = 0;
+    add_time(row->failures, &row->nfailures, now);
+    row->last_failure = now;
+    row->consecutive++;
 }
 
 /* After a failure of an address on an account: its delay, and the account's guard. */
-static void escalate(const fg_ratelimit *rl, rl_entry *pair, rl_entry *account, int64_t now)
+static void escalate(const fg_ratelimit *rl, fg_limit_row *pair, fg_limit_row *account, int64_t now)
 {
     int64_t oldest;
-    int guarded = account && account->locked_until > now;
-    if (account && recent(rl, account, now, &oldest) >= rl->config.account_failures) {
+    int guarded = account->locked_until > now;
+    if (recent(account, now, &oldest) >= rl->config.account_failures) {
         account->locked_until = now + rl->config.lockout_s;
         guarded = 1;
     }
-    if (!pair) return;
     if (guarded) {
         pair->locked_until = account->locked_until;
     } else if (pair->consecutive >= rl->config.lockout_after) {
@@ -290,67 +317,180 @@ static void escalate(const fg_ratelimit *rl, rl_entry *pair, rl_entry *account, 
     }
 }
 
+/* --- the operations ------------------------------------------------------------------------- */
+
+/* rows: the client's, then (with an account) the pair's and the account's. */
+typedef struct rl_step {
+    fg_ratelimit *rl;
+    int64_t now;
+    int verdict, wait;
+    fg_rl_outcome outcome;
+    int64_t reserved_at; /* end: the reservation to take back */
+    int pair_reserved;   /* end: the pair row holds a reservation of this attempt */
+} rl_step;
+
+static int begin_rows(void *ctx, fg_limit_row *rows, size_t n)
+{
+    rl_step *st = ctx;
+    for (size_t i = 0; i < n; i++)
+        refresh(st->rl, &rows[i], st->now);
+    st->verdict = n > 1 ? judge_pair(st->rl, &rows[1], &rows[2], st->now, 1, &st->wait) : FG_RL_OK;
+    if (st->verdict == FG_RL_OK) st->verdict = judge_client(st->rl, &rows[0], st->now, &st->wait);
+    if (st->verdict != FG_RL_OK) return 1; /* nothing changed */
+    for (size_t i = 0; i < n && i < 2; i++)
+        add_time(rows[i].pending, &rows[i].npending, st->now);
+    for (size_t i = 0; i < n; i++)
+        set_expiry(st->rl, &rows[i]);
+    return 0;
+}
+
+int fg_ratelimit_begin(fg_ratelimit *rl, const char *client, const char *account, int64_t now,
+                       fg_rl_attempt *a, int *retry_after)
+{
+    char keys[FG_LIMIT_KEYS][FG_LIMIT_KEY_MAX + 1];
+    const char *names[FG_LIMIT_KEYS] = {keys[0], keys[1], keys[2]};
+    rl_step st = {.rl = rl, .now = now};
+    int rc;
+    memset(a, 0, sizeof *a);
+    make_key(keys[0], "c", NULL, client);
+    make_key(keys[1], "p", account, client);
+    make_key(keys[2], "a", account, NULL);
+    rc = update(rl, 1, names, account ? 3 : 1, now, begin_rows, &st);
+    if (rc != FG_OK) {
+        st.verdict = rc;
+        st.wait = 1;
+    }
+    if (st.verdict == FG_RL_OK) {
+        snprintf(a->client, sizeof a->client, "%s", client);
+        snprintf(a->account, sizeof a->account, "%s", account ? account : "");
+        a->reserved_at = now;
+        a->active = 1;
+    }
+    *retry_after = st.verdict == FG_RL_OK ? 0 : st.wait;
+    return st.verdict;
+}
+
+static int check_rows(void *ctx, fg_limit_row *rows, size_t n)
+{
+    rl_step *st = ctx;
+    (void)n;
+    st->verdict = judge_pair(st->rl, &rows[0], &rows[1], st->now, 0, &st->wait);
+    return 1; /* read only */
+}
+
+int fg_ratelimit_check_account(fg_ratelimit *rl, const char *client, const char *account,
+                               int64_t now, int *retry_after)
+{
+    char keys[2][FG_LIMIT_KEY_MAX + 1];
+    const char *names[2] = {keys[0], keys[1]};
+    rl_step st = {.rl = rl, .now = now};
+    int rc;
+    make_key(keys[0], "p", account, client);
+    make_key(keys[1], "a", account, NULL);
+    rc = update(rl, 1, names, 2, now, check_rows, &st);
+    if (rc != FG_OK) {
+        st.verdict = rc;
+        st.wait = 1;
+    }
+    *retry_after = st.verdict == FG_RL_OK ? 0 : st.wait;
+    return st.verdict;
+}
+
+/* rows: the client's, the pair's (if any), the account's (if the attempt named one). */
+static int end_rows(void *ctx, fg_limit_row *rows, size_t n)
+{
+    rl_step *st = ctx;
+    fg_limit_row *pair = n > 1 ? &rows[1] : NULL;
+    for (size_t i = 0; i < n; i++)
+        refresh(st->rl, &rows[i], st->now);
+    remove_pending(&rows[0], st->reserved_at);
+    if (pair && st->pair_reserved) remove_pending(pair, st->reserved_at);
+    if (st->outcome == FG_RL_FAILURE) {
+        add_failure(st->rl, &rows[0], st->now);
+        if (n > 2) {
+            add_failure(st->rl, &rows[2], st->now);
+            add_failure(st->rl, pair, st->now);
+            escalate(st->rl, pair, &rows[2], st->now);
+        }
+    } else if (st->outcome == FG_RL_SUCCESS && pair) {
+        pair->consecutive = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        set_expiry(st->rl, &rows[i]);
+    return 0;
+}
+
 void fg_ratelimit_end(fg_ratelimit *rl, fg_rl_attempt *a, fg_rl_outcome outcome,
                       const char *account, int64_t now)
 {
-    char key[KEY_MAX];
-    rl_entry *c, *p = NULL;
+    char keys[FG_LIMIT_KEYS][FG_LIMIT_KEY_MAX + 1];
+    const char *names[FG_LIMIT_KEYS] = {keys[0], keys[1], keys[2]};
+    rl_step st = {.rl = rl, .now = now, .outcome = outcome};
+    size_t n = 1;
     if (!a || !a->active) return;
-    pthread_mutex_lock(&rl->lock);
-    make_key(key, "c", NULL, a->client);
-    if ((c = find(rl, key, 0, now)) != NULL && c->pending > 0) c->pending--;
+    st.reserved_at = a->reserved_at;
+    make_key(keys[0], "c", NULL, a->client);
     if (a->account[0]) {
-        make_key(key, "p", a->account, a->client);
-        if ((p = find(rl, key, 0, now)) != NULL && p->pending > 0) p->pending--;
+        make_key(keys[1], "p", a->account, a->client);
+        make_key(keys[2], "a", a->account, NULL);
+        st.pair_reserved = 1;
+        n = outcome == FG_RL_FAILURE ? 3 : 2;
+    } else if (outcome == FG_RL_SUCCESS && account) {
+        make_key(keys[1], "p", account, a->client); /* a 1:N success clears its run there */
+        n = 2;
     }
-    if (outcome == FG_RL_FAILURE) {
-        add_failure(rl, c, now);
-        if (a->account[0]) {
-            make_key(key, "a", a->account, NULL);
-            rl_entry *acc = find(rl, key, 1, now);
-            add_failure(rl, acc, now);
-            add_failure(rl, p, now);
-            escalate(rl, p, acc, now);
-        }
-    } else if (outcome == FG_RL_SUCCESS) {
-        if (!p && account) {
-            make_key(key, "p", account, a->client);
-            p = find(rl, key, 0, now);
-        }
-        if (p) p->consecutive = 0;
-    }
-    pthread_mutex_unlock(&rl->lock);
+    update(rl, 1, names, n, now, end_rows, &st);
     a->active = 0;
+}
+
+typedef struct rl_take {
+    double capacity, period_ms;
+    int64_t now_ms;
+    int verdict, wait;
+} rl_take;
+
+static int take_row(void *ctx, fg_limit_row *row, size_t n)
+{
+    rl_take *t = ctx;
+    (void)n;
+    if (row->refilled_ms == 0) {
+        row->tokens = t->capacity; /* a budget starts full */
+    } else if (t->now_ms > row->refilled_ms) {
+        row->tokens += (double)(t->now_ms - row->refilled_ms) * t->capacity / t->period_ms;
+        if (row->tokens > t->capacity) row->tokens = t->capacity;
+    }
+    row->refilled_ms = t->now_ms;
+    if (row->tokens >= 1) {
+        row->tokens -= 1;
+    } else {
+        t->verdict = FG_RL_LIMITED;
+        t->wait = (int)ceil((1 - row->tokens) * t->period_ms / t->capacity / 1000);
+    }
+    /* Full again (so forgettable) once the spent tokens have come back. */
+    row->expires_at =
+        (t->now_ms + (int64_t)ceil((t->capacity - row->tokens) * t->period_ms / t->capacity)) /
+            1000 +
+        1;
+    return 0;
 }
 
 int fg_ratelimit_take(fg_ratelimit *rl, fg_rl_budget budget, const char *client, int64_t now_ms,
                       int *retry_after)
 {
-    char key[KEY_MAX];
-    double capacity =
-        budget == FG_RL_SIGNUP ? rl->config.signup_per_hour : rl->config.detect_per_minute;
-    double period_ms = budget == FG_RL_SIGNUP ? 3600e3 : 60e3;
-    int verdict = FG_RL_OK;
-    rl_entry *e;
-    make_key(key, budget == FG_RL_SIGNUP ? "s" : "d", NULL, client);
-    pthread_mutex_lock(&rl->lock);
-    e = find(rl, key, 1, now_ms / 1000);
-    if (e) {
-        if (e->tokens < 0) {
-            e->tokens = capacity;
-        } else if (now_ms > e->refilled_ms) {
-            e->tokens += (double)(now_ms - e->refilled_ms) * capacity / period_ms;
-            if (e->tokens > capacity) e->tokens = capacity;
-        }
-        e->refilled_ms = now_ms;
-        if (e->tokens >= 1) {
-            e->tokens -= 1;
-        } else {
-            verdict = FG_RL_LIMITED;
-            *retry_after = (int)ceil((1 - e->tokens) * period_ms / capacity / 1000);
-        }
+    char key[FG_LIMIT_KEY_MAX + 1];
+    const char *names[1] = {key};
+    int signup = budget == FG_RL_SIGNUP;
+    rl_take t = {.capacity = signup ? rl->config.signup_per_hour : rl->config.detect_per_minute,
+                 .period_ms = signup ? 3600e3 : 60e3,
+                 .now_ms = now_ms,
+                 .verdict = FG_RL_OK};
+    int rc;
+    make_key(key, signup ? "s" : "d", NULL, client);
+    rc = update(rl, signup, names, 1, now_ms / 1000, take_row, &t);
+    if (rc != FG_OK) {
+        t.verdict = rc;
+        t.wait = 1;
     }
-    pthread_mutex_unlock(&rl->lock);
-    if (verdict == FG_RL_OK) *retry_after = 0;
-    return verdict;
+    *retry_after = t.verdict == FG_RL_OK ? 0 : t.wait;
+    return t.verdict;
 }

@@ -73,7 +73,8 @@ static int apply_change(void *ctx, int kind, int64_t user_id, int64_t template_i
 }
 
 /* Follows the other servers: each announced change (or every second, or after a lost
- * connection) is caught up. A database that is down is reported once, and again once back. */
+ * connection) is caught up, templates and signing keys. A database that is down is reported once,
+ * and again once back. */
 static void *follow(void *arg)
 {
     fg_server *s = arg;
@@ -82,6 +83,8 @@ static void *follow(void *arg)
         fg_error err = {0};
         int rc = fg_store_wait(s->store, 1000, &err);
         if (rc >= 0) rc = fg_store_sync(s->store, &err);
+        /* A `keys rotate` anywhere notifies too: the keys are re-read (logged when changed). */
+        if (rc >= 0) rc = fg_server_reload_keys(s, &err);
         if (rc < 0 && !down)
             fprintf(stderr, "facegate: store unavailable, answering 503 until it is back: %s\n",
                     err.message);
@@ -113,7 +116,7 @@ static int load_secret(const char *dir, const char *file, uint8_t *secret, size_
 
 static int load_keys(fg_server *s, int *admin_created, fg_error *err)
 {
-    int rc = fg_keys_load(s->config.data_dir, &s->keys, err);
+    int rc = fg_keys_load(s->config.data_dir, s->store, &s->keys, err);
     if (rc != FG_OK) return rc;
     rc = load_secret(s->config.data_dir, ADMIN_TOKEN_FILE, s->admin_token, sizeof s->admin_token,
                      admin_created, err);
@@ -245,17 +248,41 @@ void fg_server_keys(fg_server *s, fg_jwt_keyset *keys)
     pthread_mutex_unlock(&s->keys_lock);
 }
 
+/* 1 if the two sets publish the same keys in the same order. */
+static int same_keys(const fg_jwt_keyset *a, const fg_jwt_keyset *b)
+{
+    if (a->count != b->count) return 0;
+    for (int i = 0; i < a->count; i++)
+        if (strcmp(a->keys[i].kid, b->keys[i].kid) != 0) return 0;
+    return 1;
+}
+
 int fg_server_reload_keys(fg_server *s, fg_error *err)
 {
+    /* One reload at a time (SIGHUP and the follower): a slow read of the keys from before a
+     * rotation never replaces a read from after it. */
+    static pthread_mutex_t reloading = PTHREAD_MUTEX_INITIALIZER;
     fg_jwt_keyset keys;
-    int rc = fg_keys_load(s->config.data_dir, &keys, err);
-    if (rc != FG_OK) return rc;
+    char kid[sizeof keys.keys[0].kid];
+    int changed, count = 0;
+    int rc;
+    pthread_mutex_lock(&reloading);
+    rc = fg_keys_load(s->config.data_dir, s->store, &keys, err);
+    if (rc != FG_OK) {
+        pthread_mutex_unlock(&reloading);
+        return rc;
+    }
     pthread_mutex_lock(&s->keys_lock);
+    changed = !same_keys(&s->keys, &keys);
     s->keys = keys;
     pthread_mutex_unlock(&s->keys_lock);
+    pthread_mutex_unlock(&reloading);
+    count = keys.count;
+    snprintf(kid, sizeof kid, "%s", keys.keys[0].kid);
     sodium_memzero(&keys, sizeof keys);
-    fprintf(stderr, "facegate: signing keys reloaded (%d published, signing with %s)\n",
-            s->keys.count, s->keys.keys[0].kid);
+    if (changed)
+        fprintf(stderr, "facegate: signing keys reloaded (%d published, signing with %s)\n", count,
+                kid);
     return FG_OK;
 }
 
@@ -331,6 +358,8 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
                 "than %s/%s: they are not used (their users add a face again)\n",
                 fg_store_skipped_templates(s->store), FG_TEMPLATE_RECOGNIZER_DEFAULT,
                 fg_align_name(s->config.engine.align));
+    /* The keys before the follower, which re-reads them. */
+    if ((rc = load_keys(s, &admin_created, err)) != FG_OK) goto fail;
     if (fg_store_is_shared(s->store)) {
         if (pthread_create(&s->follower, NULL, follow, s) != 0) {
             rc = fg_fail(err, FG_ENOMEM, "cannot start the change follower thread");
@@ -340,8 +369,7 @@ int fg_server_start(const fg_server_config *config, fg_server **out, fg_error *e
     }
     if ((rc = fg_store_user_count(s->store, &users, err)) != FG_OK) goto fail;
     if ((rc = fg_server_prune_audit(s, err)) != FG_OK) goto fail;
-    if ((rc = load_keys(s, &admin_created, err)) != FG_OK) goto fail;
-    s->ratelimit = fg_ratelimit_new(&s->config.ratelimit);
+    s->ratelimit = fg_ratelimit_new(&s->config.ratelimit, s->store);
     if (s->config.liveness.required &&
         (rc = fg_challenges_new(&s->config.liveness, &s->challenges, err)) != FG_OK)
         goto fail;

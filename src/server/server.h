@@ -149,8 +149,10 @@ void fg_server_stop(fg_server *server);
 /* A copy of the current signing keys (keys[0] signs). */
 void fg_server_keys(fg_server *server, fg_jwt_keyset *keys);
 
-/* Re-reads the signing key files (after `facegate keys rotate`; on SIGHUP). Sessions signed
- * with the key that is now the previous one keep working. */
+/* Re-reads the signing keys (keys.h: the files, or the shared store's) after `facegate keys
+ * rotate`: on SIGHUP, and with a shared store from the follower thread at every notification
+ * and every second. Logs when they changed. Sessions signed with the key that is now the
+ * previous one keep working. */
 int fg_server_reload_keys(fg_server *server, fg_error *err);
 
 #endif

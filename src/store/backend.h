@@ -31,6 +31,17 @@ typedef struct fg_sealed_template {
     char alignment[FG_TEMPLATE_KIND_MAX + 1];
 } fg_sealed_template;
 
+/* A sealed signing seed, and the set of them as stored. */
+typedef struct fg_sealed_seed {
+    uint8_t nonce[FG_SEALED_NONCE_BYTES];
+    uint8_t ciphertext[32 + crypto_aead_xchacha20poly1305_ietf_ABYTES];
+} fg_sealed_seed;
+typedef struct fg_sealed_keyset {
+    fg_sealed_seed current, previous;
+    int has_previous;
+    int64_t version;
+} fg_sealed_keyset;
+
 /* Called per template (kind FG_STORE_CHANGE_ADD, with the owner's username, the AAD, and the
  * sealed blob) or per deleted user (FG_STORE_CHANGE_DELETE, username NULL, sealed NULL). For
  * template_reseal the function replaces *sealed in place. */
@@ -96,6 +107,16 @@ typedef struct fg_store_backend {
     int (*client_delete)(void *db, const char *id, fg_error *err);
     int (*code_insert)(void *db, const fg_oidc_code *code, int64_t now, fg_error *err);
     int (*code_consume)(void *db, const char *code_hash, fg_oidc_code *code, fg_error *err);
+
+    /* The failed-attempt limits (store.h, fg_store_limits_update); NULL: not shared. */
+    int (*limits_update)(void *db, const char *const *keys, size_t n, fg_limit_fn fn, void *ctx,
+                         fg_error *err);
+    /* The sealed signing keys: FG_STORE_ENOTFOUND when none; insert does nothing if there are
+     * some; rotate moves current to previous and sets next if the version is still `version`
+     * (else FG_STORE_EUSED), and notifies every server. NULL: keys are files (SQLite). */
+    int (*signing_get)(void *db, fg_sealed_keyset *keys, fg_error *err);
+    int (*signing_insert)(void *db, const fg_sealed_keyset *keys, fg_error *err);
+    int (*signing_rotate)(void *db, const fg_sealed_seed *next, int64_t version, fg_error *err);
 
     /* Rewrites every template in one transaction: fn re-seals each (in place). */
     int (*template_reseal)(void *db, fg_sealed_fn fn, void *ctx, fg_error *err);

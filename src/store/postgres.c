@@ -29,8 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WRITE_LOCK "7370658297"   /* pg_advisory_xact_lock key of the writers */
-#define MIGRATE_LOCK "7370658298" /* ... of the schema migration */
+#define WRITE_LOCK "7370658297"    /* pg_advisory_xact_lock key of the writers */
+#define MIGRATE_LOCK "7370658298"  /* ... of the schema migration */
+#define LIMITS_LOCK_CLASS "737065" /* pg_advisory_xact_lock(class, key hash) of the limits */
+#define LIMITS_PRUNE_S 60          /* expired limit rows are deleted at most this often */
 #define CHANNEL "facegate_changes"
 #define RECONNECT_S 0.5
 #define MAX_PARAMS 10
@@ -96,6 +98,28 @@ static const char *const MIGRATIONS[] = {
     "DEFAULT '" FG_TEMPLATE_RECOGNIZER_DEFAULT "';"
     "ALTER TABLE templates ADD COLUMN alignment TEXT NOT NULL "
     "DEFAULT '" FG_TEMPLATE_ALIGNMENT_DEFAULT "';",
+    /* 4: what every server must agree on besides the users: the failed-attempt limits
+     * (server/ratelimit.c's rows, deleted once expired) and the session signing keys, sealed
+     * under a key derived from the descriptor key (one row, id 1). */
+    "CREATE TABLE limits ("
+    "  key TEXT PRIMARY KEY,"
+    "  failures BIGINT[] NOT NULL,"
+    "  pending BIGINT[] NOT NULL,"
+    "  consecutive INTEGER NOT NULL,"
+    "  locked_until BIGINT NOT NULL,"
+    "  last_failure BIGINT NOT NULL,"
+    "  tokens DOUBLE PRECISION NOT NULL,"
+    "  refilled_ms BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL);"
+    "CREATE INDEX limits_expires ON limits(expires_at);"
+    "CREATE TABLE signing_keys ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  version BIGINT NOT NULL,"
+    "  current_nonce BYTEA NOT NULL,"
+    "  current_sealed BYTEA NOT NULL,"
+    "  previous_nonce BYTEA,"
+    "  previous_sealed BYTEA,"
+    "  rotated_at BIGINT NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -109,6 +133,7 @@ typedef struct pg_store {
     PGconn *listen; /* LISTEN CHANNEL, used by wait() only */
     int in_tx;
     double next_connect, next_listen; /* monotonic seconds before which not to reconnect */
+    double next_prune;                /* ... before which not to delete expired limit rows */
 } pg_store;
 
 /* Parameters of one statement, as text (or raw bytes for bytea). */
@@ -931,6 +956,236 @@ static int pg_session_revoked(void *db, const char *jti, int64_t now, int *revok
     return FG_OK;
 }
 
+/* --- failed-attempt limits ------------------------------------------------------------------ */
+
+/* A key's advisory lock: FNV-1a (a collision only makes two keys wait for each other). */
+static int32_t limit_lock(const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 16777619u;
+    return (int32_t)h;
+}
+
+static int compare_locks(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A bigint[] as PostgreSQL writes it ("{1,2,3}"), at most FG_LIMIT_TIMES values. */
+static int parse_times(const char *text, int64_t *times)
+{
+    int n = 0;
+    while (*text && n < FG_LIMIT_TIMES) {
+        char *end;
+        long long v;
+        if (*text == '{' || *text == ',' || *text == '}') {
+            text++;
+            continue;
+        }
+        v = strtoll(text, &end, 10);
+        if (end == text) break;
+        times[n++] = v;
+        text = end;
+    }
+    return n;
+}
+
+#define TIMES_TEXT_MAX (FG_LIMIT_TIMES * 21 + 3)
+static const char *format_times(const int64_t *times, int n, char out[TIMES_TEXT_MAX])
+{
+    size_t len = 1;
+    out[0] = '{';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, TIMES_TEXT_MAX - len, "%s%lld", i ? "," : "",
+                                (long long)times[i]);
+    snprintf(out + len, TIMES_TEXT_MAX - len, "}");
+    return out;
+}
+
+static void read_limit(const PGresult *r, int row, fg_limit_row *out)
+{
+    out->nfailures = parse_times(PQgetvalue(r, row, 1), out->failures);
+    out->npending = parse_times(PQgetvalue(r, row, 2), out->pending);
+    out->consecutive = (int)get_int(r, row, 3);
+    out->locked_until = get_int(r, row, 4);
+    out->last_failure = get_int(r, row, 5);
+    out->tokens = strtod(PQgetvalue(r, row, 6), NULL);
+    out->refilled_ms = get_int(r, row, 7);
+    out->expires_at = get_int(r, row, 8);
+}
+
+static int write_limit(pg_store *s, const fg_limit_row *row, fg_error *err)
+{
+    char failures[TIMES_TEXT_MAX], pending[TIMES_TEXT_MAX], tokens[32];
+    params p = {0};
+    param_text(&p, row->key);
+    param_text(&p, format_times(row->failures, row->nfailures, failures));
+    param_text(&p, format_times(row->pending, row->npending, pending));
+    param_int(&p, row->consecutive);
+    param_int(&p, row->locked_until);
+    param_int(&p, row->last_failure);
+    snprintf(tokens, sizeof tokens, "%.17g", row->tokens);
+    param_text(&p, tokens);
+    param_int(&p, row->refilled_ms);
+    param_int(&p, row->expires_at);
+    return run(s, "write the limits",
+               "INSERT INTO limits (key, failures, pending, consecutive, locked_until, "
+               "last_failure, tokens, refilled_ms, expires_at) "
+               "VALUES ($1, $2::bigint[], $3::bigint[], $4, $5, $6, $7, $8, $9) "
+               "ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, "
+               "pending = excluded.pending, consecutive = excluded.consecutive, "
+               "locked_until = excluded.locked_until, last_failure = excluded.last_failure, "
+               "tokens = excluded.tokens, refilled_ms = excluded.refilled_ms, "
+               "expires_at = excluded.expires_at",
+               &p, 0, NULL, err);
+}
+
+/* Deletes expired rows now and then, skipping rows another transaction holds (so it never
+ * waits for one, and two servers pruning cannot deadlock with each other or with an update). */
+static void prune_limits(pg_store *s)
+{
+    params p = {0};
+    double now = monotonic();
+    if (now < s->next_prune) return;
+    s->next_prune = now + LIMITS_PRUNE_S;
+    param_int(&p, (int64_t)time(NULL));
+    run(s, "prune the limits",
+        "DELETE FROM limits WHERE key IN (SELECT key FROM limits WHERE expires_at < $1 "
+        "LIMIT 10000 FOR UPDATE SKIP LOCKED)",
+        &p, 0, NULL, NULL);
+}
+
+/* One transaction: the keys' advisory locks in ascending order (no two servers wait for each
+ * other in a cycle), read, fn, write. */
+static int pg_limits_update(void *db, const char *const *keys, size_t n, fg_limit_fn fn, void *ctx,
+                            fg_error *err)
+{
+    pg_store *s = db;
+    fg_limit_row rows[FG_LIMIT_KEYS];
+    int32_t locks[FG_LIMIT_KEYS];
+    PGresult *r;
+    params p = {0};
+    int rc, verdict = 0;
+
+    memset(rows, 0, sizeof rows);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(rows[i].key, sizeof rows[i].key, "%s", keys[i]);
+        locks[i] = limit_lock(keys[i]);
+    }
+    qsort(locks, n, sizeof locks[0], compare_locks);
+    if ((rc = begin_with(s, "BEGIN", err)) != FG_OK) return rc;
+    for (size_t i = 0; i < n && rc == FG_OK; i++) {
+        if (i > 0 && locks[i] == locks[i - 1]) continue;
+        p.n = 0;
+        param_int(&p, locks[i]);
+        rc = run(s, "lock the limits", "SELECT pg_advisory_xact_lock(" LIMITS_LOCK_CLASS ", $1)",
+                 &p, 0, NULL, err);
+    }
+    if (rc != FG_OK) goto fail;
+    p.n = 0;
+    for (size_t i = 0; i < FG_LIMIT_KEYS; i++)
+        param_text(&p, keys[i < n ? i : n - 1]);
+    rc = run(s, "read the limits",
+             "SELECT key, failures, pending, consecutive, locked_until, last_failure, tokens, "
+             "refilled_ms, expires_at FROM limits WHERE key IN ($1, $2, $3)",
+             &p, 0, &r, err);
+    if (rc != FG_OK) goto fail;
+    for (int row = 0; row < PQntuples(r); row++)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(rows[i].key, PQgetvalue(r, row, 0)) == 0) read_limit(r, row, &rows[i]);
+    PQclear(r);
+    verdict = fn(ctx, rows, n);
+    if (verdict < 0) {
+        rc = verdict;
+        goto fail;
+    }
+    for (size_t i = 0; i < n && verdict == 0 && rc == FG_OK; i++)
+        rc = write_limit(s, &rows[i], err);
+    if (rc == FG_OK) rc = pg_commit(s, err);
+    if (rc != FG_OK) goto fail;
+    prune_limits(s);
+    return verdict;
+fail:
+    pg_rollback(s);
+    return rc;
+}
+
+/* --- session signing keys ------------------------------------------------------------------- */
+
+static int read_seed(const PGresult *r, int col, fg_sealed_seed *seed, fg_error *err)
+{
+    if (PQgetlength(r, 0, col) != (int)sizeof seed->nonce ||
+        PQgetlength(r, 0, col + 1) != (int)sizeof seed->ciphertext)
+        return fg_fail(err, FG_STORE_EDB, "the signing keys' row is malformed");
+    memcpy(seed->nonce, PQgetvalue(r, 0, col), sizeof seed->nonce);
+    memcpy(seed->ciphertext, PQgetvalue(r, 0, col + 1), sizeof seed->ciphertext);
+    return FG_OK;
+}
+
+static int pg_signing_get(void *db, fg_sealed_keyset *keys, fg_error *err)
+{
+    PGresult *r;
+    int rc = run(db, "read the signing keys",
+                 "SELECT version, current_nonce, current_sealed, previous_nonce, previous_sealed "
+                 "FROM signing_keys WHERE id = 1",
+                 NULL, 1, &r, err);
+    if (rc != FG_OK) return rc;
+    memset(keys, 0, sizeof *keys);
+    if (PQntuples(r) != 1) {
+        rc = fg_fail(err, FG_STORE_ENOTFOUND, "the database holds no signing keys");
+    } else {
+        keys->version = get_int_binary(r, 0, 0);
+        rc = read_seed(r, 1, &keys->current, err);
+        keys->has_previous = !PQgetisnull(r, 0, 3);
+        if (rc == FG_OK && keys->has_previous) rc = read_seed(r, 3, &keys->previous, err);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int pg_signing_insert(void *db, const fg_sealed_keyset *keys, fg_error *err)
+{
+    params p = {0};
+    param_int(&p, keys->version);
+    param_bytes(&p, keys->current.nonce, sizeof keys->current.nonce);
+    param_bytes(&p, keys->current.ciphertext, sizeof keys->current.ciphertext);
+    param_bytes(&p, keys->has_previous ? keys->previous.nonce : NULL,
+                keys->has_previous ? sizeof keys->previous.nonce : 0);
+    param_bytes(&p, keys->has_previous ? keys->previous.ciphertext : NULL,
+                keys->has_previous ? sizeof keys->previous.ciphertext : 0);
+    param_int(&p, (int64_t)time(NULL));
+    return run(db, "store the signing keys",
+               "INSERT INTO signing_keys (id, version, current_nonce, current_sealed, "
+               "previous_nonce, previous_sealed, rotated_at) VALUES (1, $1, $2, $3, $4, $5, $6) "
+               "ON CONFLICT (id) DO NOTHING",
+               &p, 0, NULL, err);
+}
+
+static int pg_signing_rotate(void *db, const fg_sealed_seed *next, int64_t version, fg_error *err)
+{
+    PGresult *r;
+    params p = {0};
+    int rc, rotated;
+    param_bytes(&p, next->nonce, sizeof next->nonce);
+    param_bytes(&p, next->ciphertext, sizeof next->ciphertext);
+    param_int(&p, (int64_t)time(NULL));
+    param_int(&p, version);
+    rc = run(db, "rotate the signing keys",
+             "UPDATE signing_keys SET previous_nonce = current_nonce, "
+             "previous_sealed = current_sealed, current_nonce = $1, current_sealed = $2, "
+             "version = version + 1, rotated_at = $3 WHERE id = 1 AND version = $4",
+             &p, 0, &r, err);
+    if (rc != FG_OK) return rc;
+    rotated = atoi(PQcmdTuples(r));
+    PQclear(r);
+    if (!rotated)
+        return fg_fail(err, FG_STORE_EUSED, "another rotation of the signing keys came first");
+    /* Every server's follower wakes up and reloads the keys. */
+    return run(db, "notify", "NOTIFY " CHANNEL, NULL, 0, NULL, err);
+}
+
 /* --- OpenID Connect clients and codes ------------------------------------------------------- */
 
 #define CLIENT_COLUMNS "id, name, secret_hash, redirect_uris, created_at"
@@ -1095,6 +1350,10 @@ const fg_store_backend fg_store_postgres = {
     .client_delete = pg_client_delete,
     .code_insert = pg_code_insert,
     .code_consume = pg_code_consume,
+    .limits_update = pg_limits_update,
+    .signing_get = pg_signing_get,
+    .signing_insert = pg_signing_insert,
+    .signing_rotate = pg_signing_rotate,
     .template_reseal = NULL, /* every server holds the key: see fg_store_rekey */
     .backup = NULL,          /* pg_dump and base backups */
     .restore = NULL,

@@ -683,6 +683,124 @@ int fg_store_code_consume(fg_store *store, const char *code_hash, fg_oidc_code *
     LOCKED(store, store->backend->code_consume(store->db, code_hash, code, err));
 }
 
+/* --- shared limits and signing keys ------------------------------------------------------- */
+
+int fg_store_limits_update(fg_store *store, const char *const *keys, size_t n, fg_limit_fn fn,
+                           void *ctx, fg_error *err)
+{
+    if (!store->backend->limits_update)
+        return fg_fail(err, FG_STORE_ENOTSUP, "a %s store keeps no limits", store->backend->name);
+    if (n < 1 || n > FG_LIMIT_KEYS)
+        return fg_fail(err, FG_EINVAL, "1 to %d limit keys", FG_LIMIT_KEYS);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(keys[i]) > FG_LIMIT_KEY_MAX)
+            return fg_fail(err, FG_EINVAL, "a limit key is longer than %d bytes", FG_LIMIT_KEY_MAX);
+    LOCKED(store, store->backend->limits_update(store->db, keys, n, fn, ctx, err));
+}
+
+static const char SIGNING_AAD[] = "facegate/signing-key/v1";
+
+/* The seeds' key: derived from the descriptor key (one file to share), never the same key. */
+static void signing_key(const fg_store *store, uint8_t key[crypto_kdf_KEYBYTES])
+{
+    crypto_kdf_derive_from_key(key, crypto_kdf_KEYBYTES, 1, "fgsignky", store->key);
+}
+
+static void seal_seed(const fg_store *store, const uint8_t seed[32], fg_sealed_seed *out)
+{
+    uint8_t key[crypto_kdf_KEYBYTES];
+    signing_key(store, key);
+    randombytes_buf(out->nonce, sizeof out->nonce);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out->ciphertext, NULL, seed, 32,
+                                               (const uint8_t *)SIGNING_AAD, sizeof SIGNING_AAD - 1,
+                                               NULL, out->nonce, key);
+    sodium_memzero(key, sizeof key);
+}
+
+static int unseal_seed(const fg_store *store, const fg_sealed_seed *in, uint8_t seed[32],
+                       fg_error *err)
+{
+    uint8_t key[crypto_kdf_KEYBYTES];
+    int bad;
+    signing_key(store, key);
+    bad = crypto_aead_xchacha20poly1305_ietf_decrypt(
+        seed, NULL, NULL, in->ciphertext, sizeof in->ciphertext, (const uint8_t *)SIGNING_AAD,
+        sizeof SIGNING_AAD - 1, in->nonce, key);
+    sodium_memzero(key, sizeof key);
+    if (bad)
+        return fg_fail(err, FG_STORE_ECRYPTO,
+                       "the signing keys in the database do not decrypt: this data dir's %s is "
+                       "not the other servers'",
+                       FG_STORE_KEY_FILE);
+    return FG_OK;
+}
+
+/* Reads and opens the keys. Caller holds the lock. */
+static int signing_get_locked(fg_store *store, fg_signing_seeds *out, fg_error *err)
+{
+    fg_sealed_keyset sealed;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (!store->backend->signing_get)
+        return fg_fail(err, FG_STORE_ENOTSUP, "a %s store keeps no signing keys",
+                       store->backend->name);
+    if ((rc = store->backend->signing_get(store->db, &sealed, err)) != FG_OK) return rc;
+    rc = unseal_seed(store, &sealed.current, out->current, err);
+    if (rc == FG_OK && sealed.has_previous)
+        rc = unseal_seed(store, &sealed.previous, out->previous, err);
+    out->has_previous = sealed.has_previous;
+    out->version = sealed.version;
+    if (rc != FG_OK) sodium_memzero(out, sizeof *out);
+    return rc;
+}
+
+int fg_store_signing_get(fg_store *store, fg_signing_seeds *out, fg_error *err)
+{
+    LOCKED(store, signing_get_locked(store, out, err));
+}
+
+static int signing_init_locked(fg_store *store, const fg_signing_seeds *seeds,
+                               fg_signing_seeds *out, fg_error *err)
+{
+    fg_sealed_keyset sealed = {.has_previous = seeds->has_previous, .version = 1};
+    int rc;
+    if (!store->backend->signing_insert)
+        return fg_fail(err, FG_STORE_ENOTSUP, "a %s store keeps no signing keys",
+                       store->backend->name);
+    seal_seed(store, seeds->current, &sealed.current);
+    if (seeds->has_previous) seal_seed(store, seeds->previous, &sealed.previous);
+    if ((rc = store->backend->signing_insert(store->db, &sealed, err)) != FG_OK) return rc;
+    return signing_get_locked(store, out, err);
+}
+
+int fg_store_signing_init(fg_store *store, const fg_signing_seeds *seeds, fg_signing_seeds *out,
+                          fg_error *err)
+{
+    LOCKED(store, signing_init_locked(store, seeds, out, err));
+}
+
+static int signing_rotate_locked(fg_store *store, const uint8_t new_seed[32], fg_signing_seeds *out,
+                                 fg_error *err)
+{
+    fg_signing_seeds now;
+    fg_sealed_seed next;
+    int64_t version;
+    int rc = signing_get_locked(store, &now, err); /* proves this data dir's key opens them */
+    version = now.version;
+    sodium_memzero(&now, sizeof now);
+    if (rc != FG_OK) return rc;
+    seal_seed(store, new_seed, &next);
+    rc = store->backend->signing_rotate(store->db, &next, version, err);
+    if (rc == FG_OK && out) rc = signing_get_locked(store, out, err);
+    return rc;
+}
+
+int fg_store_signing_rotate(fg_store *store, const uint8_t new_seed[32], fg_signing_seeds *out,
+                            fg_error *err)
+{
+    LOCKED(store, signing_rotate_locked(store, new_seed, out, err));
+}
+
 typedef struct reseal_walk {
     fg_store *store;
     const uint8_t *new_key;

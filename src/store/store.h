@@ -40,6 +40,9 @@
  *   - user_delete also pseudonymises the user's audit rows (username -> "deleted-" and the first
  *     8 digits of the uid, client address cleared), inside the same write.
  *   - audit_prune (fg_store_audit_prune): deletes the audit rows older than a time.
+ *   - limits_update (fg_store_limits_update): the failed-attempt limits' rows, locked across
+ *     servers; signing_get / signing_insert / signing_rotate: the sealed session signing keys
+ *     (PostgreSQL schema 4; NULL in SQLite, which keeps them in memory and in files).
  *   - the template kind: fg_sealed_template carries the recognizer and alignment that made the
  *     template, stored in the clear beside the blob (template_insert, import) and returned by
  *     template_each and changes; template_reseal leaves them as they are.
@@ -267,6 +270,68 @@ int fg_store_code_add(fg_store *store, const fg_oidc_code *code, fg_error *err);
  * before. Expiry is the caller's check (expires_at). */
 int fg_store_code_consume(fg_store *store, const char *code_hash, fg_oidc_code *code,
                           fg_error *err);
+
+/* --- failed-attempt limits and signing keys, shared by every server ------------------------ */
+
+/* One row of the failed-attempt limits (server/ratelimit.c gives the fields their meaning; the
+ * store only keeps them). Times are unix seconds, refilled_ms milliseconds. */
+#define FG_LIMIT_KEY_MAX 159
+#define FG_LIMIT_TIMES 64 /* at most this many failure times and reservations per row */
+#define FG_LIMIT_KEYS 3   /* rows per fg_store_limits_update */
+typedef struct fg_limit_row {
+    char key[FG_LIMIT_KEY_MAX + 1];
+    int64_t failures[FG_LIMIT_TIMES]; /* times of the latest failures, oldest first */
+    int nfailures;
+    int64_t pending[FG_LIMIT_TIMES]; /* when the attempts in flight were reserved */
+    int npending;
+    int consecutive;
+    int64_t locked_until, last_failure;
+    double tokens;
+    int64_t refilled_ms; /* 0: the budget was never used */
+    int64_t expires_at;  /* set by the caller: from then on the row says nothing (deleted) */
+} fg_limit_row;
+
+/* Changes rows in place. 0: write them back; > 0: leave them as they were (and return that
+ * value); < 0: an error, nothing written. */
+typedef int (*fg_limit_fn)(void *ctx, fg_limit_row *rows, size_t n);
+
+/* Reads the rows of keys[0..n-1] (n <= FG_LIMIT_KEYS; a missing row is all zero but its key),
+ * calls fn on them and writes back those not yet expired, as one step for every server sharing
+ * the store: the keys are locked across servers from the read to the write (PostgreSQL: one
+ * transaction with advisory locks taken in one order), so simultaneous attempts on several
+ * servers cannot both take the last place. Expired rows are deleted now and then.
+ * FG_STORE_ENOTSUP for a store one server owns (SQLite: the limits stay in its memory);
+ * FG_STORE_EUNAVAILABLE while the database is down. */
+int fg_store_limits_update(fg_store *store, const char *const *keys, size_t n, fg_limit_fn fn,
+                           void *ctx, fg_error *err);
+
+/* The session signing keys of a shared store (Ed25519 seeds): the one that signs, and the one
+ * before the last rotation (still verifies), with a version that every rotation increases. In
+ * the database each seed is sealed (XChaCha20-Poly1305) under a key derived from the descriptor
+ * key, so a dump of the database alone cannot sign a session. */
+typedef struct fg_signing_seeds {
+    uint8_t current[32];
+    uint8_t previous[32];
+    int has_previous;
+    int64_t version;
+} fg_signing_seeds;
+
+/* Reads the keys: FG_STORE_ENOTFOUND when the database holds none yet, FG_STORE_ECRYPTO when
+ * they do not open with this data dir's descriptor key, FG_STORE_ENOTSUP for SQLite (its keys
+ * are files: server/keys.h). */
+int fg_store_signing_get(fg_store *store, fg_signing_seeds *out, fg_error *err);
+
+/* Stores *seeds as the keys if the database holds none (version 1), then reads the keys into
+ * *out: another server's, if it was first. */
+int fg_store_signing_init(fg_store *store, const fg_signing_seeds *seeds, fg_signing_seeds *out,
+                          fg_error *err);
+
+/* Makes the current key the previous one and new_seed the current one, in one statement that
+ * fails (FG_STORE_EUSED) if another rotation came first, and tells every server (NOTIFY). The
+ * current key must open with this store's descriptor key first, so a data dir with the wrong
+ * key cannot rotate in a key the others cannot read. Fills *out (may be NULL). */
+int fg_store_signing_rotate(fg_store *store, const uint8_t new_seed[32], fg_signing_seeds *out,
+                            fg_error *err);
 
 /* --- maintenance ---------------------------------------------------------------------------- */
 

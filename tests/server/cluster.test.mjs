@@ -1,5 +1,6 @@
 // Several servers, one truth: two `facegate serve` processes on one PostgreSQL database (each
-// with its own data dir holding copies of the same key files). Runs when FG_TEST_PG_URL is set
+// with its own data dir holding a copy of the descriptor key and the admin token; the signing
+// keys and the failed-attempt limits are the database's). Runs when FG_TEST_PG_URL is set
 // (scripts/test.sh's PostgreSQL pass); skipped on SQLite, which one server owns.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, call, photo, dataUrl, cameraFrame, adminToken, newDatabase, tempDir, PG_URL, SHARED,
-  ROOT, BIN,
+  startServer, call, callFrom, photo, dataUrl, cameraFrame, adminToken, newDatabase, tempDir,
+  PG_URL, SHARED, ROOT, BIN,
 } from './helpers.mjs';
 
 const skip = PG_URL ? false : 'needs PostgreSQL (FG_TEST_PG_URL; scripts/test.sh server)';
@@ -19,24 +20,29 @@ const ARGS = ['--rate-limit-ip', '64', '--rate-limit-account', '64', '--workers'
 let a;
 let b;
 
+const others = [];
+
+/** Two servers on one new database (or `store`): B gets its own data dir (a running server
+ * locks its own) with A's descriptor key and admin token copied, as an operator would; nothing
+ * else (the signing keys are in the database). */
+async function startPair(args, store = newDatabase()) {
+  const first = await startServer({ store, args });
+  const dir = tempDir();
+  for (const f of ['descriptor.key', 'admin.token']) {
+    fs.copyFileSync(path.join(first.dataDir, f), path.join(dir, f));
+    fs.chmodSync(path.join(dir, f), 0o600);
+  }
+  const second = await startServer({ store, dataDir: dir, args });
+  return [first, second];
+}
+
 before(async () => {
   if (skip) return;
-  const store = newDatabase();
-  a = await startServer({ store, args: ARGS });
-  // B's own data dir (a running server locks its own) with A's key files: the descriptor key,
-  // the signing keys and the admin token are shared by copying, as an operator would.
-  const dir = tempDir();
-  for (const f of fs.readdirSync(a.dataDir)) {
-    if (/\.(key|token)$/.test(f)) {
-      fs.copyFileSync(path.join(a.dataDir, f), path.join(dir, f));
-      fs.chmodSync(path.join(dir, f), 0o600);
-    }
-  }
-  b = await startServer({ store, dataDir: dir, args: ARGS });
+  [a, b] = await startPair(ARGS);
 });
 
 after(async () => {
-  await Promise.all([a, b].filter(Boolean).map((s) => s.stop()));
+  await Promise.all([a, b, ...others].filter(Boolean).map((s) => s.stop()));
 });
 
 const signup = (server, username, image) =>
@@ -94,9 +100,47 @@ test('a sign-up on A logs in on B within 1 s; the session works on both', { skip
     (r) => r.status === 200, 'log-in on B');
   assert.equal(loggedIn.body.user.username, 'obama');
   assert.equal(await templates(b), before + 1);
-  // One signing key for all: A's token opens B, B's opens A.
+  // One signing key for all, from the database: A's token opens B, B's opens A, and no server
+  // has a key file.
   assert.equal((await call(b, 'GET', '/api/v1/me', bearer(res.body.token))).status, 200);
   assert.equal((await call(a, 'GET', '/api/v1/me', bearer(loggedIn.body.token))).status, 200);
+  for (const server of [a, b]) {
+    assert.ok(!fs.existsSync(path.join(server.dataDir, 'signing.key')), server.dataDir);
+  }
+});
+
+const kidOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url')).kid;
+const jwks = async (server) =>
+  (await call(server, 'GET', '/.well-known/jwks.json')).body.keys.map((k) => k.kid);
+
+test('keys rotate on A: every server signs with the new key; older tokens verify until the next rotation', { skip }, async () => {
+  const old = (await login(a, 'obama/obama1.jpg')).body.token;
+  const before = kidOf(old);
+  assert.deepEqual(await jwks(b), [before]);
+  const out = execFileSync(BIN, ['keys', 'rotate', '--data-dir', a.dataDir, '--store', a.store],
+    { encoding: 'utf8' });
+  assert.match(out, /new signing key/);
+  const next = /new signing key (\S+);/.exec(out)[1];
+  // B was not signalled (another data dir): it learns of the rotation from the database.
+  for (const server of [a, b]) {
+    await within(2000, async () => (await jwks(server)).join() === [next, before].join(),
+      'JWKS lists the new key first, then the previous one');
+  }
+  const fresh = (await login(a, 'obama/obama1.jpg')).body.token;
+  assert.equal(kidOf(fresh), next);
+  assert.equal(kidOf((await login(b, 'obama/obama1.jpg')).body.token), next);
+  for (const server of [a, b]) {
+    assert.equal((await call(server, 'GET', '/api/v1/me', bearer(fresh))).status, 200);
+    assert.equal((await call(server, 'GET', '/api/v1/me', bearer(old))).status, 200);
+  }
+  // The next rotation, from B's data dir, drops the oldest key everywhere.
+  execFileSync(BIN, ['keys', 'rotate', '--data-dir', b.dataDir, '--store', b.store]);
+  for (const server of [a, b]) {
+    await within(2000, async () => (await jwks(server)).length === 2 &&
+      (await jwks(server))[1] === next, 'the second rotation reached the server');
+    assert.equal((await call(server, 'GET', '/api/v1/me', bearer(old))).status, 401);
+    assert.equal((await call(server, 'GET', '/api/v1/me', bearer(fresh))).status, 200);
+  }
 });
 
 test('a token revoked on A is refused on B', { skip }, async () => {
@@ -210,4 +254,58 @@ test('a bulk import reaches both running servers, and a restarted server loads i
   await b.restart();
   assert.equal(await templates(b), beforeB + 3000);
   assert.match(b.log(), new RegExp(`${users + 3000} users, ${beforeB + 3000} face templates`));
+});
+
+// The failed-attempt limits are the database's: spread over servers, the attempts of one
+// address meet one limit (each server alone would grant its own), and a lockout made through
+// one server holds on every other.
+const loginFrom = (server, address, rel, username) =>
+  callFrom(server, address, 'POST', '/api/v1/login',
+    { json: { image: dataUrl(cameraFrame(rel)), ...(username ? { username } : {}) } });
+
+test('failed log-ins spread over A and B hit one limit (429)', { skip }, async () => {
+  const pair = await startPair(['--rate-limit-ip', '4', '--workers', '1', '--policy', 'fixed']);
+  others.push(...pair);
+  const answers = [];
+  for (let i = 0; i < 6; i++) {
+    answers.push((await loginFrom(pair[i % 2], '127.0.0.2', 'biden/biden.jpg')).status);
+  }
+  assert.deepEqual(answers, [401, 401, 401, 401, 429, 429]);
+  // Another address is not concerned, on either server.
+  assert.equal((await loginFrom(pair[1], '127.0.0.3', 'biden/biden.jpg')).status, 401);
+});
+
+test('simultaneous failures on A and B cannot overrun the limit: reserved in the database', { skip }, async () => {
+  const pair = await startPair(['--rate-limit-ip', '5', '--workers', '1', '--policy', 'fixed']);
+  others.push(...pair);
+  const all = await Promise.all(Array.from({ length: 16 },
+    (_, i) => loginFrom(pair[i % 2], '127.0.0.2', 'biden/biden.jpg')));
+  const statuses = all.map((r) => r.status);
+  assert.equal(statuses.filter((s) => s === 401).length, 5, statuses.join());
+  assert.equal(statuses.filter((s) => s === 429).length, 11, statuses.join());
+});
+
+test('a lockout made on A holds on B; the owner logs in from another address', { skip }, async () => {
+  const pair = await startPair(['--lockout-after', '3', '--rate-limit-ip', '64',
+    '--rate-limit-account', '64', '--workers', '1', '--policy', 'fixed']);
+  others.push(...pair);
+  const [x, y] = pair;
+  assert.equal((await call(x, 'POST', '/api/v1/users',
+    { json: { username: 'obama', image: dataUrl(photo('obama/obama.jpg')) } })).status, 201);
+  // Three failures of one address on the account, through A, B, A.
+  for (const server of [x, y, x]) {
+    assert.equal((await loginFrom(server, '127.0.0.2', 'biden/biden.jpg', 'obama')).status, 401);
+  }
+  for (const server of [y, x]) {
+    let res = await loginFrom(server, '127.0.0.2', 'obama/obama1.jpg', 'obama'); // even the right face
+    assert.equal(res.status, 423, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'locked_out');
+    const retry = Number(res.headers['retry-after']);
+    assert.ok(retry > 20 && retry <= 30, `Retry-After ${retry}`);
+    res = await loginFrom(server, '127.0.0.2', 'obama/obama1.jpg'); // 1:N lands there too
+    assert.equal(res.status, 423);
+  }
+  // The owner, from an address that has not failed, on both servers, 1:1 and 1:N.
+  assert.equal((await loginFrom(y, '127.0.0.1', 'obama/obama1.jpg', 'obama')).status, 200);
+  assert.equal((await loginFrom(x, '127.0.0.1', 'obama/obama2.jpg')).status, 200);
 });

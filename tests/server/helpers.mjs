@@ -5,6 +5,7 @@
 // postgres://facegate@127.0.0.1:PORT/), every server gets a fresh PostgreSQL database instead of
 // the SQLite file: the same tests then run against the shared store.
 import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -42,6 +43,18 @@ export function tempDir(prefix = 'fg-server-test-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   tempDirs.add(dir);
   return dir;
+}
+
+/**
+ * A new data dir holding a signing.key the test knows (to sign tokens of its own); resolves
+ * { dataDir, seed }. SQLite signs with the file; PostgreSQL imports it into the database on the
+ * first start (a cluster that shared files keeps its keys).
+ */
+export function dataDirWithSigningKey() {
+  const dataDir = tempDir();
+  const seed = crypto.randomBytes(32);
+  fs.writeFileSync(path.join(dataDir, 'signing.key'), `${seed.toString('hex')}\n`, { mode: 0o600 });
+  return { dataDir, seed };
 }
 
 let databases = 0;

@@ -4,9 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { startServer, call, photo, dataUrl, adminToken } from './helpers.mjs';
+import { startServer, call, photo, dataUrl, adminToken, dataDirWithSigningKey } from './helpers.mjs';
 
 const servers = [];
 after(async () => {
@@ -46,11 +44,11 @@ test('an old token does not open a re-created account (6 tries, same second)', a
 });
 
 test('a token of the previous format (sub = username) is not honoured by an account created in its second or later', async () => {
-  const server = await startServer();
+  const { dataDir, seed } = dataDirWithSigningKey();
+  const server = await startServer({ dataDir });
   servers.push(server);
   const admin = { authorization: `Bearer ${adminToken(server)}` };
   const image = dataUrl(photo('obama/obama.jpg'));
-  const seed = Buffer.from(fs.readFileSync(path.join(server.dataDir, 'signing.key'), 'utf8').trim(), 'hex');
   const key = crypto.createPrivateKey({
     key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
     format: 'der',

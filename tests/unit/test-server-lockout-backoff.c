@@ -17,7 +17,7 @@ int main(void)
     config.account_failures = 64;
     config.lockout_after = 3;
     config.lockout_s = 900;
-    fg_ratelimit *rl = fg_ratelimit_new(&config);
+    fg_ratelimit *rl = fg_ratelimit_new(&config, NULL);
 
     for (int i = 0; i < 3; i++)
         CHECK_EQ_INT(rl_try(rl, "10.0.0.1", "Alice", t, FG_RL_FAILURE, &retry), FG_RL_OK);

@@ -17,7 +17,7 @@ int main(void)
     config.lockout_after = 3;
     config.lockout_s = 900;
     config.window_s = 60;
-    fg_ratelimit *rl = fg_ratelimit_new(&config);
+    fg_ratelimit *rl = fg_ratelimit_new(&config, NULL);
 
     /* Two attackers alternate: the 4th failure on the account guards it. */
     const int want[] = {FG_RL_OK, FG_RL_OK, FG_RL_OK, FG_RL_OK, FG_RL_LOCKED, FG_RL_LOCKED};

@@ -14,7 +14,7 @@ int main(void)
     CHECK_EQ_INT(config.detect_per_minute, 300);
     config.signup_per_hour = 4;
     config.detect_per_minute = 6;
-    fg_ratelimit *rl = fg_ratelimit_new(&config);
+    fg_ratelimit *rl = fg_ratelimit_new(&config, NULL);
     const int64_t t0 = 1700000000000;
 
     for (int i = 0; i < 10; i++)

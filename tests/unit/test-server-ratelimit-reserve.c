@@ -35,7 +35,7 @@ int main(void)
     config.ip_failures = 5;
     config.lockout_after = 3;
     config.account_failures = 64;
-    fg_ratelimit *rl = fg_ratelimit_new(&config);
+    fg_ratelimit *rl = fg_ratelimit_new(&config, NULL);
 
     for (int i = 0; i < 40; i++)
         admitted +=

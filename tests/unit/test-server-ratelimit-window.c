@@ -16,7 +16,7 @@ int main(void)
     config.window_s = 60;
     config.account_failures = 64;
     config.lockout_after = 64;
-    rl = fg_ratelimit_new(&config);
+    rl = fg_ratelimit_new(&config, NULL);
     CHECK(rl != NULL);
 
     /* Neutral outcomes and successes cost nothing. */
