@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "nn/manifest.h"
 #include "nn/nn.h"
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 
 /* Pinned SHA-256 of every file we load: @vladmandic/face-api@1.7.15 (the face-api networks) and
  * @vladmandic/human@3.3.6 (the graph models of the fast path). A file that differs is refused:

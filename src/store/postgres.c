@@ -18,6 +18,7 @@
  * and the duplicate-face check that the front runs inside that transaction sees every sign-up
  * committed before it. Each write NOTIFYs CHANNEL; PostgreSQL delivers it on commit.
  */
+#include "core/clock.h"
 #include "store/backend.h"
 
 #include <libpq-fe.h>
@@ -26,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WRITE_LOCK "7370658297"   /* pg_advisory_xact_lock key of the writers */
@@ -140,13 +140,6 @@ static void param_bytes(params *p, const void *v, size_t len)
     p->formats[p->n++] = 1;
 }
 
-static double monotonic(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* libpq's messages end in a newline; ours do not. */
 static const char *trimmed(const char *msg, char *buf, size_t cap)
 {
@@ -189,7 +182,7 @@ static int ensure_conn(pg_store *s, fg_error *err)
 {
     double now;
     if (s->conn && PQstatus(s->conn) == CONNECTION_OK) return FG_OK;
-    now = monotonic();
+    now = fg_monotonic();
     if (now < s->next_connect)
         return fg_fail(err, FG_STORE_EUNAVAILABLE, "the database is unavailable (reconnecting)");
     PQfinish(s->conn);
@@ -822,7 +815,7 @@ static int pg_wait(void *db, int timeout_ms, fg_error *err)
     PGnotify *note;
     int got = 0;
     if (!s->listen || PQstatus(s->listen) != CONNECTION_OK) {
-        double now = monotonic();
+        double now = fg_monotonic();
         PQfinish(s->listen);
         s->listen = NULL;
         if (now >= s->next_listen) s->listen = connect_db(s->url, err);
