@@ -9,7 +9,9 @@ import { call, photo, startServer } from '../tests/server/helpers.mjs';
 const workers = Number(process.argv[2] ?? 1);
 const image = fs.readFileSync(process.argv[3] ?? photo('obama/obama1.jpg'));
 const server = await startServer({
-  args: ['--workers', String(workers), '--rate-limit-ip', '64', '--rate-limit-account', '64', '--lockout-after', '1000000'],
+  // One enrolled user (the fixed threshold: see bench/server.mjs); no per-address limits.
+  args: ['--workers', String(workers), '--rate-limit-ip', '64', '--rate-limit-account', '64', '--lockout-after', '1000000',
+    '--policy', 'fixed', '--detect-limit', '1000000'],
 });
 try {
   const enrol = await call(server, 'POST', '/api/v1/users?username=obama', {

@@ -33,7 +33,9 @@ before(async () => {
   ffmpeg('-i', photo('obama/obama1.jpg'), '-vf', pad(2400, 1350), path.join(work, 'frame3mp.jpg'));
   ffmpeg('-i', photo('obama/obama.jpg'), '-vf', 'scale=4800:-2:flags=lanczos', '-q:v', '2',
     path.join(work, 'obama4800.jpg'));
-  server = await startServer({ args: ['--workers', '2'] });
+  // The fixed LFW threshold: these log in with other photos of a sole user, which the adaptive
+  // policy's fallback for so few users need not accept (tests/server/policy.test.mjs).
+  server = await startServer({ args: ['--workers', '2', '--policy', 'fixed'] });
 });
 
 after(async () => {

@@ -12,7 +12,7 @@ const LFW = path.join(SHARED, 'faces/lfw_view1');
 const IDOLS = path.join(SHARED, 'faces/asia_dev/kpop_idols_web');
 const IMPOSTOR = 'Jihyo'; // not enrolled; her photos are nearest to an enrolled idol
 const LIMITS = ['--rate-limit-ip', '64', '--rate-limit-account', '64', '--lockout-after', '1000',
-  '--workers', '2'];
+  '--signup-limit', '1000', '--workers', '2'];
 const dataDir = tempDir('fg-policy-test-');
 const store = PG_URL ? newDatabase() : 'sqlite'; // one database across the restarts
 let server;
