@@ -35,21 +35,38 @@ extern "C" {
 #define FG_DESCRIPTOR_DIM 128
 #define FG_LANDMARKS 68
 
-/* Error codes (negative). Keep fg_strerror and fg_error_name in src/image/error.c in sync. */
-enum {
-    FG_OK = 0,
-    FG_ENOMEM = -1,            /* out of memory */
-    FG_EINVAL = -2,            /* invalid argument */
-    FG_EIO = -3,               /* file could not be read */
-    FG_EIMAGE_EMPTY = -10,     /* 0-byte image */
-    FG_EIMAGE_FORMAT = -11,    /* not a JPEG, PNG or WebP */
-    FG_EIMAGE_CORRUPT = -12,   /* truncated or corrupt image data */
-    FG_EIMAGE_TOO_LARGE = -13, /* dimensions over the pixel / side limit */
-    FG_EMODEL_MISSING = -20,   /* a model file is missing */
-    FG_EMODEL_CORRUPT = -21,   /* a model file fails its SHA-256 or does not parse */
-    FG_ENN = -22,              /* the inference engine (XNNPACK) failed */
-    FG_ENOFACE = -30,          /* no face found */
-};
+/* Every error code: FG_ERRNO_MAP(XX) calls XX(symbol, value, name, text) once per code, in
+ * the manner of libuv's UV_ERRNO_MAP. It generates the enum below and the tables behind
+ * fg_error_name (the stable snake_case name, for APIs and logs) and fg_strerror (the generic
+ * text). Codes are negative; -1..-99 are the engine's, -100.. the store's (the server's store,
+ * not part of libfacegate, returns them). Adding a code is adding one row. */
+#define FG_ERRNO_MAP(XX)                                                                           \
+    XX(FG_OK, 0, "ok", "success")                                                                  \
+    XX(FG_ENOMEM, -1, "out_of_memory", "out of memory")                                            \
+    XX(FG_EINVAL, -2, "invalid_argument", "invalid argument")                                      \
+    XX(FG_EIO, -3, "io_error", "file could not be read")                                           \
+    XX(FG_EIMAGE_EMPTY, -10, "empty_image", "the image is empty (0 bytes)")                        \
+    XX(FG_EIMAGE_FORMAT, -11, "unsupported_image", "not a JPEG, PNG or WebP image")                \
+    XX(FG_EIMAGE_CORRUPT, -12, "corrupt_image", "the image data is truncated or corrupt")          \
+    XX(FG_EIMAGE_TOO_LARGE, -13, "image_too_large", "the image dimensions exceed the limit")       \
+    XX(FG_EMODEL_MISSING, -20, "model_missing", "a model file is missing")                         \
+    XX(FG_EMODEL_CORRUPT, -21, "model_corrupt", "a model file is corrupt or fails its checksum")   \
+    XX(FG_ENN, -22, "inference_failed", "the inference engine failed")                             \
+    XX(FG_ENOFACE, -30, "no_face", "no face found")                                                \
+    XX(FG_STORE_EEXIST, -100, "already_exists", "the name is taken")                               \
+    XX(FG_STORE_ENOTFOUND, -101, "not_found", "no such user or record")                            \
+    XX(FG_STORE_EDB, -102, "database_error", "the database failed")                                \
+    XX(FG_STORE_ECRYPTO, -103, "decrypt_failed",                                                   \
+       "a template failed to decrypt (wrong key or tampered row)")                                 \
+    XX(FG_STORE_EKEY, -104, "bad_key_file", "the key file is unreadable, malformed or too open")   \
+    XX(FG_STORE_EUSED, -105, "already_used", "the authorization code was used before")             \
+    XX(FG_STORE_EUNAVAILABLE, -106, "unavailable", "the database server cannot be reached")        \
+    XX(FG_STORE_ENOTSUP, -107, "not_supported", "this store backend does not do that")             \
+    XX(FG_STORE_EFULL, -108, "too_many_templates", "the user already holds the most templates")
+
+#define FG_ERRNO_ENUM_(symbol, value, name, text) symbol = value,
+enum { FG_ERRNO_MAP(FG_ERRNO_ENUM_) };
+#undef FG_ERRNO_ENUM_
 
 typedef struct fg_error {
     int code;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "server/clients.h"
 #include "server/keys.h"
 #include "store/store.h"
@@ -34,52 +35,54 @@ typedef struct admin_args {
     int npositional;
 } admin_args;
 
+/* --redirect-uri URI: one more. */
+static int add_redirect(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                        const fg_cli_source *src)
+{
+    admin_args *a = p->ctx;
+    (void)o, (void)field, (void)src;
+    if (a->redirect_count == FG_CLIENT_MAX_REDIRECTS) {
+        fprintf(stderr, "facegate %s: at most %d redirect URIs\n", p->command,
+                FG_CLIENT_MAX_REDIRECTS);
+        return -1;
+    }
+    a->redirect_uris[a->redirect_count++] = value;
+    return 0;
+}
+
+#define ADMIN(f) OPT_FIELD(admin_args, f)
+
+/* The options of every admin command (each usage text says which it takes). */
+static const fg_cli_option OPTIONS[] = {
+    {"data-dir", "DIR", "the server's data directory (default $FACEGATE_DATA_DIR or ./data)",
+     OPT_STRING, ADMIN(data_dir)},
+    {"store", "URL", "the server's store: sqlite (default) or postgres://...", OPT_STRING,
+     ADMIN(store)},
+    {"name", "NAME", "client add: the client's display name", OPT_STRING, ADMIN(name)},
+    {"id", "ID", "client add: the client id (default: generated)", OPT_STRING, ADMIN(id)},
+    {"redirect-uri", "URI", "client add: an allowed redirect URI (repeatable)", OPT_CUSTOM, 0, 0, 0,
+     0, .set = add_redirect},
+    {"public", NULL, "client add: a public client (no secret, PKCE)", OPT_BOOL,
+     ADMIN(public_client)},
+};
+
+/* Parses argv[first..] of command `cmd`; 0, or -1 after printing why. */
 static int parse(const char *cmd, int argc, char **argv, int first, admin_args *a)
 {
+    fg_cli_table table = {OPTIONS, sizeof OPTIONS / sizeof OPTIONS[0], a};
+    fg_cli_parser p = {.command = cmd,
+                       .tables = &table,
+                       .ntables = 1,
+                       .ctx = a,
+                       .positional = a->positional,
+                       .max_positional = 2};
     memset(a, 0, sizeof *a);
     a->data_dir = getenv("FACEGATE_DATA_DIR");
     if (!a->data_dir || !*a->data_dir) a->data_dir = "data";
     a->store = getenv("FACEGATE_STORE");
     if (!a->store || !*a->store) a->store = "sqlite";
-    for (int i = first; i < argc; i++) {
-        const char *arg = argv[i];
-        const char **value = NULL;
-        if (strcmp(arg, "--public") == 0) {
-            a->public_client = 1;
-            continue;
-        }
-        if (strcmp(arg, "--data-dir") == 0) value = &a->data_dir;
-        if (strcmp(arg, "--store") == 0) value = &a->store;
-        if (strcmp(arg, "--name") == 0) value = &a->name;
-        if (strcmp(arg, "--id") == 0) value = &a->id;
-        if (strcmp(arg, "--redirect-uri") == 0) {
-            if (a->redirect_count == FG_CLIENT_MAX_REDIRECTS) {
-                fprintf(stderr, "facegate %s: at most %d redirect URIs\n", cmd,
-                        FG_CLIENT_MAX_REDIRECTS);
-                return -1;
-            }
-            value = &a->redirect_uris[a->redirect_count++];
-        }
-        if (value) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "facegate %s: %s needs a value\n", cmd, arg);
-                return -1;
-            }
-            *value = argv[++i];
-        } else if (arg[0] == '-' || a->npositional == 2) {
-            fprintf(stderr, "facegate %s: unexpected argument '%s' (try --help)\n", cmd, arg);
-            return -1;
-        } else {
-            a->positional[a->npositional++] = arg;
-        }
-    }
-    return 0;
-}
-
-static int wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    if (fg_cli_parse(&p, argc - (first - 1), argv + (first - 1)) != 0) return -1;
+    a->npositional = p.npositional;
     return 0;
 }
 
@@ -133,7 +136,7 @@ int fg_cmd_client(int argc, char **argv)
     const char *verb = argc > 1 ? argv[1] : "";
     int rc = 1;
 
-    if (wants_help(argc, argv) || argc < 2) {
+    if (fg_cli_wants_help(argc, argv) || argc < 2) {
         fputs(CLIENT_USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
@@ -271,7 +274,7 @@ int fg_cmd_keys(int argc, char **argv)
 {
     admin_args a;
     const char *verb = argc > 1 ? argv[1] : "";
-    if (wants_help(argc, argv) || argc < 2) {
+    if (fg_cli_wants_help(argc, argv) || argc < 2) {
         fputs(KEYS_USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
@@ -305,7 +308,7 @@ int fg_cmd_backup(int argc, char **argv)
     fg_store *store;
     fg_error err = {0};
     int rc;
-    if (wants_help(argc, argv)) {
+    if (fg_cli_wants_help(argc, argv)) {
         printf("usage: facegate backup FILE [--data-dir DIR]\n\n"
                "Writes an online, consistent copy of the store to FILE (new, mode 0600) while the\n"
                "server keeps running, and lists the key files to save with it: they are not in\n"
@@ -335,7 +338,7 @@ int fg_cmd_restore(int argc, char **argv)
     admin_args a;
     fg_error err = {0};
     int lock_fd, rc;
-    if (wants_help(argc, argv)) {
+    if (fg_cli_wants_help(argc, argv)) {
         printf("usage: facegate restore FILE [--data-dir DIR]\n\n"
                "Restores a backup made by `facegate backup` into DIR, which must hold no database\n"
                "(a fresh directory; it is created 0700). Copy the saved key files into DIR too,\n"

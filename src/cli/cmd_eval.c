@@ -14,73 +14,13 @@
 #include "facegate.h"
 #include "eval/eval.h"
 
-static const char usage_text[] =
+static const char usage_intro[] =
     "usage: facegate eval (--pairs FILE | --folders DIR [--split BY] [--name NAME])... [OPTIONS]\n"
     "Verification accuracy: false accepts / false rejects, EER, TAR at FAR 1e-2/1e-3/1e-4,\n"
     "the threshold reaching a target FAR, a JSON report and an SVG picture. Photos where no\n"
     "face is found are counted and listed; their pairs count as errors. Then the server's\n"
     "threshold policy on the set's own population (every identity enrolled, its other photos\n"
-    "as log-ins), and with several sets a table of them.\n"
-    "Sets (one or more):\n"
-    "  --pairs FILE        LFW pairs file ('N' or 'FOLDS N' header; folds give k-fold accuracy)\n"
-    "  --root DIR          folder of <name>/<name>_NNNN.jpg (default: the pairs file's folder)\n"
-    "  --folders DIR       identity folders DIR/<identity>/<image>: every genuine pair and\n"
-    "                      sampled impostor pairs\n"
-    "  --split BY          the set before it is split for tuning and held-out figures: by\n"
-    "                      identity (alternate identities) or image (each identity's first half\n"
-    "                      of images tunes)\n"
-    "  --name NAME         the set before it, in the table\n"
-    "  --part PART         tune, test (the held-out part) or all (default) of every split set\n"
-    "  --expand            with --pairs: use the pairs file's photos as --folders would (all\n"
-    "                      genuine pairs, sampled impostors), for FARs beyond 1/pairs\n"
-    "  --impostors N       impostor pairs to sample for --folders/--expand (default all, at\n"
-    "                      most 1000000)\n"
-    "  --seed N            sampling seed (default 1)\n"
-    "  --enroll K          --folders/--expand: enroll each identity from its first K images\n"
-    "                      and probe with the others (default: pairs of images)\n"
-    "  --min-images M      with --enroll: identities with at least M images (default K+1),\n"
-    "                      probed with images M.. (runs with different K share the probes)\n"
-    "  --enroll-mode M     min (distance to the nearest enrollment image, as the matcher does;\n"
-    "                      default) or mean (distance to the mean descriptor)\n"
-    "  --limit N           only the first N pairs of each class (quick runs, CI)\n"
-    "Population (the server's policy):\n"
-    "  --enroll K          also: templates per enrolled identity (default 1)\n"
-    "  --probe P           frames per log-in attempt: P consecutive photos, decided together as\n"
-    "                      the server does (default 1)\n"
-    "  --policy NAME       adaptive (the server's default) or fixed (always the threshold)\n"
-    "  --window W          each identity's first W photos are enrolment candidates, log-ins\n"
-    "                      start after them (default: K)\n"
-    "  --quality           enrol the first K candidates that pass the server's enrolment\n"
-    "                      quality gate (topped up in order when fewer pass)\n"
-    "Metrics and output:\n"
-    "  --threshold T       threshold whose accuracy/FAR/TAR are reported (default %.3f,\n"
-    "                      %.3f with --tta, 0.6 with --distance euclidean)\n"
-    "  --target-far F      calibrate the threshold reaching FAR <= F, and the adaptive policy's\n"
-    "                      target (default 0.001)\n"
-    "  --json FILE         write the JSON report\n"
-    "  --pairs-out FILE    write every pair as TSV: genuine (1/0), distance (inf: no face),\n"
-    "                      probe image, enrollment images\n"
-    "  --plot FILE.svg     write the ROC curve and distance histograms\n"
-    "  --cache FILE        descriptor cache (keyed by image path, size, mtime, engine options)\n"
-    "  --pick RULE         the face described in a photo with several: center (nearest the\n"
-    "                      photo's centre, default), largest, or score (most confident)\n"
-    "  --distance NAME     match (Euclidean between unit-length descriptors, what the server\n"
-    "                      uses, default) or euclidean (the reference's, threshold 0.6)\n"
-    "  --plain-only        only faces the plain detection pass finds count (what --padding\n"
-    "                      none gives), from the same detections: before/after comparisons\n"
-    "  --jobs N            images described in parallel, one engine each (default 1)\n"
-    "  --quiet             no progress on stderr\n"
-    "Engine:\n%s"
-    "  -h, --help          this help\n";
-
-/* Indexed by fg_eval_pick and fg_padding. */
-static const char *const pick_names[] = {"score", "largest", "center"};
-
-static void print_usage(FILE *f)
-{
-    fprintf(f, usage_text, (double)FG_MATCH_THRESHOLD, (double)FG_MATCH_THRESHOLD_TTA,
-            fg_cli_engine_help);
-}
+    "as log-ins), and with several sets a table of them.\n";
 
 typedef struct progress_state {
     int quiet, tty;
@@ -138,44 +78,6 @@ static int write_pairs(const char *path, const fg_eval_set *set)
     return 0;
 }
 
-static int takes_value(const char *option)
-{
-    static const char *const names[] = {
-        "--pairs",     "--root",      "--folders",    "--json",        "--plot",      "--cache",
-        "--pairs-out", "--threshold", "--target-far", "--limit",       "--impostors", "--seed",
-        "--jobs",      "--enroll",    "--min-images", "--enroll-mode", "--pick",      "--distance",
-        "--split",     "--part",      "--name",       "--probe",       "--policy",    "--window"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(option, names[i])) return 1;
-    return 0;
-}
-
-static int parse_size(const char *opt, const char *v, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (!*v || *end || errno || v[0] == '-') {
-        fprintf(stderr, "facegate eval: %s needs a whole number, not '%s'\n", opt, v);
-        return -1;
-    }
-    *out = (size_t)n;
-    return 0;
-}
-
-static int parse_double(const char *opt, const char *v, double lo, double hi, double *out)
-{
-    char *end;
-    double x = strtod(v, &end);
-    if (!*v || *end || !(x >= lo && x <= hi)) {
-        fprintf(stderr, "facegate eval: %s must be a number in [%g, %g], not '%s'\n", opt, lo, hi,
-                v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 /* The folder of a file path ("." when it has none), in buf. */
 static const char *dir_of(const char *path, char *buf, size_t size)
 {
@@ -217,8 +119,155 @@ typedef struct eval_run {
     progress_state progress;
 } eval_run;
 
-static const char *const split_names[] = {"none", "identity", "image"};
-static const char *const part_names[] = {"all", "tune", "test"};
+/* Indexed by fg_eval_split, fg_eval_part and fg_eval_pick. */
+static const char *const split_names[] = {"none", "identity", "image", NULL};
+static const char *const part_names[] = {"all", "tune", "test", NULL};
+static const char *const pick_names[] = {"score", "largest", "center", NULL};
+static const char *const policy_names[] = {"adaptive", "fixed", NULL};
+static const char *const distance_names[] = {"match", "euclidean", NULL};
+static const char *const enroll_mode_names[] = {"min", "mean", NULL};
+
+/* The sets of the command line (the custom options' context). */
+typedef struct eval_sets {
+    eval_run *e;
+    set_spec *specs;
+} eval_sets;
+
+/* --pairs FILE, --folders DIR: one more set. */
+static int add_set(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                   const fg_cli_source *src)
+{
+    eval_sets *sets = p->ctx;
+    (void)field, (void)src;
+    if (sets->e->sets == MAX_SETS) {
+        fprintf(stderr, "facegate eval: at most %d sets in one run\n", MAX_SETS);
+        return -1;
+    }
+    set_spec spec = {value, strcmp(o->name, "pairs") == 0, FG_EVAL_SPLIT_NONE, value};
+    sets->specs[sets->e->sets++] = spec;
+    return 0;
+}
+
+/* --split BY, --name NAME: of the set before. */
+static int set_of_last(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                       const fg_cli_source *src)
+{
+    eval_sets *sets = p->ctx;
+    set_spec *last = sets->e->sets ? &sets->specs[sets->e->sets - 1] : NULL;
+    int k = 0;
+    (void)field;
+    if (!last) {
+        fprintf(stderr, "facegate eval: --%s applies to the --pairs or --folders before it\n",
+                o->name);
+        return -1;
+    }
+    if (!o->choices) {
+        last->name = value;
+    } else if ((k = fg_cli_choose(p, o, value, src)) >= 0) {
+        last->split = (fg_eval_split)k;
+    }
+    return k < 0 ? -1 : 0;
+}
+
+#define RUN(f) OPT_FIELD(eval_run, f)
+
+static const fg_cli_option OPTIONS[] = {
+    {NULL, NULL, "Sets (one or more):", OPT_SECTION},
+    {"pairs", "FILE", "LFW pairs file ('N' or 'FOLDS N' header; folds give k-fold accuracy)",
+     OPT_CUSTOM, 0, 0, 0, 0, .set = add_set},
+    {"root", "DIR", "folder of <name>/<name>_NNNN.jpg (default: the pairs file's folder)",
+     OPT_STRING, RUN(root)},
+    {"folders", "DIR",
+     "identity folders DIR/<identity>/<image>: every genuine pair and\nsampled impostor pairs",
+     OPT_CUSTOM, 0, 0, 0, 0, .set = add_set},
+    {"split", "BY",
+     "the set before it is split for tuning and held-out figures: by\nidentity (alternate "
+     "identities) or image (each identity's first half\nof images tunes)",
+     OPT_CUSTOM, 0, 0, 0, 0, split_names, set_of_last},
+    {"name", "NAME", "the set before it, in the table", OPT_CUSTOM, 0, 0, 0, 0, .set = set_of_last},
+    {"part", "PART", "tune, test (the held-out part) or all (default) of every split set",
+     OPT_CHOICE, RUN(folder.part), 0, 0, part_names},
+    {"expand", NULL,
+     "with --pairs: use the pairs file's photos as --folders would (all\ngenuine pairs, sampled "
+     "impostors), for FARs beyond 1/pairs",
+     OPT_BOOL, RUN(expand)},
+    {"impostors", "N",
+     "impostor pairs to sample for --folders/--expand (default all, at\nmost 1000000)", OPT_SIZE,
+     RUN(folder.impostors), 0, 1e15},
+    {"seed", "N", "sampling seed (default 1)", OPT_U64, RUN(folder.seed), 0, 1e15},
+    {"enroll", "K",
+     "--folders/--expand: enroll each identity from its first K images\nand probe with the "
+     "others (default: pairs of images)",
+     OPT_INT, RUN(folder.enroll), 1, 1000},
+    {"min-images", "M",
+     "with --enroll: identities with at least M images (default K+1),\nprobed with images M.. "
+     "(runs with different K share the probes)",
+     OPT_INT, RUN(folder.min_images), 0, 1000},
+    {"enroll-mode", "M",
+     "min (distance to the nearest enrollment image, as the matcher does;\ndefault) or mean "
+     "(distance to the mean descriptor)",
+     OPT_CHOICE, RUN(scoring.mean_enroll), 0, 0, enroll_mode_names},
+    {"limit", "N", "only the first N pairs of each class (quick runs, CI)", OPT_SIZE, RUN(limit), 0,
+     1e15},
+    {NULL, NULL, "Population (the server's policy):", OPT_SECTION},
+    {"enroll", "K", "also: templates per enrolled identity (default 1)", OPT_NOTE},
+    {"probe", "P",
+     "frames per log-in attempt: P consecutive photos, decided together as\nthe server does "
+     "(default 1)",
+     OPT_INT, RUN(probe), 1, FG_MATCH_MAX_FRAMES},
+    {"policy", "NAME", "adaptive (the server's default) or fixed (always the threshold)",
+     OPT_CHOICE, RUN(policy.fixed), 0, 0, policy_names},
+    {"window", "W",
+     "each identity's first W photos are enrolment candidates, log-ins\nstart after them "
+     "(default: K)",
+     OPT_INT, RUN(window), 0, 1000},
+    {"quality", NULL,
+     "enrol the first K candidates that pass the server's enrolment\nquality gate (topped up in "
+     "order when fewer pass)",
+     OPT_BOOL, RUN(quality)},
+    {NULL, NULL, "Metrics and output:", OPT_SECTION},
+    {"threshold", "T",
+     "threshold whose accuracy/FAR/TAR are reported (default 0.380,\n0.375 with --tta, 0.6 with "
+     "--distance euclidean)",
+     OPT_FLOAT, RUN(threshold), 0, 10},
+    {"target-far", "F",
+     "calibrate the threshold reaching FAR <= F, and the adaptive policy's\ntarget (default "
+     "0.001)",
+     OPT_FLOAT, RUN(target_far), 1e-9, 0.49},
+    {"json", "FILE", "write the JSON report", OPT_STRING, RUN(json_path)},
+    {"pairs-out", "FILE",
+     "write every pair as TSV: genuine (1/0), distance (inf: no face),\nprobe image, enrollment "
+     "images",
+     OPT_STRING, RUN(pairs_out)},
+    {"plot", "FILE.svg", "write the ROC curve and distance histograms", OPT_STRING, RUN(plot_path)},
+    {"cache", "FILE", "descriptor cache (keyed by image path, size, mtime, engine options)",
+     OPT_STRING, RUN(run.cache_path)},
+    {"pick", "RULE",
+     "the face described in a photo with several: center (nearest the\nphoto's centre, default), "
+     "largest, or score (most confident)",
+     OPT_CHOICE, RUN(run.pick), 0, 0, pick_names},
+    {"distance", "NAME",
+     "match (Euclidean between unit-length descriptors, what the server\nuses, default) or "
+     "euclidean (the reference's, threshold 0.6)",
+     OPT_CHOICE, RUN(scoring.euclidean), 0, 0, distance_names},
+    {"plain-only", NULL,
+     "only faces the plain detection pass finds count (what --padding\nnone gives), from the "
+     "same detections: before/after comparisons",
+     OPT_BOOL, RUN(run.plain_only)},
+    {"jobs", "N", "images described in parallel, one engine each (default 1)", OPT_INT,
+     RUN(run.jobs), 1, 64},
+    {"quiet", NULL, "no progress on stderr", OPT_BOOL, RUN(progress.quiet)},
+};
+#define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
+
+static void print_usage(FILE *f)
+{
+    fputs(usage_intro, f);
+    fg_cli_help(f, OPTIONS, NOPTIONS, FG_CLI_HELP_WIDTH);
+    fputs("Engine:\n", f);
+    fg_cli_help(f, fg_cli_engine_options, fg_cli_engine_option_count, FG_CLI_HELP_WIDTH);
+    fprintf(f, "  %-*s %s\n", FG_CLI_HELP_WIDTH, "-h, --help", "this help");
+}
 
 /* The engine and set options as the JSON report records them. */
 static json_t *options_json(const eval_run *e, const set_spec *spec)
@@ -355,146 +404,30 @@ int fg_cmd_eval(int argc, char **argv)
     set_spec specs[MAX_SETS];
     fg_eval_population rows[MAX_SETS];
     const char *names[MAX_SETS];
-    size_t jobs = 1, seed = 1, enroll = 0, min_images = 0, probe = 1, population_enroll = 1;
-    int status = 2, have_enroll = 0;
+    int status = 2;
     json_t *sets = NULL;
     fg_error err = {0};
+    eval_sets cli_sets = {&e, specs};
+    fg_cli_table tables[] = {{OPTIONS, NOPTIONS, &e},
+                             {fg_cli_engine_options, fg_cli_engine_option_count, &e.run.engine}};
+    fg_cli_parser p = {.command = "eval", .tables = tables, .ntables = 2, .ctx = &cli_sets};
 
     fg_engine_options_init(&e.run.engine);
     e.run.engine.model_dir = fg_cli_default_models();
     e.run.pick = FG_EVAL_PICK_CENTER;
     e.run.every_image = 1;
+    e.run.jobs = 1;
+    e.probe = 1;
     e.threshold = -1; /* -1: the calibrated one of the engine options */
     e.target_far = 1e-3;
     e.folder.seed = 1;
     e.progress.tty = isatty(STDERR_FILENO);
     fg_policy_init(&e.policy, FG_MATCH_THRESHOLD, FG_POLICY_MARGIN);
-    for (int i = 1; i < argc; i++) {
-        int r = fg_cli_engine_option(argc, argv, &i, &e.run.engine);
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (r < 0) goto usage_error;
-        if (r > 0) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            print_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--expand")) {
-            e.expand = 1;
-            continue;
-        } else if (!strcmp(a, "--plain-only")) {
-            e.run.plain_only = 1;
-            continue;
-        } else if (!strcmp(a, "--quiet")) {
-            e.progress.quiet = 1;
-            continue;
-        } else if (!strcmp(a, "--quality")) {
-            e.quality = 1;
-            continue;
-        } else if (a[0] != '-' || !a[1]) {
-            fprintf(stderr, "facegate eval: unexpected argument '%s'\n", a);
-            goto usage_error;
-        }
-        if (!takes_value(a)) {
-            fprintf(stderr, "facegate eval: unknown option %s\n", a);
-            goto usage_error;
-        }
-        if (!v) {
-            fprintf(stderr, "facegate eval: %s needs a value\n", a);
-            goto usage_error;
-        }
-        i++;
-        if (!strcmp(a, "--pairs") || !strcmp(a, "--folders")) {
-            if (e.sets == MAX_SETS) {
-                fprintf(stderr, "facegate eval: at most %d sets in one run\n", MAX_SETS);
-                goto usage_error;
-            }
-            set_spec spec = {v, a[2] == 'p', FG_EVAL_SPLIT_NONE, v};
-            specs[e.sets++] = spec;
-        } else if (!strcmp(a, "--split") || !strcmp(a, "--name")) {
-            if (!e.sets) {
-                fprintf(stderr, "facegate eval: %s applies to the --pairs or --folders before it\n",
-                        a);
-                goto usage_error;
-            }
-            if (a[2] == 'n') {
-                specs[e.sets - 1].name = v;
-            } else {
-                int k = fg_cli_choose(a, v, split_names, 3);
-                if (k < 0) goto usage_error;
-                specs[e.sets - 1].split = (fg_eval_split)k;
-            }
-        } else if (!strcmp(a, "--part")) {
-            int k = fg_cli_choose(a, v, part_names, 3);
-            if (k < 0) goto usage_error;
-            e.folder.part = (fg_eval_part)k;
-        } else if (!strcmp(a, "--policy")) {
-            static const char *const policies[] = {"adaptive", "fixed"};
-            int k = fg_cli_choose(a, v, policies, 2);
-            if (k < 0) goto usage_error;
-            e.policy.fixed = k == 1;
-        } else if (!strcmp(a, "--root")) {
-            e.root = v;
-        } else if (!strcmp(a, "--json")) {
-            e.json_path = v;
-        } else if (!strcmp(a, "--pairs-out")) {
-            e.pairs_out = v;
-        } else if (!strcmp(a, "--plot")) {
-            e.plot_path = v;
-        } else if (!strcmp(a, "--cache")) {
-            e.run.cache_path = v;
-        } else if (!strcmp(a, "--distance")) {
-            static const char *const distances[] = {"match", "euclidean"};
-            int k = fg_cli_choose(a, v, distances, 2);
-            if (k < 0) goto usage_error;
-            e.scoring.euclidean = k == 1;
-        } else if (!strcmp(a, "--pick")) {
-            int k = fg_cli_choose(a, v, pick_names, 3);
-            if (k < 0) goto usage_error;
-            e.run.pick = (fg_eval_pick)k;
-        } else if (!strcmp(a, "--enroll-mode")) {
-            static const char *const modes[] = {"min", "mean"};
-            int k = fg_cli_choose(a, v, modes, 2);
-            if (k < 0) goto usage_error;
-            e.scoring.mean_enroll = k == 1;
-        } else if (!strcmp(a, "--threshold")) {
-            if (parse_double(a, v, 0, 10, &e.threshold)) goto usage_error;
-        } else if (!strcmp(a, "--target-far")) {
-            if (parse_double(a, v, 1e-9, 0.49, &e.target_far)) goto usage_error;
-        } else if (!strcmp(a, "--limit")) {
-            if (parse_size(a, v, &e.limit)) goto usage_error;
-        } else if (!strcmp(a, "--impostors")) {
-            if (parse_size(a, v, &e.folder.impostors)) goto usage_error;
-        } else if (!strcmp(a, "--seed")) {
-            if (parse_size(a, v, &seed)) goto usage_error;
-        } else if (!strcmp(a, "--jobs")) {
-            if (parse_size(a, v, &jobs) || jobs < 1 || jobs > 64) {
-                fprintf(stderr, "facegate eval: --jobs must be 1..64\n");
-                goto usage_error;
-            }
-        } else if (!strcmp(a, "--enroll")) {
-            if (parse_size(a, v, &enroll) || enroll < 1 || enroll > 1000) {
-                fprintf(stderr, "facegate eval: --enroll must be 1..1000\n");
-                goto usage_error;
-            }
-            have_enroll = 1;
-        } else if (!strcmp(a, "--probe")) {
-            if (parse_size(a, v, &probe) || probe < 1 || probe > FG_MATCH_MAX_FRAMES) {
-                fprintf(stderr, "facegate eval: --probe must be 1..%d\n", FG_MATCH_MAX_FRAMES);
-                goto usage_error;
-            }
-        } else if (!strcmp(a, "--window")) {
-            size_t w;
-            if (parse_size(a, v, &w) || w > 1000) {
-                fprintf(stderr, "facegate eval: --window must be 0..1000\n");
-                goto usage_error;
-            }
-            e.window = (int)w;
-        } else if (!strcmp(a, "--min-images")) {
-            if (parse_size(a, v, &min_images) || min_images > 1000) {
-                fprintf(stderr, "facegate eval: --min-images must be 0..1000\n");
-                goto usage_error;
-            }
-        }
+    if (fg_cli_wants_help(argc, argv)) {
+        print_usage(stdout);
+        return 0;
     }
+    if (fg_cli_parse(&p, argc, argv) != 0) goto usage_error;
     if (e.threshold < 0) /* the calibrated one, or the reference's 0.6 for its distance */
         e.threshold = e.scoring.euclidean ? 0.6
                       : e.run.engine.tta  ? FG_MATCH_THRESHOLD_TTA
@@ -516,14 +449,8 @@ int fg_cmd_eval(int argc, char **argv)
         fprintf(stderr, "facegate eval: %s\n", err.message);
         goto usage_error;
     }
-    if (have_enroll) population_enroll = enroll;
+    e.enroll = fg_cli_seen(&p, "enroll") ? e.folder.enroll : 1;
     e.folder.limit = e.limit;
-    e.folder.seed = seed;
-    e.folder.enroll = (int)enroll;
-    e.folder.min_images = (int)min_images;
-    e.enroll = (int)population_enroll;
-    e.probe = (int)probe;
-    e.run.jobs = (int)jobs;
     e.run.progress = on_progress;
     e.run.progress_ctx = &e.progress;
 

@@ -12,27 +12,56 @@
 
 typedef enum { CMD_DETECT, CMD_EMBED, CMD_COMPARE } command;
 
-static const char *usage[] = {
-    [CMD_DETECT] = "usage: facegate detect [OPTIONS] IMAGE...\n"
-                   "Detects faces and their 68 landmarks; prints JSON.\n"
-                   "  --mesh              the fast path's measures of each face (BlazeFace +\n"
-                   "                      FaceMesh + iris, whatever --detector says): head pose\n"
-                   "                      in degrees, eye and mouth openness, irises\n",
-    [CMD_EMBED] = "usage: facegate embed [OPTIONS] IMAGE...\n"
-                  "Prints the 128-d descriptor of every face found, as JSON.\n",
+/* What a face command's own options set. */
+typedef struct face_args {
+    int mesh;
+    double threshold; /* -1: the calibrated one of the engine's options */
+} face_args;
+
+#define FACE(f) OPT_FIELD(face_args, f)
+
+static const fg_cli_option DETECT_OPTIONS[] = {
+    {"mesh", NULL,
+     "the fast path's measures of each face (BlazeFace +\nFaceMesh + iris, whatever --detector "
+     "says): head pose\nin degrees, eye and mouth openness, irises",
+     OPT_BOOL, FACE(mesh)},
+};
+static const fg_cli_option COMPARE_OPTIONS[] = {
+    {"threshold", "T", "decision threshold on the match distance (default 0.38)", OPT_FLOAT,
+     FACE(threshold), 1e-9, 1e9},
+};
+
+static const struct face_command {
+    const char *name;
+    const char *intro;
+    const fg_cli_option *options;
+    size_t count;
+} COMMANDS[] = {
+    [CMD_DETECT] = {"detect",
+                    "usage: facegate detect [OPTIONS] IMAGE...\n"
+                    "Detects faces and their 68 landmarks; prints JSON.\n",
+                    DETECT_OPTIONS, 1},
+    [CMD_EMBED] = {"embed",
+                   "usage: facegate embed [OPTIONS] IMAGE...\n"
+                   "Prints the 128-d descriptor of every face found, as JSON.\n",
+                   NULL, 0},
     [CMD_COMPARE] =
-        "usage: facegate compare [OPTIONS] IMAGE_A IMAGE_B\n"
-        "Match distance (Euclidean between the unit-length descriptors) between the\n"
-        "most confident face of each image; \"euclidean\" is the reference's distance\n"
-        "(threshold 0.6). Exit status 0: same person (distance < threshold), 1:\n"
-        "different, 2: error.\n"
-        "  --threshold T       decision threshold on the match distance (default %.2f)\n",
+        {"compare",
+         "usage: facegate compare [OPTIONS] IMAGE_A IMAGE_B\n"
+         "Match distance (Euclidean between the unit-length descriptors) between the\n"
+         "most confident face of each image; \"euclidean\" is the reference's distance\n"
+         "(threshold 0.6). Exit status 0: same person (distance < threshold), 1:\n"
+         "different, 2: error.\n",
+         COMPARE_OPTIONS, 1},
 };
 
 static void print_usage(command cmd, FILE *f)
 {
-    fprintf(f, usage[cmd], (double)FG_MATCH_THRESHOLD);
-    fprintf(f, "Options:\n%s  -h, --help          this help\n", fg_cli_engine_help);
+    fputs(COMMANDS[cmd].intro, f);
+    fg_cli_help(f, COMMANDS[cmd].options, COMMANDS[cmd].count, FG_CLI_HELP_WIDTH);
+    fputs("Options:\n", f);
+    fg_cli_help(f, fg_cli_engine_options, fg_cli_engine_option_count, FG_CLI_HELP_WIDTH);
+    fprintf(f, "  %-*s %s\n", FG_CLI_HELP_WIDTH, "-h, --help", "this help");
 }
 
 static json_t *error_json(const char *file, const fg_error *err)
@@ -146,36 +175,27 @@ static int run(command cmd, int argc, char **argv)
     fg_engine *e = NULL;
     fg_error err = {0};
     const char **files = calloc((size_t)argc, sizeof *files);
-    int nfiles = 0, failed = 0, status = 0, mesh = 0;
-    double threshold = -1; /* the calibrated one of the engine's options */
+    face_args args = {0, -1};
+    fg_cli_table tables[] = {{COMMANDS[cmd].options, COMMANDS[cmd].count, &args},
+                             {fg_cli_engine_options, fg_cli_engine_option_count, &opts}};
+    fg_cli_parser p = {.command = COMMANDS[cmd].name,
+                       .tables = tables,
+                       .ntables = 2,
+                       .positional = files,
+                       .max_positional = argc};
+    int nfiles, failed = 0, status = 0, mesh;
+    double threshold;
 
     fg_engine_options_init(&opts);
     opts.model_dir = fg_cli_default_models();
     if (!files) return 2;
-    for (int i = 1; i < argc; i++) {
-        int r = fg_cli_engine_option(argc, argv, &i, &opts);
-        if (r < 0) goto usage_error;
-        if (r > 0) continue;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            print_usage(cmd, stdout);
-            free(files);
-            return 0;
-        } else if (cmd == CMD_DETECT && strcmp(argv[i], "--mesh") == 0) {
-            mesh = 1;
-        } else if (cmd == CMD_COMPARE && strcmp(argv[i], "--threshold") == 0 && i + 1 < argc) {
-            char *end;
-            threshold = strtod(argv[++i], &end);
-            if (*end || !(threshold > 0)) {
-                fprintf(stderr, "facegate: --threshold must be a positive number\n");
-                goto usage_error;
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "facegate %s: unknown option %s\n", argv[0], argv[i]);
-            goto usage_error;
-        } else {
-            files[nfiles++] = argv[i];
-        }
+    if (fg_cli_wants_help(argc, argv)) {
+        print_usage(cmd, stdout);
+        free(files);
+        return 0;
     }
+    if (fg_cli_parse(&p, argc, argv) != 0) goto usage_error;
+    nfiles = p.npositional, mesh = args.mesh, threshold = args.threshold;
     if (nfiles == 0 || (cmd == CMD_COMPARE && nfiles != 2)) goto usage_error;
     if (threshold < 0) threshold = opts.tta ? FG_MATCH_THRESHOLD_TTA : FG_MATCH_THRESHOLD;
     fg_cli_engine_finish(&opts, mesh);

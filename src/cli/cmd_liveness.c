@@ -37,12 +37,19 @@ static const char usage_text[] =
     "  --session-seconds S the whole session's limit (default 0 = none; the server's is 30)\n"
     "  --still-seconds S   how long a still image is shown (default 3)\n"
     "  --no-identity       skip the same-person check (no descriptors computed)\n"
-    "Engine:\n%s"
-    "  -h, --help          this help\n";
+    "Engine:\n";
+
+/* The usage's last part: the engine options (from their table) and -h. */
+static void print_engine_help(FILE *f)
+{
+    fg_cli_help(f, fg_cli_engine_options, fg_cli_engine_option_count, FG_CLI_HELP_WIDTH);
+    fputs("  -h, --help          this help\n", f);
+}
 
 static void print_usage(FILE *f)
 {
-    fprintf(f, usage_text, FGL_MAX_STEPS, fg_cli_engine_help);
+    fprintf(f, usage_text, FGL_MAX_STEPS);
+    print_engine_help(f);
 }
 
 static int parse_seconds(const char *opt, const char *v, double *out)
@@ -154,7 +161,7 @@ int fg_cmd_liveness(int argc, char **argv)
     cfg.step_seconds = 0;
     cfg.session_seconds = 0;
     for (int i = 1; i < argc; i++) {
-        int r = fg_cli_engine_option(argc, argv, &i, &opts);
+        int r = fg_cli_engine_arg("liveness", argc, argv, &i, &opts);
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (r < 0) goto usage_error;
         if (r > 0) continue;
@@ -264,8 +271,7 @@ static const char eval_usage_text[] =
     "                      turn_parallax, look_parallax, blink_dip_rel, blink_close_rel,\n"
     "                      blink_single_frame_rel, identity_max_distance, step_seconds)\n"
     "  --quiet             no progress on stderr\n"
-    "Engine:\n%s"
-    "  -h, --help          this help\n";
+    "Engine:\n";
 
 /* --set NAME=VALUE on the thresholds an evaluation varies. */
 static int set_config(fgl_config *c, const char *arg)
@@ -322,13 +328,14 @@ int fg_cmd_eval_liveness(int argc, char **argv)
     opts.model_dir = fg_cli_default_models();
     fg_lv_options_default(&lo);
     for (int i = 1; i < argc; i++) {
-        int r = fg_cli_engine_option(argc, argv, &i, &opts);
+        int r = fg_cli_engine_arg("eval-liveness", argc, argv, &i, &opts);
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         double num;
         if (r < 0) goto usage_error;
         if (r > 0) continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fprintf(stdout, eval_usage_text, fg_cli_engine_help);
+            fputs(eval_usage_text, stdout);
+            print_engine_help(stdout);
             free(lists);
             return 0;
         } else if (!strcmp(a, "--no-identity")) {
@@ -406,7 +413,8 @@ out:
     return status;
 
 usage_error:
-    fprintf(stderr, eval_usage_text, fg_cli_engine_help);
+    fputs(eval_usage_text, stderr);
+    print_engine_help(stderr);
     free(lists);
     return 2;
 }

@@ -22,38 +22,22 @@
 #include "server/server.h"
 #include "server/service.h"
 
-typedef enum option_kind {
-    OPT_TEXT,     /* char array */
-    OPT_INT,      /* int in [lo, hi] */
-    OPT_UINT,     /* unsigned in [lo, hi] */
-    OPT_SIZE,     /* size_t in [lo, hi] */
-    OPT_U64,      /* uint64_t in [lo, hi] */
-    OPT_FLOAT,    /* float in [lo, hi] */
-    OPT_DOUBLE,   /* double in [lo, hi] */
-    OPT_BOOL,     /* int 0/1 */
-    OPT_LIST,     /* cors_origins */
-    OPT_PROXY,    /* trusted_proxies (a list too) */
-    OPT_LISTEN,   /* HOST:PORT into admin_host, admin_port */
-    OPT_GUIDANCE, /* guidance: fast or login */
-    OPT_LIVENESS, /* liveness.required: required or off */
-    OPT_STEPS,    /* liveness.steps: a comma-separated list of step names */
-    OPT_ENGINE,   /* handed to fg_cli_engine_option */
-} option_kind;
+#define FIELD(f) OPT_FIELD(fg_server_config, f)
+#define RL(f) OPT_FIELD(fg_server_config, ratelimit.f)
+#define LV(f) OPT_FIELD(fg_server_config, liveness.f)
 
-typedef struct serve_option {
-    const char *name;
-    const char *metavar; /* NULL for booleans */
-    const char *help;
-    option_kind kind;
-    size_t offset, size;
-    double lo, hi;
-} serve_option;
+static const char *const guidance_names[] = {"fast", "login", NULL};   /* FG_GUIDANCE_* order */
+static const char *const liveness_names[] = {"off", "required", NULL}; /* liveness.required */
+static int set_steps(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                     const fg_cli_source *src);
+static int set_origins(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                       const fg_cli_source *src);
+static int set_proxies(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                       const fg_cli_source *src);
+static int set_listen(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                      const fg_cli_source *src);
 
-#define FIELD(f) offsetof(fg_server_config, f), sizeof(((fg_server_config *)0)->f)
-#define RL(f) offsetof(fg_server_config, ratelimit.f), sizeof(int)
-#define LV(f) offsetof(fg_server_config, liveness.f), sizeof(((fg_liveness_config *)0)->f)
-
-static const serve_option OPTIONS[] = {
+static const fg_cli_option OPTIONS[] = {
     {"host", "HOST", "address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)", OPT_TEXT,
      FIELD(host), 0, 0},
     {"port", "PORT", "TCP port (default 8080; 0 picks a free one, see the banner)", OPT_INT,
@@ -72,7 +56,7 @@ static const serve_option OPTIONS[] = {
      OPT_TEXT, FIELD(fast_models), 0, 0},
     {"guidance", "PATH",
      "what answers /api/v1/detect: fast (BlazeFace + FaceMesh, default) or login (the --detector)",
-     OPT_GUIDANCE, FIELD(guidance), 0, 0},
+     OPT_CHOICE, FIELD(guidance), 0, 0, guidance_names},
     {"web-root", "DIR", "web app to serve at / (default web/dist; API only if missing)", OPT_TEXT,
      FIELD(web_root), 0, 0},
     {"workers", "N", "inference threads, one engine each (default: number of cores)", OPT_INT,
@@ -97,8 +81,8 @@ static const serve_option OPTIONS[] = {
      "refuse blurred, dark, overexposed or turned faces at sign-up and when adding a face "
      "(default on)",
      OPT_BOOL, FIELD(enrol_quality), 0, 0},
-    {"cors-origin", "ORIGIN", "allow this browser origin (repeatable; default: none)", OPT_LIST, 0,
-     0, 0, 0},
+    {"cors-origin", "ORIGIN", "allow this browser origin (repeatable; default: none)", OPT_CUSTOM,
+     0, 0, 0, 0, .set = set_origins},
     {"body-limit", "BYTES", "largest request body (default 10485760)", OPT_SIZE, FIELD(body_limit),
      1024, 1024.0 * 1024 * 1024},
     {"frame-max-pixels", "N",
@@ -139,11 +123,11 @@ static const serve_option OPTIONS[] = {
      "delete audit events older than this (default 90; 0 keeps them)", OPT_INT,
      FIELD(audit_retention_days), 0, 36500},
     {"trusted-proxy", "CIDR",
-     "believe X-Forwarded-For/-Proto from this proxy range (repeatable; default: none)", OPT_PROXY,
-     0, 0, 0, 0},
+     "believe X-Forwarded-For/-Proto from this proxy range (repeatable; default: none)", OPT_CUSTOM,
+     0, 0, 0, 0, .set = set_proxies},
     {"admin-listen", "HOST:PORT",
-     "serve /metrics and the health routes here only (default: on the public port)", OPT_LISTEN, 0,
-     0, 0, 0},
+     "serve /metrics and the health routes here only (default: on the public port)", OPT_CUSTOM, 0,
+     0, 0, 0, .set = set_listen},
     {"issuer", "URL",
      "OpenID Connect issuer: the public URL of this server (default http://HOST:PORT)", OPT_TEXT,
      FIELD(issuer), 0, 0},
@@ -152,48 +136,82 @@ static const serve_option OPTIONS[] = {
     {"liveness", "MODE",
      "required (default: sign-up, log-in and added faces need a passed liveness challenge) or "
      "off",
-     OPT_LIVENESS, LV(required), 0, 0},
+     OPT_CHOICE, LV(required), 0, 0, liveness_names},
     {"liveness-steps", "A,B,...",
      "fixed challenge steps in this order (turn_left, turn_right, look_up, look_down, blink); "
      "default: random ones",
-     OPT_STEPS, 0, 0, 0, 0},
+     OPT_CUSTOM, FIELD(liveness), 0, 0, .set = set_steps},
     {"liveness-step-count", "N", "random steps per challenge (default 3)", OPT_INT, LV(step_count),
      1, FGL_STEP_COUNT},
     {"liveness-step-seconds", "SECONDS", "time limit of one step from its reveal (default 5)",
-     OPT_DOUBLE, LV(step_seconds), 1, 60},
+     OPT_FLOAT, LV(step_seconds), 1, 60},
     {"liveness-session-seconds", "SECONDS", "time limit of a whole challenge (default 30)",
-     OPT_DOUBLE, LV(session_seconds), 2, 300},
+     OPT_FLOAT, LV(session_seconds), 2, 300},
     {"liveness-proof-seconds", "SECONDS",
-     "a passed challenge must be used within this time (default 60)", OPT_DOUBLE, LV(proof_seconds),
+     "a passed challenge must be used within this time (default 60)", OPT_FLOAT, LV(proof_seconds),
      1, 3600},
     {"liveness-sessions", "N", "challenges open at once in total (default 1000)", OPT_INT,
      LV(max_sessions), 1, 1000000},
     {"liveness-sessions-per-client", "N", "challenges open at once per client address (default 5)",
      OPT_INT, LV(max_per_client), 1, 1000},
-    {"detector", "NAME", "ssd (accurate, default) or tiny (fast)", OPT_ENGINE, 0, 0, 0, 0},
-    {"align", "NAME", "dlib (default) or reference", OPT_ENGINE, 0, 0, 0, 0},
-    {"max-pixels", "N", "refuse images larger than N pixels (default 40000000)", OPT_ENGINE, 0, 0,
-     0, 0},
-    {"threads", "N", "inference threads per engine (default 1)", OPT_ENGINE, 0, 0, 0, 0},
+    {"detector", "NAME", "ssd (accurate, default) or tiny (fast)", OPT_CHOICE,
+     FIELD(engine.detector), 0, 0, fg_cli_detector_names},
+    {"align", "NAME", "dlib (default) or reference", OPT_CHOICE, FIELD(engine.align), 0, 0,
+     fg_cli_align_names},
+    {"max-pixels", "N", "refuse images larger than N pixels (default 40000000)", OPT_U64,
+     FIELD(engine.max_pixels), 1, 1e15},
+    {"threads", "N", "inference threads per engine (default 1)", OPT_INT, FIELD(engine.threads), 0,
+     256},
     {"padding", "MODE", "retry (default), always or none: when detection looks again in a border",
-     OPT_ENGINE, 0, 0, 0, 0},
+     OPT_CHOICE, FIELD(engine.padding), 0, 0, fg_cli_padding_names},
     {"tta", NULL, "descriptor of the face and its mirror image (slower, fewer false rejects)",
      OPT_BOOL, FIELD(engine.tta), 0, 0},
 };
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
-/* Where a value came from, for messages and list precedence. */
-typedef struct source {
-    const char *what; /* "the command line", "FACEGATE_PORT", "serve.conf:3" */
-    int rank;         /* 1 config file, 2 environment, 3 command line */
-} source;
+/* --liveness-steps turn_left,blink: steps in this order. */
+static int set_steps(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                     const fg_cli_source *src)
+{
+    fg_liveness_config *c = field;
+    const char *s = value;
+    c->fixed_steps = 0;
+    while (*s) {
+        char name[32];
+        size_t len = strcspn(s, ",");
+        fg_error err = {0};
+        fgl_step step;
+        if (len == 0 || len >= sizeof name || c->fixed_steps >= FGL_MAX_STEPS) break;
+        memcpy(name, s, len);
+        name[len] = 0;
+        if (fgl_step_parse(name, &step, &err) != FG_OK) break;
+        c->steps[c->fixed_steps++] = step;
+        s += len;
+        if (*s == ',' && *++s == 0) break; /* a trailing comma */
+    }
+    if (*s == 0 && c->fixed_steps > 0) return 0;
+    c->fixed_steps = 0;
+    return fg_cli_bad_value(p, o, value, src,
+                            "a list of steps such as turn_left,blink (turn_left, turn_right, "
+                            "look_up, look_down, blink; at most 8)");
+}
 
+/* The lists' precedence: a higher source replaces a list instead of adding to it. */
 typedef struct parse_state {
     fg_server_config *config;
-    int list_rank;     /* rank of the source the CORS list came from */
-    int proxy_rank;    /* rank of the source the trusted proxy list came from */
-    int threshold_set; /* a source gave --threshold */
+    int list_rank;  /* rank of the source the CORS list came from */
+    int proxy_rank; /* rank of the source the trusted proxy list came from */
 } parse_state;
+
+/* The parser of serve's one table (st->config its target, st its context). */
+static fg_cli_parser serve_parser(parse_state *st, fg_cli_table *table)
+{
+    fg_cli_parser p = {.command = "serve", .tables = table, .ntables = 1, .ctx = st};
+    table->options = OPTIONS;
+    table->count = NOPTIONS;
+    table->target = st->config;
+    return p;
+}
 
 static void usage(FILE *f)
 {
@@ -201,12 +219,7 @@ static void usage(FILE *f)
             "usage: facegate serve [options]\n\n"
             "Serves sign-up and log-in by face over HTTP (see README.md, section The server).\n\n"
             "options:\n");
-    for (size_t i = 0; i < NOPTIONS; i++) {
-        char left[40];
-        snprintf(left, sizeof left, "--%s%s%s", OPTIONS[i].name, OPTIONS[i].metavar ? " " : "",
-                 OPTIONS[i].metavar ? OPTIONS[i].metavar : "");
-        fprintf(f, "  %-26s %s\n", left, OPTIONS[i].help);
-    }
+    fg_cli_help(f, OPTIONS, NOPTIONS, 26);
     fprintf(f, "  %-26s %s\n  %-26s %s\n\n", "--config FILE",
             "read options from FILE (`name = value` lines; also $FACEGATE_CONFIG)", "--help",
             "this text");
@@ -216,34 +229,7 @@ static void usage(FILE *f)
                "the config file. Booleans: --name / --no-name, or true/false in file and env.\n");
 }
 
-static const serve_option *find_option(const char *name, size_t len)
-{
-    for (size_t i = 0; i < NOPTIONS; i++)
-        if (strlen(OPTIONS[i].name) == len && strncmp(OPTIONS[i].name, name, len) == 0)
-            return &OPTIONS[i];
-    return NULL;
-}
-
-static int bad_value(const serve_option *o, const char *value, const source *src,
-                     const char *expected)
-{
-    fprintf(stderr, "facegate serve: %s: '%s' is not %s (from %s)\n", o->name, value, expected,
-            src->what);
-    return -1;
-}
-
-static int parse_bool(const char *v)
-{
-    static const char *const yes[] = {"1", "true", "yes", "on"};
-    static const char *const no[] = {"0", "false", "no", "off"};
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp(v, yes[i]) == 0) return 1;
-        if (strcasecmp(v, no[i]) == 0) return 0;
-    }
-    return -1;
-}
-
-static int add_origin(parse_state *st, const char *origin, size_t len, const source *src)
+static int add_origin(parse_state *st, const char *origin, size_t len, const fg_cli_source *src)
 {
     fg_server_config *c = st->config;
     if (st->list_rank != src->rank) { /* a higher source replaces the list */
@@ -274,7 +260,7 @@ static int add_origin(parse_state *st, const char *origin, size_t len, const sou
     return 0;
 }
 
-static int add_proxy(parse_state *st, const char *text, size_t len, const source *src)
+static int add_proxy(parse_state *st, const char *text, size_t len, const fg_cli_source *src)
 {
     fg_server_config *c = st->config;
     char cidr[64];
@@ -306,8 +292,11 @@ static int add_proxy(parse_state *st, const char *text, size_t len, const source
 }
 
 /* HOST:PORT, [IPv6]:PORT. */
-static int set_listen(fg_server_config *c, const char *value, const source *src)
+static int set_listen(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                      const fg_cli_source *src)
 {
+    fg_server_config *c = ((parse_state *)p->ctx)->config;
+    (void)o, (void)field;
     const char *colon = strrchr(value, ':');
     const char *host = value, *end;
     size_t len;
@@ -332,111 +321,32 @@ bad:
     return -1;
 }
 
-/* --liveness-steps turn_left,blink: distinct steps, in order. */
-static int set_steps(fg_liveness_config *c, const char *value, const source *src)
+/* A list option's value: one item on the command line, comma-separated elsewhere. */
+static int set_list(fg_cli_parser *p, const char *value, const fg_cli_source *src,
+                    int (*add)(parse_state *, const char *, size_t, const fg_cli_source *))
 {
-    const char *p = value;
-    c->fixed_steps = 0;
-    while (*p) {
-        char name[32];
-        size_t len = strcspn(p, ",");
-        fg_error err = {0};
-        fgl_step step;
-        if (len == 0 || len >= sizeof name || c->fixed_steps >= FGL_MAX_STEPS) goto bad;
-        memcpy(name, p, len);
-        name[len] = 0;
-        if (fgl_step_parse(name, &step, &err) != FG_OK) {
-            fprintf(stderr, "facegate serve: liveness-steps: %s (from %s)\n", err.message,
-                    src->what);
-            return -1;
-        }
-        c->steps[c->fixed_steps++] = step;
-        p += len;
-        if (*p == ',') p++;
+    const char *item = value;
+    for (;;) {
+        const char *comma = src->rank == 3 ? NULL : strchr(item, ',');
+        size_t len = comma ? (size_t)(comma - item) : strlen(item);
+        if (add(p->ctx, item, len, src) != 0) return -1;
+        if (!comma) return 0;
+        item = comma + 1;
     }
-    if (c->fixed_steps > 0) return 0;
-bad:
-    fprintf(stderr,
-            "facegate serve: liveness-steps: '%s' is not a list of at most %d steps such as "
-            "turn_left,blink (from %s)\n",
-            value, FGL_MAX_STEPS, src->what);
-    return -1;
 }
 
-/* Applies one value to one option. */
-static int apply(parse_state *st, const serve_option *o, const char *value, const source *src)
+static int set_origins(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                       const fg_cli_source *src)
 {
-    char *field = (char *)st->config + o->offset, *end;
-    double d;
-    if (!strcmp(o->name, "threshold")) st->threshold_set = 1;
-    switch (o->kind) {
-    case OPT_TEXT:
-        if (!*value || strlen(value) >= o->size)
-            return bad_value(o, value, src, "a non-empty value of sensible length");
-        memcpy(field, value, strlen(value) + 1);
-        return 0;
-    case OPT_BOOL: {
-        int b = parse_bool(value);
-        if (b < 0) return bad_value(o, value, src, "true or false");
-        *(int *)field = b;
-        return 0;
-    }
-    case OPT_LIST:
-    case OPT_PROXY: {
-        const char *p = value;
-        for (;;) {
-            const char *comma = src->rank == 3 ? NULL : strchr(p, ',');
-            size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            if ((o->kind == OPT_LIST ? add_origin(st, p, len, src) : add_proxy(st, p, len, src)) !=
-                0)
-                return -1;
-            if (!comma) return 0;
-            p = comma + 1;
-        }
-    }
-    case OPT_LISTEN:
-        return set_listen(st->config, value, src);
-    case OPT_GUIDANCE: {
-        static const char *const names[] = {"fast", "login"}; /* FG_GUIDANCE_* order */
-        int k = fg_cli_choose("guidance", value, names, 2);
-        if (k < 0) return -1;
-        *(int *)field = k;
-        return 0;
-    }
-    case OPT_LIVENESS: {
-        static const char *const names[] = {"off", "required"}; /* the `required` flag */
-        int k = fg_cli_choose("liveness", value, names, 2);
-        if (k < 0) return -1;
-        *(int *)field = k;
-        return 0;
-    }
-    case OPT_STEPS:
-        return set_steps(&st->config->liveness, value, src);
-    case OPT_ENGINE: {
-        char flag[64], *args[3] = {flag, (char *)value, NULL};
-        int i = 0;
-        snprintf(flag, sizeof flag, "--%s", o->name);
-        return fg_cli_engine_option(2, args, &i, &st->config->engine) == 1 ? 0 : -1;
-    }
-    default:
-        break;
-    }
-    errno = 0;
-    d = strtod(value, &end);
-    if (!*value || *end || errno || d < o->lo || d > o->hi) {
-        char expected[96];
-        snprintf(expected, sizeof expected, "a number from %g to %g", o->lo, o->hi);
-        return bad_value(o, value, src, expected);
-    }
-    if (o->kind != OPT_FLOAT && d != (long long)d)
-        return bad_value(o, value, src, "a whole number");
-    if (o->kind == OPT_INT) *(int *)field = (int)d;
-    if (o->kind == OPT_UINT) *(unsigned *)field = (unsigned)d;
-    if (o->kind == OPT_SIZE) *(size_t *)field = (size_t)d;
-    if (o->kind == OPT_U64) *(uint64_t *)field = (uint64_t)d;
-    if (o->kind == OPT_FLOAT) *(float *)field = (float)d;
-    if (o->kind == OPT_DOUBLE) *(double *)field = d;
-    return 0;
+    (void)o, (void)field;
+    return set_list(p, value, src, add_origin);
+}
+
+static int set_proxies(fg_cli_parser *p, const fg_cli_option *o, void *field, const char *value,
+                       const fg_cli_source *src)
+{
+    (void)o, (void)field;
+    return set_list(p, value, src, add_proxy);
 }
 
 static char *trim(char *s)
@@ -459,7 +369,7 @@ static char *trim(char *s)
 
 /* Applies the `name = value` lines (# comments) of a config file's text; `name` names the file
  * in messages. */
-static int load_text(parse_state *st, const char *text, size_t len, const char *name)
+static int load_text(fg_cli_parser *p, const char *text, size_t len, const char *name)
 {
     char line[CONFIG_MAX_LINE + 1], where[1100];
     int lineno = 0, rc = 0;
@@ -468,8 +378,9 @@ static int load_text(parse_state *st, const char *text, size_t len, const char *
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
         char *key, *value, *sep;
-        const serve_option *o;
-        source src = {where, 1};
+        const fg_cli_option *o;
+        void *target;
+        fg_cli_source src = {where, 1};
         lineno++;
         snprintf(where, sizeof where, "%.1000s:%d", name, lineno);
         if (n > CONFIG_MAX_LINE || memchr(text + pos, '\0', n)) {
@@ -490,17 +401,17 @@ static int load_text(parse_state *st, const char *text, size_t len, const char *
             value = trim(sep + 1);
             if (*value == '=') value = trim(value + 1);
         }
-        if (strcmp(key, "config") == 0 || !(o = find_option(key, strlen(key)))) {
+        if (!(o = fg_cli_find(p, key, strlen(key), &target))) {
             fprintf(stderr, "facegate serve: %s: unknown option '%s'\n", where, key);
             rc = -1;
         } else {
-            rc = apply(st, o, value, &src);
+            rc = fg_cli_apply(p, o, target, value, &src);
         }
     }
     return rc;
 }
 
-static int load_file(parse_state *st, const char *path)
+static int load_file(fg_cli_parser *p, const char *path)
 {
     FILE *f = fopen(path, "r");
     char *text = malloc(CONFIG_MAX_BYTES + 1);
@@ -513,7 +424,7 @@ static int load_file(parse_state *st, const char *path)
         fprintf(stderr, "facegate serve: cannot read config file %s: %s\n", path,
                 ferror(f) ? "read error" : "larger than 1 MB");
     } else {
-        rc = load_text(st, text, len, path);
+        rc = load_text(p, text, len, path);
     }
     if (f) fclose(f);
     free(text);
@@ -522,86 +433,50 @@ static int load_file(parse_state *st, const char *path)
 
 int fg_serve_config_text(const char *text, size_t len, const char *name, fg_server_config *config)
 {
-    parse_state st = {config, 0, 0, 0};
-    return load_text(&st, text, len, name);
+    parse_state st = {config, 0, 0};
+    fg_cli_table table;
+    fg_cli_parser p = serve_parser(&st, &table);
+    return load_text(&p, text, len, name);
 }
 
-static int load_env(parse_state *st)
+static int load_env(fg_cli_parser *p)
 {
     for (size_t i = 0; i < NOPTIONS; i++) {
         char name[64];
         const char *value;
         size_t n = (size_t)snprintf(name, sizeof name, "FACEGATE_%s", OPTIONS[i].name);
-        source src = {name, 2};
+        fg_cli_source src = {name, 2};
         for (size_t k = 0; k < n; k++)
             name[k] = name[k] == '-' ? '_' : (char)toupper((unsigned char)name[k]);
         value = getenv(name);
-        if (value && *value && apply(st, &OPTIONS[i], value, &src) != 0) return -1;
+        if (value && *value && fg_cli_apply(p, &OPTIONS[i], p->tables[0].target, value, &src) != 0)
+            return -1;
     }
     return 0;
 }
 
-/* Finds --config (or $FACEGATE_CONFIG) and --help before anything else is applied. */
-static int prescan(int argc, char **argv, const char **config, int *help)
+/* Finds --config (or $FACEGATE_CONFIG) before anything else is applied; *rest gets the other
+ * arguments (argv[0] first; malloc'd, the caller frees). */
+static int prescan(int argc, char **argv, const char **config, char ***rest, int *nrest)
 {
     *config = getenv("FACEGATE_CONFIG");
-    *help = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) *help = 1;
-        if (strcmp(argv[i], "--config") == 0) {
+    if (!(*rest = malloc((size_t)argc * sizeof **rest))) {
+        fprintf(stderr, "facegate serve: out of memory\n");
+        return -1;
+    }
+    *nrest = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--config") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "facegate serve: --config needs a file\n");
                 return -1;
             }
             *config = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+        } else if (i > 0 && strncmp(argv[i], "--config=", 9) == 0) {
             *config = argv[i] + 9;
-        }
-    }
-    return 0;
-}
-
-static int load_args(parse_state *st, int argc, char **argv)
-{
-    source src = {"the command line", 3};
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *name, *eq, *value = NULL;
-        const serve_option *o;
-        size_t len;
-        int negated = 0;
-        if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "facegate serve: unexpected argument '%s' (try --help)\n", arg);
-            return -1;
-        }
-        name = arg + 2;
-        if (strcmp(name, "config") == 0) {
-            i++;
-            continue;
-        }
-        if (strncmp(name, "config=", 7) == 0) continue;
-        eq = strchr(name, '=');
-        len = eq ? (size_t)(eq - name) : strlen(name);
-        o = find_option(name, len);
-        if (!o && len > 3 && strncmp(name, "no-", 3) == 0) {
-            o = find_option(name + 3, len - 3);
-            negated = o && o->kind == OPT_BOOL;
-            if (!negated) o = NULL;
-        }
-        if (!o) {
-            fprintf(stderr, "facegate serve: unknown option '%s' (try --help)\n", arg);
-            return -1;
-        }
-        if (o->kind == OPT_BOOL && !eq) {
-            value = negated ? "false" : "true";
-        } else if (eq) {
-            value = eq + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
         } else {
-            fprintf(stderr, "facegate serve: --%s needs a value\n", o->name);
-            return -1;
+            (*rest)[(*nrest)++] = argv[i];
         }
-        if (apply(st, o, value, &src) != 0) return -1;
     }
     return 0;
 }
@@ -609,25 +484,32 @@ static int load_args(parse_state *st, int argc, char **argv)
 int fg_cmd_serve(int argc, char **argv)
 {
     fg_server_config config;
-    parse_state st = {&config, 0, 0, 0};
+    parse_state st = {&config, 0, 0};
+    fg_cli_table table;
+    fg_cli_parser p = serve_parser(&st, &table);
     const char *config_file;
+    char **args = NULL;
     fg_server *server = NULL;
     fg_error err = {0};
     sigset_t signals;
-    int help, sig = 0;
+    int nargs, sig = 0;
 
     fg_server_config_init(&config);
     snprintf(config.models, sizeof config.models, "%s", fg_cli_default_models());
     snprintf(config.fast_models, sizeof config.fast_models, "%s", fg_cli_default_fast_models());
-    if (prescan(argc, argv, &config_file, &help) != 0) return 2;
-    if (help) {
+    if (fg_cli_wants_help(argc, argv)) {
         usage(stdout);
         return 0;
     }
-    if ((config_file && load_file(&st, config_file) != 0) || load_env(&st) != 0 ||
-        load_args(&st, argc, argv) != 0)
+    if (prescan(argc, argv, &config_file, &args, &nargs) != 0 ||
+        (config_file && load_file(&p, config_file) != 0) || load_env(&p) != 0 ||
+        fg_cli_parse(&p, nargs, args) != 0) {
+        free(args);
         return 2;
-    if (config.engine.tta && !st.threshold_set) config.threshold = FG_MATCH_THRESHOLD_TTA;
+    }
+    free(args);
+    if (config.engine.tta && !fg_cli_seen(&p, "threshold"))
+        config.threshold = FG_MATCH_THRESHOLD_TTA;
     if (strcmp(config.policy, "adaptive") && strcmp(config.policy, "fixed")) {
         fprintf(stderr, "facegate serve: policy: '%s' is not adaptive or fixed\n", config.policy);
         return 2;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "eval/eval.h"
-#include "image/error.h"
+#include "core/error.h"
 #include "match/match.h"
 
 /* The length of a path's folder part: images of one identity share it. */

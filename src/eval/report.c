@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "eval/eval.h"
 
 /* ---- JSON ----------------------------------------------------------------------------------- */

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "eval/eval.h"
 
 #define CACHE_MAGIC "facegate-eval-cache 3\n"

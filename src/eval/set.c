@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "eval/eval.h"
 
 /* When a folder set has more impostor pairs than this, this many are sampled. */

@@ -10,7 +10,7 @@
 
 #include "face/align.h"
 #include "face/mesh.h"
-#include "image/error.h"
+#include "core/error.h"
 #include "image/image.h"
 #include "models/models.h"
 

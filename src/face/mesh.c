@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "face/align.h"
-#include "image/error.h"
+#include "core/error.h"
 #include "image/image.h"
 
 #define CROP FGM_MESH_INPUT /* 192 */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "face/align.h"
-#include "image/error.h"
+#include "core/error.h"
 
 /* The chip's face region: dlib's chip puts the face in its middle with a quarter of padding. */
 #define REGION_LO 25

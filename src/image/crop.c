@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "image/image.h"
 
 int fgi_crop(const fg_image *img, fg_rect rect, fg_image *out, fg_error *err)

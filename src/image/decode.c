@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "image/codec.h"
-#include "image/error.h"
+#include "core/error.h"
 
 static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
 

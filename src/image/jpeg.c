@@ -10,7 +10,7 @@
 #include <turbojpeg.h>
 
 #include "image/codec.h"
-#include "image/error.h"
+#include "core/error.h"
 
 /* libjpeg-turbo's own fuzzers cap progressive scans at 500; real encoders emit about 10. */
 #define FGI_JPEG_MAX_SCANS 500

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "image/image.h"
 
 /* No legitimate image within FG_DEFAULT_MAX_PIXELS comes close; refuse before reading it all. */

@@ -3,7 +3,7 @@
  */
 #include <stdlib.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "image/image.h"
 
 int fgi_orient(fg_image *img, int orientation, fg_error *err)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "image/codec.h"
-#include "image/error.h"
+#include "core/error.h"
 
 /* Ancillary chunks (text, ICC, EXIF) are read into memory: bound them. IDAT is streamed. */
 #define FGI_PNG_CHUNK_LIMIT ((size_t)16 << 20)

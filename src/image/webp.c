@@ -5,7 +5,7 @@
 #include <webp/decode.h>
 
 #include "image/codec.h"
-#include "image/error.h"
+#include "core/error.h"
 
 static const char *webp_status_text(VP8StatusCode status)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 
 fg_match_stats fg_match_stats_of(double sum, double sum2, size_t n)
 {

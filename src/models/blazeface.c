@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "image/image.h"
 #include "models/models.h"
 #include "nn/nn.h"

@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "models/models.h"
 #include "nn/nn.h"
 

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <xnnpack.h>
 
-#include "image/error.h"
+#include "core/error.h"
 
 /* A list of malloc'd float buffers. */
 typedef struct nn_buffers {

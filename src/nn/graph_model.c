@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "nn/manifest.h"
 #include "nn/nn.h"
 
@@ -961,7 +961,7 @@ int nn_graph_model_parse(const void *json, size_t json_size, const nn_blob *shar
     *out = NULL;
     root = json_loadb(json, json_size, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return fg_fail(err, FG_EMODEL_CORRUPT, "%s: not JSON (%s, line %d)",
+        return fg_fail(err, nn_json_error_code(&jerr, 0), "%s: not JSON (%s, line %d)",
                        opts->name ? opts->name : "model.json", jerr.text, jerr.line);
     rc = translate(root, shards, nshards, opts, out, err);
     json_decref(root);
@@ -986,7 +986,8 @@ int nn_graph_model_load(const char *model_dir, const char *model,
     if ((rc = nn_read_verified(model_dir, file, &bytes, &size, err))) return rc;
     root = json_loadb((const char *)bytes, size, JSON_REJECT_DUPLICATES, &jerr);
     free(bytes);
-    if (!root) return fg_fail(err, FG_EMODEL_CORRUPT, "%s: not JSON (%s)", file, jerr.text);
+    if (!root)
+        return fg_fail(err, nn_json_error_code(&jerr, 1), "%s: not JSON (%s)", file, jerr.text);
     rc = nn_read_manifest_shards(model_dir, json_object_get(root, "weightsManifest"), &shards,
                                  &nshards, err);
     if (!rc) rc = translate(root, shards, nshards, &named, out, err);

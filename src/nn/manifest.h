@@ -19,6 +19,12 @@ int nn_read_manifest_shards(const char *dir, const json_t *groups, nn_blob **sha
                             size_t *nshards, fg_error *err);
 void nn_free_shards(nn_blob *shards, size_t n);
 
+/* The error code of a JSON document jansson could not load: FG_ENOMEM when it ran out of
+ * memory, FG_EMODEL_CORRUPT otherwise. jansson reports some of its allocation failures as
+ * syntax errors, so a document that matched its pinned SHA-256 (`verified`), which cannot be
+ * malformed, failed for want of memory. */
+int nn_json_error_code(const json_error_t *jerr, int verified);
+
 /* Decodes the tensors of a manifest (a list of groups) from its shards, given in the order the
  * groups name them; `what` names the model in messages. Every size is checked against the bytes
  * given before it is read. */

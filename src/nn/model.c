@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 #include "nn/nn.h"
 
 /* "[3, 3, 32, 1]" (NN_ANY as "?") into buf. */

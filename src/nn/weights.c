@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 
 /* Pinned SHA-256 of every file we load: @vladmandic/face-api@1.7.15 (the face-api networks) and
  * @vladmandic/human@3.3.6 (the graph models of the fast path). A file that differs is refused:
@@ -130,6 +130,14 @@ static int storage_of(const char *dtype, const json_t *quant, storage *out)
     if (strcmp(dtype, "float32") == 0) return *out = STORE_F32, 4;
     if (strcmp(dtype, "int32") == 0) return *out = STORE_I32, 4;
     return -1;
+}
+
+int nn_json_error_code(const json_error_t *jerr, int verified)
+{
+    /* jansson reports some of its allocation failures as syntax errors, or not at all. */
+    if (verified || json_error_code(jerr) == json_error_out_of_memory || !jerr->text[0])
+        return FG_ENOMEM;
+    return FG_EMODEL_CORRUPT;
 }
 
 /* IEEE half to float, exactly (subnormals, infinities and NaN included). */
@@ -363,24 +371,10 @@ void nn_free_shards(nn_blob *shards, size_t n)
     free(shards);
 }
 
-int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, fg_error *err)
-{
-    char manifest_file[256];
-    unsigned char *bytes = NULL;
-    size_t size;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    snprintf(manifest_file, sizeof manifest_file, "%s-weights_manifest.json", model);
-    if ((rc = nn_read_verified(model_dir, manifest_file, &bytes, &size, err))) return rc;
-    rc = nn_weights_parse((const char *)bytes, size, manifest_file, read_shard_file,
-                          (void *)model_dir, out, err);
-    free(bytes);
-    return rc;
-}
-
-int nn_weights_parse(const char *manifest, size_t manifest_size, const char *manifest_file,
-                     nn_shard_reader read_shard, void *ctx, nn_weights *out, fg_error *err)
+/* nn_weights_parse; `verified`: the manifest matched its pinned SHA-256. */
+static int weights_parse(const char *manifest, size_t manifest_size, const char *manifest_file,
+                         int verified, nn_shard_reader read_shard, void *ctx, nn_weights *out,
+                         fg_error *err)
 {
     size_t nshards = 0;
     nn_blob *shards = NULL;
@@ -391,15 +385,40 @@ int nn_weights_parse(const char *manifest, size_t manifest_size, const char *man
     memset(out, 0, sizeof *out);
     root = json_loadb(manifest, manifest_size, 0, &jerr);
     if (!json_is_array(root)) {
+        int code = root ? FG_EMODEL_CORRUPT : nn_json_error_code(&jerr, verified);
         json_decref(root);
-        return fg_fail(err, FG_EMODEL_CORRUPT, "%s: not a weights manifest (%s)", manifest_file,
-                       jerr.text);
+        return fg_fail(err, code, "%s: not a weights manifest (%s)", manifest_file,
+                       code == FG_ENOMEM ? "out of memory"
+                       : root            ? "not a list"
+                                         : jerr.text);
     }
     rc = read_shards(read_shard, ctx, root, &shards, &nshards, err);
     if (!rc) rc = nn_weights_decode(root, shards, nshards, manifest_file, out, err);
     nn_free_shards(shards, nshards);
     json_decref(root);
     return rc;
+}
+
+int nn_weights_load(const char *model_dir, const char *model, nn_weights *out, fg_error *err)
+{
+    char manifest_file[256];
+    unsigned char *bytes = NULL;
+    size_t size;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    snprintf(manifest_file, sizeof manifest_file, "%s-weights_manifest.json", model);
+    if ((rc = nn_read_verified(model_dir, manifest_file, &bytes, &size, err))) return rc;
+    rc = weights_parse((const char *)bytes, size, manifest_file, 1, read_shard_file,
+                       (void *)model_dir, out, err);
+    free(bytes);
+    return rc;
+}
+
+int nn_weights_parse(const char *manifest, size_t manifest_size, const char *manifest_file,
+                     nn_shard_reader read_shard, void *ctx, nn_weights *out, fg_error *err)
+{
+    return weights_parse(manifest, manifest_size, manifest_file, 0, read_shard, ctx, out, err);
 }
 
 const nn_tensor *nn_weights_find(const nn_weights *w, const char *name)

@@ -2,6 +2,7 @@
  * account.c - sign-up, log-in (1:N and 1:1), sessions, and the signed-in user's account;
  * the tutorial's /register and /verify are thin wrappers over the same code.
  */
+#include "core/clock.h"
 #include "server/routes.h"
 
 #include <math.h>

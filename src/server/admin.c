@@ -2,6 +2,7 @@
  * admin.c - the admin routes: list users, delete a user, read the audit log, the accept
  * threshold on this population. http.c has checked the admin token before any of these runs.
  */
+#include "core/clock.h"
 #include "server/routes.h"
 
 #include <math.h>

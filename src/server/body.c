@@ -202,7 +202,7 @@ int fg_decode_image_text(const char *text, size_t len, fg_blob *out, fg_http_err
                 known = 1;
         if (!known)
             return fg_http_fail(
-                e, 415, "unsupported_image",
+                e, 415, fg_error_name(FG_EIMAGE_FORMAT),
                 "data URL type \"%.*s\" is not an image facegate reads (JPEG, PNG or WebP)",
                 (int)(type_len > 64 ? 64 : type_len), text + 5);
         for (size_t i = 5 + type_len; i + 7 <= 5 + meta_len; i++)

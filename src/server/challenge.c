@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/clock.h"
+#include "core/error.h"
 #include "server/http.h"
 
 /* The last batch of frames may arrive a moment after the session's limit (the network). */

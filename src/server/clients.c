@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include "image/error.h"
+#include "core/clock.h"
+#include "core/error.h"
 #include "server/http.h"
 #include "server/routes.h"
 
@@ -116,7 +116,7 @@ int fg_client_register(fg_store *store, const fg_client_spec *spec, fg_oidc_clie
                  spec->redirect_uris[i]);
     }
     client->redirect_count = (int)spec->redirect_count;
-    client->created_at = (int64_t)time(NULL);
+    client->created_at = fg_now();
     if (!spec->public_client) {
         randombytes_buf(random, sizeof random);
         sodium_bin2base64(secret, FG_CLIENT_SECRET_MAX, random, sizeof random,

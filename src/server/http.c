@@ -35,7 +35,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "image/error.h"
+#include "core/clock.h"
+#include "core/error.h"
 
 /* HTTP threads: one would do, a second keeps health checks answered while the other one is
  * busy with a large body or a slow disk. */
@@ -79,33 +80,6 @@ int fg_http_fail(fg_http_error *e, int status, const char *code, const char *fmt
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-int64_t fg_now(void)
-{
-    return (int64_t)time(NULL);
-}
-
-int64_t fg_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-double fg_monotonic(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void fg_iso8601(int64_t t, char *buf, size_t cap)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* --- replies -------------------------------------------------------------------------------- */

@@ -210,13 +210,6 @@ const char *fg_req_query(const fg_request *req, const char *name);
 /* How many headers of this name the request has. */
 size_t fg_req_header_count(const fg_request *req, const char *name);
 
-/* Seconds (and milliseconds) since the epoch, and a monotonic clock. */
-int64_t fg_now(void);
-int64_t fg_now_ms(void);
-double fg_monotonic(void);
-/* "2026-11-28T10:00:00Z" into buf (at least 21 bytes). */
-void fg_iso8601(int64_t t, char *buf, size_t cap);
-
 /* --- server loop (http.c) ------------------------------------------------------------------- */
 
 /* Starts the public listener and, when configured, the admin one. */

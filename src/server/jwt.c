@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "image/error.h"
+#include "core/error.h"
 
 #define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
 

@@ -12,7 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "image/error.h"
+#include "core/error.h"
 
 static int key_path(const char *dir, const char *file, char *path, size_t cap, fg_error *err)
 {

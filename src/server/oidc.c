@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/clock.h"
 #include "server/clients.h"
 #include "server/routes.h"
 

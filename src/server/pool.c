@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "image/error.h"
+#include "core/error.h"
 
 typedef struct pool_item {
     fg_pool_job job;

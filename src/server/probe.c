@@ -6,29 +6,27 @@
 
 #include <stdlib.h>
 
-/* Maps an engine error to the HTTP error the API documents. */
+/* Maps an engine error to the HTTP error the API documents: a bad image is the client's fault
+ * and keeps its code's name (fg_error_name); anything else is the server's. */
 static int engine_error(const fg_error *err, const char *what, fg_http_error *e)
 {
     int status = 500;
-    const char *code = "internal";
     switch (err->code) {
     case FG_EIMAGE_EMPTY:
-        status = 400, code = "empty_image";
+    case FG_EIMAGE_CORRUPT:
+        status = 400;
         break;
     case FG_EIMAGE_FORMAT:
-        status = 415, code = "unsupported_image";
-        break;
-    case FG_EIMAGE_CORRUPT:
-        status = 400, code = "corrupt_image";
+        status = 415;
         break;
     case FG_EIMAGE_TOO_LARGE:
-        status = 413, code = "image_too_large";
+        status = 413;
         break;
     default:
         break;
     }
-    return fg_http_fail(e, status, code, "%s: %s", what,
-                        err->message[0] ? err->message : fg_strerror(err->code));
+    return fg_http_fail(e, status, status == 500 ? "internal" : fg_error_name(err->code), "%s: %s",
+                        what, err->message[0] ? err->message : fg_strerror(err->code));
 }
 
 static int decode(const fg_server *s, fg_probe_kind kind, const fg_blob *image, const char *what,
@@ -42,7 +40,7 @@ static int decode(const fg_server *s, fg_probe_kind kind, const fg_blob *image, 
     if (rc == FG_OK) return 0;
     engine_error(&err, what, e);
     if (rc == FG_EIMAGE_TOO_LARGE && kind == FG_PROBE_FRAME)
-        fg_http_fail(e, 413, "image_too_large",
+        fg_http_fail(e, 413, fg_error_name(FG_EIMAGE_TOO_LARGE),
                      "%s: a camera frame may have at most %llu pixels (--frame-max-pixels; "
                      "1920x1080 fits): %s",
                      what, (unsigned long long)limit, err.message);
@@ -152,7 +150,7 @@ int fg_probe_face(fg_request *req, fg_probe_kind kind, const fg_blob *image, con
     /* the minimum, in decoded pixels */
     pick = usable_face((float)(s->config.min_face_px * scale), faces, count, &usable);
     if (count == 0) {
-        fg_http_fail(e, 400, "no_face", "%s: no face found", what);
+        fg_http_fail(e, 400, fg_error_name(FG_ENOFACE), "%s: no face found", what);
     } else if (usable == 0) {
         fg_http_fail(e, 400, "face_too_small",
                      "%s: the face is %.0f px across, smaller than the %d px minimum; come closer "

@@ -1,6 +1,7 @@
 /*
  * routes.c - the route table, and the small routes: detect, healthz, metrics, JWKS.
  */
+#include "core/clock.h"
 #include "server/routes.h"
 
 #include <math.h>

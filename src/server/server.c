@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "image/error.h"
+#include "core/clock.h"
+#include "core/error.h"
 #include "server/http.h"
 #include "server/keys.h"
 
@@ -288,7 +288,7 @@ int fg_server_reload_keys(fg_server *s, fg_error *err)
 
 int fg_server_prune_audit(fg_server *s, fg_error *err)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = fg_now();
     atomic_store(&s->audit_pruned_at, now);
     if (s->config.audit_retention_days <= 0) return FG_OK;
     return fg_store_audit_prune(s->store, now - (int64_t)s->config.audit_retention_days * 86400,

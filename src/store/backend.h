@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "image/error.h" /* fg_fail */
+#include "core/error.h" /* fg_fail */
 #include "store/store.h"
 
 #define FG_SEALED_PLAIN_BYTES (FG_DESCRIPTOR_DIM * 4) /* little-endian float32 */

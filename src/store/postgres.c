@@ -18,6 +18,7 @@
  * and the duplicate-face check that the front runs inside that transaction sees every sign-up
  * committed before it. Each write NOTIFYs CHANNEL; PostgreSQL delivers it on commit.
  */
+#include "core/clock.h"
 #include "store/backend.h"
 
 #include <libpq-fe.h>
@@ -26,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WRITE_LOCK "7370658297"    /* pg_advisory_xact_lock key of the writers */
@@ -165,13 +165,6 @@ static void param_bytes(params *p, const void *v, size_t len)
     p->formats[p->n++] = 1;
 }
 
-static double monotonic(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* libpq's messages end in a newline; ours do not. */
 static const char *trimmed(const char *msg, char *buf, size_t cap)
 {
@@ -214,7 +207,7 @@ static int ensure_conn(pg_store *s, fg_error *err)
 {
     double now;
     if (s->conn && PQstatus(s->conn) == CONNECTION_OK) return FG_OK;
-    now = monotonic();
+    now = fg_monotonic();
     if (now < s->next_connect)
         return fg_fail(err, FG_STORE_EUNAVAILABLE, "the database is unavailable (reconnecting)");
     PQfinish(s->conn);
@@ -847,7 +840,7 @@ static int pg_wait(void *db, int timeout_ms, fg_error *err)
     PGnotify *note;
     int got = 0;
     if (!s->listen || PQstatus(s->listen) != CONNECTION_OK) {
-        double now = monotonic();
+        double now = fg_monotonic();
         PQfinish(s->listen);
         s->listen = NULL;
         if (now >= s->next_listen) s->listen = connect_db(s->url, err);
@@ -1047,10 +1040,10 @@ static int write_limit(pg_store *s, const fg_limit_row *row, fg_error *err)
 static void prune_limits(pg_store *s)
 {
     params p = {0};
-    double now = monotonic();
+    double now = fg_monotonic();
     if (now < s->next_prune) return;
     s->next_prune = now + LIMITS_PRUNE_S;
-    param_int(&p, (int64_t)time(NULL));
+    param_int(&p, (int64_t)fg_now());
     run(s, "prune the limits",
         "DELETE FROM limits WHERE key IN (SELECT key FROM limits WHERE expires_at < $1 "
         "LIMIT 10000 FOR UPDATE SKIP LOCKED)",
@@ -1155,7 +1148,7 @@ static int pg_signing_insert(void *db, const fg_sealed_keyset *keys, fg_error *e
                 keys->has_previous ? sizeof keys->previous.nonce : 0);
     param_bytes(&p, keys->has_previous ? keys->previous.ciphertext : NULL,
                 keys->has_previous ? sizeof keys->previous.ciphertext : 0);
-    param_int(&p, (int64_t)time(NULL));
+    param_int(&p, fg_now());
     return run(db, "store the signing keys",
                "INSERT INTO signing_keys (id, version, current_nonce, current_sealed, "
                "previous_nonce, previous_sealed, rotated_at) VALUES (1, $1, $2, $3, $4, $5, $6) "
@@ -1170,7 +1163,7 @@ static int pg_signing_rotate(void *db, const fg_sealed_seed *next, int64_t versi
     int rc, rotated;
     param_bytes(&p, next->nonce, sizeof next->nonce);
     param_bytes(&p, next->ciphertext, sizeof next->ciphertext);
-    param_int(&p, (int64_t)time(NULL));
+    param_int(&p, fg_now());
     param_int(&p, version);
     rc = run(db, "rotate the signing keys",
              "UPDATE signing_keys SET previous_nonce = current_nonce, "

@@ -1,6 +1,7 @@
 /*
  * store.c - the store front: validation, descriptor encryption, locking, backend dispatch.
  */
+#include "core/clock.h"
 #include "store/backend.h"
 
 #include <math.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct fg_store {
     const fg_store_backend *backend;
@@ -341,7 +341,7 @@ typedef struct create_args {
 static int create_user(fg_store *store, void *args, fg_error *err)
 {
     create_args *a = args;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = fg_now();
     int rc = store->backend->user_insert(store->db, a->uid, a->username, a->display_name, now,
                                          &a->user_id, err);
     for (size_t i = 0; i < a->n && rc == FG_OK; i++)
@@ -398,7 +398,7 @@ static int import_users(fg_store *store, void *args, fg_error *err)
 {
     import_args *a = args;
     const char **uids = malloc((a->n ? a->n : 1) * sizeof *uids);
-    int64_t now = (int64_t)time(NULL), user_id;
+    int64_t now = fg_now(), user_id;
     int rc = FG_OK;
     if (!uids) return fg_fail(err, FG_ENOMEM, "out of memory importing users");
     for (size_t i = 0; i < a->n; i++)
@@ -526,7 +526,7 @@ static int add_template(fg_store *store, void *args, fg_error *err)
     if (rc == FG_OK) rc = seal(store->key, user.username, a->descriptor, &sealed, err);
     stamp(store, &sealed);
     if (rc == FG_OK)
-        rc = store->backend->template_insert(store->db, a->user_id, (int64_t)time(NULL), &sealed,
+        rc = store->backend->template_insert(store->db, a->user_id, fg_now(), &sealed,
                                              a->template_id, err);
     return rc;
 }
@@ -601,7 +601,7 @@ int fg_store_session_revoke(fg_store *store, const char *jti, int64_t expires, f
 {
     int rc;
     pthread_mutex_lock(&store->lock);
-    rc = store->backend->session_revoke(store->db, jti, expires, (int64_t)time(NULL), err);
+    rc = store->backend->session_revoke(store->db, jti, expires, fg_now(), err);
     pthread_mutex_unlock(&store->lock);
     return rc;
 }
@@ -610,7 +610,7 @@ int fg_store_session_revoked(fg_store *store, const char *jti, int *revoked, fg_
 {
     int rc;
     pthread_mutex_lock(&store->lock);
-    rc = store->backend->session_revoked(store->db, jti, (int64_t)time(NULL), revoked, err);
+    rc = store->backend->session_revoked(store->db, jti, fg_now(), revoked, err);
     pthread_mutex_unlock(&store->lock);
     return rc;
 }
@@ -675,7 +675,7 @@ int fg_store_client_delete(fg_store *store, const char *id, fg_error *err)
 
 int fg_store_code_add(fg_store *store, const fg_oidc_code *code, fg_error *err)
 {
-    LOCKED(store, store->backend->code_insert(store->db, code, (int64_t)time(NULL), err));
+    LOCKED(store, store->backend->code_insert(store->db, code, fg_now(), err));
 }
 
 int fg_store_code_consume(fg_store *store, const char *code_hash, fg_oidc_code *code, fg_error *err)

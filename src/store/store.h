@@ -19,8 +19,8 @@
  * generated on first open), with the owner's username as associated data so a template row
  * moved to another user no longer decrypts. Photos are never stored.
  *
- * Errors: functions return FG_OK or a negative code (FG_STORE_E* below, or FG_ENOMEM /
- * FG_EINVAL from facegate.h) and fill the optional fg_error with a specific message.
+ * Errors: functions return FG_OK or a negative code (FG_STORE_E*, FG_ENOMEM or FG_EINVAL, all
+ * in facegate.h's FG_ERRNO_MAP) and fill the optional fg_error with a specific message.
  *
  * Threads: every function may be called from several threads; the front serialises them.
  *
@@ -66,18 +66,6 @@
 #define FG_TEMPLATE_KIND_MAX 63
 #define FG_TEMPLATE_RECOGNIZER_DEFAULT "faceapi_resnet34"
 #define FG_TEMPLATE_ALIGNMENT_DEFAULT "dlib"
-
-enum {
-    FG_STORE_EEXIST = -100,       /* the username is taken */
-    FG_STORE_ENOTFOUND = -101,    /* no such user */
-    FG_STORE_EDB = -102,          /* the database failed (I/O, corruption, constraint) */
-    FG_STORE_ECRYPTO = -103,      /* a template failed to decrypt (wrong key or tampered row) */
-    FG_STORE_EKEY = -104,         /* the key file is unreadable, malformed or too permissive */
-    FG_STORE_EUSED = -105,        /* an authorization code was used before */
-    FG_STORE_EUNAVAILABLE = -106, /* the database server cannot be reached (try again later) */
-    FG_STORE_ENOTSUP = -107,      /* this backend does not do that */
-    FG_STORE_EFULL = -108,        /* the user already holds the most templates allowed */
-};
 
 #define FG_STORE_UID_LEN 32 /* hex digits of an account id (128 random bits) */
 

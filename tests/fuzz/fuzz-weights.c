@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "image/error.h"
+#include "core/error.h"
 #include "nn/nn.h"
 
 typedef struct shard {

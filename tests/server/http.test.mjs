@@ -117,7 +117,7 @@ test('--guidance login answers detect with the log-in detector (no measures)', a
     await login.stop();
   }
   const bad = await startServer({ args: ['--guidance', 'sometimes'] }).catch((e) => e);
-  assert.ok(bad instanceof Error && /guidance must be fast or login/.test(bad.message), String(bad));
+  assert.ok(bad instanceof Error && /guidance: 'sometimes' is not fast or login/.test(bad.message), String(bad));
 });
 
 test('--tta takes its own calibrated threshold unless one is given; the banner names the engine', async () => {

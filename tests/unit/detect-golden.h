@@ -1,5 +1,6 @@
 /*
- * detect-golden.h - what test-ssd.c and test-tiny.c share: reading golden tensors, bad images,
+ * detect-golden.h - what the SSD and tiny detector tests (test-ssd-matches-face-api.c,
+ * test-tiny-detector-matches-face-api.c) share: reading golden tensors, bad images,
  * comparing detections with golden/<image>.json, timing. Header-only (static functions) because
  * each unit test is one .c file linked with harness.c only.
  */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "harness.h"
 #include "server/challenge.h"
 #include "server/http.h"

@@ -1,29 +1,20 @@
 /*
- * error.c - error codes: their names, their generic text, and filling an fg_error.
+ * error.c - error codes: their names and generic text (from facegate.h's FG_ERRNO_MAP), and
+ * filling an fg_error.
  */
-#include "image/error.h"
+#include "core/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-/* One row per code so the name and the text cannot drift apart. */
 static const struct fg_error_desc {
     int code;
     const char *name;
     const char *text;
 } fg_error_table[] = {
-    {FG_OK, "ok", "success"},
-    {FG_ENOMEM, "out_of_memory", "out of memory"},
-    {FG_EINVAL, "invalid_argument", "invalid argument"},
-    {FG_EIO, "io_error", "file could not be read"},
-    {FG_EIMAGE_EMPTY, "empty_image", "the image is empty (0 bytes)"},
-    {FG_EIMAGE_FORMAT, "unsupported_image", "not a JPEG, PNG or WebP image"},
-    {FG_EIMAGE_CORRUPT, "corrupt_image", "the image data is truncated or corrupt"},
-    {FG_EIMAGE_TOO_LARGE, "image_too_large", "the image dimensions exceed the limit"},
-    {FG_EMODEL_MISSING, "model_missing", "a model file is missing"},
-    {FG_EMODEL_CORRUPT, "model_corrupt", "a model file is corrupt or fails its checksum"},
-    {FG_ENN, "inference_failed", "the inference engine failed"},
-    {FG_ENOFACE, "no_face", "no face found"},
+#define FG_ERROR_ROW_(symbol, value, name, text) {symbol, name, text},
+    FG_ERRNO_MAP(FG_ERROR_ROW_)
+#undef FG_ERROR_ROW_
 };
 
 static const struct fg_error_desc *fg_error_find(int code)

@@ -1,8 +1,8 @@
 /*
  * error.h - filling an fg_error (internal to libfacegate; every module uses it).
  */
-#ifndef FG_IMAGE_ERROR_H
-#define FG_IMAGE_ERROR_H
+#ifndef FG_CORE_ERROR_H
+#define FG_CORE_ERROR_H
 
 #include "facegate.h"
 

@@ -1,27 +1,19 @@
 /*
- * test-image-error-names.c - every error code has a distinct snake_case name and a text;
- * fg_set_error / fg_fail fill an fg_error (or accept NULL) and truncate long messages.
+ * test-error-codes-have-names.c - every error code of FG_ERRNO_MAP, the engine's and the
+ * store's, has a distinct snake_case name and a text; fg_set_error / fg_fail fill an fg_error
+ * (or accept NULL) and truncate long messages.
  */
 #include <ctype.h>
 #include <string.h>
 
 #include "harness.h"
-#include "image/error.h"
+#include "core/error.h"
 
 int main(void)
 {
-    static const int codes[] = {FG_OK,
-                                FG_ENOMEM,
-                                FG_EINVAL,
-                                FG_EIO,
-                                FG_EIMAGE_EMPTY,
-                                FG_EIMAGE_FORMAT,
-                                FG_EIMAGE_CORRUPT,
-                                FG_EIMAGE_TOO_LARGE,
-                                FG_EMODEL_MISSING,
-                                FG_EMODEL_CORRUPT,
-                                FG_ENN,
-                                FG_ENOFACE};
+#define CODE_(symbol, value, name, text) symbol,
+    static const int codes[] = {FG_ERRNO_MAP(CODE_)};
+#undef CODE_
     const size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
         const char *name = fg_error_name(codes[i]);
@@ -34,6 +26,9 @@ int main(void)
     }
     CHECK(strcmp(fg_error_name(FG_EIMAGE_TOO_LARGE), "image_too_large") == 0);
     CHECK(strcmp(fg_error_name(FG_ENOFACE), "no_face") == 0);
+    CHECK(strcmp(fg_error_name(FG_STORE_EUNAVAILABLE), "unavailable") == 0);
+    CHECK(strcmp(fg_strerror(FG_STORE_EEXIST), "the name is taken") == 0);
+    CHECK(n >= 21);
     CHECK(strcmp(fg_error_name(-999), "unknown_error") == 0);
     CHECK(fg_strerror(12345) != NULL);
 
