@@ -46,7 +46,10 @@ static void reply_session(fg_request *req, int status, const fg_store_user *user
     snprintf(claims.sub, sizeof claims.sub, "%s", user->uid);
     snprintf(claims.username, sizeof claims.username, "%s", user->username);
     snprintf(claims.name, sizeof claims.name, "%s", user->display_name);
-    snprintf(claims.amr, sizeof claims.amr, "face");
+    /* With --liveness required, sign-up and log-in take their face only from a passed challenge
+     * (read_faces): the session says so, and OpenID Connect passes it on (amr, acr). */
+    snprintf(claims.amr, sizeof claims.amr, "%s",
+             s->config.liveness.required ? "face liveness" : "face");
     claims.iat = fg_now();
     claims.exp = claims.iat + s->config.token_ttl_s;
     fg_server_keys(s, &keys);

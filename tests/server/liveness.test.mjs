@@ -136,6 +136,9 @@ test('another session of the same person logs in, 1:N and 1:1, and adds a face',
   assert.equal(res.body.user.username, 'shenasa');
   const token = res.body.token;
   const faces = res.body.user.faces;
+  // The session says the face came from a passed challenge (OpenID Connect passes amr on).
+  const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+  assert.deepEqual(claims.amr, ['face', 'liveness']);
 
   res = await call(server, 'POST', '/api/v1/login', { json: { username: 'shenasa', ...proof(await passed()) } });
   assert.equal(res.status, 200, JSON.stringify(res.body));
