@@ -616,7 +616,9 @@ static int redeem_code(fg_request *req, const token_request *t, const fg_oidc_cl
     if (rc != FG_OK) return refuse(oe, -1, "server_error", "%s", err.message);
     if (strcmp(code->client_id, client->id) != 0)
         return refuse(oe, -1, "invalid_grant", "the code was issued to another client");
-    if (code->expires_at <= fg_now()) return refuse(oe, -1, "invalid_grant", "the code expired");
+    /* Whole seconds: expired only once the second after expires_at has begun, so a code lives
+     * at least code_ttl_s (with <=, a code issued late in a second could expire at once). */
+    if (code->expires_at < fg_now()) return refuse(oe, -1, "invalid_grant", "the code expired");
     if (strcmp(t->redirect_uri, code->redirect_uri) != 0)
         return refuse(oe, -1, "invalid_grant",
                       "redirect_uri differs from the one of the authorization request");
