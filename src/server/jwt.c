@@ -180,9 +180,10 @@ static void read_amr(json_t *body, char *dst, size_t cap)
     json_array_foreach(list, i, item)
     {
         const char *v = json_string_value(item);
-        if (v && len + strlen(v) + 2 < cap)
+        if (v && *v && len + strlen(v) + 2 < cap)
             len += (size_t)snprintf(dst + len, cap - len, "%s%s", len ? " " : "", v);
     }
+    if (!len) snprintf(dst, cap, "face"); /* [] or only empty words: as absent (fuzz-jwt) */
 }
 
 int fg_jwt_verify(const fg_jwt_keyset *keys, const char *token, int64_t now, fg_jwt_claims *claims,
