@@ -253,15 +253,41 @@ int fg_cli_wants_help(int argc, char **argv)
     return 0;
 }
 
-int fg_cli_parse(fg_cli_parser *p, int argc, char **argv)
+/* The option at argv[*i] ("--name VALUE", "--name=VALUE", "--flag", "--no-flag"): applied,
+ * *i moved past its value, 1. 0 when it names no row of the parser's tables; -1 after printing
+ * why its value is missing or bad. */
+static int parse_option(fg_cli_parser *p, int argc, char **argv, int *i)
 {
     const fg_cli_source src = {"the command line", 3};
+    const char *name = argv[*i] + 2, *eq = strchr(name, '='), *value;
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    void *target = NULL;
+    int negated = 0;
+    const fg_cli_option *o = fg_cli_find(p, name, len, &target);
+    if (!o && len > 3 && strncmp(name, "no-", 3) == 0) {
+        o = fg_cli_find(p, name + 3, len - 3, &target);
+        negated = o && o->kind == OPT_BOOL;
+        if (!negated) o = NULL;
+    }
+    if (!o) return 0;
+    if (o->kind == OPT_BOOL && !eq) {
+        value = negated ? "false" : "true";
+    } else if (eq) {
+        value = eq + 1;
+    } else if (*i + 1 < argc) {
+        value = argv[++*i];
+    } else {
+        fprintf(stderr, "facegate %s: --%s needs a value\n", p->command, o->name);
+        return -1;
+    }
+    return fg_cli_apply(p, o, target, value, &src) == 0 ? 1 : -1;
+}
+
+int fg_cli_parse(fg_cli_parser *p, int argc, char **argv)
+{
     for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *name, *eq, *value;
-        const fg_cli_option *o;
-        void *target = NULL;
-        size_t len;
-        int negated = 0;
+        const char *arg = argv[i];
+        int r;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) continue;
         if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
             if ((arg[0] == '-' && arg[1]) || p->npositional >= p->max_positional) {
@@ -272,30 +298,11 @@ int fg_cli_parse(fg_cli_parser *p, int argc, char **argv)
             p->positional[p->npositional++] = arg;
             continue;
         }
-        name = arg + 2;
-        eq = strchr(name, '=');
-        len = eq ? (size_t)(eq - name) : strlen(name);
-        o = fg_cli_find(p, name, len, &target);
-        if (!o && len > 3 && strncmp(name, "no-", 3) == 0) {
-            o = fg_cli_find(p, name + 3, len - 3, &target);
-            negated = o && o->kind == OPT_BOOL;
-            if (!negated) o = NULL;
-        }
-        if (!o) {
+        if ((r = parse_option(p, argc, argv, &i)) < 0) return -1;
+        if (r == 0) {
             fprintf(stderr, "facegate %s: unknown option '%s' (try --help)\n", p->command, arg);
             return -1;
         }
-        if (o->kind == OPT_BOOL && !eq) {
-            value = negated ? "false" : "true";
-        } else if (eq) {
-            value = eq + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            fprintf(stderr, "facegate %s: --%s needs a value\n", p->command, o->name);
-            return -1;
-        }
-        if (fg_cli_apply(p, o, target, value, &src) != 0) return -1;
     }
     return 0;
 }
@@ -325,30 +332,6 @@ int fg_cli_engine_arg(const char *command, int argc, char **argv, int *i, fg_eng
 {
     const fg_cli_table table = {fg_cli_engine_options, fg_cli_engine_option_count, opts};
     fg_cli_parser p = {.command = command, .tables = &table, .ntables = 1};
-    const fg_cli_source src = {"the command line", 3};
-    const char *arg = argv[*i], *name = arg + 2, *eq, *value;
-    const fg_cli_option *o;
-    size_t len;
-    int negated = 0;
-    if (strncmp(arg, "--", 2) != 0) return 0;
-    eq = strchr(name, '=');
-    len = eq ? (size_t)(eq - name) : strlen(name);
-    o = fg_cli_find(&p, name, len, NULL);
-    if (!o && len > 3 && strncmp(name, "no-", 3) == 0) {
-        o = fg_cli_find(&p, name + 3, len - 3, NULL);
-        negated = o && o->kind == OPT_BOOL;
-        if (!negated) o = NULL;
-    }
-    if (!o) return 0;
-    if (o->kind == OPT_BOOL && !eq) {
-        value = negated ? "false" : "true";
-    } else if (eq) {
-        value = eq + 1;
-    } else if (*i + 1 < argc) {
-        value = argv[++*i];
-    } else {
-        fprintf(stderr, "facegate %s: --%s needs a value\n", command, o->name);
-        return -1;
-    }
-    return fg_cli_apply(&p, o, opts, value, &src) == 0 ? 1 : -1;
+    if (strncmp(argv[*i], "--", 2) != 0 || !argv[*i][2]) return 0;
+    return parse_option(&p, argc, argv, i);
 }
