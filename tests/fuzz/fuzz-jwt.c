@@ -74,7 +74,8 @@ static int sign_parts(const char *header, size_t hlen, const char *claims, size_
 }
 
 /* What verification gives back for a signed amr of printable ASCII short enough to be kept
- * whole: its words joined by one space, "face" when it was empty. 0 (no expectation) else. */
+ * whole: its words joined by one space, "face" when it has no word (empty or only spaces).
+ * 0 (no expectation) else. */
 static int expected_amr(const char *in, char *out, size_t cap)
 {
     size_t len = 0;
@@ -87,6 +88,7 @@ static int expected_amr(const char *in, char *out, size_t cap)
         out[len++] = *p;
     }
     out[len] = 0;
+    if (!len) return snprintf(out, cap, "face") > 0;
     return 1;
 }
 
