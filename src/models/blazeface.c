@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "image/image.h"
@@ -21,8 +22,34 @@
 #define HEAD8_ROWS 384  /* 8x8 cells x 6 anchors */
 #define REGRESSORS 16
 
+/* The graph runs as three XNNPACK runtimes with the residual blocks of its two 24-channel
+ * stages (128x128 and 64x64) between them, fused (src/nn/block.c): in XNNPACK those blocks were
+ * 60% of the network's time, bound by memory traffic. */
+#define PREFIX "StatefulPartitionedCall/functional_1/"
+#define STAGE_BLOCKS 7
+
+static const struct stage {
+    const char *input; /* the node the chain of blocks starts from */
+    int size;          /* its height and width */
+    const char *relus[STAGE_BLOCKS];
+} STAGES[2] = {
+    {PREFIX "conv2d/Relu",
+     128,
+     {PREFIX "re_lu/Relu", PREFIX "re_lu_1/Relu", PREFIX "re_lu_2/Relu", PREFIX "re_lu_3/Relu",
+      PREFIX "re_lu_4/Relu", PREFIX "re_lu_5/Relu", PREFIX "re_lu_6/Relu"}},
+    {PREFIX "re_lu_7/Relu",
+     64,
+     {PREFIX "re_lu_8/Relu", PREFIX "re_lu_9/Relu", PREFIX "re_lu_10/Relu", PREFIX "re_lu_11/Relu",
+      PREFIX "re_lu_12/Relu", PREFIX "re_lu_13/Relu", PREFIX "re_lu_14/Relu"}},
+};
+#define STAGE_C 24
+
 struct fgm_blaze {
-    nn_runtime *rt;
+    nn_runtime *rt[3]; /* input -> STAGES[0].input; its last block -> STAGES[1].input; -> heads */
+    nn_block blocks[2][STAGE_BLOCKS];
+    float *scratch[2]; /* ping-pong between blocks, 128x128x24 each */
+    int profiling;
+    nn_profile block_profile;
     float anchors[FGM_BLAZE_ANCHORS][2];
     float rows[FGM_BLAZE_ANCHORS][FGM_BLAZE_ROW];
     float boxes[FGM_BLAZE_ANCHORS][4]; /* decoded, 256-px units: x1, y1, x2, y2 */
@@ -46,19 +73,47 @@ static void make_anchors(float anchors[FGM_BLAZE_ANCHORS][2])
     }
 }
 
-int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error *err)
+static int open_parts(fgm_blaze *m, const char *model_dir, int threads, fg_error *err)
 {
     /* Logits and regressors of the 16x16 head, then of the 8x8 head. */
-    static const char *const outputs[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
-    const nn_graph_model_options opts = {NULL, outputs, 4, {FGM_BLAZE_INPUT, FGM_BLAZE_INPUT, 3},
-                                         1,    threads};
+    static const char *const heads[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
+    const char *const first[1] = {STAGES[0].input}, *const second[1] = {STAGES[1].input};
+    const nn_graph_model_options opts[3] = {
+        {NULL, first, 1, {FGM_BLAZE_INPUT, FGM_BLAZE_INPUT, 3}, 1, threads, NULL},
+        {NULL, second, 1, {128, 128, STAGE_C}, 1, threads, STAGES[0].relus[STAGE_BLOCKS - 1]},
+        {NULL, heads, 4, {64, 64, STAGE_C}, 1, threads, STAGES[1].relus[STAGE_BLOCKS - 1]},
+    };
+    int rc;
+    for (int i = 0; i < 3; i++)
+        if ((rc = nn_graph_model_load(model_dir, "blazeface", &opts[i], &m->rt[i], err))) return rc;
+    for (int s = 0; s < 2; s++) {
+        if ((rc = nn_graph_model_blocks(model_dir, "blazeface", STAGES[s].input, STAGES[s].relus,
+                                        STAGE_BLOCKS, m->blocks[s], err)))
+            return rc;
+        for (int b = 0; b < STAGE_BLOCKS; b++) {
+            if (m->blocks[s][b].c != STAGE_C)
+                return fg_fail(err, FG_EMODEL_CORRUPT, "blazeface.json: %s has %d channels, not %d",
+                               STAGES[s].relus[b], m->blocks[s][b].c, STAGE_C);
+            m->block_profile.macs[NN_OP_BLOCK] +=
+                nn_block_macs(&m->blocks[s][b], STAGES[s].size, STAGES[s].size);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (!(m->scratch[i] = malloc(sizeof(float) * 128 * 128 * STAGE_C)))
+            return fg_fail(err, FG_ENOMEM, "out of memory for BlazeFace");
+    m->profiling = nn_profiling();
+    return FG_OK;
+}
+
+int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error *err)
+{
     fgm_blaze *m;
     int rc;
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m))) return fg_fail(err, FG_ENOMEM, "out of memory for BlazeFace");
-    if ((rc = nn_graph_model_load(model_dir, "blazeface", &opts, &m->rt, err))) {
-        free(m);
+    if ((rc = open_parts(m, model_dir, threads, err))) {
+        fgm_blaze_free(m);
         return rc;
     }
     make_anchors(m->anchors);
@@ -69,18 +124,30 @@ int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error
 void fgm_blaze_free(fgm_blaze *m)
 {
     if (!m) return;
-    nn_runtime_free(m->rt);
+    for (int i = 0; i < 3; i++)
+        nn_runtime_free(m->rt[i]);
+    for (int s = 0; s < 2; s++)
+        for (int b = 0; b < STAGE_BLOCKS; b++)
+            nn_block_free(&m->blocks[s][b]);
+    free(m->scratch[0]);
+    free(m->scratch[1]);
     free(m);
 }
 
-const nn_runtime *fgm_blaze_runtime(const fgm_blaze *m)
+void fgm_blaze_profile(const fgm_blaze *m, nn_profile *out)
 {
-    return m->rt;
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 3; i++) {
+        nn_profile p;
+        nn_runtime_profile(m->rt[i], &p);
+        nn_profile_add(out, &p);
+    }
+    nn_profile_add(out, &m->block_profile);
 }
 
 float *fgm_blaze_input(fgm_blaze *m)
 {
-    return nn_runtime_input(m->rt);
+    return nn_runtime_input(m->rt[0]);
 }
 
 const float *fgm_blaze_anchors(const fgm_blaze *m)
@@ -88,15 +155,40 @@ const float *fgm_blaze_anchors(const fgm_blaze *m)
     return &m->anchors[0][0];
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Stage s's blocks from x into y, through the scratch buffers. */
+static void run_stage(fgm_blaze *m, int s, const float *x, float *y)
+{
+    const int size = STAGES[s].size;
+    const double start = m->profiling ? now_ms() : 0;
+    for (int b = 0; b < STAGE_BLOCKS; b++) {
+        float *to = b == STAGE_BLOCKS - 1 ? y : m->scratch[b % 2];
+        nn_block_run(&m->blocks[s][b], x, to, size, size);
+        x = to;
+    }
+    if (m->profiling) m->block_profile.ms[NN_OP_BLOCK] += now_ms() - start;
+}
+
 /* Human sorts the four outputs by size and concatenates [logit | regressors] per head, the
  * 16x16 head first (BLAZEFACE.md section 1). */
 int fgm_blaze_forward(fgm_blaze *m, const float **rows, fg_error *err)
 {
     int rc;
-    if ((rc = nn_run(m->rt, err))) return rc;
+    if ((rc = nn_run(m->rt[0], err))) return rc;
+    run_stage(m, 0, nn_runtime_output(m->rt[0], 0, NULL), nn_runtime_input(m->rt[1]));
+    if ((rc = nn_run(m->rt[1], err))) return rc;
+    run_stage(m, 1, nn_runtime_output(m->rt[1], 0, NULL), nn_runtime_input(m->rt[2]));
+    if ((rc = nn_run(m->rt[2], err))) return rc;
+    if (m->profiling) m->block_profile.runs++;
     for (int head = 0; head < 2; head++) {
-        const float *logits = nn_runtime_output(m->rt, 2 * head, NULL);
-        const float *regs = nn_runtime_output(m->rt, 2 * head + 1, NULL);
+        const float *logits = nn_runtime_output(m->rt[2], 2 * head, NULL);
+        const float *regs = nn_runtime_output(m->rt[2], 2 * head + 1, NULL);
         int first = head ? HEAD16_ROWS : 0, n = head ? HEAD8_ROWS : HEAD16_ROWS;
         for (int r = 0; r < n; r++) {
             m->rows[first + r][0] = logits[r];

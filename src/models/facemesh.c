@@ -25,7 +25,7 @@ static int open_graph(const char *model_dir, const char *model, const char *cons
                       fg_error *err)
 {
     const nn_graph_model_options opts = {NULL,  outputs, num_outputs, {side, side, 3},
-                                         batch, threads};
+                                         batch, threads, NULL};
     return nn_graph_model_load(model_dir, model, &opts, rt, err);
 }
 

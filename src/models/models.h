@@ -112,7 +112,8 @@ typedef struct fgm_blaze_box {
 typedef struct fgm_blaze fgm_blaze;
 int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error *err);
 void fgm_blaze_free(fgm_blaze *m);
-const nn_runtime *fgm_blaze_runtime(const fgm_blaze *m);
+/* Where the runs' time went (nn_profile; its runtimes were built with nn_set_profiling(1)). */
+void fgm_blaze_profile(const fgm_blaze *m, nn_profile *out);
 /* Raw network: fill the 256x256x3 input (x / 127.5 - 1), then forward: rows [896][17] in
  * Human's order (the 16x16 head's 512 rows, then the 8x8 head's 384), valid until the next
  * call. The anchors are [896][2] centres in 256-px units. */

@@ -726,9 +726,29 @@ void nn_set_profiling(int on)
 
 const char *nn_op_kind_name(nn_op_kind kind)
 {
-    static const char *const names[NN_OP_KINDS] = {"1x1 conv", "conv", "depthwise",
-                                                   "fully connected", "other"};
+    static const char *const names[NN_OP_KINDS] = {"1x1 conv",        "conv",  "depthwise",
+                                                   "fully connected", "other", "fused block"};
     return kind >= 0 && kind < NN_OP_KINDS ? names[kind] : "?";
+}
+
+void nn_profile_add(nn_profile *sum, const nn_profile *p)
+{
+    for (int k = 0; k < NN_OP_KINDS; k++) {
+        sum->ms[k] += p->ms[k];
+        sum->macs[k] += p->macs[k];
+    }
+    if (p->runs > sum->runs) sum->runs = p->runs;
+}
+
+int nn_graph_error(const nn_graph *g, fg_error *err)
+{
+    if (err && g->status != FG_OK) *err = g->error;
+    return g->status;
+}
+
+int nn_profiling(void)
+{
+    return profiling_on;
 }
 
 void nn_runtime_profile(const nn_runtime *rt, nn_profile *out)

@@ -51,6 +51,7 @@ typedef struct gm {
     nn_tensor **folded; /* constants computed at load time, owned */
     size_t nfolded, folded_cap;
     int batch;
+    const char *input_node; /* NULL: the Placeholder is the input */
 } gm;
 
 /* Records "<model>: node <name> (<op>): <message>" as the load's error. Returns 0. */
@@ -768,6 +769,7 @@ static int gather_inputs(gm *m, gm_node *n, gm_node **out, int max)
     const json_t *inputs = json_object_get(n->json, "input"), *ref;
     size_t i;
     int k = 0;
+    if (m->input_node && strcmp(n->name, m->input_node) == 0) return 0; /* the input: a leaf */
     json_array_foreach(inputs, i, ref)
     {
         int skip;
@@ -797,6 +799,10 @@ static int translate_node(gm *m, gm_node *n, gm_node **inputs, int nin, const in
     for (int i = 0; i < nin; i++) {
         in[i] = &inputs[i]->v;
         all_const &= in[i]->kind == V_CONST;
+    }
+    if (m->input_node && strcmp(n->name, m->input_node) == 0) {
+        set_act4(m, &n->v, nn_input(m->g, expect[0], expect[1], expect[2]));
+        return 1;
     }
     if (strcmp(n->op, "Placeholder") == 0) return op_input(m, n, expect);
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
@@ -918,6 +924,7 @@ static int translate(const json_t *root, const nn_blob *shards, size_t nshards,
     *out = NULL;
     m.what = opts->name ? opts->name : "model.json";
     m.batch = opts->batch > 0 ? opts->batch : 1;
+    m.input_node = opts->input_node;
     if (opts->num_outputs < 1 || opts->num_outputs > NN_MAX_OUTPUTS)
         return fg_fail(err, FG_EINVAL, "%s: %d outputs asked for", m.what, opts->num_outputs);
     if (!json_is_object(root)) return fg_fail(err, FG_EMODEL_CORRUPT, "%s: not JSON", m.what);
@@ -968,29 +975,179 @@ int nn_graph_model_parse(const void *json, size_t json_size, const nn_blob *shar
     return rc;
 }
 
+/* Reads <model_dir>/<model>.json (SHA-256 checked) and the weight files it names into *root and
+ * *shards; `file` gets "<model>.json" for messages. */
+static int read_model(const char *model_dir, const char *model, char file[256], json_t **root,
+                      nn_blob **shards, size_t *nshards, fg_error *err)
+{
+    unsigned char *bytes;
+    size_t size;
+    json_error_t jerr;
+    int rc;
+
+    *root = NULL;
+    *shards = NULL;
+    *nshards = 0;
+    snprintf(file, 256, "%s.json", model);
+    if ((rc = nn_read_verified(model_dir, file, &bytes, &size, err))) return rc;
+    *root = json_loadb((const char *)bytes, size, JSON_REJECT_DUPLICATES, &jerr);
+    free(bytes);
+    if (!*root)
+        return fg_fail(err, nn_json_error_code(&jerr, 1), "%s: not JSON (%s)", file, jerr.text);
+    rc = nn_read_manifest_shards(model_dir, json_object_get(*root, "weightsManifest"), shards,
+                                 nshards, err);
+    if (rc) {
+        json_decref(*root);
+        *root = NULL;
+    }
+    return rc;
+}
+
 int nn_graph_model_load(const char *model_dir, const char *model,
                         const nn_graph_model_options *opts, nn_runtime **out, fg_error *err)
 {
     char file[256];
-    unsigned char *bytes;
-    size_t size, nshards = 0;
+    size_t nshards = 0;
     nn_blob *shards = NULL;
     nn_graph_model_options named = *opts;
-    json_error_t jerr;
     json_t *root;
     int rc;
 
     *out = NULL;
-    snprintf(file, sizeof file, "%s.json", model);
     named.name = file;
-    if ((rc = nn_read_verified(model_dir, file, &bytes, &size, err))) return rc;
-    root = json_loadb((const char *)bytes, size, JSON_REJECT_DUPLICATES, &jerr);
-    free(bytes);
-    if (!root)
-        return fg_fail(err, nn_json_error_code(&jerr, 1), "%s: not JSON (%s)", file, jerr.text);
-    rc = nn_read_manifest_shards(model_dir, json_object_get(root, "weightsManifest"), &shards,
-                                 &nshards, err);
-    if (!rc) rc = translate(root, shards, nshards, &named, out, err);
+    if ((rc = read_model(model_dir, model, file, &root, &shards, &nshards, err))) return rc;
+    rc = translate(root, shards, nshards, &named, out, err);
+    nn_free_shards(shards, nshards);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- fused residual blocks ---------------------------------------------------------------- */
+
+/* n's data input i, or NULL with the error recorded. */
+static gm_node *data_input(gm *m, gm_node *n, int i)
+{
+    gm_node *in[MAX_INPUTS];
+    int k = gather_inputs(m, n, in, MAX_INPUTS);
+    if (k < 0) return NULL;
+    if (i >= k) {
+        node_fail(m, n, "has no input %d", i);
+        return NULL;
+    }
+    return in[i];
+}
+
+/* The weights behind n's input i, of the given shape; NULL with the error recorded. */
+static const nn_tensor *const_input(gm *m, gm_node *n, int i, int rank, const int *shape)
+{
+    gm_node *c = data_input(m, n, i);
+    const nn_tensor *t;
+    if (!c) return NULL;
+    if (strcmp(c->op, "Const") != 0 || !(t = nn_weights_find(&m->w, c->name))) {
+        node_fail(m, n, "input %d is not a constant with weights", i);
+        return NULL;
+    }
+    if (t->rank != rank || memcmp(t->shape, shape, sizeof(int) * (size_t)rank) != 0) {
+        node_fail(m, n, "the weights %s do not have the block's shape", c->name);
+        return NULL;
+    }
+    return t;
+}
+
+static float *copy_floats(gm *m, const nn_tensor *t)
+{
+    float *p = malloc(t->count * sizeof *p);
+    if (!p) {
+        nn_graph_fail(m->g, FG_ENOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(p, t->data, t->count * sizeof *p);
+    return p;
+}
+
+/* Checks that `relu` ends a residual block on the node named `input` and copies its weights. */
+static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
+{
+    gm_node *add, *lhs, *rhs, *conv, *dw, *x;
+    const nn_tensor *k, *w, *bias;
+    fused f;
+    nn_padding pad;
+    int stride, c;
+
+    if (strcmp(relu->op, "Relu") != 0) return node_fail(m, relu, "is not a Relu");
+    if (!(add = data_input(m, relu, 0))) return 0;
+    if (strcmp(add->op, "AddV2") != 0 && strcmp(add->op, "Add") != 0)
+        return node_fail(m, add, "is not an Add");
+    if (!(lhs = data_input(m, add, 0)) || !(rhs = data_input(m, add, 1))) return 0;
+    if (strcmp(lhs->name, input) == 0) {
+        x = lhs, conv = rhs;
+    } else if (strcmp(rhs->name, input) == 0) {
+        x = rhs, conv = lhs;
+    } else {
+        return node_fail(m, add, "does not add the block's input %s", input);
+    }
+    if (strcmp(conv->op, "_FusedConv2D") != 0) return node_fail(m, conv, "is not a _FusedConv2D");
+    if (!fused_attrs(m, conv, &f) || !window_attrs(m, conv, &stride, &pad)) return 0;
+    if (!f.bias || f.act != F_NONE || stride != 1)
+        return node_fail(m, conv, "is not a 1x1 stride-1 convolution with a bias only");
+    if (!(dw = data_input(m, conv, 0))) return 0;
+    if (strcmp(dw->op, "DepthwiseConv2dNative") != 0)
+        return node_fail(m, dw, "is not a DepthwiseConv2dNative");
+    if (!window_attrs(m, dw, &stride, &pad)) return 0;
+    if (stride != 1 || pad != NN_SAME) return node_fail(m, dw, "is not stride 1, SAME");
+    if (data_input(m, dw, 0) != x) return node_fail(m, dw, "does not read the block's input");
+    {
+        gm_node *kn = data_input(m, dw, 1);
+        const nn_tensor *kt = kn ? nn_weights_find(&m->w, kn->name) : NULL;
+        c = kt && kt->rank == 4 ? kt->shape[2] : 0;
+    }
+    if (c < 1 || c > NN_BLOCK_MAX_C) return node_fail(m, dw, "has no 3x3xCx1 kernel to fuse");
+    if (!(k = const_input(m, dw, 1, 4, (const int[]){3, 3, c, 1})) ||
+        !(w = const_input(m, conv, 1, 4, (const int[]){1, 1, c, c})) ||
+        !(bias = const_input(m, conv, 2, 1, (const int[]){c})))
+        return 0;
+    b->c = c;
+    b->dw = copy_floats(m, k);
+    b->w = copy_floats(m, w);
+    b->bias = copy_floats(m, bias);
+    return b->dw && b->w && b->bias;
+}
+
+int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
+                          const char *const *relus, int n, nn_block *out, fg_error *err)
+{
+    char file[256];
+    size_t nshards = 0;
+    nn_blob *shards = NULL;
+    json_t *root;
+    gm m = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out * (size_t)(n > 0 ? n : 0));
+    if ((rc = read_model(model_dir, model, file, &root, &shards, &nshards, err))) return rc;
+    m.what = file;
+    if (!(rc = index_nodes(&m, root, err)) &&
+        !(rc = nn_weights_decode(json_object_get(root, "weightsManifest"), shards, nshards, m.what,
+                                 &m.w, err))) {
+        if (!(m.g = nn_graph_new(1))) {
+            rc = fg_fail(err, FG_ENOMEM, "out of memory");
+        } else {
+            for (int i = 0; i < n; i++) {
+                gm_node *relu = find_node(&m, relus[i]);
+                if (!relu) {
+                    nn_graph_fail(m.g, FG_EMODEL_CORRUPT, "%s: no node named %s", m.what,
+                                  relus[i]);
+                    break;
+                }
+                if (!read_block(&m, relu, i ? relus[i - 1] : input, &out[i])) break;
+            }
+            rc = nn_graph_error(m.g, err);
+        }
+    }
+    if (rc)
+        for (int i = 0; i < n; i++)
+            nn_block_free(&out[i]);
+    gm_free(&m);
     nn_free_shards(shards, nshards);
     json_decref(root);
     return rc;

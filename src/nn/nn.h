@@ -86,6 +86,8 @@ nn_graph *nn_graph_new(int num_outputs);
 /* Frees the graph and every weight copy it made. NULL is a no-op. */
 void nn_graph_free(nn_graph *g);
 /* The first error recorded by a builder call (FG_OK if none). */
+/* The graph's first error into *err (when set); returns its code (FG_OK: none). */
+int nn_graph_error(const nn_graph *g, fg_error *err);
 int nn_graph_status(const nn_graph *g);
 /* Records an error (with this message) unless one is already recorded: every later node call
  * is a no-op and nn_graph_build reports it. Returns the graph's first error code. */
@@ -160,6 +162,7 @@ typedef enum nn_op_kind {
     NN_OP_DEPTHWISE, /* depthwise convolution */
     NN_OP_FC,        /* fully connected */
     NN_OP_OTHER,     /* pooling, element-wise, padding, ... (no multiply-adds counted) */
+    NN_OP_BLOCK,     /* a fused residual block (block.c), outside XNNPACK */
     NN_OP_KINDS
 } nn_op_kind;
 
@@ -172,10 +175,15 @@ typedef struct nn_profile {
 /* Runtimes built after nn_set_profiling(1) time every operator of every run (XNNPACK's basic
  * profiling: a clock read per operator). Process-wide; meant for the benchmark, off by default. */
 void nn_set_profiling(int on);
-/* The kind's name: "1x1 conv", "conv", "depthwise", "fully connected", "other". */
+/* The kind's name: "1x1 conv", "conv", "depthwise", "fully connected", "other", "fused block". */
 const char *nn_op_kind_name(nn_op_kind kind);
 /* The runtime's profile so far (runs == 0 when it was built without profiling). */
 void nn_runtime_profile(const nn_runtime *rt, nn_profile *out);
+/* Adds p's times and multiply-adds to sum (a network run as several runtimes); sum->runs
+ * becomes the larger of the two. */
+void nn_profile_add(nn_profile *sum, const nn_profile *p);
+/* 1 when runtimes are being built with profiling (nn_set_profiling). */
+int nn_profiling(void);
 int nn_runtime_batch(const nn_runtime *rt);
 void nn_runtime_free(nn_runtime *rt);
 
@@ -188,6 +196,8 @@ typedef struct nn_graph_model_options {
     int input[3];               /* the expected input's height, width, channels */
     int batch;                  /* images per run (the model's batch must be -1 or it) */
     int threads;                /* as nn_graph_build */
+    const char *input_node;     /* NULL: the Placeholder; else this node's output is the input
+                                   (shape `input`), and what it is computed from is not read */
 } nn_graph_model_options;
 
 /* Translates a TF.js graph model (model.json: modelTopology.node[] + weightsManifest) into one
@@ -237,5 +247,33 @@ int nn_builder_fail(nn_builder *b, const char *fmt, ...) __attribute__((format(p
 typedef void (*nn_build_fn)(nn_builder *b, void *ctx);
 int nn_model_open(const char *model_dir, const char *model, int num_outputs, int threads,
                   nn_build_fn build, void *ctx, nn_runtime **out, fg_error *err);
+
+/* ---- fused residual blocks (block.c) --------------------------------------------------- */
+
+#define NN_BLOCK_MAX_C 256
+
+/* y = relu(x + bias + conv1x1(depthwise3x3(x))): stride 1, SAME padding, c channels in and out,
+ * NHWC, one image. BlazeFace's blocks; block.c says why they run outside XNNPACK. */
+typedef struct nn_block {
+    int c;
+    float *dw;   /* [3][3][c], the depthwise kernel (no bias) */
+    float *w;    /* [c in][c out], the 1x1 convolution */
+    float *bias; /* [c] */
+} nn_block;
+
+/* x and y are h * w * c floats and must not overlap. */
+void nn_block_run(const nn_block *b, const float *x, float *y, int h, int w);
+/* The plain C loop nn_block_run falls back on (the tests compare the two). */
+void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w);
+uint64_t nn_block_macs(const nn_block *b, int h, int w);
+void nn_block_free(nn_block *b);
+
+/* Reads a chain of n residual blocks from <model_dir>/<model>.json (SHA-256 checked like
+ * nn_graph_model_load): block i ends in the Relu node relus[i] and starts from relus[i - 1]
+ * (block 0 from the node `input`). Each must be Relu(AddV2(x, _FusedConv2D[BiasAdd] 1x1 stride 1
+ * (DepthwiseConv2dNative 3x3 stride 1 SAME (x)))) with c <= NN_BLOCK_MAX_C channels; anything
+ * else is a model_corrupt error naming the node. Free each block with nn_block_free. */
+int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
+                          const char *const *relus, int n, nn_block *out, fg_error *err);
 
 #endif

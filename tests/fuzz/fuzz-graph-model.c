@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t json_size = nul ? (size_t)(nul - data) : size;
     const nn_blob shard = {nul ? nul + 1 : data + size, nul ? size - json_size - 1 : 0};
     const char *outputs[1] = {"y"};
-    const nn_graph_model_options opts = {"fuzz.json", outputs, 1, {4, 4, 2}, 1, 1};
+    const nn_graph_model_options opts = {"fuzz.json", outputs, 1, {4, 4, 2}, 1, 1, NULL};
     nn_runtime *rt = NULL;
     fg_error err = {0};
     int rc = nn_graph_model_parse(data, json_size, &shard, 1, &opts, &rt, &err);

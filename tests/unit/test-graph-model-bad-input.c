@@ -15,7 +15,7 @@
 #include "nn/nn.h"
 
 static const char *const outputs[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
-static const nn_graph_model_options opts = {"blazeface.json", outputs, 4, {256, 256, 3}, 1, 1};
+static const nn_graph_model_options opts = {"blazeface.json", outputs, 4, {256, 256, 3}, 1, 1, NULL};
 
 static char *json_text;
 static unsigned char *bin;

@@ -1,0 +1,189 @@
+/*
+ * The fused residual block (src/nn/block.c) computes relu(x + bias + conv1x1(depthwise3x3(x)))
+ * as the four separate ops define it:
+ *  - its SIMD and plain-C paths against the ops written out in double, on random blocks of 24
+ *    and 8 channels and sizes whose width is and is not a multiple of the 4-pixel groups, 1x1
+ *    included (tolerance 1e-4 on values of order 1);
+ *  - BlazeFace run as three XNNPACK runtimes with its fused stages between them against the
+ *    whole graph in one XNNPACK runtime, on the same input: each output within 2e-4 of the
+ *    larger of 1 and its value (the regressors reach hundreds of pixels; float32 sums taken in
+ *    another order through some 30 layers differ by up to 5e-5, as XNNPACK and tfjs-wasm do);
+ *  - a chain that is not a residual block (a stride-2 block, a node that does not exist) is
+ *    refused with the node named.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "models/models.h"
+#include "nn/nn.h"
+
+static float frand(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (float)((*seed >> 8) & 0xffff) / 65535.0f - 0.5f;
+}
+
+static void reference(const nn_block *b, const float *x, float *y, int h, int w)
+{
+    const int c = b->c;
+    double *d = calloc((size_t)h * w * c, sizeof *d);
+    for (int py = 0; py < h; py++)
+        for (int px = 0; px < w; px++)
+            for (int ch = 0; ch < c; ch++) {
+                double s = 0;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int yy = py + dy, xx = px + dx;
+                        if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+                        s += (double)x[((size_t)yy * w + xx) * c + ch] *
+                             b->dw[((dy + 1) * 3 + dx + 1) * c + ch];
+                    }
+                d[((size_t)py * w + px) * c + ch] = s;
+            }
+    for (size_t p = 0; p < (size_t)h * w; p++)
+        for (int o = 0; o < c; o++) {
+            double s = (double)b->bias[o] + x[p * c + o];
+            for (int i = 0; i < c; i++)
+                s += d[p * c + i] * b->w[(size_t)i * c + o];
+            y[p * c + o] = s > 0 ? (float)s : 0.0f;
+        }
+    free(d);
+}
+
+static void random_block(nn_block *b, int c, unsigned *seed)
+{
+    b->c = c;
+    b->dw = malloc(sizeof(float) * 9 * (size_t)c);
+    b->w = malloc(sizeof(float) * (size_t)c * c);
+    b->bias = malloc(sizeof(float) * (size_t)c);
+    for (int i = 0; i < 9 * c; i++)
+        b->dw[i] = frand(seed);
+    for (int i = 0; i < c * c; i++)
+        b->w[i] = 0.4f * frand(seed);
+    for (int i = 0; i < c; i++)
+        b->bias[i] = 0.2f * frand(seed);
+}
+
+/* |a - b| relative to max(1, |b|). */
+static double scaled(double a, double b)
+{
+    return fabs(a - b) / fmax(1.0, fabs(b));
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs((double)a[i] - b[i]));
+    return worst;
+}
+
+static void random_blocks(void)
+{
+    static const int sizes[][2] = {{1, 1}, {5, 7}, {9, 4}, {16, 13}, {3, 2}};
+    static const int channels[] = {24, 8};
+    unsigned seed = 7;
+    for (size_t k = 0; k < sizeof channels / sizeof channels[0]; k++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            const int h = sizes[s][0], w = sizes[s][1], c = channels[k];
+            const size_t n = (size_t)h * w * c;
+            nn_block b;
+            float *x = malloc(n * sizeof *x), *want = malloc(n * sizeof *want);
+            float *fast = malloc(n * sizeof *fast), *plain = malloc(n * sizeof *plain);
+            random_block(&b, c, &seed);
+            for (size_t i = 0; i < n; i++)
+                x[i] = 2.0f * frand(&seed);
+            reference(&b, x, want, h, w);
+            nn_block_run(&b, x, fast, h, w);
+            nn_block_run_portable(&b, x, plain, h, w);
+            CHECKF(max_diff(fast, want, n) <= 1e-4, "%dx%dx%d: nn_block_run off by %g", h, w, c,
+                   max_diff(fast, want, n));
+            CHECKF(max_diff(plain, want, n) <= 1e-4, "%dx%dx%d: the plain loop off by %g", h, w,
+                   c, max_diff(plain, want, n));
+            nn_block_free(&b);
+            free(x);
+            free(want);
+            free(fast);
+            free(plain);
+        }
+}
+
+/* BlazeFace split and fused vs BlazeFace as one XNNPACK graph. */
+static void blazeface_split_matches_whole(void)
+{
+    static const char *const heads[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
+    const nn_graph_model_options opts = {NULL, heads, 4, {256, 256, 3}, 1, 1, NULL};
+    const size_t values = 256 * 256 * 3;
+    nn_runtime *whole = NULL;
+    fgm_blaze *blaze = NULL;
+    const float *rows;
+    fg_error err;
+    unsigned seed = 11;
+
+    CHECKF(nn_graph_model_load(fg_test_fast_models(), "blazeface", &opts, &whole, &err) == FG_OK,
+           "%s", err.message);
+    CHECKF(fgm_blaze_open(fg_test_fast_models(), 1, &blaze, &err) == FG_OK, "%s", err.message);
+    if (!whole || !blaze) goto done;
+    /* A smooth random image in [-1, 1], so that the network's activations are not all zero. */
+    for (size_t i = 0; i < values; i++) {
+        size_t px = i / 3, y = px / 256, x = px % 256;
+        float v = 0.6f * sinf((float)x / 17.0f + (float)(i % 3)) * cosf((float)y / 23.0f) +
+                  0.3f * frand(&seed);
+        nn_runtime_input(whole)[i] = fgm_blaze_input(blaze)[i] = v;
+    }
+    CHECK(nn_run(whole, &err) == FG_OK);
+    CHECK(fgm_blaze_forward(blaze, &rows, &err) == FG_OK);
+    /* rows[r] = [logit | 16 regressors]: the 16x16 head's 512 rows, then the 8x8 head's 384. */
+    double worst = 0, range = 0;
+    for (int head = 0; head < 2; head++) {
+        const float *logits = nn_runtime_output(whole, 2 * head, NULL);
+        const float *regs = nn_runtime_output(whole, 2 * head + 1, NULL);
+        const int first = head ? 512 : 0, n = head ? 384 : 512;
+        for (int r = 0; r < n; r++) {
+            const float *row = rows + (size_t)(first + r) * FGM_BLAZE_ROW;
+            worst = fmax(worst, scaled(row[0], logits[r]));
+            range = fmax(range, fabs((double)logits[r]));
+            for (int k = 0; k < 16; k++) {
+                worst = fmax(worst, scaled(row[1 + k], regs[r * 16 + k]));
+                range = fmax(range, fabs((double)regs[r * 16 + k]));
+            }
+        }
+    }
+    printf("BlazeFace fused vs one XNNPACK graph: max difference %.3g of max(1, |value|) "
+           "(outputs up to %.3g)\n",
+           worst, range);
+    CHECKF(worst <= 2e-4, "fused BlazeFace off by %g", worst);
+    CHECK(range > 1.0); /* the comparison saw real outputs */
+done:
+    nn_runtime_free(whole);
+    fgm_blaze_free(blaze);
+}
+
+static void not_a_block_is_refused(void)
+{
+    static const char *const stride2[1] = {"StatefulPartitionedCall/functional_1/re_lu_7/Relu"};
+    static const char *const missing[1] = {"no/such/node"};
+    nn_block b[1];
+    fg_error err;
+    int rc = nn_graph_model_blocks(fg_test_fast_models(), "blazeface",
+                                   "StatefulPartitionedCall/functional_1/re_lu_6/Relu", stride2, 1,
+                                   b, &err);
+    CHECK_EQ_INT(rc, FG_EMODEL_CORRUPT);
+    CHECKF(strstr(err.message, "node StatefulPartitionedCall/functional_1/") != NULL, "%s",
+           err.message);
+    rc = nn_graph_model_blocks(fg_test_fast_models(), "blazeface",
+                               "StatefulPartitionedCall/functional_1/re_lu_6/Relu", missing, 1, b,
+                               &err);
+    CHECK_EQ_INT(rc, FG_EMODEL_CORRUPT);
+    CHECKF(strstr(err.message, "no/such/node") != NULL, "%s", err.message);
+}
+
+int main(void)
+{
+    random_blocks();
+    blazeface_split_matches_whole();
+    not_a_block_is_refused();
+    return fg_test_done();
+}
