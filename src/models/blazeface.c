@@ -169,7 +169,7 @@ static void run_stage(fgm_blaze *m, int s, const float *x, float *y)
     const double start = m->profiling ? now_ms() : 0;
     for (int b = 0; b < STAGE_BLOCKS; b++) {
         float *to = b == STAGE_BLOCKS - 1 ? y : m->scratch[b % 2];
-        nn_block_run(&m->blocks[s][b], x, to, size, size);
+        nn_block_run_on(&m->blocks[s][b], x, to, size, size, m->rt[0]);
         x = to;
     }
     if (m->profiling) m->block_profile.ms[NN_OP_BLOCK] += now_ms() - start;

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthreadpool.h>
+
 #include "nn/nn.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -41,11 +43,13 @@ static void dw_pixel_c(const nn_block *b, const float *x, int h, int w, int py, 
     }
 }
 
-void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w)
+/* Rows [y0, y1) of the block's output. */
+static void rows_portable(const nn_block *b, const float *x, float *y, int h, int w, int y0,
+                          int y1)
 {
     const int c = b->c;
     float d[NN_BLOCK_MAX_C];
-    for (int py = 0; py < h; py++)
+    for (int py = y0; py < y1; py++)
         for (int px = 0; px < w; px++) {
             const float *r = x + ((size_t)py * w + px) * c;
             float *q = y + ((size_t)py * w + px) * c;
@@ -58,6 +62,11 @@ void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, i
             for (int o = 0; o < c; o++)
                 q[o] = q[o] > 0.0f ? q[o] : 0.0f;
         }
+}
+
+void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w)
+{
+    rows_portable(b, x, y, h, w, 0, h);
 }
 
 #ifdef HAVE_X86
@@ -107,12 +116,13 @@ TARGET static inline void dw_pixel_24(const float *k, const float *x, int h, int
     const __m256 w0 = _mm256_loadu_ps(b->w + i * 24), w1 = _mm256_loadu_ps(b->w + i * 24 + 8), \
                  w2 = _mm256_loadu_ps(b->w + i * 24 + 16)
 
-TARGET static void run_24(const nn_block *b, const float *x, float *y, int h, int w)
+TARGET static void rows_24(const nn_block *b, const float *x, float *y, int h, int w, int y0,
+                           int y1)
 {
     float d[4][24] __attribute__((aligned(32)));
     const __m256 b0 = _mm256_loadu_ps(b->bias), b1 = _mm256_loadu_ps(b->bias + 8);
     const __m256 b2 = _mm256_loadu_ps(b->bias + 16), zero = _mm256_setzero_ps();
-    for (int py = 0; py < h; py++) {
+    for (int py = y0; py < y1; py++) {
         int px = 0;
         for (; px + 4 <= w; px += 4) {
             const float *r = x + ((size_t)py * w + px) * 24;
@@ -160,15 +170,49 @@ static int have_avx2_fma(void)
 }
 #endif
 
-void nn_block_run(const nn_block *b, const float *x, float *y, int h, int w)
+static void rows(const nn_block *b, const float *x, float *y, int h, int w, int y0, int y1)
 {
 #ifdef HAVE_X86
     if (b->c == 24 && have_avx2_fma()) {
-        run_24(b, x, y, h, w);
+        rows_24(b, x, y, h, w, y0, y1);
         return;
     }
 #endif
-    nn_block_run_portable(b, x, y, h, w);
+    rows_portable(b, x, y, h, w, y0, y1);
+}
+
+void nn_block_run(const nn_block *b, const float *x, float *y, int h, int w)
+{
+    rows(b, x, y, h, w, 0, h);
+}
+
+/* Bands of rows on a thread pool: every output row reads only x, so bands are independent. */
+#define BAND_ROWS 8
+
+typedef struct band_task {
+    const nn_block *b;
+    const float *x;
+    float *y;
+    int h, w;
+} band_task;
+
+static void band(void *ctx, size_t i)
+{
+    const band_task *t = ctx;
+    int y0 = (int)i * BAND_ROWS, y1 = y0 + BAND_ROWS < t->h ? y0 + BAND_ROWS : t->h;
+    rows(t->b, t->x, t->y, t->h, t->w, y0, y1);
+}
+
+void nn_block_run_on(const nn_block *b, const float *x, float *y, int h, int w,
+                     const nn_runtime *rt)
+{
+    pthreadpool_t pool = rt ? nn_runtime_threadpool(rt) : NULL;
+    band_task t = {b, x, y, h, w};
+    if (!pool || h <= BAND_ROWS) {
+        rows(b, x, y, h, w, 0, h);
+        return;
+    }
+    pthreadpool_parallelize_1d(pool, band, &t, (size_t)(h + BAND_ROWS - 1) / BAND_ROWS, 0);
 }
 
 uint64_t nn_block_macs(const nn_block *b, int h, int w)

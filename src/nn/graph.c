@@ -811,6 +811,11 @@ static void record_profile(nn_runtime *rt)
     rt->profile.runs++;
 }
 
+void *nn_runtime_threadpool(const nn_runtime *rt)
+{
+    return rt->pool;
+}
+
 int nn_runtime_batch(const nn_runtime *rt)
 {
     return rt->batch;

@@ -185,6 +185,9 @@ void nn_profile_add(nn_profile *sum, const nn_profile *p);
 /* 1 when runtimes are being built with profiling (nn_set_profiling). */
 int nn_profiling(void);
 int nn_runtime_batch(const nn_runtime *rt);
+/* The runtime's pthreadpool_t (shared, see graph.c), or NULL when it runs on the caller's thread;
+ * for work done between runtimes on the same threads. */
+void *nn_runtime_threadpool(const nn_runtime *rt);
 void nn_runtime_free(nn_runtime *rt);
 
 /* ---- TF.js graph models (graph_model.c) ------------------------------------------------- */
@@ -263,6 +266,9 @@ typedef struct nn_block {
 
 /* x and y are h * w * c floats and must not overlap. */
 void nn_block_run(const nn_block *b, const float *x, float *y, int h, int w);
+/* nn_block_run on the threads of rt's pool (in bands of rows); one thread when rt has none. */
+void nn_block_run_on(const nn_block *b, const float *x, float *y, int h, int w,
+                     const nn_runtime *rt);
 /* The plain C loop nn_block_run falls back on (the tests compare the two). */
 void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w);
 uint64_t nn_block_macs(const nn_block *b, int h, int w);

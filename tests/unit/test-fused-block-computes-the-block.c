@@ -7,7 +7,8 @@
  *  - BlazeFace run as three XNNPACK runtimes with its fused stages between them against the
  *    whole graph in one XNNPACK runtime, on the same input: each output within 2e-4 of the
  *    larger of 1 and its value (the regressors reach hundreds of pixels; float32 sums taken in
- *    another order through some 30 layers differ by up to 5e-5, as XNNPACK and tfjs-wasm do);
+ *    another order through some 30 layers differ by up to 5e-5, as XNNPACK and tfjs-wasm do),
+ *    and the same on two threads (the fused stages then run in bands of rows);
  *  - a chain that is not a residual block (a stride-2 block, a node that does not exist) is
  *    refused with the node named.
  */
@@ -117,8 +118,8 @@ static void blazeface_split_matches_whole(void)
     const nn_graph_model_options opts = {NULL, heads, 4, {256, 256, 3}, 1, 1, NULL};
     const size_t values = 256 * 256 * 3;
     nn_runtime *whole = NULL;
-    fgm_blaze *blaze = NULL;
-    const float *rows;
+    fgm_blaze *blaze = NULL, *two = NULL;
+    const float *rows, *rows2;
     fg_error err;
     unsigned seed = 11;
 
@@ -156,9 +157,20 @@ static void blazeface_split_matches_whole(void)
            worst, range);
     CHECKF(worst <= 2e-4, "fused BlazeFace off by %g", worst);
     CHECK(range > 1.0); /* the comparison saw real outputs */
+
+    /* On two threads the fused stages run in bands of rows: the same rows. */
+    CHECKF(fgm_blaze_open(fg_test_fast_models(), 2, &two, &err) == FG_OK, "%s", err.message);
+    if (!two) goto done;
+    memcpy(fgm_blaze_input(two), fgm_blaze_input(blaze), values * sizeof(float));
+    CHECK(fgm_blaze_forward(two, &rows2, &err) == FG_OK);
+    worst = 0;
+    for (size_t i = 0; i < (size_t)FGM_BLAZE_ANCHORS * FGM_BLAZE_ROW; i++)
+        worst = fmax(worst, scaled(rows2[i], rows[i]));
+    CHECKF(worst <= 2e-4, "two threads off by %g", worst);
 done:
     nn_runtime_free(whole);
     fgm_blaze_free(blaze);
+    fgm_blaze_free(two);
 }
 
 static void not_a_block_is_refused(void)
