@@ -208,7 +208,7 @@ int main(int argc, char **argv)
 
     if (json_path) {
         json_t *doc =
-            json_pack("{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f}", "clip", clip, "frames",
+            json_pack("{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f}", "clip", clip, "frames",
                       n, "descriptors", DESCRIPTORS, "runs", runs, "session_cpu_ms", median,
                       "min_ms", ms[0], "max_ms", ms[runs - 1], "verifier_us_per_frame", feed_us,
                       "reference_session_ms", isnan(ref_session) ? -1 : ref_session);
