@@ -11,8 +11,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "image/image.h"
 #include "models/models.h"
@@ -155,24 +155,17 @@ const float *fgm_blaze_anchors(const fgm_blaze *m)
     return &m->anchors[0][0];
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Stage s's blocks from x into y, through the scratch buffers. */
 static void run_stage(fgm_blaze *m, int s, const float *x, float *y)
 {
     const int size = STAGES[s].size;
-    const double start = m->profiling ? now_ms() : 0;
+    const double start = m->profiling ? fg_monotonic() : 0;
     for (int b = 0; b < STAGE_BLOCKS; b++) {
         float *to = b == STAGE_BLOCKS - 1 ? y : m->scratch[b % 2];
         nn_block_run_on(&m->blocks[s][b], x, to, size, size, m->rt[0]);
         x = to;
     }
-    if (m->profiling) m->block_profile.ms[NN_OP_BLOCK] += now_ms() - start;
+    if (m->profiling) m->block_profile.ms[NN_OP_BLOCK] += (fg_monotonic() - start) * 1e3;
 }
 
 /* Human sorts the four outputs by size and concatenates [logit | regressors] per head, the
