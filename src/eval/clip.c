@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "liveness/liveness.h"
 #include "video/video.h"
 
 /* A still is shown at this rate (the dev clips' and a webcam's). */
@@ -125,24 +126,9 @@ int fg_clip_next(fg_clip_reader *r, fg_engine *e, fg_clip_frame *frame, fg_image
     }
     r->index++;
     r->frame.t = t;
-    if ((rc = fg_detect_mesh(e, &pixels, &r->frame.faces, &r->frame.meshes, &r->frame.count, err)))
+    if ((rc = fgl_find_faces(e, &pixels, r->have_prev ? &r->prev : NULL, &r->frame.faces,
+                             &r->frame.meshes, &r->frame.count, &r->frame.tracked, err)))
         return rc;
-    if (r->frame.count == 0 && r->have_prev) {
-        fg_face face;
-        fg_face_mesh mesh = r->prev;
-        rc = fg_track_mesh(e, &pixels, &mesh, &face, err);
-        if (rc == FG_OK) {
-            r->frame.faces = malloc(sizeof face);
-            r->frame.meshes = malloc(sizeof mesh);
-            if (!r->frame.faces || !r->frame.meshes) return fail(err, FG_ENOMEM, "", "frame");
-            r->frame.faces[0] = face;
-            r->frame.meshes[0] = mesh;
-            r->frame.count = 1;
-            r->frame.tracked = 1;
-        } else if (rc != FG_ENOFACE) {
-            return rc;
-        }
-    }
     if (!r->video && copy_frame(&r->still_frame, &r->frame))
         return fail(err, FG_ENOMEM, "out of memory", "frame");
     int main = fg_clip_main_face(&r->frame, 0);

@@ -6,8 +6,8 @@
  * throughout, steps after their reveal, deadlines) stand against cuts and replays.
  *
  * Internal to facegate (server, CLI, evaluation): prefix fgl_. Depends on the engine's public
- * types only (include/facegate.h); it runs no network itself: the caller detects the faces
- * (fg_detect_mesh / fg_track_mesh) and, when asked, computes a descriptor (fg_describe).
+ * API only (include/facegate.h); the session runs no network itself: the caller finds each
+ * frame's faces with fgl_find_faces and, when asked, computes a descriptor (fg_describe).
  *
  * Time is the frames' capture time in seconds on one monotonic clock per session (the client's
  * timestamps on the server, the stream's presentation times in the CLI); the session's clock
@@ -133,6 +133,14 @@ typedef struct fgl_frame {
     const fg_face_mesh *meshes;
     size_t count;
 } fgl_frame;
+
+/* A frame's faces found the way every caller of the verifier must find them: every face
+ * BlazeFace + FaceMesh find (the verifier counts them), and when BlazeFace finds none, the face
+ * of `prev` (the previous frame's followed mesh; NULL: none) followed by FaceMesh alone
+ * (fg_track_mesh) as the frame's one face. *faces and *meshes are malloc'd (NULL when *count
+ * is 0); *tracked (optional) is 1 for a followed face. Errors: the engine's. */
+int fgl_find_faces(fg_engine *e, const fg_image *img, const fg_face_mesh *prev, fg_face **faces,
+                   fg_face_mesh **meshes, size_t *count, int *tracked, fg_error *err);
 
 typedef struct fgl_status {
     fgl_state state;

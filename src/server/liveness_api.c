@@ -3,8 +3,8 @@
  * POST /api/v1/liveness/{id}/frames feeds it camera frames, and fg_liveness_redeem gives
  * sign-up, log-in and add-a-face the face a passed session proves.
  *
- * The server decides everything: each frame goes through the fast path here (fg_detect_mesh,
- * fg_track_mesh when detection misses the followed face), the verifier (src/liveness) judges
+ * The server decides everything: each frame goes through the fast path here (fgl_find_faces:
+ * BlazeFace, or the followed face tracked when it misses), the verifier (src/liveness) judges
  * the motion, and the descriptors of the log-in come from the session's own frames.
  *
  * Time: the frames carry the client's capture times (milliseconds on one clock, e.g.
@@ -260,27 +260,19 @@ static int check_clock(fg_challenge *ch, const frame_in *frames, size_t n, doubl
 static int feed(fg_challenge *ch, fg_engine *engine, const fg_image *img, double t,
                 fg_http_error *e)
 {
-    fg_face *faces = NULL, tracked_face;
-    fg_face_mesh *meshes = NULL, tracked;
+    fg_face *faces = NULL;
+    fg_face_mesh *meshes = NULL;
     fgl_frame frame = {.t = t};
     size_t count = 0;
     fg_error err = {0};
     int rc = -1;
 
-    if (fg_detect_mesh(engine, img, &faces, &meshes, &count, &err) != FG_OK) {
+    if (fgl_find_faces(engine, img, ch->have_mesh ? &ch->last_mesh : NULL, &faces, &meshes, &count,
+                       NULL, &err) != FG_OK) {
         fg_http_fail(e, 500, "internal", "face detection failed: %s", err.message);
         goto out;
     }
     frame.faces = faces, frame.meshes = meshes, frame.count = count;
-    if (count == 0 && ch->have_mesh) {
-        tracked = ch->last_mesh;
-        if (fg_track_mesh(engine, img, &tracked, &tracked_face, &err) == FG_OK)
-            frame.faces = &tracked_face, frame.meshes = &tracked, frame.count = 1;
-        else if (err.code != FG_ENOFACE) {
-            fg_http_fail(e, 500, "internal", "face tracking failed: %s", err.message);
-            goto out;
-        }
-    }
     if (fgl_feed(ch->verifier, &frame, &ch->status, &err) != FG_OK) {
         fg_http_fail(e, 500, "internal", "liveness verifier: %s", err.message);
         goto out;
