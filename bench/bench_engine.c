@@ -441,8 +441,11 @@ static void profile_fast_networks(bench *b, const fg_image *img, json_t *out)
     nn_profile blaze_profile;
     fgm_blaze_profile(blaze, &blaze_profile);
     json_object_set_new(out, "blaze_detect", profile_json(&blaze_profile));
-    json_object_set_new(out, "mesh", network_json(fgm_mesh_runtime(fgf_mesher_mesh(mesher))));
-    json_object_set_new(out, "iris", network_json(fgm_iris_runtime(fgf_mesher_iris(mesher))));
+    nn_profile mesh_profile, iris_profile;
+    fgm_mesh_profile(fgf_mesher_mesh(mesher), &mesh_profile);
+    fgm_iris_profile(fgf_mesher_iris(mesher), &iris_profile);
+    json_object_set_new(out, "mesh", profile_json(&mesh_profile));
+    json_object_set_new(out, "iris", profile_json(&iris_profile));
     free(boxes);
     fgm_blaze_free(blaze);
     fgf_mesher_free(mesher);

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "core/error.h"
 #include "image/image.h"
 #include "models/models.h"
@@ -22,34 +21,29 @@
 #define HEAD8_ROWS 384  /* 8x8 cells x 6 anchors */
 #define REGRESSORS 16
 
-/* The graph runs as three XNNPACK runtimes with the residual blocks of its two 24-channel
- * stages (128x128 and 64x64) between them, fused (src/nn/block.c): in XNNPACK those blocks were
- * 60% of the network's time, bound by memory traffic. */
+/* The graph runs as XNNPACK runtimes with the residual blocks of its four stages (7 at each of
+ * 128x128x24, 64x64x24, 32x32x48 and 16x16x96) between them, fused (src/nn/block.c): in
+ * XNNPACK those blocks were most of the network's time, bound by memory traffic. */
 #define PREFIX "StatefulPartitionedCall/functional_1/"
-#define STAGE_BLOCKS 7
+#define RELU(i) PREFIX "re_lu_" #i "/Relu"
+#define CHAINS 4
+#define CHAIN_BLOCKS 7
 
-static const struct stage {
-    const char *input; /* the node the chain of blocks starts from */
-    int size;          /* its height and width */
-    const char *relus[STAGE_BLOCKS];
-} STAGES[2] = {
-    {PREFIX "conv2d/Relu",
-     128,
-     {PREFIX "re_lu/Relu", PREFIX "re_lu_1/Relu", PREFIX "re_lu_2/Relu", PREFIX "re_lu_3/Relu",
-      PREFIX "re_lu_4/Relu", PREFIX "re_lu_5/Relu", PREFIX "re_lu_6/Relu"}},
-    {PREFIX "re_lu_7/Relu",
-     64,
-     {PREFIX "re_lu_8/Relu", PREFIX "re_lu_9/Relu", PREFIX "re_lu_10/Relu", PREFIX "re_lu_11/Relu",
-      PREFIX "re_lu_12/Relu", PREFIX "re_lu_13/Relu", PREFIX "re_lu_14/Relu"}},
+static const char *const ENDS[CHAINS][CHAIN_BLOCKS] = {
+    {PREFIX "re_lu/Relu", RELU(1), RELU(2), RELU(3), RELU(4), RELU(5), RELU(6)},
+    {RELU(8), RELU(9), RELU(10), RELU(11), RELU(12), RELU(13), RELU(14)},
+    {RELU(16), RELU(17), RELU(18), RELU(19), RELU(20), RELU(21), RELU(22)},
+    {RELU(24), RELU(25), RELU(26), RELU(27), RELU(28), RELU(29), RELU(30)},
 };
-#define STAGE_C 24
+static const nn_chain_spec CHAIN_SPECS[CHAINS] = {
+    {PREFIX "conv2d/Relu", 128, 128, CHAIN_BLOCKS, ENDS[0]},
+    {RELU(7), 64, 64, CHAIN_BLOCKS, ENDS[1]},
+    {RELU(15), 32, 32, CHAIN_BLOCKS, ENDS[2]},
+    {RELU(23), 16, 16, CHAIN_BLOCKS, ENDS[3]},
+};
 
 struct fgm_blaze {
-    nn_runtime *rt[3]; /* input -> STAGES[0].input; its last block -> STAGES[1].input; -> heads */
-    nn_block blocks[2][STAGE_BLOCKS];
-    float *scratch[2]; /* ping-pong between blocks, 128x128x24 each */
-    int profiling;
-    nn_profile block_profile;
+    nn_staged *net;
     float anchors[FGM_BLAZE_ANCHORS][2];
     float rows[FGM_BLAZE_ANCHORS][FGM_BLAZE_ROW];
     float boxes[FGM_BLAZE_ANCHORS][4]; /* decoded, 256-px units: x1, y1, x2, y2 */
@@ -73,46 +67,18 @@ static void make_anchors(float anchors[FGM_BLAZE_ANCHORS][2])
     }
 }
 
-static int open_parts(fgm_blaze *m, const char *model_dir, int threads, fg_error *err)
+int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error *err)
 {
     /* Logits and regressors of the 16x16 head, then of the 8x8 head. */
     static const char *const heads[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
-    const char *const first[1] = {STAGES[0].input}, *const second[1] = {STAGES[1].input};
-    const nn_graph_model_options opts[3] = {
-        {NULL, first, 1, {FGM_BLAZE_INPUT, FGM_BLAZE_INPUT, 3}, 1, threads, NULL},
-        {NULL, second, 1, {128, 128, STAGE_C}, 1, threads, STAGES[0].relus[STAGE_BLOCKS - 1]},
-        {NULL, heads, 4, {64, 64, STAGE_C}, 1, threads, STAGES[1].relus[STAGE_BLOCKS - 1]},
-    };
-    int rc;
-    for (int i = 0; i < 3; i++)
-        if ((rc = nn_graph_model_load(model_dir, "blazeface", &opts[i], &m->rt[i], err))) return rc;
-    for (int s = 0; s < 2; s++) {
-        if ((rc = nn_graph_model_blocks(model_dir, "blazeface", STAGES[s].input, STAGES[s].relus,
-                                        STAGE_BLOCKS, m->blocks[s], err)))
-            return rc;
-        for (int b = 0; b < STAGE_BLOCKS; b++) {
-            if (m->blocks[s][b].c != STAGE_C)
-                return fg_fail(err, FG_EMODEL_CORRUPT, "blazeface.json: %s has %d channels, not %d",
-                               STAGES[s].relus[b], m->blocks[s][b].c, STAGE_C);
-            m->block_profile.macs[NN_OP_BLOCK] +=
-                nn_block_macs(&m->blocks[s][b], STAGES[s].size, STAGES[s].size);
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        if (!(m->scratch[i] = malloc(sizeof(float) * 128 * 128 * STAGE_C)))
-            return fg_fail(err, FG_ENOMEM, "out of memory for BlazeFace");
-    m->profiling = nn_profiling();
-    return FG_OK;
-}
-
-int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error *err)
-{
+    const nn_graph_model_options opts = {NULL, heads,   4,   {FGM_BLAZE_INPUT, FGM_BLAZE_INPUT, 3},
+                                         1,    threads, NULL};
     fgm_blaze *m;
     int rc;
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m))) return fg_fail(err, FG_ENOMEM, "out of memory for BlazeFace");
-    if ((rc = open_parts(m, model_dir, threads, err))) {
+    if ((rc = nn_staged_open(model_dir, "blazeface", &opts, CHAIN_SPECS, CHAINS, &m->net, err))) {
         fgm_blaze_free(m);
         return rc;
     }
@@ -124,30 +90,18 @@ int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error
 void fgm_blaze_free(fgm_blaze *m)
 {
     if (!m) return;
-    for (int i = 0; i < 3; i++)
-        nn_runtime_free(m->rt[i]);
-    for (int s = 0; s < 2; s++)
-        for (int b = 0; b < STAGE_BLOCKS; b++)
-            nn_block_free(&m->blocks[s][b]);
-    free(m->scratch[0]);
-    free(m->scratch[1]);
+    nn_staged_free(m->net);
     free(m);
 }
 
 void fgm_blaze_profile(const fgm_blaze *m, nn_profile *out)
 {
-    memset(out, 0, sizeof *out);
-    for (int i = 0; i < 3; i++) {
-        nn_profile p;
-        nn_runtime_profile(m->rt[i], &p);
-        nn_profile_add(out, &p);
-    }
-    nn_profile_add(out, &m->block_profile);
+    nn_staged_profile(m->net, out);
 }
 
 float *fgm_blaze_input(fgm_blaze *m)
 {
-    return nn_runtime_input(m->rt[0]);
+    return nn_staged_input(m->net);
 }
 
 const float *fgm_blaze_anchors(const fgm_blaze *m)
@@ -155,33 +109,15 @@ const float *fgm_blaze_anchors(const fgm_blaze *m)
     return &m->anchors[0][0];
 }
 
-/* Stage s's blocks from x into y, through the scratch buffers. */
-static void run_stage(fgm_blaze *m, int s, const float *x, float *y)
-{
-    const int size = STAGES[s].size;
-    const double start = m->profiling ? fg_monotonic() : 0;
-    for (int b = 0; b < STAGE_BLOCKS; b++) {
-        float *to = b == STAGE_BLOCKS - 1 ? y : m->scratch[b % 2];
-        nn_block_run_on(&m->blocks[s][b], x, to, size, size, m->rt[0]);
-        x = to;
-    }
-    if (m->profiling) m->block_profile.ms[NN_OP_BLOCK] += (fg_monotonic() - start) * 1e3;
-}
-
 /* Human sorts the four outputs by size and concatenates [logit | regressors] per head, the
  * 16x16 head first (BLAZEFACE.md section 1). */
 int fgm_blaze_forward(fgm_blaze *m, const float **rows, fg_error *err)
 {
     int rc;
-    if ((rc = nn_run(m->rt[0], err))) return rc;
-    run_stage(m, 0, nn_runtime_output(m->rt[0], 0, NULL), nn_runtime_input(m->rt[1]));
-    if ((rc = nn_run(m->rt[1], err))) return rc;
-    run_stage(m, 1, nn_runtime_output(m->rt[1], 0, NULL), nn_runtime_input(m->rt[2]));
-    if ((rc = nn_run(m->rt[2], err))) return rc;
-    if (m->profiling) m->block_profile.runs++;
+    if ((rc = nn_staged_run(m->net, err))) return rc;
     for (int head = 0; head < 2; head++) {
-        const float *logits = nn_runtime_output(m->rt[2], 2 * head, NULL);
-        const float *regs = nn_runtime_output(m->rt[2], 2 * head + 1, NULL);
+        const float *logits = nn_staged_output(m->net, 2 * head, NULL);
+        const float *regs = nn_staged_output(m->net, 2 * head + 1, NULL);
         int first = head ? HEAD16_ROWS : 0, n = head ? HEAD8_ROWS : HEAD16_ROWS;
         for (int r = 0; r < n; r++) {
             m->rows[first + r][0] = logits[r];

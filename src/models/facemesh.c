@@ -1,9 +1,10 @@
 /*
  * facemesh.c - MediaPipe's FaceMesh (468 points in 3-D and a face-flag confidence from a 192x192
  * face crop) and its iris model (71 eye-region points and 5 iris points from a 64x64 eye crop),
- * as @vladmandic/human 3.3.6 ships them (facemesh.json, iris.json), each one XNNPACK runtime
- * translated from the graph (src/nn/graph_model.c). The crops and what is made of the points
- * are the face layer's (src/face/mesh.c).
+ * as @vladmandic/human 3.3.6 ships them (facemesh.json, iris.json), translated from the graph
+ * (src/nn/graph_model.c) into XNNPACK runtimes with their high-resolution residual blocks fused
+ * between them (src/nn/staged.c). The crops and what is made of the points are the face
+ * layer's (src/face/mesh.c).
  */
 #include <stdlib.h>
 
@@ -11,35 +12,61 @@
 #include "models/models.h"
 #include "nn/nn.h"
 
+/* FaceMesh's ten stride-1 residual blocks, two at each of its five resolutions, run fused
+ * (src/nn/block.c): in XNNPACK they were four operators each, the first ones bound by memory
+ * traffic on 96x96x16 tensors. */
+#define MESH "StatefulPartitionedCall/model_1/"
+#define MESH_CHAINS 5
+static const char *const MESH_ENDS[MESH_CHAINS][2] = {
+    {MESH "p_re_lu_2/Relu", MESH "p_re_lu_3/Relu"},
+    {MESH "p_re_lu_5/Relu", MESH "p_re_lu_6/Relu"},
+    {MESH "p_re_lu_8/Relu", MESH "p_re_lu_9/Relu"},
+    {MESH "p_re_lu_11/Relu", MESH "p_re_lu_12/Relu"},
+    {MESH "p_re_lu_14/Relu", MESH "p_re_lu_15/Relu"},
+};
+static const nn_chain_spec MESH_CHAIN_SPECS[MESH_CHAINS] = {
+    {MESH "batch_normalization_1/FusedBatchNormV3", 96, 96, 2, MESH_ENDS[0]},
+    {MESH "p_re_lu_4/Relu", 48, 48, 2, MESH_ENDS[1]},
+    {MESH "p_re_lu_7/Relu", 24, 24, 2, MESH_ENDS[2]},
+    {MESH "p_re_lu_10/Relu", 12, 12, 2, MESH_ENDS[3]},
+    {MESH "p_re_lu_13/Relu", 6, 6, 2, MESH_ENDS[4]},
+};
+
 struct fgm_mesh {
-    nn_runtime *rt;
+    nn_staged *net;
+};
+
+/* The iris net's eight bottleneck blocks at 32x32 (64 channels through 32) and 16x16 (128
+ * through 64), run fused, image by image. */
+#define IRIS "StatefulPartitionedCall/model/"
+#define IRIS_CHAINS 2
+static const char *const IRIS_ENDS[IRIS_CHAINS][4] = {
+    {IRIS "p_re_lu_2/Relu", IRIS "p_re_lu_4/Relu", IRIS "p_re_lu_6/Relu", IRIS "p_re_lu_8/Relu"},
+    {IRIS "p_re_lu_12/Relu", IRIS "p_re_lu_14/Relu", IRIS "p_re_lu_16/Relu",
+     IRIS "p_re_lu_18/Relu"},
+};
+static const nn_chain_spec IRIS_CHAIN_SPECS[IRIS_CHAINS] = {
+    {IRIS "batch_normalization/FusedBatchNormV3", 32, 32, 4, IRIS_ENDS[0]},
+    {IRIS "p_re_lu_10/Relu", 16, 16, 4, IRIS_ENDS[1]},
 };
 
 struct fgm_iris {
-    nn_runtime *rt;
+    nn_staged *net;
 };
-
-/* Loads a graph model into *rt, or fails with the loader's message. */
-static int open_graph(const char *model_dir, const char *model, const char *const *outputs,
-                      int num_outputs, int side, int batch, int threads, nn_runtime **rt,
-                      fg_error *err)
-{
-    const nn_graph_model_options opts = {NULL,  outputs, num_outputs, {side, side, 3},
-                                         batch, threads, NULL};
-    return nn_graph_model_load(model_dir, model, &opts, rt, err);
-}
 
 int fgm_mesh_open(const char *model_dir, int threads, fgm_mesh **out, fg_error *err)
 {
     /* output_mesh and output_faceflag; the contours head is left out (Human ignores it). */
     static const char *const outputs[2] = {"Identity_2", "Identity_1"};
+    const nn_graph_model_options opts = {NULL, outputs, 2,   {FGM_MESH_INPUT, FGM_MESH_INPUT, 3},
+                                         1,    threads, NULL};
     fgm_mesh *m;
     int rc;
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m))) return fg_fail(err, FG_ENOMEM, "out of memory for FaceMesh");
-    if ((rc = open_graph(model_dir, "facemesh", outputs, 2, FGM_MESH_INPUT, 1, threads, &m->rt,
-                         err))) {
+    if ((rc = nn_staged_open(model_dir, "facemesh", &opts, MESH_CHAIN_SPECS, MESH_CHAINS, &m->net,
+                             err))) {
         free(m);
         return rc;
     }
@@ -50,40 +77,43 @@ int fgm_mesh_open(const char *model_dir, int threads, fgm_mesh **out, fg_error *
 void fgm_mesh_free(fgm_mesh *m)
 {
     if (!m) return;
-    nn_runtime_free(m->rt);
+    nn_staged_free(m->net);
     free(m);
 }
 
-const nn_runtime *fgm_mesh_runtime(const fgm_mesh *m)
+void fgm_mesh_profile(const fgm_mesh *m, nn_profile *out)
 {
-    return m->rt;
+    nn_staged_profile(m->net, out);
 }
 
 float *fgm_mesh_input(fgm_mesh *m)
 {
-    return nn_runtime_input(m->rt);
+    return nn_staged_input(m->net);
 }
 
 int fgm_mesh_forward(fgm_mesh *m, const float **points, float *confidence, fg_error *err)
 {
-    int rc = nn_run(m->rt, err);
+    int rc = nn_staged_run(m->net, err);
     if (rc) return rc;
-    *points = nn_runtime_output(m->rt, 0, NULL);
-    *confidence = nn_runtime_output(m->rt, 1, NULL)[0];
+    *points = nn_staged_output(m->net, 0, NULL);
+    *confidence = nn_staged_output(m->net, 1, NULL)[0];
     return FG_OK;
 }
 
 int fgm_iris_open(const char *model_dir, int threads, fgm_iris **out, fg_error *err)
 {
     static const char *const outputs[1] = {"Identity"};
+    /* Both eyes in one batch, as Human runs them: the weights are read once for the two. */
+    const nn_graph_model_options opts = {NULL, outputs, 1,   {FGM_IRIS_INPUT, FGM_IRIS_INPUT, 3},
+                                         2,    threads, NULL};
     fgm_iris *m;
     int rc;
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m)))
         return fg_fail(err, FG_ENOMEM, "out of memory for the iris net");
-    /* Both eyes in one batch, as Human runs them: the weights are read once for the two. */
-    if ((rc = open_graph(model_dir, "iris", outputs, 1, FGM_IRIS_INPUT, 2, threads, &m->rt, err))) {
+    if ((rc = nn_staged_open(model_dir, "iris", &opts, IRIS_CHAIN_SPECS, IRIS_CHAINS, &m->net,
+                             err))) {
         free(m);
         return rc;
     }
@@ -94,24 +124,24 @@ int fgm_iris_open(const char *model_dir, int threads, fgm_iris **out, fg_error *
 void fgm_iris_free(fgm_iris *m)
 {
     if (!m) return;
-    nn_runtime_free(m->rt);
+    nn_staged_free(m->net);
     free(m);
 }
 
-const nn_runtime *fgm_iris_runtime(const fgm_iris *m)
+void fgm_iris_profile(const fgm_iris *m, nn_profile *out)
 {
-    return m->rt;
+    nn_staged_profile(m->net, out);
 }
 
 float *fgm_iris_input(fgm_iris *m)
 {
-    return nn_runtime_input(m->rt);
+    return nn_staged_input(m->net);
 }
 
 int fgm_iris_forward(fgm_iris *m, const float **points, fg_error *err)
 {
-    int rc = nn_run(m->rt, err);
+    int rc = nn_staged_run(m->net, err);
     if (rc) return rc;
-    *points = nn_runtime_output(m->rt, 0, NULL);
+    *points = nn_staged_output(m->net, 0, NULL);
     return FG_OK;
 }

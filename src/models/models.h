@@ -136,7 +136,8 @@ int fgm_blaze_detect(fgm_blaze *m, const fg_image *img, float min_score, float i
 typedef struct fgm_mesh fgm_mesh;
 int fgm_mesh_open(const char *model_dir, int threads, fgm_mesh **out, fg_error *err);
 void fgm_mesh_free(fgm_mesh *m);
-const nn_runtime *fgm_mesh_runtime(const fgm_mesh *m);
+/* Where the time went (runtimes built with profiling on, see nn_set_profiling). */
+void fgm_mesh_profile(const fgm_mesh *m, nn_profile *out);
 /* Fill the 192x192x3 input (a face crop in [0, 1]), then forward: 468 (x, y, z) in crop
  * pixels, valid until the next call, and the face-flag confidence (0..1). */
 float *fgm_mesh_input(fgm_mesh *m);
@@ -145,7 +146,7 @@ int fgm_mesh_forward(fgm_mesh *m, const float **points, float *confidence, fg_er
 typedef struct fgm_iris fgm_iris;
 int fgm_iris_open(const char *model_dir, int threads, fgm_iris **out, fg_error *err);
 void fgm_iris_free(fgm_iris *m);
-const nn_runtime *fgm_iris_runtime(const fgm_iris *m);
+void fgm_iris_profile(const fgm_iris *m, nn_profile *out);
 /* Both eyes in one run: fill the 2 x 64x64x3 input (eye crops in [0, 1]), then forward: 2 x 76
  * (x, y, z) in eye-crop pixels, valid until the next call. */
 float *fgm_iris_input(fgm_iris *m);

@@ -1,17 +1,24 @@
 /*
- * block.c - BlazeFace's residual block in one pass: y = relu(x + bias + W * depthwise3x3(x)).
+ * block.c - a residual block of BlazeFace, FaceMesh or the iris net in one pass:
+ *   plain (BlazeFace, FaceMesh):  y = act(x + bias + W * depthwise3x3(x))
+ *   bottleneck (iris):            y = act(x + bias + W * depthwise3x3(prelu(W1 * x + b1)))
+ * with act = ReLU (BlazeFace) or PReLU.
  *
- * XNNPACK runs such a block as four operators (depthwise, 1x1 convolution, add, clamp), each a
- * pass over the whole tensor. At BlazeFace's 128x128x24 a tensor is 1.5 MB, more than a core's
- * L2 cache, so the block is bound by memory traffic, not arithmetic: the bench's operator
- * profile showed the add and the clamp alone taking a quarter of the block's time. Here each
- * group of 4 pixels goes through all four steps while it is in registers: x is read (its 3x3
- * neighbourhood from L1/L2, since rows are visited in order) and y written once.
+ * XNNPACK runs such a block as four to six operators, each a pass over the whole tensor. At
+ * BlazeFace's 128x128x24 or FaceMesh's 96x96x16 a tensor is 0.6-1.5 MB, more than a core's L2
+ * cache, so the block is bound by memory traffic, not arithmetic: the bench's operator profile
+ * showed the add and the activation alone taking a quarter of the block's time. Here each group
+ * of 4 pixels goes through every step while it is in registers: x is read (its 3x3
+ * neighbourhood from L1/L2, since rows are visited in order) and y written once. A bottleneck
+ * block keeps the three rows of prelu(W1 * x + b1) the depthwise needs in a ring, each row
+ * computed once.
  *
- * The AVX2+FMA kernel covers 24 channels (BlazeFace's two high-resolution stages); any other
- * channel count (up to NN_BLOCK_MAX_C), or a CPU without AVX2/FMA, takes the plain C loop. Both sum the depthwise taps
- * and the 1x1 products in a fixed order in float32, so results differ from XNNPACK's only in
- * rounding (the model's parity tests against Human hold them to 1e-3).
+ * The AVX2+FMA kernel covers channel counts that are multiples of 8 (up to NN_BLOCK_MAX_C): the
+ * depthwise taps of 8 channels stay in registers while the group's input columns stream by, and
+ * the 1x1 convolutions run in slices of 24 output channels (12 accumulators for the 4 pixels).
+ * Other channel counts, or a CPU without AVX2/FMA, take the plain C loops. Both sum the taps and
+ * the products in a fixed order in float32, so results differ from XNNPACK's only in rounding
+ * (the models' parity tests against Human hold them to 1e-3).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,139 +32,208 @@
 #define HAVE_X86 1
 #endif
 
-/* Depthwise 3x3 of pixel (y, x), SAME padding (zeros outside), c channels, into d. */
-static void dw_pixel_c(const nn_block *b, const float *x, int h, int w, int py, int px, float *d)
+/* A 1x1 convolution with bias and activation: the block's last one, or a bottleneck's first. */
+typedef struct pointwise {
+    const float *w;     /* [cin][cout] */
+    const float *bias;  /* [cout] */
+    const float *alpha; /* [cout] PReLU slopes, or NULL for ReLU */
+    int cin, cout;
+} pointwise;
+
+static pointwise last_conv(const nn_block *b)
 {
-    const int c = b->c;
-    for (int k = 0; k < c; k++)
-        d[k] = 0.0f;
-    for (int dy = -1; dy <= 1; dy++) {
-        if (py + dy < 0 || py + dy >= h) continue;
-        for (int dx = -1; dx <= 1; dx++) {
-            if (px + dx < 0 || px + dx >= w) continue;
-            const float *s = x + ((size_t)(py + dy) * w + (px + dx)) * c;
-            const float *k = b->dw + ((dy + 1) * 3 + dx + 1) * c;
-            for (int ch = 0; ch < c; ch++)
-                d[ch] += s[ch] * k[ch];
+    return (pointwise){b->w, b->bias, b->alpha, b->m ? b->m : b->c, b->c};
+}
+
+static pointwise first_conv(const nn_block *b)
+{
+    return (pointwise){b->w1, b->b1, b->alpha1, b->c, b->m};
+}
+
+/* The three input rows of an output row's depthwise (NULL outside the image), and the kernels
+ * that make one row of the depthwise's input (a bottleneck's first convolution) and one row of
+ * output. */
+typedef struct kernels {
+    void (*expand)(const pointwise *f, const float *x, int w, float *e);
+    void (*row)(const nn_block *b, const float *const taps[3], const float *x, int w, float *y);
+} kernels;
+
+/* ---- plain C ------------------------------------------------------------------------------ */
+
+static float activate(const float *alpha, int o, float v)
+{
+    if (v > 0.0f) return v;
+    return alpha ? alpha[o] * v : 0.0f;
+}
+
+/* f on one pixel: q = act((bias + s W) + r), r NULL for none; the order of XNNPACK's operators. */
+static void pointwise_pixel(const pointwise *f, const float *s, const float *r, float *q)
+{
+    for (int o = 0; o < f->cout; o++)
+        q[o] = f->bias[o];
+    for (int i = 0; i < f->cin; i++)
+        for (int o = 0; o < f->cout; o++)
+            q[o] += s[i] * f->w[(size_t)i * f->cout + o];
+    for (int o = 0; o < f->cout; o++)
+        q[o] = activate(f->alpha, o, q[o] + (r ? r[o] : 0.0f));
+}
+
+static void expand_portable(const pointwise *f, const float *x, int w, float *e)
+{
+    for (int px = 0; px < w; px++)
+        pointwise_pixel(f, x + (size_t)px * f->cin, NULL, e + (size_t)px * f->cout);
+}
+
+static void row_portable(const nn_block *b, const float *const taps[3], const float *x, int w,
+                         float *y)
+{
+    const pointwise f = last_conv(b);
+    const int cd = f.cin;
+    float d[NN_BLOCK_MAX_C];
+    for (int px = 0; px < w; px++) {
+        for (int k = 0; k < cd; k++)
+            d[k] = 0.0f;
+        for (int dy = 0; dy < 3; dy++) {
+            if (!taps[dy]) continue;
+            for (int dx = -1; dx <= 1; dx++) {
+                if (px + dx < 0 || px + dx >= w) continue;
+                const float *s = taps[dy] + (size_t)(px + dx) * cd;
+                const float *k = b->dw + (dy * 3 + dx + 1) * cd;
+                for (int ch = 0; ch < cd; ch++)
+                    d[ch] += s[ch] * k[ch];
+            }
         }
+        pointwise_pixel(&f, d, x + (size_t)px * b->c, y + (size_t)px * b->c);
     }
 }
 
-/* Rows [y0, y1) of the block's output. */
-static void rows_portable(const nn_block *b, const float *x, float *y, int h, int w, int y0,
-                          int y1)
-{
-    const int c = b->c;
-    float d[NN_BLOCK_MAX_C];
-    for (int py = y0; py < y1; py++)
-        for (int px = 0; px < w; px++) {
-            const float *r = x + ((size_t)py * w + px) * c;
-            float *q = y + ((size_t)py * w + px) * c;
-            dw_pixel_c(b, x, h, w, py, px, d);
-            for (int o = 0; o < c; o++)
-                q[o] = b->bias[o] + r[o];
-            for (int i = 0; i < c; i++)
-                for (int o = 0; o < c; o++)
-                    q[o] += d[i] * b->w[(size_t)i * c + o];
-            for (int o = 0; o < c; o++)
-                q[o] = q[o] > 0.0f ? q[o] : 0.0f;
-        }
-}
+static const kernels PORTABLE = {expand_portable, row_portable};
 
-void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w)
-{
-    rows_portable(b, x, y, h, w, 0, h);
-}
+/* ---- AVX2 + FMA --------------------------------------------------------------------------- */
 
 #ifdef HAVE_X86
 #define TARGET __attribute__((target("avx2,fma")))
+#define INLINE inline __attribute__((always_inline))
+#define GROUP 4 /* pixels per group */
 
-/* dw_pixel_c for 24 channels: three 8-float vectors. */
-TARGET static inline void dw_pixel_24(const float *k, const float *x, int h, int w, int py, int px,
-                                      float *d)
+/* Depthwise 3x3 of pixels px .. px + n - 1 (n <= GROUP) of a row whose three input rows are
+ * taps[] (cd channels, w pixels), into d[p][cd]. For each 8 channels a row's three taps stay in
+ * registers while the n + 2 input columns stream by; each column feeds up to three pixels. */
+TARGET static INLINE void dw_group(const float *const taps[3], const float *kernel, int cd, int w,
+                                   int px, int n, float *d)
 {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0;
-    const int y0 = py > 0 ? -1 : 0, y1 = py < h - 1 ? 1 : 0;
-    const int x0 = px > 0 ? -1 : 0, x1 = px < w - 1 ? 1 : 0;
-    for (int dy = y0; dy <= y1; dy++) {
-        const float *row = x + ((size_t)(py + dy) * w + px) * 24, *kr = k + ((dy + 1) * 3 + 1) * 24;
-        for (int dx = x0; dx <= x1; dx++) {
-            const float *s = row + dx * 24, *kk = kr + dx * 24;
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(s), _mm256_loadu_ps(kk), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 8), _mm256_loadu_ps(kk + 8), a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(s + 16), _mm256_loadu_ps(kk + 16), a2);
-        }
-    }
-    _mm256_store_ps(d, a0);
-    _mm256_store_ps(d + 8, a1);
-    _mm256_store_ps(d + 16, a2);
-}
-
-/* Output pixel p of the group: accumulators o<p>0..2 start at bias + x, gather 24 products per
- * input channel, and leave through the ReLU. */
-#define ACC_INIT(p)                                                                            \
-    __m256 o##p##0 = _mm256_add_ps(b0, _mm256_loadu_ps(r + (p) * 24));                         \
-    __m256 o##p##1 = _mm256_add_ps(b1, _mm256_loadu_ps(r + (p) * 24 + 8));                     \
-    __m256 o##p##2 = _mm256_add_ps(b2, _mm256_loadu_ps(r + (p) * 24 + 16));
-#define ACC_STEP(p)                                                                            \
-    do {                                                                                       \
-        const __m256 v = _mm256_broadcast_ss(&d[p][i]);                                        \
-        o##p##0 = _mm256_fmadd_ps(v, w0, o##p##0);                                             \
-        o##p##1 = _mm256_fmadd_ps(v, w1, o##p##1);                                             \
-        o##p##2 = _mm256_fmadd_ps(v, w2, o##p##2);                                             \
-    } while (0)
-#define ACC_STORE(p)                                                                           \
-    do {                                                                                       \
-        _mm256_storeu_ps(q + (p) * 24, _mm256_max_ps(o##p##0, zero));                          \
-        _mm256_storeu_ps(q + (p) * 24 + 8, _mm256_max_ps(o##p##1, zero));                      \
-        _mm256_storeu_ps(q + (p) * 24 + 16, _mm256_max_ps(o##p##2, zero));                     \
-    } while (0)
-#define WEIGHTS_ROW                                                                            \
-    const __m256 w0 = _mm256_loadu_ps(b->w + i * 24), w1 = _mm256_loadu_ps(b->w + i * 24 + 8), \
-                 w2 = _mm256_loadu_ps(b->w + i * 24 + 16)
-
-TARGET static void rows_24(const nn_block *b, const float *x, float *y, int h, int w, int y0,
-                           int y1)
-{
-    float d[4][24] __attribute__((aligned(32)));
-    const __m256 b0 = _mm256_loadu_ps(b->bias), b1 = _mm256_loadu_ps(b->bias + 8);
-    const __m256 b2 = _mm256_loadu_ps(b->bias + 16), zero = _mm256_setzero_ps();
-    for (int py = y0; py < y1; py++) {
-        int px = 0;
-        for (; px + 4 <= w; px += 4) {
-            const float *r = x + ((size_t)py * w + px) * 24;
-            float *q = y + ((size_t)py * w + px) * 24;
-            for (int p = 0; p < 4; p++)
-                dw_pixel_24(b->dw, x, h, w, py, px + p, d[p]);
-            ACC_INIT(0)
-            ACC_INIT(1)
-            ACC_INIT(2)
-            ACC_INIT(3)
-            for (int i = 0; i < 24; i++) {
-                WEIGHTS_ROW;
-                ACC_STEP(0);
-                ACC_STEP(1);
-                ACC_STEP(2);
-                ACC_STEP(3);
+    for (int j = 0; j < cd; j += 8) {
+        __m256 acc[GROUP];
+#pragma GCC unroll 4
+        for (int p = 0; p < GROUP; p++)
+            acc[p] = _mm256_setzero_ps();
+        for (int dy = 0; dy < 3; dy++) {
+            if (!taps[dy]) continue;
+            const float *row = taps[dy] + j, *k = kernel + (size_t)dy * 3 * cd + j;
+            const __m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + cd);
+            const __m256 k2 = _mm256_loadu_ps(k + 2 * cd);
+#pragma GCC unroll 6
+            for (int col = 0; col < GROUP + 2; col++) { /* input column px - 1 + col */
+                const int xx = px - 1 + col;
+                if (col >= n + 2 || xx < 0 || xx >= w) continue;
+                const __m256 v = _mm256_loadu_ps(row + (size_t)xx * cd);
+                if (col < n) acc[col] = _mm256_fmadd_ps(v, k0, acc[col]);
+                if (col >= 1 && col - 1 < n) acc[col - 1] = _mm256_fmadd_ps(v, k1, acc[col - 1]);
+                if (col >= 2 && col - 2 < n) acc[col - 2] = _mm256_fmadd_ps(v, k2, acc[col - 2]);
             }
-            ACC_STORE(0);
-            ACC_STORE(1);
-            ACC_STORE(2);
-            ACC_STORE(3);
         }
-        for (; px < w; px++) {
-            const float *r = x + ((size_t)py * w + px) * 24;
-            float *q = y + ((size_t)py * w + px) * 24;
-            dw_pixel_24(b->dw, x, h, w, py, px, d[0]);
-            ACC_INIT(0)
-            for (int i = 0; i < 24; i++) {
-                WEIGHTS_ROW;
-                ACC_STEP(0);
-            }
-            ACC_STORE(0);
-        }
+#pragma GCC unroll 4
+        for (int p = 0; p < GROUP; p++)
+            if (p < n) _mm256_store_ps(d + (size_t)p * cd + j, acc[p]);
     }
 }
+
+/* Output channels [o, o + 8 v) of f on n pixels: q = act((bias + s W) + r), s the pixels' inputs
+ * (cin apart), r their residuals (cout apart, or NULL), q their outputs (cout apart). */
+TARGET static INLINE void pw_slice(const pointwise *f, const float *s, const float *r, float *q,
+                                   int o, int v, int n)
+{
+    const int cin = f->cin, cout = f->cout;
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 acc[GROUP][3];
+#pragma GCC unroll 4
+    for (int p = 0; p < GROUP; p++)
+#pragma GCC unroll 3
+        for (int k = 0; k < 3; k++)
+            if (p < n && k < v) acc[p][k] = _mm256_loadu_ps(f->bias + o + 8 * k);
+    for (int i = 0; i < cin; i++) {
+        const float *wr = f->w + (size_t)i * cout + o;
+        __m256 wv[3];
+#pragma GCC unroll 3
+        for (int k = 0; k < 3; k++)
+            if (k < v) wv[k] = _mm256_loadu_ps(wr + 8 * k);
+#pragma GCC unroll 4
+        for (int p = 0; p < GROUP; p++) {
+            if (p >= n) continue;
+            const __m256 sp = _mm256_broadcast_ss(s + (size_t)p * cin + i);
+#pragma GCC unroll 3
+            for (int k = 0; k < 3; k++)
+                if (k < v) acc[p][k] = _mm256_fmadd_ps(sp, wv[k], acc[p][k]);
+        }
+    }
+#pragma GCC unroll 3
+    for (int k = 0; k < 3; k++) {
+        if (k >= v) continue;
+        const __m256 a = f->alpha ? _mm256_loadu_ps(f->alpha + o + 8 * k) : zero;
+#pragma GCC unroll 4
+        for (int p = 0; p < GROUP; p++)
+            if (p < n) {
+                __m256 t = acc[p][k];
+                if (r) t = _mm256_add_ps(t, _mm256_loadu_ps(r + (size_t)p * cout + o + 8 * k));
+                const __m256 pos = _mm256_max_ps(t, zero);
+                _mm256_storeu_ps(q + (size_t)p * cout + o + 8 * k,
+                                 f->alpha ? _mm256_fmadd_ps(a, _mm256_min_ps(t, zero), pos) : pos);
+            }
+    }
+}
+
+/* All of f's output channels for n pixels, in slices of 24 (the last 8 or 16). */
+TARGET static INLINE void pw_group(const pointwise *f, const float *s, const float *r, float *q,
+                                   int n)
+{
+    for (int o = 0; o < f->cout; o += 24) {
+        const int left = f->cout - o;
+        if (left >= 24)
+            pw_slice(f, s, r, q, o, 3, n);
+        else if (left == 16)
+            pw_slice(f, s, r, q, o, 2, n);
+        else
+            pw_slice(f, s, r, q, o, 1, n);
+    }
+}
+
+TARGET static void expand_avx2(const pointwise *f, const float *x, int w, float *e)
+{
+    int px = 0;
+    for (; px + GROUP <= w; px += GROUP)
+        pw_group(f, x + (size_t)px * f->cin, NULL, e + (size_t)px * f->cout, GROUP);
+    for (; px < w; px++)
+        pw_group(f, x + (size_t)px * f->cin, NULL, e + (size_t)px * f->cout, 1);
+}
+
+TARGET static void row_avx2(const nn_block *b, const float *const taps[3], const float *x, int w,
+                            float *y)
+{
+    float d[GROUP * NN_BLOCK_MAX_C] __attribute__((aligned(32)));
+    const pointwise f = last_conv(b);
+    const size_t c = (size_t)b->c;
+    int px = 0;
+    for (; px + GROUP <= w; px += GROUP) {
+        dw_group(taps, b->dw, f.cin, w, px, GROUP, d);
+        pw_group(&f, d, x + px * c, y + px * c, GROUP);
+    }
+    for (; px < w; px++) {
+        dw_group(taps, b->dw, f.cin, w, px, 1, d);
+        pw_group(&f, d, x + px * c, y + px * c, 1);
+    }
+}
+
+static const kernels AVX2 = {expand_avx2, row_avx2};
 
 static int have_avx2_fma(void)
 {
@@ -170,15 +246,52 @@ static int have_avx2_fma(void)
 }
 #endif
 
+/* ---- rows --------------------------------------------------------------------------------- */
+
+/* Rows [y0, y1) of the block's output with kernels k. A bottleneck's depthwise input rows are
+ * made once each into a ring of three (row r in slot r % 3). */
+static void rows_with(const nn_block *b, const kernels *k, const float *x, float *y, int h, int w,
+                      int y0, int y1)
+{
+    const size_t stride = (size_t)w * b->c;
+    float ring[3 * NN_BLOCK_RING];
+    const pointwise f = first_conv(b);
+    int made = y0 - 2; /* the last ring row made */
+    for (int py = y0; py < y1; py++) {
+        const float *taps[3];
+        for (int dy = 0; dy < 3; dy++) {
+            const int r = py + dy - 1;
+            taps[dy] = NULL;
+            if (r < 0 || r >= h) continue;
+            if (!b->m) {
+                taps[dy] = x + r * stride;
+                continue;
+            }
+            float *slot = ring + (size_t)(r % 3) * NN_BLOCK_RING;
+            if (r > made) {
+                k->expand(&f, x + r * stride, w, slot);
+                made = r;
+            }
+            taps[dy] = slot;
+        }
+        k->row(b, taps, x + py * stride, w, y + py * stride);
+    }
+}
+
 static void rows(const nn_block *b, const float *x, float *y, int h, int w, int y0, int y1)
 {
 #ifdef HAVE_X86
-    if (b->c == 24 && have_avx2_fma()) {
-        rows_24(b, x, y, h, w, y0, y1);
+    if (b->c % 8 == 0 && b->m % 8 == 0 && have_avx2_fma()) {
+        rows_with(b, &AVX2, x, y, h, w, y0, y1);
         return;
     }
 #endif
-    rows_portable(b, x, y, h, w, y0, y1);
+    rows_with(b, &PORTABLE, x, y, h, w, y0, y1);
+}
+
+void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w)
+{
+    rows_with(b, &PORTABLE, x, y, h, w, 0, h);
 }
 
 void nn_block_run(const nn_block *b, const float *x, float *y, int h, int w)
@@ -215,16 +328,26 @@ void nn_block_run_on(const nn_block *b, const float *x, float *y, int h, int w,
     pthreadpool_parallelize_1d(pool, band, &t, (size_t)(h + BAND_ROWS - 1) / BAND_ROWS, 0);
 }
 
+int nn_block_fits(const nn_block *b, int w)
+{
+    return w >= 1 && (size_t)w * (size_t)(b->m ? b->m : 1) <= NN_BLOCK_RING;
+}
+
 uint64_t nn_block_macs(const nn_block *b, int h, int w)
 {
-    return (uint64_t)h * (uint64_t)w * (uint64_t)b->c * (9u + (uint64_t)b->c);
+    const uint64_t c = (uint64_t)b->c, m = (uint64_t)b->m, pixels = (uint64_t)h * (uint64_t)w;
+    return m ? pixels * (c * m + 9u * m + m * c) : pixels * c * (9u + c);
 }
 
 void nn_block_free(nn_block *b)
 {
     if (!b) return;
+    free(b->w1);
+    free(b->b1);
+    free(b->alpha1);
     free(b->dw);
     free(b->w);
     free(b->bias);
+    free(b->alpha);
     memset(b, 0, sizeof *b);
 }

@@ -1065,16 +1065,69 @@ static float *copy_floats(gm *m, const nn_tensor *t)
     return p;
 }
 
-/* Checks that `relu` ends a residual block on the node named `input` and copies its weights. */
-static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
+/* The PReLU slopes of node n (its input i): a constant of c values, whatever its rank. */
+static float *prelu_slopes(gm *m, gm_node *n, int i, int c)
 {
-    gm_node *add, *lhs, *rhs, *conv, *dw, *x;
-    const nn_tensor *k, *w, *bias;
+    gm_node *a = data_input(m, n, i);
+    const nn_tensor *t;
+    if (!a) return NULL;
+    if (strcmp(a->op, "Const") != 0 || !(t = nn_weights_find(&m->w, a->name)) ||
+        t->count != (size_t)c) {
+        node_fail(m, n, "the alpha is not a constant of %d values", c);
+        return NULL;
+    }
+    return copy_floats(m, t);
+}
+
+/* Checks that conv is a _FusedConv2D 1x1 stride 1 with a bias and the activation act. */
+static int is_pointwise(gm *m, gm_node *conv, int act)
+{
     fused f;
     nn_padding pad;
-    int stride, c;
+    int stride;
+    if (strcmp(conv->op, "_FusedConv2D") != 0) return node_fail(m, conv, "is not a _FusedConv2D");
+    if (!fused_attrs(m, conv, &f) || !window_attrs(m, conv, &stride, &pad)) return 0;
+    if (!f.bias || (int)f.act != act || stride != 1)
+        return node_fail(m, conv, "is not a stride-1 convolution with a bias%s",
+                         act == F_PRELU ? " and a Prelu" : " only");
+    return 1;
+}
 
-    if (strcmp(relu->op, "Relu") != 0) return node_fail(m, relu, "is not a Relu");
+/* The number of channels of the depthwise kernel of dw (3x3xCx1), or 0. */
+static int depthwise_channels(gm *m, gm_node *dw)
+{
+    gm_node *kn = data_input(m, dw, 1);
+    const nn_tensor *kt = kn ? nn_weights_find(&m->w, kn->name) : NULL;
+    return kt && kt->rank == 4 ? kt->shape[2] : 0;
+}
+
+/* A bottleneck's first convolution (conv, reading x): its weights into b (b->c is set). */
+static int read_bottleneck(gm *m, gm_node *conv, gm_node *x, nn_block *b)
+{
+    const nn_tensor *w, *bias;
+    if (!is_pointwise(m, conv, F_PRELU)) return 0;
+    if (data_input(m, conv, 0) != x) return node_fail(m, conv, "does not read the block's input");
+    if (!(w = const_input(m, conv, 1, 4, (const int[]){1, 1, b->c, b->m})) ||
+        !(bias = const_input(m, conv, 2, 1, (const int[]){b->m})))
+        return 0;
+    b->w1 = copy_floats(m, w);
+    b->b1 = copy_floats(m, bias);
+    b->alpha1 = prelu_slopes(m, conv, 3, b->m);
+    return b->w1 && b->b1 && b->alpha1;
+}
+
+/* Checks that `relu` (a Relu or a Prelu) ends a residual block on the node named `input` and
+ * copies its weights: plain, the depthwise reading the input, or a bottleneck, the depthwise
+ * reading a 1x1 convolution with Prelu of the input. */
+static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
+{
+    gm_node *add, *lhs, *rhs, *conv, *dw, *x, *src;
+    const nn_tensor *k, *w, *bias;
+    nn_padding pad;
+    int stride, cd, prelu = strcmp(relu->op, "Prelu") == 0;
+
+    if (strcmp(relu->op, "Relu") != 0 && !prelu)
+        return node_fail(m, relu, "is not a Relu or Prelu");
     if (!(add = data_input(m, relu, 0))) return 0;
     if (strcmp(add->op, "AddV2") != 0 && strcmp(add->op, "Add") != 0)
         return node_fail(m, add, "is not an Add");
@@ -1086,30 +1139,35 @@ static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
     } else {
         return node_fail(m, add, "does not add the block's input %s", input);
     }
-    if (strcmp(conv->op, "_FusedConv2D") != 0) return node_fail(m, conv, "is not a _FusedConv2D");
-    if (!fused_attrs(m, conv, &f) || !window_attrs(m, conv, &stride, &pad)) return 0;
-    if (!f.bias || f.act != F_NONE || stride != 1)
-        return node_fail(m, conv, "is not a 1x1 stride-1 convolution with a bias only");
+    if (!is_pointwise(m, conv, F_NONE)) return 0;
     if (!(dw = data_input(m, conv, 0))) return 0;
     if (strcmp(dw->op, "DepthwiseConv2dNative") != 0)
         return node_fail(m, dw, "is not a DepthwiseConv2dNative");
     if (!window_attrs(m, dw, &stride, &pad)) return 0;
     if (stride != 1 || pad != NN_SAME) return node_fail(m, dw, "is not stride 1, SAME");
-    if (data_input(m, dw, 0) != x) return node_fail(m, dw, "does not read the block's input");
+    if (!(src = data_input(m, dw, 0))) return 0;
+    cd = depthwise_channels(m, dw);
+    if (cd < 1 || cd > NN_BLOCK_MAX_C) return node_fail(m, dw, "has no 3x3xCx1 kernel to fuse");
     {
-        gm_node *kn = data_input(m, dw, 1);
-        const nn_tensor *kt = kn ? nn_weights_find(&m->w, kn->name) : NULL;
-        c = kt && kt->rank == 4 ? kt->shape[2] : 0;
+        gm_node *wn = data_input(m, conv, 1);
+        const nn_tensor *wt = wn ? nn_weights_find(&m->w, wn->name) : NULL;
+        b->c = wt && wt->rank == 4 ? wt->shape[3] : 0;
     }
-    if (c < 1 || c > NN_BLOCK_MAX_C) return node_fail(m, dw, "has no 3x3xCx1 kernel to fuse");
-    if (!(k = const_input(m, dw, 1, 4, (const int[]){3, 3, c, 1})) ||
-        !(w = const_input(m, conv, 1, 4, (const int[]){1, 1, c, c})) ||
-        !(bias = const_input(m, conv, 2, 1, (const int[]){c})))
+    if (b->c < 1 || b->c > NN_BLOCK_MAX_C) return node_fail(m, conv, "has no 1x1 kernel to fuse");
+    if (src != x) {
+        b->m = cd;
+        if (!read_bottleneck(m, src, x, b)) return 0;
+    } else if (cd != b->c) {
+        return node_fail(m, dw, "does not have the block's %d channels", b->c);
+    }
+    if (!(k = const_input(m, dw, 1, 4, (const int[]){3, 3, cd, 1})) ||
+        !(w = const_input(m, conv, 1, 4, (const int[]){1, 1, cd, b->c})) ||
+        !(bias = const_input(m, conv, 2, 1, (const int[]){b->c})))
         return 0;
-    b->c = c;
     b->dw = copy_floats(m, k);
     b->w = copy_floats(m, w);
     b->bias = copy_floats(m, bias);
+    if (prelu && !(b->alpha = prelu_slopes(m, relu, 1, b->c))) return 0;
     return b->dw && b->w && b->bias;
 }
 
@@ -1135,8 +1193,7 @@ int nn_graph_model_blocks(const char *model_dir, const char *model, const char *
             for (int i = 0; i < n; i++) {
                 gm_node *relu = find_node(&m, relus[i]);
                 if (!relu) {
-                    nn_graph_fail(m.g, FG_EMODEL_CORRUPT, "%s: no node named %s", m.what,
-                                  relus[i]);
+                    nn_graph_fail(m.g, FG_EMODEL_CORRUPT, "%s: no node named %s", m.what, relus[i]);
                     break;
                 }
                 if (!read_block(&m, relu, i ? relus[i - 1] : input, &out[i])) break;

@@ -254,14 +254,23 @@ int nn_model_open(const char *model_dir, const char *model, int num_outputs, int
 /* ---- fused residual blocks (block.c) --------------------------------------------------- */
 
 #define NN_BLOCK_MAX_C 256
+#define NN_BLOCK_RING 4096 /* a bottleneck block's width x m, at most */
 
-/* y = relu(x + bias + conv1x1(depthwise3x3(x))): stride 1, SAME padding, c channels in and out,
- * NHWC, one image. BlazeFace's blocks; block.c says why they run outside XNNPACK. */
+/* A residual block, stride 1, SAME padding, c channels in and out, NHWC, one image:
+ *   plain (m == 0):  y = act(x + bias + conv1x1(depthwise3x3(x)))
+ *   bottleneck:      y = act(x + bias + conv1x1(depthwise3x3(prelu(conv1x1_1(x) + b1))))
+ * act = ReLU or PReLU. BlazeFace's and FaceMesh's blocks are plain, the iris net's bottlenecks;
+ * block.c says why they run outside XNNPACK. */
 typedef struct nn_block {
     int c;
-    float *dw;   /* [3][3][c], the depthwise kernel (no bias) */
-    float *w;    /* [c in][c out], the 1x1 convolution */
-    float *bias; /* [c] */
+    int m;         /* a bottleneck's depthwise channels; 0 for a plain block */
+    float *w1;     /* bottleneck: [c][m], the first 1x1 convolution */
+    float *b1;     /* bottleneck: [m] */
+    float *alpha1; /* bottleneck: [m], its PReLU slopes */
+    float *dw;     /* [3][3][m or c], the depthwise kernel (no bias) */
+    float *w;      /* [m or c][c], the last 1x1 convolution */
+    float *bias;   /* [c] */
+    float *alpha;  /* [c], PReLU's slopes; NULL for ReLU */
 } nn_block;
 
 /* x and y are h * w * c floats and must not overlap. */
@@ -272,14 +281,44 @@ void nn_block_run_on(const nn_block *b, const float *x, float *y, int h, int w,
 /* The plain C loop nn_block_run falls back on (the tests compare the two). */
 void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w);
 uint64_t nn_block_macs(const nn_block *b, int h, int w);
+/* 0 when a bottleneck's rows of width w do not fit the kernel's ring (NN_BLOCK_RING). */
+int nn_block_fits(const nn_block *b, int w);
 void nn_block_free(nn_block *b);
 
 /* Reads a chain of n residual blocks from <model_dir>/<model>.json (SHA-256 checked like
- * nn_graph_model_load): block i ends in the Relu node relus[i] and starts from relus[i - 1]
- * (block 0 from the node `input`). Each must be Relu(AddV2(x, _FusedConv2D[BiasAdd] 1x1 stride 1
+ * nn_graph_model_load): block i ends in the Relu or Prelu node relus[i] and starts from
+ * relus[i - 1] (block 0 from the node `input`). Each must be Relu or Prelu(AddV2(x,
+ * _FusedConv2D[BiasAdd] 1x1 stride 1
  * (DepthwiseConv2dNative 3x3 stride 1 SAME (x)))) with c <= NN_BLOCK_MAX_C channels; anything
  * else is a model_corrupt error naming the node. Free each block with nn_block_free. */
 int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
                           const char *const *relus, int n, nn_block *out, fg_error *err);
+
+/* ---- a graph model with fused stages (staged.c) ----------------------------------------- */
+
+#define NN_STAGED_MAX_CHAINS 8
+
+/* A chain of residual blocks (as nn_graph_model_blocks reads them) on an h x w tensor. */
+typedef struct nn_chain_spec {
+    const char *input;       /* the node the chain starts from */
+    int h, w;                /* its height and width */
+    int n;                   /* blocks */
+    const char *const *ends; /* the Relu or Prelu node ending each block */
+} nn_chain_spec;
+
+/* A graph model run as nchains + 1 XNNPACK runtimes with the chains' blocks fused between them
+ * (nn_block_run_on, on the runtimes' threads); opts as nn_graph_model_load's for the whole
+ * model. The result is the model's, up to float32 rounding. A chain that is not a chain of
+ * residual blocks, or whose input is not h x w x c, is a model_corrupt error naming the node. */
+typedef struct nn_staged nn_staged;
+int nn_staged_open(const char *model_dir, const char *model, const nn_graph_model_options *opts,
+                   const nn_chain_spec *chains, int nchains, nn_staged **out, fg_error *err);
+void nn_staged_free(nn_staged *s);
+float *nn_staged_input(nn_staged *s);
+int nn_staged_run(nn_staged *s, fg_error *err);
+const float *nn_staged_output(const nn_staged *s, int i, size_t *count);
+/* The first runtime (its thread pool, batch); the profile of every runtime and chain. */
+const nn_runtime *nn_staged_runtime(const nn_staged *s);
+void nn_staged_profile(const nn_staged *s, nn_profile *out);
 
 #endif

@@ -26,45 +26,74 @@ static float frand(unsigned *seed)
     return (float)((*seed >> 8) & 0xffff) / 65535.0f - 0.5f;
 }
 
+/* act(v) in double: ReLU, or PReLU with slope alpha[o]. */
+static double act(const float *alpha, int o, double v)
+{
+    return v > 0 ? v : alpha ? alpha[o] * v : 0.0;
+}
+
+/* The block's ops one after another in double. */
 static void reference(const nn_block *b, const float *x, float *y, int h, int w)
 {
-    const int c = b->c;
-    double *d = calloc((size_t)h * w * c, sizeof *d);
+    const int c = b->c, cd = b->m ? b->m : c;
+    const size_t pixels = (size_t)h * w;
+    double *e = calloc(pixels * cd, sizeof *e), *d = calloc(pixels * cd, sizeof *d);
+    for (size_t p = 0; p < pixels; p++) /* the depthwise's input */
+        for (int o = 0; o < cd; o++) {
+            double s = b->m ? b->b1[o] : x[p * c + o];
+            for (int i = 0; b->m && i < c; i++)
+                s += (double)x[p * c + i] * b->w1[(size_t)i * cd + o];
+            e[p * cd + o] = b->m ? act(b->alpha1, o, s) : s;
+        }
     for (int py = 0; py < h; py++)
         for (int px = 0; px < w; px++)
-            for (int ch = 0; ch < c; ch++) {
+            for (int ch = 0; ch < cd; ch++) {
                 double s = 0;
                 for (int dy = -1; dy <= 1; dy++)
                     for (int dx = -1; dx <= 1; dx++) {
                         int yy = py + dy, xx = px + dx;
                         if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
-                        s += (double)x[((size_t)yy * w + xx) * c + ch] *
-                             b->dw[((dy + 1) * 3 + dx + 1) * c + ch];
+                        s += e[((size_t)yy * w + xx) * cd + ch] *
+                             b->dw[((dy + 1) * 3 + dx + 1) * cd + ch];
                     }
-                d[((size_t)py * w + px) * c + ch] = s;
+                d[((size_t)py * w + px) * cd + ch] = s;
             }
-    for (size_t p = 0; p < (size_t)h * w; p++)
+    for (size_t p = 0; p < pixels; p++)
         for (int o = 0; o < c; o++) {
             double s = (double)b->bias[o] + x[p * c + o];
-            for (int i = 0; i < c; i++)
-                s += d[p * c + i] * b->w[(size_t)i * c + o];
-            y[p * c + o] = s > 0 ? (float)s : 0.0f;
+            for (int i = 0; i < cd; i++)
+                s += d[p * cd + i] * b->w[(size_t)i * c + o];
+            y[p * c + o] = (float)act(b->alpha, o, s);
         }
+    free(e);
     free(d);
 }
 
-static void random_block(nn_block *b, int c, unsigned *seed)
+static float *random_floats(int n, float scale, float offset, unsigned *seed)
 {
+    float *v = malloc(sizeof(float) * (size_t)n);
+    for (int i = 0; i < n; i++)
+        v[i] = offset + scale * frand(seed);
+    return v;
+}
+
+/* A random block of c channels: a bottleneck through m channels when m > 0, with PReLU slopes
+ * in [0, 0.5) when prelu is set (a bottleneck's first convolution always has them). */
+static void random_block(nn_block *b, int c, int m, int prelu, unsigned *seed)
+{
+    const int cd = m ? m : c;
+    memset(b, 0, sizeof *b);
     b->c = c;
-    b->dw = malloc(sizeof(float) * 9 * (size_t)c);
-    b->w = malloc(sizeof(float) * (size_t)c * c);
-    b->bias = malloc(sizeof(float) * (size_t)c);
-    for (int i = 0; i < 9 * c; i++)
-        b->dw[i] = frand(seed);
-    for (int i = 0; i < c * c; i++)
-        b->w[i] = 0.4f * frand(seed);
-    for (int i = 0; i < c; i++)
-        b->bias[i] = 0.2f * frand(seed);
+    b->m = m;
+    if (m) {
+        b->w1 = random_floats(c * m, 0.4f, 0.0f, seed);
+        b->b1 = random_floats(m, 0.2f, 0.0f, seed);
+        b->alpha1 = random_floats(m, 0.5f, 0.25f, seed);
+    }
+    if (prelu) b->alpha = random_floats(c, 0.5f, 0.25f, seed);
+    b->dw = random_floats(9 * cd, 1.0f, 0.0f, seed);
+    b->w = random_floats(cd * c, 0.4f, 0.0f, seed);
+    b->bias = random_floats(c, 0.2f, 0.0f, seed);
 }
 
 /* |a - b| relative to max(1, |b|). */
@@ -84,25 +113,30 @@ static double max_diff(const float *a, const float *b, size_t n)
 static void random_blocks(void)
 {
     static const int sizes[][2] = {{1, 1}, {5, 7}, {9, 4}, {16, 13}, {3, 2}};
-    static const int channels[] = {24, 8};
+    /* c, m, PReLU: BlazeFace's 24 (ReLU), FaceMesh's 16 to 128 (PReLU), the iris net's
+     * bottlenecks 64 through 32 and 128 through 64, and 12 and 64 through 12, which the SIMD
+     * path leaves to the plain loops. */
+    static const int kinds[][3] = {{24, 0, 0},  {8, 0, 0},    {16, 0, 1}, {32, 0, 1},
+                                   {64, 0, 1},  {128, 0, 1},  {40, 0, 1}, {12, 0, 1},
+                                   {64, 32, 1}, {128, 64, 1}, {24, 8, 0}, {64, 12, 1}};
     unsigned seed = 7;
-    for (size_t k = 0; k < sizeof channels / sizeof channels[0]; k++)
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-            const int h = sizes[s][0], w = sizes[s][1], c = channels[k];
+            const int h = sizes[s][0], w = sizes[s][1], c = kinds[k][0];
             const size_t n = (size_t)h * w * c;
             nn_block b;
             float *x = malloc(n * sizeof *x), *want = malloc(n * sizeof *want);
             float *fast = malloc(n * sizeof *fast), *plain = malloc(n * sizeof *plain);
-            random_block(&b, c, &seed);
+            random_block(&b, c, kinds[k][1], kinds[k][2], &seed);
             for (size_t i = 0; i < n; i++)
                 x[i] = 2.0f * frand(&seed);
             reference(&b, x, want, h, w);
             nn_block_run(&b, x, fast, h, w);
             nn_block_run_portable(&b, x, plain, h, w);
-            CHECKF(max_diff(fast, want, n) <= 1e-4, "%dx%dx%d: nn_block_run off by %g", h, w, c,
-                   max_diff(fast, want, n));
-            CHECKF(max_diff(plain, want, n) <= 1e-4, "%dx%dx%d: the plain loop off by %g", h, w,
-                   c, max_diff(plain, want, n));
+            CHECKF(max_diff(fast, want, n) <= 1e-4, "%dx%dx%d/%d: nn_block_run off by %g", h, w, c,
+                   b.m, max_diff(fast, want, n));
+            CHECKF(max_diff(plain, want, n) <= 1e-4, "%dx%dx%d/%d: the plain loop off by %g", h, w,
+                   c, b.m, max_diff(plain, want, n));
             nn_block_free(&b);
             free(x);
             free(want);

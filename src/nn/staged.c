@@ -1,0 +1,191 @@
+/*
+ * staged.c - a graph model run as XNNPACK runtimes with chains of fused residual blocks
+ * (block.c) between them: runtime 0 computes the first chain's input from the model's input,
+ * runtime i + 1 the next chain's input (or the model's outputs) from chain i's last block.
+ * BlazeFace's and FaceMesh's high-resolution stages run this way (block.c says why).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "nn/nn.h"
+
+typedef struct chain {
+    int h, w, c, n;
+    nn_block *blocks;
+} chain;
+
+struct nn_staged {
+    int nchains, batch, profiling;
+    nn_runtime *rt[NN_STAGED_MAX_CHAINS + 1];
+    chain chains[NN_STAGED_MAX_CHAINS];
+    float *scratch[2]; /* ping-pong between a chain's blocks, one image */
+    nn_profile block_profile;
+};
+
+/* Reads chain i's blocks and checks that they all have one channel count. */
+static int read_chain(nn_staged *s, const char *model_dir, const char *model,
+                      const nn_chain_spec *spec, chain *ch, fg_error *err)
+{
+    int rc;
+    if (spec->n < 1 || spec->h < 1 || spec->w < 1)
+        return fg_fail(err, FG_EINVAL, "%s.json: a chain of fused blocks needs a size and blocks",
+                       model);
+    if (!(ch->blocks = calloc((size_t)spec->n, sizeof *ch->blocks)))
+        return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
+    if ((rc = nn_graph_model_blocks(model_dir, model, spec->input, spec->ends, spec->n, ch->blocks,
+                                    err)))
+        return rc;
+    ch->h = spec->h, ch->w = spec->w, ch->n = spec->n, ch->c = ch->blocks[0].c;
+    for (int b = 0; b < spec->n; b++) {
+        if (ch->blocks[b].c != ch->c)
+            return fg_fail(err, FG_EMODEL_CORRUPT, "%s.json: %s has %d channels, not %d", model,
+                           spec->ends[b], ch->blocks[b].c, ch->c);
+        if (!nn_block_fits(&ch->blocks[b], ch->w))
+            return fg_fail(err, FG_EINVAL, "%s.json: %s is too wide to fuse at width %d", model,
+                           spec->ends[b], ch->w);
+        s->block_profile.macs[NN_OP_BLOCK] += nn_block_macs(&ch->blocks[b], ch->h, ch->w);
+    }
+    return FG_OK;
+}
+
+/* Runtime i: from the model's input (i = 0) or chain i - 1's end, to chain i's input or (the
+ * last) the model's outputs; the chain must receive exactly batch * h * w * c values. */
+static int open_runtime(nn_staged *s, const char *model_dir, const char *model,
+                        const nn_graph_model_options *opts, const nn_chain_spec *specs, int i,
+                        fg_error *err)
+{
+    nn_graph_model_options o = *opts;
+    size_t count;
+    int rc;
+    if (i > 0) {
+        const chain *prev = &s->chains[i - 1];
+        o.input_node = specs[i - 1].ends[prev->n - 1];
+        o.input[0] = prev->h, o.input[1] = prev->w, o.input[2] = prev->c;
+    }
+    if (i < s->nchains) o.outputs = &specs[i].input, o.num_outputs = 1;
+    if ((rc = nn_graph_model_load(model_dir, model, &o, &s->rt[i], err))) return rc;
+    if (i < s->nchains) {
+        const chain *ch = &s->chains[i];
+        nn_runtime_output(s->rt[i], 0, &count);
+        if (count != (size_t)s->batch * ch->h * ch->w * ch->c)
+            return fg_fail(err, FG_EMODEL_CORRUPT, "%s.json: %s is not %dx%dx%d", model,
+                           specs[i].input, ch->h, ch->w, ch->c);
+    }
+    return FG_OK;
+}
+
+static int open_parts(nn_staged *s, const char *model_dir, const char *model,
+                      const nn_graph_model_options *opts, const nn_chain_spec *specs, fg_error *err)
+{
+    size_t scratch = 0;
+    int rc;
+    for (int i = 0; i < s->nchains; i++) {
+        if ((rc = read_chain(s, model_dir, model, &specs[i], &s->chains[i], err))) return rc;
+        const size_t n = (size_t)s->chains[i].h * s->chains[i].w * s->chains[i].c;
+        scratch = n > scratch ? n : scratch;
+    }
+    for (int i = 0; i <= s->nchains; i++)
+        if ((rc = open_runtime(s, model_dir, model, opts, specs, i, err))) return rc;
+    for (int i = 0; i < 2; i++)
+        if (!(s->scratch[i] = malloc(sizeof(float) * scratch)))
+            return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
+    s->profiling = nn_profiling();
+    return FG_OK;
+}
+
+int nn_staged_open(const char *model_dir, const char *model, const nn_graph_model_options *opts,
+                   const nn_chain_spec *chains, int nchains, nn_staged **out, fg_error *err)
+{
+    nn_staged *s;
+    int rc;
+
+    *out = NULL;
+    if (nchains < 0 || nchains > NN_STAGED_MAX_CHAINS)
+        return fg_fail(err, FG_EINVAL, "%s: %d chains of fused blocks (at most %d)", model, nchains,
+                       NN_STAGED_MAX_CHAINS);
+    if (!(s = calloc(1, sizeof *s))) return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
+    s->nchains = nchains;
+    s->batch = opts->batch > 0 ? opts->batch : 1;
+    if ((rc = open_parts(s, model_dir, model, opts, chains, err))) {
+        nn_staged_free(s);
+        return rc;
+    }
+    *out = s;
+    return FG_OK;
+}
+
+void nn_staged_free(nn_staged *s)
+{
+    if (!s) return;
+    for (int i = 0; i <= s->nchains; i++)
+        nn_runtime_free(s->rt[i]);
+    for (int i = 0; i < s->nchains; i++) {
+        for (int b = 0; s->chains[i].blocks && b < s->chains[i].n; b++)
+            nn_block_free(&s->chains[i].blocks[b]);
+        free(s->chains[i].blocks);
+    }
+    free(s->scratch[0]);
+    free(s->scratch[1]);
+    free(s);
+}
+
+float *nn_staged_input(nn_staged *s)
+{
+    return nn_runtime_input(s->rt[0]);
+}
+
+const float *nn_staged_output(const nn_staged *s, int i, size_t *count)
+{
+    return nn_runtime_output(s->rt[s->nchains], i, count);
+}
+
+const nn_runtime *nn_staged_runtime(const nn_staged *s)
+{
+    return s->rt[0];
+}
+
+/* Chain i's blocks, image by image, from x into y through the scratch buffers. */
+static void run_chain(nn_staged *s, int i, const float *x, float *y)
+{
+    const chain *ch = &s->chains[i];
+    const size_t image = (size_t)ch->h * ch->w * ch->c;
+    for (int n = 0; n < s->batch; n++) {
+        const float *from = x + image * n;
+        for (int b = 0; b < ch->n; b++) {
+            float *to = b == ch->n - 1 ? y + image * n : s->scratch[b % 2];
+            nn_block_run_on(&ch->blocks[b], from, to, ch->h, ch->w, s->rt[0]);
+            from = to;
+        }
+    }
+}
+
+int nn_staged_run(nn_staged *s, fg_error *err)
+{
+    int rc;
+    double blocks = 0;
+    for (int i = 0; i <= s->nchains; i++) {
+        if ((rc = nn_run(s->rt[i], err))) return rc;
+        if (i == s->nchains) break;
+        const double start = s->profiling ? fg_monotonic() : 0;
+        run_chain(s, i, nn_runtime_output(s->rt[i], 0, NULL), nn_runtime_input(s->rt[i + 1]));
+        if (s->profiling) blocks += fg_monotonic() - start;
+    }
+    if (s->profiling) {
+        s->block_profile.ms[NN_OP_BLOCK] += blocks * 1e3;
+        s->block_profile.runs++;
+    }
+    return FG_OK;
+}
+
+void nn_staged_profile(const nn_staged *s, nn_profile *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i <= s->nchains; i++) {
+        nn_profile p;
+        nn_runtime_profile(s->rt[i], &p);
+        nn_profile_add(out, &p);
+    }
+    nn_profile_add(out, &s->block_profile);
+}
