@@ -1,16 +1,19 @@
 /*
- * The fused residual block (src/nn/block.c) computes relu(x + bias + conv1x1(depthwise3x3(x)))
- * as the four separate ops define it:
- *  - its SIMD and plain-C paths against the ops written out in double, on random blocks of 24
- *    and 8 channels and sizes whose width is and is not a multiple of the 4-pixel groups, 1x1
- *    included (tolerance 1e-4 on values of order 1);
- *  - BlazeFace run as three XNNPACK runtimes with its fused stages between them against the
- *    whole graph in one XNNPACK runtime, on the same input: each output within 2e-4 of the
- *    larger of 1 and its value (the regressors reach hundreds of pixels; float32 sums taken in
- *    another order through some 30 layers differ by up to 5e-5, as XNNPACK and tfjs-wasm do),
- *    and the same on two threads (the fused stages then run in bands of rows);
+ * The fused residual blocks (src/nn/block.c) compute act(x + bias + conv1x1(depthwise3x3(x)))
+ * (plain) and act(x + bias + conv1x1(depthwise3x3(prelu(conv1x1(x) + b1)))) (bottleneck), act
+ * ReLU or PReLU, as the separate ops define them:
+ *  - the SIMD and plain-C paths against the ops written out in double, on random blocks of
+ *    BlazeFace's, FaceMesh's and the iris net's channel counts (and counts the SIMD path leaves
+ *    to the plain loops), on sizes whose width is and is not a multiple of the 4-pixel groups,
+ *    1x1 included (tolerance 1e-4 on values of order 1);
+ *  - BlazeFace, FaceMesh and the iris net run as XNNPACK runtimes with their fused chains
+ *    between them (src/nn/staged.c) against each whole graph in one XNNPACK runtime, on the
+ *    same input: each output within 2e-4 of the larger of 1 and its value (BlazeFace's
+ *    regressors and the mesh reach hundreds of pixels; float32 sums taken in another order
+ *    through some 30 layers differ by up to 5e-5, as XNNPACK and tfjs-wasm do), and BlazeFace
+ *    the same on two threads (the fused chains then run in bands of rows);
  *  - a chain that is not a residual block (a stride-2 block, a node that does not exist) is
- *    refused with the node named.
+ *    refused with the node named, and a chain given the wrong size is refused.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -145,7 +148,7 @@ static void random_blocks(void)
         }
 }
 
-/* BlazeFace split and fused vs BlazeFace as one XNNPACK graph. */
+/* BlazeFace staged and fused vs BlazeFace as one XNNPACK graph. */
 static void blazeface_split_matches_whole(void)
 {
     static const char *const heads[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
@@ -207,6 +210,94 @@ done:
     fgm_blaze_free(two);
 }
 
+/* A smooth random image in about [0, 1.2], so that the networks' activations are not all zero. */
+static void smooth_image(float *v, int side, int images, unsigned *seed)
+{
+    for (size_t i = 0; i < (size_t)side * side * 3 * images; i++) {
+        size_t px = i / 3 % ((size_t)side * side), y = px / side, x = px % side;
+        v[i] = 0.6f + 0.45f * sinf((float)x / 7.0f + (float)(i % 3)) * cosf((float)y / 9.0f) +
+               0.3f * frand(seed);
+    }
+}
+
+/* FaceMesh and the iris net, staged and fused, against each as one XNNPACK graph. */
+static void mesh_and_iris_split_match_whole(void)
+{
+    static const char *const mesh_outputs[2] = {"Identity_2", "Identity_1"};
+    static const char *const iris_outputs[1] = {"Identity"};
+    const nn_graph_model_options mesh_opts = {NULL, mesh_outputs, 2, {192, 192, 3}, 1, 1, NULL};
+    const nn_graph_model_options iris_opts = {NULL, iris_outputs, 1, {64, 64, 3}, 2, 1, NULL};
+    nn_runtime *mesh_whole = NULL, *iris_whole = NULL;
+    fgm_mesh *mesh = NULL;
+    fgm_iris *iris = NULL;
+    const float *points;
+    float confidence;
+    fg_error err;
+    unsigned seed = 13;
+
+    CHECKF(nn_graph_model_load(fg_test_fast_models(), "facemesh", &mesh_opts, &mesh_whole, &err) ==
+               FG_OK,
+           "%s", err.message);
+    CHECKF(nn_graph_model_load(fg_test_fast_models(), "iris", &iris_opts, &iris_whole, &err) ==
+               FG_OK,
+           "%s", err.message);
+    CHECKF(fgm_mesh_open(fg_test_fast_models(), 1, &mesh, &err) == FG_OK, "%s", err.message);
+    CHECKF(fgm_iris_open(fg_test_fast_models(), 1, &iris, &err) == FG_OK, "%s", err.message);
+    if (!mesh_whole || !iris_whole || !mesh || !iris) goto done;
+
+    smooth_image(fgm_mesh_input(mesh), 192, 1, &seed);
+    memcpy(nn_runtime_input(mesh_whole), fgm_mesh_input(mesh), sizeof(float) * 192 * 192 * 3);
+    CHECK(nn_run(mesh_whole, &err) == FG_OK);
+    CHECK(fgm_mesh_forward(mesh, &points, &confidence, &err) == FG_OK);
+    double worst = 0, range = 0;
+    const float *want = nn_runtime_output(mesh_whole, 0, NULL);
+    for (int i = 0; i < FGM_MESH_POINTS * 3; i++) {
+        worst = fmax(worst, scaled(points[i], want[i]));
+        range = fmax(range, fabs((double)want[i]));
+    }
+    worst = fmax(worst, scaled(confidence, nn_runtime_output(mesh_whole, 1, NULL)[0]));
+    printf("FaceMesh fused vs one XNNPACK graph: max difference %.3g (outputs up to %.3g)\n", worst,
+           range);
+    CHECKF(worst <= 2e-4, "fused FaceMesh off by %g", worst);
+    CHECK(range > 10.0);
+
+    smooth_image(fgm_iris_input(iris), 64, 2, &seed);
+    memcpy(nn_runtime_input(iris_whole), fgm_iris_input(iris), sizeof(float) * 2 * 64 * 64 * 3);
+    CHECK(nn_run(iris_whole, &err) == FG_OK);
+    CHECK(fgm_iris_forward(iris, &points, &err) == FG_OK);
+    worst = 0, range = 0;
+    want = nn_runtime_output(iris_whole, 0, NULL);
+    for (int i = 0; i < 2 * FGM_IRIS_POINTS * 3; i++) {
+        worst = fmax(worst, scaled(points[i], want[i]));
+        range = fmax(range, fabs((double)want[i]));
+    }
+    printf("iris fused vs one XNNPACK graph: max difference %.3g (outputs up to %.3g)\n", worst,
+           range);
+    CHECKF(worst <= 2e-4, "fused iris net off by %g", worst);
+    CHECK(range > 10.0);
+done:
+    nn_runtime_free(mesh_whole);
+    nn_runtime_free(iris_whole);
+    fgm_mesh_free(mesh);
+    fgm_iris_free(iris);
+}
+
+/* A chain whose size is not its input's is refused before anything runs. */
+static void wrong_chain_size_is_refused(void)
+{
+    static const char *const outputs[1] = {"Identity"};
+    static const char *const ends[1] = {"StatefulPartitionedCall/functional_1/re_lu/Relu"};
+    const nn_chain_spec chain = {"StatefulPartitionedCall/functional_1/conv2d/Relu", 64, 64, 1,
+                                 ends};
+    const nn_graph_model_options opts = {NULL, outputs, 1, {256, 256, 3}, 1, 1, NULL};
+    nn_staged *s = NULL;
+    fg_error err;
+    CHECK_EQ_INT(nn_staged_open(fg_test_fast_models(), "blazeface", &opts, &chain, 1, &s, &err),
+                 FG_EMODEL_CORRUPT);
+    CHECKF(strstr(err.message, "conv2d/Relu is not 64x64x24") != NULL, "%s", err.message);
+    CHECK(s == NULL);
+}
+
 static void not_a_block_is_refused(void)
 {
     static const char *const stride2[1] = {"StatefulPartitionedCall/functional_1/re_lu_7/Relu"};
@@ -230,6 +321,8 @@ int main(void)
 {
     random_blocks();
     blazeface_split_matches_whole();
+    mesh_and_iris_split_match_whole();
+    wrong_chain_size_is_refused();
     not_a_block_is_refused();
     return fg_test_done();
 }
