@@ -116,36 +116,59 @@ static const kernels PORTABLE = {expand_portable, row_portable};
 #define INLINE inline __attribute__((always_inline))
 #define GROUP 4 /* pixels per group */
 
+/* Channels [j, j + 8 v) (v = 1 or 2) of dw_group: 4 v accumulators, so that two channel
+ * vectors give the FMA units 8 independent chains. */
+TARGET static INLINE void dw_slice(const float *const taps[3], const float *kernel, int cd, int w,
+                                   int px, int n, int j, int v, float *d)
+{
+    __m256 acc[2][GROUP];
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; u++)
+#pragma GCC unroll 4
+        for (int p = 0; p < GROUP; p++)
+            acc[u][p] = _mm256_setzero_ps();
+    for (int dy = 0; dy < 3; dy++) {
+        if (!taps[dy]) continue;
+        const float *row = taps[dy] + j, *k = kernel + (size_t)dy * 3 * cd + j;
+        __m256 k0[2], k1[2], k2[2];
+#pragma GCC unroll 2
+        for (int u = 0; u < v; u++) {
+            k0[u] = _mm256_loadu_ps(k + 8 * u);
+            k1[u] = _mm256_loadu_ps(k + cd + 8 * u);
+            k2[u] = _mm256_loadu_ps(k + 2 * cd + 8 * u);
+        }
+#pragma GCC unroll 6
+        for (int col = 0; col < GROUP + 2; col++) { /* input column px - 1 + col */
+            const int xx = px - 1 + col;
+            if (col >= n + 2 || xx < 0 || xx >= w) continue;
+#pragma GCC unroll 2
+            for (int u = 0; u < v; u++) {
+                const __m256 x = _mm256_loadu_ps(row + (size_t)xx * cd + 8 * u);
+                if (col < n) acc[u][col] = _mm256_fmadd_ps(x, k0[u], acc[u][col]);
+                if (col >= 1 && col - 1 < n)
+                    acc[u][col - 1] = _mm256_fmadd_ps(x, k1[u], acc[u][col - 1]);
+                if (col >= 2 && col - 2 < n)
+                    acc[u][col - 2] = _mm256_fmadd_ps(x, k2[u], acc[u][col - 2]);
+            }
+        }
+    }
+#pragma GCC unroll 2
+    for (int u = 0; u < v; u++)
+#pragma GCC unroll 4
+        for (int p = 0; p < GROUP; p++)
+            if (p < n) _mm256_store_ps(d + (size_t)p * cd + j + 8 * u, acc[u][p]);
+}
+
 /* Depthwise 3x3 of pixels px .. px + n - 1 (n <= GROUP) of a row whose three input rows are
- * taps[] (cd channels, w pixels), into d[p][cd]. For each 8 channels a row's three taps stay in
+ * taps[] (cd channels, w pixels), into d[p][cd]. For each 16 channels a row's three taps stay in
  * registers while the n + 2 input columns stream by; each column feeds up to three pixels. */
 TARGET static INLINE void dw_group(const float *const taps[3], const float *kernel, int cd, int w,
                                    int px, int n, float *d)
 {
-    for (int j = 0; j < cd; j += 8) {
-        __m256 acc[GROUP];
-#pragma GCC unroll 4
-        for (int p = 0; p < GROUP; p++)
-            acc[p] = _mm256_setzero_ps();
-        for (int dy = 0; dy < 3; dy++) {
-            if (!taps[dy]) continue;
-            const float *row = taps[dy] + j, *k = kernel + (size_t)dy * 3 * cd + j;
-            const __m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + cd);
-            const __m256 k2 = _mm256_loadu_ps(k + 2 * cd);
-#pragma GCC unroll 6
-            for (int col = 0; col < GROUP + 2; col++) { /* input column px - 1 + col */
-                const int xx = px - 1 + col;
-                if (col >= n + 2 || xx < 0 || xx >= w) continue;
-                const __m256 v = _mm256_loadu_ps(row + (size_t)xx * cd);
-                if (col < n) acc[col] = _mm256_fmadd_ps(v, k0, acc[col]);
-                if (col >= 1 && col - 1 < n) acc[col - 1] = _mm256_fmadd_ps(v, k1, acc[col - 1]);
-                if (col >= 2 && col - 2 < n) acc[col - 2] = _mm256_fmadd_ps(v, k2, acc[col - 2]);
-            }
-        }
-#pragma GCC unroll 4
-        for (int p = 0; p < GROUP; p++)
-            if (p < n) _mm256_store_ps(d + (size_t)p * cd + j, acc[p]);
-    }
+    int j = 0;
+    for (; j + 16 <= cd; j += 16)
+        dw_slice(taps, kernel, cd, w, px, n, j, 2, d);
+    if (j < cd) dw_slice(taps, kernel, cd, w, px, n, j, 1, d);
 }
 
 /* Output channels [o, o + 8 v) of f on n pixels: q = act((bias + s W) + r), s the pixels' inputs
