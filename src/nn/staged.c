@@ -45,7 +45,8 @@ static int read_chain(nn_staged *s, const char *model_dir, const char *model,
         if (!nn_block_fits(&ch->blocks[b], ch->w))
             return fg_fail(err, FG_EINVAL, "%s.json: %s is too wide to fuse at width %d", model,
                            spec->ends[b], ch->w);
-        s->block_profile.macs[NN_OP_BLOCK] += nn_block_macs(&ch->blocks[b], ch->h, ch->w);
+        s->block_profile.macs[NN_OP_BLOCK] +=
+            (uint64_t)s->batch * nn_block_macs(&ch->blocks[b], ch->h, ch->w);
     }
     return FG_OK;
 }
