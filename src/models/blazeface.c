@@ -22,10 +22,12 @@
 #define HEAD8_ROWS 384  /* 8x8 cells x 6 anchors */
 #define REGRESSORS 16
 
-/* The graph runs as three XNNPACK runtimes with the residual blocks of its two 24-channel
- * stages (128x128 and 64x64) between them, fused (src/nn/block.c): in XNNPACK those blocks were
- * 60% of the network's time, bound by memory traffic. */
+/* The graph runs as its first convolution (src/nn/conv.c: XNNPACK's GEMM tiles left a third of
+ * it idle), the residual blocks of its 24-channel stage at 128x128, an XNNPACK runtime, the
+ * blocks of the stage at 64x64 and a second runtime for the rest. The blocks are fused
+ * (src/nn/block.c): in XNNPACK they were 60% of the network's time, bound by memory traffic. */
 #define PREFIX "StatefulPartitionedCall/functional_1/"
+#define INPUT_NODE "input"
 #define STAGE_BLOCKS 7
 
 static const struct stage {
@@ -45,8 +47,10 @@ static const struct stage {
 #define STAGE_C 24
 
 struct fgm_blaze {
-    nn_runtime *rt[3]; /* input -> STAGES[0].input; its last block -> STAGES[1].input; -> heads */
+    nn_conv first;     /* INPUT_NODE -> STAGES[0].input */
+    nn_runtime *rt[2]; /* STAGES[0]'s last block -> STAGES[1].input; its last block -> heads */
     nn_block blocks[2][STAGE_BLOCKS];
+    float *input;      /* 256x256x3, what fgm_blaze_input hands out */
     float *scratch[2]; /* ping-pong between blocks, 128x128x24 each */
     int profiling;
     nn_profile block_profile;
@@ -77,15 +81,24 @@ static int open_parts(fgm_blaze *m, const char *model_dir, int threads, fg_error
 {
     /* Logits and regressors of the 16x16 head, then of the 8x8 head. */
     static const char *const heads[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
-    const char *const first[1] = {STAGES[0].input}, *const second[1] = {STAGES[1].input};
-    const nn_graph_model_options opts[3] = {
-        {NULL, first, 1, {FGM_BLAZE_INPUT, FGM_BLAZE_INPUT, 3}, 1, threads, NULL},
+    const char *const second[1] = {STAGES[1].input};
+    const nn_graph_model_options opts[2] = {
         {NULL, second, 1, {128, 128, STAGE_C}, 1, threads, STAGES[0].relus[STAGE_BLOCKS - 1]},
         {NULL, heads, 4, {64, 64, STAGE_C}, 1, threads, STAGES[1].relus[STAGE_BLOCKS - 1]},
     };
     int rc;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         if ((rc = nn_graph_model_load(model_dir, "blazeface", &opts[i], &m->rt[i], err))) return rc;
+    if ((rc = nn_graph_model_conv(model_dir, "blazeface", INPUT_NODE, STAGES[0].input, &m->first,
+                                  err)))
+        return rc;
+    if (m->first.k != 5 || m->first.stride != 2 || m->first.cin != 3 || m->first.cout != STAGE_C)
+        return fg_fail(err, FG_EMODEL_CORRUPT,
+                       "blazeface.json: %s is a %dx%d stride-%d convolution of %d -> %d channels, "
+                       "not 5x5 stride 2 of 3 -> %d",
+                       STAGES[0].input, m->first.k, m->first.k, m->first.stride, m->first.cin,
+                       m->first.cout, STAGE_C);
+    m->block_profile.macs[NN_OP_CONV] += nn_conv_macs(&m->first, FGM_BLAZE_INPUT, FGM_BLAZE_INPUT);
     for (int s = 0; s < 2; s++) {
         if ((rc = nn_graph_model_blocks(model_dir, "blazeface", STAGES[s].input, STAGES[s].relus,
                                         STAGE_BLOCKS, m->blocks[s], err)))
@@ -101,6 +114,8 @@ static int open_parts(fgm_blaze *m, const char *model_dir, int threads, fg_error
     for (int i = 0; i < 2; i++)
         if (!(m->scratch[i] = malloc(sizeof(float) * 128 * 128 * STAGE_C)))
             return fg_fail(err, FG_ENOMEM, "out of memory for BlazeFace");
+    if (!(m->input = malloc(sizeof(float) * FGM_BLAZE_INPUT * FGM_BLAZE_INPUT * 3)))
+        return fg_fail(err, FG_ENOMEM, "out of memory for BlazeFace");
     m->profiling = nn_profiling();
     return FG_OK;
 }
@@ -124,11 +139,13 @@ int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error
 void fgm_blaze_free(fgm_blaze *m)
 {
     if (!m) return;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         nn_runtime_free(m->rt[i]);
+    nn_conv_free(&m->first);
     for (int s = 0; s < 2; s++)
         for (int b = 0; b < STAGE_BLOCKS; b++)
             nn_block_free(&m->blocks[s][b]);
+    free(m->input);
     free(m->scratch[0]);
     free(m->scratch[1]);
     free(m);
@@ -137,7 +154,7 @@ void fgm_blaze_free(fgm_blaze *m)
 void fgm_blaze_profile(const fgm_blaze *m, nn_profile *out)
 {
     memset(out, 0, sizeof *out);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         nn_profile p;
         nn_runtime_profile(m->rt[i], &p);
         nn_profile_add(out, &p);
@@ -147,7 +164,7 @@ void fgm_blaze_profile(const fgm_blaze *m, nn_profile *out)
 
 float *fgm_blaze_input(fgm_blaze *m)
 {
-    return nn_runtime_input(m->rt[0]);
+    return m->input;
 }
 
 const float *fgm_blaze_anchors(const fgm_blaze *m)
@@ -155,7 +172,8 @@ const float *fgm_blaze_anchors(const fgm_blaze *m)
     return &m->anchors[0][0];
 }
 
-/* Stage s's blocks from x into y, through the scratch buffers. */
+/* Stage s's blocks from x into y, through the scratch buffers: block b writes scratch[b % 2],
+ * so x may be scratch[1]. */
 static void run_stage(fgm_blaze *m, int s, const float *x, float *y)
 {
     const int size = STAGES[s].size;
@@ -168,20 +186,28 @@ static void run_stage(fgm_blaze *m, int s, const float *x, float *y)
     if (m->profiling) m->block_profile.ms[NN_OP_BLOCK] += (fg_monotonic() - start) * 1e3;
 }
 
+/* The first convolution from the input into scratch[1], where stage 0 starts. */
+static const float *run_first(fgm_blaze *m)
+{
+    const double start = m->profiling ? fg_monotonic() : 0;
+    nn_conv_run_on(&m->first, m->input, m->scratch[1], FGM_BLAZE_INPUT, FGM_BLAZE_INPUT, m->rt[0]);
+    if (m->profiling) m->block_profile.ms[NN_OP_CONV] += (fg_monotonic() - start) * 1e3;
+    return m->scratch[1];
+}
+
 /* Human sorts the four outputs by size and concatenates [logit | regressors] per head, the
  * 16x16 head first (BLAZEFACE.md section 1). */
 int fgm_blaze_forward(fgm_blaze *m, const float **rows, fg_error *err)
 {
     int rc;
+    run_stage(m, 0, run_first(m), nn_runtime_input(m->rt[0]));
     if ((rc = nn_run(m->rt[0], err))) return rc;
-    run_stage(m, 0, nn_runtime_output(m->rt[0], 0, NULL), nn_runtime_input(m->rt[1]));
+    run_stage(m, 1, nn_runtime_output(m->rt[0], 0, NULL), nn_runtime_input(m->rt[1]));
     if ((rc = nn_run(m->rt[1], err))) return rc;
-    run_stage(m, 1, nn_runtime_output(m->rt[1], 0, NULL), nn_runtime_input(m->rt[2]));
-    if ((rc = nn_run(m->rt[2], err))) return rc;
     if (m->profiling) m->block_profile.runs++;
     for (int head = 0; head < 2; head++) {
-        const float *logits = nn_runtime_output(m->rt[2], 2 * head, NULL);
-        const float *regs = nn_runtime_output(m->rt[2], 2 * head + 1, NULL);
+        const float *logits = nn_runtime_output(m->rt[1], 2 * head, NULL);
+        const float *regs = nn_runtime_output(m->rt[1], 2 * head + 1, NULL);
         int first = head ? HEAD16_ROWS : 0, n = head ? HEAD8_ROWS : HEAD16_ROWS;
         for (int r = 0; r < n; r++) {
             m->rows[first + r][0] = logits[r];
