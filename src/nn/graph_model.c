@@ -1048,7 +1048,7 @@ static const nn_tensor *const_input(gm *m, gm_node *n, int i, int rank, const in
         return NULL;
     }
     if (t->rank != rank || memcmp(t->shape, shape, sizeof(int) * (size_t)rank) != 0) {
-        node_fail(m, n, "the weights %s do not have the block's shape", c->name);
+        node_fail(m, n, "the weights %s do not have the expected shape", c->name);
         return NULL;
     }
     return t;
@@ -1171,41 +1171,170 @@ static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
     return b->dw && b->w && b->bias;
 }
 
-int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
-                          const char *const *relus, int n, nn_block *out, fg_error *err)
+/* Indexes the nodes of a parsed model.json, decodes its weights and calls read(m, ctx), which
+ * records any error on m->g; returns that error (or the decoding's). what names the model in
+ * messages. */
+typedef void (*gm_reader)(gm *m, void *ctx);
+static int read_parsed(const json_t *root, const nn_blob *shards, size_t nshards, const char *what,
+                       gm_reader read, void *ctx, fg_error *err)
 {
-    char file[256];
-    size_t nshards = 0;
-    nn_blob *shards = NULL;
-    json_t *root;
     gm m = {0};
     int rc;
 
-    memset(out, 0, sizeof *out * (size_t)(n > 0 ? n : 0));
-    if ((rc = read_model(model_dir, model, file, &root, &shards, &nshards, err))) return rc;
-    m.what = file;
+    m.what = what;
+    if (!json_is_object(root)) return fg_fail(err, FG_EMODEL_CORRUPT, "%s: not JSON", what);
     if (!(rc = index_nodes(&m, root, err)) &&
         !(rc = nn_weights_decode(json_object_get(root, "weightsManifest"), shards, nshards, m.what,
                                  &m.w, err))) {
         if (!(m.g = nn_graph_new(1))) {
             rc = fg_fail(err, FG_ENOMEM, "out of memory");
         } else {
-            for (int i = 0; i < n; i++) {
-                gm_node *relu = find_node(&m, relus[i]);
-                if (!relu) {
-                    nn_graph_fail(m.g, FG_EMODEL_CORRUPT, "%s: no node named %s", m.what, relus[i]);
-                    break;
-                }
-                if (!read_block(&m, relu, i ? relus[i - 1] : input, &out[i])) break;
-            }
+            read(&m, ctx);
             rc = nn_graph_error(m.g, err);
         }
     }
+    gm_free(&m);
+    return rc;
+}
+
+/* read_parsed on <model_dir>/<model>.json and its weight files (SHA-256 checked). */
+static int read_nodes(const char *model_dir, const char *model, gm_reader read, void *ctx,
+                      fg_error *err)
+{
+    char file[256];
+    size_t nshards = 0;
+    nn_blob *shards = NULL;
+    json_t *root;
+    int rc;
+
+    if ((rc = read_model(model_dir, model, file, &root, &shards, &nshards, err))) return rc;
+    rc = read_parsed(root, shards, nshards, file, read, ctx, err);
+    nn_free_shards(shards, nshards);
+    json_decref(root);
+    return rc;
+}
+
+/* The node called name, or NULL with the error recorded. */
+static gm_node *named_node(gm *m, const char *name)
+{
+    gm_node *n = find_node(m, name);
+    if (!n) nn_graph_fail(m->g, FG_EMODEL_CORRUPT, "%s: no node named %s", m->what, name);
+    return n;
+}
+
+typedef struct blocks_request {
+    const char *input;
+    const char *const *relus;
+    int n;
+    nn_block *out;
+} blocks_request;
+
+static void read_blocks(gm *m, void *ctx)
+{
+    const blocks_request *r = ctx;
+    for (int i = 0; i < r->n; i++) {
+        gm_node *relu = named_node(m, r->relus[i]);
+        if (!relu || !read_block(m, relu, i ? r->relus[i - 1] : r->input, &r->out[i])) break;
+    }
+}
+
+int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
+                          const char *const *relus, int n, nn_block *out, fg_error *err)
+{
+    blocks_request r = {input, relus, n, out};
+    int rc;
+
+    memset(out, 0, sizeof *out * (size_t)(n > 0 ? n : 0));
+    rc = read_nodes(model_dir, model, read_blocks, &r, err);
     if (rc)
         for (int i = 0; i < n; i++)
             nn_block_free(&out[i]);
-    gm_free(&m);
-    nn_free_shards(shards, nshards);
+    return rc;
+}
+
+/* ---- direct convolutions ------------------------------------------------------------------ */
+
+typedef struct conv_request {
+    const char *input, *name;
+    nn_conv *out;
+} conv_request;
+
+/* Checks that the node is a SAME-padded convolution with a bias and a ReLU reading `input`, and
+ * copies its weights. */
+static void read_conv(gm *m, void *ctx)
+{
+    const conv_request *r = ctx;
+    gm_node *n = named_node(m, r->name), *x, *kn;
+    const nn_tensor *kt, *k, *bias;
+    fused f;
+    nn_padding pad;
+    int stride;
+
+    if (!n) return;
+    if (strcmp(n->op, "_FusedConv2D") != 0) {
+        node_fail(m, n, "is not a _FusedConv2D");
+        return;
+    }
+    if (!fused_attrs(m, n, &f) || !window_attrs(m, n, &stride, &pad)) return;
+    if (!f.bias || f.act != F_RELU) {
+        node_fail(m, n, "is not a convolution with a bias and a ReLU");
+        return;
+    }
+    if (pad != NN_SAME) {
+        node_fail(m, n, "is not SAME padded");
+        return;
+    }
+    if (!(x = data_input(m, n, 0))) return;
+    if (strcmp(x->name, r->input) != 0) {
+        node_fail(m, n, "does not read %s", r->input);
+        return;
+    }
+    kn = data_input(m, n, 1);
+    kt = kn ? nn_weights_find(&m->w, kn->name) : NULL;
+    if (!kt || kt->rank != 4 || kt->shape[0] != kt->shape[1] || kt->shape[0] < 1 ||
+        kt->shape[0] > NN_CONV_MAX_K || kt->shape[2] < 1 || kt->shape[2] > NN_CONV_MAX_C ||
+        kt->shape[3] < 1 || kt->shape[3] > NN_CONV_MAX_C) {
+        node_fail(m, n, "has no k x k x cin x cout kernel (k <= %d, channels <= %d)", NN_CONV_MAX_K,
+                  NN_CONV_MAX_C);
+        return;
+    }
+    if (!(k = const_input(m, n, 1, 4, kt->shape)) ||
+        !(bias = const_input(m, n, 2, 1, (const int[]){kt->shape[3]})))
+        return;
+    r->out->k = kt->shape[0];
+    r->out->stride = stride;
+    r->out->cin = kt->shape[2];
+    r->out->cout = kt->shape[3];
+    r->out->w = copy_floats(m, k);
+    r->out->bias = copy_floats(m, bias);
+}
+
+int nn_graph_model_conv(const char *model_dir, const char *model, const char *input,
+                        const char *name, nn_conv *out, fg_error *err)
+{
+    conv_request r = {input, name, out};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = read_nodes(model_dir, model, read_conv, &r, err))) nn_conv_free(out);
+    return rc;
+}
+
+int nn_graph_model_conv_parse(const void *json, size_t json_size, const nn_blob *shards,
+                              size_t nshards, const char *what, const char *input, const char *name,
+                              nn_conv *out, fg_error *err)
+{
+    conv_request r = {input, name, out};
+    json_error_t jerr;
+    json_t *root;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    root = json_loadb(json, json_size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return fg_fail(err, nn_json_error_code(&jerr, 0), "%s: not JSON (%s, line %d)", what,
+                       jerr.text, jerr.line);
+    if ((rc = read_parsed(root, shards, nshards, what, read_conv, &r, err))) nn_conv_free(out);
     json_decref(root);
     return rc;
 }

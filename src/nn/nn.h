@@ -294,6 +294,47 @@ void nn_block_free(nn_block *b);
 int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
                           const char *const *relus, int n, nn_block *out, fg_error *err);
 
+/* ---- direct convolutions (conv.c) ----------------------------------------------------- */
+
+#define NN_CONV_MAX_K 16
+#define NN_CONV_MAX_C 256
+
+/* y = relu(conv(x) + bias): a k x k kernel, stride `stride`, TF's SAME padding (out =
+ * ceil(in / stride)), cin channels in and cout out, NHWC, one image. BlazeFace's first layer
+ * (5x5 stride 2, 3 -> 24), which conv.c says why it runs outside XNNPACK. */
+typedef struct nn_conv {
+    int k, stride, cin, cout;
+    float *w;    /* [k][k][cin][cout] (HWIO, as TF stores it) */
+    float *bias; /* [cout] */
+} nn_conv;
+
+/* The output's height and width for an h x w input. */
+void nn_conv_output_size(const nn_conv *cv, int h, int w, int *oh, int *ow);
+/* x is h * w * cin floats, y oh * ow * cout (nn_conv_output_size); they must not overlap. */
+void nn_conv_run(const nn_conv *cv, const float *x, float *y, int h, int w);
+/* nn_conv_run on the threads of rt's pool (in bands of output rows); one thread when rt has
+ * none. */
+void nn_conv_run_on(const nn_conv *cv, const float *x, float *y, int h, int w,
+                    const nn_runtime *rt);
+/* The plain C loop nn_conv_run falls back on (the tests compare the two). */
+void nn_conv_run_portable(const nn_conv *cv, const float *x, float *y, int h, int w);
+/* Multiply-adds of one run on an h x w input (every tap, as graph.c counts a convolution's). */
+uint64_t nn_conv_macs(const nn_conv *cv, int h, int w);
+void nn_conv_free(nn_conv *cv);
+
+/* Reads the convolution ending in node `name` of <model_dir>/<model>.json (SHA-256 checked like
+ * nn_graph_model_load): a _FusedConv2D [BiasAdd, Relu] with a square k x k kernel (k <=
+ * NN_CONV_MAX_K), equal strides, SAME padding, NHWC, no dilation, cin and cout <= NN_CONV_MAX_C,
+ * reading the node `input`; anything else is a model_corrupt error naming the node. Free it with
+ * nn_conv_free. */
+int nn_graph_model_conv(const char *model_dir, const char *model, const char *input,
+                        const char *name, nn_conv *out, fg_error *err);
+/* The same from memory, with no file access and no hash check (as nn_graph_model_parse): what
+ * names the model in messages. */
+int nn_graph_model_conv_parse(const void *json, size_t json_size, const nn_blob *shards,
+                              size_t nshards, const char *what, const char *input, const char *name,
+                              nn_conv *out, fg_error *err);
+
 /* ---- a graph model with fused stages (staged.c) ----------------------------------------- */
 
 #define NN_STAGED_MAX_CHAINS 8
@@ -308,8 +349,10 @@ typedef struct nn_chain_spec {
 
 /* A graph model run as nchains + 1 XNNPACK runtimes with the chains' blocks fused between them
  * (nn_block_run_on, on the runtimes' threads); opts as nn_graph_model_load's for the whole
- * model. The result is the model's, up to float32 rounding. A chain that is not a chain of
- * residual blocks, or whose input is not h x w x c, is a model_corrupt error naming the node. */
+ * model. When opts->input_node is the first chain's input, the input is that chain's (opts->input
+ * its h x w x c) and there is no runtime before it. The result is the model's, up to float32
+ * rounding. A chain that is not a chain of residual blocks, or whose input is not h x w x c, is a
+ * model_corrupt error naming the node. */
 typedef struct nn_staged nn_staged;
 int nn_staged_open(const char *model_dir, const char *model, const nn_graph_model_options *opts,
                    const nn_chain_spec *chains, int nchains, nn_staged **out, fg_error *err);
@@ -317,7 +360,7 @@ void nn_staged_free(nn_staged *s);
 float *nn_staged_input(nn_staged *s);
 int nn_staged_run(nn_staged *s, fg_error *err);
 const float *nn_staged_output(const nn_staged *s, int i, size_t *count);
-/* The first runtime (its thread pool, batch); the profile of every runtime and chain. */
+/* The first runtime (its thread pool); the profile of every runtime and chain. */
 const nn_runtime *nn_staged_runtime(const nn_staged *s);
 void nn_staged_profile(const nn_staged *s, nn_profile *out);
 

@@ -2,7 +2,9 @@
  * staged.c - a graph model run as XNNPACK runtimes with chains of fused residual blocks
  * (block.c) between them: runtime 0 computes the first chain's input from the model's input,
  * runtime i + 1 the next chain's input (or the model's outputs) from chain i's last block.
- * BlazeFace's and FaceMesh's high-resolution stages run this way (block.c says why).
+ * When the model's input is the first chain's input (a caller that computes the layers before
+ * it itself) there is no runtime 0. BlazeFace's, FaceMesh's and the iris net's high-resolution
+ * stages run this way (block.c says why).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,8 @@ typedef struct chain {
 
 struct nn_staged {
     int nchains, batch, profiling;
-    nn_runtime *rt[NN_STAGED_MAX_CHAINS + 1];
+    nn_runtime *rt[NN_STAGED_MAX_CHAINS + 1]; /* rt[0] NULL when input is set */
+    float *input;                             /* the first chain's input, when it is the model's */
     chain chains[NN_STAGED_MAX_CHAINS];
     float *scratch[2]; /* ping-pong between a chain's blocks, one image */
     nn_profile block_profile;
@@ -87,7 +90,15 @@ static int open_parts(nn_staged *s, const char *model_dir, const char *model,
         const size_t n = (size_t)s->chains[i].h * s->chains[i].w * s->chains[i].c;
         scratch = n > scratch ? n : scratch;
     }
-    for (int i = 0; i <= s->nchains; i++)
+    if (opts->input_node && s->nchains && strcmp(opts->input_node, specs[0].input) == 0) {
+        const chain *first = &s->chains[0];
+        if (opts->input[0] != first->h || opts->input[1] != first->w || opts->input[2] != first->c)
+            return fg_fail(err, FG_EMODEL_CORRUPT, "%s.json: %s is not %dx%dx%d", model,
+                           specs[0].input, opts->input[0], opts->input[1], opts->input[2]);
+        if (!(s->input = malloc(sizeof(float) * s->batch * first->h * first->w * first->c)))
+            return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
+    }
+    for (int i = s->input ? 1 : 0; i <= s->nchains; i++)
         if ((rc = open_runtime(s, model_dir, model, opts, specs, i, err))) return rc;
     for (int i = 0; i < 2; i++)
         if (!(s->scratch[i] = malloc(sizeof(float) * scratch)))
@@ -127,6 +138,7 @@ void nn_staged_free(nn_staged *s)
             nn_block_free(&s->chains[i].blocks[b]);
         free(s->chains[i].blocks);
     }
+    free(s->input);
     free(s->scratch[0]);
     free(s->scratch[1]);
     free(s);
@@ -134,7 +146,7 @@ void nn_staged_free(nn_staged *s)
 
 float *nn_staged_input(nn_staged *s)
 {
-    return nn_runtime_input(s->rt[0]);
+    return s->input ? s->input : nn_runtime_input(s->rt[0]);
 }
 
 const float *nn_staged_output(const nn_staged *s, int i, size_t *count)
@@ -144,7 +156,7 @@ const float *nn_staged_output(const nn_staged *s, int i, size_t *count)
 
 const nn_runtime *nn_staged_runtime(const nn_staged *s)
 {
-    return s->rt[0];
+    return s->rt[s->input ? 1 : 0];
 }
 
 /* Chain i's blocks, image by image, from x into y through the scratch buffers. */
@@ -156,7 +168,7 @@ static void run_chain(nn_staged *s, int i, const float *x, float *y)
         const float *from = x + image * n;
         for (int b = 0; b < ch->n; b++) {
             float *to = b == ch->n - 1 ? y + image * n : s->scratch[b % 2];
-            nn_block_run_on(&ch->blocks[b], from, to, ch->h, ch->w, s->rt[0]);
+            nn_block_run_on(&ch->blocks[b], from, to, ch->h, ch->w, nn_staged_runtime(s));
             from = to;
         }
     }
@@ -167,10 +179,11 @@ int nn_staged_run(nn_staged *s, fg_error *err)
     int rc;
     double blocks = 0;
     for (int i = 0; i <= s->nchains; i++) {
-        if ((rc = nn_run(s->rt[i], err))) return rc;
+        if (s->rt[i] && (rc = nn_run(s->rt[i], err))) return rc;
         if (i == s->nchains) break;
         const double start = s->profiling ? fg_monotonic() : 0;
-        run_chain(s, i, nn_runtime_output(s->rt[i], 0, NULL), nn_runtime_input(s->rt[i + 1]));
+        const float *x = s->rt[i] ? nn_runtime_output(s->rt[i], 0, NULL) : s->input;
+        run_chain(s, i, x, nn_runtime_input(s->rt[i + 1]));
         if (s->profiling) blocks += fg_monotonic() - start;
     }
     if (s->profiling) {
@@ -183,7 +196,7 @@ int nn_staged_run(nn_staged *s, fg_error *err)
 void nn_staged_profile(const nn_staged *s, nn_profile *out)
 {
     memset(out, 0, sizeof *out);
-    for (int i = 0; i <= s->nchains; i++) {
+    for (int i = s->input ? 1 : 0; i <= s->nchains; i++) {
         nn_profile p;
         nn_runtime_profile(s->rt[i], &p);
         nn_profile_add(out, &p);
