@@ -23,8 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <pthreadpool.h>
-
 #include "nn/nn.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -258,15 +256,6 @@ TARGET static void row_avx2(const nn_block *b, const float *const taps[3], const
 
 static const kernels AVX2 = {expand_avx2, row_avx2};
 
-static int have_avx2_fma(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
-}
 #endif
 
 /* ---- rows --------------------------------------------------------------------------------- */
@@ -304,7 +293,7 @@ static void rows_with(const nn_block *b, const kernels *k, const float *x, float
 static void rows(const nn_block *b, const float *x, float *y, int h, int w, int y0, int y1)
 {
 #ifdef HAVE_X86
-    if (b->c % 8 == 0 && b->m % 8 == 0 && have_avx2_fma()) {
+    if (b->c % 8 == 0 && b->m % 8 == 0 && nn_have_avx2_fma()) {
         rows_with(b, &AVX2, x, y, h, w, y0, y1);
         return;
     }
@@ -322,33 +311,25 @@ void nn_block_run(const nn_block *b, const float *x, float *y, int h, int w)
     rows(b, x, y, h, w, 0, h);
 }
 
-/* Bands of rows on a thread pool: every output row reads only x, so bands are independent. */
-#define BAND_ROWS 8
-
-typedef struct band_task {
+typedef struct block_task {
     const nn_block *b;
     const float *x;
     float *y;
     int h, w;
-} band_task;
+} block_task;
 
-static void band(void *ctx, size_t i)
+static void block_rows(void *ctx, int y0, int y1)
 {
-    const band_task *t = ctx;
-    int y0 = (int)i * BAND_ROWS, y1 = y0 + BAND_ROWS < t->h ? y0 + BAND_ROWS : t->h;
+    const block_task *t = ctx;
     rows(t->b, t->x, t->y, t->h, t->w, y0, y1);
 }
 
+/* Every output row reads only x, so bands of rows are independent. */
 void nn_block_run_on(const nn_block *b, const float *x, float *y, int h, int w,
                      const nn_runtime *rt)
 {
-    pthreadpool_t pool = rt ? nn_runtime_threadpool(rt) : NULL;
-    band_task t = {b, x, y, h, w};
-    if (!pool || h <= BAND_ROWS) {
-        rows(b, x, y, h, w, 0, h);
-        return;
-    }
-    pthreadpool_parallelize_1d(pool, band, &t, (size_t)(h + BAND_ROWS - 1) / BAND_ROWS, 0);
+    block_task t = {b, x, y, h, w};
+    nn_parallel_rows(rt, h, block_rows, &t);
 }
 
 int nn_block_fits(const nn_block *b, int w)

@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <pthreadpool.h>
-
 #include "nn/nn.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -186,21 +184,12 @@ TARGET static void rows_5x5(const nn_conv *cv, const float *x, float *y, int h, 
     }
 }
 
-static int have_avx2_fma(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
-}
 #endif
 
 static void rows(const nn_conv *cv, const float *x, float *y, int h, int w, int y0, int y1)
 {
 #ifdef HAVE_X86
-    if (cv->k == K && cv->stride == S && cv->cin == CIN && cv->cout == COUT && have_avx2_fma()) {
+    if (cv->k == K && cv->stride == S && cv->cin == CIN && cv->cout == COUT && nn_have_avx2_fma()) {
         rows_5x5(cv, x, y, h, w, y0, y1);
         return;
     }
@@ -215,34 +204,26 @@ void nn_conv_run(const nn_conv *cv, const float *x, float *y, int h, int w)
     rows(cv, x, y, h, w, 0, oh);
 }
 
-/* Bands of output rows on a thread pool: every output row reads only x. */
-#define BAND_ROWS 8
-
-typedef struct band_task {
+typedef struct conv_task {
     const nn_conv *cv;
     const float *x;
     float *y;
-    int h, w, oh;
-} band_task;
+    int h, w;
+} conv_task;
 
-static void band(void *ctx, size_t i)
+static void conv_rows(void *ctx, int y0, int y1)
 {
-    const band_task *t = ctx;
-    int y0 = (int)i * BAND_ROWS, y1 = y0 + BAND_ROWS < t->oh ? y0 + BAND_ROWS : t->oh;
+    const conv_task *t = ctx;
     rows(t->cv, t->x, t->y, t->h, t->w, y0, y1);
 }
 
+/* Every output row reads only x, so bands of rows are independent. */
 void nn_conv_run_on(const nn_conv *cv, const float *x, float *y, int h, int w, const nn_runtime *rt)
 {
-    pthreadpool_t pool = rt ? nn_runtime_threadpool(rt) : NULL;
-    band_task t = {cv, x, y, h, w, 0};
-    int ow;
-    nn_conv_output_size(cv, h, w, &t.oh, &ow);
-    if (!pool || t.oh <= BAND_ROWS) {
-        rows(cv, x, y, h, w, 0, t.oh);
-        return;
-    }
-    pthreadpool_parallelize_1d(pool, band, &t, (size_t)(t.oh + BAND_ROWS - 1) / BAND_ROWS, 0);
+    conv_task t = {cv, x, y, h, w};
+    int oh, ow;
+    nn_conv_output_size(cv, h, w, &oh, &ow);
+    nn_parallel_rows(rt, oh, conv_rows, &t);
 }
 
 uint64_t nn_conv_macs(const nn_conv *cv, int h, int w)

@@ -251,6 +251,15 @@ typedef void (*nn_build_fn)(nn_builder *b, void *ctx);
 int nn_model_open(const char *model_dir, const char *model, int num_outputs, int threads,
                   nn_build_fn build, void *ctx, nn_runtime **out, fg_error *err);
 
+/* ---- hand-written kernels (rows.c) ------------------------------------------------------ */
+
+/* 1 when the CPU has AVX2 and FMA, which the kernels' fast paths need. */
+int nn_have_avx2_fma(void);
+/* fn(ctx, y0, y1) over the rows [0, n) in bands on rt's thread pool, or in one call on this
+ * thread when rt has no pool. Bands must be independent (each writes only its own rows). */
+typedef void (*nn_rows_fn)(void *ctx, int y0, int y1);
+void nn_parallel_rows(const nn_runtime *rt, int n, nn_rows_fn fn, void *ctx);
+
 /* ---- fused residual blocks (block.c) --------------------------------------------------- */
 
 #define NN_BLOCK_MAX_C 256

@@ -1,0 +1,48 @@
+/*
+ * rows.c - what the hand-written kernels (block.c, conv.c) share: the CPU check for their
+ * AVX2+FMA paths, and running a kernel's output rows in bands on a runtime's thread pool.
+ */
+#include <pthreadpool.h>
+
+#include "nn/nn.h"
+
+int nn_have_avx2_fma(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+/* Output rows in bands of 8: enough work per task, and bands for both threads of a 16-row map. */
+#define BAND_ROWS 8
+
+typedef struct band_task {
+    nn_rows_fn fn;
+    void *ctx;
+    int n;
+} band_task;
+
+static void band(void *ctx, size_t i)
+{
+    const band_task *t = ctx;
+    const int y0 = (int)i * BAND_ROWS, y1 = y0 + BAND_ROWS < t->n ? y0 + BAND_ROWS : t->n;
+    t->fn(t->ctx, y0, y1);
+}
+
+void nn_parallel_rows(const nn_runtime *rt, int n, nn_rows_fn fn, void *ctx)
+{
+    pthreadpool_t pool = rt ? nn_runtime_threadpool(rt) : NULL;
+    band_task t = {fn, ctx, n};
+    if (!pool || n <= BAND_ROWS) {
+        fn(ctx, 0, n);
+        return;
+    }
+    pthreadpool_parallelize_1d(pool, band, &t, (size_t)(n + BAND_ROWS - 1) / BAND_ROWS, 0);
+}
