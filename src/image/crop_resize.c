@@ -17,10 +17,7 @@
 #include <string.h>
 
 #include "image/image.h"
-
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include "image/simd.h"
 
 /* A column of the crop: its left and right source offsets (pixel * channels) and weight. */
 typedef struct column {
@@ -54,33 +51,61 @@ static void hpass_scalar(const fgi_pixels *src, const void *row, const column *c
     }
 }
 
-#ifdef __SSE2__
-/* The same for three channels, four lanes at a time: each store's fourth lane is overwritten by
- * the next column, so the last column of the range is left to the caller. The loads read one
- * element past the right neighbour, hence `safe`: columns whose neighbours are not the row's
- * last pixel. */
+#ifdef FGI_X86
+/* Column c's left (or right) pixel as four floats, the fourth from the next pixel. */
+static __m128 pixel4(const fgi_pixels *src, const void *row, size_t offset)
+{
+    if (!src->u8) return _mm_loadu_ps((const float *)row + offset);
+    uint32_t bytes;
+    memcpy(&bytes, (const uint8_t *)row + offset, 4);
+    const __m128i zero = _mm_setzero_si128();
+    return _mm_cvtepi32_ps(
+        _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128((int)bytes), zero), zero));
+}
+
+/* The same for three channels, a column per 4-float vector: each store's fourth lane is
+ * overwritten by the next column, so the last column of the range is left to the caller. The
+ * loads read one element past the pixel, hence the caller's range: columns whose neighbours are
+ * not the row's last pixel. */
 static void hpass_rgb_sse2(const fgi_pixels *src, const void *row, const column *cols, int from,
                            int to, float *dst)
 {
-    const __m128i zero = _mm_setzero_si128();
     for (int x = from; x < to; x++) {
         const column *c = &cols[x];
-        __m128 l, r;
-        if (src->u8) {
-            uint32_t lb, rb;
-            memcpy(&lb, (const uint8_t *)row + c->l, 4);
-            memcpy(&rb, (const uint8_t *)row + c->r, 4);
-            l = _mm_cvtepi32_ps(
-                _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128((int)lb), zero), zero));
-            r = _mm_cvtepi32_ps(
-                _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128((int)rb), zero), zero));
-        } else {
-            l = _mm_loadu_ps((const float *)row + c->l);
-            r = _mm_loadu_ps((const float *)row + c->r);
-        }
-        const __m128 v = _mm_add_ps(l, _mm_mul_ps(_mm_sub_ps(r, l), _mm_set1_ps(c->fx)));
-        _mm_storeu_ps(dst + (size_t)x * 3, v);
+        const __m128 l = pixel4(src, row, c->l), r = pixel4(src, row, c->r);
+        _mm_storeu_ps(dst + (size_t)x * 3,
+                      _mm_add_ps(l, _mm_mul_ps(_mm_sub_ps(r, l), _mm_set1_ps(c->fx))));
     }
+}
+
+/* Two pixels (columns a and b) in one 8-float vector, as pixel4 gives each. */
+FGI_TARGET_AVX2 static __m256 pixel8(const fgi_pixels *src, const void *row, size_t a, size_t b)
+{
+    if (!src->u8)
+        return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps((const float *)row + a)),
+                                    _mm_loadu_ps((const float *)row + b), 1);
+    uint32_t lo, hi;
+    memcpy(&lo, (const uint8_t *)row + a, 4);
+    memcpy(&hi, (const uint8_t *)row + b, 4);
+    const __m128i both = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)lo), _mm_cvtsi32_si128((int)hi));
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(both));
+}
+
+/* hpass_rgb_sse2 two columns per 8-float vector. */
+FGI_TARGET_AVX2 static void hpass_rgb_avx2(const fgi_pixels *src, const void *row,
+                                           const column *cols, int from, int to, float *dst)
+{
+    int x = from;
+    for (; x + 1 < to; x += 2) {
+        const column *c = &cols[x], *d = &cols[x + 1];
+        const __m256 l = pixel8(src, row, c->l, d->l), r = pixel8(src, row, c->r, d->r);
+        const __m256 fx =
+            _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(c->fx)), _mm_set1_ps(d->fx), 1);
+        const __m256 v = _mm256_add_ps(l, _mm256_mul_ps(_mm256_sub_ps(r, l), fx));
+        _mm_storeu_ps(dst + (size_t)x * 3, _mm256_castps256_ps128(v));
+        _mm_storeu_ps(dst + (size_t)x * 3 + 3, _mm256_extractf128_ps(v, 1));
+    }
+    hpass_rgb_sse2(src, row, cols, x, to, dst);
 }
 #endif
 
@@ -90,10 +115,13 @@ static void hpass(const fgi_pixels *src, size_t y, const column *cols, int out_w
 {
     const size_t elems = y * (size_t)src->width * (size_t)src->channels;
     const void *row = src->u8 ? (const void *)(src->u8 + elems) : (const void *)(src->f32 + elems);
-#ifdef __SSE2__
+#ifdef FGI_X86
     if (vec_from < vec_to) {
         hpass_scalar(src, row, cols, 0, vec_from, dst);
-        hpass_rgb_sse2(src, row, cols, vec_from, vec_to - 1, dst);
+        if (fgi_have_avx2())
+            hpass_rgb_avx2(src, row, cols, vec_from, vec_to - 1, dst);
+        else
+            hpass_rgb_sse2(src, row, cols, vec_from, vec_to - 1, dst);
         hpass_scalar(src, row, cols, vec_to - 1, out_w, dst);
         return;
     }
@@ -118,9 +146,9 @@ static void blend_portable(const float *top, const float *bottom, size_t n, floa
     blend_row(top, bottom, n, fy, norm, row);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void
-blend_avx2(const float *top, const float *bottom, size_t n, float fy, fgi_norm norm, float *row)
+#ifdef FGI_X86
+FGI_TARGET_AVX2 static void blend_avx2(const float *top, const float *bottom, size_t n, float fy,
+                                       fgi_norm norm, float *row)
 {
     blend_row(top, bottom, n, fy, norm, row);
 }
@@ -129,7 +157,7 @@ blend_avx2(const float *top, const float *bottom, size_t n, float fy, fgi_norm n
 static void blend(const float *top, const float *bottom, size_t n, float fy, fgi_norm norm,
                   float *row)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef FGI_X86
     if (fgi_have_avx2()) {
         blend_avx2(top, bottom, n, fy, norm, row);
         return;
@@ -138,7 +166,7 @@ static void blend(const float *top, const float *bottom, size_t n, float fy, fgi
     blend_portable(top, bottom, n, fy, norm, row);
 }
 
-/* The columns whose taps the SSE2 pass may load (three channels, a right neighbour that is not
+/* The columns whose taps the vector passes may load (three channels, a right neighbour that is not
  * the last pixel): a range [*from, *to), empty when there is none. Taps move monotonically with
  * x, so the inside columns are one range. */
 static void vector_columns(const fgi_pixels *src, const column *cols, int out_w, int *from, int *to)

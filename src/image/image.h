@@ -85,9 +85,13 @@ typedef struct fgi_norm {
     float div, sub;
 } fgi_norm;
 
-/* Whether the CPU runs AVX2 (the image kernels' vector paths; the scalar ones give the same
- * bits). */
+/* Whether the image kernels take their AVX2 paths (the CPU has AVX2 and they were not turned
+ * off); the portable paths give the same bits. */
 int fgi_have_avx2(void);
+
+/* Turns the AVX2 paths off (0) or back on where the CPU has them: for the tests that compare
+ * both paths. Not thread-safe: call it before any kernel runs. */
+void fgi_use_avx2(int on);
 
 /* tf.image.resizeBilinear(alignCorners=false, halfPixelCenters=false) exactly as the tfjs CPU
  * kernel computes it (double arithmetic, float on store): RGB8 in_w x in_h -> out_w x out_h

@@ -17,12 +17,7 @@
 #include <string.h>
 
 #include "image/image.h"
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_X86 1
-#define TARGET_AVX2 __attribute__((target("avx2")))
-#endif
+#include "image/simd.h"
 
 /* Source offsets (in elements) of the two taps, or -1 when the tap lies in the padding. */
 typedef struct axis_tap {
@@ -72,22 +67,29 @@ static void hpass_u8_inside(const uint8_t *row, const axis_tap *xt, int from, in
     }
 }
 
-#ifdef HAVE_X86
-int fgi_have_avx2(void)
+/* -1: not asked yet. */
+static int use_avx2 = -1;
+
+static int cpu_avx2(void)
 {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2");
-    }
-    return cached;
-}
+#ifdef FGI_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
 #else
+    return 0;
+#endif
+}
+
 int fgi_have_avx2(void)
 {
-    return 0;
+    if (use_avx2 < 0) use_avx2 = cpu_avx2();
+    return use_avx2;
 }
-#endif
+
+void fgi_use_avx2(int on)
+{
+    use_avx2 = on && cpu_avx2();
+}
 
 /* One output row: top + (bottom - top) * frac in double, to float, normalised. Inlined into a
  * portable and an AVX2 copy, which the compiler vectorises 2 and 4 doubles wide. */
@@ -104,9 +106,9 @@ static void vblend_portable(const double *top, const double *bot, size_t n, doub
     vblend_row(top, bot, n, frac, nm, o);
 }
 
-#ifdef HAVE_X86
-TARGET_AVX2 static void vblend_avx2(const double *top, const double *bot, size_t n, double frac,
-                                    fgi_norm nm, float *o)
+#ifdef FGI_X86
+FGI_TARGET_AVX2 static void vblend_avx2(const double *top, const double *bot, size_t n, double frac,
+                                        fgi_norm nm, float *o)
 {
     vblend_row(top, bot, n, frac, nm, o);
 }
@@ -114,8 +116,8 @@ TARGET_AVX2 static void vblend_avx2(const double *top, const double *bot, size_t
 /* hpass_u8_inside with a column's three channels in one 4-double vector (separate multiply and
  * add, as the scalar code). A pixel is loaded as 4 bytes, so no tap may be the row's last pixel;
  * the fourth lane lands on the next column, which overwrites it, so the caller does the last. */
-TARGET_AVX2 static void hpass_u8_avx2(const uint8_t *row, const axis_tap *xt, int from, int to,
-                                      double *dst)
+FGI_TARGET_AVX2 static void hpass_u8_avx2(const uint8_t *row, const axis_tap *xt, int from, int to,
+                                          double *dst)
 {
     for (int c = from; c < to; c++) {
         const axis_tap t = xt[c];
@@ -164,7 +166,7 @@ static void hpass_u8(const uint8_t *row, const axis_tap *xt, int out_w, const co
     }
     hpass_u8_edge(row, xt, 0, cr->inside_from, dst);
     int done = cr->inside_from;
-#ifdef HAVE_X86
+#ifdef FGI_X86
     if (cr->vec_to - cr->vec_from > 1 && fgi_have_avx2()) {
         hpass_u8_inside(row, xt, done, cr->vec_from, dst);
         hpass_u8_avx2(row, xt, cr->vec_from, cr->vec_to - 1, dst);
@@ -244,7 +246,7 @@ static int resize_padded(const resize_src *src, int padded_w, int before_x, int 
         }
         const double *b = t.hi == t.lo ? top : bot;
         float *o = out + (size_t)r * row_len;
-#ifdef HAVE_X86
+#ifdef FGI_X86
         if (fgi_have_avx2()) {
             vblend_avx2(top, b, row_len, t.frac, nm, o);
             continue;

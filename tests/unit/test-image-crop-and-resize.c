@@ -2,7 +2,8 @@
  * test-image-crop-and-resize.c - fgi_crop_and_resize against a per-pixel transcription of
  * tfjs-backend-wasm's cropAndResize (bilinear) followed by the normalisation as a separate op, bit
  * for bit: random RGB8 and float images of 1, 3 and 4 channels, random boxes reaching outside the
- * image or flipped, crops smaller and larger than the box, and the kernel's whole-row copy case.
+ * image or flipped, crops smaller and larger than the box, and the kernel's whole-row copy case;
+ * through the AVX2 paths and the portable ones.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -191,9 +192,13 @@ static void check_bad_arguments(void)
 
 int main(void)
 {
-    check_bad_arguments();
-    check_copy_rows();
-    check_fast_path_shapes();
-    check_random(fx_quick() ? 300 : 3000);
+    /* Both the AVX2 paths (where the CPU has them) and the portable ones. */
+    for (int avx2 = 1; avx2 >= 0; avx2--) {
+        fgi_use_avx2(avx2);
+        check_bad_arguments();
+        check_copy_rows();
+        check_fast_path_shapes();
+        check_random(fx_quick() ? 300 : 3000);
+    }
     return fg_test_done();
 }

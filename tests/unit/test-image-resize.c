@@ -177,8 +177,15 @@ int main(void)
     check_against_naive(5, 7, 11, 13, 3); /* up */
     check_against_naive(640, 480, 416, 416, 4);
     check_against_naive(1, 1, 9, 9, 5);
+    /* The AVX2 paths (where the CPU has them), then the portable ones. */
     check_random(fx_quick() ? 100 : 1000);
     check_corner_rect();
+    fgi_use_avx2(0);
+    check_random(fx_quick() ? 100 : 1000);
+    check_corner_rect();
+    check_against_naive(640, 480, 256, 256, 12);
+    check_padding(177, 238, 112, 1, 13);
+    fgi_use_avx2(1);
     check_padding(30, 17, 16, 0, 6);     /* wide, pad bottom */
     check_padding(17, 30, 16, 1, 7);     /* tall, odd diff 13: 7 after, 6 before */
     check_padding(30, 17, 40, 1, 8);     /* upscale with centred padding */
