@@ -212,7 +212,7 @@ int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, in
     column *cols = stack_cols;
     float *top = stack_rows;
     if (out_w > STACK_COLS || ch > 3) {
-        if (row_len > (SIZE_MAX / sizeof(float) - (size_t)out_w * sizeof *cols) / 2)
+        if (row_len > (SIZE_MAX - (size_t)out_w * sizeof *cols) / (2 * sizeof(float)))
             return FG_ENOMEM;
         if (!(cols = malloc((size_t)out_w * sizeof *cols + 2 * row_len * sizeof(float))))
             return FG_ENOMEM;

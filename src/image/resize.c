@@ -10,7 +10,8 @@
  * Per output column and row the two source indices and the fraction are tabulated once. The
  * horizontal pass turns the (at most two) source rows of an output row into double rows; the
  * vertical pass blends them. Zero padding is virtual: a tap that falls in the padding has no
- * source index and reads as 0.
+ * source index and reads as 0. Where the CPU has AVX2, both passes run 4 doubles at a time
+ * (a pixel's three channels per vector; separate multiply and add), the same operations.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -133,23 +134,22 @@ FGI_TARGET_AVX2 static void hpass_u8_avx2(const uint8_t *row, const axis_tap *xt
 }
 #endif
 
-/* The columns of a row by the way their taps may be read. */
+/* The columns of a row by the way their taps may be read. Taps move right with the column, so
+ * each kind is one range. */
 typedef struct column_ranges {
     int inside_from, inside_to; /* both taps in the image */
-    int vec_from, vec_to;       /* ... and neither the last pixel of a row (4-byte loads) */
+    int vec_to; /* [inside_from, vec_to): neither tap the row's last pixel (4-byte loads) */
 } column_ranges;
 
-/* Taps move monotonically with the column, so each kind of column is one range. */
 static column_ranges ranges_of(const axis_tap *xt, int out_w, ptrdiff_t last)
 {
-    column_ranges r = {0, 0, 0, 0};
-    int c = 0;
-    while (c < out_w && (xt[c].lo < 0 || xt[c].hi < 0))
-        c++;
-    r.inside_from = r.inside_to = c;
+    column_ranges r = {0, 0, 0};
+    while (r.inside_from < out_w && (xt[r.inside_from].lo < 0 || xt[r.inside_from].hi < 0))
+        r.inside_from++;
+    r.inside_to = r.inside_from;
     while (r.inside_to < out_w && xt[r.inside_to].lo >= 0 && xt[r.inside_to].hi >= 0)
         r.inside_to++;
-    r.vec_from = r.vec_to = r.inside_from;
+    r.vec_to = r.inside_from;
     while (r.vec_to < r.inside_to && xt[r.vec_to].lo < last && xt[r.vec_to].hi < last)
         r.vec_to++;
     return r;
@@ -167,9 +167,8 @@ static void hpass_u8(const uint8_t *row, const axis_tap *xt, int out_w, const co
     hpass_u8_edge(row, xt, 0, cr->inside_from, dst);
     int done = cr->inside_from;
 #ifdef FGI_X86
-    if (cr->vec_to - cr->vec_from > 1 && fgi_have_avx2()) {
-        hpass_u8_inside(row, xt, done, cr->vec_from, dst);
-        hpass_u8_avx2(row, xt, cr->vec_from, cr->vec_to - 1, dst);
+    if (cr->vec_to - cr->inside_from > 1 && fgi_have_avx2()) {
+        hpass_u8_avx2(row, xt, cr->inside_from, cr->vec_to - 1, dst);
         done = cr->vec_to - 1;
     }
 #endif
