@@ -267,7 +267,7 @@ static int pad_image(const fg_image *img, double scale, int pad, fg_image *out, 
         int sw = (int)fmax(1, lround(w * scale)), sh = (int)fmax(1, lround(h * scale));
         float *f = malloc((size_t)sw * sh * 3 * sizeof *f);
         small = malloc((size_t)sw * sh * 3);
-        if (!f || !small || fgi_resize_bilinear_u8(img->rgb, w, h, sw, sh, f)) {
+        if (!f || !small || fgi_resize_bilinear_u8(img->rgb, w, h, sw, sh, NULL, f)) {
             free(f);
             free(small);
             return FG_ENOMEM;

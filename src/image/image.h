@@ -78,11 +78,26 @@ int fgi_orient(fg_image *img, int orientation, fg_error *err);
  * fg_image_free). FG_EINVAL with a message otherwise. */
 int fgi_crop(const fg_image *img, fg_rect rect, fg_image *out, fg_error *err);
 
+/* A network's input normalisation, written with the pixels: v / div - sub, two float32 ops as
+ * tfjs's tf.sub(tf.div(x, div), sub) (x / 127.5 - 1: {127.5f, 1.0f}; x / 255: {255.0f, 0.0f}).
+ * NULL where a function takes one: the values as they are. */
+typedef struct fgi_norm {
+    float div, sub;
+} fgi_norm;
+
+/* Whether the image kernels take their AVX2 paths (the CPU has AVX2 and they were not turned
+ * off); the portable paths give the same bits. */
+int fgi_have_avx2(void);
+
+/* Turns the AVX2 paths off (0) or back on where the CPU has them: for the tests that compare
+ * both paths. Not thread-safe: call it before any kernel runs. */
+void fgi_use_avx2(int on);
+
 /* tf.image.resizeBilinear(alignCorners=false, halfPixelCenters=false) exactly as the tfjs CPU
  * kernel computes it (double arithmetic, float on store): RGB8 in_w x in_h -> out_w x out_h
- * float HWC (out holds out_w*out_h*3 floats). */
+ * float HWC (out holds out_w*out_h*3 floats), normalised by norm (NULL: none). */
 int fgi_resize_bilinear_u8(const uint8_t *rgb, int in_w, int in_h, int out_w, int out_h,
-                           float *out);
+                           const fgi_norm *norm, float *out);
 
 /* The same on a float HWC image with any number of channels. */
 int fgi_resize_bilinear_f32(const float *hwc, int in_w, int in_h, int channels, int out_w,
@@ -110,9 +125,10 @@ typedef struct fgi_pixels {
 
 /* tf.image.cropAndResize(image, [box], [0], [out_h, out_w], 'bilinear', extrapolation) as
  * tfjs-backend-wasm computes it, bit-exact: box = {y1, x1, y2, x2} relative to the image (it may
- * reach outside [0, 1]); out gets out_h x out_w x channels floats. */
+ * reach outside [0, 1]); out gets out_h x out_w x channels floats, normalised by norm (NULL:
+ * none; the extrapolation value is normalised too, as tfjs's ops after the crop do). */
 int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, int out_h,
-                        float extrapolation, float *out);
+                        float extrapolation, const fgi_norm *norm, float *out);
 
 /* tf.image.flipLeftRight of one HWC image, in place. */
 void fgi_flip_left_right(float *hwc, int w, int h, int channels);

@@ -218,7 +218,6 @@ int fgm_blaze_detect(fgm_blaze *m, const fg_image *img, float min_score, float i
                      int max_boxes, fgm_blaze_box **out, size_t *count, fg_error *err)
 {
     float *in = fgm_blaze_input(m);
-    const size_t values = (size_t)FGM_BLAZE_INPUT * FGM_BLAZE_INPUT * 3;
     const float *rows;
     int rc, n, kept = 0, selected[FGM_BLAZE_ANCHORS];
 
@@ -226,12 +225,11 @@ int fgm_blaze_detect(fgm_blaze *m, const fg_image *img, float min_score, float i
     *count = 0;
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
         return fg_fail(err, FG_EINVAL, "BlazeFace given an empty image");
+    const fgi_norm norm = {127.5f, 1.0f}; /* tf.sub(tf.div(x, 127.5), 1) */
     if ((rc = fgi_resize_bilinear_u8(img->rgb, img->width, img->height, FGM_BLAZE_INPUT,
-                                     FGM_BLAZE_INPUT, in)))
+                                     FGM_BLAZE_INPUT, &norm, in)))
         return fg_fail(err, rc, "cannot resize a %dx%d image to the BlazeFace input", img->width,
                        img->height);
-    for (size_t i = 0; i < values; i++)
-        in[i] = in[i] / 127.5f - 1.0f; /* tf.sub(tf.div(x, 127.5), 1) */
     if ((rc = fgm_blaze_forward(m, &rows, err))) return rc;
     decode_boxes(m);
 

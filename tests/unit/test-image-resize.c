@@ -60,15 +60,15 @@ static void check_by_hand(void)
      * clamped to the last column). */
     const uint8_t in[2 * 3] = {0, 0, 0, 100, 100, 100};
     float out[4 * 3];
-    CHECK_EQ_INT(fgi_resize_bilinear_u8(in, 2, 1, 4, 1, out), FG_OK);
+    CHECK_EQ_INT(fgi_resize_bilinear_u8(in, 2, 1, 4, 1, NULL, out), FG_OK);
     CHECK(out[0] == 0.0f && out[3] == 50.0f && out[6] == 100.0f && out[9] == 100.0f);
     /* Downscale 4 -> 3: ratio 4/3, s = 0, 1.333, 2.667. */
     const uint8_t in4[4 * 3] = {0, 0, 0, 30, 30, 30, 60, 60, 60, 90, 90, 90};
-    CHECK_EQ_INT(fgi_resize_bilinear_u8(in4, 4, 1, 3, 1, out), FG_OK);
+    CHECK_EQ_INT(fgi_resize_bilinear_u8(in4, 4, 1, 3, 1, NULL, out), FG_OK);
     CHECK_NEAR(out[3], 40.0, 1e-5);
     CHECK_NEAR(out[6], 80.0, 1e-5);
     /* Bad arguments. */
-    CHECK_EQ_INT(fgi_resize_bilinear_u8(in, 0, 1, 4, 1, out), FG_EINVAL);
+    CHECK_EQ_INT(fgi_resize_bilinear_u8(in, 0, 1, 4, 1, NULL, out), FG_EINVAL);
     CHECK_EQ_INT(fgi_to_batch_tensor(NULL, 2, 1, 4, 0, out), FG_EINVAL);
 }
 
@@ -81,7 +81,7 @@ static void check_against_naive(int in_w, int in_h, int out_w, int out_h, uint64
     CHECK(img && mine && ref && as_float);
     if (img && mine && ref && as_float) {
         naive_resize(img, in_w, in_h, out_w, out_h, ref);
-        CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, mine), FG_OK);
+        CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, NULL, mine), FG_OK);
         CHECKF(same_floats(mine, ref, (size_t)out_w * out_h * 3), "u8 %dx%d -> %dx%d", in_w, in_h,
                out_w, out_h);
         for (int i = 0; i < in_w * in_h * 3; i++)
@@ -94,6 +94,59 @@ static void check_against_naive(int in_w, int in_h, int out_w, int out_h, uint64
     free(mine);
     free(ref);
     free(as_float);
+}
+
+/* Random sizes (down, up, odd ratios) through the vectorised and the edge columns, with the
+ * BlazeFace normalisation written by the resize or after it: the same bits. */
+static void check_random(int rounds)
+{
+    const fgi_norm norm = {127.5f, 1.0f};
+    uint64_t state = 2024;
+    for (int i = 0; i < rounds; i++) {
+        const int in_w = 1 + (int)(fx_rand(&state) % 120), in_h = 1 + (int)(fx_rand(&state) % 60);
+        const int out_w = 1 + (int)(fx_rand(&state) % 200), out_h = 1 + (int)(fx_rand(&state) % 40);
+        const size_t n = (size_t)out_w * out_h * 3;
+        uint8_t *img = fx_noise(in_w, in_h, fx_rand(&state));
+        float *mine = malloc(sizeof(float) * n), *ref = malloc(sizeof(float) * n);
+        CHECK(img && mine && ref);
+        if (img && mine && ref) {
+            naive_resize(img, in_w, in_h, out_w, out_h, ref);
+            for (size_t k = 0; k < n; k++)
+                ref[k] = ref[k] / 127.5f - 1.0f;
+            CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, &norm, mine), FG_OK);
+            CHECKF(same_floats(mine, ref, n), "normalised %dx%d -> %dx%d", in_w, in_h, out_w,
+                   out_h);
+        }
+        free(img);
+        free(mine);
+        free(ref);
+    }
+}
+
+/* A rectangle in the bottom-right corner of an image: its last row and column are the
+ * buffer's last bytes (read past them and the sanitizer run fails). */
+static void check_corner_rect(void)
+{
+    const int w = 37, h = 29, size = 50;
+    uint8_t *img = fx_noise(w, h, 12);
+    uint8_t *crop = malloc((size_t)20 * 15 * 3);
+    float *mine = malloc(sizeof(float) * size * size * 3);
+    float *ref = malloc(sizeof(float) * size * size * 3);
+    CHECK(img && crop && mine && ref);
+    if (img && crop && mine && ref) {
+        const fg_rect rect = {w - 20, h - 15, 20, 15};
+        const fg_image image = {.width = w, .height = h, .rgb = img};
+        for (int y = 0; y < rect.height; y++)
+            memcpy(crop + (size_t)y * rect.width * 3, img + ((size_t)(rect.y + y) * w + rect.x) * 3,
+                   (size_t)rect.width * 3);
+        CHECK_EQ_INT(fgi_to_batch_tensor(crop, rect.width, rect.height, size, 1, ref), FG_OK);
+        CHECK_EQ_INT(fgi_rect_to_batch_tensor(&image, rect, size, 1, mine), FG_OK);
+        CHECK(same_floats(mine, ref, (size_t)size * size * 3));
+    }
+    free(img);
+    free(crop);
+    free(mine);
+    free(ref);
 }
 
 static void check_padding(int w, int h, int size, int is_center, uint64_t seed)
@@ -124,6 +177,15 @@ int main(void)
     check_against_naive(5, 7, 11, 13, 3); /* up */
     check_against_naive(640, 480, 416, 416, 4);
     check_against_naive(1, 1, 9, 9, 5);
+    /* The AVX2 paths (where the CPU has them), then the portable ones. */
+    check_random(fx_quick() ? 100 : 1000);
+    check_corner_rect();
+    fgi_use_avx2(0);
+    check_random(fx_quick() ? 100 : 1000);
+    check_corner_rect();
+    check_against_naive(640, 480, 256, 256, 12);
+    check_padding(177, 238, 112, 1, 13);
+    fgi_use_avx2(1);
     check_padding(30, 17, 16, 0, 6);     /* wide, pad bottom */
     check_padding(17, 30, 16, 1, 7);     /* tall, odd diff 13: 7 after, 6 before */
     check_padding(30, 17, 40, 1, 8);     /* upscale with centred padding */
