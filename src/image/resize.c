@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "image/image.h"
 #include "image/simd.h"
 
@@ -71,25 +72,15 @@ static void hpass_u8_inside(const uint8_t *row, const axis_tap *xt, int from, in
 /* -1: not asked yet. */
 static int use_avx2 = -1;
 
-static int cpu_avx2(void)
-{
-#ifdef FGI_X86
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
-#else
-    return 0;
-#endif
-}
-
 int fgi_have_avx2(void)
 {
-    if (use_avx2 < 0) use_avx2 = cpu_avx2();
+    if (use_avx2 < 0) use_avx2 = fg_cpu_avx2();
     return use_avx2;
 }
 
 void fgi_use_avx2(int on)
 {
-    use_avx2 = on && cpu_avx2();
+    use_avx2 = on && fg_cpu_avx2();
 }
 
 /* One output row: top + (bottom - top) * frac in double, to float, normalised. Inlined into a

@@ -8,6 +8,7 @@
  * saturate the 16-bit lanes.
  */
 #include "match/scan.h"
+#include "core/cpu.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -103,7 +104,7 @@ static void choose(int best)
     kernel = scores_portable;
     kernel_name = "portable";
 #ifdef FG_SCAN_X86
-    if (best && __builtin_cpu_supports("avx2")) {
+    if (best && fg_cpu_avx2()) {
         kernel = scores_avx2;
         kernel_name = "avx2";
     }

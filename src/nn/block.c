@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "nn/nn.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -297,7 +298,7 @@ static void rows_with(const nn_block *b, const kernels *k, const float *x, float
 static void rows(const nn_block *b, const float *x, float *y, int h, int w, int y0, int y1)
 {
 #ifdef HAVE_X86
-    if (b->c % 8 == 0 && b->m % 8 == 0 && nn_have_avx2_fma()) {
+    if (b->c % 8 == 0 && b->m % 8 == 0 && fg_cpu_avx2_fma()) {
         rows_with(b, &AVX2, x, y, h, w, y0, y1);
         return;
     }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "nn/nn.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -189,7 +190,7 @@ TARGET static void rows_5x5(const nn_conv *cv, const float *x, float *y, int h, 
 static void rows(const nn_conv *cv, const float *x, float *y, int h, int w, int y0, int y1)
 {
 #ifdef HAVE_X86
-    if (cv->k == K && cv->stride == S && cv->cin == CIN && cv->cout == COUT && nn_have_avx2_fma()) {
+    if (cv->k == K && cv->stride == S && cv->cin == CIN && cv->cout == COUT && fg_cpu_avx2_fma()) {
         rows_5x5(cv, x, y, h, w, y0, y1);
         return;
     }

@@ -253,8 +253,6 @@ int nn_model_open(const char *model_dir, const char *model, int num_outputs, int
 
 /* ---- hand-written kernels (rows.c) ------------------------------------------------------ */
 
-/* 1 when the CPU has AVX2 and FMA, which the kernels' fast paths need. */
-int nn_have_avx2_fma(void);
 /* fn(ctx, y0, y1) over the rows [0, n) in bands on rt's thread pool, or in one call on this
  * thread when rt has no pool. Bands must be independent (each writes only its own rows). */
 typedef void (*nn_rows_fn)(void *ctx, int y0, int y1);

@@ -1,24 +1,10 @@
 /*
- * rows.c - what the hand-written kernels (block.c, conv.c) share: the CPU check for their
- * AVX2+FMA paths, and running a kernel's output rows in bands on a runtime's thread pool.
+ * rows.c - what the hand-written kernels (block.c, conv.c) share: running a kernel's output
+ * rows in bands on a runtime's thread pool.
  */
 #include <pthreadpool.h>
 
 #include "nn/nn.h"
-
-int nn_have_avx2_fma(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
-#else
-    return 0;
-#endif
-}
 
 /* Output rows in bands of 8: enough work per task, and bands for both threads of a 16-row map. */
 #define BAND_ROWS 8
