@@ -1,19 +1,24 @@
 /*
- * conv.c - a direct convolution with its bias and ReLU: BlazeFace's first layer (5x5 stride 2,
- * 3 -> 24 channels, SAME padding, 256x256 -> 128x128).
+ * conv.c - a direct convolution with its bias and ReLU or PReLU: the first layer of BlazeFace
+ * (5x5 stride 2, 3 -> 24, ReLU, 256x256 -> 128x128), of FaceMesh (3x3 stride 2, 3 -> 16, PReLU,
+ * 192x192 -> 96x96) and of the iris net (3x3 stride 2, 3 -> 64, PReLU, 64x64 -> 32x32).
  *
- * XNNPACK runs that layer as an indirect GEMM whose 16-wide output tiles hold 24 channels in
- * two tiles, the second half empty, at about 55% of the FMA peak. Here a group of 4 output
- * pixels x 24 channels is 12 AVX registers; for each of the 75 taps, 3 weight loads and 4
- * broadcasts feed 12 FMAs. For one kernel row the 15 taps (5 columns x 3 channels) are 15
- * consecutive floats of the input row and 15 x 24 consecutive weights (HWIO), so the weights
- * are used as TF.js stores them.
+ * XNNPACK runs these layers as an indirect GEMM whose 16-wide output tiles hold 24 channels in
+ * two tiles, the second half empty (BlazeFace), followed by a PReLU that is two more passes over
+ * the output (FaceMesh, iris: it took half as long as the convolution). Here a group of output
+ * pixels x a slice of 24, 16 or 8 channels is 12 AVX registers (4, 6 or 12 pixels); for each
+ * tap, 3, 2 or 1 weight loads and one broadcast per pixel feed 12 FMAs, and the activation is
+ * applied before the store. For one kernel row the k * cin taps are consecutive floats of the
+ * input row and k * cin * cout consecutive weights (HWIO), so the weights are used as TF.js
+ * stores them.
  *
  * Output rows clip the kernel rows that fall in the padding, the same for the whole group;
  * columns whose window crosses the left or right border take the one-pixel kernel with the
- * columns clipped. Any other shape, or a CPU without AVX2/FMA, takes the plain C loop. Both sum
- * the taps in the order (ky, kx, cin) in float32, so results differ from XNNPACK's only in
- * rounding.
+ * columns clipped. The last group of a row may start before the previous one ends (it computes
+ * a few pixels again, to the same values) so that no pixel inside the borders is left to the
+ * one-pixel kernel. Output channels that are not a multiple of 8, or a CPU without AVX2/FMA,
+ * take the plain C loop. Both sum the taps in the order (ky, kx, cin) from the bias in float32,
+ * so results differ from XNNPACK's only in rounding.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +82,7 @@ static void rows_portable(const nn_conv *cv, const float *x, float *y, int h, in
                             q[o] += r[i] * wt[(size_t)i * cout + o];
                 }
             for (int o = 0; o < cout; o++)
-                q[o] = q[o] > 0.0f ? q[o] : 0.0f;
+                q[o] = q[o] > 0.0f ? q[o] : cv->alpha ? cv->alpha[o] * q[o] : 0.0f;
         }
     }
 }
@@ -90,99 +95,145 @@ void nn_conv_run_portable(const nn_conv *cv, const float *x, float *y, int h, in
 }
 
 #ifdef HAVE_X86
-#define TARGET __attribute__((target("avx2,fma")))
-#define K 5           /* kernel rows and columns */
-#define S 2           /* stride */
-#define CIN 3         /* input channels */
-#define COUT 24       /* output channels: three 8-float vectors */
-#define GROUP 4       /* output pixels per register tile */
-#define ROW (K * CIN) /* taps of one kernel row: consecutive floats of the input row */
+/* Not instrumented by AddressSanitizer, as block.c's kernels (it says why); the plain C loop,
+ * which reads the same taps, is, and the unit test holds this path to it on every border case. */
+#define TARGET __attribute__((target("avx2,fma"), no_sanitize_address))
+#define INLINE inline __attribute__((always_inline))
+#define ACCS 12 /* accumulators of a group: pixels x channel vectors */
 
-/* Pixel p of the group: accumulators a<p>0..2 start at the bias, and leave through the ReLU. */
-#define ACC_INIT(p) __m256 a##p##0 = b0, a##p##1 = b1, a##p##2 = b2;
-#define ACC_STEP(p)                                                                                \
-    do {                                                                                           \
-        const __m256 v = _mm256_broadcast_ss(r + (p)*S * CIN + t);                                 \
-        a##p##0 = _mm256_fmadd_ps(v, w0, a##p##0);                                                 \
-        a##p##1 = _mm256_fmadd_ps(v, w1, a##p##1);                                                 \
-        a##p##2 = _mm256_fmadd_ps(v, w2, a##p##2);                                                 \
-    } while (0)
-#define ACC_STORE(p)                                                                               \
-    do {                                                                                           \
-        _mm256_storeu_ps(q + (p)*COUT, _mm256_max_ps(a##p##0, zero));                              \
-        _mm256_storeu_ps(q + (p)*COUT + 8, _mm256_max_ps(a##p##1, zero));                          \
-        _mm256_storeu_ps(q + (p)*COUT + 16, _mm256_max_ps(a##p##2, zero));                         \
-    } while (0)
-#define WEIGHTS(t)                                                                                 \
-    const __m256 w0 = _mm256_loadu_ps(wr + (t)*COUT), w1 = _mm256_loadu_ps(wr + (t)*COUT + 8),     \
-                 w2 = _mm256_loadu_ps(wr + (t)*COUT + 16)
+/* The live part of the kernel for a group of output pixels of one row: `rows` kernel rows of
+ * `len` taps (live columns x cin) each, from input x (the first live row and column of the
+ * group's first pixel; input rows xrow floats apart, pixels step floats apart) and weights wt
+ * (the first live tap's; kernel rows wrow floats apart). */
+typedef struct taps {
+    const float *x, *wt;
+    size_t xrow, wrow;
+    int rows, len, step;
+} taps;
 
-/* GROUP output pixels whose windows lie inside the row (all 5 columns live): kernel rows
- * [wy.k0, wy.k1), x0 the group's first input column. */
-TARGET static inline void group_5x5(const nn_conv *cv, const float *x, int w, window wy, int x0,
-                                    float *q)
+/* Output channels [o, o + 8 v) of n pixels (n v <= ACCS), stored cout apart from q. */
+TARGET static INLINE void conv_slice(const nn_conv *cv, taps t, float *q, int o, int v, int n)
 {
-    const __m256 b0 = _mm256_loadu_ps(cv->bias), b1 = _mm256_loadu_ps(cv->bias + 8);
-    const __m256 b2 = _mm256_loadu_ps(cv->bias + 16), zero = _mm256_setzero_ps();
-    ACC_INIT(0)
-    ACC_INIT(1)
-    ACC_INIT(2)
-    ACC_INIT(3)
-    for (int ky = wy.k0; ky < wy.k1; ky++) {
-        const float *r = x + ((size_t)(wy.first + ky) * w + x0) * CIN;
-        const float *wr = cv->w + (size_t)ky * ROW * COUT;
-        for (int t = 0; t < ROW; t++) {
-            WEIGHTS(t);
-            ACC_STEP(0);
-            ACC_STEP(1);
-            ACC_STEP(2);
-            ACC_STEP(3);
+    const int cout = cv->cout;
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 acc[ACCS][3];
+#pragma GCC unroll 12
+    for (int p = 0; p < ACCS; p++)
+#pragma GCC unroll 3
+        for (int j = 0; j < 3; j++)
+            if (p < n && j < v) acc[p][j] = _mm256_loadu_ps(cv->bias + o + 8 * j);
+    for (int ky = 0; ky < t.rows; ky++) {
+        const float *r = t.x + ky * t.xrow, *wr = t.wt + ky * t.wrow + o;
+        for (int i = 0; i < t.len; i++) {
+            __m256 wv[3];
+#pragma GCC unroll 3
+            for (int j = 0; j < 3; j++)
+                if (j < v) wv[j] = _mm256_loadu_ps(wr + (size_t)i * cout + 8 * j);
+#pragma GCC unroll 12
+            for (int p = 0; p < ACCS; p++) {
+                if (p >= n) continue;
+                const __m256 xp = _mm256_broadcast_ss(r + (size_t)p * t.step + i);
+#pragma GCC unroll 3
+                for (int j = 0; j < 3; j++)
+                    if (j < v) acc[p][j] = _mm256_fmadd_ps(xp, wv[j], acc[p][j]);
+            }
         }
     }
-    ACC_STORE(0);
-    ACC_STORE(1);
-    ACC_STORE(2);
-    ACC_STORE(3);
+#pragma GCC unroll 3
+    for (int j = 0; j < 3; j++) {
+        if (j >= v) continue;
+        const __m256 a = cv->alpha ? _mm256_loadu_ps(cv->alpha + o + 8 * j) : zero;
+#pragma GCC unroll 12
+        for (int p = 0; p < ACCS; p++)
+            if (p < n) {
+                const __m256 pos = _mm256_max_ps(acc[p][j], zero);
+                _mm256_storeu_ps(q + (size_t)p * cout + o + 8 * j,
+                                 cv->alpha ? _mm256_fmadd_ps(a, _mm256_min_ps(acc[p][j], zero), pos)
+                                           : pos);
+            }
+    }
 }
 
-/* One output pixel, kernel rows wy and columns wx clipped to the image. */
-TARGET static inline void pixel_5x5(const nn_conv *cv, const float *x, int w, window wy, window wx,
-                                    float *q)
+/* The kernel's size, stride and input channels: constants where rows_with is specialised. */
+typedef struct shape {
+    int k, s, cin;
+} shape;
+
+/* Output channels [o, o + 8 v) of output pixel ox and, unless one, the group of 12 / v pixels
+ * from it (whose windows lie inside the row), on kernel rows wy. */
+TARGET static INLINE void conv_at(const nn_conv *cv, shape sh, const float *x, int w, window wy,
+                                  int ox, float *y, int o, int v, int one)
 {
-    const __m256 b0 = _mm256_loadu_ps(cv->bias), b1 = _mm256_loadu_ps(cv->bias + 8);
-    const __m256 b2 = _mm256_loadu_ps(cv->bias + 16), zero = _mm256_setzero_ps();
-    ACC_INIT(0)
-    for (int ky = wy.k0; ky < wy.k1; ky++) {
-        const float *r = x + ((size_t)(wy.first + ky) * w + wx.first + wx.k0) * CIN;
-        const float *wr = cv->w + ((size_t)ky * ROW + (size_t)wx.k0 * CIN) * COUT;
-        for (int t = 0; t < (wx.k1 - wx.k0) * CIN; t++) {
-            WEIGHTS(t);
-            ACC_STEP(0);
+    const int k = sh.k, cin = sh.cin, cout = cv->cout;
+    const window wx = window_at(ox, w, k, sh.s, pad_before(w, k, sh.s));
+    const taps t = {x + ((size_t)(wy.first + wy.k0) * w + wx.first + wx.k0) * cin,
+                    cv->w + ((size_t)wy.k0 * k + wx.k0) * cin * cout,
+                    (size_t)w * cin,
+                    (size_t)k * cin * cout,
+                    wy.k1 - wy.k0,
+                    one ? (wx.k1 - wx.k0) * cin : k * cin,
+                    sh.s * cin};
+    float *q = y + (size_t)ox * cout;
+    if (v == 3)
+        conv_slice(cv, t, q, o, 3, one ? 1 : ACCS / 3);
+    else if (v == 2)
+        conv_slice(cv, t, q, o, 2, one ? 1 : ACCS / 2);
+    else
+        conv_slice(cv, t, q, o, 1, one ? 1 : ACCS);
+}
+
+TARGET static INLINE void rows_with(const nn_conv *cv, shape sh, const float *x, float *y, int h,
+                                    int w, int y0, int y1)
+{
+    const int k = sh.k, s = sh.s, cout = cv->cout;
+    const int pt = pad_before(h, k, s), pl = pad_before(w, k, s);
+    int oh, ow;
+    nn_conv_output_size(cv, h, w, &oh, &ow);
+    (void)oh;
+    /* Columns [lo, hi) have their whole window inside the row. */
+    const int lo = (pl + s - 1) / s, hi = w + pl >= k ? (w + pl - k) / s + 1 : 0;
+    for (int oy = y0; oy < y1; oy++) {
+        const window wy = window_at(oy, h, k, s, pt);
+        float *q = y + (size_t)oy * ow * cout;
+        for (int o = 0; o < cout; o += 24) {
+            const int v = cout - o >= 24 ? 3 : (cout - o) / 8, group = ACCS / v;
+            int ox = 0;
+            for (; ox < ow && (ox < lo || ox >= hi); ox++)
+                conv_at(cv, sh, x, w, wy, ox, q, o, v, 1);
+            for (; ox + group <= hi; ox += group)
+                conv_at(cv, sh, x, w, wy, ox, q, o, v, 0);
+            if (ox < hi && hi - lo >= group) { /* the last group, moved left to end at hi */
+                conv_at(cv, sh, x, w, wy, hi - group, q, o, v, 0);
+                ox = hi;
+            }
+            for (; ox < ow; ox++)
+                conv_at(cv, sh, x, w, wy, ox, q, o, v, 1);
         }
     }
-    ACC_STORE(0);
+}
+
+/* The first layers' shapes with the tap loops' bounds and steps known to the compiler. */
+TARGET static void rows_3x3(const nn_conv *cv, const float *x, float *y, int h, int w, int y0,
+                            int y1)
+{
+    rows_with(cv, (shape){3, 2, 3}, x, y, h, w, y0, y1);
 }
 
 TARGET static void rows_5x5(const nn_conv *cv, const float *x, float *y, int h, int w, int y0,
                             int y1)
 {
-    const int pt = pad_before(h, K, S), pl = pad_before(w, K, S);
-    int oh, ow;
-    nn_conv_output_size(cv, h, w, &oh, &ow);
-    (void)oh;
-    /* Columns [lo, hi) have their whole window inside the row. */
-    const int lo = (pl + S - 1) / S, hi = w + pl >= K ? (w + pl - K) / S + 1 : 0;
-    for (int oy = y0; oy < y1; oy++) {
-        const window wy = window_at(oy, h, K, S, pt);
-        float *q = y + (size_t)oy * ow * COUT;
-        int ox = 0;
-        for (; ox < ow && (ox < lo || ox >= hi); ox++)
-            pixel_5x5(cv, x, w, wy, window_at(ox, w, K, S, pl), q + (size_t)ox * COUT);
-        for (; ox + GROUP <= hi; ox += GROUP)
-            group_5x5(cv, x, w, wy, ox * S - pl, q + (size_t)ox * COUT);
-        for (; ox < ow; ox++)
-            pixel_5x5(cv, x, w, wy, window_at(ox, w, K, S, pl), q + (size_t)ox * COUT);
-    }
+    rows_with(cv, (shape){5, 2, 3}, x, y, h, w, y0, y1);
+}
+
+TARGET static void rows_avx2(const nn_conv *cv, const float *x, float *y, int h, int w, int y0,
+                             int y1)
+{
+    if (cv->stride == 2 && cv->cin == 3 && cv->k == 3)
+        rows_3x3(cv, x, y, h, w, y0, y1);
+    else if (cv->stride == 2 && cv->cin == 3 && cv->k == 5)
+        rows_5x5(cv, x, y, h, w, y0, y1);
+    else
+        rows_with(cv, (shape){cv->k, cv->stride, cv->cin}, x, y, h, w, y0, y1);
 }
 
 #endif
@@ -190,8 +241,8 @@ TARGET static void rows_5x5(const nn_conv *cv, const float *x, float *y, int h, 
 static void rows(const nn_conv *cv, const float *x, float *y, int h, int w, int y0, int y1)
 {
 #ifdef HAVE_X86
-    if (cv->k == K && cv->stride == S && cv->cin == CIN && cv->cout == COUT && fg_cpu_avx2_fma()) {
-        rows_5x5(cv, x, y, h, w, y0, y1);
+    if (cv->cout % 8 == 0 && fg_cpu_avx2_fma()) {
+        rows_avx2(cv, x, y, h, w, y0, y1);
         return;
     }
 #endif
@@ -240,5 +291,6 @@ void nn_conv_free(nn_conv *cv)
     if (!cv) return;
     free(cv->w);
     free(cv->bias);
+    free(cv->alpha);
     memset(cv, 0, sizeof *cv);
 }

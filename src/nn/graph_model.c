@@ -1259,8 +1259,8 @@ typedef struct conv_request {
     nn_conv *out;
 } conv_request;
 
-/* Checks that the node is a SAME-padded convolution with a bias and a ReLU reading `input`, and
- * copies its weights. */
+/* Checks that the node is a SAME-padded convolution with a bias and a ReLU or PReLU reading
+ * `input`, and copies its weights. */
 static void read_conv(gm *m, void *ctx)
 {
     const conv_request *r = ctx;
@@ -1276,8 +1276,8 @@ static void read_conv(gm *m, void *ctx)
         return;
     }
     if (!fused_attrs(m, n, &f) || !window_attrs(m, n, &stride, &pad)) return;
-    if (!f.bias || f.act != F_RELU) {
-        node_fail(m, n, "is not a convolution with a bias and a ReLU");
+    if (!f.bias || (f.act != F_RELU && f.act != F_PRELU)) {
+        node_fail(m, n, "is not a convolution with a bias and a ReLU or a Prelu");
         return;
     }
     if (pad != NN_SAME) {
@@ -1307,6 +1307,7 @@ static void read_conv(gm *m, void *ctx)
     r->out->cout = kt->shape[3];
     r->out->w = copy_floats(m, k);
     r->out->bias = copy_floats(m, bias);
+    if (f.act == F_PRELU) r->out->alpha = prelu_slopes(m, n, 3, r->out->cout);
 }
 
 int nn_graph_model_conv(const char *model_dir, const char *model, const char *input,

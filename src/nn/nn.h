@@ -306,13 +306,16 @@ int nn_graph_model_blocks(const char *model_dir, const char *model, const char *
 #define NN_CONV_MAX_K 16
 #define NN_CONV_MAX_C 256
 
-/* y = relu(conv(x) + bias): a k x k kernel, stride `stride`, TF's SAME padding (out =
- * ceil(in / stride)), cin channels in and cout out, NHWC, one image. BlazeFace's first layer
- * (5x5 stride 2, 3 -> 24), which conv.c says why it runs outside XNNPACK. */
+/* y = act(conv(x) + bias), act ReLU or PReLU (per-channel slopes): a k x k kernel, stride
+ * `stride`, TF's SAME padding (out = ceil(in / stride)), cin channels in and cout out, NHWC, one
+ * image. The first layer of BlazeFace (5x5 stride 2, 3 -> 24, ReLU), FaceMesh (3x3 stride 2,
+ * 3 -> 16, PReLU) and the iris net (3x3 stride 2, 3 -> 64, PReLU), which conv.c says why it
+ * runs outside XNNPACK. */
 typedef struct nn_conv {
     int k, stride, cin, cout;
-    float *w;    /* [k][k][cin][cout] (HWIO, as TF stores it) */
-    float *bias; /* [cout] */
+    float *w;     /* [k][k][cin][cout] (HWIO, as TF stores it) */
+    float *bias;  /* [cout] */
+    float *alpha; /* [cout] PReLU slopes, or NULL for ReLU */
 } nn_conv;
 
 /* The output's height and width for an h x w input. */
@@ -330,10 +333,10 @@ uint64_t nn_conv_macs(const nn_conv *cv, int h, int w);
 void nn_conv_free(nn_conv *cv);
 
 /* Reads the convolution ending in node `name` of <model_dir>/<model>.json (SHA-256 checked like
- * nn_graph_model_load): a _FusedConv2D [BiasAdd, Relu] with a square k x k kernel (k <=
- * NN_CONV_MAX_K), equal strides, SAME padding, NHWC, no dilation, cin and cout <= NN_CONV_MAX_C,
- * reading the node `input`; anything else is a model_corrupt error naming the node. Free it with
- * nn_conv_free. */
+ * nn_graph_model_load): a _FusedConv2D [BiasAdd, Relu or Prelu (its alpha cout constants)] with a
+ * square k x k kernel (k <= NN_CONV_MAX_K), equal strides, SAME padding, NHWC, no dilation, cin
+ * and cout <= NN_CONV_MAX_C, reading the node `input`; anything else is a model_corrupt error
+ * naming the node. Free it with nn_conv_free. */
 int nn_graph_model_conv(const char *model_dir, const char *model, const char *input,
                         const char *name, nn_conv *out, fg_error *err);
 /* The same from memory, with no file access and no hash check (as nn_graph_model_parse): what

@@ -1,16 +1,21 @@
 /*
- * The direct convolution (src/nn/conv.c) computes relu(conv(x) + bias) with TF's SAME padding:
- *  - its SIMD and plain-C paths against the convolution written out in double, on random
- *    5x5 stride-2 3 -> 24 kernels (BlazeFace's first layer) and sizes that are and are not even,
- *    narrower than the kernel, or wide enough for the 4-pixel groups and the border columns
- *    beside them; the plain path also on other kernels, strides and channel counts (tolerance
- *    1e-4 on values of order 1);
- *  - BlazeFace's own first layer, read from blazeface.json, on a random 256x256 image;
- *  - a node that is not a SAME-padded convolution with a bias and a ReLU reading the given
- *    input, a node that does not exist, and a kernel that is not square are refused with the
- *    node named.
- * BlazeFace as a whole (this layer included) is compared with Human's goldens in
- * test-fast-nets-match-human and with one XNNPACK graph in test-fused-block-computes-the-block.
+ * The direct convolution (src/nn/conv.c) computes act(conv(x) + bias), act ReLU or PReLU, with
+ * TF's SAME padding:
+ *  - its SIMD and plain-C paths against the convolution written out in double (tolerance 1e-4
+ *    on values of order 1) and against each other (1e-5: the same sums in the same order, fused
+ *    or not), on random kernels of the first layers' shapes (5x5 stride 2 3 -> 24 ReLU as
+ *    BlazeFace's; 3x3 stride 2 3 -> 16 and 3 -> 64 PReLU as FaceMesh's and the iris net's) and
+ *    of others (8, 40 and 48 channels for every slice width, stride 1, 4 input channels), on
+ *    sizes that are and are not even, narrower than the kernel, or wide enough for the pixel
+ *    groups, the last group moved left and the border columns beside them;
+ *  - BlazeFace's, FaceMesh's and the iris net's own first layers, read from their model.json,
+ *    on random images of their input size;
+ *  - a node that is not a SAME-padded convolution with a bias and a ReLU or Prelu reading the
+ *    given input, a node that does not exist, a kernel that is not square and a Prelu whose
+ *    alpha is not cout values are refused with the node named.
+ * The nets as a whole (these layers included) are compared with Human's goldens in
+ * test-fast-nets-match-human and with one XNNPACK graph each in
+ * test-fused-block-computes-the-block.
  */
 #include <jansson.h>
 #include <math.h>
@@ -27,6 +32,11 @@ static float frand(unsigned *seed)
 {
     *seed = *seed * 1103515245u + 12345u;
     return (float)((*seed >> 8) & 0xffff) / 65535.0f - 0.5f;
+}
+
+static double activation(const nn_conv *cv, int o, double sum)
+{
+    return sum > 0 ? sum : cv->alpha ? cv->alpha[o] * sum : 0.0;
 }
 
 static void reference(const nn_conv *cv, const float *x, float *y, int h, int w)
@@ -47,20 +57,27 @@ static void reference(const nn_conv *cv, const float *x, float *y, int h, int w)
                             sum += (double)x[((size_t)iy * w + ix) * cin + i] *
                                    cv->w[(((size_t)ky * k + kx) * cin + i) * cout + o];
                     }
-                y[((size_t)oy * ow + ox) * cout + o] = sum > 0 ? (float)sum : 0.0f;
+                y[((size_t)oy * ow + ox) * cout + o] = (float)activation(cv, o, sum);
             }
 }
 
-static void random_conv(nn_conv *cv, int k, int stride, int cin, int cout, unsigned *seed)
+typedef struct conv_shape {
+    int k, stride, cin, cout, prelu;
+} conv_shape;
+
+static void random_conv(nn_conv *cv, conv_shape sh, unsigned *seed)
 {
-    const size_t n = (size_t)k * k * cin * cout;
-    cv->k = k, cv->stride = stride, cv->cin = cin, cv->cout = cout;
+    const size_t n = (size_t)sh.k * sh.k * sh.cin * sh.cout;
+    cv->k = sh.k, cv->stride = sh.stride, cv->cin = sh.cin, cv->cout = sh.cout;
     cv->w = malloc(n * sizeof *cv->w);
-    cv->bias = malloc((size_t)cout * sizeof *cv->bias);
+    cv->bias = malloc((size_t)sh.cout * sizeof *cv->bias);
+    cv->alpha = sh.prelu ? malloc((size_t)sh.cout * sizeof *cv->alpha) : NULL;
     for (size_t i = 0; i < n; i++)
         cv->w[i] = 0.5f * frand(seed);
-    for (int i = 0; i < cout; i++)
+    for (int i = 0; i < sh.cout; i++)
         cv->bias[i] = 0.2f * frand(seed);
+    for (int i = 0; sh.prelu && i < sh.cout; i++)
+        cv->alpha[i] = 0.5f + frand(seed); /* 0 .. 1, as the models' slopes */
 }
 
 static double max_diff(const float *a, const float *b, size_t n)
@@ -71,72 +88,98 @@ static double max_diff(const float *a, const float *b, size_t n)
     return worst;
 }
 
-/* Runs cv on a random h x w image by both paths (only the plain one when !fast) and checks
- * them against the double reference; returns how many outputs were positive (not all ReLU'd). */
-static size_t check_conv(const nn_conv *cv, int h, int w, int fast, unsigned *seed)
+/* Runs cv on a random h x w image by both paths and checks them against the double reference
+ * and each other; counts the outputs the activation passed (positive) and scaled (negative). */
+static void check_conv(const nn_conv *cv, int h, int w, size_t *positive, size_t *negative,
+                       unsigned *seed)
 {
     int oh, ow;
     nn_conv_output_size(cv, h, w, &oh, &ow);
     const size_t nin = (size_t)h * w * cv->cin, nout = (size_t)oh * ow * cv->cout;
     float *x = malloc(nin * sizeof *x), *want = malloc(nout * sizeof *want);
-    float *got = malloc(nout * sizeof *got);
-    size_t positive = 0;
+    float *plain = malloc(nout * sizeof *plain), *got = malloc(nout * sizeof *got);
     for (size_t i = 0; i < nin; i++)
         x[i] = 2.0f * frand(seed);
     reference(cv, x, want, h, w);
-    for (size_t i = 0; i < nout; i++)
-        positive += want[i] > 0;
-    nn_conv_run_portable(cv, x, got, h, w);
-    CHECKF(max_diff(got, want, nout) <= 1e-4, "%dx%d, k %d stride %d, %d -> %d: plain off by %g", h,
-           w, cv->k, cv->stride, cv->cin, cv->cout, max_diff(got, want, nout));
-    if (fast) {
-        nn_conv_run(cv, x, got, h, w);
-        CHECKF(max_diff(got, want, nout) <= 1e-4,
-               "%dx%d, k %d stride %d, %d -> %d: nn_conv_run off by %g", h, w, cv->k, cv->stride,
-               cv->cin, cv->cout, max_diff(got, want, nout));
+    for (size_t i = 0; i < nout; i++) {
+        *positive += want[i] > 0;
+        *negative += want[i] < 0;
     }
+    nn_conv_run_portable(cv, x, plain, h, w);
+    nn_conv_run(cv, x, got, h, w);
+    CHECKF(max_diff(plain, want, nout) <= 1e-4, "%dx%d, k %d stride %d, %d -> %d: plain off by %g",
+           h, w, cv->k, cv->stride, cv->cin, cv->cout, max_diff(plain, want, nout));
+    CHECKF(max_diff(got, want, nout) <= 1e-4,
+           "%dx%d, k %d stride %d, %d -> %d: nn_conv_run off by %g", h, w, cv->k, cv->stride,
+           cv->cin, cv->cout, max_diff(got, want, nout));
+    CHECKF(max_diff(got, plain, nout) <= 1e-5,
+           "%dx%d, k %d stride %d, %d -> %d: nn_conv_run and the plain loop differ by %g", h, w,
+           cv->k, cv->stride, cv->cin, cv->cout, max_diff(got, plain, nout));
     free(x);
     free(want);
+    free(plain);
     free(got);
-    return positive;
 }
 
 static void random_convs(void)
 {
-    /* 1x1, narrower than the kernel, odd, even with one group and its borders, wide */
-    static const int sizes[][2] = {{1, 1}, {3, 4}, {7, 9}, {12, 12}, {9, 40}, {20, 33}};
-    static const struct {
-        int k, stride, cin, cout;
-    } others[] = {{3, 1, 2, 5}, {4, 3, 4, 7}, {5, 2, 3, 8}, {1, 1, 6, 24}};
+    /* 1x1, narrower than the kernel, odd, even with one group and its borders, wide enough for
+     * groups of 12 and the last one moved left */
+    static const int sizes[][2] = {{1, 1}, {3, 4}, {7, 9}, {12, 12}, {9, 40}, {20, 33}, {6, 61}};
+    static const conv_shape shapes[] = {
+        {5, 2, 3, 24, 0}, {3, 2, 3, 16, 1}, {3, 2, 3, 64, 1}, /* the first layers */
+        {3, 2, 3, 8, 1},  {5, 2, 3, 40, 0}, {3, 1, 3, 48, 1}, /* slices of 8, 24 + 16, 2 x 24 */
+        {3, 1, 2, 5, 0},  {4, 3, 4, 7, 1},  {1, 1, 6, 24, 0}, {3, 2, 4, 16, 1},
+    };
     unsigned seed = 5;
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        nn_conv cv;
-        random_conv(&cv, 5, 2, 3, 24, &seed);
-        CHECK(check_conv(&cv, sizes[s][0], sizes[s][1], 1, &seed) > 0);
-        nn_conv_free(&cv);
-    }
-    for (size_t o = 0; o < sizeof others / sizeof others[0]; o++)
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        size_t positive = 0, negative = 0;
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             nn_conv cv;
-            random_conv(&cv, others[o].k, others[o].stride, others[o].cin, others[o].cout, &seed);
-            check_conv(&cv, sizes[s][0], sizes[s][1], 1, &seed);
+            random_conv(&cv, shapes[c], &seed);
+            check_conv(&cv, sizes[s][0], sizes[s][1], &positive, &negative, &seed);
             nn_conv_free(&cv);
         }
-    CHECK(nn_conv_macs(&(nn_conv){5, 2, 3, 24, NULL, NULL}, 256, 256) == 128u * 128 * 24 * 75);
+        /* both sides of the activation were exercised */
+        CHECKF(positive > 100 && (!shapes[c].prelu || negative > 100),
+               "k %d, %d -> %d: %zu positive, %zu negative outputs", shapes[c].k, shapes[c].cin,
+               shapes[c].cout, positive, negative);
+    }
+    CHECK(nn_conv_macs(&(nn_conv){5, 2, 3, 24, NULL, NULL, NULL}, 256, 256) ==
+          128u * 128 * 24 * 75);
     nn_conv_free(NULL);
 }
 
-static void blazeface_first_layer(void)
+/* The first layer of a model, read from its model.json, on a random image of its input size. */
+static void first_layer(const char *model, const char *input, const char *name, int size,
+                        conv_shape want)
 {
     nn_conv cv;
     fg_error err;
     unsigned seed = 9;
-    int rc = nn_graph_model_conv(fg_test_fast_models(), "blazeface", "input", FIRST, &cv, &err);
+    size_t positive = 0, negative = 0;
+    int rc = nn_graph_model_conv(fg_test_fast_models(), model, input, name, &cv, &err);
     CHECKF(rc == FG_OK, "%s", err.message);
     if (rc) return;
-    CHECK(cv.k == 5 && cv.stride == 2 && cv.cin == 3 && cv.cout == 24);
-    CHECK(check_conv(&cv, 256, 256, 1, &seed) > 1000);
+    CHECKF(cv.k == want.k && cv.stride == want.stride && cv.cin == want.cin &&
+               cv.cout == want.cout && !cv.alpha == !want.prelu,
+           "%s: k %d stride %d %d -> %d, %s", model, cv.k, cv.stride, cv.cin, cv.cout,
+           cv.alpha ? "PReLU" : "ReLU");
+    check_conv(&cv, size, size, &positive, &negative, &seed);
+    CHECKF(positive > 1000 && (!want.prelu || negative > 1000), "%s: %zu positive, %zu negative",
+           model, positive, negative);
     nn_conv_free(&cv);
+}
+
+static void first_layers(void)
+{
+    first_layer("blazeface", "input", FIRST, 256, (conv_shape){5, 2, 3, 24, 0});
+    first_layer("facemesh", "input_1",
+                "StatefulPartitionedCall/model_1/batch_normalization_1/FusedBatchNormV3", 192,
+                (conv_shape){3, 2, 3, 16, 1});
+    first_layer("iris", "input_1",
+                "StatefulPartitionedCall/model/batch_normalization/FusedBatchNormV3", 64,
+                (conv_shape){3, 2, 3, 64, 1});
 }
 
 static void expect_refused(const char *input, const char *name, const char *needle)
@@ -149,17 +192,11 @@ static void expect_refused(const char *input, const char *name, const char *need
     CHECK(cv.w == NULL && cv.bias == NULL);
 }
 
-/* blazeface.json with its first kernel [5, 5, 3, 24] declared [5, 3, 5, 24]: the same bytes. */
-static void not_square(const char *json_path, const char *bin_path)
+/* Edits of blazeface.json (its weights unchanged). */
+static void declare_not_square(json_t *root)
 {
-    size_t json_size, bin_size, i;
-    char *text = fg_test_read(json_path, &json_size), *edited = NULL;
-    unsigned char *bin = (unsigned char *)fg_test_read(bin_path, &bin_size);
-    json_t *root = text ? json_loadb(text, json_size, 0, NULL) : NULL, *wt;
-    nn_conv cv;
-    fg_error err = {0};
-    CHECK(root && bin);
-    if (!root || !bin) goto done;
+    size_t i;
+    json_t *wt;
     json_array_foreach(
         json_object_get(json_array_get(json_object_get(root, "weightsManifest"), 0), "weights"), i,
         wt)
@@ -167,18 +204,73 @@ static void not_square(const char *json_path, const char *bin_path)
         if (strcmp(json_string_value(json_object_get(wt, "name")), "unknown") == 0)
             json_object_set_new(wt, "shape", json_pack("[i,i,i,i]", 5, 3, 5, 24));
     }
-    edited = json_dumps(root, JSON_COMPACT);
+}
+
+/* The first layer's ReLU made a Prelu with the constant `alpha` (NULL: none) as its slopes. */
+static void make_prelu(json_t *root, const char *alpha)
+{
+    size_t i;
+    json_t *node;
+    json_array_foreach(json_object_get(json_object_get(root, "modelTopology"), "node"), i, node)
+    {
+        if (strcmp(json_string_value(json_object_get(node, "name")), FIRST) != 0) continue;
+        json_t *ops =
+            json_object_get(json_object_get(json_object_get(node, "attr"), "fused_ops"), "list");
+        json_object_set_new(ops, "s", json_pack("[s,s]", "Qmlhc0FkZA==", "UHJlbHU=")); /* base64 */
+        if (alpha) json_array_append_new(json_object_get(node, "input"), json_string(alpha));
+    }
+}
+
+static void slopes_of_bias(json_t *root)
+{
+    make_prelu(root, "unknown_0"); /* the bias: 24 values */
+}
+
+static void slopes_of_kernel(json_t *root)
+{
+    make_prelu(root, "unknown"); /* the kernel: 5 x 5 x 3 x 24 values */
+}
+
+static void no_slopes(json_t *root)
+{
+    make_prelu(root, NULL);
+}
+
+/* nn_graph_model_conv_parse on blazeface.json after edit: refused with a message containing
+ * needle, or (needle NULL) read, with the bias as PReLU slopes. The unedited text is read. */
+static void edited(const char *models, void (*edit)(json_t *root), const char *needle)
+{
+    char json_path[4096], bin_path[4096];
+    size_t json_size, bin_size;
+    snprintf(json_path, sizeof json_path, "%s/blazeface.json", models);
+    snprintf(bin_path, sizeof bin_path, "%s/blazeface.bin", models);
+    char *text = fg_test_read(json_path, &json_size), *changed = NULL;
+    unsigned char *bin = (unsigned char *)fg_test_read(bin_path, &bin_size);
+    json_t *root = text ? json_loadb(text, json_size, 0, NULL) : NULL;
+    nn_conv cv;
+    fg_error err = {0};
+    CHECK(root && bin);
+    if (!root || !bin) goto done;
+    edit(root);
+    changed = json_dumps(root, JSON_COMPACT);
     const nn_blob shard = {bin, bin_size};
-    /* the unedited text is read (the parse path works), the edited one refused */
     CHECK(nn_graph_model_conv_parse(text, json_size, &shard, 1, "blazeface.json", "input", FIRST,
                                     &cv, &err) == FG_OK);
+    CHECK(cv.alpha == NULL);
     nn_conv_free(&cv);
-    CHECK(nn_graph_model_conv_parse(edited, strlen(edited), &shard, 1, "blazeface.json", "input",
-                                    FIRST, &cv, &err) == FG_EMODEL_CORRUPT);
-    CHECKF(strstr(err.message, "node " FIRST " (_FusedConv2D): has no k x k x cin x cout kernel"),
-           "%s", err.message);
+    int rc = nn_graph_model_conv_parse(changed, strlen(changed), &shard, 1, "blazeface.json",
+                                       "input", FIRST, &cv, &err);
+    if (needle) {
+        CHECKF(rc == FG_EMODEL_CORRUPT, "got %d", rc);
+        CHECKF(strstr(err.message, needle), "message '%s' lacks '%s'", err.message, needle);
+        CHECK(cv.w == NULL && cv.bias == NULL && cv.alpha == NULL);
+    } else {
+        CHECKF(rc == FG_OK, "%s", err.message);
+        CHECK(rc == FG_OK && cv.alpha && memcmp(cv.alpha, cv.bias, 24 * sizeof *cv.alpha) == 0);
+    }
+    nn_conv_free(&cv);
 done:
-    free(edited);
+    free(changed);
     json_decref(root);
     free(text);
     free(bin);
@@ -186,24 +278,26 @@ done:
 
 static void not_a_conv_is_refused(void)
 {
-    char json_path[4096], bin_path[4096];
     expect_refused("input", PREFIX "re_lu/Relu",
                    "node " PREFIX "re_lu/Relu (Relu): is not a "
                    "_FusedConv2D");
     expect_refused("input", PREFIX "conv2d_1/BiasAdd",
-                   "is not a convolution with a bias and a ReLU");
+                   "is not a convolution with a bias and a ReLU or a Prelu");
     expect_refused("input", PREFIX "re_lu_31/Relu", "is not SAME padded");
     expect_refused("elsewhere", FIRST, "node " FIRST " (_FusedConv2D): does not read elsewhere");
     expect_refused("input", "no/such/node", "no node named no/such/node");
-    snprintf(json_path, sizeof json_path, "%s/blazeface.json", fg_test_fast_models());
-    snprintf(bin_path, sizeof bin_path, "%s/blazeface.bin", fg_test_fast_models());
-    not_square(json_path, bin_path);
+    edited(fg_test_fast_models(), declare_not_square,
+           "node " FIRST " (_FusedConv2D): has no k x k x cin x cout kernel");
+    edited(fg_test_fast_models(), slopes_of_kernel,
+           "node " FIRST " (_FusedConv2D): the alpha is not a constant of 24 values");
+    edited(fg_test_fast_models(), no_slopes, "node " FIRST " (_FusedConv2D): has no input 3");
+    edited(fg_test_fast_models(), slopes_of_bias, NULL);
 }
 
 int main(void)
 {
     random_convs();
-    blazeface_first_layer();
+    first_layers();
     not_a_conv_is_refused();
     return fg_test_done();
 }
