@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "core/error.h"
 #include "image/image.h"
 #include "models/models.h"
@@ -48,11 +47,8 @@ static const nn_chain_spec CHAIN_SPECS[CHAINS] = {
 };
 
 struct fgm_blaze {
-    nn_conv first; /* INPUT_NODE -> FIRST, the input of the staged rest */
+    fgm_first first; /* INPUT_NODE -> FIRST, the input of the staged rest */
     nn_staged *net;
-    float *input; /* 256x256x3, what fgm_blaze_input hands out */
-    int profiling;
-    nn_profile first_profile;
     float anchors[FGM_BLAZE_ANCHORS][2];
     float rows[FGM_BLAZE_ANCHORS][FGM_BLAZE_ROW];
     float boxes[FGM_BLAZE_ANCHORS][4]; /* decoded, 256-px units: x1, y1, x2, y2 */
@@ -76,23 +72,6 @@ static void make_anchors(float anchors[FGM_BLAZE_ANCHORS][2])
     }
 }
 
-/* The first convolution, checked to be the one the kernel is fast for. */
-static int open_first(fgm_blaze *m, const char *model_dir, fg_error *err)
-{
-    int rc = nn_graph_model_conv(model_dir, "blazeface", INPUT_NODE, FIRST, &m->first, err);
-    if (rc) return rc;
-    if (m->first.k != 5 || m->first.stride != 2 || m->first.cin != 3 || m->first.cout != FIRST_C)
-        return fg_fail(err, FG_EMODEL_CORRUPT,
-                       "blazeface.json: %s is a %dx%d stride-%d convolution of %d -> %d channels, "
-                       "not 5x5 stride 2 of 3 -> %d",
-                       FIRST, m->first.k, m->first.k, m->first.stride, m->first.cin, m->first.cout,
-                       FIRST_C);
-    m->first_profile.macs[NN_OP_CONV] = nn_conv_macs(&m->first, FGM_BLAZE_INPUT, FGM_BLAZE_INPUT);
-    if (!(m->input = malloc(sizeof(float) * FGM_BLAZE_INPUT * FGM_BLAZE_INPUT * 3)))
-        return fg_fail(err, FG_ENOMEM, "out of memory for BlazeFace");
-    return FG_OK;
-}
-
 int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error *err)
 {
     /* Logits and regressors of the 16x16 head, then of the 8x8 head. */
@@ -103,12 +82,12 @@ int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m))) return fg_fail(err, FG_ENOMEM, "out of memory for BlazeFace");
-    if ((rc = open_first(m, model_dir, err)) ||
+    if ((rc = fgm_first_open(&m->first, model_dir, "blazeface", INPUT_NODE, FIRST, 5, FIRST_C,
+                             FGM_BLAZE_INPUT, FGM_BLAZE_INPUT, 1, err)) ||
         (rc = nn_staged_open(model_dir, "blazeface", &opts, CHAIN_SPECS, CHAINS, &m->net, err))) {
         fgm_blaze_free(m);
         return rc;
     }
-    m->profiling = nn_profiling();
     make_anchors(m->anchors);
     *out = m;
     return FG_OK;
@@ -117,21 +96,19 @@ int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error
 void fgm_blaze_free(fgm_blaze *m)
 {
     if (!m) return;
-    nn_conv_free(&m->first);
+    fgm_first_free(&m->first);
     nn_staged_free(m->net);
-    free(m->input);
     free(m);
 }
 
 void fgm_blaze_profile(const fgm_blaze *m, nn_profile *out)
 {
-    nn_staged_profile(m->net, out);
-    nn_profile_add(out, &m->first_profile);
+    fgm_first_profile(&m->first, m->net, out);
 }
 
 float *fgm_blaze_input(fgm_blaze *m)
 {
-    return m->input;
+    return m->first.input;
 }
 
 const float *fgm_blaze_anchors(const fgm_blaze *m)
@@ -143,14 +120,8 @@ const float *fgm_blaze_anchors(const fgm_blaze *m)
  * 16x16 head first (BLAZEFACE.md section 1). */
 int fgm_blaze_forward(fgm_blaze *m, const float **rows, fg_error *err)
 {
-    const double start = m->profiling ? fg_monotonic() : 0;
     int rc;
-    nn_conv_run_on(&m->first, m->input, nn_staged_input(m->net), FGM_BLAZE_INPUT, FGM_BLAZE_INPUT,
-                   nn_staged_runtime(m->net));
-    if (m->profiling) {
-        m->first_profile.ms[NN_OP_CONV] += (fg_monotonic() - start) * 1e3;
-        m->first_profile.runs++;
-    }
+    fgm_first_run(&m->first, m->net);
     if ((rc = nn_staged_run(m->net, err))) return rc;
     for (int head = 0; head < 2; head++) {
         const float *logits = nn_staged_output(m->net, 2 * head, NULL);

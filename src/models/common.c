@@ -1,4 +1,9 @@
-/* common.c - what the four networks share. */
+/* common.c - what the networks share. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/error.h"
 #include "models/models.h"
 
 void fgm_normalize(float *hwc, size_t pixels, const float mean[3], int div255)
@@ -10,4 +15,53 @@ void fgm_normalize(float *hwc, size_t pixels, const float mean[3], int div255)
             hwc[3 * i + c] = div255 ? v / 255.0f : v;
         }
     }
+}
+
+int fgm_first_open(fgm_first *f, const char *model_dir, const char *model, const char *input,
+                   const char *name, int k, int cout, int h, int w, int batch, fg_error *err)
+{
+    const nn_conv *cv = &f->conv;
+    int rc;
+
+    memset(f, 0, sizeof *f);
+    if ((rc = nn_graph_model_conv(model_dir, model, input, name, &f->conv, err))) return rc;
+    if (cv->k != k || cv->stride != 2 || cv->cin != 3 || cv->cout != cout)
+        return fg_fail(err, FG_EMODEL_CORRUPT,
+                       "%s.json: %s is a %dx%d stride-%d convolution of %d -> %d channels, not "
+                       "%dx%d stride 2 of 3 -> %d",
+                       model, name, cv->k, cv->k, cv->stride, cv->cin, cv->cout, k, k, cout);
+    f->h = h, f->w = w, f->batch = batch;
+    f->profile.macs[NN_OP_CONV] = (uint64_t)batch * nn_conv_macs(cv, h, w);
+    f->profiling = nn_profiling();
+    if (!(f->input = malloc(sizeof(float) * (size_t)batch * h * w * 3)))
+        return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
+    return FG_OK;
+}
+
+void fgm_first_free(fgm_first *f)
+{
+    nn_conv_free(&f->conv);
+    free(f->input);
+    f->input = NULL;
+}
+
+void fgm_first_run(fgm_first *f, nn_staged *net)
+{
+    const double start = f->profiling ? fg_monotonic() : 0;
+    int oh, ow;
+    nn_conv_output_size(&f->conv, f->h, f->w, &oh, &ow);
+    for (int n = 0; n < f->batch; n++)
+        nn_conv_run_on(&f->conv, f->input + (size_t)n * f->h * f->w * 3,
+                       nn_staged_input(net) + (size_t)n * oh * ow * f->conv.cout, f->h, f->w,
+                       nn_staged_runtime(net));
+    if (f->profiling) {
+        f->profile.ms[NN_OP_CONV] += (fg_monotonic() - start) * 1e3;
+        f->profile.runs++;
+    }
+}
+
+void fgm_first_profile(const fgm_first *f, const nn_staged *net, nn_profile *out)
+{
+    nn_staged_profile(net, out);
+    nn_profile_add(out, &f->profile);
 }

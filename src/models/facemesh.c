@@ -3,8 +3,10 @@
  * face crop) and its iris model (71 eye-region points and 5 iris points from a 64x64 eye crop),
  * as @vladmandic/human 3.3.6 ships them (facemesh.json, iris.json), translated from the graph
  * (src/nn/graph_model.c) into XNNPACK runtimes with their high-resolution residual blocks fused
- * between them (src/nn/staged.c). The crops and what is made of the points are the face
- * layer's (src/face/mesh.c).
+ * between them (src/nn/staged.c). Each net's first convolution (3x3 stride 2 with a PReLU) runs
+ * directly (src/nn/conv.c): in XNNPACK its indirect GEMM and the PReLU's two passes over the
+ * output took 0.3-0.4 ms, three times the arithmetic's. The crops and what is made of the points
+ * are the face layer's (src/face/mesh.c).
  */
 #include <stdlib.h>
 
@@ -16,6 +18,9 @@
  * (src/nn/block.c): in XNNPACK they were four operators each, the first ones bound by memory
  * traffic on 96x96x16 tensors. */
 #define MESH "StatefulPartitionedCall/model_1/"
+#define INPUT_NODE "input_1"
+#define MESH_FIRST MESH "batch_normalization_1/FusedBatchNormV3" /* 192x192x3 -> 96x96x16 */
+#define MESH_FIRST_C 16
 #define MESH_CHAINS 5
 static const char *const MESH_ENDS[MESH_CHAINS][2] = {
     {MESH "p_re_lu_2/Relu", MESH "p_re_lu_3/Relu"},
@@ -25,7 +30,7 @@ static const char *const MESH_ENDS[MESH_CHAINS][2] = {
     {MESH "p_re_lu_14/Relu", MESH "p_re_lu_15/Relu"},
 };
 static const nn_chain_spec MESH_CHAIN_SPECS[MESH_CHAINS] = {
-    {MESH "batch_normalization_1/FusedBatchNormV3", 96, 96, 2, MESH_ENDS[0]},
+    {MESH_FIRST, 96, 96, 2, MESH_ENDS[0]},
     {MESH "p_re_lu_4/Relu", 48, 48, 2, MESH_ENDS[1]},
     {MESH "p_re_lu_7/Relu", 24, 24, 2, MESH_ENDS[2]},
     {MESH "p_re_lu_10/Relu", 12, 12, 2, MESH_ENDS[3]},
@@ -33,12 +38,15 @@ static const nn_chain_spec MESH_CHAIN_SPECS[MESH_CHAINS] = {
 };
 
 struct fgm_mesh {
+    fgm_first first;
     nn_staged *net;
 };
 
 /* The iris net's eight bottleneck blocks at 32x32 (64 channels through 32) and 16x16 (128
  * through 64), run fused, image by image. */
 #define IRIS "StatefulPartitionedCall/model/"
+#define IRIS_FIRST IRIS "batch_normalization/FusedBatchNormV3" /* 64x64x3 -> 32x32x64 */
+#define IRIS_FIRST_C 64
 #define IRIS_CHAINS 2
 static const char *const IRIS_ENDS[IRIS_CHAINS][4] = {
     {IRIS "p_re_lu_2/Relu", IRIS "p_re_lu_4/Relu", IRIS "p_re_lu_6/Relu", IRIS "p_re_lu_8/Relu"},
@@ -46,11 +54,12 @@ static const char *const IRIS_ENDS[IRIS_CHAINS][4] = {
      IRIS "p_re_lu_18/Relu"},
 };
 static const nn_chain_spec IRIS_CHAIN_SPECS[IRIS_CHAINS] = {
-    {IRIS "batch_normalization/FusedBatchNormV3", 32, 32, 4, IRIS_ENDS[0]},
+    {IRIS_FIRST, 32, 32, 4, IRIS_ENDS[0]},
     {IRIS "p_re_lu_10/Relu", 16, 16, 4, IRIS_ENDS[1]},
 };
 
 struct fgm_iris {
+    fgm_first first;
     nn_staged *net;
 };
 
@@ -58,16 +67,23 @@ int fgm_mesh_open(const char *model_dir, int threads, fgm_mesh **out, fg_error *
 {
     /* output_mesh and output_faceflag; the contours head is left out (Human ignores it). */
     static const char *const outputs[2] = {"Identity_2", "Identity_1"};
-    const nn_graph_model_options opts = {NULL, outputs, 2,   {FGM_MESH_INPUT, FGM_MESH_INPUT, 3},
-                                         1,    threads, NULL};
+    const nn_graph_model_options opts = {
+        .outputs = outputs,
+        .num_outputs = 2,
+        .input = {FGM_MESH_INPUT / 2, FGM_MESH_INPUT / 2, MESH_FIRST_C},
+        .batch = 1,
+        .threads = threads,
+        .input_node = MESH_FIRST};
     fgm_mesh *m;
     int rc;
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m))) return fg_fail(err, FG_ENOMEM, "out of memory for FaceMesh");
-    if ((rc = nn_staged_open(model_dir, "facemesh", &opts, MESH_CHAIN_SPECS, MESH_CHAINS, &m->net,
+    if ((rc = fgm_first_open(&m->first, model_dir, "facemesh", INPUT_NODE, MESH_FIRST, 3,
+                             MESH_FIRST_C, FGM_MESH_INPUT, FGM_MESH_INPUT, 1, err)) ||
+        (rc = nn_staged_open(model_dir, "facemesh", &opts, MESH_CHAIN_SPECS, MESH_CHAINS, &m->net,
                              err))) {
-        free(m);
+        fgm_mesh_free(m);
         return rc;
     }
     *out = m;
@@ -77,24 +93,26 @@ int fgm_mesh_open(const char *model_dir, int threads, fgm_mesh **out, fg_error *
 void fgm_mesh_free(fgm_mesh *m)
 {
     if (!m) return;
+    fgm_first_free(&m->first);
     nn_staged_free(m->net);
     free(m);
 }
 
 void fgm_mesh_profile(const fgm_mesh *m, nn_profile *out)
 {
-    nn_staged_profile(m->net, out);
+    fgm_first_profile(&m->first, m->net, out);
 }
 
 float *fgm_mesh_input(fgm_mesh *m)
 {
-    return nn_staged_input(m->net);
+    return m->first.input;
 }
 
 int fgm_mesh_forward(fgm_mesh *m, const float **points, float *confidence, fg_error *err)
 {
-    int rc = nn_staged_run(m->net, err);
-    if (rc) return rc;
+    int rc;
+    fgm_first_run(&m->first, m->net);
+    if ((rc = nn_staged_run(m->net, err))) return rc;
     *points = nn_staged_output(m->net, 0, NULL);
     *confidence = nn_staged_output(m->net, 1, NULL)[0];
     return FG_OK;
@@ -104,17 +122,24 @@ int fgm_iris_open(const char *model_dir, int threads, fgm_iris **out, fg_error *
 {
     static const char *const outputs[1] = {"Identity"};
     /* Both eyes in one batch, as Human runs them: the weights are read once for the two. */
-    const nn_graph_model_options opts = {NULL, outputs, 1,   {FGM_IRIS_INPUT, FGM_IRIS_INPUT, 3},
-                                         2,    threads, NULL};
+    const nn_graph_model_options opts = {
+        .outputs = outputs,
+        .num_outputs = 1,
+        .input = {FGM_IRIS_INPUT / 2, FGM_IRIS_INPUT / 2, IRIS_FIRST_C},
+        .batch = 2,
+        .threads = threads,
+        .input_node = IRIS_FIRST};
     fgm_iris *m;
     int rc;
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m)))
         return fg_fail(err, FG_ENOMEM, "out of memory for the iris net");
-    if ((rc = nn_staged_open(model_dir, "iris", &opts, IRIS_CHAIN_SPECS, IRIS_CHAINS, &m->net,
+    if ((rc = fgm_first_open(&m->first, model_dir, "iris", INPUT_NODE, IRIS_FIRST, 3, IRIS_FIRST_C,
+                             FGM_IRIS_INPUT, FGM_IRIS_INPUT, 2, err)) ||
+        (rc = nn_staged_open(model_dir, "iris", &opts, IRIS_CHAIN_SPECS, IRIS_CHAINS, &m->net,
                              err))) {
-        free(m);
+        fgm_iris_free(m);
         return rc;
     }
     *out = m;
@@ -124,24 +149,26 @@ int fgm_iris_open(const char *model_dir, int threads, fgm_iris **out, fg_error *
 void fgm_iris_free(fgm_iris *m)
 {
     if (!m) return;
+    fgm_first_free(&m->first);
     nn_staged_free(m->net);
     free(m);
 }
 
 void fgm_iris_profile(const fgm_iris *m, nn_profile *out)
 {
-    nn_staged_profile(m->net, out);
+    fgm_first_profile(&m->first, m->net, out);
 }
 
 float *fgm_iris_input(fgm_iris *m)
 {
-    return nn_staged_input(m->net);
+    return m->first.input;
 }
 
 int fgm_iris_forward(fgm_iris *m, const float **points, fg_error *err)
 {
-    int rc = nn_staged_run(m->net, err);
-    if (rc) return rc;
+    int rc;
+    fgm_first_run(&m->first, m->net);
+    if ((rc = nn_staged_run(m->net, err))) return rc;
     *points = nn_staged_output(m->net, 0, NULL);
     return FG_OK;
 }

@@ -24,6 +24,27 @@
  * x = (float)((float)(x - (float)mean[c]) / 255) when div255, else x - mean. */
 void fgm_normalize(float *hwc, size_t pixels, const float mean[3], int div255);
 
+/* ---- a fast-path net's first convolution (common.c) -------------------------------------- */
+
+/* The fast-path nets run their first convolution directly (nn/conv.c says why), into the input
+ * of the staged rest (nn_staged opened with input_node = the convolution). */
+typedef struct fgm_first {
+    nn_conv conv;
+    float *input; /* batch x h x w x 3, what the net's *_input hands out */
+    int h, w, batch, profiling;
+    nn_profile profile; /* the convolution's time and multiply-adds */
+} fgm_first;
+/* Reads the convolution `name` of <model_dir>/<model>.json reading the node `input` and checks
+ * that it is k x k stride 2 from 3 to cout channels, for a batch of h x w images. The staged
+ * rest's input is then (h / 2) x (w / 2) x cout (rounded up). Free with fgm_first_free. */
+int fgm_first_open(fgm_first *f, const char *model_dir, const char *model, const char *input,
+                   const char *name, int k, int cout, int h, int w, int batch, fg_error *err);
+void fgm_first_free(fgm_first *f);
+/* The convolution of each image of f->input into net's input, on net's threads. */
+void fgm_first_run(fgm_first *f, nn_staged *net);
+/* Where the time went: net's profile and the convolution's. */
+void fgm_first_profile(const fgm_first *f, const nn_staged *net, nn_profile *out);
+
 /* ---- detections (ssd_mobilenetv1.c, tiny_face_detector.c) ------------------------------- */
 
 typedef struct fgm_detection {
