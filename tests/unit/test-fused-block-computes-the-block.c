@@ -6,12 +6,13 @@
  *    BlazeFace's, FaceMesh's and the iris net's channel counts (and counts the SIMD path leaves
  *    to the plain loops), on sizes whose width is and is not a multiple of the 4-pixel groups,
  *    1x1 included (tolerance 1e-4 on values of order 1);
- *  - BlazeFace, FaceMesh and the iris net run as XNNPACK runtimes with their fused chains
- *    between them (src/nn/staged.c) against each whole graph in one XNNPACK runtime, on the
- *    same input: each output within 2e-4 of the larger of 1 and its value (BlazeFace's
- *    regressors and the mesh reach hundreds of pixels; float32 sums taken in another order
- *    through some 30 layers differ by up to 5e-5, as XNNPACK and tfjs-wasm do), and BlazeFace
- *    the same on two threads (the fused chains then run in bands of rows);
+ *  - BlazeFace, FaceMesh and the iris net run as their direct first convolution (src/nn/conv.c)
+ *    and XNNPACK runtimes with their fused chains between them (src/nn/staged.c) against each
+ *    whole graph in one XNNPACK runtime, on the same input: each output within 2e-4 of the
+ *    larger of 1 and its value (BlazeFace's regressors and the mesh reach hundreds of pixels;
+ *    float32 sums taken in another order through some 30 layers differ by up to 5e-5, as
+ *    XNNPACK and tfjs-wasm do), and BlazeFace the same on two threads (the fused chains then
+ *    run in bands of rows);
  *  - a chain that is not a residual block (a stride-2 block, a node that does not exist) is
  *    refused with the node named, and a chain given the wrong size is refused.
  */
