@@ -1,11 +1,14 @@
-/* The weight loader reproduces TF.js's dequantised tensors exactly (golden/weights_check), and
- * refuses missing or tampered model files. */
+/* The weight loader reproduces TF.js's dequantised tensors exactly (golden/weights_check),
+ * converts every float16 value exactly (Human's models are stored so), and refuses missing or
+ * tampered model files. */
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "nn/manifest.h"
 #include "nn/nn.h"
 
 static void check_model(const char *model)
@@ -38,7 +41,8 @@ static void check_model(const char *model)
             continue;
         }
         CHECK_EQ_INT(x->count, json_integer_value(json_object_get(t, "count")));
-        for (size_t k = 0; k < x->count; k++) sum += x->data[k];
+        for (size_t k = 0; k < x->count; k++)
+            sum += x->data[k];
         /* Exact to float32 rounding: each value equal to the golden double cast to float. */
         for (size_t k = 0; k < json_array_size(first) && k < x->count; k++)
             bad |= x->data[k] != (float)json_number_value(json_array_get(first, k));
@@ -99,8 +103,45 @@ static void check_tampered(void)
     nn_weights_free(NULL);
 }
 
+/* All 65536 half-precision bit patterns as one float16 tensor, against IEEE's definition. */
+static void every_half(void)
+{
+    enum { N = 65536 };
+    unsigned char *bytes = malloc(2 * N);
+    json_t *groups =
+        json_pack("[{s:[s], s:[{s:s, s:[i], s:s, s:{s:s}}]}]", "paths", "h.bin", "weights", "name",
+                  "h", "shape", N, "dtype", "float32", "quantization", "dtype", "float16");
+    nn_weights w;
+    fg_error err;
+    int wrong = 0;
+    for (int i = 0; i < N; i++)
+        bytes[2 * i] = (unsigned char)(i & 255), bytes[2 * i + 1] = (unsigned char)(i >> 8);
+    const nn_blob shard = {bytes, 2 * N};
+    int rc = nn_weights_decode(groups, &shard, 1, "every_half", &w, &err);
+    CHECKF(rc == FG_OK, "%s", err.message);
+    if (!rc) {
+        const float *v = nn_weights_find(&w, "h")->data;
+        for (int i = 0; i < N; i++) {
+            const int e = (i >> 10) & 31, f = i & 1023;
+            const double mag = e == 0    ? ldexp(f, -24)
+                               : e == 31 ? (f ? NAN : INFINITY)
+                                         : ldexp(f | 1024, e - 25);
+            const double want = i & 0x8000 ? -mag : mag;
+            const int same = isnan(want) ? isnan(v[i])
+                                         : (double)v[i] == want && !signbit(v[i]) == !signbit(want);
+            if (!same && wrong++ < 5)
+                fprintf(stderr, "half 0x%04x -> %g, want %g\n", i, v[i], want);
+        }
+        CHECKF(wrong == 0, "%d of 65536 half values converted wrongly", wrong);
+        nn_weights_free(&w);
+    }
+    json_decref(groups);
+    free(bytes);
+}
+
 int main(void)
 {
+    every_half();
     check_model("face_recognition_model");
     check_model("face_landmark_68_model");
     check_model("ssd_mobilenetv1_model");
