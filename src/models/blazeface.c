@@ -46,6 +46,16 @@ static const nn_chain_spec CHAIN_SPECS[CHAINS] = {
     {RELU(23), 16, 16, CHAIN_BLOCKS, ENDS[3]},
 };
 
+static const fgm_net_spec NET = {.model = "blazeface",
+                                 .input = INPUT_NODE,
+                                 .first = FIRST,
+                                 .k = 5,
+                                 .cout = FIRST_C,
+                                 .h = FGM_BLAZE_INPUT,
+                                 .w = FGM_BLAZE_INPUT,
+                                 .chains = CHAIN_SPECS,
+                                 .nchains = CHAINS};
+
 struct fgm_blaze {
     fgm_first first; /* INPUT_NODE -> FIRST, the input of the staged rest */
     nn_staged *net;
@@ -82,9 +92,7 @@ int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m))) return fg_fail(err, FG_ENOMEM, "out of memory for BlazeFace");
-    if ((rc = fgm_first_open(&m->first, model_dir, "blazeface", INPUT_NODE, FIRST, 5, FIRST_C,
-                             FGM_BLAZE_INPUT, FGM_BLAZE_INPUT, 1, err)) ||
-        (rc = nn_staged_open(model_dir, "blazeface", &opts, CHAIN_SPECS, CHAINS, &m->net, err))) {
+    if ((rc = fgm_net_open(model_dir, &NET, &opts, &m->first, &m->net, err))) {
         fgm_blaze_free(m);
         return rc;
     }

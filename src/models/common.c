@@ -17,25 +17,44 @@ void fgm_normalize(float *hwc, size_t pixels, const float mean[3], int div255)
     }
 }
 
-int fgm_first_open(fgm_first *f, const char *model_dir, const char *model, const char *input,
-                   const char *name, int k, int cout, int h, int w, int batch, fg_error *err)
+/* The first convolution (the node `name`, reading `input`) of the open model gm, checked to be
+ * k x k stride 2 from 3 to cout channels, for a batch of h x w images. */
+static int first_open(fgm_first *f, const nn_graph_model *gm, const fgm_net_spec *spec, int batch,
+                      fg_error *err)
 {
     const nn_conv *cv = &f->conv;
+    const char *model = nn_graph_model_name(gm);
     int rc;
 
     memset(f, 0, sizeof *f);
-    if ((rc = nn_graph_model_conv(model_dir, model, input, name, &f->conv, err))) return rc;
-    if (cv->k != k || cv->stride != 2 || cv->cin != 3 || cv->cout != cout)
+    if ((rc = nn_graph_model_read_conv(gm, spec->input, spec->first, &f->conv, err))) return rc;
+    if (cv->k != spec->k || cv->stride != 2 || cv->cin != 3 || cv->cout != spec->cout)
         return fg_fail(err, FG_EMODEL_CORRUPT,
-                       "%s.json: %s is a %dx%d stride-%d convolution of %d -> %d channels, not "
+                       "%s: %s is a %dx%d stride-%d convolution of %d -> %d channels, not "
                        "%dx%d stride 2 of 3 -> %d",
-                       model, name, cv->k, cv->k, cv->stride, cv->cin, cv->cout, k, k, cout);
-    f->h = h, f->w = w, f->batch = batch;
-    f->profile.macs[NN_OP_CONV] = (uint64_t)batch * nn_conv_macs(cv, h, w);
+                       model, spec->first, cv->k, cv->k, cv->stride, cv->cin, cv->cout, spec->k,
+                       spec->k, spec->cout);
+    f->h = spec->h, f->w = spec->w, f->batch = batch;
+    f->profile.macs[NN_OP_CONV] = (uint64_t)batch * nn_conv_macs(cv, spec->h, spec->w);
     f->profiling = nn_profiling();
-    if (!(f->input = malloc(sizeof(float) * (size_t)batch * h * w * 3)))
+    if (!(f->input = malloc(sizeof(float) * (size_t)batch * spec->h * spec->w * 3)))
         return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
     return FG_OK;
+}
+
+int fgm_net_open(const char *model_dir, const fgm_net_spec *spec,
+                 const nn_graph_model_options *opts, fgm_first *f, nn_staged **net, fg_error *err)
+{
+    nn_graph_model *gm;
+    int rc;
+
+    *net = NULL;
+    memset(f, 0, sizeof *f);
+    if ((rc = nn_graph_model_open(model_dir, spec->model, &gm, err))) return rc;
+    if (!(rc = first_open(f, gm, spec, opts->batch > 0 ? opts->batch : 1, err)))
+        rc = nn_staged_open(gm, opts, spec->chains, spec->nchains, net, err);
+    nn_graph_model_close(gm);
+    return rc;
 }
 
 void fgm_first_free(fgm_first *f)

@@ -37,6 +37,16 @@ static const nn_chain_spec MESH_CHAIN_SPECS[MESH_CHAINS] = {
     {MESH "p_re_lu_13/Relu", 6, 6, 2, MESH_ENDS[4]},
 };
 
+static const fgm_net_spec MESH_NET = {.model = "facemesh",
+                                      .input = INPUT_NODE,
+                                      .first = MESH_FIRST,
+                                      .k = 3,
+                                      .cout = MESH_FIRST_C,
+                                      .h = FGM_MESH_INPUT,
+                                      .w = FGM_MESH_INPUT,
+                                      .chains = MESH_CHAIN_SPECS,
+                                      .nchains = MESH_CHAINS};
+
 struct fgm_mesh {
     fgm_first first;
     nn_staged *net;
@@ -57,6 +67,16 @@ static const nn_chain_spec IRIS_CHAIN_SPECS[IRIS_CHAINS] = {
     {IRIS_FIRST, 32, 32, 4, IRIS_ENDS[0]},
     {IRIS "p_re_lu_10/Relu", 16, 16, 4, IRIS_ENDS[1]},
 };
+
+static const fgm_net_spec IRIS_NET = {.model = "iris",
+                                      .input = INPUT_NODE,
+                                      .first = IRIS_FIRST,
+                                      .k = 3,
+                                      .cout = IRIS_FIRST_C,
+                                      .h = FGM_IRIS_INPUT,
+                                      .w = FGM_IRIS_INPUT,
+                                      .chains = IRIS_CHAIN_SPECS,
+                                      .nchains = IRIS_CHAINS};
 
 struct fgm_iris {
     fgm_first first;
@@ -79,10 +99,7 @@ int fgm_mesh_open(const char *model_dir, int threads, fgm_mesh **out, fg_error *
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m))) return fg_fail(err, FG_ENOMEM, "out of memory for FaceMesh");
-    if ((rc = fgm_first_open(&m->first, model_dir, "facemesh", INPUT_NODE, MESH_FIRST, 3,
-                             MESH_FIRST_C, FGM_MESH_INPUT, FGM_MESH_INPUT, 1, err)) ||
-        (rc = nn_staged_open(model_dir, "facemesh", &opts, MESH_CHAIN_SPECS, MESH_CHAINS, &m->net,
-                             err))) {
+    if ((rc = fgm_net_open(model_dir, &MESH_NET, &opts, &m->first, &m->net, err))) {
         fgm_mesh_free(m);
         return rc;
     }
@@ -135,10 +152,7 @@ int fgm_iris_open(const char *model_dir, int threads, fgm_iris **out, fg_error *
     *out = NULL;
     if (!(m = calloc(1, sizeof *m)))
         return fg_fail(err, FG_ENOMEM, "out of memory for the iris net");
-    if ((rc = fgm_first_open(&m->first, model_dir, "iris", INPUT_NODE, IRIS_FIRST, 3, IRIS_FIRST_C,
-                             FGM_IRIS_INPUT, FGM_IRIS_INPUT, 2, err)) ||
-        (rc = nn_staged_open(model_dir, "iris", &opts, IRIS_CHAIN_SPECS, IRIS_CHAINS, &m->net,
-                             err))) {
+    if ((rc = fgm_net_open(model_dir, &IRIS_NET, &opts, &m->first, &m->net, err))) {
         fgm_iris_free(m);
         return rc;
     }

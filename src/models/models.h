@@ -34,11 +34,21 @@ typedef struct fgm_first {
     int h, w, batch, profiling;
     nn_profile profile; /* the convolution's time and multiply-adds */
 } fgm_first;
-/* Reads the convolution `name` of <model_dir>/<model>.json reading the node `input` and checks
- * that it is k x k stride 2 from 3 to cout channels, for a batch of h x w images. The staged
- * rest's input is then (h / 2) x (w / 2) x cout (rounded up). Free with fgm_first_free. */
-int fgm_first_open(fgm_first *f, const char *model_dir, const char *model, const char *input,
-                   const char *name, int k, int cout, int h, int w, int batch, fg_error *err);
+/* A fast-path net: its first convolution, then the staged rest (whose input_node it is). */
+typedef struct fgm_net_spec {
+    const char *model;           /* "blazeface": <model_dir>/<model>.json */
+    const char *input;           /* the node the first convolution reads */
+    const char *first;           /* the first convolution, k x k stride 2, 3 -> cout channels, */
+    int k, cout, h, w;           /* on h x w images */
+    const nn_chain_spec *chains; /* the staged rest's chains of fused blocks */
+    int nchains;
+} fgm_net_spec;
+/* Reads the model once and makes from it the first convolution f (for a batch of opts->batch
+ * images; the staged rest's input is then (h / 2) x (w / 2) x cout, rounded up) and the staged
+ * rest (nn_staged_open with opts). Free f with fgm_first_free and net with nn_staged_free,
+ * also after an error. */
+int fgm_net_open(const char *model_dir, const fgm_net_spec *spec,
+                 const nn_graph_model_options *opts, fgm_first *f, nn_staged **net, fg_error *err);
 void fgm_first_free(fgm_first *f);
 /* The convolution of each image of f->input into net's input, on net's threads. */
 void fgm_first_run(fgm_first *f, nn_staged *net);

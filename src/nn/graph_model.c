@@ -41,10 +41,22 @@ typedef struct gm_node {
     gm_value v;
 } gm_node;
 
+/* A model read once (nn_graph_model_open): its JSON, weights and node index, which every
+ * runtime, chain of blocks or convolution made from it shares. */
+struct nn_graph_model {
+    json_t *root;
+    nn_weights w;
+    gm_node *nodes; /* every value unseen */
+    gm_node **by_name;
+    size_t n;
+    char what[256]; /* the model's name in messages: "<model>.json" */
+};
+
+/* One translation or reading of a model: its own copy of the nodes and their values. */
 typedef struct gm {
     nn_graph *g;
     const char *what; /* the model's name in messages */
-    nn_weights w;
+    const nn_weights *w;
     gm_node *nodes;
     gm_node **by_name; /* sorted, for lookups */
     size_t n;
@@ -272,7 +284,7 @@ static int op_input(gm *m, gm_node *n, const int expect[3])
 
 static int op_const(gm *m, gm_node *n, gm_value **in, int nin)
 {
-    const nn_tensor *t = nn_weights_find(&m->w, n->name);
+    const nn_tensor *t = nn_weights_find(m->w, n->name);
     (void)in, (void)nin;
     if (!t) return node_fail(m, n, "the constant has no weights in the manifest");
     set_const(&n->v, t);
@@ -881,14 +893,13 @@ static void gm_free(gm *m)
     free(m->folded);
     free(m->nodes);
     free(m->by_name);
-    nn_weights_free(&m->w);
     nn_graph_free(m->g);
 }
 
 /* The nodes of modelTopology.node[], indexed by name. */
-static int index_nodes(gm *m, const json_t *root, fg_error *err)
+static int index_nodes(nn_graph_model *m, fg_error *err)
 {
-    const json_t *nodes = json_object_get(json_object_get(root, "modelTopology"), "node"), *node;
+    const json_t *nodes = json_object_get(json_object_get(m->root, "modelTopology"), "node"), *node;
     size_t i;
     if (!json_is_array(nodes) || json_array_size(nodes) == 0 || json_array_size(nodes) > MAX_NODES)
         return fg_fail(err, FG_EMODEL_CORRUPT, "%s: no modelTopology.node list (or too long)",
@@ -915,29 +926,81 @@ static int index_nodes(gm *m, const json_t *root, fg_error *err)
     return FG_OK;
 }
 
-static int translate(const json_t *root, const nn_blob *shards, size_t nshards,
-                     const nn_graph_model_options *opts, nn_runtime **out, fg_error *err)
+void nn_graph_model_close(nn_graph_model *m)
 {
-    gm m = {0};
+    if (!m) return;
+    free(m->nodes);
+    free(m->by_name);
+    nn_weights_free(&m->w);
+    json_decref(m->root);
+    free(m);
+}
+
+const char *nn_graph_model_name(const nn_graph_model *m)
+{
+    return m->what;
+}
+
+/* The model from its parsed JSON (which it keeps) and its weight files. */
+static int model_from(json_t *root, const nn_blob *shards, size_t nshards, const char *what,
+                      nn_graph_model **out, fg_error *err)
+{
+    nn_graph_model *m = calloc(1, sizeof *m);
     int rc;
 
     *out = NULL;
-    m.what = opts->name ? opts->name : "model.json";
-    m.batch = opts->batch > 0 ? opts->batch : 1;
-    m.input_node = opts->input_node;
-    if (opts->num_outputs < 1 || opts->num_outputs > NN_MAX_OUTPUTS)
-        return fg_fail(err, FG_EINVAL, "%s: %d outputs asked for", m.what, opts->num_outputs);
-    if (!json_is_object(root)) return fg_fail(err, FG_EMODEL_CORRUPT, "%s: not JSON", m.what);
-    if ((rc = index_nodes(&m, root, err)) ||
-        (rc = nn_weights_decode(json_object_get(root, "weightsManifest"), shards, nshards, m.what,
-                                &m.w, err))) {
-        gm_free(&m);
-        return rc;
-    }
-    if (!(m.g = nn_graph_new(opts->num_outputs))) {
-        gm_free(&m);
+    if (!m) {
+        json_decref(root);
         return fg_fail(err, FG_ENOMEM, "out of memory");
     }
+    m->root = root;
+    snprintf(m->what, sizeof m->what, "%s", what);
+    if (!json_is_object(root)) {
+        rc = fg_fail(err, FG_EMODEL_CORRUPT, "%s: not JSON", m->what);
+    } else if (!(rc = index_nodes(m, err))) {
+        rc = nn_weights_decode(json_object_get(root, "weightsManifest"), shards, nshards, m->what,
+                               &m->w, err);
+    }
+    if (rc) {
+        nn_graph_model_close(m);
+        return rc;
+    }
+    *out = m;
+    return FG_OK;
+}
+
+/* m's copy of the model's nodes (values unseen) and a graph of num_outputs outputs. */
+static int gm_begin(gm *m, const nn_graph_model *model, int num_outputs, fg_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->what = model->what;
+    m->w = &model->w;
+    m->n = model->n;
+    m->nodes = malloc(m->n * sizeof *m->nodes);
+    m->by_name = malloc(m->n * sizeof *m->by_name);
+    m->g = nn_graph_new(num_outputs);
+    if (!m->nodes || !m->by_name || !m->g) {
+        gm_free(m);
+        return fg_fail(err, FG_ENOMEM, "out of memory");
+    }
+    memcpy(m->nodes, model->nodes, m->n * sizeof *m->nodes);
+    for (size_t i = 0; i < m->n; i++)
+        m->by_name[i] = m->nodes + (model->by_name[i] - model->nodes);
+    return FG_OK;
+}
+
+int nn_graph_model_runtime(const nn_graph_model *model, const nn_graph_model_options *opts,
+                           nn_runtime **out, fg_error *err)
+{
+    gm m;
+    int rc;
+
+    *out = NULL;
+    if (opts->num_outputs < 1 || opts->num_outputs > NN_MAX_OUTPUTS)
+        return fg_fail(err, FG_EINVAL, "%s: %d outputs asked for", model->what, opts->num_outputs);
+    if ((rc = gm_begin(&m, model, opts->num_outputs, err))) return rc;
+    m.batch = opts->batch > 0 ? opts->batch : 1;
+    m.input_node = opts->input_node;
     nn_graph_set_batch(m.g, m.batch);
     for (int i = 0; i < opts->num_outputs; i++) {
         gm_node *n = find_node(&m, opts->outputs[i]);
@@ -958,20 +1021,33 @@ static int translate(const json_t *root, const nn_blob *shards, size_t nshards,
     return rc;
 }
 
-int nn_graph_model_parse(const void *json, size_t json_size, const nn_blob *shards, size_t nshards,
-                         const nn_graph_model_options *opts, nn_runtime **out, fg_error *err)
+int nn_graph_model_open_parsed(const void *json, size_t json_size, const nn_blob *shards,
+                               size_t nshards, const char *what, nn_graph_model **out,
+                               fg_error *err)
 {
     json_error_t jerr;
     json_t *root;
-    int rc;
 
     *out = NULL;
     root = json_loadb(json, json_size, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return fg_fail(err, nn_json_error_code(&jerr, 0), "%s: not JSON (%s, line %d)",
-                       opts->name ? opts->name : "model.json", jerr.text, jerr.line);
-    rc = translate(root, shards, nshards, opts, out, err);
-    json_decref(root);
+        return fg_fail(err, nn_json_error_code(&jerr, 0), "%s: not JSON (%s, line %d)", what,
+                       jerr.text, jerr.line);
+    return model_from(root, shards, nshards, what, out, err);
+}
+
+int nn_graph_model_parse(const void *json, size_t json_size, const nn_blob *shards, size_t nshards,
+                         const nn_graph_model_options *opts, nn_runtime **out, fg_error *err)
+{
+    nn_graph_model *m;
+    int rc;
+
+    *out = NULL;
+    if ((rc = nn_graph_model_open_parsed(json, json_size, shards, nshards,
+                                         opts->name ? opts->name : "model.json", &m, err)))
+        return rc;
+    rc = nn_graph_model_runtime(m, opts, out, err);
+    nn_graph_model_close(m);
     return rc;
 }
 
@@ -1003,22 +1079,32 @@ static int read_model(const char *model_dir, const char *model, char file[256], 
     return rc;
 }
 
-int nn_graph_model_load(const char *model_dir, const char *model,
-                        const nn_graph_model_options *opts, nn_runtime **out, fg_error *err)
+int nn_graph_model_open(const char *model_dir, const char *model, nn_graph_model **out,
+                        fg_error *err)
 {
     char file[256];
     size_t nshards = 0;
     nn_blob *shards = NULL;
-    nn_graph_model_options named = *opts;
     json_t *root;
     int rc;
 
     *out = NULL;
-    named.name = file;
     if ((rc = read_model(model_dir, model, file, &root, &shards, &nshards, err))) return rc;
-    rc = translate(root, shards, nshards, &named, out, err);
+    rc = model_from(root, shards, nshards, file, out, err);
     nn_free_shards(shards, nshards);
-    json_decref(root);
+    return rc;
+}
+
+int nn_graph_model_load(const char *model_dir, const char *model,
+                        const nn_graph_model_options *opts, nn_runtime **out, fg_error *err)
+{
+    nn_graph_model *m;
+    int rc;
+
+    *out = NULL;
+    if ((rc = nn_graph_model_open(model_dir, model, &m, err))) return rc;
+    rc = nn_graph_model_runtime(m, opts, out, err);
+    nn_graph_model_close(m);
     return rc;
 }
 
@@ -1043,7 +1129,7 @@ static const nn_tensor *const_input(gm *m, gm_node *n, int i, int rank, const in
     gm_node *c = data_input(m, n, i);
     const nn_tensor *t;
     if (!c) return NULL;
-    if (strcmp(c->op, "Const") != 0 || !(t = nn_weights_find(&m->w, c->name))) {
+    if (strcmp(c->op, "Const") != 0 || !(t = nn_weights_find(m->w, c->name))) {
         node_fail(m, n, "input %d is not a constant with weights", i);
         return NULL;
     }
@@ -1071,7 +1157,7 @@ static float *prelu_slopes(gm *m, gm_node *n, int i, int c)
     gm_node *a = data_input(m, n, i);
     const nn_tensor *t;
     if (!a) return NULL;
-    if (strcmp(a->op, "Const") != 0 || !(t = nn_weights_find(&m->w, a->name)) ||
+    if (strcmp(a->op, "Const") != 0 || !(t = nn_weights_find(m->w, a->name)) ||
         t->count != (size_t)c) {
         node_fail(m, n, "the alpha is not a constant of %d values", c);
         return NULL;
@@ -1097,7 +1183,7 @@ static int is_pointwise(gm *m, gm_node *conv, int act)
 static int depthwise_channels(gm *m, gm_node *dw)
 {
     gm_node *kn = data_input(m, dw, 1);
-    const nn_tensor *kt = kn ? nn_weights_find(&m->w, kn->name) : NULL;
+    const nn_tensor *kt = kn ? nn_weights_find(m->w, kn->name) : NULL;
     return kt && kt->rank == 4 ? kt->shape[2] : 0;
 }
 
@@ -1150,7 +1236,7 @@ static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
     if (cd < 1 || cd > NN_BLOCK_MAX_C) return node_fail(m, dw, "has no 3x3xCx1 kernel to fuse");
     {
         gm_node *wn = data_input(m, conv, 1);
-        const nn_tensor *wt = wn ? nn_weights_find(&m->w, wn->name) : NULL;
+        const nn_tensor *wt = wn ? nn_weights_find(m->w, wn->name) : NULL;
         b->c = wt && wt->rank == 4 ? wt->shape[3] : 0;
     }
     if (b->c < 1 || b->c > NN_BLOCK_MAX_C) return node_fail(m, conv, "has no 1x1 kernel to fuse");
@@ -1171,46 +1257,30 @@ static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
     return b->dw && b->w && b->bias;
 }
 
-/* Indexes the nodes of a parsed model.json, decodes its weights and calls read(m, ctx), which
- * records any error on m->g; returns that error (or the decoding's). what names the model in
- * messages. */
+/* Calls read(m, ctx) on a copy of the model's nodes; read records any error on m->g, which is
+ * returned. */
 typedef void (*gm_reader)(gm *m, void *ctx);
-static int read_parsed(const json_t *root, const nn_blob *shards, size_t nshards, const char *what,
-                       gm_reader read, void *ctx, fg_error *err)
+static int read_nodes(const nn_graph_model *model, gm_reader read, void *ctx, fg_error *err)
 {
-    gm m = {0};
+    gm m;
     int rc;
-
-    m.what = what;
-    if (!json_is_object(root)) return fg_fail(err, FG_EMODEL_CORRUPT, "%s: not JSON", what);
-    if (!(rc = index_nodes(&m, root, err)) &&
-        !(rc = nn_weights_decode(json_object_get(root, "weightsManifest"), shards, nshards, m.what,
-                                 &m.w, err))) {
-        if (!(m.g = nn_graph_new(1))) {
-            rc = fg_fail(err, FG_ENOMEM, "out of memory");
-        } else {
-            read(&m, ctx);
-            rc = nn_graph_error(m.g, err);
-        }
-    }
+    if ((rc = gm_begin(&m, model, 1, err))) return rc;
+    read(&m, ctx);
+    rc = nn_graph_error(m.g, err);
     gm_free(&m);
     return rc;
 }
 
-/* read_parsed on <model_dir>/<model>.json and its weight files (SHA-256 checked). */
-static int read_nodes(const char *model_dir, const char *model, gm_reader read, void *ctx,
+/* op(model, ctx) on <model_dir>/<model>.json opened for it. */
+typedef int (*model_op)(const nn_graph_model *m, void *ctx, fg_error *err);
+static int with_model(const char *model_dir, const char *model, model_op op, void *ctx,
                       fg_error *err)
 {
-    char file[256];
-    size_t nshards = 0;
-    nn_blob *shards = NULL;
-    json_t *root;
+    nn_graph_model *m;
     int rc;
-
-    if ((rc = read_model(model_dir, model, file, &root, &shards, &nshards, err))) return rc;
-    rc = read_parsed(root, shards, nshards, file, read, ctx, err);
-    nn_free_shards(shards, nshards);
-    json_decref(root);
+    if ((rc = nn_graph_model_open(model_dir, model, &m, err))) return rc;
+    rc = op(m, ctx, err);
+    nn_graph_model_close(m);
     return rc;
 }
 
@@ -1238,18 +1308,32 @@ static void read_blocks(gm *m, void *ctx)
     }
 }
 
-int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
-                          const char *const *relus, int n, nn_block *out, fg_error *err)
+int nn_graph_model_read_blocks(const nn_graph_model *m, const char *input, const char *const *relus,
+                               int n, nn_block *out, fg_error *err)
 {
     blocks_request r = {input, relus, n, out};
     int rc;
 
     memset(out, 0, sizeof *out * (size_t)(n > 0 ? n : 0));
-    rc = read_nodes(model_dir, model, read_blocks, &r, err);
+    rc = read_nodes(m, read_blocks, &r, err);
     if (rc)
         for (int i = 0; i < n; i++)
             nn_block_free(&out[i]);
     return rc;
+}
+
+static int blocks_op(const nn_graph_model *m, void *ctx, fg_error *err)
+{
+    const blocks_request *r = ctx;
+    return nn_graph_model_read_blocks(m, r->input, r->relus, r->n, r->out, err);
+}
+
+int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
+                          const char *const *relus, int n, nn_block *out, fg_error *err)
+{
+    blocks_request r = {input, relus, n, out};
+    memset(out, 0, sizeof *out * (size_t)(n > 0 ? n : 0));
+    return with_model(model_dir, model, blocks_op, &r, err);
 }
 
 /* ---- direct convolutions ------------------------------------------------------------------ */
@@ -1290,7 +1374,7 @@ static void read_conv(gm *m, void *ctx)
         return;
     }
     kn = data_input(m, n, 1);
-    kt = kn ? nn_weights_find(&m->w, kn->name) : NULL;
+    kt = kn ? nn_weights_find(m->w, kn->name) : NULL;
     if (!kt || kt->rank != 4 || kt->shape[0] != kt->shape[1] || kt->shape[0] < 1 ||
         kt->shape[0] > NN_CONV_MAX_K || kt->shape[2] < 1 || kt->shape[2] > NN_CONV_MAX_C ||
         kt->shape[3] < 1 || kt->shape[3] > NN_CONV_MAX_C) {
@@ -1310,32 +1394,42 @@ static void read_conv(gm *m, void *ctx)
     if (f.act == F_PRELU) r->out->alpha = prelu_slopes(m, n, 3, r->out->cout);
 }
 
-int nn_graph_model_conv(const char *model_dir, const char *model, const char *input,
-                        const char *name, nn_conv *out, fg_error *err)
+int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const char *name,
+                             nn_conv *out, fg_error *err)
 {
     conv_request r = {input, name, out};
     int rc;
 
     memset(out, 0, sizeof *out);
-    if ((rc = read_nodes(model_dir, model, read_conv, &r, err))) nn_conv_free(out);
+    if ((rc = read_nodes(m, read_conv, &r, err))) nn_conv_free(out);
     return rc;
+}
+
+static int conv_op(const nn_graph_model *m, void *ctx, fg_error *err)
+{
+    const conv_request *r = ctx;
+    return nn_graph_model_read_conv(m, r->input, r->name, r->out, err);
+}
+
+int nn_graph_model_conv(const char *model_dir, const char *model, const char *input,
+                        const char *name, nn_conv *out, fg_error *err)
+{
+    conv_request r = {input, name, out};
+    memset(out, 0, sizeof *out);
+    return with_model(model_dir, model, conv_op, &r, err);
 }
 
 int nn_graph_model_conv_parse(const void *json, size_t json_size, const nn_blob *shards,
                               size_t nshards, const char *what, const char *input, const char *name,
                               nn_conv *out, fg_error *err)
 {
-    conv_request r = {input, name, out};
-    json_error_t jerr;
-    json_t *root;
+    nn_graph_model *m;
     int rc;
 
     memset(out, 0, sizeof *out);
-    root = json_loadb(json, json_size, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return fg_fail(err, nn_json_error_code(&jerr, 0), "%s: not JSON (%s, line %d)", what,
-                       jerr.text, jerr.line);
-    if ((rc = read_parsed(root, shards, nshards, what, read_conv, &r, err))) nn_conv_free(out);
-    json_decref(root);
+    if ((rc = nn_graph_model_open_parsed(json, json_size, shards, nshards, what, &m, err)))
+        return rc;
+    rc = nn_graph_model_read_conv(m, input, name, out, err);
+    nn_graph_model_close(m);
     return rc;
 }

@@ -203,6 +203,31 @@ typedef struct nn_graph_model_options {
                                    (shape `input`), and what it is computed from is not read */
 } nn_graph_model_options;
 
+/* A TF.js graph model read once: model.json parsed, its weight files read (each checked against
+ * its pinned SHA-256, weights.c) and decoded, its nodes indexed. Runtimes, chains of fused
+ * blocks and direct convolutions are then made from it without reading the files again (a net
+ * run in stages needs several). model is e.g. "blazeface"; a missing, tampered or malformed
+ * file is an error naming it. */
+typedef struct nn_graph_model nn_graph_model;
+int nn_graph_model_open(const char *model_dir, const char *model, nn_graph_model **out,
+                        fg_error *err);
+/* The same from memory, with no file access and no hash check: shards are the weight files in
+ * the order the manifest names them; what names the model in messages. */
+int nn_graph_model_open_parsed(const void *json, size_t json_size, const nn_blob *shards,
+                               size_t nshards, const char *what, nn_graph_model **out,
+                               fg_error *err);
+void nn_graph_model_close(nn_graph_model *m);
+/* "<model>.json", or the name it was opened from memory with: for messages. */
+const char *nn_graph_model_name(const nn_graph_model *m);
+
+/* Translates a graph model into one XNNPACK runtime computing opts->outputs from its single
+ * input (a Placeholder [N, H, W, C], or opts->input_node). Only the nodes the outputs need are
+ * translated; constant subexpressions are evaluated at load time. An unsupported op, attribute
+ * or shape is a model_corrupt error naming the node and op. opts->name is not used (the model
+ * names itself). */
+int nn_graph_model_runtime(const nn_graph_model *m, const nn_graph_model_options *opts,
+                           nn_runtime **out, fg_error *err);
+
 /* Translates a TF.js graph model (model.json: modelTopology.node[] + weightsManifest) into one
  * XNNPACK runtime computing opts->outputs from its single input (a Placeholder [N, H, W, C]).
  * Only the nodes the outputs need are translated; constant subexpressions are evaluated at load
@@ -300,6 +325,9 @@ void nn_block_free(nn_block *b);
  * else is a model_corrupt error naming the node. Free each block with nn_block_free. */
 int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
                           const char *const *relus, int n, nn_block *out, fg_error *err);
+/* The same from a model already open. */
+int nn_graph_model_read_blocks(const nn_graph_model *m, const char *input, const char *const *relus,
+                               int n, nn_block *out, fg_error *err);
 
 /* ---- direct convolutions (conv.c) ----------------------------------------------------- */
 
@@ -339,6 +367,9 @@ void nn_conv_free(nn_conv *cv);
  * naming the node. Free it with nn_conv_free. */
 int nn_graph_model_conv(const char *model_dir, const char *model, const char *input,
                         const char *name, nn_conv *out, fg_error *err);
+/* The same from a model already open. */
+int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const char *name,
+                             nn_conv *out, fg_error *err);
 /* The same from memory, with no file access and no hash check (as nn_graph_model_parse): what
  * names the model in messages. */
 int nn_graph_model_conv_parse(const void *json, size_t json_size, const nn_blob *shards,
@@ -358,13 +389,13 @@ typedef struct nn_chain_spec {
 } nn_chain_spec;
 
 /* A graph model run as nchains + 1 XNNPACK runtimes with the chains' blocks fused between them
- * (nn_block_run_on, on the runtimes' threads); opts as nn_graph_model_load's for the whole
- * model. When opts->input_node is the first chain's input, the input is that chain's (opts->input
- * its h x w x c) and there is no runtime before it. The result is the model's, up to float32
- * rounding. A chain that is not a chain of residual blocks, or whose input is not h x w x c, is a
- * model_corrupt error naming the node. */
+ * (nn_block_run_on, on the runtimes' threads); opts as nn_graph_model_runtime's for the whole
+ * model, which is only read while opening. When opts->input_node is the first chain's input, the
+ * input is that chain's (opts->input its h x w x c) and there is no runtime before it. The result
+ * is the model's, up to float32 rounding. A chain that is not a chain of residual blocks, or whose
+ * input is not h x w x c, is a model_corrupt error naming the node. */
 typedef struct nn_staged nn_staged;
-int nn_staged_open(const char *model_dir, const char *model, const nn_graph_model_options *opts,
+int nn_staged_open(const nn_graph_model *m, const nn_graph_model_options *opts,
                    const nn_chain_spec *chains, int nchains, nn_staged **out, fg_error *err);
 void nn_staged_free(nn_staged *s);
 float *nn_staged_input(nn_staged *s);

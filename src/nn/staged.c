@@ -28,25 +28,24 @@ struct nn_staged {
 };
 
 /* Reads chain i's blocks and checks that they all have one channel count. */
-static int read_chain(nn_staged *s, const char *model_dir, const char *model,
+static int read_chain(nn_staged *s, const nn_graph_model *gm, const char *model,
                       const nn_chain_spec *spec, chain *ch, fg_error *err)
 {
     int rc;
     if (spec->n < 1 || spec->h < 1 || spec->w < 1)
-        return fg_fail(err, FG_EINVAL, "%s.json: a chain of fused blocks needs a size and blocks",
+        return fg_fail(err, FG_EINVAL, "%s: a chain of fused blocks needs a size and blocks",
                        model);
     if (!(ch->blocks = calloc((size_t)spec->n, sizeof *ch->blocks)))
         return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
-    if ((rc = nn_graph_model_blocks(model_dir, model, spec->input, spec->ends, spec->n, ch->blocks,
-                                    err)))
+    if ((rc = nn_graph_model_read_blocks(gm, spec->input, spec->ends, spec->n, ch->blocks, err)))
         return rc;
     ch->h = spec->h, ch->w = spec->w, ch->n = spec->n, ch->c = ch->blocks[0].c;
     for (int b = 0; b < spec->n; b++) {
         if (ch->blocks[b].c != ch->c)
-            return fg_fail(err, FG_EMODEL_CORRUPT, "%s.json: %s has %d channels, not %d", model,
+            return fg_fail(err, FG_EMODEL_CORRUPT, "%s: %s has %d channels, not %d", model,
                            spec->ends[b], ch->blocks[b].c, ch->c);
         if (!nn_block_fits(&ch->blocks[b], ch->w))
-            return fg_fail(err, FG_EINVAL, "%s.json: %s is too wide to fuse at width %d", model,
+            return fg_fail(err, FG_EINVAL, "%s: %s is too wide to fuse at width %d", model,
                            spec->ends[b], ch->w);
         s->block_profile.macs[NN_OP_BLOCK] +=
             (uint64_t)s->batch * nn_block_macs(&ch->blocks[b], ch->h, ch->w);
@@ -56,7 +55,7 @@ static int read_chain(nn_staged *s, const char *model_dir, const char *model,
 
 /* Runtime i: from the model's input (i = 0) or chain i - 1's end, to chain i's input or (the
  * last) the model's outputs; the chain must receive exactly batch * h * w * c values. */
-static int open_runtime(nn_staged *s, const char *model_dir, const char *model,
+static int open_runtime(nn_staged *s, const nn_graph_model *gm, const char *model,
                         const nn_graph_model_options *opts, const nn_chain_spec *specs, int i,
                         fg_error *err)
 {
@@ -69,37 +68,37 @@ static int open_runtime(nn_staged *s, const char *model_dir, const char *model,
         o.input[0] = prev->h, o.input[1] = prev->w, o.input[2] = prev->c;
     }
     if (i < s->nchains) o.outputs = &specs[i].input, o.num_outputs = 1;
-    if ((rc = nn_graph_model_load(model_dir, model, &o, &s->rt[i], err))) return rc;
+    if ((rc = nn_graph_model_runtime(gm, &o, &s->rt[i], err))) return rc;
     if (i < s->nchains) {
         const chain *ch = &s->chains[i];
         nn_runtime_output(s->rt[i], 0, &count);
         if (count != (size_t)s->batch * ch->h * ch->w * ch->c)
-            return fg_fail(err, FG_EMODEL_CORRUPT, "%s.json: %s is not %dx%dx%d", model,
-                           specs[i].input, ch->h, ch->w, ch->c);
+            return fg_fail(err, FG_EMODEL_CORRUPT, "%s: %s is not %dx%dx%d", model, specs[i].input,
+                           ch->h, ch->w, ch->c);
     }
     return FG_OK;
 }
 
-static int open_parts(nn_staged *s, const char *model_dir, const char *model,
+static int open_parts(nn_staged *s, const nn_graph_model *gm, const char *model,
                       const nn_graph_model_options *opts, const nn_chain_spec *specs, fg_error *err)
 {
     size_t scratch = 0;
     int rc;
     for (int i = 0; i < s->nchains; i++) {
-        if ((rc = read_chain(s, model_dir, model, &specs[i], &s->chains[i], err))) return rc;
+        if ((rc = read_chain(s, gm, model, &specs[i], &s->chains[i], err))) return rc;
         const size_t n = (size_t)s->chains[i].h * s->chains[i].w * s->chains[i].c;
         scratch = n > scratch ? n : scratch;
     }
     if (opts->input_node && s->nchains && strcmp(opts->input_node, specs[0].input) == 0) {
         const chain *first = &s->chains[0];
         if (opts->input[0] != first->h || opts->input[1] != first->w || opts->input[2] != first->c)
-            return fg_fail(err, FG_EMODEL_CORRUPT, "%s.json: %s is not %dx%dx%d", model,
-                           specs[0].input, opts->input[0], opts->input[1], opts->input[2]);
+            return fg_fail(err, FG_EMODEL_CORRUPT, "%s: %s is not %dx%dx%d", model, specs[0].input,
+                           opts->input[0], opts->input[1], opts->input[2]);
         if (!(s->input = malloc(sizeof(float) * s->batch * first->h * first->w * first->c)))
             return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
     }
     for (int i = s->input ? 1 : 0; i <= s->nchains; i++)
-        if ((rc = open_runtime(s, model_dir, model, opts, specs, i, err))) return rc;
+        if ((rc = open_runtime(s, gm, model, opts, specs, i, err))) return rc;
     for (int i = 0; i < 2; i++)
         if (!(s->scratch[i] = malloc(sizeof(float) * scratch)))
             return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
@@ -107,9 +106,10 @@ static int open_parts(nn_staged *s, const char *model_dir, const char *model,
     return FG_OK;
 }
 
-int nn_staged_open(const char *model_dir, const char *model, const nn_graph_model_options *opts,
+int nn_staged_open(const nn_graph_model *gm, const nn_graph_model_options *opts,
                    const nn_chain_spec *chains, int nchains, nn_staged **out, fg_error *err)
 {
+    const char *model = nn_graph_model_name(gm);
     nn_staged *s;
     int rc;
 
@@ -120,7 +120,7 @@ int nn_staged_open(const char *model_dir, const char *model, const nn_graph_mode
     if (!(s = calloc(1, sizeof *s))) return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
     s->nchains = nchains;
     s->batch = opts->batch > 0 ? opts->batch : 1;
-    if ((rc = open_parts(s, model_dir, model, opts, chains, err))) {
+    if ((rc = open_parts(s, gm, model, opts, chains, err))) {
         nn_staged_free(s);
         return rc;
     }
