@@ -88,7 +88,8 @@ __attribute__((target("avx2,fma"))) static double fma_chains(long n)
         FMA(a1)
         FMA(a2)
         FMA(a3)
-        FMA(a4) FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
+        FMA(a4)
+        FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
 #undef FMA
             __asm__ volatile(""
                              : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6),
@@ -404,14 +405,21 @@ static json_t *profile_json(const nn_profile *profile)
     }
     for (int k = 0; k < NN_OP_KINDS; k++)
         macs += p.macs[k];
-    return json_pack("{s:I, s:i, s:o}", "macs", (json_int_t)macs, "profiled_runs",
-                     (int)p.runs, "operators", kinds);
+    return json_pack("{s:I, s:i, s:o}", "macs", (json_int_t)macs, "profiled_runs", (int)p.runs,
+                     "operators", kinds);
 }
 
 static json_t *network_json(const nn_runtime *rt)
 {
     nn_profile p;
     nn_runtime_profile(rt, &p);
+    return profile_json(&p);
+}
+
+static json_t *resnet_json(const fgm_resnet *m)
+{
+    nn_profile p;
+    fgm_resnet_profile(m, &p);
     return profile_json(&p);
 }
 
@@ -490,10 +498,10 @@ static json_t *profile_networks(bench *b, const char *path)
         if (fgm_resnet_describe_crop(resnet, crop.rgb, crop.width, crop.height, desc, &err))
             die("descriptor", &err);
     }
-    json_t *out = json_pack(
-        "{s:o, s:o, s:o, s:o}", "ssd_detect", network_json(fgm_ssd_runtime(ssd)), "tiny_detect",
-        network_json(fgm_tiny_runtime(tiny)), "landmarks", network_json(fgm_landmarks_runtime(lm)),
-        "descriptor", network_json(fgm_resnet_runtime(resnet)));
+    json_t *out =
+        json_pack("{s:o, s:o, s:o, s:o}", "ssd_detect", network_json(fgm_ssd_runtime(ssd)),
+                  "tiny_detect", network_json(fgm_tiny_runtime(tiny)), "landmarks",
+                  network_json(fgm_landmarks_runtime(lm)), "descriptor", resnet_json(resnet));
     profile_fast_networks(b, &img, out);
     fg_image_free(&crop);
     fg_image_free(&img);

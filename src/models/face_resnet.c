@@ -1,13 +1,14 @@
 /*
  * face_resnet.c - face-api's faceRecognitionNet: dlib's ResNet-34 variant, 150x150 -> 128-d.
  * ARCH.md section 2. Each "convLayer" is conv + bias followed by a per-channel scale (folded
- * batch norm); the scale is folded into the conv weights here so every layer is one XNNPACK
- * convolution with a fused ReLU.
+ * batch norm); the scale is folded into the conv weights here so every layer is one
+ * convolution (XNNPACK's, or a Winograd one below) with its ReLU.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "image/image.h"
 #include "models/models.h"
@@ -15,41 +16,110 @@
 
 #define INPUT_SIZE 150
 
+/* The 3x3 stride-1 convolutions of the residual stages at 35x35x32, 17x17x64 and 8x8x128 (80% of
+ * the multiply-adds) run by Winograd's F(2x2, 3x3) (nn/winograd.c) between four XNNPACK runtimes:
+ *   runtime 0: input -> conv32_down, max pool                 -> stage 0: conv32_1..3
+ *   runtime 1: -> conv64_down's conv1 and its shortcut         -> stage 1: its conv2, conv64_1..3
+ *   runtime 2: -> conv128_down's conv1 and its shortcut        -> stage 2: its conv2, conv128_1..2
+ *   runtime 3: -> conv256_down .. the fully connected layer (maps of 4x4 and less, where XNNPACK's
+ *              direct convolution wastes less than Winograd's half-empty tiles). */
+#define STAGES 3
+#define STAGE_MAX_CONVS 7
+
+typedef struct stage {
+    int h, w, c;
+    int down;   /* 1: convs[0] is a down block's conv2, its residual runtime output 1 */
+    int nconvs; /* down + 2 per residual block */
+    nn_wino convs[STAGE_MAX_CONVS];
+} stage;
+
 struct fgm_resnet {
-    nn_runtime *rt;
+    nn_runtime *rt[STAGES + 1];
+    stage stages[STAGES];
+    int batch, slots;
+    float *bufs[3]; /* a stage's activations, one image */
+    float *scratch; /* slots * the largest nn_wino_scratch */
+    int profiling;
+    nn_profile wino_profile;
 };
 
 static const float mean_rgb[3] = {122.782f, 117.001f, 104.298f};
 
-/* conv + bias, then * scale + shift, folded: W' = W * s, b' = b * s + t. */
+/* conv + bias, then * scale + shift, folded: W' = W * s, b' = b * s + t. The folded filter
+ * [k][k][cin][cout] and bias are malloc'd (caller frees); NULL on error (recorded on b). */
+static float *folded_conv(nn_builder *b, const char *prefix, int k, int cin, int *cout,
+                          float **folded_bias)
+{
+    const nn_tensor *f = nn_need(b, NN_SHAPE(k, k, cin, NN_ANY), "%s/conv/filters", prefix);
+    int n = f ? f->shape[3] : 0;
+    const nn_tensor *bias = nn_need(b, NN_SHAPE(n), "%s/conv/bias", prefix);
+    const nn_tensor *scale = nn_need(b, NN_SHAPE(n), "%s/scale/weights", prefix);
+    const nn_tensor *shift = nn_need(b, NN_SHAPE(n), "%s/scale/biases", prefix);
+    float *filter;
+
+    *folded_bias = NULL;
+    if (!shift) return NULL;
+    filter = malloc(f->count * sizeof *filter);
+    *folded_bias = malloc((size_t)n * sizeof **folded_bias);
+    if (!filter || !*folded_bias) {
+        free(filter);
+        free(*folded_bias);
+        *folded_bias = NULL;
+        nn_graph_fail(b->g, FG_ENOMEM, "out of memory building the recognition net");
+        return NULL;
+    }
+    for (size_t i = 0; i < f->count; i++)
+        filter[i] = f->data[i] * scale->data[i % n];
+    for (int o = 0; o < n; o++)
+        (*folded_bias)[o] = bias->data[o] * scale->data[o] + shift->data[o];
+    *cout = n;
+    return filter;
+}
+
 static nn_t conv_layer(nn_builder *b, nn_t x, const char *prefix, int k, int stride, nn_padding pad,
                        nn_act act)
 {
-    const nn_tensor *f = nn_need(b, NN_SHAPE(k, k, x.c, NN_ANY), "%s/conv/filters", prefix);
-    int cout = f ? f->shape[3] : 0;
-    const nn_tensor *bias = nn_need(b, NN_SHAPE(cout), "%s/conv/bias", prefix);
-    const nn_tensor *scale = nn_need(b, NN_SHAPE(cout), "%s/scale/weights", prefix);
-    const nn_tensor *shift = nn_need(b, NN_SHAPE(cout), "%s/scale/biases", prefix);
-    float *filter, *folded_bias;
+    float *bias, *filter;
+    int cout;
     nn_t y = {0, 0, 0, 0};
-
-    if (!shift) return y;
-    filter = malloc(f->count * sizeof *filter);
-    folded_bias = malloc((size_t)cout * sizeof *folded_bias);
-    if (!filter || !folded_bias) {
-        free(filter);
-        free(folded_bias);
-        nn_graph_fail(b->g, FG_ENOMEM, "out of memory building the recognition net");
-        return y;
-    }
-    for (size_t i = 0; i < f->count; i++)
-        filter[i] = f->data[i] * scale->data[i % cout];
-    for (int o = 0; o < cout; o++)
-        folded_bias[o] = bias->data[o] * scale->data[o] + shift->data[o];
-    y = nn_conv2d(b->g, x, filter, k, k, cout, folded_bias, stride, pad, act);
+    if (!(filter = folded_conv(b, prefix, k, x.c, &cout, &bias))) return y;
+    y = nn_conv2d(b->g, x, filter, k, k, cout, bias, stride, pad, act);
     free(filter);
-    free(folded_bias);
+    free(bias);
     return y;
+}
+
+/* A residual stage's convolution `prefix`, c channels in and out, for Winograd. */
+static void stage_conv(nn_builder *b, const char *prefix, int c, nn_wino *out)
+{
+    float *bias, *filter;
+    int cout;
+    fg_error err;
+    if (!(filter = folded_conv(b, prefix, 3, c, &cout, &bias))) return;
+    if (cout != c)
+        nn_builder_fail(b, "%s has %d channels out, not %d", prefix, cout, c);
+    else if (nn_wino_init(out, filter, bias, c, c, &err))
+        nn_graph_fail(b->g, err.code, "%s", err.message);
+    free(filter);
+    free(bias);
+}
+
+/* Stage i's convolutions on x's map: a down block's conv2 first when `down`, then conv1 and
+ * conv2 of each of the residual blocks. */
+static void read_stage(nn_builder *b, stage *st, nn_t x, int down, const char *down_prefix,
+                       const char *const *blocks, int nblocks)
+{
+    char name[96];
+    st->h = x.h, st->w = x.w, st->c = x.c, st->down = down, st->nconvs = 0;
+    if (down) {
+        snprintf(name, sizeof name, "%s/conv2", down_prefix);
+        stage_conv(b, name, x.c, &st->convs[st->nconvs++]);
+    }
+    for (int i = 0; i < nblocks; i++)
+        for (int k = 1; k <= 2; k++) {
+            snprintf(name, sizeof name, "%s/conv%d", blocks[i], k);
+            stage_conv(b, name, x.c, &st->convs[st->nconvs++]);
+        }
 }
 
 static nn_t residual(nn_builder *b, nn_t x, const char *prefix)
@@ -62,6 +132,15 @@ static nn_t residual(nn_builder *b, nn_t x, const char *prefix)
     return nn_add(b->g, out, x, NN_ACT_RELU);
 }
 
+/* A down block's shortcut: x average-pooled 2x2, zero channels added up to c. */
+static nn_t shortcut(nn_builder *b, nn_t x, int c)
+{
+    nn_t pooled = nn_avgpool(b->g, x, 2, 2);
+    if (nn_graph_status(b->g) == FG_OK && pooled.c < c)
+        pooled = nn_pad(b->g, pooled, 0, 0, 0, 0, 0, c - pooled.c, 0.0f);
+    return pooled;
+}
+
 static nn_t residual_down(nn_builder *b, nn_t x, const char *prefix)
 {
     char p1[96], p2[96];
@@ -69,55 +148,116 @@ static nn_t residual_down(nn_builder *b, nn_t x, const char *prefix)
     snprintf(p2, sizeof p2, "%s/conv2", prefix);
     nn_t out = conv_layer(b, x, p1, 3, 2, NN_VALID, NN_ACT_RELU);
     out = conv_layer(b, out, p2, 3, 1, NN_SAME, NN_ACT_NONE);
-    nn_t pooled = nn_avgpool(b->g, x, 2, 2);
+    nn_t pooled = shortcut(b, x, out.c);
     if (nn_graph_status(b->g) != FG_OK) return out;
-    /* face-api zero-pads the conv branch at the bottom/right when it came out smaller, and
-     * the shortcut with zero channels when the width grows. */
+    /* face-api zero-pads the conv branch at the bottom/right when it came out smaller. */
     if (out.h < pooled.h || out.w < pooled.w)
         out = nn_pad(b->g, out, 0, pooled.h - out.h, 0, pooled.w - out.w, 0, 0, 0.0f);
-    if (pooled.c < out.c) pooled = nn_pad(b->g, pooled, 0, 0, 0, 0, 0, out.c - pooled.c, 0.0f);
     return nn_add(b->g, pooled, out, NN_ACT_RELU);
 }
 
-static void build(nn_builder *b, void *ctx)
+/* Runtime 1 or 2: a down block's conv1 (stride 2) and its shortcut, the outputs 0 and 1. */
+static nn_t down_half(nn_builder *b, nn_t x, const char *prefix)
 {
+    char p1[96];
+    snprintf(p1, sizeof p1, "%s/conv1", prefix);
+    nn_t out = conv_layer(b, x, p1, 3, 2, NN_VALID, NN_ACT_RELU);
+    nn_t pooled = shortcut(b, x, out.c);
+    if (nn_graph_status(b->g) != FG_OK) return out;
+    if (out.h != pooled.h || out.w != pooled.w) {
+        nn_builder_fail(b, "%s: the conv branch is %dx%d, the shortcut %dx%d", prefix, out.h, out.w,
+                        pooled.h, pooled.w);
+        return out;
+    }
+    nn_output(b->g, out);
+    nn_output(b->g, pooled);
+    return out;
+}
+
+typedef struct build_ctx {
+    fgm_resnet *m;
+    nn_t next; /* the shape runtime i + 1 takes */
+} build_ctx;
+
+static void build(nn_builder *b, int part, void *ctx)
+{
+    static const char *const s32[] = {"conv32_1", "conv32_2", "conv32_3"};
+    static const char *const s64[] = {"conv64_1", "conv64_2", "conv64_3"};
+    static const char *const s128[] = {"conv128_1", "conv128_2"};
+    build_ctx *c = ctx;
+    stage *st = part < STAGES ? &c->m->stages[part] : NULL;
     const nn_tensor *fc;
-    nn_graph_set_batch(b->g, *(const int *)ctx);
-    nn_t x = nn_input(b->g, INPUT_SIZE, INPUT_SIZE, 3);
-    x = conv_layer(b, x, "conv32_down", 7, 2, NN_VALID, NN_ACT_RELU);
-    x = nn_maxpool(b->g, x, 3, 2, NN_VALID);
-    x = residual(b, x, "conv32_1");
-    x = residual(b, x, "conv32_2");
-    x = residual(b, x, "conv32_3");
-    x = residual_down(b, x, "conv64_down");
-    x = residual(b, x, "conv64_1");
-    x = residual(b, x, "conv64_2");
-    x = residual(b, x, "conv64_3");
-    x = residual_down(b, x, "conv128_down");
-    x = residual(b, x, "conv128_1");
-    x = residual(b, x, "conv128_2");
-    x = residual_down(b, x, "conv256_down");
-    x = residual(b, x, "conv256_1");
-    x = residual(b, x, "conv256_2");
-    x = residual_down(b, x, "conv256_down_out");
-    x = nn_global_avgpool(b->g, x);
-    if ((fc = nn_need(b, NN_SHAPE(x.c, FG_DESCRIPTOR_DIM), "fc")))
-        nn_output(b->g, nn_fc(b->g, x, fc->data, FG_DESCRIPTOR_DIM, NULL, NN_ACT_NONE));
+    nn_t x;
+
+    nn_graph_set_batch(b->g, c->m->batch);
+    if (part == 0) {
+        x = nn_input(b->g, INPUT_SIZE, INPUT_SIZE, 3);
+        x = conv_layer(b, x, "conv32_down", 7, 2, NN_VALID, NN_ACT_RELU);
+        x = nn_maxpool(b->g, x, 3, 2, NN_VALID);
+        nn_output(b->g, x);
+        read_stage(b, st, x, 0, NULL, s32, 3);
+    } else if (part < STAGES) {
+        x = nn_input(b->g, c->next.h, c->next.w, c->next.c);
+        x = down_half(b, x, part == 1 ? "conv64_down" : "conv128_down");
+        if (part == 1)
+            read_stage(b, st, x, 1, "conv64_down", s64, 3);
+        else
+            read_stage(b, st, x, 1, "conv128_down", s128, 2);
+    } else {
+        x = nn_input(b->g, c->next.h, c->next.w, c->next.c);
+        x = residual_down(b, x, "conv256_down");
+        x = residual(b, x, "conv256_1");
+        x = residual(b, x, "conv256_2");
+        x = residual_down(b, x, "conv256_down_out");
+        x = nn_global_avgpool(b->g, x);
+        if ((fc = nn_need(b, NN_SHAPE(x.c, FG_DESCRIPTOR_DIM), "fc")))
+            nn_output(b->g, nn_fc(b->g, x, fc->data, FG_DESCRIPTOR_DIM, NULL, NN_ACT_NONE));
+    }
+    c->next = x;
+}
+
+static int alloc_buffers(fgm_resnet *m, fg_error *err)
+{
+    size_t act = 0, scratch = 0;
+    m->slots = nn_runtime_threads(m->rt[0]);
+    for (int i = 0; i < STAGES; i++) {
+        const stage *st = &m->stages[i];
+        const size_t n = (size_t)st->h * st->w * st->c;
+        act = n > act ? n : act;
+        for (int k = 0; k < st->nconvs; k++) {
+            const size_t s = nn_wino_scratch(&st->convs[k], st->w);
+            scratch = s > scratch ? s : scratch;
+            m->wino_profile.macs[NN_OP_CONV] +=
+                (uint64_t)m->batch * nn_wino_macs(&st->convs[k], st->h, st->w);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        if (!(m->bufs[i] = malloc(sizeof(float) * act)))
+            return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
+    if (!(m->scratch = malloc(sizeof(float) * scratch * (size_t)m->slots)))
+        return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
+    return FG_OK;
 }
 
 int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out, fg_error *err)
 {
+    static const int outputs[STAGES + 1] = {1, 2, 2, 1};
     fgm_resnet *m;
     int rc;
 
     *out = NULL;
     if (!(m = calloc(1, sizeof *m)))
         return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
-    rc = nn_model_open(model_dir, "face_recognition_model", 1, threads, build, &batch, &m->rt, err);
+    m->batch = batch > 0 ? batch : 1;
+    build_ctx ctx = {m, {0, 0, 0, 0}};
+    rc = nn_model_open_parts(model_dir, "face_recognition_model", STAGES + 1, outputs, threads,
+                             build, &ctx, m->rt, err);
+    if (!rc) rc = alloc_buffers(m, err);
     if (rc) {
         fgm_resnet_free(m);
         return rc;
     }
+    m->profiling = nn_profiling();
     *out = m;
     return FG_OK;
 }
@@ -125,26 +265,56 @@ int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **
 void fgm_resnet_free(fgm_resnet *m)
 {
     if (!m) return;
-    nn_runtime_free(m->rt);
+    for (int i = 0; i <= STAGES; i++)
+        nn_runtime_free(m->rt[i]);
+    for (int i = 0; i < STAGES; i++)
+        for (int k = 0; k < STAGE_MAX_CONVS; k++)
+            nn_wino_free(&m->stages[i].convs[k]);
+    for (int i = 0; i < 3; i++)
+        free(m->bufs[i]);
+    free(m->scratch);
     free(m);
+}
+
+/* Stage i on one image: x its input (or, for a down block, its conv1's output, with res the
+ * shortcut), y where the last block writes. */
+static void run_stage(fgm_resnet *m, int i, const float *x, const float *res, float *y)
+{
+    const stage *st = &m->stages[i];
+    const nn_runtime *rt = m->rt[i];
+    int k = 0, next = 0;
+    const float *cur = x;
+    if (st->down) {
+        float *to = st->nconvs == 1 ? y : m->bufs[next++];
+        nn_wino_run(&st->convs[k++], x, res, 1, to, st->h, st->w, m->scratch, m->slots, rt);
+        cur = to;
+    }
+    for (; k + 1 < st->nconvs; k += 2) {
+        /* t = relu(conv1(cur)); out = relu(conv2(t) + cur). */
+        float *t = m->bufs[2], *to = k + 2 == st->nconvs ? y : m->bufs[next];
+        nn_wino_run(&st->convs[k], cur, NULL, 1, t, st->h, st->w, m->scratch, m->slots, rt);
+        nn_wino_run(&st->convs[k + 1], t, cur, 1, to, st->h, st->w, m->scratch, m->slots, rt);
+        cur = to;
+        next = 1 - next;
+    }
 }
 
 int fgm_resnet_batch(const fgm_resnet *m)
 {
-    return nn_runtime_batch(m->rt);
+    return m->batch;
 }
 
 int fgm_resnet_forward(fgm_resnet *m, const float *input, float *out, fg_error *err)
 {
-    size_t n = (size_t)nn_runtime_batch(m->rt);
-    float *in = nn_runtime_input(m->rt);
+    size_t n = (size_t)m->batch;
+    float *in = nn_runtime_input(m->rt[0]);
     if (input != in) memcpy(in, input, sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3 * n);
     return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
 }
 
 static float *slot_input(fgm_resnet *m, int slot)
 {
-    return nn_runtime_input(m->rt) + (size_t)slot * INPUT_SIZE * INPUT_SIZE * 3;
+    return nn_runtime_input(m->rt[0]) + (size_t)slot * INPUT_SIZE * INPUT_SIZE * 3;
 }
 
 void fgm_resnet_set_crop(fgm_resnet *m, int slot, const uint8_t *crop, int w, int h)
@@ -163,10 +333,27 @@ void fgm_resnet_set_chip(fgm_resnet *m, int slot, const float *chip)
 
 int fgm_resnet_run(fgm_resnet *m, float (*out)[FG_DESCRIPTOR_DIM], fg_error *err)
 {
-    size_t n = (size_t)nn_runtime_batch(m->rt);
+    const size_t n = (size_t)m->batch;
+    double wino = 0;
     int rc;
-    if ((rc = nn_run(m->rt, err))) return rc;
-    memcpy(out, nn_runtime_output(m->rt, 0, NULL), sizeof(float) * FG_DESCRIPTOR_DIM * n);
+    for (int i = 0; i <= STAGES; i++) {
+        if ((rc = nn_run(m->rt[i], err))) return rc;
+        if (i == STAGES) break;
+        const stage *st = &m->stages[i];
+        const size_t image = (size_t)st->h * st->w * st->c;
+        const float *x = nn_runtime_output(m->rt[i], 0, NULL);
+        const float *res = st->down ? nn_runtime_output(m->rt[i], 1, NULL) : NULL;
+        float *y = nn_runtime_input(m->rt[i + 1]);
+        const double start = m->profiling ? fg_monotonic() : 0;
+        for (size_t k = 0; k < n; k++)
+            run_stage(m, i, x + image * k, res ? res + image * k : NULL, y + image * k);
+        if (m->profiling) wino += fg_monotonic() - start;
+    }
+    if (m->profiling) {
+        m->wino_profile.ms[NN_OP_CONV] += wino * 1e3;
+        m->wino_profile.runs++;
+    }
+    memcpy(out, nn_runtime_output(m->rt[STAGES], 0, NULL), sizeof(float) * FG_DESCRIPTOR_DIM * n);
     return FG_OK;
 }
 
@@ -178,7 +365,7 @@ int fgm_resnet_describe_crop(fgm_resnet *m, const uint8_t *crop, int w, int h,
         memset(out, 0, sizeof(float) * FG_DESCRIPTOR_DIM);
         return FG_OK;
     }
-    if (nn_runtime_batch(m->rt) != 1) return fg_fail(err, FG_EINVAL, "a batched net, one image");
+    if (m->batch != 1) return fg_fail(err, FG_EINVAL, "a batched net, one image");
     fgm_resnet_set_crop(m, 0, crop, w, h);
     return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
 }
@@ -186,12 +373,18 @@ int fgm_resnet_describe_crop(fgm_resnet *m, const uint8_t *crop, int w, int h,
 int fgm_resnet_describe_chip(fgm_resnet *m, const float *chip, float out[FG_DESCRIPTOR_DIM],
                              fg_error *err)
 {
-    if (nn_runtime_batch(m->rt) != 1) return fg_fail(err, FG_EINVAL, "a batched net, one image");
+    if (m->batch != 1) return fg_fail(err, FG_EINVAL, "a batched net, one image");
     fgm_resnet_set_chip(m, 0, chip);
     return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
 }
 
-const nn_runtime *fgm_resnet_runtime(const fgm_resnet *m)
+void fgm_resnet_profile(const fgm_resnet *m, nn_profile *out)
 {
-    return m->rt;
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i <= STAGES; i++) {
+        nn_profile p;
+        nn_runtime_profile(m->rt[i], &p);
+        nn_profile_add(out, &p);
+    }
+    nn_profile_add(out, &m->wino_profile);
 }

@@ -108,7 +108,9 @@ typedef struct fgm_resnet fgm_resnet;
 int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out, fg_error *err);
 void fgm_resnet_free(fgm_resnet *m);
 int fgm_resnet_batch(const fgm_resnet *m);
-const nn_runtime *fgm_resnet_runtime(const fgm_resnet *m);
+/* Time and multiply-adds by kind of operator, XNNPACK's and the Winograd convolutions' (as "conv").
+ */
+void fgm_resnet_profile(const fgm_resnet *m, nn_profile *out);
 /* Raw network: input batch x 150x150x3 normalised; out gets batch x 128 values. */
 int fgm_resnet_forward(fgm_resnet *m, const float *input, float *out, fg_error *err);
 /* Image `slot` (0 .. batch-1) of the next run: an RGB8 crop (w, h > 0) padded to square

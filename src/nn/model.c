@@ -66,22 +66,51 @@ int nn_builder_fail(nn_builder *b, const char *fmt, ...)
     return 0;
 }
 
-int nn_model_open(const char *model_dir, const char *model, int num_outputs, int threads,
-                  nn_build_fn build, void *ctx, nn_runtime **out, fg_error *err)
+int nn_model_open_parts(const char *model_dir, const char *model, int parts, const int *num_outputs,
+                        int threads, nn_parts_build_fn build, void *ctx, nn_runtime **out,
+                        fg_error *err)
 {
     nn_weights w;
     nn_builder b = {NULL, &w, model};
     int rc;
 
-    *out = NULL;
+    for (int i = 0; i < parts; i++)
+        out[i] = NULL;
     if ((rc = nn_weights_load(model_dir, model, &w, err))) return rc;
-    if (!(b.g = nn_graph_new(num_outputs))) {
-        nn_weights_free(&w);
-        return fg_fail(err, FG_ENOMEM, "out of memory building %s", model);
+    for (int i = 0; i < parts && !rc; i++) {
+        if (!(b.g = nn_graph_new(num_outputs[i]))) {
+            rc = fg_fail(err, FG_ENOMEM, "out of memory building %s", model);
+            break;
+        }
+        build(&b, i, ctx);
+        rc = nn_graph_build(b.g, threads, &out[i], err);
+        nn_graph_free(b.g);
     }
-    build(&b, ctx);
-    rc = nn_graph_build(b.g, threads, out, err);
-    nn_graph_free(b.g);
     nn_weights_free(&w);
+    if (rc)
+        for (int i = 0; i < parts; i++) {
+            nn_runtime_free(out[i]);
+            out[i] = NULL;
+        }
     return rc;
+}
+
+typedef struct one_part {
+    nn_build_fn build;
+    void *ctx;
+} one_part;
+
+static void build_one(nn_builder *b, int part, void *ctx)
+{
+    const one_part *one = ctx;
+    (void)part;
+    one->build(b, one->ctx);
+}
+
+int nn_model_open(const char *model_dir, const char *model, int num_outputs, int threads,
+                  nn_build_fn build, void *ctx, nn_runtime **out, fg_error *err)
+{
+    one_part one = {build, ctx};
+    return nn_model_open_parts(model_dir, model, 1, &num_outputs, threads, build_one, &one, out,
+                               err);
 }

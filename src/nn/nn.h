@@ -275,6 +275,14 @@ int nn_builder_fail(nn_builder *b, const char *fmt, ...) __attribute__((format(p
 typedef void (*nn_build_fn)(nn_builder *b, void *ctx);
 int nn_model_open(const char *model_dir, const char *model, int num_outputs, int threads,
                   nn_build_fn build, void *ctx, nn_runtime **out, fg_error *err);
+/* The same for a network run as several runtimes with work of the caller's between them: one
+ * load of the weights, then build(b, i, ctx) defines runtime i (num_outputs[i] outputs) for i =
+ * 0 .. parts - 1, in order; a builder may also take weights for that work (nn_need). On error
+ * every out[i] is NULL. */
+typedef void (*nn_parts_build_fn)(nn_builder *b, int part, void *ctx);
+int nn_model_open_parts(const char *model_dir, const char *model, int parts, const int *num_outputs,
+                        int threads, nn_parts_build_fn build, void *ctx, nn_runtime **out,
+                        fg_error *err);
 
 /* ---- hand-written kernels (rows.c) ------------------------------------------------------ */
 
@@ -282,6 +290,13 @@ int nn_model_open(const char *model_dir, const char *model, int num_outputs, int
  * thread when rt has no pool. Bands must be independent (each writes only its own rows). */
 typedef void (*nn_rows_fn)(void *ctx, int y0, int y1);
 void nn_parallel_rows(const nn_runtime *rt, int n, nn_rows_fn fn, void *ctx);
+/* The threads of rt's pool (1 when it has none). */
+int nn_runtime_threads(const nn_runtime *rt);
+/* fn(ctx, band, y0, y1) for `bands` even bands of the rows [0, n), band i on one thread at a
+ * time (so it may use scratch of its own), on rt's pool; without a pool, or for one band, one
+ * call fn(ctx, 0, 0, n). */
+typedef void (*nn_bands_fn)(void *ctx, int band, int y0, int y1);
+void nn_parallel_bands(const nn_runtime *rt, int n, int bands, nn_bands_fn fn, void *ctx);
 
 /* ---- fused residual blocks (block.c) --------------------------------------------------- */
 
@@ -375,6 +390,33 @@ int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const c
 int nn_graph_model_conv_parse(const void *json, size_t json_size, const nn_blob *shards,
                               size_t nshards, const char *what, const char *input, const char *name,
                               nn_conv *out, fg_error *err);
+
+/* ---- Winograd convolutions (winograd.c) ---------------------------------------------- */
+
+/* y = act(conv3x3(x) + bias [+ res]): stride 1, SAME padding, cin channels in and cout out,
+ * NHWC, one image, by Winograd's F(2x2, 3x3) (winograd.c says why). */
+typedef struct nn_wino {
+    int cin, cout;
+    float *u;    /* [16][cin][cout], the transformed kernel */
+    float *bias; /* [cout] */
+} nn_wino;
+
+/* hwio: the kernel [3][3][cin][cout] as TF stores it. Free with nn_wino_free. */
+int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int cout,
+                 fg_error *err);
+void nn_wino_free(nn_wino *wc);
+/* Multiply-adds of the direct convolution it replaces (as graph.c counts one). */
+uint64_t nn_wino_macs(const nn_wino *wc, int h, int w);
+/* Floats of scratch one thread needs for a map w wide. */
+size_t nn_wino_scratch(const nn_wino *wc, int w);
+/* x: h * w * cin floats; res (or NULL) and y: h * w * cout; y overlaps neither. relu: 1 for a
+ * ReLU after the sum. Runs on rt's threads in `slots` bands (nn_runtime_threads(rt)), scratch
+ * holding slots * nn_wino_scratch(wc, w) floats. */
+void nn_wino_run(const nn_wino *wc, const float *x, const float *res, int relu, float *y, int h,
+                 int w, float *scratch, int slots, const nn_runtime *rt);
+/* The plain C loops nn_wino_run falls back on, one thread (the tests compare the two). */
+void nn_wino_run_portable(const nn_wino *wc, const float *x, const float *res, int relu, float *y,
+                          int h, int w, float *scratch);
 
 /* ---- a graph model with fused stages (staged.c) ----------------------------------------- */
 
