@@ -103,13 +103,31 @@ static double session(fg_engine *e, const fg_image *frames, const double *times,
     return cpu_ms() - t0;
 }
 
+static const char usage[] =
+    "usage: bench_liveness [--clip FILE] [--frames N] [--runs N] [--skip N]\n"
+    "                      [--reference reference-1t.json] [--json FILE]\n"
+    "The server's CPU per liveness challenge session on one core: N frames (default 20) of a\n"
+    "real clip (default ../shared/liveness/dev_tranvanluyt_real.mp4, from 1.5 s on, after\n"
+    "skipping --skip frames) through the fast path and the verifier, plus 3 descriptors; the\n"
+    "median of --runs sessions (default 10) beside the reference's figures from\n"
+    "bench/reference.mjs's JSON. Models: FG_MODEL_DIR, FG_FAST_MODEL_DIR (default\n"
+    "node_modules/...).\n";
+
 int main(int argc, char **argv)
 {
     const char *shared = getenv("FG_SHARED_DIR"), *clip = NULL, *ref_path = NULL, *json_path = NULL;
     const char *models = getenv("FG_MODEL_DIR"), *fast = getenv("FG_FAST_MODEL_DIR");
     char clip_buf[1024];
     int nframes = 20, runs = 10, skip = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (i + 1 == argc) {
+            fprintf(stderr, "bench_liveness: %s needs a value\n%s", argv[i], usage);
+            return 2;
+        }
         if (!strcmp(argv[i], "--clip"))
             clip = argv[i + 1];
         else if (!strcmp(argv[i], "--frames"))
@@ -123,7 +141,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--skip"))
             skip = atoi(argv[i + 1]);
         else {
-            fprintf(stderr, "bench_liveness: unknown option %s\n", argv[i]);
+            fprintf(stderr, "bench_liveness: unknown option %s\n%s", argv[i], usage);
             return 2;
         }
     }
@@ -208,9 +226,9 @@ int main(int argc, char **argv)
 
     if (json_path) {
         json_t *doc =
-            json_pack("{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f}", "clip", clip, "frames",
-                      n, "descriptors", DESCRIPTORS, "runs", runs, "session_cpu_ms", median,
-                      "min_ms", ms[0], "max_ms", ms[runs - 1], "verifier_us_per_frame", feed_us,
+            json_pack("{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f}", "clip", clip, "frames", n,
+                      "descriptors", DESCRIPTORS, "runs", runs, "session_cpu_ms", median, "min_ms",
+                      ms[0], "max_ms", ms[runs - 1], "verifier_us_per_frame", feed_us,
                       "reference_session_ms", isnan(ref_session) ? -1 : ref_session);
         json_dump_file(doc, json_path, JSON_INDENT(1));
         json_decref(doc);
