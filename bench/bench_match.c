@@ -149,10 +149,29 @@ int main(int argc, char **argv)
     const char *sizes = "10000,100000,1000000";
     size_t probes = 0;
     int status = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--sizes")) sizes = argv[i + 1];
-        if (!strcmp(argv[i], "--probes")) probes = strtoul(argv[i + 1], NULL, 10);
-        if (!strcmp(argv[i], "--seed")) fg_synthetic_state = strtoull(argv[i + 1], NULL, 10);
+    static const char usage[] =
+        "usage: bench_match [--sizes 10000,100000,1000000] [--probes N] [--seed S]\n"
+        "1:N search time over synthetic templates, the float32 scan against the int8 matcher\n"
+        "(portable and SIMD) with its exact re-rank, and whether every answer is the scan's.\n";
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (i + 1 == argc) {
+            fprintf(stderr, "bench_match: %s needs a value\n%s", argv[i], usage);
+            return 2;
+        }
+        if (!strcmp(argv[i], "--sizes"))
+            sizes = argv[i + 1];
+        else if (!strcmp(argv[i], "--probes"))
+            probes = strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--seed"))
+            fg_synthetic_state = strtoull(argv[i + 1], NULL, 10);
+        else {
+            fprintf(stderr, "bench_match: unknown option %s\n%s", argv[i], usage);
+            return 2;
+        }
     }
     printf("| templates | probes | float32 scan ms (median / p90) | int8 portable + re-rank | "
            "int8 SIMD + re-rank | speed-up | same answer as float32 | second passes "
