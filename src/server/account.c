@@ -285,7 +285,9 @@ static int describe_faces(fg_request *req, const face_source *src, int enrolment
                           float (*descriptors)[FG_DESCRIPTOR_DIM], size_t *n, fg_http_error *e)
 {
     *n = 0;
-    if (src->session) return fg_liveness_redeem(req, src->session, descriptors, cap, n, e);
+    if (src->session)
+        return fg_liveness_redeem(req, src->session, enrolment ? enrol_gate(req->server) : NULL,
+                                  descriptors, cap, n, e);
     if (describe_all(req, src->images, src->nimages, enrolment, descriptors, e) != 0) return -1;
     *n = src->nimages;
     return 0;

@@ -253,11 +253,14 @@ void fg_challenge_release(fg_challenges *c, fg_challenge *ch)
 }
 
 int fg_challenge_redeem(fg_challenges *c, const char *id, const char *secret_hex, double now,
-                        float (*out)[FG_DESCRIPTOR_DIM], size_t cap, size_t *n, fg_http_error *e)
+                        const fg_quality_limits *gate, float (*out)[FG_DESCRIPTOR_DIM], size_t cap,
+                        size_t *n, fg_http_error *e)
 {
     fg_challenge *ch;
     const float(*descriptors)[FG_DESCRIPTOR_DIM] = NULL;
-    size_t have;
+    size_t have, usable = 0, pick[FGL_MAX_DESCRIPTORS];
+    fg_quality_verdict refused = FG_QUALITY_OK;
+    char why[200] = "";
     int slot;
     *n = 0;
     pthread_mutex_lock(&c->lock);
@@ -290,10 +293,26 @@ int fg_challenge_redeem(fg_challenges *c, const char *id, const char *secret_hex
                      "the liveness session holds no face; start a new one");
         goto fail;
     }
+    for (size_t k = 0; k < have && k < FGL_MAX_DESCRIPTORS; k++) {
+        char message[200] = "";
+        fg_quality_verdict v =
+            gate ? fg_quality_check(&ch->quality[k], gate, message, sizeof message) : FG_QUALITY_OK;
+        if (v == FG_QUALITY_OK) {
+            pick[usable++] = k;
+        } else if (refused == FG_QUALITY_OK) {
+            refused = v;
+            snprintf(why, sizeof why, "%s", message);
+        }
+    }
+    if (usable == 0) {
+        ch->state = FG_CHALLENGE_REDEEMED; /* single use, whatever the outcome */
+        fg_http_fail(e, 400, fg_quality_code(refused), "the face of the liveness session: %s", why);
+        goto fail;
+    }
     /* Spread over the session: its start, middle and end, not the first few frames. */
-    *n = have < cap ? have : cap;
+    *n = usable < cap ? usable : cap;
     for (size_t k = 0; k < *n; k++)
-        memcpy(out[k], descriptors[*n == 1 ? 0 : k * (have - 1) / (*n - 1)], sizeof out[k]);
+        memcpy(out[k], descriptors[pick[*n == 1 ? 0 : k * (usable - 1) / (*n - 1)]], sizeof out[k]);
     ch->state = FG_CHALLENGE_REDEEMED;
     pthread_mutex_unlock(&c->lock);
     return 0;

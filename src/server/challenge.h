@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "face/quality.h"
 #include "facegate.h"
 #include "liveness/liveness.h"
 
@@ -65,6 +66,9 @@ typedef struct fg_challenge {
     /* The followed face's last mesh: fg_track_mesh's start when detection misses a frame. */
     fg_face_mesh last_mesh;
     int have_mesh;
+    /* The enrolment gate's measures of the face behind each descriptor the verifier kept (in
+     * fgl_descriptors' order): a sign-up takes only faces that pass it, as with photos. */
+    fg_face_quality quality[FGL_MAX_DESCRIPTORS];
 } fg_challenge;
 
 typedef struct fg_challenges fg_challenges;
@@ -87,12 +91,14 @@ int fg_challenge_acquire(fg_challenges *c, const char *id, const char *secret_he
 void fg_challenge_release(fg_challenges *c, fg_challenge *ch);
 
 /* Redeems the proof of passed session `id` (single use, whatever the outcome of the sign-up or
- * log-in that follows): copies up to cap of its face descriptors into out. 401 with
+ * log-in that follows): copies up to cap of its face descriptors into out, spread over the
+ * session, those whose faces pass `gate` (the enrolment limits; NULL: all). 401 with
  * liveness_unknown, liveness_forbidden, liveness_expired, liveness_not_passed,
- * liveness_failed, liveness_used or liveness_busy. */
+ * liveness_failed, liveness_used or liveness_busy; 400 with the gate's code (face_too_dark,
+ * ...) when no face passes it. */
 int fg_challenge_redeem(fg_challenges *c, const char *id, const char *secret_hex, double now,
-                        float (*out)[FG_DESCRIPTOR_DIM], size_t cap, size_t *n,
-                        struct fg_http_error *e);
+                        const fg_quality_limits *gate, float (*out)[FG_DESCRIPTOR_DIM], size_t cap,
+                        size_t *n, struct fg_http_error *e);
 
 /* Sessions held right now (for the metrics and the tests). */
 size_t fg_challenges_count(fg_challenges *c);

@@ -255,8 +255,18 @@ static int check_clock(fg_challenge *ch, const frame_in *frames, size_t n, doubl
     return 0;
 }
 
+/* The enrolment gate's measures of a session's face, with the mesh's head pose (whose yaw and
+ * pitch count the other way round). */
+static int measure(const fg_image *img, const fg_face *face, const fg_face_mesh *mesh,
+                   fg_face_quality *q, fg_error *err)
+{
+    const fg_face_pose pose = {-mesh->yaw, -mesh->pitch, mesh->roll};
+    return fg_face_quality_measure(img, face, &pose, q, err);
+}
+
 /* Detects the face of one decoded frame (fast path; the last mesh tracked when detection
- * misses), feeds the verifier, and gives it a descriptor when it asks. */
+ * misses), feeds the verifier, and gives it a descriptor (and the measures of its face) when it
+ * asks. */
 static int feed(fg_challenge *ch, fg_engine *engine, const fg_image *img, double t,
                 fg_http_error *e)
 {
@@ -280,9 +290,14 @@ static int feed(fg_challenge *ch, fg_engine *engine, const fg_image *img, double
     ch->have_mesh = ch->status.main_face >= 0 && (size_t)ch->status.main_face < frame.count;
     if (ch->have_mesh) ch->last_mesh = frame.meshes[ch->status.main_face];
     if (ch->have_mesh && ch->status.wants_descriptor) {
+        const fg_face *face = &frame.faces[ch->status.main_face];
+        const float(*kept)[FG_DESCRIPTOR_DIM];
+        const size_t before = fgl_descriptors(ch->verifier, &kept);
         float d[FG_DESCRIPTOR_DIM];
-        if (fg_describe(engine, img, &frame.faces[ch->status.main_face], d, &err) != FG_OK ||
-            fgl_identity(ch->verifier, d, &ch->status, &err) != FG_OK) {
+        if (fg_describe(engine, img, face, d, &err) != FG_OK ||
+            fgl_identity(ch->verifier, d, &ch->status, &err) != FG_OK ||
+            (fgl_descriptors(ch->verifier, &kept) > before && before < FGL_MAX_DESCRIPTORS &&
+             measure(img, face, &ch->last_mesh, &ch->quality[before], &err) != FG_OK)) {
             fg_http_fail(e, 500, "internal", "face descriptor: %s", err.message);
             goto out;
         }
@@ -374,8 +389,8 @@ fail:
     fg_reply_error(req, &e);
 }
 
-int fg_liveness_redeem(fg_request *req, const char *id, float (*out)[FG_DESCRIPTOR_DIM], size_t cap,
-                       size_t *n, fg_http_error *e)
+int fg_liveness_redeem(fg_request *req, const char *id, const fg_quality_limits *gate,
+                       float (*out)[FG_DESCRIPTOR_DIM], size_t cap, size_t *n, fg_http_error *e)
 {
     fg_server *s = req->server;
     const char *secret = NULL;
@@ -385,5 +400,5 @@ int fg_liveness_redeem(fg_request *req, const char *id, float (*out)[FG_DESCRIPT
                             "liveness checks are turned off on this server (--liveness off); "
                             "send images instead of \"liveness\"");
     if (fg_req_body_text(req, "liveness_secret", &secret, e) != 0) return -1;
-    return fg_challenge_redeem(s->challenges, id, secret, fg_monotonic(), out, cap, n, e);
+    return fg_challenge_redeem(s->challenges, id, secret, fg_monotonic(), gate, out, cap, n, e);
 }

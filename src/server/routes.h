@@ -29,9 +29,11 @@ void fg_route_liveness_frames(fg_request *req);
 
 /* The face a passed liveness session proves, for sign-up, log-in and add-a-face: session `id`
  * of the request's "liveness" field, checked against its "liveness_secret", redeemed (single
- * use) and up to cap of its descriptors copied into out. -1 with e (401 liveness_*). */
-int fg_liveness_redeem(fg_request *req, const char *id, float (*out)[FG_DESCRIPTOR_DIM], size_t cap,
-                       size_t *n, fg_http_error *e);
+ * use) and up to cap of its descriptors copied into out, of faces that pass `gate` (sign-up and
+ * add-a-face: the enrolment limits; NULL: any). -1 with e (401 liveness_*, 400 with the gate's
+ * code). */
+int fg_liveness_redeem(fg_request *req, const char *id, const fg_quality_limits *gate,
+                       float (*out)[FG_DESCRIPTOR_DIM], size_t cap, size_t *n, fg_http_error *e);
 
 /* routes.c */
 void fg_route_detect(fg_request *req);

@@ -21,10 +21,11 @@ let server;
 let clip; // [{ t (ms), image (data URL) }]
 let still; // the clip's first frame, a still photo of the same person
 
-/** The frames of a clip as JPEGs with their times (15 fps files: frame i at i/15 s). */
-function clipFrames(file, fps = 15) {
+/** The frames of a clip as JPEGs with their times (15 fps files: frame i at i/15 s), through
+ * the FFmpeg filters `vf` if given. */
+function clipFrames(file, fps = 15, vf = null) {
   const dir = tempDir('fg-liveness-frames-');
-  ffmpeg('-i', path.join(CLIPS, file), '-q:v', '3', path.join(dir, '%04d.jpg'));
+  ffmpeg('-i', path.join(CLIPS, file), ...(vf ? ['-vf', vf] : []), '-q:v', '3', path.join(dir, '%04d.jpg'));
   return fs.readdirSync(dir).sort().map((f, i) => ({ t: (i * 1000) / fps, image: dataUrl(path.join(dir, f)) }));
 }
 
@@ -127,6 +128,21 @@ test('the real clip passes its steps in order, then signs up with the face of it
   // Single use: the same proof again.
   const again = await call(server, 'POST', '/api/v1/login', { json: proof(session) });
   assert.equal(again.status, 401);
+  assert.equal(again.body.error.code, 'liveness_used');
+});
+
+test('a session in the dark passes its steps, but its face is too dark to sign up with', { skip }, async () => {
+  // The same clip with its light turned down: the head still turns (the landmarks see it), but
+  // a template of so dark a face would match badly, so sign-up refuses it as it refuses a photo.
+  const session = await start();
+  const { last } = await stream(session, clipFrames('dev_shenasa_turns.mp4', 15, 'eq=brightness=-0.35'));
+  assert.equal(last.state, 'passed', JSON.stringify(last));
+  const res = await call(server, 'POST', '/api/v1/users', { json: { username: 'in_the_dark', ...proof(session) } });
+  assert.equal(res.status, 400, JSON.stringify(res.body));
+  assert.equal(res.body.error.code, 'face_too_dark');
+  assert.match(res.body.error.message, /too dark/);
+  // The proof was used; no account was made.
+  const again = await call(server, 'POST', '/api/v1/users', { json: { username: 'in_the_dark', ...proof(session) } });
   assert.equal(again.body.error.code, 'liveness_used');
 });
 
