@@ -2,7 +2,11 @@
  * block.c - a residual block of BlazeFace, FaceMesh or the iris net in one pass:
  *   plain (BlazeFace, FaceMesh):  y = act(x + bias + W * depthwise3x3(x))
  *   bottleneck (iris):            y = act(x + bias + W * depthwise3x3(prelu(W1 * x + b1)))
- * with act = ReLU (BlazeFace) or PReLU.
+ *   strided (both, between resolutions):
+ *                                 y = act(pad(maxpool2x2(x)) + bias + W * depthwise3x3s2(x))
+ * with act = ReLU (BlazeFace) or PReLU. A strided block halves the height and width and widens
+ * cin channels to c: its residual is the 2x2 max of x in the first cin channels and zeros above
+ * (the graph's channel Pad).
  *
  * XNNPACK runs such a block as four to six operators, each a pass over the whole tensor. At
  * BlazeFace's 128x128x24 or FaceMesh's 96x96x16 a tensor is 0.6-1.5 MB, more than a core's L2
@@ -11,7 +15,9 @@
  * of 4 pixels goes through every step while it is in registers: x is read (its 3x3
  * neighbourhood from L1/L2, since rows are visited in order) and y written once. A bottleneck
  * block keeps the three rows of prelu(W1 * x + b1) the depthwise needs in a ring, each row
- * computed once.
+ * computed once. A strided block was six or seven small operators in XNNPACK (and split the
+ * networks into a runtime per resolution); here it reads its two input rows once for both the
+ * depthwise and the pool.
  *
  * The AVX2+FMA kernel covers channel counts that are multiples of 8 (up to NN_BLOCK_MAX_C): the
  * depthwise taps of 8 channels stay in registers while the group's input columns stream by, and
@@ -20,6 +26,7 @@
  * the products in a fixed order in float32, so results differ from XNNPACK's only in rounding
  * (the models' parity tests against Human hold them to 1e-3).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +48,7 @@ typedef struct pointwise {
 
 static pointwise last_conv(const nn_block *b)
 {
-    return (pointwise){b->w, b->bias, b->alpha, b->m ? b->m : b->c, b->c};
+    return (pointwise){b->w, b->bias, b->alpha, b->m ? b->m : b->cin, b->c};
 }
 
 static pointwise first_conv(const nn_block *b)
@@ -49,9 +56,16 @@ static pointwise first_conv(const nn_block *b)
     return (pointwise){b->w1, b->b1, b->alpha1, b->c, b->m};
 }
 
-/* The three input rows of an output row's depthwise (NULL outside the image), and the kernels
- * that make one row of the depthwise's input (a bottleneck's first convolution) and one row of
- * output. */
+/* TF's SAME padding of the 3x3 depthwise before the first row and column: 1 at stride 1, 0 at
+ * stride 2 on an even size (the 1 after is the image's edge). */
+static int pad_before(const nn_block *b)
+{
+    return b->stride == 1;
+}
+
+/* The kernels that make one row of the depthwise's input (a bottleneck's first convolution) and
+ * one row of output from taps, the three input rows of its depthwise (NULL outside the image),
+ * and x, the input row of its residual (a strided block: the first of two), w pixels wide. */
 typedef struct kernels {
     void (*expand)(const pointwise *f, const float *x, int w, float *e);
     void (*row)(const nn_block *b, const float *const taps[3], const float *x, int w, float *y);
@@ -83,26 +97,44 @@ static void expand_portable(const pointwise *f, const float *x, int w, float *e)
         pointwise_pixel(f, x + (size_t)px * f->cin, NULL, e + (size_t)px * f->cout);
 }
 
+/* A strided block's residual at output pixel px: the 2x2 max of input rows x and the next (w
+ * pixels) in the first cin channels, zeros up to c. */
+static void pool_pixel(const nn_block *b, const float *x, int w, int px, float *r)
+{
+    const size_t row = (size_t)w * b->cin;
+    const float *s = x + (size_t)2 * px * b->cin, *t = s + b->cin;
+    for (int ch = 0; ch < b->cin; ch++)
+        r[ch] = fmaxf(fmaxf(s[ch], t[ch]), fmaxf(s[row + ch], t[row + ch]));
+    for (int ch = b->cin; ch < b->c; ch++)
+        r[ch] = 0.0f;
+}
+
 static void row_portable(const nn_block *b, const float *const taps[3], const float *x, int w,
                          float *y)
 {
     const pointwise f = last_conv(b);
-    const int cd = f.cin;
-    float d[NN_BLOCK_MAX_C];
-    for (int px = 0; px < w; px++) {
+    const int cd = f.cin, stride = b->stride, pad = pad_before(b);
+    float d[NN_BLOCK_MAX_C], r[NN_BLOCK_MAX_C];
+    for (int px = 0; px < w / stride; px++) {
         for (int k = 0; k < cd; k++)
             d[k] = 0.0f;
         for (int dy = 0; dy < 3; dy++) {
             if (!taps[dy]) continue;
-            for (int dx = -1; dx <= 1; dx++) {
-                if (px + dx < 0 || px + dx >= w) continue;
-                const float *s = taps[dy] + (size_t)(px + dx) * cd;
-                const float *k = b->dw + (dy * 3 + dx + 1) * cd;
+            for (int dx = 0; dx < 3; dx++) {
+                const int xx = stride * px - pad + dx;
+                if (xx < 0 || xx >= w) continue;
+                const float *s = taps[dy] + (size_t)xx * cd;
+                const float *k = b->dw + (dy * 3 + dx) * cd;
                 for (int ch = 0; ch < cd; ch++)
                     d[ch] += s[ch] * k[ch];
             }
         }
-        pointwise_pixel(&f, d, x + (size_t)px * b->c, y + (size_t)px * b->c);
+        if (stride == 1) {
+            pointwise_pixel(&f, d, x + (size_t)px * b->c, y + (size_t)px * b->c);
+        } else {
+            pool_pixel(b, x, w, px, r);
+            pointwise_pixel(&f, d, r, y + (size_t)px * b->c);
+        }
     }
 }
 
@@ -122,8 +154,9 @@ static const kernels PORTABLE = {expand_portable, row_portable};
 /* Channels [j, j + 8 v) (v = 1 or 2) of dw_group: 4 v accumulators, so that two channel
  * vectors give the FMA units 8 independent chains. */
 TARGET static INLINE void dw_slice(const float *const taps[3], const float *kernel, int cd, int w,
-                                   int px, int n, int j, int v, float *d)
+                                   int px, int n, int j, int v, int stride, float *d)
 {
+    const int pad = stride == 1; /* pad_before */
     __m256 acc[2][GROUP];
 #pragma GCC unroll 2
     for (int u = 0; u < 2; u++)
@@ -140,18 +173,21 @@ TARGET static INLINE void dw_slice(const float *const taps[3], const float *kern
             k1[u] = _mm256_loadu_ps(k + cd + 8 * u);
             k2[u] = _mm256_loadu_ps(k + 2 * cd + 8 * u);
         }
-#pragma GCC unroll 6
-        for (int col = 0; col < GROUP + 2; col++) { /* input column px - 1 + col */
-            const int xx = px - 1 + col;
-            if (col >= n + 2 || xx < 0 || xx >= w) continue;
+        /* Input column stride * px - pad + col is tap col - stride * p of pixel p. */
+#pragma GCC unroll 9
+        for (int col = 0; col < stride * (GROUP - 1) + 3; col++) {
+            const int xx = stride * px - pad + col;
+            if (col >= stride * (n - 1) + 3 || xx < 0 || xx >= w) continue;
 #pragma GCC unroll 2
             for (int u = 0; u < v; u++) {
                 const __m256 x = _mm256_loadu_ps(row + (size_t)xx * cd + 8 * u);
-                if (col < n) acc[u][col] = _mm256_fmadd_ps(x, k0[u], acc[u][col]);
-                if (col >= 1 && col - 1 < n)
-                    acc[u][col - 1] = _mm256_fmadd_ps(x, k1[u], acc[u][col - 1]);
-                if (col >= 2 && col - 2 < n)
-                    acc[u][col - 2] = _mm256_fmadd_ps(x, k2[u], acc[u][col - 2]);
+                const __m256 k[3] = {k0[u], k1[u], k2[u]};
+#pragma GCC unroll 3
+                for (int t = 0; t < 3; t++) {
+                    const int p = (col - t) / stride;
+                    if (col >= t && (col - t) % stride == 0 && p < n)
+                        acc[u][p] = _mm256_fmadd_ps(x, k[t], acc[u][p]);
+                }
             }
         }
     }
@@ -162,16 +198,17 @@ TARGET static INLINE void dw_slice(const float *const taps[3], const float *kern
             if (p < n) _mm256_store_ps(d + (size_t)p * cd + j + 8 * u, acc[u][p]);
 }
 
-/* Depthwise 3x3 of pixels px .. px + n - 1 (n <= GROUP) of a row whose three input rows are
- * taps[] (cd channels, w pixels), into d[p][cd]. For each 16 channels a row's three taps stay in
- * registers while the n + 2 input columns stream by; each column feeds up to three pixels. */
+/* Depthwise 3x3 of output pixels px .. px + n - 1 (n <= GROUP) of a row whose three input rows
+ * are taps[] (cd channels, w pixels), into d[p][cd]. For each 16 channels a row's three taps
+ * stay in registers while the input columns stream by; each column feeds up to three pixels
+ * (stride 1) or two (stride 2). */
 TARGET static INLINE void dw_group(const float *const taps[3], const float *kernel, int cd, int w,
-                                   int px, int n, float *d)
+                                   int px, int n, int stride, float *d)
 {
     int j = 0;
     for (; j + 16 <= cd; j += 16)
-        dw_slice(taps, kernel, cd, w, px, n, j, 2, d);
-    if (j < cd) dw_slice(taps, kernel, cd, w, px, n, j, 1, d);
+        dw_slice(taps, kernel, cd, w, px, n, j, 2, stride, d);
+    if (j < cd) dw_slice(taps, kernel, cd, w, px, n, j, 1, stride, d);
 }
 
 /* Output channels [o, o + 8 v) of f on n pixels: q = act((bias + s W) + r), s the pixels' inputs
@@ -242,21 +279,60 @@ TARGET static void expand_avx2(const pointwise *f, const float *x, int w, float 
         pw_group(f, x + (size_t)px * f->cin, NULL, e + (size_t)px * f->cout, 1);
 }
 
+/* pool_pixel for the n output pixels from px, into r[p][c]. */
+TARGET static INLINE void pool_group(const nn_block *b, const float *x, int w, int px, int n,
+                                     float *r)
+{
+    const size_t row = (size_t)w * b->cin;
+    for (int p = 0; p < n; p++) {
+        const float *s = x + (size_t)2 * (px + p) * b->cin, *t = s + b->cin;
+        float *q = r + (size_t)p * b->c;
+        int ch = 0;
+        for (; ch < b->cin; ch += 8) {
+            const __m256 top = _mm256_max_ps(_mm256_loadu_ps(s + ch), _mm256_loadu_ps(t + ch));
+            const __m256 bottom =
+                _mm256_max_ps(_mm256_loadu_ps(s + row + ch), _mm256_loadu_ps(t + row + ch));
+            _mm256_store_ps(q + ch, _mm256_max_ps(top, bottom));
+        }
+        for (; ch < b->c; ch += 8)
+            _mm256_store_ps(q + ch, _mm256_setzero_ps());
+    }
+}
+
+/* The n output pixels from px of a row: depthwise, then the 1x1 with the residual (x itself at
+ * stride 1, pooled into r at stride 2). */
+TARGET static INLINE void group_avx2(const nn_block *b, const pointwise *f,
+                                     const float *const taps[3], const float *x, int w, int px,
+                                     int n, int stride, float *d, float *r, float *y)
+{
+    const size_t c = (size_t)b->c;
+    dw_group(taps, b->dw, f->cin, w, px, n, stride, d);
+    if (stride == 2) pool_group(b, x, w, px, n, r);
+    pw_group(f, d, stride == 1 ? x + px * c : r, y + px * c, n);
+}
+
+/* row_avx2 for one stride, a constant once inlined. */
+TARGET static INLINE void row_stride(const nn_block *b, const float *const taps[3], const float *x,
+                                     int w, float *y, int stride)
+{
+    float d[GROUP * NN_BLOCK_MAX_C] __attribute__((aligned(32)));
+    float r[GROUP * NN_BLOCK_MAX_C] __attribute__((aligned(32)));
+    const pointwise f = last_conv(b);
+    const int ow = w / stride;
+    int px = 0;
+    for (; px + GROUP <= ow; px += GROUP)
+        group_avx2(b, &f, taps, x, w, px, GROUP, stride, d, r, y);
+    for (; px < ow; px++)
+        group_avx2(b, &f, taps, x, w, px, 1, stride, d, r, y);
+}
+
 TARGET static void row_avx2(const nn_block *b, const float *const taps[3], const float *x, int w,
                             float *y)
 {
-    float d[GROUP * NN_BLOCK_MAX_C] __attribute__((aligned(32)));
-    const pointwise f = last_conv(b);
-    const size_t c = (size_t)b->c;
-    int px = 0;
-    for (; px + GROUP <= w; px += GROUP) {
-        dw_group(taps, b->dw, f.cin, w, px, GROUP, d);
-        pw_group(&f, d, x + px * c, y + px * c, GROUP);
-    }
-    for (; px < w; px++) {
-        dw_group(taps, b->dw, f.cin, w, px, 1, d);
-        pw_group(&f, d, x + px * c, y + px * c, 1);
-    }
+    if (b->stride == 2)
+        row_stride(b, taps, x, w, y, 2);
+    else
+        row_stride(b, taps, x, w, y, 1);
 }
 
 static const kernels AVX2 = {expand_avx2, row_avx2};
@@ -270,35 +346,35 @@ static const kernels AVX2 = {expand_avx2, row_avx2};
 static void rows_with(const nn_block *b, const kernels *k, const float *x, float *y, int h, int w,
                       int y0, int y1)
 {
-    const size_t stride = (size_t)w * b->c;
+    const size_t in_row = (size_t)w * b->cin, out_row = (size_t)(w / b->stride) * b->c;
     float ring[3 * NN_BLOCK_RING];
     const pointwise f = first_conv(b);
     int made = y0 - 2; /* the last ring row made */
     for (int py = y0; py < y1; py++) {
         const float *taps[3];
         for (int dy = 0; dy < 3; dy++) {
-            const int r = py + dy - 1;
+            const int r = b->stride * py + dy - pad_before(b);
             taps[dy] = NULL;
             if (r < 0 || r >= h) continue;
             if (!b->m) {
-                taps[dy] = x + r * stride;
+                taps[dy] = x + r * in_row;
                 continue;
             }
             float *slot = ring + (size_t)(r % 3) * NN_BLOCK_RING;
             if (r > made) {
-                k->expand(&f, x + r * stride, w, slot);
+                k->expand(&f, x + r * in_row, w, slot);
                 made = r;
             }
             taps[dy] = slot;
         }
-        k->row(b, taps, x + py * stride, w, y + py * stride);
+        k->row(b, taps, x + (size_t)b->stride * py * in_row, w, y + py * out_row);
     }
 }
 
 static void rows(const nn_block *b, const float *x, float *y, int h, int w, int y0, int y1)
 {
 #ifdef HAVE_X86
-    if (b->c % 8 == 0 && b->m % 8 == 0 && fg_cpu_avx2_fma()) {
+    if (b->c % 8 == 0 && b->cin % 8 == 0 && b->m % 8 == 0 && fg_cpu_avx2_fma()) {
         rows_with(b, &AVX2, x, y, h, w, y0, y1);
         return;
     }
@@ -306,14 +382,20 @@ static void rows(const nn_block *b, const float *x, float *y, int h, int w, int 
     rows_with(b, &PORTABLE, x, y, h, w, y0, y1);
 }
 
+void nn_block_output_size(const nn_block *b, int h, int w, int *oh, int *ow)
+{
+    *oh = h / b->stride;
+    *ow = w / b->stride;
+}
+
 void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w)
 {
-    rows_with(b, &PORTABLE, x, y, h, w, 0, h);
+    rows_with(b, &PORTABLE, x, y, h, w, 0, h / b->stride);
 }
 
 void nn_block_run(const nn_block *b, const float *x, float *y, int h, int w)
 {
-    rows(b, x, y, h, w, 0, h);
+    rows(b, x, y, h, w, 0, h / b->stride);
 }
 
 typedef struct block_task {
@@ -334,18 +416,21 @@ void nn_block_run_on(const nn_block *b, const float *x, float *y, int h, int w,
                      const nn_runtime *rt)
 {
     block_task t = {b, x, y, h, w};
-    nn_parallel_rows(rt, h, block_rows, &t);
+    nn_parallel_rows(rt, h / b->stride, block_rows, &t);
 }
 
-int nn_block_fits(const nn_block *b, int w)
+int nn_block_fits(const nn_block *b, int h, int w)
 {
-    return w >= 1 && (size_t)w * (size_t)(b->m ? b->m : 1) <= NN_BLOCK_RING;
+    if (h < 1 || w < 1) return 0;
+    if (b->stride == 2) return !b->m && h % 2 == 0 && w % 2 == 0;
+    return (size_t)w * (size_t)(b->m ? b->m : 1) <= NN_BLOCK_RING;
 }
 
 uint64_t nn_block_macs(const nn_block *b, int h, int w)
 {
-    const uint64_t c = (uint64_t)b->c, m = (uint64_t)b->m, pixels = (uint64_t)h * (uint64_t)w;
-    return m ? pixels * (c * m + 9u * m + m * c) : pixels * c * (9u + c);
+    const uint64_t c = (uint64_t)b->c, m = (uint64_t)b->m, cin = (uint64_t)b->cin;
+    const uint64_t pixels = (uint64_t)(h / b->stride) * (uint64_t)(w / b->stride);
+    return m ? pixels * (c * m + 9u * m + m * c) : pixels * cin * (9u + c);
 }
 
 void nn_block_free(nn_block *b)

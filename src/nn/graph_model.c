@@ -1202,49 +1202,105 @@ static int read_bottleneck(gm *m, gm_node *conv, gm_node *x, nn_block *b)
     return b->w1 && b->b1 && b->alpha1;
 }
 
+/* The operand of add that is a block's residual (the node named input, or in a strided block a
+ * MaxPool or Pad of it) into *res, the other into *conv. */
+static int split_add(gm *m, gm_node *add, const char *input, gm_node **res, gm_node **conv)
+{
+    gm_node *in[2];
+    if (strcmp(add->op, "AddV2") != 0 && strcmp(add->op, "Add") != 0)
+        return node_fail(m, add, "is not an Add");
+    if (!(in[0] = data_input(m, add, 0)) || !(in[1] = data_input(m, add, 1))) return 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < 2; i++) {
+            const int hit =
+                pass == 0 ? strcmp(in[i]->name, input) == 0
+                          : strcmp(in[i]->op, "MaxPool") == 0 || strcmp(in[i]->op, "Pad") == 0;
+            if (hit) {
+                *res = in[i], *conv = in[1 - i];
+                return 1;
+            }
+        }
+    return node_fail(m, add, "does not add the block's input %s or a max pool of it", input);
+}
+
+/* A strided block's residual res: MaxPool 2x2 stride 2 of the node named input, or that
+ * padded with zeros in *extra more channels. Sets *x to the input. VALID and SAME pooling agree
+ * on the even sizes a strided block takes (nn_block_fits). */
+static int read_pool(gm *m, gm_node *res, const char *input, gm_node **x, int *extra)
+{
+    int k[4] = {0}, stride;
+    nn_padding pad;
+    *extra = 0;
+    if (strcmp(res->op, "Pad") == 0) {
+        const nn_tensor *p = const_input(m, res, 1, 2, (const int[]){4, 2});
+        if (!p) return 0;
+        for (int i = 0; i < 7; i++)
+            if (p->data[i] != 0.0f)
+                return node_fail(m, res, "pads more than the channels after the last");
+        if (!(p->data[7] >= 0.0f && p->data[7] <= NN_BLOCK_MAX_C))
+            return node_fail(m, res, "pads %g channels", p->data[7]);
+        *extra = (int)p->data[7];
+        if (!(res = data_input(m, res, 0))) return 0;
+    }
+    if (strcmp(res->op, "MaxPool") != 0) return node_fail(m, res, "is not a MaxPool");
+    if (!window_attrs(m, res, &stride, &pad)) return 0;
+    if (attr_ints(res, "ksize", k, 4) != 4 || k[0] != 1 || k[1] != 2 || k[2] != 2 || k[3] != 1 ||
+        stride != 2)
+        return node_fail(m, res, "is not a 2x2 stride-2 max pool");
+    if (!(*x = data_input(m, res, 0))) return 0;
+    if (strcmp((*x)->name, input) != 0)
+        return node_fail(m, res, "does not pool the block's input %s", input);
+    return 1;
+}
+
+/* The output channels of the 1x1 convolution conv (1x1xCinxC), or 0. */
+static int pointwise_channels(gm *m, gm_node *conv)
+{
+    gm_node *wn = data_input(m, conv, 1);
+    const nn_tensor *wt = wn ? nn_weights_find(m->w, wn->name) : NULL;
+    return wt && wt->rank == 4 ? wt->shape[3] : 0;
+}
+
 /* Checks that `relu` (a Relu or a Prelu) ends a residual block on the node named `input` and
- * copies its weights: plain, the depthwise reading the input, or a bottleneck, the depthwise
- * reading a 1x1 convolution with Prelu of the input. */
+ * copies its weights: plain, the depthwise reading the input; a bottleneck, the depthwise
+ * reading a 1x1 convolution with Prelu of the input; or strided, the depthwise at stride 2 and
+ * the residual a max pool of the input. */
 static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
 {
-    gm_node *add, *lhs, *rhs, *conv, *dw, *x, *src;
+    gm_node *add, *res = NULL, *conv = NULL, *dw, *x = NULL, *src;
     const nn_tensor *k, *w, *bias;
     nn_padding pad;
-    int stride, cd, prelu = strcmp(relu->op, "Prelu") == 0;
+    int stride, cd, extra = 0, prelu = strcmp(relu->op, "Prelu") == 0;
 
     if (strcmp(relu->op, "Relu") != 0 && !prelu)
         return node_fail(m, relu, "is not a Relu or Prelu");
-    if (!(add = data_input(m, relu, 0))) return 0;
-    if (strcmp(add->op, "AddV2") != 0 && strcmp(add->op, "Add") != 0)
-        return node_fail(m, add, "is not an Add");
-    if (!(lhs = data_input(m, add, 0)) || !(rhs = data_input(m, add, 1))) return 0;
-    if (strcmp(lhs->name, input) == 0) {
-        x = lhs, conv = rhs;
-    } else if (strcmp(rhs->name, input) == 0) {
-        x = rhs, conv = lhs;
-    } else {
-        return node_fail(m, add, "does not add the block's input %s", input);
-    }
+    if (!(add = data_input(m, relu, 0)) || !split_add(m, add, input, &res, &conv)) return 0;
+    b->stride = strcmp(res->name, input) == 0 ? 1 : 2;
+    if (b->stride == 1)
+        x = res;
+    else if (!read_pool(m, res, input, &x, &extra))
+        return 0;
     if (!is_pointwise(m, conv, F_NONE)) return 0;
     if (!(dw = data_input(m, conv, 0))) return 0;
     if (strcmp(dw->op, "DepthwiseConv2dNative") != 0)
         return node_fail(m, dw, "is not a DepthwiseConv2dNative");
     if (!window_attrs(m, dw, &stride, &pad)) return 0;
-    if (stride != 1 || pad != NN_SAME) return node_fail(m, dw, "is not stride 1, SAME");
+    if (stride != b->stride || pad != NN_SAME)
+        return node_fail(m, dw, "is not stride %d, SAME", b->stride);
     if (!(src = data_input(m, dw, 0))) return 0;
     cd = depthwise_channels(m, dw);
     if (cd < 1 || cd > NN_BLOCK_MAX_C) return node_fail(m, dw, "has no 3x3xCx1 kernel to fuse");
-    {
-        gm_node *wn = data_input(m, conv, 1);
-        const nn_tensor *wt = wn ? nn_weights_find(m->w, wn->name) : NULL;
-        b->c = wt && wt->rank == 4 ? wt->shape[3] : 0;
-    }
+    b->c = pointwise_channels(m, conv);
     if (b->c < 1 || b->c > NN_BLOCK_MAX_C) return node_fail(m, conv, "has no 1x1 kernel to fuse");
-    if (src != x) {
+    b->cin = b->stride == 1 ? b->c : cd;
+    if (src != x && b->stride == 2) {
+        return node_fail(m, dw, "does not read the block's input %s", input);
+    } else if (src != x) {
         b->m = cd;
         if (!read_bottleneck(m, src, x, b)) return 0;
-    } else if (cd != b->c) {
-        return node_fail(m, dw, "does not have the block's %d channels", b->c);
+    } else if (cd + extra != b->c) {
+        return node_fail(m, b->stride == 1 ? dw : add, "does not have the block's %d channels",
+                         b->c);
     }
     if (!(k = const_input(m, dw, 1, 4, (const int[]){3, 3, cd, 1})) ||
         !(w = const_input(m, conv, 1, 4, (const int[]){1, 1, cd, b->c})) ||

@@ -303,41 +303,54 @@ void nn_parallel_bands(const nn_runtime *rt, int n, int bands, nn_bands_fn fn, v
 #define NN_BLOCK_MAX_C 256
 #define NN_BLOCK_RING 4096 /* a bottleneck block's width x m, at most */
 
-/* A residual block, stride 1, SAME padding, c channels in and out, NHWC, one image:
+/* A residual block, SAME padding, NHWC, one image:
  *   plain (m == 0):  y = act(x + bias + conv1x1(depthwise3x3(x)))
  *   bottleneck:      y = act(x + bias + conv1x1(depthwise3x3(prelu(conv1x1_1(x) + b1))))
- * act = ReLU or PReLU. BlazeFace's and FaceMesh's blocks are plain, the iris net's bottlenecks;
+ *   strided:         y = act(pad(maxpool2x2(x)) + bias + conv1x1(depthwise3x3 stride 2(x)))
+ * act = ReLU or PReLU. Plain and bottleneck blocks have stride 1 and c channels in and out; a
+ * strided one (plain, stride 2) takes an even h x w x cin and gives (h / 2) x (w / 2) x c, its
+ * residual the 2x2 max pool of x in the first cin channels and zeros in the c - cin above (cin
+ * <= c). BlazeFace's and FaceMesh's blocks are plain or strided, the iris net's bottlenecks;
  * block.c says why they run outside XNNPACK. */
 typedef struct nn_block {
-    int c;
-    int m;         /* a bottleneck's depthwise channels; 0 for a plain block */
+    int c;         /* output channels */
+    int cin;       /* input channels: c, or at most c for a strided block */
+    int stride;    /* 1, or 2 for a strided block */
+    int m;         /* a bottleneck's depthwise channels; 0 otherwise */
     float *w1;     /* bottleneck: [c][m], the first 1x1 convolution */
     float *b1;     /* bottleneck: [m] */
     float *alpha1; /* bottleneck: [m], its PReLU slopes */
-    float *dw;     /* [3][3][m or c], the depthwise kernel (no bias) */
-    float *w;      /* [m or c][c], the last 1x1 convolution */
+    float *dw;     /* [3][3][m or cin], the depthwise kernel (no bias) */
+    float *w;      /* [m or cin][c], the last 1x1 convolution */
     float *bias;   /* [c] */
     float *alpha;  /* [c], PReLU's slopes; NULL for ReLU */
 } nn_block;
 
-/* x and y are h * w * c floats and must not overlap. */
+/* The output's height and width for an h x w input. */
+void nn_block_output_size(const nn_block *b, int h, int w, int *oh, int *ow);
+/* x is h * w * cin floats, y oh * ow * c (nn_block_output_size); they must not overlap. */
 void nn_block_run(const nn_block *b, const float *x, float *y, int h, int w);
-/* nn_block_run on the threads of rt's pool (in bands of rows); one thread when rt has none. */
+/* nn_block_run on the threads of rt's pool (in bands of output rows); one thread when rt has
+ * none. */
 void nn_block_run_on(const nn_block *b, const float *x, float *y, int h, int w,
                      const nn_runtime *rt);
 /* The plain C loop nn_block_run falls back on (the tests compare the two). */
 void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w);
+/* Multiply-adds of one run on an h x w input. */
 uint64_t nn_block_macs(const nn_block *b, int h, int w);
-/* 0 when a bottleneck's rows of width w do not fit the kernel's ring (NN_BLOCK_RING). */
-int nn_block_fits(const nn_block *b, int w);
+/* 0 when the block cannot run on h x w: a bottleneck's rows of width w do not fit the kernel's
+ * ring (NN_BLOCK_RING), or a strided block's input is not of even size (where TF's SAME padding
+ * and the pool would not line up as block.c assumes). */
+int nn_block_fits(const nn_block *b, int h, int w);
 void nn_block_free(nn_block *b);
 
 /* Reads a chain of n residual blocks from <model_dir>/<model>.json (SHA-256 checked like
  * nn_graph_model_load): block i ends in the Relu or Prelu node relus[i] and starts from
- * relus[i - 1] (block 0 from the node `input`). Each must be Relu or Prelu(AddV2(x,
- * _FusedConv2D[BiasAdd] 1x1 stride 1
- * (DepthwiseConv2dNative 3x3 stride 1 SAME (x)))) with c <= NN_BLOCK_MAX_C channels; anything
- * else is a model_corrupt error naming the node. Free each block with nn_block_free. */
+ * relus[i - 1] (block 0 from the node `input`). Each must be Relu or Prelu(AddV2(r,
+ * _FusedConv2D[BiasAdd] 1x1 stride 1 (DepthwiseConv2dNative 3x3 SAME (x)))), either at stride 1
+ * with r = x, or at stride 2 with r = MaxPool 2x2 stride 2 (x), or that max pool padded with
+ * zeros in channels (Pad [[0, 0], [0, 0], [0, 0], [0, c - cin]]); channels <= NN_BLOCK_MAX_C;
+ * anything else is a model_corrupt error naming the node. Free each block with nn_block_free. */
 int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
                           const char *const *relus, int n, nn_block *out, fg_error *err);
 /* The same from a model already open. */
@@ -422,10 +435,11 @@ void nn_wino_run_portable(const nn_wino *wc, const float *x, const float *res, i
 
 #define NN_STAGED_MAX_CHAINS 8
 
-/* A chain of residual blocks (as nn_graph_model_blocks reads them) on an h x w tensor. */
+/* A chain of residual blocks (as nn_graph_model_blocks reads them) from an h x w tensor; its
+ * strided blocks halve the size on the way. */
 typedef struct nn_chain_spec {
     const char *input;       /* the node the chain starts from */
-    int h, w;                /* its height and width */
+    int h, w;                /* the input's height and width */
     int n;                   /* blocks */
     const char *const *ends; /* the Relu or Prelu node ending each block */
 } nn_chain_spec;

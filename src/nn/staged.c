@@ -4,7 +4,9 @@
  * runtime i + 1 the next chain's input (or the model's outputs) from chain i's last block.
  * When the model's input is the first chain's input (a caller that computes the layers before
  * it itself) there is no runtime 0. BlazeFace's, FaceMesh's and the iris net's high-resolution
- * stages run this way (block.c says why).
+ * stages run this way (block.c says why). A chain's strided blocks change its size on the way,
+ * so that one chain can run a net's stages at several resolutions: each runtime switch costs
+ * (the operators' setup and a pass over the tensor).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,9 @@
 #include "nn/nn.h"
 
 typedef struct chain {
-    int h, w, c, n;
+    int h, w, c;    /* the input's size */
+    int oh, ow, oc; /* the output's */
+    int n;
     nn_block *blocks;
 } chain;
 
@@ -27,11 +31,12 @@ struct nn_staged {
     nn_profile block_profile;
 };
 
-/* Reads chain i's blocks and checks that they all have one channel count. */
+/* Reads a chain's blocks and checks that each takes what the one before gives; *largest gets
+ * the largest tensor between two of its blocks (floats). */
 static int read_chain(nn_staged *s, const nn_graph_model *gm, const char *model,
-                      const nn_chain_spec *spec, chain *ch, fg_error *err)
+                      const nn_chain_spec *spec, chain *ch, size_t *largest, fg_error *err)
 {
-    int rc;
+    int rc, h = spec->h, w = spec->w;
     if (spec->n < 1 || spec->h < 1 || spec->w < 1)
         return fg_fail(err, FG_EINVAL, "%s: a chain of fused blocks needs a size and blocks",
                        model);
@@ -39,17 +44,23 @@ static int read_chain(nn_staged *s, const nn_graph_model *gm, const char *model,
         return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
     if ((rc = nn_graph_model_read_blocks(gm, spec->input, spec->ends, spec->n, ch->blocks, err)))
         return rc;
-    ch->h = spec->h, ch->w = spec->w, ch->n = spec->n, ch->c = ch->blocks[0].c;
-    for (int b = 0; b < spec->n; b++) {
-        if (ch->blocks[b].c != ch->c)
-            return fg_fail(err, FG_EMODEL_CORRUPT, "%s: %s has %d channels, not %d", model,
-                           spec->ends[b], ch->blocks[b].c, ch->c);
-        if (!nn_block_fits(&ch->blocks[b], ch->w))
-            return fg_fail(err, FG_EINVAL, "%s: %s is too wide to fuse at width %d", model,
-                           spec->ends[b], ch->w);
-        s->block_profile.macs[NN_OP_BLOCK] +=
-            (uint64_t)s->batch * nn_block_macs(&ch->blocks[b], ch->h, ch->w);
+    ch->h = spec->h, ch->w = spec->w, ch->n = spec->n, ch->c = ch->blocks[0].cin;
+    *largest = 0;
+    for (int i = 0; i < spec->n; i++) {
+        const nn_block *b = &ch->blocks[i];
+        const int c = i ? ch->blocks[i - 1].c : ch->c;
+        if (b->cin != c)
+            return fg_fail(err, FG_EMODEL_CORRUPT, "%s: %s takes %d channels, not %d", model,
+                           spec->ends[i], b->cin, c);
+        if (!nn_block_fits(b, h, w))
+            return fg_fail(err, FG_EINVAL, "%s: %s cannot be fused at %dx%d", model, spec->ends[i],
+                           h, w);
+        s->block_profile.macs[NN_OP_BLOCK] += (uint64_t)s->batch * nn_block_macs(b, h, w);
+        nn_block_output_size(b, h, w, &h, &w);
+        const size_t n = (size_t)h * w * b->c;
+        *largest = n > *largest ? n : *largest;
     }
+    ch->oh = h, ch->ow = w, ch->oc = ch->blocks[spec->n - 1].c;
     return FG_OK;
 }
 
@@ -65,7 +76,7 @@ static int open_runtime(nn_staged *s, const nn_graph_model *gm, const char *mode
     if (i > 0) {
         const chain *prev = &s->chains[i - 1];
         o.input_node = specs[i - 1].ends[prev->n - 1];
-        o.input[0] = prev->h, o.input[1] = prev->w, o.input[2] = prev->c;
+        o.input[0] = prev->oh, o.input[1] = prev->ow, o.input[2] = prev->oc;
     }
     if (i < s->nchains) o.outputs = &specs[i].input, o.num_outputs = 1;
     if ((rc = nn_graph_model_runtime(gm, &o, &s->rt[i], err))) return rc;
@@ -85,8 +96,8 @@ static int open_parts(nn_staged *s, const nn_graph_model *gm, const char *model,
     size_t scratch = 0;
     int rc;
     for (int i = 0; i < s->nchains; i++) {
-        if ((rc = read_chain(s, gm, model, &specs[i], &s->chains[i], err))) return rc;
-        const size_t n = (size_t)s->chains[i].h * s->chains[i].w * s->chains[i].c;
+        size_t n = 0;
+        if ((rc = read_chain(s, gm, model, &specs[i], &s->chains[i], &n, err))) return rc;
         scratch = n > scratch ? n : scratch;
     }
     if (opts->input_node && s->nchains && strcmp(opts->input_node, specs[0].input) == 0) {
@@ -163,12 +174,14 @@ const nn_runtime *nn_staged_runtime(const nn_staged *s)
 static void run_chain(nn_staged *s, int i, const float *x, float *y)
 {
     const chain *ch = &s->chains[i];
-    const size_t image = (size_t)ch->h * ch->w * ch->c;
     for (int n = 0; n < s->batch; n++) {
-        const float *from = x + image * n;
+        const float *from = x + (size_t)ch->h * ch->w * ch->c * n;
+        int h = ch->h, w = ch->w;
         for (int b = 0; b < ch->n; b++) {
-            float *to = b == ch->n - 1 ? y + image * n : s->scratch[b % 2];
-            nn_block_run_on(&ch->blocks[b], from, to, ch->h, ch->w, nn_staged_runtime(s));
+            float *to =
+                b == ch->n - 1 ? y + (size_t)ch->oh * ch->ow * ch->oc * n : s->scratch[b % 2];
+            nn_block_run_on(&ch->blocks[b], from, to, h, w, nn_staged_runtime(s));
+            nn_block_output_size(&ch->blocks[b], h, w, &h, &w);
             from = to;
         }
     }

@@ -1,22 +1,28 @@
 /*
  * The fused residual blocks (src/nn/block.c) compute act(x + bias + conv1x1(depthwise3x3(x)))
- * (plain) and act(x + bias + conv1x1(depthwise3x3(prelu(conv1x1(x) + b1)))) (bottleneck), act
- * ReLU or PReLU, as the separate ops define them:
+ * (plain), act(x + bias + conv1x1(depthwise3x3(prelu(conv1x1(x) + b1)))) (bottleneck) and
+ * act(pad(maxpool2x2(x)) + bias + conv1x1(depthwise3x3 stride 2(x))) (strided), act ReLU or
+ * PReLU, as the separate ops define them:
  *  - the SIMD and plain-C paths against the ops written out in double, on random blocks of
  *    BlazeFace's, FaceMesh's and the iris net's channel counts (and counts the SIMD path leaves
- *    to the plain loops), on sizes whose width is and is not a multiple of the 4-pixel groups,
- *    1x1 included (tolerance 1e-4 on values of order 1);
+ *    to the plain loops), on sizes whose (output) width is and is not a multiple of the 4-pixel
+ *    groups, 1x1 included (tolerance 1e-4 on values of order 1); strided blocks from cin to c
+ *    channels, c = cin and c > cin, and refused on odd sizes;
  *  - BlazeFace, FaceMesh and the iris net run as their direct first convolution (src/nn/conv.c)
- *    and XNNPACK runtimes with their fused chains between them (src/nn/staged.c) against each
+ *    and XNNPACK runtimes with their fused chains between them (src/nn/staged.c; BlazeFace's and
+ *    FaceMesh's one chain each, through their strided blocks) against each
  *    whole graph in one XNNPACK runtime, on the same input: each output within 2e-4 of the
  *    larger of 1 and its value (BlazeFace's regressors and the mesh reach hundreds of pixels;
  *    float32 sums taken in another order through some 30 layers differ by up to 5e-5, as
  *    XNNPACK and tfjs-wasm do), and BlazeFace the same on two threads (the fused chains then
  *    run in bands of rows);
- *  - a chain that is not a residual block (a stride-2 block, a node that does not exist) is
- *    refused with the node named, and a chain given the wrong size is refused.
+ *  - what is not a residual block (a stride-2 layer without a residual, a block read from the
+ *    wrong input, a node that does not exist, a strided block with a 3x3 pool or a stride-1
+ *    depthwise) is refused with the node named, and a chain given the wrong size is refused.
  */
+#include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,38 +42,54 @@ static double act(const float *alpha, int o, double v)
     return v > 0 ? v : alpha ? alpha[o] * v : 0.0;
 }
 
-/* The block's ops one after another in double. */
+/* A strided block's residual at output pixel (py, px), channel o: the 2x2 max of x in the
+ * first cin channels, zero above. */
+static double pooled(const nn_block *b, const float *x, int w, int py, int px, int o)
+{
+    double best = -INFINITY;
+    if (o >= b->cin) return 0.0;
+    for (int dy = 0; dy < 2; dy++)
+        for (int dx = 0; dx < 2; dx++)
+            best = fmax(best, x[((size_t)(2 * py + dy) * w + 2 * px + dx) * b->cin + o]);
+    return best;
+}
+
+/* The block's ops one after another in double, on an h x w input. */
 static void reference(const nn_block *b, const float *x, float *y, int h, int w)
 {
-    const int c = b->c, cd = b->m ? b->m : c;
+    const int c = b->c, cin = b->cin, cd = b->m ? b->m : cin, s = b->stride, pad = s == 1;
+    const int oh = h / s, ow = w / s;
     const size_t pixels = (size_t)h * w;
-    double *e = calloc(pixels * cd, sizeof *e), *d = calloc(pixels * cd, sizeof *d);
+    double *e = calloc(pixels * cd, sizeof *e), *d = calloc((size_t)oh * ow * cd, sizeof *d);
     for (size_t p = 0; p < pixels; p++) /* the depthwise's input */
         for (int o = 0; o < cd; o++) {
-            double s = b->m ? b->b1[o] : x[p * c + o];
-            for (int i = 0; b->m && i < c; i++)
-                s += (double)x[p * c + i] * b->w1[(size_t)i * cd + o];
-            e[p * cd + o] = b->m ? act(b->alpha1, o, s) : s;
+            double v = b->m ? b->b1[o] : x[p * cin + o];
+            for (int i = 0; b->m && i < cin; i++)
+                v += (double)x[p * cin + i] * b->w1[(size_t)i * cd + o];
+            e[p * cd + o] = b->m ? act(b->alpha1, o, v) : v;
         }
-    for (int py = 0; py < h; py++)
-        for (int px = 0; px < w; px++)
+    for (int py = 0; py < oh; py++) /* TF's SAME: 1 before at stride 1, 0 at stride 2 */
+        for (int px = 0; px < ow; px++)
             for (int ch = 0; ch < cd; ch++) {
-                double s = 0;
-                for (int dy = -1; dy <= 1; dy++)
-                    for (int dx = -1; dx <= 1; dx++) {
-                        int yy = py + dy, xx = px + dx;
+                double v = 0;
+                for (int dy = 0; dy < 3; dy++)
+                    for (int dx = 0; dx < 3; dx++) {
+                        int yy = s * py - pad + dy, xx = s * px - pad + dx;
                         if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
-                        s += e[((size_t)yy * w + xx) * cd + ch] *
-                             b->dw[((dy + 1) * 3 + dx + 1) * cd + ch];
+                        v += e[((size_t)yy * w + xx) * cd + ch] * b->dw[(dy * 3 + dx) * cd + ch];
                     }
-                d[((size_t)py * w + px) * cd + ch] = s;
+                d[((size_t)py * ow + px) * cd + ch] = v;
             }
-    for (size_t p = 0; p < pixels; p++)
-        for (int o = 0; o < c; o++) {
-            double s = (double)b->bias[o] + x[p * c + o];
-            for (int i = 0; i < cd; i++)
-                s += d[p * cd + i] * b->w[(size_t)i * c + o];
-            y[p * c + o] = (float)act(b->alpha, o, s);
+    for (int py = 0; py < oh; py++)
+        for (int px = 0; px < ow; px++) {
+            const size_t p = (size_t)py * ow + px;
+            for (int o = 0; o < c; o++) {
+                double v =
+                    (double)b->bias[o] + (s == 1 ? x[p * c + o] : pooled(b, x, w, py, px, o));
+                for (int i = 0; i < cd; i++)
+                    v += d[p * cd + i] * b->w[(size_t)i * c + o];
+                y[p * c + o] = (float)act(b->alpha, o, v);
+            }
         }
     free(e);
     free(d);
@@ -81,13 +103,16 @@ static float *random_floats(int n, float scale, float offset, unsigned *seed)
     return v;
 }
 
-/* A random block of c channels: a bottleneck through m channels when m > 0, with PReLU slopes
- * in [0, 0.5) when prelu is set (a bottleneck's first convolution always has them). */
-static void random_block(nn_block *b, int c, int m, int prelu, unsigned *seed)
+/* A random block from cin to c channels at stride `stride`: a bottleneck through m channels
+ * when m > 0, with PReLU slopes in [0, 0.5) when prelu is set (a bottleneck's first convolution
+ * always has them). */
+static void random_block(nn_block *b, int cin, int c, int m, int stride, int prelu, unsigned *seed)
 {
-    const int cd = m ? m : c;
+    const int cd = m ? m : cin;
     memset(b, 0, sizeof *b);
+    b->cin = cin;
     b->c = c;
+    b->stride = stride;
     b->m = m;
     if (m) {
         b->w1 = random_floats(c * m, 0.4f, 0.0f, seed);
@@ -114,6 +139,31 @@ static double max_diff(const float *a, const float *b, size_t n)
     return worst;
 }
 
+/* nn_block_run and the plain loop against the reference on a random h x w input. */
+static void check_block(const nn_block *b, int h, int w, unsigned *seed)
+{
+    int oh, ow;
+    nn_block_output_size(b, h, w, &oh, &ow);
+    const size_t in = (size_t)h * w * b->cin, out = (size_t)oh * ow * b->c;
+    float *x = malloc(in * sizeof *x), *want = malloc(out * sizeof *want);
+    float *fast = malloc(out * sizeof *fast), *plain = malloc(out * sizeof *plain);
+    CHECK(nn_block_fits(b, h, w));
+    for (size_t i = 0; i < in; i++)
+        x[i] = 2.0f * frand(seed);
+    reference(b, x, want, h, w);
+    nn_block_run(b, x, fast, h, w);
+    nn_block_run_portable(b, x, plain, h, w);
+    CHECKF(max_diff(fast, want, out) <= 1e-4, "%dx%dx%d/%d -> %d stride %d: nn_block_run off by %g",
+           h, w, b->cin, b->m, b->c, b->stride, max_diff(fast, want, out));
+    CHECKF(max_diff(plain, want, out) <= 1e-4,
+           "%dx%dx%d/%d -> %d stride %d: the plain loop off by %g", h, w, b->cin, b->m, b->c,
+           b->stride, max_diff(plain, want, out));
+    free(x);
+    free(want);
+    free(fast);
+    free(plain);
+}
+
 static void random_blocks(void)
 {
     static const int sizes[][2] = {{1, 1}, {5, 7}, {9, 4}, {16, 13}, {3, 2}};
@@ -126,27 +176,36 @@ static void random_blocks(void)
     unsigned seed = 7;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-            const int h = sizes[s][0], w = sizes[s][1], c = kinds[k][0];
-            const size_t n = (size_t)h * w * c;
             nn_block b;
-            float *x = malloc(n * sizeof *x), *want = malloc(n * sizeof *want);
-            float *fast = malloc(n * sizeof *fast), *plain = malloc(n * sizeof *plain);
-            random_block(&b, c, kinds[k][1], kinds[k][2], &seed);
-            for (size_t i = 0; i < n; i++)
-                x[i] = 2.0f * frand(&seed);
-            reference(&b, x, want, h, w);
-            nn_block_run(&b, x, fast, h, w);
-            nn_block_run_portable(&b, x, plain, h, w);
-            CHECKF(max_diff(fast, want, n) <= 1e-4, "%dx%dx%d/%d: nn_block_run off by %g", h, w, c,
-                   b.m, max_diff(fast, want, n));
-            CHECKF(max_diff(plain, want, n) <= 1e-4, "%dx%dx%d/%d: the plain loop off by %g", h, w,
-                   c, b.m, max_diff(plain, want, n));
+            random_block(&b, kinds[k][0], kinds[k][0], kinds[k][1], 1, kinds[k][2], &seed);
+            check_block(&b, sizes[s][0], sizes[s][1], &seed);
             nn_block_free(&b);
-            free(x);
-            free(want);
-            free(fast);
-            free(plain);
         }
+}
+
+/* Strided blocks: even inputs whose halves are and are not multiples of the 4-pixel groups
+ * (FaceMesh's last is 12x12 -> 6x6), 1x1 out included. */
+static void random_strided_blocks(void)
+{
+    static const int sizes[][2] = {{2, 2}, {6, 10}, {12, 12}, {4, 26}, {10, 14}, {8, 16}};
+    /* cin, c, PReLU: BlazeFace's 24 -> 24, 24 -> 48, 48 -> 96, 96 -> 96 (ReLU), FaceMesh's 16 ->
+     * 32 ... 128 -> 128 (PReLU), and 12 -> 20, which the SIMD path leaves to the plain loops. */
+    static const int kinds[][3] = {{24, 24, 0}, {24, 48, 0}, {48, 96, 0},  {96, 96, 0},
+                                   {16, 32, 1}, {32, 64, 1}, {64, 128, 1}, {128, 128, 1},
+                                   {8, 8, 1},   {12, 20, 1}, {16, 24, 0}};
+    unsigned seed = 17;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            nn_block b;
+            random_block(&b, kinds[k][0], kinds[k][1], 0, 2, kinds[k][2], &seed);
+            check_block(&b, sizes[s][0], sizes[s][1], &seed);
+            nn_block_free(&b);
+        }
+    /* An odd size does not fit: TF's SAME would pad the depthwise 1 before, the pool not. */
+    nn_block b;
+    random_block(&b, 16, 32, 0, 2, 1, &seed);
+    CHECK(!nn_block_fits(&b, 7, 8) && !nn_block_fits(&b, 8, 7) && nn_block_fits(&b, 8, 8));
+    nn_block_free(&b);
 }
 
 /* BlazeFace staged and fused vs BlazeFace as one XNNPACK graph. */
@@ -305,28 +364,89 @@ static void wrong_chain_size_is_refused(void)
     nn_graph_model_close(NULL);
 }
 
+#define BLAZE "StatefulPartitionedCall/functional_1/"
+
+/* Reads one block ending in `end` from `input` of blazeface.json; expects a model_corrupt error
+ * containing needle. */
+static void expect_refused(const nn_graph_model *gm, const char *input, const char *end,
+                           const char *needle)
+{
+    nn_block b[1];
+    fg_error err = {0};
+    int rc = nn_graph_model_read_blocks(gm, input, &end, 1, b, &err);
+    CHECKF(rc == FG_EMODEL_CORRUPT, "%s: got %d (%s)", end, rc, err.message);
+    CHECKF(strstr(err.message, needle) != NULL, "message '%s' lacks '%s'", err.message, needle);
+}
+
+/* blazeface.json with node's attribute key set to the list of ints [1, v, v, 1]. */
+static nn_graph_model *edited_blazeface(const char *node, const char *key, int v)
+{
+    char path[4096];
+    size_t json_size = 0, bin_size = 0;
+    nn_graph_model *gm = NULL;
+    fg_error err;
+    snprintf(path, sizeof path, "%s/blazeface.json", fg_test_fast_models());
+    char *text = fg_test_read(path, &json_size);
+    snprintf(path, sizeof path, "%s/blazeface.bin", fg_test_fast_models());
+    unsigned char *bin = fg_test_read(path, &bin_size);
+    json_t *root = text ? json_loadb(text, json_size, 0, NULL) : NULL, *n;
+    size_t i;
+    CHECK(root && bin);
+    json_array_foreach(json_object_get(json_object_get(root, "modelTopology"), "node"), i, n)
+    {
+        if (strcmp(json_string_value(json_object_get(n, "name")), node) != 0) continue;
+        json_object_set_new(json_object_get(n, "attr"), key,
+                            json_pack("{s:{s:[s,i,i,s]}}", "list", "i", "1", v, v, "1"));
+    }
+    char *changed = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    const nn_blob shard = {bin, bin_size};
+    if (changed)
+        CHECKF(nn_graph_model_open_parsed(changed, strlen(changed), &shard, 1, "blazeface.json",
+                                          &gm, &err) == FG_OK,
+               "%s", err.message);
+    free(changed);
+    json_decref(root);
+    free(text);
+    free(bin);
+    return gm;
+}
+
+/* What is not a residual block is refused with the node named: a stride-2 layer without a
+ * residual (BlazeFace's last), a block read from the wrong input, a node that does not exist,
+ * and strided blocks whose pool is 3x3 or whose depthwise is stride 1. */
 static void not_a_block_is_refused(void)
 {
-    static const char *const stride2[1] = {"StatefulPartitionedCall/functional_1/re_lu_7/Relu"};
-    static const char *const missing[1] = {"no/such/node"};
-    nn_block b[1];
+    nn_graph_model *gm = NULL;
     fg_error err;
-    int rc = nn_graph_model_blocks(fg_test_fast_models(), "blazeface",
-                                   "StatefulPartitionedCall/functional_1/re_lu_6/Relu", stride2, 1,
-                                   b, &err);
-    CHECK_EQ_INT(rc, FG_EMODEL_CORRUPT);
-    CHECKF(strstr(err.message, "node StatefulPartitionedCall/functional_1/") != NULL, "%s",
+    CHECKF(nn_graph_model_open(fg_test_fast_models(), "blazeface", &gm, &err) == FG_OK, "%s",
            err.message);
-    rc = nn_graph_model_blocks(fg_test_fast_models(), "blazeface",
-                               "StatefulPartitionedCall/functional_1/re_lu_6/Relu", missing, 1, b,
-                               &err);
-    CHECK_EQ_INT(rc, FG_EMODEL_CORRUPT);
-    CHECKF(strstr(err.message, "no/such/node") != NULL, "%s", err.message);
+    if (!gm) return;
+    expect_refused(gm, BLAZE "re_lu_30/Relu", BLAZE "re_lu_31/Relu",
+                   "node " BLAZE "re_lu_31/Relu (_FusedConv2D): is not a Relu or Prelu");
+    expect_refused(gm, BLAZE "re_lu_5/Relu", BLAZE "re_lu_7/Relu",
+                   "node " BLAZE "max_pooling2d/MaxPool (MaxPool): does not pool the block's "
+                   "input " BLAZE "re_lu_5/Relu");
+    expect_refused(gm, BLAZE "re_lu_5/Relu", "no/such/node", "no node named no/such/node");
+    nn_graph_model_close(gm);
+
+    if ((gm = edited_blazeface(BLAZE "max_pooling2d/MaxPool", "ksize", 3))) {
+        expect_refused(gm, BLAZE "re_lu_6/Relu", BLAZE "re_lu_7/Relu",
+                       "node " BLAZE "max_pooling2d/MaxPool (MaxPool): is not a 2x2 stride-2 max "
+                       "pool");
+        nn_graph_model_close(gm);
+    }
+    if ((gm = edited_blazeface(BLAZE "depthwise_conv2d_15/depthwise", "strides", 1))) {
+        expect_refused(gm, BLAZE "re_lu_14/Relu", BLAZE "re_lu_15/Relu",
+                       "node " BLAZE "depthwise_conv2d_15/depthwise (DepthwiseConv2dNative): is "
+                       "not stride 2, SAME");
+        nn_graph_model_close(gm);
+    }
 }
 
 int main(void)
 {
     random_blocks();
+    random_strided_blocks();
     blazeface_split_matches_whole();
     mesh_and_iris_split_match_whole();
     wrong_chain_size_is_refused();
