@@ -22,29 +22,50 @@
 #define REGRESSORS 16
 
 /* The graph runs as its first convolution (src/nn/conv.c: XNNPACK's GEMM tiles left a third of
- * it idle), then XNNPACK runtimes with the residual blocks of its four stages (7 at each of
- * 128x128x24, 64x64x24, 32x32x48 and 16x16x96) between them, fused (src/nn/block.c, staged.c):
- * in XNNPACK those blocks were most of the network's time, bound by memory traffic. */
+ * it idle), its 31 residual blocks fused in one chain (src/nn/block.c, staged.c: 7 at each of
+ * 128x128x24, 64x64x24, 32x32x48 and 16x16x96, with the strided blocks re_lu_7, _15 and _23
+ * between the resolutions), then one XNNPACK runtime for the two heads and the last stride-2
+ * layer (re_lu_31, no residual, 8x8x96). In XNNPACK those blocks were most of the network's time,
+ * bound by memory traffic, and each strided block six small operators. */
 #define PREFIX "StatefulPartitionedCall/functional_1/"
 #define INPUT_NODE "input"
 #define FIRST PREFIX "conv2d/Relu"
 #define FIRST_C 24
 #define RELU(i) PREFIX "re_lu_" #i "/Relu"
-#define CHAINS 4
-#define CHAIN_BLOCKS 7
+#define BLOCKS 31
 
-static const char *const ENDS[CHAINS][CHAIN_BLOCKS] = {
-    {PREFIX "re_lu/Relu", RELU(1), RELU(2), RELU(3), RELU(4), RELU(5), RELU(6)},
-    {RELU(8), RELU(9), RELU(10), RELU(11), RELU(12), RELU(13), RELU(14)},
-    {RELU(16), RELU(17), RELU(18), RELU(19), RELU(20), RELU(21), RELU(22)},
-    {RELU(24), RELU(25), RELU(26), RELU(27), RELU(28), RELU(29), RELU(30)},
-};
-static const nn_chain_spec CHAIN_SPECS[CHAINS] = {
-    {FIRST, 128, 128, CHAIN_BLOCKS, ENDS[0]},
-    {RELU(7), 64, 64, CHAIN_BLOCKS, ENDS[1]},
-    {RELU(15), 32, 32, CHAIN_BLOCKS, ENDS[2]},
-    {RELU(23), 16, 16, CHAIN_BLOCKS, ENDS[3]},
-};
+static const char *const ENDS[BLOCKS] = {PREFIX "re_lu/Relu",
+                                         RELU(1),
+                                         RELU(2),
+                                         RELU(3),
+                                         RELU(4),
+                                         RELU(5),
+                                         RELU(6),
+                                         RELU(7),
+                                         RELU(8),
+                                         RELU(9),
+                                         RELU(10),
+                                         RELU(11),
+                                         RELU(12),
+                                         RELU(13),
+                                         RELU(14),
+                                         RELU(15),
+                                         RELU(16),
+                                         RELU(17),
+                                         RELU(18),
+                                         RELU(19),
+                                         RELU(20),
+                                         RELU(21),
+                                         RELU(22),
+                                         RELU(23),
+                                         RELU(24),
+                                         RELU(25),
+                                         RELU(26),
+                                         RELU(27),
+                                         RELU(28),
+                                         RELU(29),
+                                         RELU(30)};
+static const nn_chain_spec CHAIN = {FIRST, 128, 128, BLOCKS, ENDS};
 
 static const fgm_net_spec NET = {.model = "blazeface",
                                  .input = INPUT_NODE,
@@ -53,8 +74,8 @@ static const fgm_net_spec NET = {.model = "blazeface",
                                  .cout = FIRST_C,
                                  .h = FGM_BLAZE_INPUT,
                                  .w = FGM_BLAZE_INPUT,
-                                 .chains = CHAIN_SPECS,
-                                 .nchains = CHAINS};
+                                 .chains = &CHAIN,
+                                 .nchains = 1};
 
 struct fgm_blaze {
     fgm_first first; /* INPUT_NODE -> FIRST, the input of the staged rest */

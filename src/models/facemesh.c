@@ -14,28 +14,21 @@
 #include "models/models.h"
 #include "nn/nn.h"
 
-/* FaceMesh's ten stride-1 residual blocks, two at each of its five resolutions, run fused
- * (src/nn/block.c): in XNNPACK they were four operators each, the first ones bound by memory
- * traffic on 96x96x16 tensors. */
+/* FaceMesh's 14 residual blocks run fused in one chain (src/nn/block.c): two stride-1 blocks at
+ * each of 96x96x16, 48x48x32, 24x24x64, 12x12x128 and 6x6x128, and the strided blocks p_re_lu_4,
+ * _7, _10 and _13 between them. In XNNPACK a stride-1 block was four operators, the first ones
+ * bound by memory traffic on 96x96x16 tensors, and a strided one seven. */
 #define MESH "StatefulPartitionedCall/model_1/"
 #define INPUT_NODE "input_1"
 #define MESH_FIRST MESH "batch_normalization_1/FusedBatchNormV3" /* 192x192x3 -> 96x96x16 */
 #define MESH_FIRST_C 16
-#define MESH_CHAINS 5
-static const char *const MESH_ENDS[MESH_CHAINS][2] = {
-    {MESH "p_re_lu_2/Relu", MESH "p_re_lu_3/Relu"},
-    {MESH "p_re_lu_5/Relu", MESH "p_re_lu_6/Relu"},
-    {MESH "p_re_lu_8/Relu", MESH "p_re_lu_9/Relu"},
-    {MESH "p_re_lu_11/Relu", MESH "p_re_lu_12/Relu"},
-    {MESH "p_re_lu_14/Relu", MESH "p_re_lu_15/Relu"},
-};
-static const nn_chain_spec MESH_CHAIN_SPECS[MESH_CHAINS] = {
-    {MESH_FIRST, 96, 96, 2, MESH_ENDS[0]},
-    {MESH "p_re_lu_4/Relu", 48, 48, 2, MESH_ENDS[1]},
-    {MESH "p_re_lu_7/Relu", 24, 24, 2, MESH_ENDS[2]},
-    {MESH "p_re_lu_10/Relu", 12, 12, 2, MESH_ENDS[3]},
-    {MESH "p_re_lu_13/Relu", 6, 6, 2, MESH_ENDS[4]},
-};
+#define MESH_BLOCKS 14
+#define MESH_PRELU(i) MESH "p_re_lu_" #i "/Relu"
+static const char *const MESH_ENDS[MESH_BLOCKS] = {
+    MESH_PRELU(2),  MESH_PRELU(3),  MESH_PRELU(4),  MESH_PRELU(5),  MESH_PRELU(6),
+    MESH_PRELU(7),  MESH_PRELU(8),  MESH_PRELU(9),  MESH_PRELU(10), MESH_PRELU(11),
+    MESH_PRELU(12), MESH_PRELU(13), MESH_PRELU(14), MESH_PRELU(15)};
+static const nn_chain_spec MESH_CHAIN = {MESH_FIRST, 96, 96, MESH_BLOCKS, MESH_ENDS};
 
 static const fgm_net_spec MESH_NET = {.model = "facemesh",
                                       .input = INPUT_NODE,
@@ -44,8 +37,8 @@ static const fgm_net_spec MESH_NET = {.model = "facemesh",
                                       .cout = MESH_FIRST_C,
                                       .h = FGM_MESH_INPUT,
                                       .w = FGM_MESH_INPUT,
-                                      .chains = MESH_CHAIN_SPECS,
-                                      .nchains = MESH_CHAINS};
+                                      .chains = &MESH_CHAIN,
+                                      .nchains = 1};
 
 struct fgm_mesh {
     fgm_first first;
