@@ -34,7 +34,7 @@
 #include "nn/nn.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "nn/avx2.h"
 #define HAVE_X86 1
 #endif
 
@@ -143,12 +143,10 @@ static const kernels PORTABLE = {expand_portable, row_portable};
 /* ---- AVX2 + FMA --------------------------------------------------------------------------- */
 
 #ifdef HAVE_X86
-/* Like XNNPACK's, these kernels are not instrumented by AddressSanitizer: instrumented, they
- * made the sanitizer suite's fast-path tests five times slower. The plain-C path, which reads
- * the same rows and columns, is instrumented, and the unit test holds the SIMD path to it and
- * to the ops in double on every border case. */
-#define TARGET __attribute__((target("avx2,fma"), no_sanitize_address))
-#define INLINE inline __attribute__((always_inline))
+/* Not instrumented by AddressSanitizer (nn/avx2.h says why); the unit test holds this path to
+ * the plain-C one and to the ops in double on every border case. */
+#define TARGET NN_AVX2
+#define INLINE NN_INLINE
 #define GROUP 4 /* pixels per group */
 
 /* Channels [j, j + 8 v) (v = 1 or 2) of dw_group: 4 v accumulators, so that two channel
@@ -224,21 +222,7 @@ TARGET static INLINE void pw_slice(const pointwise *f, const float *s, const flo
 #pragma GCC unroll 3
         for (int k = 0; k < 3; k++)
             if (p < n && k < v) acc[p][k] = _mm256_loadu_ps(f->bias + o + 8 * k);
-    for (int i = 0; i < cin; i++) {
-        const float *wr = f->w + (size_t)i * cout + o;
-        __m256 wv[3];
-#pragma GCC unroll 3
-        for (int k = 0; k < 3; k++)
-            if (k < v) wv[k] = _mm256_loadu_ps(wr + 8 * k);
-#pragma GCC unroll 4
-        for (int p = 0; p < GROUP; p++) {
-            if (p >= n) continue;
-            const __m256 sp = _mm256_broadcast_ss(s + (size_t)p * cin + i);
-#pragma GCC unroll 3
-            for (int k = 0; k < 3; k++)
-                if (k < v) acc[p][k] = _mm256_fmadd_ps(sp, wv[k], acc[p][k]);
-        }
-    }
+    nn_avx2_tile(acc, GROUP, s, (size_t)cin, f->w + o, (size_t)cout, cin, v, n);
 #pragma GCC unroll 3
     for (int k = 0; k < 3; k++) {
         if (k >= v) continue;
@@ -248,9 +232,8 @@ TARGET static INLINE void pw_slice(const pointwise *f, const float *s, const flo
             if (p < n) {
                 __m256 t = acc[p][k];
                 if (r) t = _mm256_add_ps(t, _mm256_loadu_ps(r + (size_t)p * cout + o + 8 * k));
-                const __m256 pos = _mm256_max_ps(t, zero);
                 _mm256_storeu_ps(q + (size_t)p * cout + o + 8 * k,
-                                 f->alpha ? _mm256_fmadd_ps(a, _mm256_min_ps(t, zero), pos) : pos);
+                                 nn_avx2_act(t, a, f->alpha != NULL));
             }
     }
 }

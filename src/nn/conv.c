@@ -27,7 +27,7 @@
 #include "nn/nn.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "nn/avx2.h"
 #define HAVE_X86 1
 #endif
 
@@ -95,10 +95,10 @@ void nn_conv_run_portable(const nn_conv *cv, const float *x, float *y, int h, in
 }
 
 #ifdef HAVE_X86
-/* Not instrumented by AddressSanitizer, as block.c's kernels (it says why); the plain C loop,
- * which reads the same taps, is, and the unit test holds this path to it on every border case. */
-#define TARGET __attribute__((target("avx2,fma"), no_sanitize_address))
-#define INLINE inline __attribute__((always_inline))
+/* Not instrumented by AddressSanitizer (nn/avx2.h says why); the unit test holds this path to
+ * the plain C loop, which reads the same taps, on every border case. */
+#define TARGET NN_AVX2
+#define INLINE NN_INLINE
 #define ACCS 12 /* accumulators of a group: pixels x channel vectors */
 
 /* The live part of the kernel for a group of output pixels of one row: `rows` kernel rows of
@@ -122,35 +122,18 @@ TARGET static INLINE void conv_slice(const nn_conv *cv, taps t, float *q, int o,
 #pragma GCC unroll 3
         for (int j = 0; j < 3; j++)
             if (p < n && j < v) acc[p][j] = _mm256_loadu_ps(cv->bias + o + 8 * j);
-    for (int ky = 0; ky < t.rows; ky++) {
-        const float *r = t.x + ky * t.xrow, *wr = t.wt + ky * t.wrow + o;
-        for (int i = 0; i < t.len; i++) {
-            __m256 wv[3];
-#pragma GCC unroll 3
-            for (int j = 0; j < 3; j++)
-                if (j < v) wv[j] = _mm256_loadu_ps(wr + (size_t)i * cout + 8 * j);
-#pragma GCC unroll 12
-            for (int p = 0; p < ACCS; p++) {
-                if (p >= n) continue;
-                const __m256 xp = _mm256_broadcast_ss(r + (size_t)p * t.step + i);
-#pragma GCC unroll 3
-                for (int j = 0; j < 3; j++)
-                    if (j < v) acc[p][j] = _mm256_fmadd_ps(xp, wv[j], acc[p][j]);
-            }
-        }
-    }
+    for (int ky = 0; ky < t.rows; ky++)
+        nn_avx2_tile(acc, ACCS, t.x + ky * t.xrow, (size_t)t.step, t.wt + ky * t.wrow + o,
+                     (size_t)cout, t.len, v, n);
 #pragma GCC unroll 3
     for (int j = 0; j < 3; j++) {
         if (j >= v) continue;
         const __m256 a = cv->alpha ? _mm256_loadu_ps(cv->alpha + o + 8 * j) : zero;
 #pragma GCC unroll 12
         for (int p = 0; p < ACCS; p++)
-            if (p < n) {
-                const __m256 pos = _mm256_max_ps(acc[p][j], zero);
+            if (p < n)
                 _mm256_storeu_ps(q + (size_t)p * cout + o + 8 * j,
-                                 cv->alpha ? _mm256_fmadd_ps(a, _mm256_min_ps(acc[p][j], zero), pos)
-                                           : pos);
-            }
+                                 nn_avx2_act(acc[p][j], a, cv->alpha != NULL));
     }
 }
 

@@ -27,7 +27,7 @@
 #include "nn/nn.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "nn/avx2.h"
 #define HAVE_X86 1
 #endif
 
@@ -175,8 +175,8 @@ static void band_portable(const band *b, float *v, float *m)
 /* ---- AVX2 + FMA --------------------------------------------------------------------------- */
 
 #ifdef HAVE_X86
-#define TARGET __attribute__((target("avx2,fma"), no_sanitize_address))
-#define INLINE inline __attribute__((always_inline))
+#define TARGET NN_AVX2
+#define INLINE NN_INLINE
 #define GROUP 4 /* tiles per register block of the products */
 
 TARGET static void input_avx2(const band *b, float *v)
@@ -231,21 +231,7 @@ TARGET static INLINE void product_slice(const float *s, const float *u, float *q
 #pragma GCC unroll 3
         for (int k = 0; k < 3; k++)
             acc[p][k] = _mm256_setzero_ps();
-    for (int i = 0; i < cin; i++) {
-        const float *ur = u + (size_t)i * cout + o;
-        __m256 wv[3];
-#pragma GCC unroll 3
-        for (int k = 0; k < 3; k++)
-            if (k < vecs) wv[k] = _mm256_loadu_ps(ur + 8 * k);
-#pragma GCC unroll 4
-        for (int p = 0; p < GROUP; p++) {
-            if (p >= np) continue;
-            const __m256 sp = _mm256_broadcast_ss(s + (size_t)p * cin + i);
-#pragma GCC unroll 3
-            for (int k = 0; k < 3; k++)
-                if (k < vecs) acc[p][k] = _mm256_fmadd_ps(sp, wv[k], acc[p][k]);
-        }
-    }
+    nn_avx2_tile(acc, GROUP, s, (size_t)cin, u + o, (size_t)cout, cin, vecs, np);
 #pragma GCC unroll 4
     for (int p = 0; p < GROUP; p++)
 #pragma GCC unroll 3
