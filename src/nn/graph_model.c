@@ -1327,19 +1327,6 @@ static int read_nodes(const nn_graph_model *model, gm_reader read, void *ctx, fg
     return rc;
 }
 
-/* op(model, ctx) on <model_dir>/<model>.json opened for it. */
-typedef int (*model_op)(const nn_graph_model *m, void *ctx, fg_error *err);
-static int with_model(const char *model_dir, const char *model, model_op op, void *ctx,
-                      fg_error *err)
-{
-    nn_graph_model *m;
-    int rc;
-    if ((rc = nn_graph_model_open(model_dir, model, &m, err))) return rc;
-    rc = op(m, ctx, err);
-    nn_graph_model_close(m);
-    return rc;
-}
-
 /* The node called name, or NULL with the error recorded. */
 static gm_node *named_node(gm *m, const char *name)
 {
@@ -1376,20 +1363,6 @@ int nn_graph_model_read_blocks(const nn_graph_model *m, const char *input, const
         for (int i = 0; i < n; i++)
             nn_block_free(&out[i]);
     return rc;
-}
-
-static int blocks_op(const nn_graph_model *m, void *ctx, fg_error *err)
-{
-    const blocks_request *r = ctx;
-    return nn_graph_model_read_blocks(m, r->input, r->relus, r->n, r->out, err);
-}
-
-int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
-                          const char *const *relus, int n, nn_block *out, fg_error *err)
-{
-    blocks_request r = {input, relus, n, out};
-    memset(out, 0, sizeof *out * (size_t)(n > 0 ? n : 0));
-    return with_model(model_dir, model, blocks_op, &r, err);
 }
 
 /* ---- direct convolutions ------------------------------------------------------------------ */
@@ -1458,34 +1431,5 @@ int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const c
 
     memset(out, 0, sizeof *out);
     if ((rc = read_nodes(m, read_conv, &r, err))) nn_conv_free(out);
-    return rc;
-}
-
-static int conv_op(const nn_graph_model *m, void *ctx, fg_error *err)
-{
-    const conv_request *r = ctx;
-    return nn_graph_model_read_conv(m, r->input, r->name, r->out, err);
-}
-
-int nn_graph_model_conv(const char *model_dir, const char *model, const char *input,
-                        const char *name, nn_conv *out, fg_error *err)
-{
-    conv_request r = {input, name, out};
-    memset(out, 0, sizeof *out);
-    return with_model(model_dir, model, conv_op, &r, err);
-}
-
-int nn_graph_model_conv_parse(const void *json, size_t json_size, const nn_blob *shards,
-                              size_t nshards, const char *what, const char *input, const char *name,
-                              nn_conv *out, fg_error *err)
-{
-    nn_graph_model *m;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    if ((rc = nn_graph_model_open_parsed(json, json_size, shards, nshards, what, &m, err)))
-        return rc;
-    rc = nn_graph_model_read_conv(m, input, name, out, err);
-    nn_graph_model_close(m);
     return rc;
 }

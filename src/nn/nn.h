@@ -344,16 +344,12 @@ uint64_t nn_block_macs(const nn_block *b, int h, int w);
 int nn_block_fits(const nn_block *b, int h, int w);
 void nn_block_free(nn_block *b);
 
-/* Reads a chain of n residual blocks from <model_dir>/<model>.json (SHA-256 checked like
- * nn_graph_model_load): block i ends in the Relu or Prelu node relus[i] and starts from
- * relus[i - 1] (block 0 from the node `input`). Each must be Relu or Prelu(AddV2(r,
- * _FusedConv2D[BiasAdd] 1x1 stride 1 (DepthwiseConv2dNative 3x3 SAME (x)))), either at stride 1
- * with r = x, or at stride 2 with r = MaxPool 2x2 stride 2 (x), or that max pool padded with
- * zeros in channels (Pad [[0, 0], [0, 0], [0, 0], [0, c - cin]]); channels <= NN_BLOCK_MAX_C;
+/* Reads a chain of n residual blocks from the open model m: block i ends in the Relu or Prelu node
+ * relus[i] and starts from relus[i - 1] (block 0 from the node `input`). Each must be Relu or
+ * Prelu(AddV2(r, _FusedConv2D[BiasAdd] 1x1 stride 1 (DepthwiseConv2dNative 3x3 SAME (x)))), either
+ * at stride 1 with r = x, or at stride 2 with r = MaxPool 2x2 stride 2 (x), or that max pool padded
+ * with zeros in channels (Pad [[0, 0], [0, 0], [0, 0], [0, c - cin]]); channels <= NN_BLOCK_MAX_C;
  * anything else is a model_corrupt error naming the node. Free each block with nn_block_free. */
-int nn_graph_model_blocks(const char *model_dir, const char *model, const char *input,
-                          const char *const *relus, int n, nn_block *out, fg_error *err);
-/* The same from a model already open. */
 int nn_graph_model_read_blocks(const nn_graph_model *m, const char *input, const char *const *relus,
                                int n, nn_block *out, fg_error *err);
 
@@ -388,21 +384,12 @@ void nn_conv_run_portable(const nn_conv *cv, const float *x, float *y, int h, in
 uint64_t nn_conv_macs(const nn_conv *cv, int h, int w);
 void nn_conv_free(nn_conv *cv);
 
-/* Reads the convolution ending in node `name` of <model_dir>/<model>.json (SHA-256 checked like
- * nn_graph_model_load): a _FusedConv2D [BiasAdd, Relu or Prelu (its alpha cout constants)] with a
- * square k x k kernel (k <= NN_CONV_MAX_K), equal strides, SAME padding, NHWC, no dilation, cin
- * and cout <= NN_CONV_MAX_C, reading the node `input`; anything else is a model_corrupt error
- * naming the node. Free it with nn_conv_free. */
-int nn_graph_model_conv(const char *model_dir, const char *model, const char *input,
-                        const char *name, nn_conv *out, fg_error *err);
-/* The same from a model already open. */
+/* Reads the convolution ending in node `name` of the open model m: a _FusedConv2D [BiasAdd, Relu or
+ * Prelu (its alpha cout constants)] with a square k x k kernel (k <= NN_CONV_MAX_K), equal strides,
+ * SAME padding, NHWC, no dilation, cin and cout <= NN_CONV_MAX_C, reading the node `input`;
+ * anything else is a model_corrupt error naming the node. Free it with nn_conv_free. */
 int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const char *name,
                              nn_conv *out, fg_error *err);
-/* The same from memory, with no file access and no hash check (as nn_graph_model_parse): what
- * names the model in messages. */
-int nn_graph_model_conv_parse(const void *json, size_t json_size, const nn_blob *shards,
-                              size_t nshards, const char *what, const char *input, const char *name,
-                              nn_conv *out, fg_error *err);
 
 /* ---- Winograd convolutions (winograd.c) ---------------------------------------------- */
 
@@ -435,7 +422,7 @@ void nn_wino_run_portable(const nn_wino *wc, const float *x, const float *res, i
 
 #define NN_STAGED_MAX_CHAINS 8
 
-/* A chain of residual blocks (as nn_graph_model_blocks reads them) from an h x w tensor; its
+/* A chain of residual blocks (as nn_graph_model_read_blocks reads them) from an h x w tensor; its
  * strided blocks halve the size on the way. */
 typedef struct nn_chain_spec {
     const char *input;       /* the node the chain starts from */

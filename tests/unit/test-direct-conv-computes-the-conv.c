@@ -150,6 +150,33 @@ static void random_convs(void)
     nn_conv_free(NULL);
 }
 
+/* The convolution `name` (reading `input`) of the model opened from its files, or (parsed)
+ * from json and one shard in memory as blazeface.json; cv is zeroed when either fails. */
+static int read_conv_of(nn_graph_model *m, int rc, const char *input, const char *name, nn_conv *cv,
+                        fg_error *err)
+{
+    memset(cv, 0, sizeof *cv);
+    if (!rc) rc = nn_graph_model_read_conv(m, input, name, cv, err);
+    nn_graph_model_close(m);
+    return rc;
+}
+
+static int model_conv(const char *model, const char *input, const char *name, nn_conv *cv,
+                      fg_error *err)
+{
+    nn_graph_model *m = NULL;
+    int rc = nn_graph_model_open(fg_test_fast_models(), model, &m, err);
+    return read_conv_of(m, rc, input, name, cv, err);
+}
+
+static int parsed_conv(const char *json, size_t size, const nn_blob *shard, const char *input,
+                       const char *name, nn_conv *cv, fg_error *err)
+{
+    nn_graph_model *m = NULL;
+    int rc = nn_graph_model_open_parsed(json, size, shard, 1, "blazeface.json", &m, err);
+    return read_conv_of(m, rc, input, name, cv, err);
+}
+
 /* The first layer of a model, read from its model.json, on a random image of its input size. */
 static void first_layer(const char *model, const char *input, const char *name, int size,
                         conv_shape want)
@@ -158,7 +185,7 @@ static void first_layer(const char *model, const char *input, const char *name, 
     fg_error err;
     unsigned seed = 9;
     size_t positive = 0, negative = 0;
-    int rc = nn_graph_model_conv(fg_test_fast_models(), model, input, name, &cv, &err);
+    int rc = model_conv(model, input, name, &cv, &err);
     CHECKF(rc == FG_OK, "%s", err.message);
     if (rc) return;
     CHECKF(cv.k == want.k && cv.stride == want.stride && cv.cin == want.cin &&
@@ -186,7 +213,7 @@ static void expect_refused(const char *input, const char *name, const char *need
 {
     nn_conv cv;
     fg_error err = {0};
-    int rc = nn_graph_model_conv(fg_test_fast_models(), "blazeface", input, name, &cv, &err);
+    int rc = model_conv("blazeface", input, name, &cv, &err);
     CHECKF(rc == FG_EMODEL_CORRUPT, "%s: got %d (%s)", name, rc, err.message);
     CHECKF(strstr(err.message, needle) != NULL, "message '%s' lacks '%s'", err.message, needle);
     CHECK(cv.w == NULL && cv.bias == NULL);
@@ -236,8 +263,9 @@ static void no_slopes(json_t *root)
     make_prelu(root, NULL);
 }
 
-/* nn_graph_model_conv_parse on blazeface.json after edit: refused with a message containing
- * needle, or (needle NULL) read, with the bias as PReLU slopes. The unedited text is read. */
+/* The first convolution of blazeface.json after edit, parsed from memory: refused with a message
+ * containing needle, or (needle NULL) read, with the bias as PReLU slopes. The unedited text is
+ * read. */
 static void edited(const char *models, void (*edit)(json_t *root), const char *needle)
 {
     char json_path[4096], bin_path[4096];
@@ -254,12 +282,10 @@ static void edited(const char *models, void (*edit)(json_t *root), const char *n
     edit(root);
     changed = json_dumps(root, JSON_COMPACT);
     const nn_blob shard = {bin, bin_size};
-    CHECK(nn_graph_model_conv_parse(text, json_size, &shard, 1, "blazeface.json", "input", FIRST,
-                                    &cv, &err) == FG_OK);
+    CHECK(parsed_conv(text, json_size, &shard, "input", FIRST, &cv, &err) == FG_OK);
     CHECK(cv.alpha == NULL);
     nn_conv_free(&cv);
-    int rc = nn_graph_model_conv_parse(changed, strlen(changed), &shard, 1, "blazeface.json",
-                                       "input", FIRST, &cv, &err);
+    int rc = parsed_conv(changed, strlen(changed), &shard, "input", FIRST, &cv, &err);
     if (needle) {
         CHECKF(rc == FG_EMODEL_CORRUPT, "got %d", rc);
         CHECKF(strstr(err.message, needle), "message '%s' lacks '%s'", err.message, needle);
