@@ -28,6 +28,13 @@ static float degrees(double radians)
     return (float)(radians * 180 / M_PI);
 }
 
+void fg_face_pose_from_mesh(const fg_face_mesh *mesh, fg_face_pose *out)
+{
+    out->yaw = -mesh->yaw;
+    out->pitch = -mesh->pitch;
+    out->roll = mesh->roll;
+}
+
 void fg_face_pose_from_landmarks(const fg_face *f, fg_face_pose *out)
 {
     const fg_point *lm = f->landmarks;

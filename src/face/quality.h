@@ -33,6 +33,8 @@ typedef struct fg_face_quality {
 /* The pose from the 68 landmarks: yaw from where the nose tip sits between the two sides of the
  * jaw, roll from the line of the eyes, pitch from the nose tip between the eyes and the mouth. */
 void fg_face_pose_from_landmarks(const fg_face *face, fg_face_pose *out);
+/* The fast path's 3-D pose (FaceMesh's, whose yaw and pitch count the other way round). */
+void fg_face_pose_from_mesh(const fg_face_mesh *mesh, fg_face_pose *out);
 
 /* Measures a detected face. pose may be NULL (then from the landmarks). FG_OK or FG_ENOMEM. */
 int fg_face_quality_measure(const fg_image *img, const fg_face *face, const fg_face_pose *pose,

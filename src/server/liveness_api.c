@@ -255,12 +255,12 @@ static int check_clock(fg_challenge *ch, const frame_in *frames, size_t n, doubl
     return 0;
 }
 
-/* The enrolment gate's measures of a session's face, with the mesh's head pose (whose yaw and
- * pitch count the other way round). */
+/* The enrolment gate's measures of a session's face, with the mesh's head pose. */
 static int measure(const fg_image *img, const fg_face *face, const fg_face_mesh *mesh,
                    fg_face_quality *q, fg_error *err)
 {
-    const fg_face_pose pose = {-mesh->yaw, -mesh->pitch, mesh->roll};
+    fg_face_pose pose;
+    fg_face_pose_from_mesh(mesh, &pose);
     return fg_face_quality_measure(img, face, &pose, q, err);
 }
 
