@@ -397,7 +397,7 @@ int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const c
  * NHWC, one image, by Winograd's F(2x2, 3x3) (winograd.c says why). */
 typedef struct nn_wino {
     int cin, cout;
-    float *u;    /* [16][cin][cout], the transformed kernel */
+    float *u;    /* the transformed kernel, [16][cin][cout] stored by slices (winograd.c) */
     float *bias; /* [cout] */
 } nn_wino;
 

@@ -7,10 +7,13 @@
  *
  * The descriptor's ResNet spends 80% of its multiply-adds in such convolutions (35x35x32,
  * 17x17x64, 8x8x128), which XNNPACK runs directly at about 56% of the core's FMA peak. Per band
- * of tile rows:
+ * of 2x2 tiles (row-major over the map):
  *   1. input transform, V = B^T d B per tile and channel, into V[16][tiles][cin];
- *   2. 16 matrix products M[e] = V[e] U[e], U the transformed weights [16][cin][cout] (computed
- *      once, in double, when the layer is made);
+ *   2. 16 matrix products M[e] = V[e] U[e], U the transformed weights (computed once, in
+ *      double, when the layer is made), stored by slices of 8 to 24 output channels, each slice's
+ *      cin rows contiguous: a product streams its slice in order and keeps it in L1 for every
+ *      group of tiles (read with a row stride of cout, U[e]'s 64 KB for 128 channels missed L1
+ *      on every row, 512 bytes apart, and the products ran at a quarter of the core's peak);
  *   3. output transform, y = A^T M A per tile and channel, + bias (+ a residual), ReLU.
  * A band's V and M stay in L2. The transforms only add and subtract; the only rounding beyond a
  * direct convolution's is in U and in the sums of the transforms, a few units in the last place
@@ -32,7 +35,30 @@
 #endif
 
 #define TILE_ELEMS 16 /* a 4x4 input tile, a 4x4 product */
-#define BAND_TILES 32 /* tiles per band, about: V and M of a band stay in L2 */
+/* Tiles per band, a multiple of every register tile's: V and M of a band stay in L2. */
+#define BAND_TILES 24
+
+/* The vectors of 8 output channels of the slice at o: 24 channels a slice, 16 to end in two
+ * equal slices rather than 24 + 8 (a product's register tile is 12 vectors: 4 tiles x 3, 6 x 2
+ * or 12 x 1). */
+static int slice_vecs(int cout, int o)
+{
+    const int left = cout - o;
+    return left == 32 || left == 16 ? 2 : left >= 24 ? 3 : 1;
+}
+
+/* Channels of the slice at o (less than 8 vectors' only at the end of an odd cout). */
+static int slice_width(int cout, int o)
+{
+    const int w = 8 * slice_vecs(cout, o);
+    return w < cout - o ? w : cout - o;
+}
+
+/* Where U[e]'s slice at o starts: the slices before it hold o * cin floats. */
+static size_t slice_at(const nn_wino *wc, int e, int o)
+{
+    return ((size_t)e * wc->cin * wc->cout) + (size_t)o * wc->cin;
+}
 
 int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int cout,
                  fg_error *err)
@@ -50,20 +76,24 @@ int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int
     }
     wc->cin = cin, wc->cout = cout;
     memcpy(wc->bias, bias, sizeof(float) * (size_t)cout);
-    for (int i = 0; i < cin; i++)
-        for (int o = 0; o < cout; o++) {
-            double g[3][3], gg[4][3];
-            for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++)
-                    g[ky][kx] = hwio[(((size_t)ky * 3 + kx) * cin + i) * cout + o];
-            for (int r = 0; r < 4; r++)
-                for (int kx = 0; kx < 3; kx++)
-                    gg[r][kx] = G[r][0] * g[0][kx] + G[r][1] * g[1][kx] + G[r][2] * g[2][kx];
-            for (int r = 0; r < 4; r++)
-                for (int c = 0; c < 4; c++)
-                    wc->u[((size_t)(r * 4 + c) * cin + i) * cout + o] =
+    for (int o0 = 0, width; o0 < cout; o0 += width) {
+        width = slice_width(cout, o0);
+        for (int i = 0; i < cin; i++)
+            for (int o = o0; o < o0 + width; o++) {
+                double g[3][3], gg[4][3];
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                        g[ky][kx] = hwio[(((size_t)ky * 3 + kx) * cin + i) * cout + o];
+                for (int r = 0; r < 4; r++)
+                    for (int kx = 0; kx < 3; kx++)
+                        gg[r][kx] = G[r][0] * g[0][kx] + G[r][1] * g[1][kx] + G[r][2] * g[2][kx];
+                for (int e = 0; e < TILE_ELEMS; e++) {
+                    const int r = e / 4, c = e % 4;
+                    wc->u[slice_at(wc, e, o0) + (size_t)i * width + (o - o0)] =
                         (float)(gg[r][0] * G[c][0] + gg[r][1] * G[c][1] + gg[r][2] * G[c][2]);
-        }
+                }
+            }
+    }
     return FG_OK;
 }
 
@@ -80,17 +110,17 @@ uint64_t nn_wino_macs(const nn_wino *wc, int h, int w)
     return (uint64_t)h * (uint64_t)w * 9u * (uint64_t)wc->cin * (uint64_t)wc->cout;
 }
 
-/* The band's geometry: tile rows [ty0, ty1) of tw tiles each. */
+/* The band's geometry: tiles [t0, t1) of the map's tiles in row-major order, tw a row. */
 typedef struct band {
     const nn_wino *wc;
     const float *x, *res;
     float *y;
-    int h, w, relu, tw, ty0, ty1;
+    int h, w, relu, tw, t0, t1;
 } band;
 
 static int band_tiles(const band *b)
 {
-    return (b->ty1 - b->ty0) * b->tw;
+    return b->t1 - b->t0;
 }
 
 /* ---- plain C ------------------------------------------------------------------------------ */
@@ -127,7 +157,7 @@ static void band_portable(const band *b, float *v, float *m)
     const nn_wino *wc = b->wc;
     const int cin = wc->cin, cout = wc->cout, n = band_tiles(b);
     for (int t = 0; t < n; t++) {
-        const int ty = b->ty0 + t / b->tw, tx = t % b->tw;
+        const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
         for (int i = 0; i < cin; i++) {
             float d[4][4];
             for (int r = 0; r < 4; r++)
@@ -145,15 +175,19 @@ static void band_portable(const band *b, float *v, float *m)
     for (int e = 0; e < TILE_ELEMS; e++)
         for (int t = 0; t < n; t++) {
             float *q = m + ((size_t)e * n + t) * cout;
-            const float *s = v + ((size_t)e * n + t) * cin, *u = wc->u + (size_t)e * cin * cout;
-            for (int o = 0; o < cout; o++)
-                q[o] = 0.0f;
-            for (int i = 0; i < cin; i++)
-                for (int o = 0; o < cout; o++)
-                    q[o] += s[i] * u[(size_t)i * cout + o];
+            const float *s = v + ((size_t)e * n + t) * cin;
+            for (int o0 = 0, width; o0 < cout; o0 += width) {
+                const float *u = wc->u + slice_at(wc, e, o0);
+                width = slice_width(cout, o0);
+                for (int o = 0; o < width; o++)
+                    q[o0 + o] = 0.0f;
+                for (int i = 0; i < cin; i++)
+                    for (int o = 0; o < width; o++)
+                        q[o0 + o] += s[i] * u[(size_t)i * width + o];
+            }
         }
     for (int t = 0; t < n; t++) {
-        const int ty = b->ty0 + t / b->tw, tx = t % b->tw;
+        const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
         for (int o = 0; o < cout; o++) {
             float p[4][4], y[2][2];
             for (int e = 0; e < TILE_ELEMS; e++)
@@ -177,14 +211,14 @@ static void band_portable(const band *b, float *v, float *m)
 #ifdef HAVE_X86
 #define TARGET NN_AVX2
 #define INLINE NN_INLINE
-#define GROUP 4 /* tiles per register block of the products */
+#define ACCS 12 /* accumulators of a product's register tile: tiles x channel vectors */
 
 TARGET static void input_avx2(const band *b, float *v)
 {
     const int cin = b->wc->cin, n = band_tiles(b);
     const __m256 zero = _mm256_setzero_ps();
     for (int t = 0; t < n; t++) {
-        const int ty = b->ty0 + t / b->tw, tx = t % b->tw;
+        const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
         const float *rows[4];
         int live[4];
         for (int k = 0; k < 4; k++) {
@@ -220,47 +254,63 @@ TARGET static void input_avx2(const band *b, float *v)
     }
 }
 
-/* Output channels [o, o + 8 vecs) of np <= GROUP tiles' products: q = s U (s cin apart, q cout
- * apart). */
-TARGET static INLINE void product_slice(const float *s, const float *u, float *q, int cin, int cout,
-                                        int o, int vecs, int np)
+/* Output channels [o, o + 8 v) of np <= P tiles' products (P v = ACCS): q = s U, s cin apart,
+ * q cout apart, u the slice (8 v floats a row). */
+TARGET static INLINE void product_tile(const float *s, const float *u, float *q, int cin, int cout,
+                                       int o, int v, int P, int np)
 {
-    __m256 acc[GROUP][3];
-#pragma GCC unroll 4
-    for (int p = 0; p < GROUP; p++)
+    __m256 acc[ACCS][3];
+#pragma GCC unroll 12
+    for (int p = 0; p < P; p++)
 #pragma GCC unroll 3
         for (int k = 0; k < 3; k++)
-            acc[p][k] = _mm256_setzero_ps();
-    nn_avx2_tile(acc, GROUP, s, (size_t)cin, u + o, (size_t)cout, cin, vecs, np);
-#pragma GCC unroll 4
-    for (int p = 0; p < GROUP; p++)
+            if (k < v) acc[p][k] = _mm256_setzero_ps();
+    nn_avx2_tile(acc, P, s, (size_t)cin, u, (size_t)(8 * v), cin, v, np);
+#pragma GCC unroll 12
+    for (int p = 0; p < P; p++)
 #pragma GCC unroll 3
         for (int k = 0; k < 3; k++)
-            if (p < np && k < vecs) _mm256_storeu_ps(q + (size_t)p * cout + o + 8 * k, acc[p][k]);
+            if (p < np && k < v) _mm256_storeu_ps(q + (size_t)p * cout + o + 8 * k, acc[p][k]);
 }
 
-/* All output channels of np tiles, in slices of 24 or 16 (no slice of 8 but for cout 8). */
-TARGET static INLINE void product_group(const float *s, const float *u, float *q, int cin, int cout,
-                                        int np)
+/* One slice of all n tiles' products, P tiles at a time, while the `ahead` bytes of U that
+ * follow the slice (the next slice's; U is stored in the order the products read it) are
+ * prefetched, a share before each group: out of cache, U[e] came in a miss at a time. */
+TARGET static INLINE void product_slice(const float *s, const float *u, float *q, int cin, int cout,
+                                        int o, int v, int P, int n, size_t ahead)
 {
-    for (int o = 0; o < cout;) {
-        const int left = cout - o, vecs = left == 32 || left == 16 ? 2 : left >= 24 ? 3 : 1;
-        product_slice(s, u, q, cin, cout, o, vecs, np);
-        o += 8 * vecs;
+    const char *next = (const char *)(u + (size_t)cin * 8 * v);
+    const size_t groups = (size_t)(n + P - 1) / P, share = (ahead + groups - 1) / groups;
+    for (int t = 0; t < n; t += P, ahead -= ahead < share ? ahead : share) {
+        for (size_t at = 0; at < share && at < ahead; at += 64)
+            _mm_prefetch(next + at, _MM_HINT_T0);
+        next += share;
+        product_tile(s + (size_t)t * cin, u, q + (size_t)t * cout, cin, cout, o, v, P,
+                     n - t < P ? n - t : P);
     }
 }
 
 TARGET static void products_avx2(const band *b, const float *v, float *m)
 {
-    const int cin = b->wc->cin, cout = b->wc->cout, n = band_tiles(b);
+    const nn_wino *wc = b->wc;
+    const int cin = wc->cin, cout = wc->cout, n = band_tiles(b);
+    const float *end = wc->u + (size_t)TILE_ELEMS * cin * cout;
     for (int e = 0; e < TILE_ELEMS; e++) {
-        const float *s = v + (size_t)e * n * cin, *u = b->wc->u + (size_t)e * cin * cout;
+        const float *s = v + (size_t)e * n * cin;
         float *q = m + (size_t)e * n * cout;
-        int t = 0;
-        for (; t + GROUP <= n; t += GROUP)
-            product_group(s + (size_t)t * cin, u, q + (size_t)t * cout, cin, cout, GROUP);
-        for (; t < n; t++)
-            product_group(s + (size_t)t * cin, u, q + (size_t)t * cout, cin, cout, 1);
+        for (int o = 0, vecs; o < cout; o += 8 * vecs) {
+            const float *u = wc->u + slice_at(wc, e, o);
+            vecs = slice_vecs(cout, o);
+            const size_t left = (size_t)(end - (u + (size_t)cin * 8 * vecs));
+            const size_t ahead =
+                sizeof(float) * (left < (size_t)cin * 24 ? left : (size_t)cin * 24);
+            if (vecs == 3)
+                product_slice(s, u, q, cin, cout, o, 3, ACCS / 3, n, ahead);
+            else if (vecs == 2)
+                product_slice(s, u, q, cin, cout, o, 2, ACCS / 2, n, ahead);
+            else
+                product_slice(s, u, q, cin, cout, o, 1, ACCS, n, ahead);
+        }
     }
 }
 
@@ -269,7 +319,7 @@ TARGET static void output_avx2(const band *b, const float *m)
     const int cout = b->wc->cout, n = band_tiles(b);
     const __m256 zero = _mm256_setzero_ps();
     for (int t = 0; t < n; t++) {
-        const int ty = b->ty0 + t / b->tw, tx = t % b->tw;
+        const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
         const int rows = 2 * ty + 1 < b->h ? 2 : 1, cols = 2 * tx + 1 < b->w ? 2 : 1;
         for (int o = 0; o < cout; o += 8) {
             __m256 s[2][4];
@@ -320,17 +370,10 @@ static int tiles_of(int size)
     return (size + 1) / 2;
 }
 
-/* Tile rows per band: about BAND_TILES tiles. */
-static int band_rows(int w)
-{
-    const int per = BAND_TILES / tiles_of(w);
-    return per > 0 ? per : 1;
-}
-
 size_t nn_wino_scratch(const nn_wino *wc, int w)
 {
-    const size_t tiles = (size_t)band_rows(w) * (size_t)tiles_of(w);
-    return TILE_ELEMS * tiles * ((size_t)wc->cin + (size_t)wc->cout);
+    (void)w;
+    return TILE_ELEMS * (size_t)BAND_TILES * ((size_t)wc->cin + (size_t)wc->cout);
 }
 
 typedef struct wino_task {
@@ -340,15 +383,14 @@ typedef struct wino_task {
     int portable;
 } wino_task;
 
-/* Bands of tile rows [ty0, ty1), one after another, in the scratch of band slot `slot`. */
-static void run_rows(const wino_task *t, int slot, int ty0, int ty1)
+/* Bands of the tiles [t0, t1), one after another, in the scratch of band slot `slot`. */
+static void run_tiles(const wino_task *t, int slot, int t0, int t1)
 {
     band b = t->geometry;
     float *v = t->scratch + t->per_band * (size_t)slot;
-    const int per = band_rows(b.w);
-    for (int ty = ty0; ty < ty1; ty += per) {
-        b.ty0 = ty;
-        b.ty1 = ty + per < ty1 ? ty + per : ty1;
+    for (int at = t0; at < t1; at += BAND_TILES) {
+        b.t0 = at;
+        b.t1 = at + BAND_TILES < t1 ? at + BAND_TILES : t1;
         float *m = v + TILE_ELEMS * (size_t)band_tiles(&b) * (size_t)b.wc->cin;
 #ifdef HAVE_X86
         if (!t->portable) {
@@ -360,9 +402,9 @@ static void run_rows(const wino_task *t, int slot, int ty0, int ty1)
     }
 }
 
-static void task_rows(void *ctx, int slot, int ty0, int ty1)
+static void task_tiles(void *ctx, int slot, int t0, int t1)
 {
-    run_rows(ctx, slot, ty0, ty1);
+    run_tiles(ctx, slot, t0, t1);
 }
 
 static int use_portable(const nn_wino *wc)
@@ -382,7 +424,7 @@ void nn_wino_run(const nn_wino *wc, const float *x, const float *res, int relu, 
                    scratch,
                    nn_wino_scratch(wc, w),
                    use_portable(wc)};
-    nn_parallel_bands(rt, tiles_of(h), slots, task_rows, &t);
+    nn_parallel_bands(rt, tiles_of(h) * tiles_of(w), slots, task_tiles, &t);
 }
 
 void nn_wino_run_portable(const nn_wino *wc, const float *x, const float *res, int relu, float *y,
@@ -390,5 +432,5 @@ void nn_wino_run_portable(const nn_wino *wc, const float *x, const float *res, i
 {
     wino_task t = {
         {wc, x, res, y, h, w, relu, tiles_of(w), 0, 0}, scratch, nn_wino_scratch(wc, w), 1};
-    run_rows(&t, 0, 0, tiles_of(h));
+    run_tiles(&t, 0, 0, tiles_of(h) * tiles_of(w));
 }
