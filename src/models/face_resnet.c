@@ -370,7 +370,7 @@ static void run_stage(fgm_resnet *m, int i, const float *x, const float *res, fl
 }
 
 /* y (h/2 x w/2 x c) = x (h x w x cin) average-pooled 2x2, channels cin .. c zero: face-api's
- * shortcut, summed in the window's row order as XNNPACK's pooling does. */
+ * shortcut. */
 static void shortcut_pool(const float *x, int h, int w, int cin, int c, float *y)
 {
     for (int py = 0; py < h / 2; py++)
@@ -390,7 +390,7 @@ static void join_branch(float *y, const float *b, int h, int w, int oh, int ow, 
         for (int px = 0; px < w; px++) {
             float *q = y + ((size_t)py * w + px) * c;
             if (py < oh && px < ow)
-                memcpy(q, b + ((size_t)py * ow + px) * c, sizeof(float) * c);
+                memcpy(q, b + ((size_t)py * ow + px) * c, sizeof(float) * (size_t)c);
             else
                 for (int i = 0; i < c; i++)
                     q[i] = q[i] > 0.0f ? q[i] : 0.0f;
