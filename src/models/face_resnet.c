@@ -21,10 +21,16 @@
  *   runtime 0: input -> conv32_down, max pool                 -> stage 0: conv32_1..3
  *   runtime 1: -> conv64_down's conv1 and its shortcut         -> stage 1: its conv2, conv64_1..3
  *   runtime 2: -> conv128_down's conv1 and its shortcut        -> stage 2: its conv2, conv128_1..2
- *   runtime 3: -> conv256_down .. the fully connected layer (maps of 4x4 and less, where XNNPACK's
- *              direct convolution wastes less than Winograd's half-empty tiles). */
+ *                                                              -> the tail: conv256_down ..
+ *                                                                 conv256_down_out
+ *   runtime 3: -> global average pool, the fully connected layer.
+ * The tail's maps are 4x4 and less (Winograd's tiles would be half empty) but its weights are
+ * 17.7 MB: XNNPACK's convolution, pixels outermost, read them from L3 several times per run,
+ * which took 3.5 ms for 1.2 ms of multiply-adds. nn_conv_run_sliced reads each weight once. */
 #define STAGES 3
 #define STAGE_MAX_CONVS 7
+#define TAIL_BLOCKS 4
+#define TAIL_BUFS 6 /* the tail's input, a block's output (two, in turn) and three temporaries */
 
 typedef struct stage {
     int h, w, c;
@@ -33,12 +39,22 @@ typedef struct stage {
     nn_wino convs[STAGE_MAX_CONVS];
 } stage;
 
+/* A block of the tail on an h x w x cin map. Residual: relu(conv2(relu(conv1(x))) + x). Down:
+ * conv1 is 3x3 stride 2 VALID, and relu(pad(conv2(relu(conv1(x)))) + shortcut(x)), the conv
+ * branch zero-padded at the bottom and right to the shortcut's size as face-api does. */
+typedef struct tail_block {
+    int down, h, w, cin;
+    nn_conv conv1, conv2;
+} tail_block;
+
 struct fgm_resnet {
     nn_runtime *rt[STAGES + 1];
     stage stages[STAGES];
+    tail_block tail[TAIL_BLOCKS];
     int batch, slots;
-    float *bufs[3]; /* a stage's activations, one image */
-    float *scratch; /* slots * the largest nn_wino_scratch */
+    float *bufs[3];              /* a stage's activations, one image */
+    float *scratch;              /* slots * the largest nn_wino_scratch, or the tail's patches */
+    float *tail_bufs[TAIL_BUFS]; /* the tail's activations, the batch's */
     int profiling;
     nn_profile wino_profile;
 };
@@ -122,14 +138,50 @@ static void read_stage(nn_builder *b, stage *st, nn_t x, int down, const char *d
         }
 }
 
-static nn_t residual(nn_builder *b, nn_t x, const char *prefix)
+/* Convolution n (1 or 2) of the tail block `prefix` on cin channels, sliced for
+ * nn_conv_run_sliced; conv1 of a down block has stride 2, VALID. */
+static void tail_conv(nn_builder *b, const char *prefix, int n, int cin, int down, nn_conv *cv)
 {
-    char p1[96], p2[96];
-    snprintf(p1, sizeof p1, "%s/conv1", prefix);
-    snprintf(p2, sizeof p2, "%s/conv2", prefix);
-    nn_t out = conv_layer(b, x, p1, 3, 1, NN_SAME, NN_ACT_RELU);
-    out = conv_layer(b, out, p2, 3, 1, NN_SAME, NN_ACT_NONE);
-    return nn_add(b->g, out, x, NN_ACT_RELU);
+    char name[96];
+    float *bias, *filter;
+    int cout;
+    fg_error err;
+    snprintf(name, sizeof name, "%s/conv%d", prefix, n);
+    if (!(filter = folded_conv(b, name, 3, cin, &cout, &bias))) return;
+    const int strided = down && n == 1;
+    *cv = (nn_conv){3, strided ? 2 : 1, cin, cout, filter, bias, NULL, strided, 0};
+    if (nn_conv_slice(cv, &err)) nn_graph_fail(b->g, err.code, "%s", err.message);
+}
+
+/* The tail's blocks from x's map on; x becomes the shape of their output. */
+static void read_tail(nn_builder *b, fgm_resnet *m, nn_t *x)
+{
+    static const char *const names[TAIL_BLOCKS] = {"conv256_down", "conv256_1", "conv256_2",
+                                                   "conv256_down_out"};
+    for (int i = 0; i < TAIL_BLOCKS; i++) {
+        tail_block *tb = &m->tail[i];
+        int oh, ow;
+        tb->down = i == 0 || i == TAIL_BLOCKS - 1;
+        tb->h = x->h, tb->w = x->w, tb->cin = x->c;
+        tail_conv(b, names[i], 1, x->c, tb->down, &tb->conv1);
+        if (nn_graph_status(b->g) != FG_OK) return;
+        tail_conv(b, names[i], 2, tb->conv1.cout, 0, &tb->conv2);
+        if (nn_graph_status(b->g) != FG_OK) return;
+        nn_conv_output_size(&tb->conv1, x->h, x->w, &oh, &ow);
+        const int c = tb->conv2.cout;
+        if (c != tb->conv1.cout || (!tb->down && c != x->c) || (tb->down && c < x->c)) {
+            nn_builder_fail(b, "%s: %d channels in, %d and %d out", names[i], x->c, tb->conv1.cout,
+                            c);
+            return;
+        }
+        if (tb->down && (oh > x->h / 2 || ow > x->w / 2 || oh < 1 || ow < 1)) {
+            nn_builder_fail(b, "%s: the conv branch is %dx%d, the shortcut %dx%d", names[i], oh, ow,
+                            x->h / 2, x->w / 2);
+            return;
+        }
+        if (tb->down) x->h /= 2, x->w /= 2;
+        x->c = c;
+    }
 }
 
 /* A down block's shortcut: x average-pooled 2x2, zero channels added up to c. */
@@ -139,21 +191,6 @@ static nn_t shortcut(nn_builder *b, nn_t x, int c)
     if (nn_graph_status(b->g) == FG_OK && pooled.c < c)
         pooled = nn_pad(b->g, pooled, 0, 0, 0, 0, 0, c - pooled.c, 0.0f);
     return pooled;
-}
-
-static nn_t residual_down(nn_builder *b, nn_t x, const char *prefix)
-{
-    char p1[96], p2[96];
-    snprintf(p1, sizeof p1, "%s/conv1", prefix);
-    snprintf(p2, sizeof p2, "%s/conv2", prefix);
-    nn_t out = conv_layer(b, x, p1, 3, 2, NN_VALID, NN_ACT_RELU);
-    out = conv_layer(b, out, p2, 3, 1, NN_SAME, NN_ACT_NONE);
-    nn_t pooled = shortcut(b, x, out.c);
-    if (nn_graph_status(b->g) != FG_OK) return out;
-    /* face-api zero-pads the conv branch at the bottom/right when it came out smaller. */
-    if (out.h < pooled.h || out.w < pooled.w)
-        out = nn_pad(b->g, out, 0, pooled.h - out.h, 0, pooled.w - out.w, 0, 0, 0.0f);
-    return nn_add(b->g, pooled, out, NN_ACT_RELU);
 }
 
 /* Runtime 1 or 2: a down block's conv1 (stride 2) and its shortcut, the outputs 0 and 1. */
@@ -199,16 +236,14 @@ static void build(nn_builder *b, int part, void *ctx)
     } else if (part < STAGES) {
         x = nn_input(b->g, c->next.h, c->next.w, c->next.c);
         x = down_half(b, x, part == 1 ? "conv64_down" : "conv128_down");
-        if (part == 1)
+        if (part == 1) {
             read_stage(b, st, x, 1, "conv64_down", s64, 3);
-        else
+        } else {
             read_stage(b, st, x, 1, "conv128_down", s128, 2);
+            read_tail(b, c->m, &x);
+        }
     } else {
         x = nn_input(b->g, c->next.h, c->next.w, c->next.c);
-        x = residual_down(b, x, "conv256_down");
-        x = residual(b, x, "conv256_1");
-        x = residual(b, x, "conv256_2");
-        x = residual_down(b, x, "conv256_down_out");
         x = nn_global_avgpool(b->g, x);
         if ((fc = nn_need(b, NN_SHAPE(x.c, FG_DESCRIPTOR_DIM), "fc")))
             nn_output(b->g, nn_fc(b->g, x, fc->data, FG_DESCRIPTOR_DIM, NULL, NN_ACT_NONE));
@@ -216,9 +251,32 @@ static void build(nn_builder *b, int part, void *ctx)
     c->next = x;
 }
 
+/* The largest map of the tail's (floats of the batch) and its largest nn_conv_sliced_scratch. */
+static void tail_sizes(fgm_resnet *m, size_t *act, size_t *scratch)
+{
+    *act = *scratch = 0;
+    for (int i = 0; i < TAIL_BLOCKS; i++) {
+        const tail_block *tb = &m->tail[i];
+        const size_t in = (size_t)tb->h * tb->w * tb->cin, c = (size_t)tb->conv2.cout;
+        const size_t s1 = nn_conv_sliced_scratch(&tb->conv1, m->batch, tb->h, tb->w);
+        int oh, ow;
+        nn_conv_output_size(&tb->conv1, tb->h, tb->w, &oh, &ow);
+        const size_t s2 = nn_conv_sliced_scratch(&tb->conv2, m->batch, oh, ow);
+        const size_t out = tb->down ? (size_t)(tb->h / 2) * (tb->w / 2) * c : in;
+        *act = in > *act ? in : *act;
+        *act = out > *act ? out : *act;
+        *scratch = s1 > *scratch ? s1 : *scratch;
+        *scratch = s2 > *scratch ? s2 : *scratch;
+        m->wino_profile.macs[NN_OP_CONV] +=
+            (uint64_t)m->batch *
+            (nn_conv_macs(&tb->conv1, tb->h, tb->w) + nn_conv_macs(&tb->conv2, oh, ow));
+    }
+    *act *= (size_t)m->batch;
+}
+
 static int alloc_buffers(fgm_resnet *m, fg_error *err)
 {
-    size_t act = 0, scratch = 0;
+    size_t act = 0, scratch = 0, tail_act, tail_scratch;
     m->slots = nn_runtime_threads(m->rt[0]);
     for (int i = 0; i < STAGES; i++) {
         const stage *st = &m->stages[i];
@@ -231,10 +289,16 @@ static int alloc_buffers(fgm_resnet *m, fg_error *err)
                 (uint64_t)m->batch * nn_wino_macs(&st->convs[k], st->h, st->w);
         }
     }
+    tail_sizes(m, &tail_act, &tail_scratch);
+    scratch *= (size_t)m->slots;
+    scratch = tail_scratch > scratch ? tail_scratch : scratch;
     for (int i = 0; i < 3; i++)
         if (!(m->bufs[i] = malloc(sizeof(float) * act)))
             return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
-    if (!(m->scratch = malloc(sizeof(float) * scratch * (size_t)m->slots)))
+    for (int i = 0; i < TAIL_BUFS; i++)
+        if (!(m->tail_bufs[i] = malloc(sizeof(float) * tail_act)))
+            return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
+    if (!(m->scratch = malloc(sizeof(float) * scratch)))
         return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
     return FG_OK;
 }
@@ -270,8 +334,14 @@ void fgm_resnet_free(fgm_resnet *m)
     for (int i = 0; i < STAGES; i++)
         for (int k = 0; k < STAGE_MAX_CONVS; k++)
             nn_wino_free(&m->stages[i].convs[k]);
+    for (int i = 0; i < TAIL_BLOCKS; i++) {
+        nn_conv_free(&m->tail[i].conv1);
+        nn_conv_free(&m->tail[i].conv2);
+    }
     for (int i = 0; i < 3; i++)
         free(m->bufs[i]);
+    for (int i = 0; i < TAIL_BUFS; i++)
+        free(m->tail_bufs[i]);
     free(m->scratch);
     free(m);
 }
@@ -296,6 +366,74 @@ static void run_stage(fgm_resnet *m, int i, const float *x, const float *res, fl
         nn_wino_run(&st->convs[k + 1], t, cur, 1, to, st->h, st->w, m->scratch, m->slots, rt);
         cur = to;
         next = 1 - next;
+    }
+}
+
+/* y (h/2 x w/2 x c) = x (h x w x cin) average-pooled 2x2, channels cin .. c zero: face-api's
+ * shortcut. */
+static void shortcut_pool(const float *x, int h, int w, int cin, int c, float *y)
+{
+    for (int py = 0; py < h / 2; py++)
+        for (int px = 0; px < w / 2; px++) {
+            const float *a = x + ((size_t)(2 * py) * w + 2 * px) * cin, *b = a + (size_t)w * cin;
+            float *q = y + ((size_t)py * (w / 2) + px) * c;
+            for (int i = 0; i < cin; i++)
+                q[i] = (a[i] + a[cin + i] + b[i] + b[cin + i]) * 0.25f;
+            memset(q + cin, 0, sizeof(float) * (size_t)(c - cin));
+        }
+}
+
+/* y = relu(y), or the conv branch's oh x ow corner of it replaced by b (h x w x c maps). */
+static void join_branch(float *y, const float *b, int h, int w, int oh, int ow, int c)
+{
+    for (int py = 0; py < h; py++)
+        for (int px = 0; px < w; px++) {
+            float *q = y + ((size_t)py * w + px) * c;
+            if (py < oh && px < ow)
+                memcpy(q, b + ((size_t)py * ow + px) * c, sizeof(float) * (size_t)c);
+            else
+                for (int i = 0; i < c; i++)
+                    q[i] = q[i] > 0.0f ? q[i] : 0.0f;
+        }
+}
+
+/* Block tb of the tail on the batch's maps x, into y; t: three temporaries. Each convolution
+ * runs once on the whole batch, so its weights are read once. */
+static void run_tail_block(fgm_resnet *m, const tail_block *tb, const float *x, float *y,
+                           float *const t[3])
+{
+    const nn_runtime *rt = m->rt[STAGES];
+    const int n = m->batch, c = tb->conv2.cout, ph = tb->h / 2, pw = tb->w / 2;
+    int oh, ow;
+    nn_conv_output_size(&tb->conv1, tb->h, tb->w, &oh, &ow);
+    nn_conv_run_sliced(&tb->conv1, x, NULL, t[0], n, tb->h, tb->w, m->scratch, rt);
+    if (!tb->down) {
+        nn_conv_run_sliced(&tb->conv2, t[0], x, y, n, oh, ow, m->scratch, rt);
+        return;
+    }
+    /* y = the shortcut, its oh x ow corner (t[1]) the residual of conv2 (+ ReLU) into t[2]; the
+     * rest of y is the ReLU of the shortcut alone (the conv branch's zero padding). */
+    const size_t in = (size_t)tb->h * tb->w * tb->cin, out = (size_t)ph * pw * c;
+    const size_t corner = (size_t)oh * ow * c;
+    for (int k = 0; k < n; k++) {
+        shortcut_pool(x + in * k, tb->h, tb->w, tb->cin, c, y + out * k);
+        for (int r = 0; r < oh; r++)
+            memcpy(t[1] + corner * k + (size_t)r * ow * c, y + out * k + (size_t)r * pw * c,
+                   sizeof(float) * (size_t)ow * c);
+    }
+    nn_conv_run_sliced(&tb->conv2, t[0], t[1], t[2], n, oh, ow, m->scratch, rt);
+    for (int k = 0; k < n; k++)
+        join_branch(y + out * k, t[2] + corner * k, ph, pw, oh, ow, c);
+}
+
+/* The tail on the batch: x (tail_bufs[0]) into y. */
+static void run_tail(fgm_resnet *m, const float *x, float *y)
+{
+    float *const *b = m->tail_bufs, *const t[3] = {b[3], b[4], b[5]};
+    for (int i = 0; i < TAIL_BLOCKS; i++) {
+        float *to = i + 1 == TAIL_BLOCKS ? y : b[1 + i % 2];
+        run_tail_block(m, &m->tail[i], x, to, t);
+        x = to;
     }
 }
 
@@ -345,8 +483,11 @@ int fgm_resnet_run(fgm_resnet *m, float (*out)[FG_DESCRIPTOR_DIM], fg_error *err
         const float *res = st->down ? nn_runtime_output(m->rt[i], 1, NULL) : NULL;
         float *y = nn_runtime_input(m->rt[i + 1]);
         const double start = m->profiling ? fg_monotonic() : 0;
+        /* The last stage's outputs are the tail's input, which runs on the whole batch. */
+        float *to = i + 1 < STAGES ? y : m->tail_bufs[0];
         for (size_t k = 0; k < n; k++)
-            run_stage(m, i, x + image * k, res ? res + image * k : NULL, y + image * k);
+            run_stage(m, i, x + image * k, res ? res + image * k : NULL, to + image * k);
+        if (i + 1 == STAGES) run_tail(m, to, y);
         if (m->profiling) wino += fg_monotonic() - start;
     }
     if (m->profiling) {

@@ -359,15 +359,18 @@ int nn_graph_model_read_blocks(const nn_graph_model *m, const char *input, const
 #define NN_CONV_MAX_C 256
 
 /* y = act(conv(x) + bias), act ReLU or PReLU (per-channel slopes): a k x k kernel, stride
- * `stride`, TF's SAME padding (out = ceil(in / stride)), cin channels in and cout out, NHWC, one
- * image. The first layer of BlazeFace (5x5 stride 2, 3 -> 24, ReLU), FaceMesh (3x3 stride 2,
- * 3 -> 16, PReLU) and the iris net (3x3 stride 2, 3 -> 64, PReLU), which conv.c says why it
- * runs outside XNNPACK. */
+ * `stride`, TF's SAME padding (out = ceil(in / stride)) or VALID (none), cin channels in and cout
+ * out, NHWC, one image. The first layer of BlazeFace (5x5 stride 2, 3 -> 24, ReLU), FaceMesh (3x3
+ * stride 2, 3 -> 16, PReLU) and the iris net (3x3 stride 2, 3 -> 64, PReLU), and the descriptor's
+ * 3x3 convolutions on its 4x4 maps (nn_conv_run_sliced), which conv.c says why it runs outside
+ * XNNPACK. */
 typedef struct nn_conv {
     int k, stride, cin, cout;
-    float *w;     /* [k][k][cin][cout] (HWIO, as TF stores it) */
+    float *w;     /* [k][k][cin][cout] (HWIO, as TF stores it), or sliced (nn_conv_slice) */
     float *bias;  /* [cout] */
     float *alpha; /* [cout] PReLU slopes, or NULL for ReLU */
+    int valid;    /* 1: VALID padding, out = (in - k) / stride + 1; 0: SAME */
+    int sliced;   /* 1: w is in slices of output channels (nn_conv_slice) */
 } nn_conv;
 
 /* The output's height and width for an h x w input. */
@@ -383,6 +386,23 @@ void nn_conv_run_portable(const nn_conv *cv, const float *x, float *y, int h, in
 /* Multiply-adds of one run on an h x w input (every tap, as graph.c counts a convolution's). */
 uint64_t nn_conv_macs(const nn_conv *cv, int h, int w);
 void nn_conv_free(nn_conv *cv);
+/* Stores cv's weights in slices of 24 output channels (the last one what is left), [slice][k][k]
+ * [cin][its width], each contiguous, for nn_conv_run_sliced; every run reads them so. FG_ENOMEM
+ * leaves cv as it was. */
+int nn_conv_slice(nn_conv *cv, fg_error *err);
+/* Floats of scratch nn_conv_run_sliced needs on `images` h x w inputs. */
+size_t nn_conv_sliced_scratch(const nn_conv *cv, int images, int h, int w);
+/* y = act(conv(x) + bias + res) (res NULL: none; else the layout of y) on `images` h x w maps one
+ * after another, for small maps of large kernels: the windows copied once to a patch matrix in
+ * scratch (nn_conv_sliced_scratch), then slice by slice of output channels, in bands of slices on
+ * rt's threads (one thread when rt has no pool), each slice's weights prefetched while the one
+ * before computes. x, res and y must not overlap. Any weight layout; sliced weights are read in
+ * order. */
+void nn_conv_run_sliced(const nn_conv *cv, const float *x, const float *res, float *y, int images,
+                        int h, int w, float *scratch, const nn_runtime *rt);
+/* The plain C loop nn_conv_run_sliced falls back on, one thread (the tests compare the two). */
+void nn_conv_run_sliced_portable(const nn_conv *cv, const float *x, const float *res, float *y,
+                                 int images, int h, int w);
 
 /* Reads the convolution ending in node `name` of the open model m: a _FusedConv2D [BiasAdd, Relu or
  * Prelu (its alpha cout constants)] with a square k x k kernel (k <= NN_CONV_MAX_K), equal strides,

@@ -68,6 +68,7 @@ typedef struct conv_shape {
 static void random_conv(nn_conv *cv, conv_shape sh, unsigned *seed)
 {
     const size_t n = (size_t)sh.k * sh.k * sh.cin * sh.cout;
+    memset(cv, 0, sizeof *cv); /* SAME, HWIO */
     cv->k = sh.k, cv->stride = sh.stride, cv->cin = sh.cin, cv->cout = sh.cout;
     cv->w = malloc(n * sizeof *cv->w);
     cv->bias = malloc((size_t)sh.cout * sizeof *cv->bias);
@@ -145,7 +146,7 @@ static void random_convs(void)
                "k %d, %d -> %d: %zu positive, %zu negative outputs", shapes[c].k, shapes[c].cin,
                shapes[c].cout, positive, negative);
     }
-    CHECK(nn_conv_macs(&(nn_conv){5, 2, 3, 24, NULL, NULL, NULL}, 256, 256) ==
+    CHECK(nn_conv_macs(&(nn_conv){.k = 5, .stride = 2, .cin = 3, .cout = 24}, 256, 256) ==
           128u * 128 * 24 * 75);
     nn_conv_free(NULL);
 }
