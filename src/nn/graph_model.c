@@ -1165,16 +1165,18 @@ static float *prelu_slopes(gm *m, gm_node *n, int i, int c)
     return copy_floats(m, t);
 }
 
-/* Checks that conv is a _FusedConv2D 1x1 stride 1 with a bias and the activation act. */
-static int is_pointwise(gm *m, gm_node *conv, int act)
+/* Checks that conv is a _FusedConv2D at stride `stride` with a bias and the activation act (its
+ * kernel's shape is the caller's to check). The padding is not: a 1x1 kernel has none, and a 2x2
+ * stride-2 one pads nothing under SAME on the even sizes a strided block takes (nn_block_fits). */
+static int is_pointwise(gm *m, gm_node *conv, int act, int stride)
 {
     fused f;
     nn_padding pad;
-    int stride;
+    int s;
     if (strcmp(conv->op, "_FusedConv2D") != 0) return node_fail(m, conv, "is not a _FusedConv2D");
-    if (!fused_attrs(m, conv, &f) || !window_attrs(m, conv, &stride, &pad)) return 0;
-    if (!f.bias || (int)f.act != act || stride != 1)
-        return node_fail(m, conv, "is not a stride-1 convolution with a bias%s",
+    if (!fused_attrs(m, conv, &f) || !window_attrs(m, conv, &s, &pad)) return 0;
+    if (!f.bias || (int)f.act != act || s != stride)
+        return node_fail(m, conv, "is not a stride-%d convolution with a bias%s", stride,
                          act == F_PRELU ? " and a Prelu" : " only");
     return 1;
 }
@@ -1187,13 +1189,15 @@ static int depthwise_channels(gm *m, gm_node *dw)
     return kt && kt->rank == 4 ? kt->shape[2] : 0;
 }
 
-/* A bottleneck's first convolution (conv, reading x): its weights into b (b->c is set). */
+/* A bottleneck's first convolution (conv, reading x), 1x1 or in a strided block 2x2 stride 2:
+ * its weights into b (b->c, b->m and b->stride are set, b->cin is set here). */
 static int read_bottleneck(gm *m, gm_node *conv, gm_node *x, nn_block *b)
 {
+    const int k = b->stride;
     const nn_tensor *w, *bias;
-    if (!is_pointwise(m, conv, F_PRELU)) return 0;
+    if (!is_pointwise(m, conv, F_PRELU, k)) return 0;
     if (data_input(m, conv, 0) != x) return node_fail(m, conv, "does not read the block's input");
-    if (!(w = const_input(m, conv, 1, 4, (const int[]){1, 1, b->c, b->m})) ||
+    if (!(w = const_input(m, conv, 1, 4, (const int[]){k, k, b->cin, b->m})) ||
         !(bias = const_input(m, conv, 2, 1, (const int[]){b->m})))
         return 0;
     b->w1 = copy_floats(m, w);
@@ -1263,8 +1267,9 @@ static int pointwise_channels(gm *m, gm_node *conv)
 
 /* Checks that `relu` (a Relu or a Prelu) ends a residual block on the node named `input` and
  * copies its weights: plain, the depthwise reading the input; a bottleneck, the depthwise
- * reading a 1x1 convolution with Prelu of the input; or strided, the depthwise at stride 2 and
- * the residual a max pool of the input. */
+ * reading a convolution with Prelu of the input (1x1, or 2x2 stride 2 in a strided block); and
+ * strided, the residual a max pool of the input, and the depthwise at stride 2 when it reads the
+ * input. */
 static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
 {
     gm_node *add, *res = NULL, *conv = NULL, *dw, *x = NULL, *src;
@@ -1280,22 +1285,19 @@ static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
         x = res;
     else if (!read_pool(m, res, input, &x, &extra))
         return 0;
-    if (!is_pointwise(m, conv, F_NONE)) return 0;
+    if (!is_pointwise(m, conv, F_NONE, 1)) return 0;
     if (!(dw = data_input(m, conv, 0))) return 0;
     if (strcmp(dw->op, "DepthwiseConv2dNative") != 0)
         return node_fail(m, dw, "is not a DepthwiseConv2dNative");
-    if (!window_attrs(m, dw, &stride, &pad)) return 0;
-    if (stride != b->stride || pad != NN_SAME)
-        return node_fail(m, dw, "is not stride %d, SAME", b->stride);
-    if (!(src = data_input(m, dw, 0))) return 0;
+    if (!window_attrs(m, dw, &stride, &pad) || !(src = data_input(m, dw, 0))) return 0;
+    if (stride != (src == x ? b->stride : 1) || pad != NN_SAME)
+        return node_fail(m, dw, "is not stride %d, SAME", src == x ? b->stride : 1);
     cd = depthwise_channels(m, dw);
     if (cd < 1 || cd > NN_BLOCK_MAX_C) return node_fail(m, dw, "has no 3x3xCx1 kernel to fuse");
     b->c = pointwise_channels(m, conv);
     if (b->c < 1 || b->c > NN_BLOCK_MAX_C) return node_fail(m, conv, "has no 1x1 kernel to fuse");
-    b->cin = b->stride == 1 ? b->c : cd;
-    if (src != x && b->stride == 2) {
-        return node_fail(m, dw, "does not read the block's input %s", input);
-    } else if (src != x) {
+    b->cin = b->stride == 1 ? b->c : src == x ? cd : b->c - extra;
+    if (src != x) {
         b->m = cd;
         if (!read_bottleneck(m, src, x, b)) return 0;
     } else if (cd + extra != b->c) {
