@@ -64,6 +64,7 @@ typedef struct gm {
     size_t nfolded, folded_cap;
     int batch;
     const char *input_node; /* NULL: the Placeholder is the input */
+    const nn_graph_model_options *opts;
 } gm;
 
 /* Records "<model>: node <name> (<op>): <message>" as the load's error. Returns 0. */
@@ -775,13 +776,22 @@ static gm_node *input_node(gm *m, const gm_node *n, const char *ref, int *skip)
     return hit;
 }
 
+/* 1 when n is one of the runtime's extra inputs (opts->extra_inputs). */
+static int is_extra_input(const gm *m, const gm_node *n)
+{
+    for (int i = 0; m->opts && i < m->opts->num_extra_inputs; i++)
+        if (strcmp(n->name, m->opts->extra_inputs[i]) == 0) return 1;
+    return 0;
+}
+
 /* Gathers n's data inputs (at most max); returns their number or -1 (error recorded). */
 static int gather_inputs(gm *m, gm_node *n, gm_node **out, int max)
 {
     const json_t *inputs = json_object_get(n->json, "input"), *ref;
     size_t i;
     int k = 0;
-    if (m->input_node && strcmp(n->name, m->input_node) == 0) return 0; /* the input: a leaf */
+    /* The inputs are leaves. */
+    if ((m->input_node && strcmp(n->name, m->input_node) == 0) || is_extra_input(m, n)) return 0;
     json_array_foreach(inputs, i, ref)
     {
         int skip;
@@ -811,10 +821,6 @@ static int translate_node(gm *m, gm_node *n, gm_node **inputs, int nin, const in
     for (int i = 0; i < nin; i++) {
         in[i] = &inputs[i]->v;
         all_const &= in[i]->kind == V_CONST;
-    }
-    if (m->input_node && strcmp(n->name, m->input_node) == 0) {
-        set_act4(m, &n->v, nn_input(m->g, expect[0], expect[1], expect[2]));
-        return 1;
     }
     if (strcmp(n->op, "Placeholder") == 0) return op_input(m, n, expect);
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
@@ -998,11 +1004,29 @@ int nn_graph_model_runtime(const nn_graph_model *model, const nn_graph_model_opt
     *out = NULL;
     if (opts->num_outputs < 1 || opts->num_outputs > NN_MAX_OUTPUTS)
         return fg_fail(err, FG_EINVAL, "%s: %d outputs asked for", model->what, opts->num_outputs);
+    if (opts->num_extra_inputs < 0 || opts->num_extra_inputs >= NN_MAX_INPUTS ||
+        (opts->num_extra_inputs && !opts->input_node))
+        return fg_fail(err, FG_EINVAL,
+                       "%s: %d extra inputs asked for (at most %d, after a named "
+                       "input node)",
+                       model->what, opts->num_extra_inputs, NN_MAX_INPUTS - 1);
     if ((rc = gm_begin(&m, model, opts->num_outputs, err))) return rc;
     m.batch = opts->batch > 0 ? opts->batch : 1;
     m.input_node = opts->input_node;
+    m.opts = opts;
     nn_graph_set_batch(m.g, m.batch);
-    for (int i = 0; i < opts->num_outputs; i++) {
+    /* The inputs in their order (the runtime's input ids), before anything reads them. */
+    for (int i = 0; m.input_node && i <= opts->num_extra_inputs; i++) {
+        const char *name = i ? opts->extra_inputs[i - 1] : m.input_node;
+        const int *shape = i ? opts->extra_input[i - 1] : opts->input;
+        gm_node *n = find_node(&m, name);
+        if (!n) {
+            nn_graph_fail(m.g, FG_EMODEL_CORRUPT, "%s: no input node named %s", m.what, name);
+            break;
+        }
+        set_act4(&m, &n->v, nn_input(m.g, shape[0], shape[1], shape[2]));
+    }
+    for (int i = 0; i < opts->num_outputs && nn_graph_status(m.g) == FG_OK; i++) {
         gm_node *n = find_node(&m, opts->outputs[i]);
         if (!n) {
             nn_graph_fail(m.g, FG_EMODEL_CORRUPT, "%s: no output node named %s", m.what,

@@ -236,7 +236,8 @@ static void random_strided_blocks(void)
 static void blazeface_split_matches_whole(void)
 {
     static const char *const heads[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
-    const nn_graph_model_options opts = {NULL, heads, 4, {256, 256, 3}, 1, 1, NULL};
+    const nn_graph_model_options opts = {
+        .outputs = heads, .num_outputs = 4, .input = {256, 256, 3}, .batch = 1, .threads = 1};
     const size_t values = 256 * 256 * 3;
     nn_runtime *whole = NULL;
     fgm_blaze *blaze = NULL, *two = NULL;
@@ -309,8 +310,13 @@ static void mesh_and_iris_split_match_whole(void)
 {
     static const char *const mesh_outputs[2] = {"Identity_2", "Identity_1"};
     static const char *const iris_outputs[1] = {"Identity"};
-    const nn_graph_model_options mesh_opts = {NULL, mesh_outputs, 2, {192, 192, 3}, 1, 1, NULL};
-    const nn_graph_model_options iris_opts = {NULL, iris_outputs, 1, {64, 64, 3}, 2, 1, NULL};
+    const nn_graph_model_options mesh_opts = {.outputs = mesh_outputs,
+                                              .num_outputs = 2,
+                                              .input = {192, 192, 3},
+                                              .batch = 1,
+                                              .threads = 1};
+    const nn_graph_model_options iris_opts = {
+        .outputs = iris_outputs, .num_outputs = 1, .input = {64, 64, 3}, .batch = 2, .threads = 1};
     nn_runtime *mesh_whole = NULL, *iris_whole = NULL;
     fgm_mesh *mesh = NULL;
     fgm_iris *iris = NULL;
@@ -373,7 +379,8 @@ static void wrong_chain_size_is_refused(void)
     static const char *const ends[1] = {"StatefulPartitionedCall/functional_1/re_lu/Relu"};
     const nn_chain_spec chain = {"StatefulPartitionedCall/functional_1/conv2d/Relu", 64, 64, 1,
                                  ends};
-    const nn_graph_model_options opts = {NULL, outputs, 1, {256, 256, 3}, 1, 1, NULL};
+    const nn_graph_model_options opts = {
+        .outputs = outputs, .num_outputs = 1, .input = {256, 256, 3}, .batch = 1, .threads = 1};
     nn_staged *s = NULL;
     nn_graph_model *gm;
     fg_error err;
