@@ -18,6 +18,10 @@
  *    float32 sums taken in another order through some 30 layers differ by up to 5e-5, as
  *    XNNPACK and tfjs-wasm do), and BlazeFace the same on two threads (the fused chains then
  *    run in bands of rows);
+ *  - a runtime with two inputs (the iris net's heads from its two branches' ends) gives what
+ *    one runtime per input gives, in the order of its inputs; extra inputs without a named first
+ *    one, more than NN_MAX_INPUTS, or naming no node are refused; a branch given the wrong size
+ *    is refused;
  *  - what is not a residual block (a stride-2 layer without a residual, a block read from the
  *    wrong input, a node that does not exist, a strided block with a 3x3 pool or a stride-1
  *    depthwise, a strided bottleneck whose first convolution is stride 1 or whose depthwise is
@@ -396,6 +400,87 @@ static void wrong_chain_size_is_refused(void)
 }
 
 #define BLAZE "StatefulPartitionedCall/functional_1/"
+#define IRIS "StatefulPartitionedCall/model/"
+
+/* The iris net's two heads from its branches' ends (2x2x128 each) in one runtime with two inputs
+ * against each head alone; then the refused variants. */
+static void runtime_with_two_inputs(void)
+{
+    static const char *const both[1] = {"Identity"};
+    static const char *const contour[1] = {IRIS "conv_eyes_contours_and_brows/BiasAdd"};
+    static const char *const iris_head[1] = {IRIS "conv_iris/BiasAdd"};
+    static const char *const extra[1] = {IRIS "p_re_lu_52/Relu"};
+    nn_graph_model_options o = {.outputs = both,
+                                .num_outputs = 1,
+                                .input = {2, 2, 128},
+                                .batch = 1,
+                                .threads = 1,
+                                .input_node = IRIS "p_re_lu_36/Relu",
+                                .extra_inputs = extra,
+                                .num_extra_inputs = 1,
+                                .extra_input = {{2, 2, 128}}};
+    nn_graph_model *gm = NULL;
+    nn_runtime *two = NULL, *a = NULL, *b = NULL;
+    fg_error err;
+    size_t count = 0, na = 0, nb = 0;
+    unsigned seed = 5;
+
+    CHECKF(nn_graph_model_open(fg_test_fast_models(), "iris", &gm, &err) == FG_OK, "%s",
+           err.message);
+    if (!gm) return;
+    CHECKF(nn_graph_model_runtime(gm, &o, &two, &err) == FG_OK, "%s", err.message);
+    nn_graph_model_options oa = o, ob = o;
+    oa.outputs = contour, oa.num_extra_inputs = 0;
+    ob.outputs = iris_head, ob.num_extra_inputs = 0, ob.input_node = extra[0];
+    CHECKF(nn_graph_model_runtime(gm, &oa, &a, &err) == FG_OK, "%s", err.message);
+    CHECKF(nn_graph_model_runtime(gm, &ob, &b, &err) == FG_OK, "%s", err.message);
+    if (two && a && b) {
+        float *in0 = nn_runtime_input_at(two, 0, &count), *in1 = nn_runtime_input_at(two, 1, NULL);
+        CHECK(count == 2 * 2 * 128 && in1 && !nn_runtime_input_at(two, 2, NULL));
+        for (size_t i = 0; i < count; i++) {
+            nn_runtime_input(a)[i] = in0[i] = 2.0f * frand(&seed);
+            nn_runtime_input(b)[i] = in1[i] = 2.0f * frand(&seed);
+        }
+        CHECK(nn_run(two, &err) == FG_OK && nn_run(a, &err) == FG_OK && nn_run(b, &err) == FG_OK);
+        const float *y = nn_runtime_output(two, 0, &count);
+        const float *ya = nn_runtime_output(a, 0, &na), *yb = nn_runtime_output(b, 0, &nb);
+        CHECK(count == na + nb && na == 213 && nb == 15);
+        if (count == na + nb) {
+            double worst = fmax(max_diff(y, ya, na), max_diff(y + na, yb, nb));
+            CHECKF(worst <= 1e-5, "two inputs off by %g", worst);
+        }
+    }
+    nn_runtime_free(two);
+    nn_runtime_free(a);
+    nn_runtime_free(b);
+
+    nn_runtime *rt = NULL;
+    o.input_node = NULL; /* extra inputs after the Placeholder */
+    CHECK_EQ_INT(nn_graph_model_runtime(gm, &o, &rt, &err), FG_EINVAL);
+    o.input_node = IRIS "p_re_lu_36/Relu", o.num_extra_inputs = NN_MAX_INPUTS;
+    CHECK_EQ_INT(nn_graph_model_runtime(gm, &o, &rt, &err), FG_EINVAL);
+    CHECKF(strstr(err.message, "extra inputs") != NULL, "%s", err.message);
+    static const char *const nowhere[1] = {"no/such/node"};
+    o.extra_inputs = nowhere, o.num_extra_inputs = 1;
+    CHECK_EQ_INT(nn_graph_model_runtime(gm, &o, &rt, &err), FG_EMODEL_CORRUPT);
+    CHECKF(strstr(err.message, "iris.json: no input node named no/such/node") != NULL, "%s",
+           err.message);
+    CHECK(rt == NULL);
+
+    /* A branch whose size is not its source chain's end. */
+    static const char *const trunk[1] = {IRIS "p_re_lu_20/Relu"};
+    static const char *const branch[1] = {IRIS "p_re_lu_22/Relu"};
+    const nn_chain_spec chains[2] = {{IRIS "p_re_lu_18/Relu", 16, 16, 1, trunk},
+                                     {IRIS "p_re_lu_20/Relu", 16, 16, 1, branch}};
+    const nn_graph_model_options whole = {
+        .outputs = both, .num_outputs = 1, .input = {64, 64, 3}, .batch = 1, .threads = 1};
+    nn_staged *st = NULL;
+    CHECK_EQ_INT(nn_staged_open(gm, &whole, chains, 2, &st, &err), FG_EMODEL_CORRUPT);
+    CHECKF(strstr(err.message, "iris.json: " IRIS "p_re_lu_20/Relu is not 16x16x128") != NULL, "%s",
+           err.message);
+    CHECK(st == NULL);
+    nn_graph_model_close(gm);
+}
 
 /* Reads one block ending in `end` from `input` of gm; expects a model_corrupt error
  * containing needle. */
@@ -442,8 +527,6 @@ static nn_graph_model *edited_model(const char *model, const char *node, const c
     free(bin);
     return gm;
 }
-
-#define IRIS "StatefulPartitionedCall/model/"
 
 /* What is not a residual block is refused with the node named: a stride-2 layer without a
  * residual (BlazeFace's last), a block read from the wrong input, a node that does not exist,
@@ -497,6 +580,7 @@ int main(void)
     blazeface_split_matches_whole();
     mesh_and_iris_split_match_whole();
     wrong_chain_size_is_refused();
+    runtime_with_two_inputs();
     not_a_block_is_refused();
     return fg_test_done();
 }
