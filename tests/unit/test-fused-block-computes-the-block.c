@@ -547,28 +547,32 @@ static void not_a_block_is_refused(void)
     expect_refused(gm, BLAZE "re_lu_5/Relu", "no/such/node", "no node named no/such/node");
     nn_graph_model_close(gm);
 
-    if ((gm = edited_model("blazeface", BLAZE "max_pooling2d/MaxPool", "ksize", 3))) {
-        expect_refused(gm, BLAZE "re_lu_6/Relu", BLAZE "re_lu_7/Relu",
-                       "node " BLAZE "max_pooling2d/MaxPool (MaxPool): is not a 2x2 stride-2 max "
-                       "pool");
-        nn_graph_model_close(gm);
-    }
-    if ((gm = edited_model("blazeface", BLAZE "depthwise_conv2d_15/depthwise", "strides", 1))) {
-        expect_refused(gm, BLAZE "re_lu_14/Relu", BLAZE "re_lu_15/Relu",
-                       "node " BLAZE "depthwise_conv2d_15/depthwise (DepthwiseConv2dNative): is "
-                       "not stride 2, SAME");
-        nn_graph_model_close(gm);
-    }
-    if ((gm = edited_model("iris", IRIS "batch_normalization_9/FusedBatchNormV3", "strides", 1))) {
-        expect_refused(gm, IRIS "p_re_lu_8/Relu", IRIS "p_re_lu_10/Relu",
-                       "iris.json: node " IRIS "batch_normalization_9/FusedBatchNormV3 "
-                       "(_FusedConv2D): is not a stride-2 convolution with a bias and a Prelu");
-        nn_graph_model_close(gm);
-    }
-    if ((gm = edited_model("iris", IRIS "depthwise_conv2d_9/depthwise", "strides", 2))) {
-        expect_refused(gm, IRIS "p_re_lu_18/Relu", IRIS "p_re_lu_20/Relu",
-                       "node " IRIS "depthwise_conv2d_9/depthwise (DepthwiseConv2dNative): is "
-                       "not stride 1, SAME");
+    /* model, the node edited (its attribute key set to [1, v, v, 1]), the block read, the
+     * message */
+    static const struct {
+        const char *model, *node, *key;
+        int v;
+        const char *input, *end, *needle;
+    } edits[] = {
+        {"blazeface", BLAZE "max_pooling2d/MaxPool", "ksize", 3, BLAZE "re_lu_6/Relu",
+         BLAZE "re_lu_7/Relu",
+         "node " BLAZE "max_pooling2d/MaxPool (MaxPool): is not a 2x2 stride-2 max pool"},
+        {"blazeface", BLAZE "depthwise_conv2d_15/depthwise", "strides", 1, BLAZE "re_lu_14/Relu",
+         BLAZE "re_lu_15/Relu",
+         "node " BLAZE "depthwise_conv2d_15/depthwise (DepthwiseConv2dNative): is not stride 2, "
+         "SAME"},
+        {"iris", IRIS "batch_normalization_9/FusedBatchNormV3", "strides", 1, IRIS "p_re_lu_8/Relu",
+         IRIS "p_re_lu_10/Relu",
+         "iris.json: node " IRIS "batch_normalization_9/FusedBatchNormV3 (_FusedConv2D): is not "
+         "a stride-2 convolution with a bias and a Prelu"},
+        {"iris", IRIS "depthwise_conv2d_9/depthwise", "strides", 2, IRIS "p_re_lu_18/Relu",
+         IRIS "p_re_lu_20/Relu",
+         "node " IRIS "depthwise_conv2d_9/depthwise (DepthwiseConv2dNative): is not stride 1, "
+         "SAME"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        if (!(gm = edited_model(edits[i].model, edits[i].node, edits[i].key, edits[i].v))) continue;
+        expect_refused(gm, edits[i].input, edits[i].end, edits[i].needle);
         nn_graph_model_close(gm);
     }
 }
