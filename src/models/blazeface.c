@@ -107,7 +107,12 @@ int fgm_blaze_open(const char *model_dir, int threads, fgm_blaze **out, fg_error
 {
     /* Logits and regressors of the 16x16 head, then of the 8x8 head. */
     static const char *const heads[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
-    const nn_graph_model_options opts = {NULL, heads, 4, {128, 128, FIRST_C}, 1, threads, FIRST};
+    const nn_graph_model_options opts = {.outputs = heads,
+                                         .num_outputs = 4,
+                                         .input = {128, 128, FIRST_C},
+                                         .batch = 1,
+                                         .threads = threads,
+                                         .input_node = FIRST};
     fgm_blaze *m;
     int rc;
 

@@ -45,20 +45,34 @@ struct fgm_mesh {
     nn_staged *net;
 };
 
-/* The iris net's eight bottleneck blocks at 32x32 (64 channels through 32) and 16x16 (128
- * through 64), run fused, image by image. */
+/* The iris net runs fused in three chains, image by image: its trunk (four bottleneck blocks at
+ * 32x32, 64 channels through 32; the strided bottleneck p_re_lu_10 to 16x16x128; four at 16x16,
+ * 128 through 64; the strided p_re_lu_20 to 8x8x128), then from its end the two branches, the
+ * eye contours and the iris (each two bottlenecks at 8x8, a strided one, two at 4x4, a strided
+ * one, two at 2x2). XNNPACK then runs only the two heads (2x2 convolutions to 1x1) and their
+ * concatenation. In XNNPACK a strided bottleneck was six operators, the small 8x8 to 2x2 blocks
+ * some hundred operators of 1-15 us, and the strided blocks split the net into a runtime per
+ * resolution. */
 #define IRIS "StatefulPartitionedCall/model/"
 #define IRIS_FIRST IRIS "batch_normalization/FusedBatchNormV3" /* 64x64x3 -> 32x32x64 */
 #define IRIS_FIRST_C 64
-#define IRIS_CHAINS 2
-static const char *const IRIS_ENDS[IRIS_CHAINS][4] = {
-    {IRIS "p_re_lu_2/Relu", IRIS "p_re_lu_4/Relu", IRIS "p_re_lu_6/Relu", IRIS "p_re_lu_8/Relu"},
-    {IRIS "p_re_lu_12/Relu", IRIS "p_re_lu_14/Relu", IRIS "p_re_lu_16/Relu",
-     IRIS "p_re_lu_18/Relu"},
-};
+#define IRIS_PRELU(i) IRIS "p_re_lu_" #i "/Relu"
+#define IRIS_TRUNK 10
+#define IRIS_BRANCH 8
+static const char *const IRIS_ENDS[IRIS_TRUNK] = {
+    IRIS_PRELU(2),  IRIS_PRELU(4),  IRIS_PRELU(6),  IRIS_PRELU(8),  IRIS_PRELU(10),
+    IRIS_PRELU(12), IRIS_PRELU(14), IRIS_PRELU(16), IRIS_PRELU(18), IRIS_PRELU(20)};
+static const char *const IRIS_CONTOUR_ENDS[IRIS_BRANCH] = {
+    IRIS_PRELU(22), IRIS_PRELU(24), IRIS_PRELU(26), IRIS_PRELU(28),
+    IRIS_PRELU(30), IRIS_PRELU(32), IRIS_PRELU(34), IRIS_PRELU(36)};
+static const char *const IRIS_IRIS_ENDS[IRIS_BRANCH] = {
+    IRIS_PRELU(38), IRIS_PRELU(40), IRIS_PRELU(42), IRIS_PRELU(44),
+    IRIS_PRELU(46), IRIS_PRELU(48), IRIS_PRELU(50), IRIS_PRELU(52)};
+#define IRIS_CHAINS 3
 static const nn_chain_spec IRIS_CHAIN_SPECS[IRIS_CHAINS] = {
-    {IRIS_FIRST, 32, 32, 4, IRIS_ENDS[0]},
-    {IRIS "p_re_lu_10/Relu", 16, 16, 4, IRIS_ENDS[1]},
+    {IRIS_FIRST, 32, 32, IRIS_TRUNK, IRIS_ENDS},
+    {IRIS_PRELU(20), 8, 8, IRIS_BRANCH, IRIS_CONTOUR_ENDS},
+    {IRIS_PRELU(20), 8, 8, IRIS_BRANCH, IRIS_IRIS_ENDS},
 };
 
 static const fgm_net_spec IRIS_NET = {.model = "iris",

@@ -4,9 +4,12 @@
  *   bottleneck (iris):            y = act(x + bias + W * depthwise3x3(prelu(W1 * x + b1)))
  *   strided (both, between resolutions):
  *                                 y = act(pad(maxpool2x2(x)) + bias + W * depthwise3x3s2(x))
+ *   strided bottleneck (iris):    y = act(pad(maxpool2x2(x)) + bias
+ *                                         + W * depthwise3x3(prelu(W1 * 2x2s2(x) + b1)))
  * with act = ReLU (BlazeFace) or PReLU. A strided block halves the height and width and widens
  * cin channels to c: its residual is the 2x2 max of x in the first cin channels and zeros above
- * (the graph's channel Pad).
+ * (the graph's channel Pad). A strided bottleneck halves the size in its first convolution (2x2
+ * stride 2), so its depthwise runs at stride 1 on the halved rows.
  *
  * XNNPACK runs such a block as four to six operators, each a pass over the whole tensor. At
  * BlazeFace's 128x128x24 or FaceMesh's 96x96x16 a tensor is 0.6-1.5 MB, more than a core's L2
@@ -38,34 +41,45 @@
 #define HAVE_X86 1
 #endif
 
-/* A 1x1 convolution with bias and activation: the block's last one, or a bottleneck's first. */
+/* A k x k stride-k convolution (k = 1 or 2) with bias and activation: the block's last one
+ * (1x1), or a bottleneck's first (1x1, or 2x2 in a strided bottleneck). An output pixel's input
+ * is k runs of k * cin contiguous floats, `row` floats apart (the input's rows). */
 typedef struct pointwise {
-    const float *w;     /* [cin][cout] */
+    const float *w;     /* [k][k][cin][cout] */
     const float *bias;  /* [cout] */
     const float *alpha; /* [cout] PReLU slopes, or NULL for ReLU */
-    int cin, cout;
+    int cin, cout, k;
+    size_t row;
 } pointwise;
 
 static pointwise last_conv(const nn_block *b)
 {
-    return (pointwise){b->w, b->bias, b->alpha, b->m ? b->m : b->cin, b->c};
+    return (pointwise){b->w, b->bias, b->alpha, b->m ? b->m : b->cin, b->c, 1, 0};
 }
 
-static pointwise first_conv(const nn_block *b)
+/* A bottleneck's first convolution on input rows w pixels wide. */
+static pointwise first_conv(const nn_block *b, int w)
 {
-    return (pointwise){b->w1, b->b1, b->alpha1, b->c, b->m};
+    return (pointwise){b->w1, b->b1, b->alpha1, b->cin, b->m, b->stride, (size_t)w * b->cin};
+}
+
+/* The depthwise's stride: a strided bottleneck halves the size before it. */
+static int dw_stride(const nn_block *b)
+{
+    return b->m ? 1 : b->stride;
 }
 
 /* TF's SAME padding of the 3x3 depthwise before the first row and column: 1 at stride 1, 0 at
  * stride 2 on an even size (the 1 after is the image's edge). */
 static int pad_before(const nn_block *b)
 {
-    return b->stride == 1;
+    return dw_stride(b) == 1;
 }
 
-/* The kernels that make one row of the depthwise's input (a bottleneck's first convolution) and
- * one row of output from taps, the three input rows of its depthwise (NULL outside the image),
- * and x, the input row of its residual (a strided block: the first of two), w pixels wide. */
+/* The kernels that make one row of the depthwise's input (a bottleneck's first convolution, from
+ * the first of its f->k input rows, w pixels wide) and one row of output from taps, the three
+ * input rows of its depthwise (NULL outside the image), and x, the input row of its residual (a
+ * strided block: the first of two), w pixels wide: the block's input width. */
 typedef struct kernels {
     void (*expand)(const pointwise *f, const float *x, int w, float *e);
     void (*row)(const nn_block *b, const float *const taps[3], const float *x, int w, float *y);
@@ -82,19 +96,21 @@ static float activate(const float *alpha, int o, float v)
 /* f on one pixel: q = act((bias + s W) + r), r NULL for none; the order of XNNPACK's operators. */
 static void pointwise_pixel(const pointwise *f, const float *s, const float *r, float *q)
 {
+    const int len = f->k * f->cin;
     for (int o = 0; o < f->cout; o++)
         q[o] = f->bias[o];
-    for (int i = 0; i < f->cin; i++)
-        for (int o = 0; o < f->cout; o++)
-            q[o] += s[i] * f->w[(size_t)i * f->cout + o];
+    for (int dy = 0; dy < f->k; dy++)
+        for (int i = 0; i < len; i++)
+            for (int o = 0; o < f->cout; o++)
+                q[o] += s[dy * f->row + i] * f->w[((size_t)dy * len + i) * f->cout + o];
     for (int o = 0; o < f->cout; o++)
         q[o] = activate(f->alpha, o, q[o] + (r ? r[o] : 0.0f));
 }
 
 static void expand_portable(const pointwise *f, const float *x, int w, float *e)
 {
-    for (int px = 0; px < w; px++)
-        pointwise_pixel(f, x + (size_t)px * f->cin, NULL, e + (size_t)px * f->cout);
+    for (int px = 0; px < w / f->k; px++)
+        pointwise_pixel(f, x + (size_t)px * f->k * f->cin, NULL, e + (size_t)px * f->cout);
 }
 
 /* A strided block's residual at output pixel px: the 2x2 max of input rows x and the next (w
@@ -113,23 +129,23 @@ static void row_portable(const nn_block *b, const float *const taps[3], const fl
                          float *y)
 {
     const pointwise f = last_conv(b);
-    const int cd = f.cin, stride = b->stride, pad = pad_before(b);
+    const int cd = f.cin, stride = dw_stride(b), pad = pad_before(b), tw = w / (b->stride / stride);
     float d[NN_BLOCK_MAX_C], r[NN_BLOCK_MAX_C];
-    for (int px = 0; px < w / stride; px++) {
+    for (int px = 0; px < w / b->stride; px++) {
         for (int k = 0; k < cd; k++)
             d[k] = 0.0f;
         for (int dy = 0; dy < 3; dy++) {
             if (!taps[dy]) continue;
             for (int dx = 0; dx < 3; dx++) {
                 const int xx = stride * px - pad + dx;
-                if (xx < 0 || xx >= w) continue;
+                if (xx < 0 || xx >= tw) continue;
                 const float *s = taps[dy] + (size_t)xx * cd;
                 const float *k = b->dw + (dy * 3 + dx) * cd;
                 for (int ch = 0; ch < cd; ch++)
                     d[ch] += s[ch] * k[ch];
             }
         }
-        if (stride == 1) {
+        if (b->stride == 1) {
             pointwise_pixel(&f, d, x + (size_t)px * b->c, y + (size_t)px * b->c);
         } else {
             pool_pixel(b, x, w, px, r);
@@ -210,11 +226,11 @@ TARGET static INLINE void dw_group(const float *const taps[3], const float *kern
 }
 
 /* Output channels [o, o + 8 v) of f on n pixels: q = act((bias + s W) + r), s the pixels' inputs
- * (cin apart), r their residuals (cout apart, or NULL), q their outputs (cout apart). */
+ * (k cin apart), r their residuals (cout apart, or NULL), q their outputs (cout apart). */
 TARGET static INLINE void pw_slice(const pointwise *f, const float *s, const float *r, float *q,
                                    int o, int v, int n)
 {
-    const int cin = f->cin, cout = f->cout;
+    const int len = f->k * f->cin, cout = f->cout;
     const __m256 zero = _mm256_setzero_ps();
     __m256 acc[GROUP][3];
 #pragma GCC unroll 4
@@ -222,7 +238,9 @@ TARGET static INLINE void pw_slice(const pointwise *f, const float *s, const flo
 #pragma GCC unroll 3
         for (int k = 0; k < 3; k++)
             if (p < n && k < v) acc[p][k] = _mm256_loadu_ps(f->bias + o + 8 * k);
-    nn_avx2_tile(acc, GROUP, s, (size_t)cin, f->w + o, (size_t)cout, cin, v, n);
+    for (int dy = 0; dy < f->k; dy++)
+        nn_avx2_tile(acc, GROUP, s + dy * f->row, (size_t)len, f->w + (size_t)dy * len * cout + o,
+                     (size_t)cout, len, v, n);
 #pragma GCC unroll 3
     for (int k = 0; k < 3; k++) {
         if (k >= v) continue;
@@ -255,11 +273,25 @@ TARGET static INLINE void pw_group(const pointwise *f, const float *s, const flo
 
 TARGET static void expand_avx2(const pointwise *f, const float *x, int w, float *e)
 {
+    const size_t step = (size_t)f->k * f->cin;
+    const int ow = w / f->k;
     int px = 0;
-    for (; px + GROUP <= w; px += GROUP)
-        pw_group(f, x + (size_t)px * f->cin, NULL, e + (size_t)px * f->cout, GROUP);
-    for (; px < w; px++)
-        pw_group(f, x + (size_t)px * f->cin, NULL, e + (size_t)px * f->cout, 1);
+    for (; px + GROUP <= ow; px += GROUP)
+        pw_group(f, x + px * step, NULL, e + (size_t)px * f->cout, GROUP);
+    /* The last 1 to 3 pixels in one group (a constant n, for the compiler's unrolling). */
+    const float *s = x + px * step;
+    float *q = e + (size_t)px * f->cout;
+    switch (ow - px) {
+    case 3:
+        pw_group(f, s, NULL, q, 3);
+        break;
+    case 2:
+        pw_group(f, s, NULL, q, 2);
+        break;
+    case 1:
+        pw_group(f, s, NULL, q, 1);
+        break;
+    }
 }
 
 /* pool_pixel for the n output pixels from px, into r[p][c]. */
@@ -282,37 +314,48 @@ TARGET static INLINE void pool_group(const nn_block *b, const float *x, int w, i
     }
 }
 
-/* The n output pixels from px of a row: depthwise, then the 1x1 with the residual (x itself at
- * stride 1, pooled into r at stride 2). */
+/* The n output pixels from px of a row: depthwise (at stride `stride` on taps tw pixels wide),
+ * then the 1x1 with the residual (x itself in a stride-1 block, pooled into r in a strided one). */
 TARGET static INLINE void group_avx2(const nn_block *b, const pointwise *f,
-                                     const float *const taps[3], const float *x, int w, int px,
-                                     int n, int stride, float *d, float *r, float *y)
+                                     const float *const taps[3], int tw, const float *x, int w,
+                                     int px, int n, int stride, float *d, float *r, float *y)
 {
     const size_t c = (size_t)b->c;
-    dw_group(taps, b->dw, f->cin, w, px, n, stride, d);
-    if (stride == 2) pool_group(b, x, w, px, n, r);
-    pw_group(f, d, stride == 1 ? x + px * c : r, y + px * c, n);
+    dw_group(taps, b->dw, f->cin, tw, px, n, stride, d);
+    if (b->stride == 2) pool_group(b, x, w, px, n, r);
+    pw_group(f, d, b->stride == 1 ? x + px * c : r, y + px * c, n);
 }
 
-/* row_avx2 for one stride, a constant once inlined. */
+/* row_avx2 for one depthwise stride, a constant once inlined. */
 TARGET static INLINE void row_stride(const nn_block *b, const float *const taps[3], const float *x,
                                      int w, float *y, int stride)
 {
     float d[GROUP * NN_BLOCK_MAX_C] __attribute__((aligned(32)));
     float r[GROUP * NN_BLOCK_MAX_C] __attribute__((aligned(32)));
     const pointwise f = last_conv(b);
-    const int ow = w / stride;
+    const int ow = w / b->stride, tw = w / (b->stride / stride);
     int px = 0;
     for (; px + GROUP <= ow; px += GROUP)
-        group_avx2(b, &f, taps, x, w, px, GROUP, stride, d, r, y);
-    for (; px < ow; px++)
-        group_avx2(b, &f, taps, x, w, px, 1, stride, d, r, y);
+        group_avx2(b, &f, taps, tw, x, w, px, GROUP, stride, d, r, y);
+    /* The last 1 to 3 pixels in one group: one at a time, the 1x1's 3 accumulators would wait
+     * on the FMAs' latency (the iris net's rows are 2 to 8 pixels wide). */
+    switch (ow - px) {
+    case 3:
+        group_avx2(b, &f, taps, tw, x, w, px, 3, stride, d, r, y);
+        break;
+    case 2:
+        group_avx2(b, &f, taps, tw, x, w, px, 2, stride, d, r, y);
+        break;
+    case 1:
+        group_avx2(b, &f, taps, tw, x, w, px, 1, stride, d, r, y);
+        break;
+    }
 }
 
 TARGET static void row_avx2(const nn_block *b, const float *const taps[3], const float *x, int w,
                             float *y)
 {
-    if (b->stride == 2)
+    if (dw_stride(b) == 2)
         row_stride(b, taps, x, w, y, 2);
     else
         row_stride(b, taps, x, w, y, 1);
@@ -325,27 +368,29 @@ static const kernels AVX2 = {expand_avx2, row_avx2};
 /* ---- rows --------------------------------------------------------------------------------- */
 
 /* Rows [y0, y1) of the block's output with kernels k. A bottleneck's depthwise input rows are
- * made once each into a ring of three (row r in slot r % 3). */
+ * made once each into a ring of three (row r in slot r % 3); a strided bottleneck's from input
+ * rows 2 r and 2 r + 1. */
 static void rows_with(const nn_block *b, const kernels *k, const float *x, float *y, int h, int w,
                       int y0, int y1)
 {
     const size_t in_row = (size_t)w * b->cin, out_row = (size_t)(w / b->stride) * b->c;
+    const int stride = dw_stride(b), th = h / (b->stride / stride); /* the depthwise's input */
     float ring[3 * NN_BLOCK_RING];
-    const pointwise f = first_conv(b);
+    const pointwise f = first_conv(b, w);
     int made = y0 - 2; /* the last ring row made */
     for (int py = y0; py < y1; py++) {
         const float *taps[3];
         for (int dy = 0; dy < 3; dy++) {
-            const int r = b->stride * py + dy - pad_before(b);
+            const int r = stride * py + dy - pad_before(b);
             taps[dy] = NULL;
-            if (r < 0 || r >= h) continue;
+            if (r < 0 || r >= th) continue;
             if (!b->m) {
                 taps[dy] = x + r * in_row;
                 continue;
             }
             float *slot = ring + (size_t)(r % 3) * NN_BLOCK_RING;
             if (r > made) {
-                k->expand(&f, x + r * in_row, w, slot);
+                k->expand(&f, x + (size_t)b->stride * r * in_row, w, slot);
                 made = r;
             }
             taps[dy] = slot;
@@ -405,15 +450,15 @@ void nn_block_run_on(const nn_block *b, const float *x, float *y, int h, int w,
 int nn_block_fits(const nn_block *b, int h, int w)
 {
     if (h < 1 || w < 1) return 0;
-    if (b->stride == 2) return !b->m && h % 2 == 0 && w % 2 == 0;
-    return (size_t)w * (size_t)(b->m ? b->m : 1) <= NN_BLOCK_RING;
+    if (b->stride == 2 && (h % 2 || w % 2)) return 0;
+    return (size_t)(w / b->stride) * (size_t)(b->m ? b->m : 1) <= NN_BLOCK_RING;
 }
 
 uint64_t nn_block_macs(const nn_block *b, int h, int w)
 {
     const uint64_t c = (uint64_t)b->c, m = (uint64_t)b->m, cin = (uint64_t)b->cin;
-    const uint64_t pixels = (uint64_t)(h / b->stride) * (uint64_t)(w / b->stride);
-    return m ? pixels * (c * m + 9u * m + m * c) : pixels * cin * (9u + c);
+    const uint64_t s = (uint64_t)b->stride, pixels = (uint64_t)(h / b->stride) * (w / b->stride);
+    return m ? pixels * (s * s * cin * m + 9u * m + m * c) : pixels * cin * (9u + c);
 }
 
 void nn_block_free(nn_block *b)

@@ -33,8 +33,8 @@ struct nn_graph {
     fg_error error;
     int num_outputs;
     int outputs_marked;
-    int has_input;
-    nn_t input;
+    int num_inputs;
+    nn_t inputs[NN_MAX_INPUTS];
     nn_t outputs[NN_MAX_OUTPUTS];
     nn_buffers buffers;         /* weight copies, freed with the graph */
     nn_buffers kept;            /* static operands read at run time: handed to the runtime */
@@ -46,8 +46,9 @@ struct nn_runtime {
     xnn_runtime_t runtime;
     nn_buffers kept; /* static operands the runtime reads in place */
     pthreadpool_t pool;
-    float *input;
-    int batch;
+    float *inputs[NN_MAX_INPUTS];
+    size_t input_counts[NN_MAX_INPUTS];
+    int num_inputs, batch;
     int num_outputs;
     float *outputs[NN_MAX_OUTPUTS];
     size_t output_counts[NN_MAX_OUTPUTS];
@@ -137,7 +138,9 @@ nn_graph *nn_graph_new(int num_outputs)
     if (!g) return NULL;
     g->num_outputs = num_outputs;
     g->batch = 1;
-    if (xnn_create_subgraph((uint32_t)num_outputs + 1, 0, &g->subgraph) != xnn_status_success) {
+    /* External ids: the inputs 0 .. NN_MAX_INPUTS - 1, then the outputs. */
+    if (xnn_create_subgraph((uint32_t)(NN_MAX_INPUTS + num_outputs), 0, &g->subgraph) !=
+        xnn_status_success) {
         free(g);
         return NULL;
     }
@@ -225,10 +228,14 @@ static int window(int in, int k, int s, nn_padding pad, int *before, int *after)
 nn_t nn_input(nn_graph *g, int h, int w, int c)
 {
     size_t dims[4] = {(size_t)g->batch, (size_t)h, (size_t)w, (size_t)c};
-    nn_t t = {define_tensor(g, 4, dims, NULL, 0, XNN_VALUE_FLAG_EXTERNAL_INPUT), h, w, c};
-    if (g->has_input) failed(g, FG_EINVAL, "a second input");
-    g->has_input = 1;
-    g->input = t;
+    if (g->num_inputs == NN_MAX_INPUTS) {
+        failed(g, FG_EINVAL, "an input past the last allowed");
+        return g->inputs[0];
+    }
+    nn_t t = {
+        define_tensor(g, 4, dims, NULL, (uint32_t)g->num_inputs, XNN_VALUE_FLAG_EXTERNAL_INPUT), h,
+        w, c};
+    g->inputs[g->num_inputs++] = t;
     return t;
 }
 
@@ -646,12 +653,11 @@ static void pool_put(pthreadpool_t pool)
 int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
 {
     nn_runtime *rt;
-    struct xnn_external_value ext[NN_MAX_OUTPUTS + 1];
-    size_t in_count;
+    struct xnn_external_value ext[NN_MAX_INPUTS + NN_MAX_OUTPUTS];
     int rc;
 
     *out = NULL;
-    if (g->status == FG_OK && (!g->has_input || g->outputs_marked != g->num_outputs))
+    if (g->status == FG_OK && (!g->num_inputs || g->outputs_marked != g->num_outputs))
         failed(g, FG_EINVAL, "its inputs/outputs (not all declared)");
     if (!(rt = calloc(1, sizeof *rt))) return fg_fail(err, FG_ENOMEM, "out of memory");
     rt->num_outputs = g->num_outputs;
@@ -659,7 +665,8 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         rt->profile.macs[k] = g->macs[k] * (uint64_t)g->batch;
     rt->profiling = profiling_on;
     for (int i = 0; i < g->num_outputs; i++) {
-        uint32_t id = external_copy(g, g->outputs[i], (uint32_t)i + 1, &rt->output_counts[i]);
+        uint32_t id =
+            external_copy(g, g->outputs[i], (uint32_t)(NN_MAX_INPUTS + i), &rt->output_counts[i]);
         (void)id;
         rt->outputs[i] = malloc(rt->output_counts[i] * sizeof(float));
         if (!rt->outputs[i]) failed(g, FG_ENOMEM, "output buffers");
@@ -670,11 +677,16 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         goto fail;
     }
     rt->batch = g->batch;
-    in_count = (size_t)g->batch * g->input.h * g->input.w * g->input.c;
-    /* XNNPACK may read a few bytes past the end of its input (XNN_EXTRA_BYTES). */
-    if (!(rt->input = calloc(in_count + 16, sizeof(float)))) {
-        rc = fg_fail(err, FG_ENOMEM, "out of memory");
-        goto fail;
+    rt->num_inputs = g->num_inputs;
+    for (int i = 0; i < g->num_inputs; i++) {
+        const nn_t t = g->inputs[i];
+        rt->input_counts[i] = (size_t)g->batch * t.h * t.w * t.c;
+        /* XNNPACK may read a few bytes past the end of its input (XNN_EXTRA_BYTES). */
+        if (!(rt->inputs[i] = calloc(rt->input_counts[i] + 16, sizeof(float)))) {
+            rc = fg_fail(err, FG_ENOMEM, "out of memory");
+            goto fail;
+        }
+        ext[i] = (struct xnn_external_value){(uint32_t)i, rt->inputs[i]};
     }
     if (threads != 1) {
         rt->pool = pool_get(threads);
@@ -692,13 +704,11 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         rc = fg_fail(err, FG_ENN, "XNNPACK could not create the runtime");
         goto fail;
     }
-    ext[0].id = 0;
-    ext[0].data = rt->input;
-    for (int i = 0; i < g->num_outputs; i++) {
-        ext[i + 1].id = (uint32_t)i + 1;
-        ext[i + 1].data = rt->outputs[i];
-    }
-    if (xnn_setup_runtime(rt->runtime, (size_t)g->num_outputs + 1, ext) != xnn_status_success) {
+    for (int i = 0; i < g->num_outputs; i++)
+        ext[g->num_inputs + i] =
+            (struct xnn_external_value){(uint32_t)(NN_MAX_INPUTS + i), rt->outputs[i]};
+    if (xnn_setup_runtime(rt->runtime, (size_t)(g->num_inputs + g->num_outputs), ext) !=
+        xnn_status_success) {
         rc = fg_fail(err, FG_ENN, "XNNPACK could not set up the runtime");
         goto fail;
     }
@@ -823,7 +833,7 @@ int nn_runtime_batch(const nn_runtime *rt)
 
 void nn_graph_set_batch(nn_graph *g, int batch)
 {
-    if (g->has_input || batch < 1) {
+    if (g->num_inputs || batch < 1) {
         failed(g, FG_EINVAL, "a batch size set after the input");
         return;
     }
@@ -832,7 +842,14 @@ void nn_graph_set_batch(nn_graph *g, int batch)
 
 float *nn_runtime_input(nn_runtime *rt)
 {
-    return rt->input;
+    return rt->inputs[0];
+}
+
+float *nn_runtime_input_at(nn_runtime *rt, int i, size_t *count)
+{
+    if (i < 0 || i >= rt->num_inputs) return NULL;
+    if (count) *count = rt->input_counts[i];
+    return rt->inputs[i];
 }
 
 const float *nn_runtime_output(const nn_runtime *rt, int i, size_t *count)
@@ -856,7 +873,8 @@ void nn_runtime_free(nn_runtime *rt)
     if (rt->runtime) xnn_delete_runtime(rt->runtime);
     if (rt->pool) pool_put(rt->pool);
     list_free(&rt->kept);
-    free(rt->input);
+    for (int i = 0; i < rt->num_inputs; i++)
+        free(rt->inputs[i]);
     free(rt->op_kinds);
     free(rt->op_us);
     for (int i = 0; i < rt->num_outputs; i++)

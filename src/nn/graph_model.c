@@ -64,6 +64,7 @@ typedef struct gm {
     size_t nfolded, folded_cap;
     int batch;
     const char *input_node; /* NULL: the Placeholder is the input */
+    const nn_graph_model_options *opts;
 } gm;
 
 /* Records "<model>: node <name> (<op>): <message>" as the load's error. Returns 0. */
@@ -775,13 +776,22 @@ static gm_node *input_node(gm *m, const gm_node *n, const char *ref, int *skip)
     return hit;
 }
 
+/* 1 when n is one of the runtime's extra inputs (opts->extra_inputs). */
+static int is_extra_input(const gm *m, const gm_node *n)
+{
+    for (int i = 0; m->opts && i < m->opts->num_extra_inputs; i++)
+        if (strcmp(n->name, m->opts->extra_inputs[i]) == 0) return 1;
+    return 0;
+}
+
 /* Gathers n's data inputs (at most max); returns their number or -1 (error recorded). */
 static int gather_inputs(gm *m, gm_node *n, gm_node **out, int max)
 {
     const json_t *inputs = json_object_get(n->json, "input"), *ref;
     size_t i;
     int k = 0;
-    if (m->input_node && strcmp(n->name, m->input_node) == 0) return 0; /* the input: a leaf */
+    /* The inputs are leaves. */
+    if ((m->input_node && strcmp(n->name, m->input_node) == 0) || is_extra_input(m, n)) return 0;
     json_array_foreach(inputs, i, ref)
     {
         int skip;
@@ -811,10 +821,6 @@ static int translate_node(gm *m, gm_node *n, gm_node **inputs, int nin, const in
     for (int i = 0; i < nin; i++) {
         in[i] = &inputs[i]->v;
         all_const &= in[i]->kind == V_CONST;
-    }
-    if (m->input_node && strcmp(n->name, m->input_node) == 0) {
-        set_act4(m, &n->v, nn_input(m->g, expect[0], expect[1], expect[2]));
-        return 1;
     }
     if (strcmp(n->op, "Placeholder") == 0) return op_input(m, n, expect);
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
@@ -998,11 +1004,29 @@ int nn_graph_model_runtime(const nn_graph_model *model, const nn_graph_model_opt
     *out = NULL;
     if (opts->num_outputs < 1 || opts->num_outputs > NN_MAX_OUTPUTS)
         return fg_fail(err, FG_EINVAL, "%s: %d outputs asked for", model->what, opts->num_outputs);
+    if (opts->num_extra_inputs < 0 || opts->num_extra_inputs >= NN_MAX_INPUTS ||
+        (opts->num_extra_inputs && !opts->input_node))
+        return fg_fail(err, FG_EINVAL,
+                       "%s: %d extra inputs asked for (at most %d, after a named "
+                       "input node)",
+                       model->what, opts->num_extra_inputs, NN_MAX_INPUTS - 1);
     if ((rc = gm_begin(&m, model, opts->num_outputs, err))) return rc;
     m.batch = opts->batch > 0 ? opts->batch : 1;
     m.input_node = opts->input_node;
+    m.opts = opts;
     nn_graph_set_batch(m.g, m.batch);
-    for (int i = 0; i < opts->num_outputs; i++) {
+    /* The inputs in their order (the runtime's input ids), before anything reads them. */
+    for (int i = 0; m.input_node && i <= opts->num_extra_inputs; i++) {
+        const char *name = i ? opts->extra_inputs[i - 1] : m.input_node;
+        const int *shape = i ? opts->extra_input[i - 1] : opts->input;
+        gm_node *n = find_node(&m, name);
+        if (!n) {
+            nn_graph_fail(m.g, FG_EMODEL_CORRUPT, "%s: no input node named %s", m.what, name);
+            break;
+        }
+        set_act4(&m, &n->v, nn_input(m.g, shape[0], shape[1], shape[2]));
+    }
+    for (int i = 0; i < opts->num_outputs && nn_graph_status(m.g) == FG_OK; i++) {
         gm_node *n = find_node(&m, opts->outputs[i]);
         if (!n) {
             nn_graph_fail(m.g, FG_EMODEL_CORRUPT, "%s: no output node named %s", m.what,
@@ -1165,16 +1189,18 @@ static float *prelu_slopes(gm *m, gm_node *n, int i, int c)
     return copy_floats(m, t);
 }
 
-/* Checks that conv is a _FusedConv2D 1x1 stride 1 with a bias and the activation act. */
-static int is_pointwise(gm *m, gm_node *conv, int act)
+/* Checks that conv is a _FusedConv2D at stride `stride` with a bias and the activation act (its
+ * kernel's shape is the caller's to check). The padding is not: a 1x1 kernel has none, and a 2x2
+ * stride-2 one pads nothing under SAME on the even sizes a strided block takes (nn_block_fits). */
+static int is_pointwise(gm *m, gm_node *conv, int act, int stride)
 {
     fused f;
     nn_padding pad;
-    int stride;
+    int s;
     if (strcmp(conv->op, "_FusedConv2D") != 0) return node_fail(m, conv, "is not a _FusedConv2D");
-    if (!fused_attrs(m, conv, &f) || !window_attrs(m, conv, &stride, &pad)) return 0;
-    if (!f.bias || (int)f.act != act || stride != 1)
-        return node_fail(m, conv, "is not a stride-1 convolution with a bias%s",
+    if (!fused_attrs(m, conv, &f) || !window_attrs(m, conv, &s, &pad)) return 0;
+    if (!f.bias || (int)f.act != act || s != stride)
+        return node_fail(m, conv, "is not a stride-%d convolution with a bias%s", stride,
                          act == F_PRELU ? " and a Prelu" : " only");
     return 1;
 }
@@ -1187,13 +1213,15 @@ static int depthwise_channels(gm *m, gm_node *dw)
     return kt && kt->rank == 4 ? kt->shape[2] : 0;
 }
 
-/* A bottleneck's first convolution (conv, reading x): its weights into b (b->c is set). */
+/* A bottleneck's first convolution (conv, reading x), 1x1 or in a strided block 2x2 stride 2:
+ * its weights into b (b->c, b->m and b->stride are set, b->cin is set here). */
 static int read_bottleneck(gm *m, gm_node *conv, gm_node *x, nn_block *b)
 {
+    const int k = b->stride;
     const nn_tensor *w, *bias;
-    if (!is_pointwise(m, conv, F_PRELU)) return 0;
+    if (!is_pointwise(m, conv, F_PRELU, k)) return 0;
     if (data_input(m, conv, 0) != x) return node_fail(m, conv, "does not read the block's input");
-    if (!(w = const_input(m, conv, 1, 4, (const int[]){1, 1, b->c, b->m})) ||
+    if (!(w = const_input(m, conv, 1, 4, (const int[]){k, k, b->cin, b->m})) ||
         !(bias = const_input(m, conv, 2, 1, (const int[]){b->m})))
         return 0;
     b->w1 = copy_floats(m, w);
@@ -1263,8 +1291,9 @@ static int pointwise_channels(gm *m, gm_node *conv)
 
 /* Checks that `relu` (a Relu or a Prelu) ends a residual block on the node named `input` and
  * copies its weights: plain, the depthwise reading the input; a bottleneck, the depthwise
- * reading a 1x1 convolution with Prelu of the input; or strided, the depthwise at stride 2 and
- * the residual a max pool of the input. */
+ * reading a convolution with Prelu of the input (1x1, or 2x2 stride 2 in a strided block); and
+ * strided, the residual a max pool of the input, and the depthwise at stride 2 when it reads the
+ * input. */
 static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
 {
     gm_node *add, *res = NULL, *conv = NULL, *dw, *x = NULL, *src;
@@ -1280,22 +1309,19 @@ static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
         x = res;
     else if (!read_pool(m, res, input, &x, &extra))
         return 0;
-    if (!is_pointwise(m, conv, F_NONE)) return 0;
+    if (!is_pointwise(m, conv, F_NONE, 1)) return 0;
     if (!(dw = data_input(m, conv, 0))) return 0;
     if (strcmp(dw->op, "DepthwiseConv2dNative") != 0)
         return node_fail(m, dw, "is not a DepthwiseConv2dNative");
-    if (!window_attrs(m, dw, &stride, &pad)) return 0;
-    if (stride != b->stride || pad != NN_SAME)
-        return node_fail(m, dw, "is not stride %d, SAME", b->stride);
-    if (!(src = data_input(m, dw, 0))) return 0;
+    if (!window_attrs(m, dw, &stride, &pad) || !(src = data_input(m, dw, 0))) return 0;
+    if (stride != (src == x ? b->stride : 1) || pad != NN_SAME)
+        return node_fail(m, dw, "is not stride %d, SAME", src == x ? b->stride : 1);
     cd = depthwise_channels(m, dw);
     if (cd < 1 || cd > NN_BLOCK_MAX_C) return node_fail(m, dw, "has no 3x3xCx1 kernel to fuse");
     b->c = pointwise_channels(m, conv);
     if (b->c < 1 || b->c > NN_BLOCK_MAX_C) return node_fail(m, conv, "has no 1x1 kernel to fuse");
-    b->cin = b->stride == 1 ? b->c : cd;
-    if (src != x && b->stride == 2) {
-        return node_fail(m, dw, "does not read the block's input %s", input);
-    } else if (src != x) {
+    b->cin = b->stride == 1 ? b->c : src == x ? cd : b->c - extra;
+    if (src != x) {
         b->m = cd;
         if (!read_bottleneck(m, src, x, b)) return 0;
     } else if (cd + extra != b->c) {

@@ -82,6 +82,7 @@ typedef enum nn_act {
 
 /* A graph with num_outputs outputs (at most NN_MAX_OUTPUTS); NULL when out of memory. */
 #define NN_MAX_OUTPUTS 16
+#define NN_MAX_INPUTS 4
 nn_graph *nn_graph_new(int num_outputs);
 /* Frees the graph and every weight copy it made. NULL is a no-op. */
 void nn_graph_free(nn_graph *g);
@@ -94,10 +95,11 @@ int nn_graph_status(const nn_graph *g);
 int nn_graph_fail(nn_graph *g, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The graph's (only) input; must be called once, before the nodes that use it. */
 /* Images per run (default 1), before nn_input: every activation gets this leading dimension and
  * the runtime's input and outputs hold this many images one after the other. */
 void nn_graph_set_batch(nn_graph *g, int batch);
+/* The graph's next input (0, 1, ... in call order, at most NN_MAX_INPUTS), before the nodes
+ * that use it; a graph has at least one. */
 nn_t nn_input(nn_graph *g, int h, int w, int c);
 /* Marks a value as an output; outputs are numbered 0, 1, ... in call order, and exactly
  * num_outputs of them must be marked. A value cannot be both input and output. */
@@ -147,8 +149,10 @@ nn_t nn_pad(nn_graph *g, nn_t x, int top, int bottom, int left, int right, int c
  * after this returns. */
 int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err);
 
-/* The input buffer (h*w*c floats) to fill before nn_run. */
+/* The (first) input buffer (batch*h*w*c floats) to fill before nn_run. */
 float *nn_runtime_input(nn_runtime *rt);
+/* Input i's buffer, NULL past the last; *count (optional) gets its element count. */
+float *nn_runtime_input_at(nn_runtime *rt, int i, size_t *count);
 /* Output i after nn_run; *count (optional) gets its element count. */
 const float *nn_runtime_output(const nn_runtime *rt, int i, size_t *count);
 int nn_run(nn_runtime *rt, fg_error *err);
@@ -193,14 +197,18 @@ void nn_runtime_free(nn_runtime *rt);
 /* ---- TF.js graph models (graph_model.c) ------------------------------------------------- */
 
 typedef struct nn_graph_model_options {
-    const char *name;           /* for messages (nn_graph_model_load: "<model>.json") */
-    const char *const *outputs; /* node names: the runtime's outputs 0, 1, ... */
-    int num_outputs;            /* 1 .. NN_MAX_OUTPUTS */
-    int input[3];               /* the expected input's height, width, channels */
-    int batch;                  /* images per run (the model's batch must be -1 or it) */
-    int threads;                /* as nn_graph_build */
-    const char *input_node;     /* NULL: the Placeholder; else this node's output is the input
-                                   (shape `input`), and what it is computed from is not read */
+    const char *name;                /* for messages (nn_graph_model_load: "<model>.json") */
+    const char *const *outputs;      /* node names: the runtime's outputs 0, 1, ... */
+    int num_outputs;                 /* 1 .. NN_MAX_OUTPUTS */
+    int input[3];                    /* the expected input's height, width, channels */
+    int batch;                       /* images per run (the model's batch must be -1 or it) */
+    int threads;                     /* as nn_graph_build */
+    const char *input_node;          /* NULL: the Placeholder; else this node's output is the input
+                                        (shape `input`), and what it is computed from is not read */
+    const char *const *extra_inputs; /* with input_node: further nodes whose outputs are the
+                                        runtime's inputs 1, 2, ... (nn_runtime_input_at) */
+    int num_extra_inputs;            /* 0 .. NN_MAX_INPUTS - 1 */
+    int extra_input[NN_MAX_INPUTS - 1][3]; /* their heights, widths, channels */
 } nn_graph_model_options;
 
 /* A TF.js graph model read once: model.json parsed, its weight files read (each checked against
@@ -220,11 +228,11 @@ void nn_graph_model_close(nn_graph_model *m);
 /* "<model>.json", or the name it was opened from memory with: for messages. */
 const char *nn_graph_model_name(const nn_graph_model *m);
 
-/* Translates a graph model into one XNNPACK runtime computing opts->outputs from its single
- * input (a Placeholder [N, H, W, C], or opts->input_node). Only the nodes the outputs need are
- * translated; constant subexpressions are evaluated at load time. An unsupported op, attribute
- * or shape is a model_corrupt error naming the node and op. opts->name is not used (the model
- * names itself). */
+/* Translates a graph model into one XNNPACK runtime computing opts->outputs from its input (a
+ * Placeholder [N, H, W, C], or opts->input_node and any opts->extra_inputs). Only the nodes the
+ * outputs need are translated; constant subexpressions are evaluated at load time. An unsupported
+ * op, attribute or shape is a model_corrupt error naming the node and op. opts->name is not used
+ * (the model names itself). */
 int nn_graph_model_runtime(const nn_graph_model *m, const nn_graph_model_options *opts,
                            nn_runtime **out, fg_error *err);
 
@@ -307,17 +315,19 @@ void nn_parallel_bands(const nn_runtime *rt, int n, int bands, nn_bands_fn fn, v
  *   plain (m == 0):  y = act(x + bias + conv1x1(depthwise3x3(x)))
  *   bottleneck:      y = act(x + bias + conv1x1(depthwise3x3(prelu(conv1x1_1(x) + b1))))
  *   strided:         y = act(pad(maxpool2x2(x)) + bias + conv1x1(depthwise3x3 stride 2(x)))
+ *   strided bottleneck: y = act(pad(maxpool2x2(x)) + bias
+ *                               + conv1x1(depthwise3x3(prelu(conv2x2 stride 2(x) + b1))))
  * act = ReLU or PReLU. Plain and bottleneck blocks have stride 1 and c channels in and out; a
- * strided one (plain, stride 2) takes an even h x w x cin and gives (h / 2) x (w / 2) x c, its
- * residual the 2x2 max pool of x in the first cin channels and zeros in the c - cin above (cin
- * <= c). BlazeFace's and FaceMesh's blocks are plain or strided, the iris net's bottlenecks;
- * block.c says why they run outside XNNPACK. */
+ * strided one (stride 2, plain or bottleneck) takes an even h x w x cin and gives (h / 2) x
+ * (w / 2) x c, its residual the 2x2 max pool of x in the first cin channels and zeros in the
+ * c - cin above (cin <= c). BlazeFace's and FaceMesh's blocks are plain or strided, the iris
+ * net's bottlenecks; block.c says why they run outside XNNPACK. */
 typedef struct nn_block {
     int c;         /* output channels */
     int cin;       /* input channels: c, or at most c for a strided block */
     int stride;    /* 1, or 2 for a strided block */
     int m;         /* a bottleneck's depthwise channels; 0 otherwise */
-    float *w1;     /* bottleneck: [c][m], the first 1x1 convolution */
+    float *w1;     /* bottleneck: [stride][stride][cin][m], the first convolution */
     float *b1;     /* bottleneck: [m] */
     float *alpha1; /* bottleneck: [m], its PReLU slopes */
     float *dw;     /* [3][3][m or cin], the depthwise kernel (no bias) */
@@ -338,18 +348,21 @@ void nn_block_run_on(const nn_block *b, const float *x, float *y, int h, int w,
 void nn_block_run_portable(const nn_block *b, const float *x, float *y, int h, int w);
 /* Multiply-adds of one run on an h x w input. */
 uint64_t nn_block_macs(const nn_block *b, int h, int w);
-/* 0 when the block cannot run on h x w: a bottleneck's rows of width w do not fit the kernel's
- * ring (NN_BLOCK_RING), or a strided block's input is not of even size (where TF's SAME padding
- * and the pool would not line up as block.c assumes). */
+/* 0 when the block cannot run on h x w: a bottleneck's depthwise rows (w / stride wide) do not
+ * fit the kernel's ring (NN_BLOCK_RING), or a strided block's input is not of even size (where
+ * TF's SAME padding and the pool would not line up as block.c assumes). */
 int nn_block_fits(const nn_block *b, int h, int w);
 void nn_block_free(nn_block *b);
 
 /* Reads a chain of n residual blocks from the open model m: block i ends in the Relu or Prelu node
  * relus[i] and starts from relus[i - 1] (block 0 from the node `input`). Each must be Relu or
- * Prelu(AddV2(r, _FusedConv2D[BiasAdd] 1x1 stride 1 (DepthwiseConv2dNative 3x3 SAME (x)))), either
+ * Prelu(AddV2(r, _FusedConv2D[BiasAdd] 1x1 stride 1 (DepthwiseConv2dNative 3x3 SAME (e)))), either
  * at stride 1 with r = x, or at stride 2 with r = MaxPool 2x2 stride 2 (x), or that max pool padded
- * with zeros in channels (Pad [[0, 0], [0, 0], [0, 0], [0, c - cin]]); channels <= NN_BLOCK_MAX_C;
- * anything else is a model_corrupt error naming the node. Free each block with nn_block_free. */
+ * with zeros in channels (Pad [[0, 0], [0, 0], [0, 0], [0, c - cin]]); e = x (plain: the
+ * depthwise at the block's stride) or a bottleneck's _FusedConv2D[BiasAdd, Prelu] (x), 1x1 at
+ * stride 1 or 2x2 stride 2 in a strided block (the depthwise then at stride 1); channels <=
+ * NN_BLOCK_MAX_C; anything else is a model_corrupt error naming the node. Free each block with
+ * nn_block_free. */
 int nn_graph_model_read_blocks(const nn_graph_model *m, const char *input, const char *const *relus,
                                int n, nn_block *out, fg_error *err);
 
@@ -451,11 +464,15 @@ typedef struct nn_chain_spec {
     const char *const *ends; /* the Relu or Prelu node ending each block */
 } nn_chain_spec;
 
-/* A graph model run as nchains + 1 XNNPACK runtimes with the chains' blocks fused between them
+/* A graph model run as XNNPACK runtimes with the chains' blocks fused between them
  * (nn_block_run_on, on the runtimes' threads); opts as nn_graph_model_runtime's for the whole
- * model, which is only read while opening. When opts->input_node is the first chain's input, the
- * input is that chain's (opts->input its h x w x c) and there is no runtime before it. The result
- * is the model's, up to float32 rounding. A chain that is not a chain of residual blocks, or whose
+ * model, which is only read while opening. A chain whose input is an earlier chain's end (the
+ * latest such) starts from it: several chains may branch from one; any other chain's input is
+ * computed by a runtime from the previous chain's end (the first chain's from the model's
+ * input). When opts->input_node is the first chain's input, the input is that chain's
+ * (opts->input its h x w x c) and there is no runtime before it. A last runtime computes the
+ * model's outputs from the ends no chain or runtime reads (at most NN_MAX_INPUTS). The result is
+ * the model's, up to float32 rounding. A chain that is not a chain of residual blocks, or whose
  * input is not h x w x c, is a model_corrupt error naming the node. */
 typedef struct nn_staged nn_staged;
 int nn_staged_open(const nn_graph_model *m, const nn_graph_model_options *opts,

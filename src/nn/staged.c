@@ -1,12 +1,14 @@
 /*
  * staged.c - a graph model run as XNNPACK runtimes with chains of fused residual blocks
  * (block.c) between them: runtime 0 computes the first chain's input from the model's input,
- * runtime i + 1 the next chain's input (or the model's outputs) from chain i's last block.
- * When the model's input is the first chain's input (a caller that computes the layers before
- * it itself) there is no runtime 0. BlazeFace's, FaceMesh's and the iris net's high-resolution
- * stages run this way (block.c says why). A chain's strided blocks change its size on the way,
- * so that one chain can run a net's stages at several resolutions: each runtime switch costs
- * (the operators' setup and a pass over the tensor).
+ * runtime i the input of chain i from chain i - 1's last block, and the last runtime the model's
+ * outputs from the ends of the chains that nothing else reads (one input each). When the model's
+ * input is the first chain's input (a caller that computes the layers before it itself) there is
+ * no runtime 0, and a chain that starts from an earlier chain's end (branches of a net: the iris
+ * net's two heads) reads it with no runtime between. BlazeFace's, FaceMesh's and the iris net's
+ * high-resolution stages run this way (block.c says why). A chain's strided blocks change its size
+ * on the way, so that one chain can run a net's stages at several resolutions: each runtime switch
+ * costs (the operators' setup and a pass over the tensor).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,17 @@ typedef struct chain {
     int oh, ow, oc; /* the output's */
     int n;
     nn_block *blocks;
+    int from;   /* the chain whose end is its input, or -1: the runtime before it, or the input */
+    float *out; /* where its last block writes: a runtime's input, or own */
+    float *own; /* batch * oh * ow * oc floats when no runtime reads the end */
 } chain;
 
 struct nn_staged {
     int nchains, batch, profiling;
-    nn_runtime *rt[NN_STAGED_MAX_CHAINS + 1]; /* rt[0] NULL when input is set */
-    float *input;                             /* the first chain's input, when it is the model's */
+    /* rt[i] computes chain i's input (NULL when that is the staged input or a chain's end),
+     * rt[nchains] the model's outputs. */
+    nn_runtime *rt[NN_STAGED_MAX_CHAINS + 1];
+    float *input; /* the first chain's input, when it is the model's */
     chain chains[NN_STAGED_MAX_CHAINS];
     float *scratch[2]; /* ping-pong between a chain's blocks, one image */
     nn_profile block_profile;
@@ -64,29 +71,86 @@ static int read_chain(nn_staged *s, const nn_graph_model *gm, const char *model,
     return FG_OK;
 }
 
-/* Runtime i: from the model's input (i = 0) or chain i - 1's end, to chain i's input or (the
- * last) the model's outputs; the chain must receive exactly batch * h * w * c values. */
+static const char *chain_end(const nn_chain_spec *spec)
+{
+    return spec->ends[spec->n - 1];
+}
+
+/* Chain i's source: the latest chain before it ending in its input node (its output then of
+ * the size chain i takes), else -1. */
+static int find_source(const nn_staged *s, const char *model, const nn_chain_spec *specs, int i,
+                       int *from, fg_error *err)
+{
+    const chain *ch = &s->chains[i];
+    *from = -1;
+    for (int j = i - 1; j >= 0 && *from < 0; j--)
+        if (strcmp(chain_end(&specs[j]), specs[i].input) == 0) *from = j;
+    if (*from < 0) return FG_OK;
+    const chain *src = &s->chains[*from];
+    if (src->oh != ch->h || src->ow != ch->w || src->oc != ch->c)
+        return fg_fail(err, FG_EMODEL_CORRUPT, "%s: %s is not %dx%dx%d", model, specs[i].input,
+                       ch->h, ch->w, ch->c);
+    return FG_OK;
+}
+
+/* 1 when chain j's end is read by a later chain or by the runtime after it. */
+static int end_is_read(const nn_staged *s, int j)
+{
+    for (int i = j + 1; i < s->nchains; i++)
+        if (s->chains[i].from == j) return 1;
+    return j + 1 < s->nchains && s->chains[j + 1].from < 0;
+}
+
+/* Runtime i < nchains: from the model's input (i = 0) or chain i - 1's end to chain i's input,
+ * which must be exactly batch * h * w * c values. */
 static int open_runtime(nn_staged *s, const nn_graph_model *gm, const char *model,
                         const nn_graph_model_options *opts, const nn_chain_spec *specs, int i,
                         fg_error *err)
 {
     nn_graph_model_options o = *opts;
+    const chain *ch = &s->chains[i];
     size_t count;
     int rc;
     if (i > 0) {
         const chain *prev = &s->chains[i - 1];
-        o.input_node = specs[i - 1].ends[prev->n - 1];
+        o.input_node = chain_end(&specs[i - 1]);
         o.input[0] = prev->oh, o.input[1] = prev->ow, o.input[2] = prev->oc;
     }
-    if (i < s->nchains) o.outputs = &specs[i].input, o.num_outputs = 1;
+    o.outputs = &specs[i].input, o.num_outputs = 1;
     if ((rc = nn_graph_model_runtime(gm, &o, &s->rt[i], err))) return rc;
-    if (i < s->nchains) {
-        const chain *ch = &s->chains[i];
-        nn_runtime_output(s->rt[i], 0, &count);
-        if (count != (size_t)s->batch * ch->h * ch->w * ch->c)
-            return fg_fail(err, FG_EMODEL_CORRUPT, "%s: %s is not %dx%dx%d", model, specs[i].input,
-                           ch->h, ch->w, ch->c);
+    nn_runtime_output(s->rt[i], 0, &count);
+    if (count != (size_t)s->batch * ch->h * ch->w * ch->c)
+        return fg_fail(err, FG_EMODEL_CORRUPT, "%s: %s is not %dx%dx%d", model, specs[i].input,
+                       ch->h, ch->w, ch->c);
+    return FG_OK;
+}
+
+/* The last runtime: the model's outputs from the ends of the chains that nothing else reads
+ * (its inputs 0, 1, ... in the chains' order), or from the model's input without chains. */
+static int open_last(nn_staged *s, const nn_graph_model *gm, const char *model,
+                     const nn_graph_model_options *opts, const nn_chain_spec *specs, fg_error *err)
+{
+    nn_graph_model_options o = *opts;
+    const char *extra[NN_MAX_INPUTS - 1];
+    int k = 0, ends[NN_MAX_INPUTS], rc;
+    for (int j = 0; j < s->nchains; j++) {
+        if (end_is_read(s, j)) continue;
+        if (k == NN_MAX_INPUTS)
+            return fg_fail(err, FG_EINVAL, "%s: more than %d chains end unread", model,
+                           NN_MAX_INPUTS);
+        const chain *ch = &s->chains[j];
+        int *shape = k ? o.extra_input[k - 1] : o.input;
+        shape[0] = ch->oh, shape[1] = ch->ow, shape[2] = ch->oc;
+        if (k)
+            extra[k - 1] = chain_end(&specs[j]);
+        else
+            o.input_node = chain_end(&specs[j]);
+        ends[k++] = j;
     }
+    o.extra_inputs = extra, o.num_extra_inputs = k ? k - 1 : 0;
+    if ((rc = nn_graph_model_runtime(gm, &o, &s->rt[s->nchains], err))) return rc;
+    for (int i = 0; i < k; i++)
+        s->chains[ends[i]].out = nn_runtime_input_at(s->rt[s->nchains], i, NULL);
     return FG_OK;
 }
 
@@ -97,7 +161,9 @@ static int open_parts(nn_staged *s, const nn_graph_model *gm, const char *model,
     int rc;
     for (int i = 0; i < s->nchains; i++) {
         size_t n = 0;
-        if ((rc = read_chain(s, gm, model, &specs[i], &s->chains[i], &n, err))) return rc;
+        if ((rc = read_chain(s, gm, model, &specs[i], &s->chains[i], &n, err)) ||
+            (rc = find_source(s, model, specs, i, &s->chains[i].from, err)))
+            return rc;
         scratch = n > scratch ? n : scratch;
     }
     if (opts->input_node && s->nchains && strcmp(opts->input_node, specs[0].input) == 0) {
@@ -108,8 +174,17 @@ static int open_parts(nn_staged *s, const nn_graph_model *gm, const char *model,
         if (!(s->input = malloc(sizeof(float) * s->batch * first->h * first->w * first->c)))
             return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
     }
-    for (int i = s->input ? 1 : 0; i <= s->nchains; i++)
-        if ((rc = open_runtime(s, gm, model, opts, specs, i, err))) return rc;
+    for (int i = s->input ? 1 : 0; i < s->nchains; i++)
+        if (s->chains[i].from < 0 && (rc = open_runtime(s, gm, model, opts, specs, i, err)))
+            return rc;
+    if ((rc = open_last(s, gm, model, opts, specs, err))) return rc;
+    for (int i = 0; i < s->nchains; i++) {
+        chain *ch = &s->chains[i];
+        if (i + 1 < s->nchains && s->rt[i + 1]) ch->out = nn_runtime_input(s->rt[i + 1]);
+        if (!ch->out &&
+            !(ch->out = ch->own = malloc(sizeof(float) * s->batch * ch->oh * ch->ow * ch->oc)))
+            return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
+    }
     for (int i = 0; i < 2; i++)
         if (!(s->scratch[i] = malloc(sizeof(float) * scratch)))
             return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
@@ -148,6 +223,7 @@ void nn_staged_free(nn_staged *s)
         for (int b = 0; s->chains[i].blocks && b < s->chains[i].n; b++)
             nn_block_free(&s->chains[i].blocks[b]);
         free(s->chains[i].blocks);
+        free(s->chains[i].own);
     }
     free(s->input);
     free(s->scratch[0]);
@@ -167,7 +243,10 @@ const float *nn_staged_output(const nn_staged *s, int i, size_t *count)
 
 const nn_runtime *nn_staged_runtime(const nn_staged *s)
 {
-    return s->rt[s->input ? 1 : 0];
+    int i = 0;
+    while (!s->rt[i])
+        i++; /* the last is never NULL */
+    return s->rt[i];
 }
 
 /* Chain i's blocks, image by image, from x into y through the scratch buffers. */
@@ -194,9 +273,12 @@ int nn_staged_run(nn_staged *s, fg_error *err)
     for (int i = 0; i <= s->nchains; i++) {
         if (s->rt[i] && (rc = nn_run(s->rt[i], err))) return rc;
         if (i == s->nchains) break;
+        const chain *ch = &s->chains[i];
         const double start = s->profiling ? fg_monotonic() : 0;
-        const float *x = s->rt[i] ? nn_runtime_output(s->rt[i], 0, NULL) : s->input;
-        run_chain(s, i, x, nn_runtime_input(s->rt[i + 1]));
+        const float *x = s->rt[i]        ? nn_runtime_output(s->rt[i], 0, NULL)
+                         : ch->from >= 0 ? s->chains[ch->from].out
+                                         : s->input;
+        run_chain(s, i, x, ch->out);
         if (s->profiling) blocks += fg_monotonic() - start;
     }
     if (s->profiling) {
@@ -209,8 +291,9 @@ int nn_staged_run(nn_staged *s, fg_error *err)
 void nn_staged_profile(const nn_staged *s, nn_profile *out)
 {
     memset(out, 0, sizeof *out);
-    for (int i = s->input ? 1 : 0; i <= s->nchains; i++) {
+    for (int i = 0; i <= s->nchains; i++) {
         nn_profile p;
+        if (!s->rt[i]) continue;
         nn_runtime_profile(s->rt[i], &p);
         nn_profile_add(out, &p);
     }

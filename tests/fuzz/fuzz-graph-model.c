@@ -17,7 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t json_size = nul ? (size_t)(nul - data) : size;
     const nn_blob shard = {nul ? nul + 1 : data + size, nul ? size - json_size - 1 : 0};
     const char *outputs[1] = {"y"};
-    const nn_graph_model_options opts = {"fuzz.json", outputs, 1, {4, 4, 2}, 1, 1, NULL};
+    const nn_graph_model_options opts = {.name = "fuzz.json",
+                                         .outputs = outputs,
+                                         .num_outputs = 1,
+                                         .input = {4, 4, 2},
+                                         .batch = 1,
+                                         .threads = 1};
     nn_runtime *rt = NULL;
     fg_error err = {0};
     int rc = nn_graph_model_parse(data, json_size, &shard, 1, &opts, &rt, &err);

@@ -1,24 +1,31 @@
 /*
  * The fused residual blocks (src/nn/block.c) compute act(x + bias + conv1x1(depthwise3x3(x)))
  * (plain), act(x + bias + conv1x1(depthwise3x3(prelu(conv1x1(x) + b1)))) (bottleneck) and
- * act(pad(maxpool2x2(x)) + bias + conv1x1(depthwise3x3 stride 2(x))) (strided), act ReLU or
- * PReLU, as the separate ops define them:
+ * act(pad(maxpool2x2(x)) + bias + conv1x1(depthwise3x3 stride 2(x))) (strided) and
+ * act(pad(maxpool2x2(x)) + bias + conv1x1(depthwise3x3(prelu(conv2x2 stride 2(x) + b1))))
+ * (strided bottleneck), act ReLU or PReLU, as the separate ops define them:
  *  - the SIMD and plain-C paths against the ops written out in double, on random blocks of
  *    BlazeFace's, FaceMesh's and the iris net's channel counts (and counts the SIMD path leaves
  *    to the plain loops), on sizes whose (output) width is and is not a multiple of the 4-pixel
- *    groups, 1x1 included (tolerance 1e-4 on values of order 1); strided blocks from cin to c
- *    channels, c = cin and c > cin, and refused on odd sizes;
+ *    groups, 1x1 included (tolerance 1e-4 on values of order 1); strided blocks and strided
+ *    bottlenecks from cin to c channels, c = cin and c > cin, and refused on odd sizes;
  *  - BlazeFace, FaceMesh and the iris net run as their direct first convolution (src/nn/conv.c)
  *    and XNNPACK runtimes with their fused chains between them (src/nn/staged.c; BlazeFace's and
- *    FaceMesh's one chain each, through their strided blocks) against each
+ *    FaceMesh's one chain each, through their strided blocks, the iris net's trunk through its
+ *    strided bottlenecks) against each
  *    whole graph in one XNNPACK runtime, on the same input: each output within 2e-4 of the
  *    larger of 1 and its value (BlazeFace's regressors and the mesh reach hundreds of pixels;
  *    float32 sums taken in another order through some 30 layers differ by up to 5e-5, as
  *    XNNPACK and tfjs-wasm do), and BlazeFace the same on two threads (the fused chains then
  *    run in bands of rows);
+ *  - a runtime with two inputs (the iris net's heads from its two branches' ends) gives what
+ *    one runtime per input gives, in the order of its inputs; extra inputs without a named first
+ *    one, more than NN_MAX_INPUTS, or naming no node are refused; a branch given the wrong size
+ *    is refused;
  *  - what is not a residual block (a stride-2 layer without a residual, a block read from the
  *    wrong input, a node that does not exist, a strided block with a 3x3 pool or a stride-1
- *    depthwise) is refused with the node named, and a chain given the wrong size is refused.
+ *    depthwise, a strided bottleneck whose first convolution is stride 1 or whose depthwise is
+ *    stride 2) is refused with the node named, and a chain given the wrong size is refused.
  */
 #include <jansson.h>
 #include <math.h>
@@ -54,20 +61,35 @@ static double pooled(const nn_block *b, const float *x, int w, int py, int px, i
     return best;
 }
 
+/* A bottleneck's first convolution (k x k stride k, k = its stride) at pixel (py, px) of its
+ * output, channel o, on an input w wide. */
+static double expanded(const nn_block *b, const float *x, int w, int py, int px, int o)
+{
+    const int k = b->stride;
+    double v = b->b1[o];
+    for (int dy = 0; dy < k; dy++)
+        for (int dx = 0; dx < k; dx++)
+            for (int i = 0; i < b->cin; i++)
+                v += (double)x[((size_t)(k * py + dy) * w + k * px + dx) * b->cin + i] *
+                     b->w1[((size_t)(dy * k + dx) * b->cin + i) * b->m + o];
+    return act(b->alpha1, o, v);
+}
+
 /* The block's ops one after another in double, on an h x w input. */
 static void reference(const nn_block *b, const float *x, float *y, int h, int w)
 {
-    const int c = b->c, cin = b->cin, cd = b->m ? b->m : cin, s = b->stride, pad = s == 1;
-    const int oh = h / s, ow = w / s;
-    const size_t pixels = (size_t)h * w;
-    double *e = calloc(pixels * cd, sizeof *e), *d = calloc((size_t)oh * ow * cd, sizeof *d);
-    for (size_t p = 0; p < pixels; p++) /* the depthwise's input */
-        for (int o = 0; o < cd; o++) {
-            double v = b->m ? b->b1[o] : x[p * cin + o];
-            for (int i = 0; b->m && i < cin; i++)
-                v += (double)x[p * cin + i] * b->w1[(size_t)i * cd + o];
-            e[p * cd + o] = b->m ? act(b->alpha1, o, v) : v;
-        }
+    const int c = b->c, cin = b->cin, cd = b->m ? b->m : cin;
+    const int s = b->m ? 1 : b->stride, pad = s == 1; /* the depthwise's stride */
+    const int oh = h / b->stride, ow = w / b->stride;
+    const int eh = b->m ? oh : h, ew = b->m ? ow : w; /* the depthwise's input */
+    double *e = calloc((size_t)eh * ew * cd, sizeof *e),
+           *d = calloc((size_t)oh * ow * cd, sizeof *d);
+    for (int py = 0; py < eh; py++)
+        for (int px = 0; px < ew; px++)
+            for (int o = 0; o < cd; o++) {
+                const size_t p = (size_t)py * ew + px;
+                e[p * cd + o] = b->m ? expanded(b, x, w, py, px, o) : x[p * cin + o];
+            }
     for (int py = 0; py < oh; py++) /* TF's SAME: 1 before at stride 1, 0 at stride 2 */
         for (int px = 0; px < ow; px++)
             for (int ch = 0; ch < cd; ch++) {
@@ -75,8 +97,8 @@ static void reference(const nn_block *b, const float *x, float *y, int h, int w)
                 for (int dy = 0; dy < 3; dy++)
                     for (int dx = 0; dx < 3; dx++) {
                         int yy = s * py - pad + dy, xx = s * px - pad + dx;
-                        if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
-                        v += e[((size_t)yy * w + xx) * cd + ch] * b->dw[(dy * 3 + dx) * cd + ch];
+                        if (yy < 0 || yy >= eh || xx < 0 || xx >= ew) continue;
+                        v += e[((size_t)yy * ew + xx) * cd + ch] * b->dw[(dy * 3 + dx) * cd + ch];
                     }
                 d[((size_t)py * ow + px) * cd + ch] = v;
             }
@@ -84,8 +106,8 @@ static void reference(const nn_block *b, const float *x, float *y, int h, int w)
         for (int px = 0; px < ow; px++) {
             const size_t p = (size_t)py * ow + px;
             for (int o = 0; o < c; o++) {
-                double v =
-                    (double)b->bias[o] + (s == 1 ? x[p * c + o] : pooled(b, x, w, py, px, o));
+                double v = (double)b->bias[o] +
+                           (b->stride == 1 ? x[p * c + o] : pooled(b, x, w, py, px, o));
                 for (int i = 0; i < cd; i++)
                     v += d[p * cd + i] * b->w[(size_t)i * c + o];
                 y[p * c + o] = (float)act(b->alpha, o, v);
@@ -115,7 +137,7 @@ static void random_block(nn_block *b, int cin, int c, int m, int stride, int pre
     b->stride = stride;
     b->m = m;
     if (m) {
-        b->w1 = random_floats(c * m, 0.4f, 0.0f, seed);
+        b->w1 = random_floats(stride * stride * cin * m, 0.4f / stride, 0.0f, seed);
         b->b1 = random_floats(m, 0.2f, 0.0f, seed);
         b->alpha1 = random_floats(m, 0.5f, 0.25f, seed);
     }
@@ -183,21 +205,24 @@ static void random_blocks(void)
         }
 }
 
-/* Strided blocks: even inputs whose halves are and are not multiples of the 4-pixel groups
- * (FaceMesh's last is 12x12 -> 6x6), 1x1 out included. */
+/* Strided blocks and strided bottlenecks: even inputs whose halves are and are not multiples of
+ * the 4-pixel groups (FaceMesh's last is 12x12 -> 6x6, the iris net's 4x4 -> 2x2), 1x1 out
+ * included. */
 static void random_strided_blocks(void)
 {
     static const int sizes[][2] = {{2, 2}, {6, 10}, {12, 12}, {4, 26}, {10, 14}, {8, 16}};
-    /* cin, c, PReLU: BlazeFace's 24 -> 24, 24 -> 48, 48 -> 96, 96 -> 96 (ReLU), FaceMesh's 16 ->
-     * 32 ... 128 -> 128 (PReLU), and 12 -> 20, which the SIMD path leaves to the plain loops. */
-    static const int kinds[][3] = {{24, 24, 0}, {24, 48, 0}, {48, 96, 0},  {96, 96, 0},
-                                   {16, 32, 1}, {32, 64, 1}, {64, 128, 1}, {128, 128, 1},
-                                   {8, 8, 1},   {12, 20, 1}, {16, 24, 0}};
+    /* cin, c, m, PReLU: BlazeFace's 24 -> 24, 24 -> 48, 48 -> 96, 96 -> 96 (ReLU), FaceMesh's
+     * 16 -> 32 ... 128 -> 128 (PReLU), the iris net's strided bottlenecks 64 -> 128 and 128 ->
+     * 128 through 64, and 12 -> 20 (through 12), which the SIMD path leaves to the plain loops. */
+    static const int kinds[][4] = {
+        {24, 24, 0, 0}, {24, 48, 0, 0},   {48, 96, 0, 0},    {96, 96, 0, 0}, {16, 32, 0, 1},
+        {32, 64, 0, 1}, {64, 128, 0, 1},  {128, 128, 0, 1},  {8, 8, 0, 1},   {12, 20, 0, 1},
+        {16, 24, 0, 0}, {64, 128, 64, 1}, {128, 128, 64, 1}, {16, 24, 8, 0}, {12, 20, 12, 1}};
     unsigned seed = 17;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             nn_block b;
-            random_block(&b, kinds[k][0], kinds[k][1], 0, 2, kinds[k][2], &seed);
+            random_block(&b, kinds[k][0], kinds[k][1], kinds[k][2], 2, kinds[k][3], &seed);
             check_block(&b, sizes[s][0], sizes[s][1], &seed);
             nn_block_free(&b);
         }
@@ -206,13 +231,17 @@ static void random_strided_blocks(void)
     random_block(&b, 16, 32, 0, 2, 1, &seed);
     CHECK(!nn_block_fits(&b, 7, 8) && !nn_block_fits(&b, 8, 7) && nn_block_fits(&b, 8, 8));
     nn_block_free(&b);
+    random_block(&b, 16, 32, 16, 2, 1, &seed);
+    CHECK(!nn_block_fits(&b, 7, 8) && !nn_block_fits(&b, 8, 7) && nn_block_fits(&b, 8, 8));
+    nn_block_free(&b);
 }
 
 /* BlazeFace staged and fused vs BlazeFace as one XNNPACK graph. */
 static void blazeface_split_matches_whole(void)
 {
     static const char *const heads[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
-    const nn_graph_model_options opts = {NULL, heads, 4, {256, 256, 3}, 1, 1, NULL};
+    const nn_graph_model_options opts = {
+        .outputs = heads, .num_outputs = 4, .input = {256, 256, 3}, .batch = 1, .threads = 1};
     const size_t values = 256 * 256 * 3;
     nn_runtime *whole = NULL;
     fgm_blaze *blaze = NULL, *two = NULL;
@@ -285,8 +314,13 @@ static void mesh_and_iris_split_match_whole(void)
 {
     static const char *const mesh_outputs[2] = {"Identity_2", "Identity_1"};
     static const char *const iris_outputs[1] = {"Identity"};
-    const nn_graph_model_options mesh_opts = {NULL, mesh_outputs, 2, {192, 192, 3}, 1, 1, NULL};
-    const nn_graph_model_options iris_opts = {NULL, iris_outputs, 1, {64, 64, 3}, 2, 1, NULL};
+    const nn_graph_model_options mesh_opts = {.outputs = mesh_outputs,
+                                              .num_outputs = 2,
+                                              .input = {192, 192, 3},
+                                              .batch = 1,
+                                              .threads = 1};
+    const nn_graph_model_options iris_opts = {
+        .outputs = iris_outputs, .num_outputs = 1, .input = {64, 64, 3}, .batch = 2, .threads = 1};
     nn_runtime *mesh_whole = NULL, *iris_whole = NULL;
     fgm_mesh *mesh = NULL;
     fgm_iris *iris = NULL;
@@ -349,7 +383,8 @@ static void wrong_chain_size_is_refused(void)
     static const char *const ends[1] = {"StatefulPartitionedCall/functional_1/re_lu/Relu"};
     const nn_chain_spec chain = {"StatefulPartitionedCall/functional_1/conv2d/Relu", 64, 64, 1,
                                  ends};
-    const nn_graph_model_options opts = {NULL, outputs, 1, {256, 256, 3}, 1, 1, NULL};
+    const nn_graph_model_options opts = {
+        .outputs = outputs, .num_outputs = 1, .input = {256, 256, 3}, .batch = 1, .threads = 1};
     nn_staged *s = NULL;
     nn_graph_model *gm;
     fg_error err;
@@ -365,8 +400,89 @@ static void wrong_chain_size_is_refused(void)
 }
 
 #define BLAZE "StatefulPartitionedCall/functional_1/"
+#define IRIS "StatefulPartitionedCall/model/"
 
-/* Reads one block ending in `end` from `input` of blazeface.json; expects a model_corrupt error
+/* The iris net's two heads from its branches' ends (2x2x128 each) in one runtime with two inputs
+ * against each head alone; then the refused variants. */
+static void runtime_with_two_inputs(void)
+{
+    static const char *const both[1] = {"Identity"};
+    static const char *const contour[1] = {IRIS "conv_eyes_contours_and_brows/BiasAdd"};
+    static const char *const iris_head[1] = {IRIS "conv_iris/BiasAdd"};
+    static const char *const extra[1] = {IRIS "p_re_lu_52/Relu"};
+    nn_graph_model_options o = {.outputs = both,
+                                .num_outputs = 1,
+                                .input = {2, 2, 128},
+                                .batch = 1,
+                                .threads = 1,
+                                .input_node = IRIS "p_re_lu_36/Relu",
+                                .extra_inputs = extra,
+                                .num_extra_inputs = 1,
+                                .extra_input = {{2, 2, 128}}};
+    nn_graph_model *gm = NULL;
+    nn_runtime *two = NULL, *a = NULL, *b = NULL;
+    fg_error err;
+    size_t count = 0, na = 0, nb = 0;
+    unsigned seed = 5;
+
+    CHECKF(nn_graph_model_open(fg_test_fast_models(), "iris", &gm, &err) == FG_OK, "%s",
+           err.message);
+    if (!gm) return;
+    CHECKF(nn_graph_model_runtime(gm, &o, &two, &err) == FG_OK, "%s", err.message);
+    nn_graph_model_options oa = o, ob = o;
+    oa.outputs = contour, oa.num_extra_inputs = 0;
+    ob.outputs = iris_head, ob.num_extra_inputs = 0, ob.input_node = extra[0];
+    CHECKF(nn_graph_model_runtime(gm, &oa, &a, &err) == FG_OK, "%s", err.message);
+    CHECKF(nn_graph_model_runtime(gm, &ob, &b, &err) == FG_OK, "%s", err.message);
+    if (two && a && b) {
+        float *in0 = nn_runtime_input_at(two, 0, &count), *in1 = nn_runtime_input_at(two, 1, NULL);
+        CHECK(count == 2 * 2 * 128 && in1 && !nn_runtime_input_at(two, 2, NULL));
+        for (size_t i = 0; i < count; i++) {
+            nn_runtime_input(a)[i] = in0[i] = 2.0f * frand(&seed);
+            nn_runtime_input(b)[i] = in1[i] = 2.0f * frand(&seed);
+        }
+        CHECK(nn_run(two, &err) == FG_OK && nn_run(a, &err) == FG_OK && nn_run(b, &err) == FG_OK);
+        const float *y = nn_runtime_output(two, 0, &count);
+        const float *ya = nn_runtime_output(a, 0, &na), *yb = nn_runtime_output(b, 0, &nb);
+        CHECK(count == na + nb && na == 213 && nb == 15);
+        if (count == na + nb) {
+            double worst = fmax(max_diff(y, ya, na), max_diff(y + na, yb, nb));
+            CHECKF(worst <= 1e-5, "two inputs off by %g", worst);
+        }
+    }
+    nn_runtime_free(two);
+    nn_runtime_free(a);
+    nn_runtime_free(b);
+
+    nn_runtime *rt = NULL;
+    o.input_node = NULL; /* extra inputs after the Placeholder */
+    CHECK_EQ_INT(nn_graph_model_runtime(gm, &o, &rt, &err), FG_EINVAL);
+    o.input_node = IRIS "p_re_lu_36/Relu", o.num_extra_inputs = NN_MAX_INPUTS;
+    CHECK_EQ_INT(nn_graph_model_runtime(gm, &o, &rt, &err), FG_EINVAL);
+    CHECKF(strstr(err.message, "extra inputs") != NULL, "%s", err.message);
+    static const char *const nowhere[1] = {"no/such/node"};
+    o.extra_inputs = nowhere, o.num_extra_inputs = 1;
+    CHECK_EQ_INT(nn_graph_model_runtime(gm, &o, &rt, &err), FG_EMODEL_CORRUPT);
+    CHECKF(strstr(err.message, "iris.json: no input node named no/such/node") != NULL, "%s",
+           err.message);
+    CHECK(rt == NULL);
+
+    /* A branch whose size is not its source chain's end. */
+    static const char *const trunk[1] = {IRIS "p_re_lu_20/Relu"};
+    static const char *const branch[1] = {IRIS "p_re_lu_22/Relu"};
+    const nn_chain_spec chains[2] = {{IRIS "p_re_lu_18/Relu", 16, 16, 1, trunk},
+                                     {IRIS "p_re_lu_20/Relu", 16, 16, 1, branch}};
+    const nn_graph_model_options whole = {
+        .outputs = both, .num_outputs = 1, .input = {64, 64, 3}, .batch = 1, .threads = 1};
+    nn_staged *st = NULL;
+    CHECK_EQ_INT(nn_staged_open(gm, &whole, chains, 2, &st, &err), FG_EMODEL_CORRUPT);
+    CHECKF(strstr(err.message, "iris.json: " IRIS "p_re_lu_20/Relu is not 16x16x128") != NULL, "%s",
+           err.message);
+    CHECK(st == NULL);
+    nn_graph_model_close(gm);
+}
+
+/* Reads one block ending in `end` from `input` of gm; expects a model_corrupt error
  * containing needle. */
 static void expect_refused(const nn_graph_model *gm, const char *input, const char *end,
                            const char *needle)
@@ -378,16 +494,16 @@ static void expect_refused(const nn_graph_model *gm, const char *input, const ch
     CHECKF(strstr(err.message, needle) != NULL, "message '%s' lacks '%s'", err.message, needle);
 }
 
-/* blazeface.json with node's attribute key set to the list of ints [1, v, v, 1]. */
-static nn_graph_model *edited_blazeface(const char *node, const char *key, int v)
+/* <model>.json with node's attribute key set to the list of ints [1, v, v, 1]. */
+static nn_graph_model *edited_model(const char *model, const char *node, const char *key, int v)
 {
-    char path[4096];
+    char path[4096], what[64];
     size_t json_size = 0, bin_size = 0;
     nn_graph_model *gm = NULL;
     fg_error err;
-    snprintf(path, sizeof path, "%s/blazeface.json", fg_test_fast_models());
+    snprintf(path, sizeof path, "%s/%s.json", fg_test_fast_models(), model);
     char *text = fg_test_read(path, &json_size);
-    snprintf(path, sizeof path, "%s/blazeface.bin", fg_test_fast_models());
+    snprintf(path, sizeof path, "%s/%s.bin", fg_test_fast_models(), model);
     unsigned char *bin = fg_test_read(path, &bin_size);
     json_t *root = text ? json_loadb(text, json_size, 0, NULL) : NULL, *n;
     size_t i;
@@ -400,9 +516,10 @@ static nn_graph_model *edited_blazeface(const char *node, const char *key, int v
     }
     char *changed = root ? json_dumps(root, JSON_COMPACT) : NULL;
     const nn_blob shard = {bin, bin_size};
+    snprintf(what, sizeof what, "%s.json", model);
     if (changed)
-        CHECKF(nn_graph_model_open_parsed(changed, strlen(changed), &shard, 1, "blazeface.json",
-                                          &gm, &err) == FG_OK,
+        CHECKF(nn_graph_model_open_parsed(changed, strlen(changed), &shard, 1, what, &gm, &err) ==
+                   FG_OK,
                "%s", err.message);
     free(changed);
     json_decref(root);
@@ -413,7 +530,8 @@ static nn_graph_model *edited_blazeface(const char *node, const char *key, int v
 
 /* What is not a residual block is refused with the node named: a stride-2 layer without a
  * residual (BlazeFace's last), a block read from the wrong input, a node that does not exist,
- * and strided blocks whose pool is 3x3 or whose depthwise is stride 1. */
+ * strided blocks whose pool is 3x3 or whose depthwise is stride 1, and strided bottlenecks whose
+ * first convolution is stride 1 or whose depthwise is stride 2. */
 static void not_a_block_is_refused(void)
 {
     nn_graph_model *gm = NULL;
@@ -429,16 +547,32 @@ static void not_a_block_is_refused(void)
     expect_refused(gm, BLAZE "re_lu_5/Relu", "no/such/node", "no node named no/such/node");
     nn_graph_model_close(gm);
 
-    if ((gm = edited_blazeface(BLAZE "max_pooling2d/MaxPool", "ksize", 3))) {
-        expect_refused(gm, BLAZE "re_lu_6/Relu", BLAZE "re_lu_7/Relu",
-                       "node " BLAZE "max_pooling2d/MaxPool (MaxPool): is not a 2x2 stride-2 max "
-                       "pool");
-        nn_graph_model_close(gm);
-    }
-    if ((gm = edited_blazeface(BLAZE "depthwise_conv2d_15/depthwise", "strides", 1))) {
-        expect_refused(gm, BLAZE "re_lu_14/Relu", BLAZE "re_lu_15/Relu",
-                       "node " BLAZE "depthwise_conv2d_15/depthwise (DepthwiseConv2dNative): is "
-                       "not stride 2, SAME");
+    /* model, the node edited (its attribute key set to [1, v, v, 1]), the block read, the
+     * message */
+    static const struct {
+        const char *model, *node, *key;
+        int v;
+        const char *input, *end, *needle;
+    } edits[] = {
+        {"blazeface", BLAZE "max_pooling2d/MaxPool", "ksize", 3, BLAZE "re_lu_6/Relu",
+         BLAZE "re_lu_7/Relu",
+         "node " BLAZE "max_pooling2d/MaxPool (MaxPool): is not a 2x2 stride-2 max pool"},
+        {"blazeface", BLAZE "depthwise_conv2d_15/depthwise", "strides", 1, BLAZE "re_lu_14/Relu",
+         BLAZE "re_lu_15/Relu",
+         "node " BLAZE "depthwise_conv2d_15/depthwise (DepthwiseConv2dNative): is not stride 2, "
+         "SAME"},
+        {"iris", IRIS "batch_normalization_9/FusedBatchNormV3", "strides", 1, IRIS "p_re_lu_8/Relu",
+         IRIS "p_re_lu_10/Relu",
+         "iris.json: node " IRIS "batch_normalization_9/FusedBatchNormV3 (_FusedConv2D): is not "
+         "a stride-2 convolution with a bias and a Prelu"},
+        {"iris", IRIS "depthwise_conv2d_9/depthwise", "strides", 2, IRIS "p_re_lu_18/Relu",
+         IRIS "p_re_lu_20/Relu",
+         "node " IRIS "depthwise_conv2d_9/depthwise (DepthwiseConv2dNative): is not stride 1, "
+         "SAME"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        if (!(gm = edited_model(edits[i].model, edits[i].node, edits[i].key, edits[i].v))) continue;
+        expect_refused(gm, edits[i].input, edits[i].end, edits[i].needle);
         nn_graph_model_close(gm);
     }
 }
@@ -450,6 +584,7 @@ int main(void)
     blazeface_split_matches_whole();
     mesh_and_iris_split_match_whole();
     wrong_chain_size_is_refused();
+    runtime_with_two_inputs();
     not_a_block_is_refused();
     return fg_test_done();
 }

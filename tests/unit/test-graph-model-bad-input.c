@@ -15,7 +15,12 @@
 #include "nn/nn.h"
 
 static const char *const outputs[4] = {"Identity", "Identity_2", "Identity_1", "Identity_3"};
-static const nn_graph_model_options opts = {"blazeface.json", outputs, 4, {256, 256, 3}, 1, 1, NULL};
+static const nn_graph_model_options opts = {.name = "blazeface.json",
+                                            .outputs = outputs,
+                                            .num_outputs = 4,
+                                            .input = {256, 256, 3},
+                                            .batch = 1,
+                                            .threads = 1};
 
 static char *json_text;
 static unsigned char *bin;

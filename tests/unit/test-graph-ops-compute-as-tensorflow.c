@@ -69,7 +69,12 @@ static float *run(model *m, const char *out, const float *in, int h, int w, int 
     char *text = json_dumps(root, 0);
     const nn_blob shard = {m->bytes, m->size};
     const char *outputs[1] = {out};
-    const nn_graph_model_options opts = {"test.json", outputs, 1, {h, w, c}, 1, 1, NULL};
+    const nn_graph_model_options opts = {.name = "test.json",
+                                         .outputs = outputs,
+                                         .num_outputs = 1,
+                                         .input = {h, w, c},
+                                         .batch = 1,
+                                         .threads = 1};
     nn_runtime *rt = NULL;
     float *result = NULL;
     int rc = nn_graph_model_parse(text, strlen(text), &shard, 1, &opts, &rt, err);
