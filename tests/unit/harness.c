@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include "nn/nn.h"
+
 int fg_test_failures;
 int fg_test_checks;
 
@@ -82,4 +84,17 @@ void *fg_test_read(const char *path, size_t *size)
 out:
     fclose(f);
     return buf;
+}
+
+nn_runtime *fg_test_pool(int threads)
+{
+    static const float one = 1.0f;
+    nn_graph *g = nn_graph_new(1);
+    nn_runtime *rt = NULL;
+    fg_error err;
+    nn_t x = nn_input(g, 1, 1, 1);
+    nn_output(g, nn_conv2d(g, x, &one, 1, 1, 1, NULL, 1, NN_SAME, NN_ACT_NONE));
+    CHECKF(nn_graph_build(g, threads, &rt, &err) == FG_OK, "%s", err.message);
+    nn_graph_free(g);
+    return rt;
 }

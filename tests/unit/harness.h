@@ -65,4 +65,9 @@ const char *fg_test_source(const char *relative);
 /* Reads a whole file; returns malloc'd bytes (NUL-terminated, caller frees) or NULL. */
 void *fg_test_read(const char *path, size_t *size);
 
+/* A runtime (a one-layer graph) whose thread pool has `threads` threads, for the kernels that run
+ * in bands on a runtime's pool; NULL (a failed check) if it cannot be built. Free it with
+ * nn_runtime_free. */
+struct nn_runtime *fg_test_pool(int threads);
+
 #endif

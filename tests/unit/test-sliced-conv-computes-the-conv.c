@@ -155,24 +155,10 @@ static void check_case(conv_shape sh, int images, int h, int w, const nn_runtime
     free(scratch);
 }
 
-/* A runtime with a pool of two threads, for the banded runs: a one-layer graph. */
-static nn_runtime *two_threads(void)
-{
-    static const float one = 1.0f;
-    nn_graph *g = nn_graph_new(1);
-    nn_runtime *rt = NULL;
-    fg_error err;
-    nn_t x = nn_input(g, 1, 1, 1);
-    nn_output(g, nn_conv2d(g, x, &one, 1, 1, 1, NULL, 1, NN_SAME, NN_ACT_NONE));
-    CHECKF(nn_graph_build(g, 2, &rt, &err) == FG_OK, "%s", err.message);
-    nn_graph_free(g);
-    return rt;
-}
-
 int main(void)
 {
     unsigned seed = 17;
-    nn_runtime *pool = two_threads();
+    nn_runtime *pool = fg_test_pool(2);
     /* the descriptor's tail */
     check_case((conv_shape){3, 2, 128, 256, 1, 0}, 1, 8, 8, pool, &seed);
     check_case((conv_shape){3, 1, 256, 256, 0, 0}, 1, 3, 3, pool, &seed);

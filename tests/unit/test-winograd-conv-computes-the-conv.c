@@ -110,27 +110,13 @@ done:
     free(got);
 }
 
-/* A runtime with a pool of two threads, for the banded runs: a one-layer graph. */
-static nn_runtime *two_threads(void)
-{
-    static const float one = 1.0f;
-    nn_graph *g = nn_graph_new(1);
-    nn_runtime *rt = NULL;
-    fg_error err;
-    nn_t x = nn_input(g, 1, 1, 1);
-    nn_output(g, nn_conv2d(g, x, &one, 1, 1, 1, NULL, 1, NN_SAME, NN_ACT_NONE));
-    CHECKF(nn_graph_build(g, 2, &rt, &err) == FG_OK, "%s", err.message);
-    nn_graph_free(g);
-    return rt;
-}
-
 int main(void)
 {
     static const int sizes[][2] = {{1, 1}, {1, 6}, {2, 2},   {3, 3},  {4, 7},
                                    {8, 8}, {9, 2}, {17, 17}, {35, 35}};
     static const int channels[][2] = {{8, 8}, {32, 32}, {16, 24}, {3, 5}, {8, 12}};
     unsigned seed = 11;
-    nn_runtime *pool = two_threads();
+    nn_runtime *pool = fg_test_pool(2);
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (size_t c = 0; c < sizeof channels / sizeof channels[0]; c++)
             check_case(sizes[s][0], sizes[s][1], channels[c][0], channels[c][1], pool, &seed);
