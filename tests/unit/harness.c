@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
@@ -97,4 +98,20 @@ nn_runtime *fg_test_pool(int threads)
     CHECKF(nn_graph_build(g, threads, &rt, &err) == FG_OK, "%s", err.message);
     nn_graph_free(g);
     return rt;
+}
+
+float fg_test_frand(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (float)((*seed >> 8) & 0xffff) / 65535.0f - 0.5f;
+}
+
+double fg_test_max_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = fabs((double)a[i] - b[i]);
+        if (!(d <= worst)) worst = d;
+    }
+    return worst;
 }

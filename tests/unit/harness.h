@@ -65,6 +65,12 @@ const char *fg_test_source(const char *relative);
 /* Reads a whole file; returns malloc'd bytes (NUL-terminated, caller frees) or NULL. */
 void *fg_test_read(const char *path, size_t *size);
 
+/* A pseudo-random float in [-0.5, 0.5], the next of the sequence *seed (reproducible). */
+float fg_test_frand(unsigned *seed);
+
+/* The largest |a[i] - b[i]|; a NaN on either side counts as the worst (returned as NaN). */
+double fg_test_max_diff(const float *a, const float *b, size_t n);
+
 /* A runtime (a one-layer graph) whose thread pool has `threads` threads, for the kernels that run
  * in bands on a runtime's pool; NULL (a failed check) if it cannot be built. Free it with
  * nn_runtime_free. */

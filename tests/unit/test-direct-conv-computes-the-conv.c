@@ -28,12 +28,6 @@
 #define PREFIX "StatefulPartitionedCall/functional_1/"
 #define FIRST PREFIX "conv2d/Relu"
 
-static float frand(unsigned *seed)
-{
-    *seed = *seed * 1103515245u + 12345u;
-    return (float)((*seed >> 8) & 0xffff) / 65535.0f - 0.5f;
-}
-
 static double activation(const nn_conv *cv, int o, double sum)
 {
     return sum > 0 ? sum : cv->alpha ? cv->alpha[o] * sum : 0.0;
@@ -74,19 +68,11 @@ static void random_conv(nn_conv *cv, conv_shape sh, unsigned *seed)
     cv->bias = malloc((size_t)sh.cout * sizeof *cv->bias);
     cv->alpha = sh.prelu ? malloc((size_t)sh.cout * sizeof *cv->alpha) : NULL;
     for (size_t i = 0; i < n; i++)
-        cv->w[i] = 0.5f * frand(seed);
+        cv->w[i] = 0.5f * fg_test_frand(seed);
     for (int i = 0; i < sh.cout; i++)
-        cv->bias[i] = 0.2f * frand(seed);
+        cv->bias[i] = 0.2f * fg_test_frand(seed);
     for (int i = 0; sh.prelu && i < sh.cout; i++)
-        cv->alpha[i] = 0.5f + frand(seed); /* 0 .. 1, as the models' slopes */
-}
-
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double worst = 0;
-    for (size_t i = 0; i < n; i++)
-        worst = fmax(worst, fabs((double)a[i] - b[i]));
-    return worst;
+        cv->alpha[i] = 0.5f + fg_test_frand(seed); /* 0 .. 1, as the models' slopes */
 }
 
 /* Runs cv on a random h x w image by both paths and checks them against the double reference
@@ -100,7 +86,7 @@ static void check_conv(const nn_conv *cv, int h, int w, size_t *positive, size_t
     float *x = malloc(nin * sizeof *x), *want = malloc(nout * sizeof *want);
     float *plain = malloc(nout * sizeof *plain), *got = malloc(nout * sizeof *got);
     for (size_t i = 0; i < nin; i++)
-        x[i] = 2.0f * frand(seed);
+        x[i] = 2.0f * fg_test_frand(seed);
     reference(cv, x, want, h, w);
     for (size_t i = 0; i < nout; i++) {
         *positive += want[i] > 0;
@@ -108,14 +94,15 @@ static void check_conv(const nn_conv *cv, int h, int w, size_t *positive, size_t
     }
     nn_conv_run_portable(cv, x, plain, h, w);
     nn_conv_run(cv, x, got, h, w);
-    CHECKF(max_diff(plain, want, nout) <= 1e-4, "%dx%d, k %d stride %d, %d -> %d: plain off by %g",
-           h, w, cv->k, cv->stride, cv->cin, cv->cout, max_diff(plain, want, nout));
-    CHECKF(max_diff(got, want, nout) <= 1e-4,
+    CHECKF(fg_test_max_diff(plain, want, nout) <= 1e-4,
+           "%dx%d, k %d stride %d, %d -> %d: plain off by %g", h, w, cv->k, cv->stride, cv->cin,
+           cv->cout, fg_test_max_diff(plain, want, nout));
+    CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
            "%dx%d, k %d stride %d, %d -> %d: nn_conv_run off by %g", h, w, cv->k, cv->stride,
-           cv->cin, cv->cout, max_diff(got, want, nout));
-    CHECKF(max_diff(got, plain, nout) <= 1e-5,
+           cv->cin, cv->cout, fg_test_max_diff(got, want, nout));
+    CHECKF(fg_test_max_diff(got, plain, nout) <= 1e-5,
            "%dx%d, k %d stride %d, %d -> %d: nn_conv_run and the plain loop differ by %g", h, w,
-           cv->k, cv->stride, cv->cin, cv->cout, max_diff(got, plain, nout));
+           cv->k, cv->stride, cv->cin, cv->cout, fg_test_max_diff(got, plain, nout));
     free(x);
     free(want);
     free(plain);

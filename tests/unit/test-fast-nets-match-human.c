@@ -40,16 +40,6 @@ static float *read_f32(const char *path, size_t *count)
     return v;
 }
 
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= m)) m = d; /* NaN counts as the worst */
-    }
-    return m;
-}
-
 /* Output `index` of model `key` in nets.json against `got` (count values). */
 static void check_output(const char *key, size_t index, const float *got, size_t count)
 {
@@ -62,7 +52,7 @@ static void check_output(const char *key, size_t index, const float *got, size_t
     float *want = read_f32(fg_test_source(rel), &n);
     CHECKF(n == count, "%s output %zu: %zu values, golden %zu", key, index, count, n);
     if (want && n == count) {
-        double d = max_diff(got, want, n);
+        double d = fg_test_max_diff(got, want, n);
         printf("%s output %zu: max abs error %.3g\n", key, index, d);
         CHECKF(d <= TOLERANCE, "%s output %zu: max abs error %g", key, index, d);
     }
@@ -117,14 +107,14 @@ static void check_blazeface_shared(fgm_blaze *blaze)
 
     /* tf.image.resizeBilinear and x / 127.5 - 1, bit for bit. */
     CHECK(fgi_resize_bilinear_u8(img.rgb, img.width, img.height, 256, 256, NULL, resized) == FG_OK);
-    CHECK(max_diff(resized, rgb256, 256 * 256 * 3) == 0);
+    CHECK(fg_test_max_diff(resized, rgb256, 256 * 256 * 3) == 0);
     float *in = fgm_blaze_input(blaze);
     const fgi_norm norm = {127.5f, 1.0f};
     CHECK(fgi_resize_bilinear_u8(img.rgb, img.width, img.height, 256, 256, &norm, in) == FG_OK);
-    CHECK(max_diff(in, norm256, 256 * 256 * 3) == 0);
-    CHECK(max_diff(fgm_blaze_anchors(blaze), anchors, FGM_BLAZE_ANCHORS * 2) == 0);
+    CHECK(fg_test_max_diff(in, norm256, 256 * 256 * 3) == 0);
+    CHECK(fg_test_max_diff(fgm_blaze_anchors(blaze), anchors, FGM_BLAZE_ANCHORS * 2) == 0);
     CHECK(fgm_blaze_forward(blaze, &rows, &err) == FG_OK);
-    double d = max_diff(rows, raw, FGM_BLAZE_ANCHORS * FGM_BLAZE_ROW);
+    double d = fg_test_max_diff(rows, raw, FGM_BLAZE_ANCHORS * FGM_BLAZE_ROW);
     printf("blazeface (shared golden) rows: max abs error %.3g\n", d);
     CHECKF(d <= TOLERANCE, "BlazeFace rows off by %g", d);
 

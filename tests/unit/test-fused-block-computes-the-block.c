@@ -37,12 +37,6 @@
 #include "models/models.h"
 #include "nn/nn.h"
 
-static float frand(unsigned *seed)
-{
-    *seed = *seed * 1103515245u + 12345u;
-    return (float)((*seed >> 8) & 0xffff) / 65535.0f - 0.5f;
-}
-
 /* act(v) in double: ReLU, or PReLU with slope alpha[o]. */
 static double act(const float *alpha, int o, double v)
 {
@@ -121,7 +115,7 @@ static float *random_floats(int n, float scale, float offset, unsigned *seed)
 {
     float *v = malloc(sizeof(float) * (size_t)n);
     for (int i = 0; i < n; i++)
-        v[i] = offset + scale * frand(seed);
+        v[i] = offset + scale * fg_test_frand(seed);
     return v;
 }
 
@@ -153,14 +147,6 @@ static double scaled(double a, double b)
     return fabs(a - b) / fmax(1.0, fabs(b));
 }
 
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double worst = 0;
-    for (size_t i = 0; i < n; i++)
-        worst = fmax(worst, fabs((double)a[i] - b[i]));
-    return worst;
-}
-
 /* nn_block_run and the plain loop against the reference on a random h x w input. */
 static void check_block(const nn_block *b, int h, int w, unsigned *seed)
 {
@@ -171,15 +157,16 @@ static void check_block(const nn_block *b, int h, int w, unsigned *seed)
     float *fast = malloc(out * sizeof *fast), *plain = malloc(out * sizeof *plain);
     CHECK(nn_block_fits(b, h, w));
     for (size_t i = 0; i < in; i++)
-        x[i] = 2.0f * frand(seed);
+        x[i] = 2.0f * fg_test_frand(seed);
     reference(b, x, want, h, w);
     nn_block_run(b, x, fast, h, w);
     nn_block_run_portable(b, x, plain, h, w);
-    CHECKF(max_diff(fast, want, out) <= 1e-4, "%dx%dx%d/%d -> %d stride %d: nn_block_run off by %g",
-           h, w, b->cin, b->m, b->c, b->stride, max_diff(fast, want, out));
-    CHECKF(max_diff(plain, want, out) <= 1e-4,
+    CHECKF(fg_test_max_diff(fast, want, out) <= 1e-4,
+           "%dx%dx%d/%d -> %d stride %d: nn_block_run off by %g", h, w, b->cin, b->m, b->c,
+           b->stride, fg_test_max_diff(fast, want, out));
+    CHECKF(fg_test_max_diff(plain, want, out) <= 1e-4,
            "%dx%dx%d/%d -> %d stride %d: the plain loop off by %g", h, w, b->cin, b->m, b->c,
-           b->stride, max_diff(plain, want, out));
+           b->stride, fg_test_max_diff(plain, want, out));
     free(x);
     free(want);
     free(fast);
@@ -257,7 +244,7 @@ static void blazeface_split_matches_whole(void)
     for (size_t i = 0; i < values; i++) {
         size_t px = i / 3, y = px / 256, x = px % 256;
         float v = 0.6f * sinf((float)x / 17.0f + (float)(i % 3)) * cosf((float)y / 23.0f) +
-                  0.3f * frand(&seed);
+                  0.3f * fg_test_frand(&seed);
         nn_runtime_input(whole)[i] = fgm_blaze_input(blaze)[i] = v;
     }
     CHECK(nn_run(whole, &err) == FG_OK);
@@ -305,7 +292,7 @@ static void smooth_image(float *v, int side, int images, unsigned *seed)
     for (size_t i = 0; i < (size_t)side * side * 3 * images; i++) {
         size_t px = i / 3 % ((size_t)side * side), y = px / side, x = px % side;
         v[i] = 0.6f + 0.45f * sinf((float)x / 7.0f + (float)(i % 3)) * cosf((float)y / 9.0f) +
-               0.3f * frand(seed);
+               0.3f * fg_test_frand(seed);
     }
 }
 
@@ -438,15 +425,15 @@ static void runtime_with_two_inputs(void)
         float *in0 = nn_runtime_input_at(two, 0, &count), *in1 = nn_runtime_input_at(two, 1, NULL);
         CHECK(count == 2 * 2 * 128 && in1 && !nn_runtime_input_at(two, 2, NULL));
         for (size_t i = 0; i < count; i++) {
-            nn_runtime_input(a)[i] = in0[i] = 2.0f * frand(&seed);
-            nn_runtime_input(b)[i] = in1[i] = 2.0f * frand(&seed);
+            nn_runtime_input(a)[i] = in0[i] = 2.0f * fg_test_frand(&seed);
+            nn_runtime_input(b)[i] = in1[i] = 2.0f * fg_test_frand(&seed);
         }
         CHECK(nn_run(two, &err) == FG_OK && nn_run(a, &err) == FG_OK && nn_run(b, &err) == FG_OK);
         const float *y = nn_runtime_output(two, 0, &count);
         const float *ya = nn_runtime_output(a, 0, &na), *yb = nn_runtime_output(b, 0, &nb);
         CHECK(count == na + nb && na == 213 && nb == 15);
         if (count == na + nb) {
-            double worst = fmax(max_diff(y, ya, na), max_diff(y + na, yb, nb));
+            double worst = fmax(fg_test_max_diff(y, ya, na), fg_test_max_diff(y + na, yb, nb));
             CHECKF(worst <= 1e-5, "two inputs off by %g", worst);
         }
     }

@@ -25,17 +25,11 @@ typedef struct conv_shape {
     int k, stride, cin, cout, valid, prelu;
 } conv_shape;
 
-static float frand(unsigned *seed)
-{
-    *seed = *seed * 1103515245u + 12345u;
-    return (float)((*seed >> 8) & 0xffff) / 65535.0f - 0.5f;
-}
-
 static float *random_floats(size_t n, float scale, unsigned *seed)
 {
     float *v = malloc(n * sizeof *v);
     for (size_t i = 0; i < n && v; i++)
-        v[i] = scale * frand(seed);
+        v[i] = scale * fg_test_frand(seed);
     return v;
 }
 
@@ -64,16 +58,6 @@ static void reference(conv_shape sh, const float *k, const float *bias, const fl
                 if (res) sum += res[at];
                 y[at] = (float)(sum > 0 ? sum : alpha ? alpha[o] * sum : 0.0);
             }
-}
-
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double d = fabs((double)a[i] - b[i]);
-        if (!(d <= worst)) worst = d; /* catches NaN */
-    }
-    return worst;
 }
 
 /* reference() on each of `images` maps. */
@@ -121,28 +105,29 @@ static void check_case(conv_shape sh, int images, int h, int w, const nn_runtime
             reference_batch(sh, hwio, cv.bias, cv.alpha, x, r, images, h, w, nin, nout, want);
             memset(plain, 0xff, all * sizeof *plain); /* NaN: every output must be written */
             nn_conv_run_sliced_portable(&cv, x, r, plain, images, h, w);
-            CHECKF(max_diff(plain, want, all) <= 1e-4,
+            CHECKF(fg_test_max_diff(plain, want, all) <= 1e-4,
                    "%d x %dx%d k %d s %d %s, %d -> %d, sliced %d res %d: plain off by %g", images,
                    h, w, sh.k, sh.stride, sh.valid ? "VALID" : "SAME", sh.cin, sh.cout, layout,
-                   with_res, max_diff(plain, want, all));
+                   with_res, fg_test_max_diff(plain, want, all));
             for (int threads = 0; threads < 2; threads++) {
                 memset(got, 0xff, all * sizeof *got);
                 nn_conv_run_sliced(&cv, x, r, got, images, h, w, scratch, threads ? pool : NULL);
-                CHECKF(max_diff(got, want, all) <= 1e-4 && max_diff(got, plain, all) <= 1e-5,
+                CHECKF(fg_test_max_diff(got, want, all) <= 1e-4 &&
+                           fg_test_max_diff(got, plain, all) <= 1e-5,
                        "%d x %dx%d k %d s %d %s, %d -> %d, sliced %d res %d threads %d: off by "
                        "%g, %g from the plain loop",
                        images, h, w, sh.k, sh.stride, sh.valid ? "VALID" : "SAME", sh.cin, sh.cout,
-                       layout, with_res, threads + 1, max_diff(got, want, all),
-                       max_diff(got, plain, all));
+                       layout, with_res, threads + 1, fg_test_max_diff(got, want, all),
+                       fg_test_max_diff(got, plain, all));
             }
         }
         /* the row kernel reads either layout */
         reference(sh, hwio, cv.bias, cv.alpha, x, NULL, h, w, want);
         memset(got, 0xff, nout * sizeof *got);
         nn_conv_run(&cv, x, got, h, w);
-        CHECKF(max_diff(got, want, nout) <= 1e-4,
+        CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
                "%dx%d, %d -> %d, sliced %d: nn_conv_run off by %g", h, w, sh.cin, sh.cout, layout,
-               max_diff(got, want, nout));
+               fg_test_max_diff(got, want, nout));
     }
     CHECK(nn_conv_macs(&cv, h, w) == (uint64_t)oh * ow * taps * sh.cout);
     nn_conv_free(&cv);

@@ -18,12 +18,6 @@
 #include "harness.h"
 #include "nn/nn.h"
 
-static float frand(unsigned *seed)
-{
-    *seed = *seed * 1103515245u + 12345u;
-    return (float)((*seed >> 8) & 0xffff) / 65535.0f - 0.5f;
-}
-
 static void reference(const float *k, const float *bias, int cin, int cout, const float *x,
                       const float *res, int relu, int h, int w, float *y)
 {
@@ -45,21 +39,11 @@ static void reference(const float *k, const float *bias, int cin, int cout, cons
             }
 }
 
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double d = fabs((double)a[i] - b[i]);
-        if (!(d <= worst)) worst = d; /* catches NaN */
-    }
-    return worst;
-}
-
 static float *random_floats(size_t n, float scale, unsigned *seed)
 {
     float *v = malloc(n * sizeof *v);
     for (size_t i = 0; i < n && v; i++)
-        v[i] = scale * frand(seed);
+        v[i] = scale * fg_test_frand(seed);
     return v;
 }
 
@@ -84,19 +68,20 @@ static void check_case(int h, int w, int cin, int cout, const nn_runtime *pool, 
         reference(k, bias, cin, cout, x, r, relu, h, w, want);
         memset(got, 0xff, nout * sizeof *got); /* NaN: every output must be written */
         nn_wino_run_portable(&wc, x, r, relu, got, h, w, scratch);
-        CHECKF(max_diff(got, want, nout) <= 1e-4,
+        CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
                "%dx%d, %d -> %d, res %d relu %d: plain off by %g", h, w, cin, cout, r != NULL, relu,
-               max_diff(got, want, nout));
+               fg_test_max_diff(got, want, nout));
         memset(got, 0xff, nout * sizeof *got);
         nn_wino_run(&wc, x, r, relu, got, h, w, scratch, 1, NULL);
-        CHECKF(max_diff(got, want, nout) <= 1e-4, "%dx%d, %d -> %d, res %d relu %d: off by %g", h,
-               w, cin, cout, r != NULL, relu, max_diff(got, want, nout));
+        CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
+               "%dx%d, %d -> %d, res %d relu %d: off by %g", h, w, cin, cout, r != NULL, relu,
+               fg_test_max_diff(got, want, nout));
         memset(got, 0xff, nout * sizeof *got);
         nn_wino_run(&wc, x, r, relu, got, h, w, scratch, slots, pool);
-        CHECKF(max_diff(got, want, nout) <= 1e-4,
+        CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
                "%dx%d, %d -> %d, res %d relu %d: %d bands off "
                "by %g",
-               h, w, cin, cout, r != NULL, relu, slots, max_diff(got, want, nout));
+               h, w, cin, cout, r != NULL, relu, slots, fg_test_max_diff(got, want, nout));
     }
     CHECK(nn_wino_macs(&wc, h, w) == (uint64_t)h * w * 9 * cin * cout);
     free(scratch);
