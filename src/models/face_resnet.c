@@ -283,7 +283,7 @@ static int alloc_buffers(fgm_resnet *m, fg_error *err)
         const size_t n = (size_t)st->h * st->w * st->c;
         act = n > act ? n : act;
         for (int k = 0; k < st->nconvs; k++) {
-            const size_t s = nn_wino_scratch(&st->convs[k], st->w);
+            const size_t s = nn_wino_scratch(&st->convs[k]);
             scratch = s > scratch ? s : scratch;
             m->wino_profile.macs[NN_OP_CONV] +=
                 (uint64_t)m->batch * nn_wino_macs(&st->convs[k], st->h, st->w);

@@ -440,11 +440,11 @@ int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int
 void nn_wino_free(nn_wino *wc);
 /* Multiply-adds of the direct convolution it replaces (as graph.c counts one). */
 uint64_t nn_wino_macs(const nn_wino *wc, int h, int w);
-/* Floats of scratch one thread needs for a map w wide. */
-size_t nn_wino_scratch(const nn_wino *wc, int w);
+/* Floats of scratch one thread needs (a band of tiles, whatever the map's size). */
+size_t nn_wino_scratch(const nn_wino *wc);
 /* x: h * w * cin floats; res (or NULL) and y: h * w * cout; y overlaps neither. relu: 1 for a
  * ReLU after the sum. Runs on rt's threads in `slots` bands (nn_runtime_threads(rt)), scratch
- * holding slots * nn_wino_scratch(wc, w) floats. */
+ * holding slots * nn_wino_scratch(wc) floats. */
 void nn_wino_run(const nn_wino *wc, const float *x, const float *res, int relu, float *y, int h,
                  int w, float *scratch, int slots, const nn_runtime *rt);
 /* The plain C loops nn_wino_run falls back on, one thread (the tests compare the two). */

@@ -370,9 +370,8 @@ static int tiles_of(int size)
     return (size + 1) / 2;
 }
 
-size_t nn_wino_scratch(const nn_wino *wc, int w)
+size_t nn_wino_scratch(const nn_wino *wc)
 {
-    (void)w;
     return TILE_ELEMS * (size_t)BAND_TILES * ((size_t)wc->cin + (size_t)wc->cout);
 }
 
@@ -422,7 +421,7 @@ void nn_wino_run(const nn_wino *wc, const float *x, const float *res, int relu, 
 {
     wino_task t = {{wc, x, res, y, h, w, relu, tiles_of(w), 0, 0},
                    scratch,
-                   nn_wino_scratch(wc, w),
+                   nn_wino_scratch(wc),
                    use_portable(wc)};
     nn_parallel_bands(rt, tiles_of(h) * tiles_of(w), slots, task_tiles, &t);
 }
@@ -430,7 +429,6 @@ void nn_wino_run(const nn_wino *wc, const float *x, const float *res, int relu, 
 void nn_wino_run_portable(const nn_wino *wc, const float *x, const float *res, int relu, float *y,
                           int h, int w, float *scratch)
 {
-    wino_task t = {
-        {wc, x, res, y, h, w, relu, tiles_of(w), 0, 0}, scratch, nn_wino_scratch(wc, w), 1};
+    wino_task t = {{wc, x, res, y, h, w, relu, tiles_of(w), 0, 0}, scratch, nn_wino_scratch(wc), 1};
     run_tiles(&t, 0, 0, tiles_of(h) * tiles_of(w));
 }

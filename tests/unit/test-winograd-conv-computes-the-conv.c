@@ -61,7 +61,7 @@ static void check_case(int h, int w, int cin, int cout, const nn_runtime *pool, 
     CHECKF(rc == FG_OK, "%s", err.message);
     if (rc) goto done;
     const int slots = nn_runtime_threads(pool);
-    float *scratch = malloc(sizeof(float) * nn_wino_scratch(&wc, w) * (size_t)slots);
+    float *scratch = malloc(sizeof(float) * nn_wino_scratch(&wc) * (size_t)slots);
     for (int variant = 0; variant < 4; variant++) {
         const float *r = variant & 1 ? res : NULL;
         const int relu = variant >> 1;
