@@ -25,6 +25,8 @@
  * The AVX2+FMA kernel covers channel counts that are multiples of 8 (up to NN_BLOCK_MAX_C): the
  * depthwise taps of 8 channels stay in registers while the group's input columns stream by, and
  * the 1x1 convolutions run in slices of 24 output channels (12 accumulators for the 4 pixels).
+ * Stride-1 blocks of at most 24 channels (BlazeFace's first two stages, FaceMesh's first) take
+ * their depthwise 8 pixels at a time inside the row (dw_slice_wide).
  * Other channel counts, or a CPU without AVX2/FMA, take the plain C loops. Both sum the taps and
  * the products in a fixed order in float32, so results differ from XNNPACK's only in rounding
  * (the models' parity tests against Human hold them to 1e-3).
@@ -212,6 +214,39 @@ TARGET static INLINE void dw_slice(const float *const taps[3], const float *kern
             if (p < n) _mm256_store_ps(d + (size_t)p * cd + j + 8 * u, acc[u][p]);
 }
 
+/* Channels [j, j + 8) of the depthwise at stride 1 for WIDE pixels from px whose input columns
+ * all lie in the row (no checks): WIDE accumulators. At 16 or 24 channels dw_slice's 4-pixel
+ * groups are bound by loads (16 channels' taps fill the registers, so the compiler reloads each
+ * input column for every tap it feeds); 8 pixels of 8 channels keep a column in a register for
+ * its three taps and still give the FMA units 8 independent chains. */
+#define WIDE 8
+TARGET static INLINE void dw_slice_wide(const float *const taps[3], const float *kernel, int cd,
+                                        int px, int j, float *d)
+{
+    __m256 acc[WIDE];
+#pragma GCC unroll 8
+    for (int p = 0; p < WIDE; p++)
+        acc[p] = _mm256_setzero_ps();
+    for (int dy = 0; dy < 3; dy++) {
+        if (!taps[dy]) continue;
+        const float *row = taps[dy] + (size_t)(px - 1) * cd + j,
+                    *k = kernel + (size_t)dy * 3 * cd + j;
+        const __m256 kt[3] = {_mm256_loadu_ps(k), _mm256_loadu_ps(k + cd),
+                              _mm256_loadu_ps(k + 2 * cd)};
+#pragma GCC unroll 10
+        for (int col = 0; col < WIDE + 2; col++) {
+            const __m256 x = _mm256_loadu_ps(row + (size_t)col * cd);
+#pragma GCC unroll 3
+            for (int t = 0; t < 3; t++)
+                if (col >= t && col - t < WIDE)
+                    acc[col - t] = _mm256_fmadd_ps(x, kt[t], acc[col - t]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int p = 0; p < WIDE; p++)
+        _mm256_store_ps(d + (size_t)p * cd + j, acc[p]);
+}
+
 /* Depthwise 3x3 of output pixels px .. px + n - 1 (n <= GROUP) of a row whose three input rows
  * are taps[] (cd channels, w pixels), into d[p][cd]. For each 16 channels a row's three taps
  * stay in registers while the input columns stream by; each column feeds up to three pixels
@@ -314,27 +349,55 @@ TARGET static INLINE void pool_group(const nn_block *b, const float *x, int w, i
     }
 }
 
+/* The 1x1 with the residual (x itself in a stride-1 block, pooled into r in a strided one) of the
+ * n output pixels from px, whose depthwise outputs are d. */
+TARGET static INLINE void finish_group(const nn_block *b, const pointwise *f, const float *d,
+                                       const float *x, int w, int px, int n, float *r, float *y)
+{
+    const size_t c = (size_t)b->c;
+    if (b->stride == 2) pool_group(b, x, w, px, n, r);
+    pw_group(f, d, b->stride == 1 ? x + px * c : r, y + px * c, n);
+}
+
 /* The n output pixels from px of a row: depthwise (at stride `stride` on taps tw pixels wide),
- * then the 1x1 with the residual (x itself in a stride-1 block, pooled into r in a strided one). */
+ * then finish_group. */
 TARGET static INLINE void group_avx2(const nn_block *b, const pointwise *f,
                                      const float *const taps[3], int tw, const float *x, int w,
                                      int px, int n, int stride, float *d, float *r, float *y)
 {
-    const size_t c = (size_t)b->c;
     dw_group(taps, b->dw, f->cin, tw, px, n, stride, d);
-    if (b->stride == 2) pool_group(b, x, w, px, n, r);
-    pw_group(f, d, b->stride == 1 ? x + px * c : r, y + px * c, n);
+    finish_group(b, f, d, x, w, px, n, r, y);
+}
+
+/* Output pixels [px, px + WIDE) of a stride-1 block of at most 24 depthwise channels, the
+ * depthwise by dw_slice_wide when all its input columns lie in the row. */
+TARGET static INLINE void wide_group(const nn_block *b, const pointwise *f,
+                                     const float *const taps[3], const float *x, int w, int px,
+                                     float *d, float *r, float *y)
+{
+    if (px < 1 || px + WIDE + 1 > w) {
+        for (int q = 0; q < WIDE; q += GROUP)
+            group_avx2(b, f, taps, w, x, w, px + q, GROUP, 1, d, r, y);
+        return;
+    }
+    for (int j = 0; j < f->cin; j += 8)
+        dw_slice_wide(taps, b->dw, f->cin, px, j, d);
+    for (int q = 0; q < WIDE; q += GROUP)
+        finish_group(b, f, d + (size_t)q * f->cin, x, w, px + q, GROUP, r, y);
 }
 
 /* row_avx2 for one depthwise stride, a constant once inlined. */
 TARGET static INLINE void row_stride(const nn_block *b, const float *const taps[3], const float *x,
                                      int w, float *y, int stride)
 {
-    float d[GROUP * NN_BLOCK_MAX_C] __attribute__((aligned(32)));
+    float d[WIDE * NN_BLOCK_MAX_C] __attribute__((aligned(32)));
     float r[GROUP * NN_BLOCK_MAX_C] __attribute__((aligned(32)));
     const pointwise f = last_conv(b);
     const int ow = w / b->stride, tw = w / (b->stride / stride);
     int px = 0;
+    if (b->stride == 1 && f.cin <= 24)
+        for (; px + WIDE <= ow; px += WIDE)
+            wide_group(b, &f, taps, x, w, px, d, r, y);
     for (; px + GROUP <= ow; px += GROUP)
         group_avx2(b, &f, taps, tw, x, w, px, GROUP, stride, d, r, y);
     /* The last 1 to 3 pixels in one group: one at a time, the 1x1's 3 accumulators would wait

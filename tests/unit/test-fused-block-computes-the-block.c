@@ -7,8 +7,9 @@
  *  - the SIMD and plain-C paths against the ops written out in double, on random blocks of
  *    BlazeFace's, FaceMesh's and the iris net's channel counts (and counts the SIMD path leaves
  *    to the plain loops), on sizes whose (output) width is and is not a multiple of the 4-pixel
- *    groups, 1x1 included (tolerance 1e-4 on values of order 1); strided blocks and strided
- *    bottlenecks from cin to c channels, c = cin and c > cin, and refused on odd sizes;
+ *    groups, wide enough for the 8-pixel groups of narrow blocks, 1x1 included (tolerance 1e-4 on
+ * values of order 1); strided blocks and strided bottlenecks from cin to c channels, c = cin and c
+ * > cin, and refused on odd sizes;
  *  - BlazeFace, FaceMesh and the iris net run as their direct first convolution (src/nn/conv.c)
  *    and XNNPACK runtimes with their fused chains between them (src/nn/staged.c; BlazeFace's and
  *    FaceMesh's one chain each, through their strided blocks, the iris net's trunk through its
@@ -175,7 +176,9 @@ static void check_block(const nn_block *b, int h, int w, unsigned *seed)
 
 static void random_blocks(void)
 {
-    static const int sizes[][2] = {{1, 1}, {5, 7}, {9, 4}, {16, 13}, {3, 2}};
+    /* Widths 20 and 27 take the 8-pixel groups of 24 or fewer channels inside the row (and 27
+     * two of them, then 3 pixels); the others only the groups at the row's edges. */
+    static const int sizes[][2] = {{1, 1}, {5, 7}, {9, 4}, {16, 13}, {3, 2}, {4, 20}, {3, 27}};
     /* c, m, PReLU: BlazeFace's 24 (ReLU), FaceMesh's 16 to 128 (PReLU), the iris net's
      * bottlenecks 64 through 32 and 128 through 64, and 12 and 64 through 12, which the SIMD
      * path leaves to the plain loops. */
