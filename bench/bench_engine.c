@@ -14,7 +14,8 @@
  * 192x192 crop + FaceMesh), iris (its two eye crops + the iris net), fast_frame (BlazeFace +
  * FaceMesh + iris for every face of the image, one pass: what a video frame costs), track_frame
  * (the next frame of a face already found: FaceMesh + iris only), pipeline_fast (decode +
- * BlazeFace + FaceMesh + iris + descriptor of every face).
+ * BlazeFace + FaceMesh + descriptor of every face: fg_detect, which needs no iris net, then
+ * fg_describe).
  *
  * It also reports each network's multiply-adds per run and this core's measured peak rate of
  * fused multiply-adds, so the table shows how close each stage runs to what the core can do,
@@ -89,7 +90,9 @@ __attribute__((target("avx2,fma"))) static double fma_chains(long n)
         FMA(a2)
         FMA(a3)
         FMA(a4)
-        FMA(a5) FMA(a6) FMA(a7) FMA(a8) FMA(a9)
+        FMA(a5)
+        FMA(a6)
+        FMA(a7) FMA(a8) FMA(a9)
 #undef FMA
             __asm__ volatile(""
                              : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6),
@@ -444,7 +447,7 @@ static void profile_fast_networks(bench *b, const fg_image *img, json_t *out)
         if (fgm_blaze_detect(blaze, img, 0.5f, 0.1f, 32, &boxes, &n, &err)) die("blaze", &err);
         if (!n) die("blaze", &(fg_error){FG_ENOFACE, "no face to profile FaceMesh and iris on"});
         fgf_blaze_square(&boxes[0], square);
-        if (fgf_mesh_square(mesher, img, square, &mesh, &err)) die("mesh", &err);
+        if (fgf_mesh_square(mesher, img, square, 1, &mesh, NULL, &err)) die("mesh", &err);
     }
     nn_profile blaze_profile;
     fgm_blaze_profile(blaze, &blaze_profile);

@@ -247,9 +247,10 @@ typedef struct fg_face_mesh {
 } fg_face_mesh;
 
 /* Detects faces with BlazeFace and computes each one's mesh: faces[i] (box, score, the 68
- * landmarks mapped from the mesh, usable with fg_describe) goes with meshes[i]. Both arrays are
- * malloc'd (free() each); zero faces is success with both NULL. Needs fast_model_dir. The
- * engine's detector option does not matter here: this is always the fast path. */
+ * landmarks mapped from FaceMesh's own points, before the iris net refines the eyes; usable with
+ * fg_describe) goes with meshes[i]. Both arrays are malloc'd (free() each); zero faces is success
+ * with both NULL. Needs fast_model_dir. The engine's detector option does not matter here: this
+ * is always the fast path. */
 FG_API int fg_detect_mesh(fg_engine *engine, const fg_image *img, fg_face **faces,
                           fg_face_mesh **meshes, size_t *count, fg_error *err);
 
@@ -264,7 +265,8 @@ FG_API int fg_track_mesh(fg_engine *engine, const fg_image *img, fg_face_mesh *m
 /* Detects faces and their 68 landmarks. On success *faces is a malloc'd array of *count faces
  * (caller frees with free()): the plain pass's faces by score descending, then those only a
  * padded pass found (fg_face.padded), by score descending. Zero faces is success with
- * *faces == NULL. */
+ * *faces == NULL. With the blaze detector it runs BlazeFace and FaceMesh but not the iris net,
+ * which only the meshes' eyes need: the faces are fg_detect_mesh's, bit for bit. */
 FG_API int fg_detect(fg_engine *engine, const fg_image *img, fg_face **faces, size_t *count,
                      fg_error *err);
 

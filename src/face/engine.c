@@ -170,6 +170,11 @@ static int locate(fg_engine *e, const fg_image *img, const fgm_detection *d, fg_
     return FG_OK;
 }
 
+/* What a detection pass runs: face-api's detector and 68-point net, or the fast path, with the
+ * iris net on each face when the caller wants the meshes' eyes (fg_detect_mesh) and without it
+ * when only the faces are wanted (fg_detect: the 68 landmarks are FaceMesh's own points). */
+typedef enum pass_kind { PASS_FACE_API, PASS_FAST, PASS_FAST_EYES } pass_kind;
+
 /* The faces found in one image; on the fast path meshes[i] goes with faces[i]. */
 typedef struct face_list {
     fg_face *faces;
@@ -217,9 +222,9 @@ static int face_api_pass(fg_engine *e, const fg_image *img, face_list *out, fg_e
     return FG_OK;
 }
 
-/* The fast path's faces: BlazeFace boxes, then FaceMesh + iris in each one's square; faces whose
- * face flag is under the gate are dropped. */
-static int fast_pass(fg_engine *e, const fg_image *img, face_list *out, fg_error *err)
+/* The fast path's faces: BlazeFace boxes, then FaceMesh (+ iris when `eyes`) in each one's
+ * square; faces whose face flag is under the gate are dropped. */
+static int fast_pass(fg_engine *e, const fg_image *img, int eyes, face_list *out, fg_error *err)
 {
     fgm_blaze_box *boxes = NULL;
     size_t n = 0;
@@ -235,20 +240,24 @@ static int fast_pass(fg_engine *e, const fg_image *img, face_list *out, fg_error
     for (size_t i = 0; i < n && !rc; i++) {
         double square[4];
         fg_face_mesh *mesh = &out->meshes[out->n];
+        fg_face *face = &out->faces[out->n];
         fgf_blaze_square(&boxes[i], square);
-        rc = fgf_mesh_square(e->mesher, img, square, mesh, err);
+        rc = fgf_mesh_square(e->mesher, img, square, eyes, mesh, face, err);
         if (rc || mesh->confidence < e->opts.mesh_min_confidence) continue;
-        fgf_mesh_face(mesh, boxes[i].score, img->width, img->height, &out->faces[out->n++]);
+        face->score = boxes[i].score;
+        out->n++;
     }
     free(boxes);
     if (rc) list_free(out);
     return rc;
 }
 
-static int detect_pass(fg_engine *e, int fast, const fg_image *img, face_list *out, fg_error *err)
+static int detect_pass(fg_engine *e, pass_kind kind, const fg_image *img, face_list *out,
+                       fg_error *err)
 {
     memset(out, 0, sizeof *out);
-    return fast ? fast_pass(e, img, out, err) : face_api_pass(e, img, out, err);
+    if (kind == PASS_FACE_API) return face_api_pass(e, img, out, err);
+    return fast_pass(e, img, kind == PASS_FAST_EYES, out, err);
 }
 
 /* The padded passes work on at most this many pixels a side (the SSD sees 512 anyway). */
@@ -320,8 +329,8 @@ static void unpad_mesh(fg_face_mesh *m, int pad, double sx, double sy)
  * landmark net then sees the whole face box, border included, rather than a box cut at the
  * image edge), then everything is mapped back and the box clipped. Faces whose centre lies in
  * the border are dropped. */
-static int detect_padded(fg_engine *e, int fast, const fg_image *img, double border, face_list *out,
-                         fg_error *err)
+static int detect_padded(fg_engine *e, pass_kind kind, const fg_image *img, double border,
+                         face_list *out, fg_error *err)
 {
     int side = img->width > img->height ? img->width : img->height;
     double scale = fmin(1.0, (double)PAD_MAX_SIDE / ((1 + 2 * border) * side)), sx, sy;
@@ -334,7 +343,7 @@ static int detect_padded(fg_engine *e, int fast, const fg_image *img, double bor
     memset(out, 0, sizeof *out);
     if (pad_image(img, scale, pad, &padded, &sx, &sy))
         return fg_fail(err, FG_ENOMEM, "out of memory padding the image");
-    rc = detect_pass(e, fast, &padded, &found, err);
+    rc = detect_pass(e, kind, &padded, &found, err);
     fg_image_free(&padded);
     if (rc) return rc;
     for (size_t i = 0; i < found.n; i++) {
@@ -421,7 +430,8 @@ static int covers_centre(const face_list *l, const fg_image *img)
  * (FG_PADDING_ALWAYS), adding only the faces it missed. A border of half the image finds the
  * tight LFW faces; faces cropped tighter still (chin and forehead cut off, as in
  * ../shared/faces/bbt) need a whole one, tried when nothing else was found. */
-static int detect_all(fg_engine *e, int fast, const fg_image *img, face_list *out, fg_error *err)
+static int detect_all(fg_engine *e, pass_kind kind, const fg_image *img, face_list *out,
+                      fg_error *err)
 {
     face_list extra;
     int rc;
@@ -429,12 +439,12 @@ static int detect_all(fg_engine *e, int fast, const fg_image *img, face_list *ou
     memset(out, 0, sizeof *out);
     if (!e || !img || !img->rgb || img->width <= 0 || img->height <= 0)
         return fg_fail(err, FG_EINVAL, "no image");
-    if ((rc = detect_pass(e, fast, img, out, err))) return rc;
+    if ((rc = detect_pass(e, kind, img, out, err))) return rc;
     if (e->opts.padding == FG_PADDING_NONE ||
         (e->opts.padding == FG_PADDING_RETRY && covers_centre(out, img)))
         return FG_OK;
-    rc = detect_padded(e, fast, img, 0.5, &extra, err);
-    if (!rc && !extra.n && !out->n) rc = detect_padded(e, fast, img, 1.0, &extra, err);
+    rc = detect_padded(e, kind, img, 0.5, &extra, err);
+    if (!rc && !extra.n && !out->n) rc = detect_padded(e, kind, img, 1.0, &extra, err);
     if (!rc) rc = add_new_faces(out, out->n, &extra, err);
     if (rc) list_free(out);
     return rc;
@@ -447,7 +457,8 @@ int fg_detect(fg_engine *e, const fg_image *img, fg_face **faces, size_t *count,
     *faces = NULL;
     *count = 0;
     if (!e) return fg_fail(err, FG_EINVAL, "no engine");
-    if ((rc = detect_all(e, e->opts.detector == FG_DETECTOR_BLAZE, img, &l, err))) return rc;
+    const pass_kind kind = e->opts.detector == FG_DETECTOR_BLAZE ? PASS_FAST : PASS_FACE_API;
+    if ((rc = detect_all(e, kind, img, &l, err))) return rc;
     free(l.meshes);
     *faces = l.faces;
     *count = l.n;
@@ -463,7 +474,7 @@ int fg_detect_mesh(fg_engine *e, const fg_image *img, fg_face **faces, fg_face_m
     *meshes = NULL;
     *count = 0;
     if (!e || !e->blaze) return fg_fail(err, FG_EINVAL, "the engine has no fast path");
-    if ((rc = detect_all(e, 1, img, &l, err))) return rc;
+    if ((rc = detect_all(e, PASS_FAST_EYES, img, &l, err))) return rc;
     *faces = l.faces;
     *meshes = l.meshes;
     *count = l.n;
@@ -474,6 +485,7 @@ int fg_track_mesh(fg_engine *e, const fg_image *img, fg_face_mesh *mesh, fg_face
                   fg_error *err)
 {
     fg_face_mesh next;
+    fg_face found;
     double square[4];
     int rc;
     if (!e || !e->mesher) return fg_fail(err, FG_EINVAL, "the engine has no fast path");
@@ -482,12 +494,12 @@ int fg_track_mesh(fg_engine *e, const fg_image *img, fg_face_mesh *mesh, fg_face
     if (!(mesh->crop.width > 0 && mesh->crop.height > 0))
         return fg_fail(err, FG_EINVAL, "the mesh has no square to track from");
     fgf_track_square(mesh, square);
-    if ((rc = fgf_mesh_square(e->mesher, img, square, &next, err))) return rc;
+    if ((rc = fgf_mesh_square(e->mesher, img, square, 1, &next, &found, err))) return rc;
     if (next.confidence < fminf(e->opts.mesh_min_confidence, FG_MESH_TRACK_MIN_CONFIDENCE))
         return fg_fail(err, FG_ENOFACE, "the face was lost (face flag %.2f)",
                        (double)next.confidence);
     *mesh = next;
-    if (face) fgf_mesh_face(mesh, mesh->confidence, img->width, img->height, face);
+    if (face) *face = found;
     return FG_OK;
 }
 

@@ -365,8 +365,51 @@ static void measures(fg_face_mesh *out)
     out->mouth_openness = mouth > 0 ? (float)(dist3(&q[13], &q[14]) / mouth) : 0.0f;
 }
 
-int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], fg_face_mesh *out,
-                    fg_error *err)
+/* transformRawCoords without rotation: crop pixels -> image pixels about the square's centre.
+ * z is scaled like x, so that the points are one 3-D shape in image units. */
+typedef struct square_map {
+    double bw, bh, cx, cy;
+} square_map;
+
+static void to_image(const square_map *s, const double p[3], double q[3])
+{
+    q[0] = s->bw / CROP * (p[0] - CROP / 2.0) + s->cx;
+    q[1] = s->bh / CROP * (p[1] - CROP / 2.0) + s->cy;
+    q[2] = p[2] * s->bw / CROP;
+}
+
+/* The fg_face of FaceMesh's own points (crop pixels; before the iris net refines the eyes):
+ * the face's extent (forehead to chin, cheek to cheek) clipped to the image, as tight as the
+ * other detectors' boxes, so size and centring rules mean the same for all; the 68 landmarks;
+ * the reference alignment rect. */
+static void face_of(const double pts[][3], const square_map *s, const fg_box *crop, float score,
+                    int image_w, int image_h, fg_face *out)
+{
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    memset(out, 0, sizeof *out);
+    out->score = score;
+    double q[3];
+    for (int i = 0; i < FGM_MESH_POINTS; i++) {
+        to_image(s, pts[i], q);
+        x0 = fmin(x0, (float)q[0]), x1 = fmax(x1, (float)q[0]);
+        y0 = fmin(y0, (float)q[1]), y1 = fmax(y1, (float)q[1]);
+    }
+    x0 = fmax(0, x0), y0 = fmax(0, y0), x1 = fmin(image_w, x1), y1 = fmin(image_h, y1);
+    out->box.x = (float)x0;
+    out->box.y = (float)y0;
+    out->box.width = (float)fmax(0, x1 - x0);
+    out->box.height = (float)fmax(0, y1 - y0);
+    for (int i = 0; i < FG_LANDMARKS; i++) {
+        to_image(s, pts[fgf_mesh_to_68[i]], q);
+        out->landmarks[i].x = (float)q[0];
+        out->landmarks[i].y = (float)q[1];
+    }
+    out->landmark_crop = fg_clip_box(crop->x, crop->y, crop->width, crop->height, image_w, image_h);
+    out->align_rect = fg_align_reference_rect(out->landmarks, image_w, image_h);
+}
+
+int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], int iris,
+                    fg_face_mesh *out, fg_face *face, fg_error *err)
 {
     float *in = fgm_mesh_input(m->mesh), confidence;
     const float *raw;
@@ -382,25 +425,22 @@ int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], fg_
     for (int i = 0; i < FGM_MESH_POINTS; i++)
         for (int k = 0; k < 3; k++)
             pts[i][k] = raw[3 * i + k];
-    if ((rc = add_iris(m, raw, pts, err))) return rc;
 
-    /* transformRawCoords without rotation: crop pixels -> image pixels about the square's centre.
-     * z is scaled like x, so that the points are one 3-D shape in image units. */
-    double bw = fabs(box[2] - box[0]), bh = fabs(box[3] - box[1]);
-    double cx = box[0] + (box[2] - box[0]) / 2, cy = box[1] + (box[3] - box[1]) / 2;
-    for (int i = 0; i < FG_MESH_POINTS; i++) {
-        pts[i][0] = bw / CROP * (pts[i][0] - CROP / 2.0) + cx;
-        pts[i][1] = bh / CROP * (pts[i][1] - CROP / 2.0) + cy;
-        out->points[i].x = (float)pts[i][0];
-        out->points[i].y = (float)pts[i][1];
-        out->points[i].z = (float)(pts[i][2] * bw / CROP);
+    const square_map s = {fabs(box[2] - box[0]), fabs(box[3] - box[1]),
+                          box[0] + (box[2] - box[0]) / 2, box[1] + (box[3] - box[1]) / 2};
+    out->crop = (fg_box){(float)box[0], (float)box[1], (float)s.bw, (float)s.bh};
+    if (face)
+        face_of((const double(*)[3])pts, &s, &out->crop, confidence, img->width, img->height, face);
+    if (iris && (rc = add_iris(m, raw, pts, err))) return rc;
+    for (int i = 0; i < (iris ? FG_MESH_POINTS : FGM_MESH_POINTS); i++) {
+        double q[3];
+        to_image(&s, pts[i], q);
+        out->points[i] = (fg_point3){(float)q[0], (float)q[1], (float)q[2]};
+        pts[i][0] = q[0];
+        pts[i][1] = q[1];
     }
-    out->crop.x = (float)box[0];
-    out->crop.y = (float)box[1];
-    out->crop.width = (float)bw;
-    out->crop.height = (float)bh;
-    head_pose((const double(*)[3])pts, fmax(bw, bh), out);
-    measures(out);
+    head_pose((const double(*)[3])pts, fmax(s.bw, s.bh), out);
+    if (iris) measures(out);
     return FG_OK;
 }
 
@@ -414,29 +454,4 @@ void fgf_human_box(const fg_face_mesh *mesh, int image_w, int image_h, fg_box *o
     out->y = (float)trunc(y0);
     out->width = (float)trunc(fmin(image_w, box[2]) - x0);
     out->height = (float)trunc(fmin(image_h, box[3]) - y0);
-}
-
-void fgf_mesh_face(const fg_face_mesh *mesh, float score, int image_w, int image_h, fg_face *out)
-{
-    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-    memset(out, 0, sizeof *out);
-    out->score = score;
-    /* The face's own extent (forehead to chin, cheek to cheek), clipped to the image: as tight
-     * as the other detectors' boxes, so size and centring rules mean the same for all. */
-    for (int i = 0; i < FGM_MESH_POINTS; i++) {
-        x0 = fmin(x0, mesh->points[i].x), x1 = fmax(x1, mesh->points[i].x);
-        y0 = fmin(y0, mesh->points[i].y), y1 = fmax(y1, mesh->points[i].y);
-    }
-    x0 = fmax(0, x0), y0 = fmax(0, y0), x1 = fmin(image_w, x1), y1 = fmin(image_h, y1);
-    out->box.x = (float)x0;
-    out->box.y = (float)y0;
-    out->box.width = (float)fmax(0, x1 - x0);
-    out->box.height = (float)fmax(0, y1 - y0);
-    for (int i = 0; i < FG_LANDMARKS; i++) {
-        out->landmarks[i].x = mesh->points[fgf_mesh_to_68[i]].x;
-        out->landmarks[i].y = mesh->points[fgf_mesh_to_68[i]].y;
-    }
-    out->landmark_crop = fg_clip_box(mesh->crop.x, mesh->crop.y, mesh->crop.width,
-                                     mesh->crop.height, image_w, image_h);
-    out->align_rect = fg_align_reference_rect(out->landmarks, image_w, image_h);
 }

@@ -45,16 +45,15 @@ void fgf_mesher_human_eyes(fgf_mesher *m, int on);
  * contours and iris): the points where fgf_mesher_human_eyes makes a difference. */
 int fgf_right_eye_point(int index);
 
-/* FaceMesh on the square `box` of img (cropped and resized to 192x192), the iris net on both
- * eyes, Human's merge of the two, then the measures. out->confidence is the face flag; the
- * points and measures are filled whatever it is (the caller gates). */
-int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], fg_face_mesh *out,
-                    fg_error *err);
-
-/* The fg_face of a mesh: the box around the 468 mesh points (clipped to the image), the 68
- * landmarks (Human's VTX68 map from mesh points to the iBUG-68 ones), the reference alignment
- * rect. */
-void fgf_mesh_face(const fg_face_mesh *mesh, float score, int image_w, int image_h, fg_face *out);
+/* FaceMesh on the square `box` of img (cropped and resized to 192x192), then, when `iris`, the
+ * iris net on both eyes, Human's merge of the two and the measures (without it the iris points
+ * and the eye, mouth and iris measures are zero). out->confidence is the face flag; the points
+ * and measures are filled whatever it is (the caller gates). face (may be NULL): the fg_face of
+ * FaceMesh's own points, score the face flag: the box around the 468 points (clipped to the
+ * image), the 68 landmarks (fgf_mesh_to_68), the reference alignment rect; the same with or
+ * without the iris net, so a face gets the same chip and descriptor from either. */
+int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], int iris,
+                    fg_face_mesh *out, fg_face *face, fg_error *err);
 
 /* Human's own box for the face (calculateFaceBox, then clampBox: the face square's size about
  * the middle of the points, integers). */

@@ -4,7 +4,9 @@
  *   - LFW View 1: every 8th photo (624 of 4,992; the whole set is measured with `facegate eval
  *     --folders`, README): a face covering the photo's centre (LFW's subject) in >= 99.5%;
  *     LFW's faces fill much of the 250x250 frame, the hard case the padded retry is for;
- *   - the 15 portraits (large photos, faces off-centre, up to 4,000 px): exactly one face each.
+ *   - the 15 portraits (large photos, faces off-centre, up to 4,000 px): exactly one face each;
+ *   - on each photo fg_detect (FaceMesh without the iris net) and fg_detect_mesh (with it) give
+ *     the same faces, bit for bit (landmarks, boxes: FaceMesh's own points).
  * FG_TEST_QUICK=1 (sanitizer runs): every 16th LFW photo (312: enough photos that one miss
  * stays within the bound), 4 portraits.
  */
@@ -53,6 +55,24 @@ static void list_photos(const char *dir)
 }
 
 /* The faces of one photo (count), and whether one covers its centre. */
+/* fg_detect runs FaceMesh without the iris net; fg_detect_mesh with it, for the meshes' eyes.
+ * The faces must be the same, bit for bit: a face's landmarks, chip and descriptor do not depend
+ * on which of the two found it. */
+static void same_as_with_meshes(fg_engine *e, const fg_image *img, const char *path,
+                                const fg_face *faces, size_t n)
+{
+    fg_face *with = NULL;
+    fg_face_mesh *meshes = NULL;
+    size_t m = 0;
+    fg_error err = {0};
+    CHECKF(fg_detect_mesh(e, img, &with, &meshes, &m, &err) == FG_OK, "%s: %s", path, err.message);
+    CHECKF(m == n, "%s: fg_detect found %zu faces, fg_detect_mesh %zu", path, n, m);
+    for (size_t i = 0; i < n && i < m; i++)
+        CHECKF(!memcmp(&faces[i], &with[i], sizeof *faces), "%s: face %zu differs", path, i);
+    free(with);
+    free(meshes);
+}
+
 static size_t faces_of(fg_engine *e, const char *path, int *centre)
 {
     fg_image img = {0};
@@ -63,6 +83,7 @@ static size_t faces_of(fg_engine *e, const char *path, int *centre)
     CHECKF(fg_image_load(path, 0, &img, &err) == FG_OK, "%s: %s", path, err.message);
     if (!img.rgb) return 0;
     CHECKF(fg_detect(e, &img, &faces, &n, &err) == FG_OK, "%s: %s", path, err.message);
+    same_as_with_meshes(e, &img, path, faces, n);
     for (size_t i = 0; i < n; i++) {
         const fg_box *b = &faces[i].box;
         double cx = img.width / 2.0, cy = img.height / 2.0;

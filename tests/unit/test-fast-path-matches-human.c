@@ -115,7 +115,7 @@ static void check_human_eyes(fgm_blaze *blaze, fgf_mesher *mesher, const fg_imag
     for (size_t i = 0; i < n; i++) {
         double square[4], dxy, dz;
         fgf_blaze_square(&boxes[i], square);
-        CHECK(fgf_mesh_square(mesher, img, square, &m, &err) == FG_OK);
+        CHECK(fgf_mesh_square(mesher, img, square, 1, &m, NULL, &err) == FG_OK);
         if (!(m.confidence >= 0.205f)) continue;
         if (kept >= json_array_size(want)) {
             kept++;
