@@ -39,8 +39,7 @@
 struct fgf_mesher {
     fgm_mesh *mesh;
     fgm_iris *iris;
-    int human_eyes;              /* 1: flip the right eye's crop too, as Human does (see above) */
-    float crop[CROP * CROP * 3]; /* the face crop in [0, 1], kept for the eye crops */
+    int human_eyes; /* 1: flip the right eye's crop too, as Human does (see above) */
 };
 
 /* The mesh point standing for each iBUG-68 landmark: of the 468, the one nearest on average
@@ -243,7 +242,9 @@ static int add_iris(fgf_mesher *m, const float *raw, double pts[FG_MESH_POINTS][
     double eye[2][FGM_IRIS_POINTS][3];
     int rc;
 
-    if ((rc = fgf_eye_crops(m->crop, raw, m->human_eyes, fgm_iris_input(m->iris), box)))
+    /* The eyes are cut from the face crop, still in FaceMesh's input: the net only reads it. */
+    if ((rc = fgf_eye_crops(fgm_mesh_input(m->mesh), raw, m->human_eyes, fgm_iris_input(m->iris),
+                            box)))
         return fg_fail(err, rc, "cannot crop the eyes");
     if ((rc = fgm_iris_forward(m->iris, &out, err))) return rc;
     /* getEyeCoords: eye 0 (the subject's left) mapped back flipped, eye 1 as it is. */
@@ -419,7 +420,6 @@ int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], int
     memset(out, 0, sizeof *out);
     if ((rc = fgf_face_crop(img, box, in)))
         return fg_fail(err, rc, "cannot crop the face for FaceMesh");
-    memcpy(m->crop, in, sizeof m->crop);
     if ((rc = fgm_mesh_forward(m->mesh, &raw, &confidence, err))) return rc;
     out->confidence = confidence;
     for (int i = 0; i < FGM_MESH_POINTS; i++)

@@ -1,6 +1,7 @@
 /*
  * crop_resize.c - tf.image.cropAndResize (bilinear) as tfjs-backend-wasm computes it, for the
- * fast path's face and eye crops.
+ * fast path's face and eye crops, and the same float32 resampling along any two axes
+ * (fgi_resample), which resize.c uses for BlazeFace's stretch where float32 is exact.
  *
  * The wasm kernel works in float32: with m = size - 1 per axis, the source row of output row y
  * is y1 * m + y * ((y2 - y1) * m / (out_h - 1)) (each step rounded to float), a row outside
@@ -10,7 +11,8 @@
  *
  * top and bottom depend only on their source row, so each source row's horizontal pass is
  * computed once and kept while consecutive output rows share it; the vertical blend then runs
- * over contiguous rows.
+ * over contiguous rows. With AVX2 the horizontal pass does two columns per 8-float vector (a
+ * pixel's three channels and one wasted lane each), the blend 8 floats.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -78,32 +80,56 @@ static void hpass_rgb_sse2(const fgi_pixels *src, const void *row, const column 
     }
 }
 
-/* Two pixels (columns a and b) in one 8-float vector, as pixel4 gives each. */
-FGI_TARGET_AVX2 static __m256 pixel8(const fgi_pixels *src, const void *row, size_t a, size_t b)
+/* The two columns' weights, each in four lanes. */
+FGI_TARGET_AVX2 static __m256 weights8(const column *c, const column *d)
 {
-    if (!src->u8)
-        return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps((const float *)row + a)),
-                                    _mm_loadu_ps((const float *)row + b), 1);
-    uint32_t lo, hi;
-    memcpy(&lo, (const uint8_t *)row + a, 4);
-    memcpy(&hi, (const uint8_t *)row + b, 4);
-    const __m128i both = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)lo), _mm_cvtsi32_si128((int)hi));
-    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(both));
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(c->fx)), _mm_set1_ps(d->fx), 1);
 }
 
-/* hpass_rgb_sse2 two columns per 8-float vector. */
-FGI_TARGET_AVX2 static void hpass_rgb_avx2(const fgi_pixels *src, const void *row,
+/* l + (r - l) * fx of two columns, stored at column x's three values and x + 1's (whose store
+ * reaches a lane into x + 2). */
+FGI_TARGET_AVX2 static void blend2(__m256 l, __m256 r, __m256 fx, float *dst, int x)
+{
+    const __m256 v = _mm256_add_ps(l, _mm256_mul_ps(_mm256_sub_ps(r, l), fx));
+    _mm_storeu_ps(dst + (size_t)x * 3, _mm256_castps256_ps128(v));
+    _mm_storeu_ps(dst + (size_t)x * 3 + 3, _mm256_extractf128_ps(v, 1));
+}
+
+/* hpass_rgb_sse2 on a float row, two columns per 8-float vector. */
+FGI_TARGET_AVX2 static void hpass_f32_avx2(const fgi_pixels *src, const float *row,
                                            const column *cols, int from, int to, float *dst)
 {
     int x = from;
     for (; x + 1 < to; x += 2) {
         const column *c = &cols[x], *d = &cols[x + 1];
-        const __m256 l = pixel8(src, row, c->l, d->l), r = pixel8(src, row, c->r, d->r);
-        const __m256 fx =
-            _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(c->fx)), _mm_set1_ps(d->fx), 1);
-        const __m256 v = _mm256_add_ps(l, _mm256_mul_ps(_mm256_sub_ps(r, l), fx));
-        _mm_storeu_ps(dst + (size_t)x * 3, _mm256_castps256_ps128(v));
-        _mm_storeu_ps(dst + (size_t)x * 3 + 3, _mm256_extractf128_ps(v, 1));
+        const __m256 l = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(row + c->l)),
+                                              _mm_loadu_ps(row + d->l), 1);
+        const __m256 r = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(row + c->r)),
+                                              _mm_loadu_ps(row + d->r), 1);
+        blend2(l, r, weights8(c, d), dst, x);
+    }
+    hpass_rgb_sse2(src, row, cols, x, to, dst);
+}
+
+/* The same on an RGB8 row, with one load per column: the 8 bytes from the left neighbour hold
+ * the right one too (3 bytes on), which is the right tap wherever fx is not 0; where fx is 0 the
+ * right tap's weight is 0 and any value gives l. The loads reach 8 bytes from the left tap. */
+FGI_TARGET_AVX2 static void hpass_u8_avx2(const fgi_pixels *src, const uint8_t *row,
+                                          const column *cols, int from, int to, float *dst)
+{
+    /* Two columns' 8 bytes -> their left pixels (bytes 0..7, a zero after each), then the right
+     * ones (8..15). */
+    const __m128i split = _mm_setr_epi8(0, 1, 2, -1, 8, 9, 10, -1, 3, 4, 5, -1, 11, 12, 13, -1);
+    int x = from;
+    for (; x + 1 < to; x += 2) {
+        const column *c = &cols[x], *d = &cols[x + 1];
+        uint64_t a, b;
+        memcpy(&a, row + c->l, 8);
+        memcpy(&b, row + d->l, 8);
+        const __m128i lr = _mm_shuffle_epi8(_mm_set_epi64x((long long)b, (long long)a), split);
+        const __m256 l = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lr));
+        const __m256 r = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(lr, lr)));
+        blend2(l, r, weights8(c, d), dst, x);
     }
     hpass_rgb_sse2(src, row, cols, x, to, dst);
 }
@@ -118,8 +144,10 @@ static void hpass(const fgi_pixels *src, size_t y, const column *cols, int out_w
 #ifdef FGI_X86
     if (vec_from < vec_to) {
         hpass_scalar(src, row, cols, 0, vec_from, dst);
-        if (fgi_have_avx2())
-            hpass_rgb_avx2(src, row, cols, vec_from, vec_to - 1, dst);
+        if (fgi_have_avx2() && src->u8)
+            hpass_u8_avx2(src, row, cols, vec_from, vec_to - 1, dst);
+        else if (fgi_have_avx2())
+            hpass_f32_avx2(src, row, cols, vec_from, vec_to - 1, dst);
         else
             hpass_rgb_sse2(src, row, cols, vec_from, vec_to - 1, dst);
         hpass_scalar(src, row, cols, vec_to - 1, out_w, dst);
@@ -166,26 +194,34 @@ static void blend(const float *top, const float *bottom, size_t n, float fy, fgi
     blend_portable(top, bottom, n, fy, norm, row);
 }
 
-/* The columns whose taps the vector passes may load (three channels, a right neighbour that is not
- * the last pixel): a range [*from, *to), empty when there is none. Taps move monotonically with
- * x, so the inside columns are one range. */
+/* Whether the vector passes may load `reach` elements from column c's taps. */
+static int loadable(const column *c, size_t reach, size_t row_len)
+{
+    return !c->outside && c->l + reach <= row_len && c->r + reach <= row_len;
+}
+
+/* The columns whose taps the vector passes may load (three channels; the loads reach 8 bytes on
+ * hpass_u8_avx2's path, 4 elements on the others): a range [*from, *to), empty when there is none.
+ * Taps move monotonically with x, so the inside columns are one range. */
 static void vector_columns(const fgi_pixels *src, const column *cols, int out_w, int *from, int *to)
 {
-    const size_t last = ((size_t)src->width - 1) * 3;
+    const size_t row_len = (size_t)src->width * 3, reach = src->u8 && fgi_have_avx2() ? 8 : 4;
     *from = *to = 0;
     if (src->channels != 3) return;
     int x = 0;
-    while (x < out_w && (cols[x].outside || cols[x].l >= last || cols[x].r >= last))
+    while (x < out_w && !loadable(&cols[x], reach, row_len))
         x++;
     int end = x;
-    while (end < out_w && !cols[end].outside && cols[end].l < last && cols[end].r < last)
+    while (end < out_w && loadable(&cols[end], reach, row_len))
         end++;
     *from = x;
     *to = end;
 }
 
-int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, int out_h,
-                        float extrapolation, const fgi_norm *norm, float *out)
+/* The resampling both public functions share. copy_rows: the wasm kernel's whole-row copy (see
+ * fgi_crop_and_resize). */
+static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, int out_h,
+                    float extrapolation, const fgi_norm *norm, int copy_rows, float *out)
 {
     if (!src || (!src->u8 == !src->f32) || src->width <= 0 || src->height <= 0 ||
         src->channels <= 0 || out_w <= 0 || out_h <= 0 || !out)
@@ -193,17 +229,7 @@ int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, in
     const fgi_norm nm = norm ? *norm : (fgi_norm){1.0f, 0.0f};
     const size_t in_h = (size_t)src->height, in_w = (size_t)src->width, ch = (size_t)src->channels;
     const size_t row_len = (size_t)out_w * ch;
-    const float y1 = box[0], x1 = box[1], y2 = box[2], x2 = box[3];
     const float m1h = (float)(in_h - 1), m1w = (float)(in_w - 1);
-    const float hscale = out_h > 1 ? (y2 - y1) * m1h / (float)(out_h - 1) : 0.0f;
-    const float wscale = out_w > 1 ? (x2 - x1) * m1w / (float)(out_w - 1) : 0.0f;
-
-    /* The kernel copies whole rows when the box maps pixel to pixel without interpolation. */
-    const int same_size = (float)out_w == 1.0f + (x2 - x1) * m1w;
-    const float ylf = out_h > 1 ? y1 * (float)in_h + hscale : (float)(0.5 * (y1 + y2) * m1h);
-    const float xlf = out_w > 1 ? x1 * m1w + wscale : (float)(0.5 * (x1 + x2) * m1w);
-    const int interpolates = ylf - floorf(ylf) != 0.0f || xlf - floorf(xlf) != 0.0f;
-    const int copy_rows = x2 > x1 && x1 >= 0 && same_size && !interpolates;
 
     /* One block for the columns and the two cached horizontal passes; small crops on the stack. */
     enum { STACK_COLS = 256 };
@@ -221,10 +247,12 @@ int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, in
     float *bottom = top + row_len;
 
     /* Each column's neighbours and weight, the same float operations as per pixel, once. */
+    int any_outside = 0;
     for (int x = 0; x < out_w; x++) {
-        const float xi = out_w > 1 ? x1 * m1w + (float)x * wscale : (float)(0.5 * (x1 + x2) * m1w);
+        const float xi = ax.start + (float)x * ax.step;
         column *c = &cols[x];
         c->outside = xi < 0 || xi > (float)(in_w - 1);
+        any_outside |= c->outside;
         if (c->outside) continue;
         const float left_i = floorf(xi), right_i = fminf(m1w, ceilf(xi));
         c->fx = xi - left_i;
@@ -238,7 +266,7 @@ int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, in
     ptrdiff_t top_y = -1, bottom_y = -1; /* the source rows in top and bottom; -1: none */
     for (int y = 0; y < out_h; y++) {
         float *row = out + (size_t)y * row_len;
-        const float yi = out_h > 1 ? y1 * m1h + (float)y * hscale : (float)(0.5 * (y1 + y2) * m1h);
+        const float yi = ay.start + (float)y * ay.step;
         if (yi < 0 || yi > (float)(in_h - 1)) {
             for (size_t i = 0; i < row_len; i++)
                 row[i] = outside;
@@ -271,13 +299,43 @@ int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, in
             bottom_y = b;
         }
         blend(top, b == t ? top : bottom, row_len, fy, nm, row);
-        for (int x = 0; x < out_w; x++)
+        for (int x = 0; any_outside && x < out_w; x++)
             if (cols[x].outside)
                 for (size_t k = 0; k < ch; k++)
                     row[(size_t)x * ch + k] = outside;
     }
     if (cols != stack_cols) free(cols);
     return FG_OK;
+}
+
+int fgi_resample(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, int out_h,
+                 float extrapolation, const fgi_norm *norm, float *out)
+{
+    return resample(src, x, y, out_w, out_h, extrapolation, norm, 0, out);
+}
+
+int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, int out_h,
+                        float extrapolation, const fgi_norm *norm, float *out)
+{
+    if (!src || src->width <= 0 || src->height <= 0) return FG_EINVAL;
+    const float y1 = box[0], x1 = box[1], y2 = box[2], x2 = box[3];
+    const float m1h = (float)(src->height - 1), m1w = (float)(src->width - 1);
+    const float hscale = out_h > 1 ? (y2 - y1) * m1h / (float)(out_h - 1) : 0.0f;
+    const float wscale = out_w > 1 ? (x2 - x1) * m1w / (float)(out_w - 1) : 0.0f;
+
+    /* The kernel copies whole rows when the box maps pixel to pixel without interpolation. */
+    const int same_size = (float)out_w == 1.0f + (x2 - x1) * m1w;
+    const float ylf = out_h > 1 ? y1 * (float)src->height + hscale : (float)(0.5 * (y1 + y2) * m1h);
+    const float xlf = out_w > 1 ? x1 * m1w + wscale : (float)(0.5 * (x1 + x2) * m1w);
+    const int interpolates = ylf - floorf(ylf) != 0.0f || xlf - floorf(xlf) != 0.0f;
+    const int copy_rows = x2 > x1 && x1 >= 0 && same_size && !interpolates;
+
+    /* A single output row or column samples the box's middle (step 0 keeps it there). */
+    const fgi_axis ay =
+        out_h > 1 ? (fgi_axis){y1 * m1h, hscale} : (fgi_axis){(float)(0.5 * (y1 + y2) * m1h), 0.0f};
+    const fgi_axis ax =
+        out_w > 1 ? (fgi_axis){x1 * m1w, wscale} : (fgi_axis){(float)(0.5 * (x1 + x2) * m1w), 0.0f};
+    return resample(src, ax, ay, out_w, out_h, extrapolation, norm, copy_rows, out);
 }
 
 void fgi_flip_left_right(float *hwc, int w, int h, int channels)

@@ -130,6 +130,19 @@ typedef struct fgi_pixels {
 int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, int out_h,
                         float extrapolation, const fgi_norm *norm, float *out);
 
+/* An axis of fgi_resample: output index i samples the source at start + i * step (two float32
+ * operations, the product rounded first). */
+typedef struct fgi_axis {
+    float start, step;
+} fgi_axis;
+
+/* Bilinear resampling in float32 as tfjs-backend-wasm computes it, of which cropAndResize is the
+ * case of a box's axes: at a position p per axis, the neighbours floor(p) and min(size - 1,
+ * ceil(p)) blended by p - floor(p), horizontally then vertically; a position outside
+ * [0, size - 1] takes the extrapolation value. out and norm as fgi_crop_and_resize. */
+int fgi_resample(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, int out_h,
+                 float extrapolation, const fgi_norm *norm, float *out);
+
 /* tf.image.flipLeftRight of one HWC image, in place. */
 void fgi_flip_left_right(float *hwc, int w, int h, int channels);
 

@@ -172,7 +172,8 @@ void fgm_mesh_free(fgm_mesh *m);
 /* Where the time went (runtimes built with profiling on, see nn_set_profiling). */
 void fgm_mesh_profile(const fgm_mesh *m, nn_profile *out);
 /* Fill the 192x192x3 input (a face crop in [0, 1]), then forward: 468 (x, y, z) in crop
- * pixels, valid until the next call, and the face-flag confidence (0..1). */
+ * pixels, valid until the next call, and the face-flag confidence (0..1). Forward only reads the
+ * input: it holds the crop until the next fill. */
 float *fgm_mesh_input(fgm_mesh *m);
 int fgm_mesh_forward(fgm_mesh *m, const float **points, float *confidence, fg_error *err);
 

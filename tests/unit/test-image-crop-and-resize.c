@@ -177,6 +177,21 @@ static void check_copy_rows(void)
     free_image(&src);
 }
 
+/* Columns on whole pixels (fx 0, the right tap the left one, which the RGB8 vector pass reads as
+ * the next pixel with weight 0) and half-way between (0.5), without the row copy. */
+static void check_whole_pixels(void)
+{
+    uint64_t state = 8;
+    fgi_pixels src = random_image(&state, 41, 33, 3, 0);
+    const float whole[4] = {0.0f, 0.0f, 1.0f, 1.0f};
+    CHECK(src.u8);
+    if (src.u8) {
+        CHECK(same_crop(&src, whole, 21, 17, 0.0f, NULL)); /* every second pixel */
+        CHECK(same_crop(&src, whole, 81, 65, 0.0f, NULL)); /* pixels and their middles */
+    }
+    free_image(&src);
+}
+
 static void check_bad_arguments(void)
 {
     uint8_t px[3] = {1, 2, 3};
@@ -197,6 +212,7 @@ int main(void)
         fgi_use_avx2(avx2);
         check_bad_arguments();
         check_copy_rows();
+        check_whole_pixels();
         check_fast_path_shapes();
         check_random(fx_quick() ? 300 : 3000);
     }

@@ -123,6 +123,36 @@ static void check_random(int rounds)
     }
 }
 
+/* Downscales to powers of two: up to 256 (BlazeFace's 256 x 256 among them) they run in float32,
+ * 512 in double: the double kernel's bits, from odd and even sizes, normalised or not. */
+static void check_float_sizes(int rounds)
+{
+    const fgi_norm norm = {127.5f, 1.0f};
+    uint64_t state = 256;
+    for (int i = 0; i < rounds; i++) {
+        const int out_w = 1 << (fx_rand(&state) % 10), out_h = 1 << (fx_rand(&state) % 10);
+        const int in_w = out_w + (int)(fx_rand(&state) % 900);
+        const int in_h = out_h + (int)(fx_rand(&state) % 700);
+        const size_t n = (size_t)out_w * out_h * 3;
+        uint8_t *img = fx_noise(in_w, in_h, fx_rand(&state));
+        float *mine = malloc(sizeof(float) * n), *ref = malloc(sizeof(float) * n);
+        CHECK(img && mine && ref);
+        if (img && mine && ref) {
+            naive_resize(img, in_w, in_h, out_w, out_h, ref);
+            CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, NULL, mine), FG_OK);
+            CHECKF(same_floats(mine, ref, n), "%dx%d -> %dx%d", in_w, in_h, out_w, out_h);
+            for (size_t k = 0; k < n; k++)
+                ref[k] = ref[k] / 127.5f - 1.0f;
+            CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, &norm, mine), FG_OK);
+            CHECKF(same_floats(mine, ref, n), "normalised %dx%d -> %dx%d", in_w, in_h, out_w,
+                   out_h);
+        }
+        free(img);
+        free(mine);
+        free(ref);
+    }
+}
+
 /* A rectangle in the bottom-right corner of an image: its last row and column are the
  * buffer's last bytes (read past them and the sanitizer run fails). */
 static void check_corner_rect(void)
@@ -176,12 +206,16 @@ int main(void)
     check_against_naive(7, 5, 3, 2, 2);   /* down */
     check_against_naive(5, 7, 11, 13, 3); /* up */
     check_against_naive(640, 480, 416, 416, 4);
+    check_against_naive(368, 656, 256, 256, 14); /* a portrait video frame for BlazeFace */
+    check_against_naive(200, 150, 256, 256, 15); /* upscaled: the double kernel */
     check_against_naive(1, 1, 9, 9, 5);
     /* The AVX2 paths (where the CPU has them), then the portable ones. */
     check_random(fx_quick() ? 100 : 1000);
+    check_float_sizes(fx_quick() ? 20 : 100);
     check_corner_rect();
     fgi_use_avx2(0);
     check_random(fx_quick() ? 100 : 1000);
+    check_float_sizes(fx_quick() ? 20 : 100);
     check_corner_rect();
     check_against_naive(640, 480, 256, 256, 12);
     check_padding(177, 238, 112, 1, 13);
