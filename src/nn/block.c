@@ -6,6 +6,7 @@
  *                                 y = act(pad(maxpool2x2(x)) + bias + W * depthwise3x3s2(x))
  *   strided bottleneck (iris):    y = act(pad(maxpool2x2(x)) + bias
  *                                         + W * depthwise3x3(prelu(W1 * 2x2s2(x) + b1)))
+ *   residual from e (FaceMesh):   y = act(e + bias + W * depthwise3x3(e)), e = prelu(W1 * x + b1)
  * with act = ReLU (BlazeFace) or PReLU. A strided block halves the height and width and widens
  * cin channels to c: its residual is the 2x2 max of x in the first cin channels and zeros above
  * (the graph's channel Pad). A strided bottleneck halves the size in its first convolution (2x2
@@ -74,6 +75,14 @@ static int dw_stride(const nn_block *b)
 static int pad_before(const nn_block *b)
 {
     return dw_stride(b) == 1;
+}
+
+/* A stride-1 block's residual row: its input row x, or a res_from_e block's depthwise input row
+ * (the middle tap row, e of the same output row). */
+static inline const float *residual_row(const nn_block *b, const float *const taps[3],
+                                        const float *x)
+{
+    return b->res_from_e ? taps[1] : x;
 }
 
 /* The kernels that make one row of the depthwise's input (a bottleneck's first convolution, from
@@ -146,7 +155,8 @@ static void row_portable(const nn_block *b, const float *const taps[3], const fl
             }
         }
         if (b->stride == 1) {
-            pointwise_pixel(&f, d, x + (size_t)px * b->c, y + (size_t)px * b->c);
+            pointwise_pixel(&f, d, residual_row(b, taps, x) + (size_t)px * b->c,
+                            y + (size_t)px * b->c);
         } else {
             pool_pixel(b, x, w, px, r);
             pointwise_pixel(&f, d, r, y + (size_t)px * b->c);
@@ -315,7 +325,8 @@ TARGET static INLINE void pool_group(const nn_block *b, const float *x, int w, i
 }
 
 /* The n output pixels from px of a row: depthwise (at stride `stride` on taps tw pixels wide),
- * then the 1x1 with the residual (x itself in a stride-1 block, pooled into r in a strided one). */
+ * then the 1x1 with the residual (x itself or e in a stride-1 block, pooled into r in a strided
+ * one). */
 TARGET static INLINE void group_avx2(const nn_block *b, const pointwise *f,
                                      const float *const taps[3], int tw, const float *x, int w,
                                      int px, int n, int stride, float *d, float *r, float *y)
@@ -323,7 +334,7 @@ TARGET static INLINE void group_avx2(const nn_block *b, const pointwise *f,
     const size_t c = (size_t)b->c;
     dw_group(taps, b->dw, f->cin, tw, px, n, stride, d);
     if (b->stride == 2) pool_group(b, x, w, px, n, r);
-    pw_group(f, d, b->stride == 1 ? x + px * c : r, y + px * c, n);
+    pw_group(f, d, b->stride == 1 ? residual_row(b, taps, x) + px * c : r, y + px * c, n);
 }
 
 /* row_avx2 for one depthwise stride, a constant once inlined. */

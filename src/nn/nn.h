@@ -317,23 +317,27 @@ void nn_parallel_bands(const nn_runtime *rt, int n, int bands, nn_bands_fn fn, v
  *   strided:         y = act(pad(maxpool2x2(x)) + bias + conv1x1(depthwise3x3 stride 2(x)))
  *   strided bottleneck: y = act(pad(maxpool2x2(x)) + bias
  *                               + conv1x1(depthwise3x3(prelu(conv2x2 stride 2(x) + b1))))
- * act = ReLU or PReLU. Plain and bottleneck blocks have stride 1 and c channels in and out; a
- * strided one (stride 2, plain or bottleneck) takes an even h x w x cin and gives (h / 2) x
- * (w / 2) x c, its residual the 2x2 max pool of x in the first cin channels and zeros in the
- * c - cin above (cin <= c). BlazeFace's and FaceMesh's blocks are plain or strided, the iris
- * net's bottlenecks; block.c says why they run outside XNNPACK. */
+ *   bottleneck with its residual from e (res_from_e): e = prelu(conv1x1_1(x) + b1),
+ *                       y = act(e + bias + conv1x1(depthwise3x3(e)))
+ * act = ReLU or PReLU. A res_from_e block has stride 1, cin channels in and c = m out (FaceMesh's
+ * last blocks before its heads, 128 -> 32). Plain and bottleneck blocks have stride 1 and c
+ * channels in and out; a strided one (stride 2, plain or bottleneck) takes an even h x w x cin and
+ * gives (h / 2) x (w / 2) x c, its residual the 2x2 max pool of x in the first cin channels and
+ * zeros in the c - cin above (cin <= c). BlazeFace's and FaceMesh's blocks are plain or strided,
+ * the iris net's bottlenecks; block.c says why they run outside XNNPACK. */
 typedef struct nn_block {
-    int c;         /* output channels */
-    int cin;       /* input channels: c, or at most c for a strided block */
-    int stride;    /* 1, or 2 for a strided block */
-    int m;         /* a bottleneck's depthwise channels; 0 otherwise */
-    float *w1;     /* bottleneck: [stride][stride][cin][m], the first convolution */
-    float *b1;     /* bottleneck: [m] */
-    float *alpha1; /* bottleneck: [m], its PReLU slopes */
-    float *dw;     /* [3][3][m or cin], the depthwise kernel (no bias) */
-    float *w;      /* [m or cin][c], the last 1x1 convolution */
-    float *bias;   /* [c] */
-    float *alpha;  /* [c], PReLU's slopes; NULL for ReLU */
+    int c;          /* output channels */
+    int cin;        /* input channels: c, or at most c for a strided block */
+    int stride;     /* 1, or 2 for a strided block */
+    int m;          /* a bottleneck's depthwise channels; 0 otherwise */
+    float *w1;      /* bottleneck: [stride][stride][cin][m], the first convolution */
+    float *b1;      /* bottleneck: [m] */
+    float *alpha1;  /* bottleneck: [m], its PReLU slopes */
+    float *dw;      /* [3][3][m or cin], the depthwise kernel (no bias) */
+    float *w;       /* [m or cin][c], the last 1x1 convolution */
+    float *bias;    /* [c] */
+    float *alpha;   /* [c], PReLU's slopes; NULL for ReLU */
+    int res_from_e; /* 1: a bottleneck whose residual is prelu(conv1x1_1(x) + b1), not x */
 } nn_block;
 
 /* The output's height and width for an h x w input. */
@@ -358,11 +362,11 @@ void nn_block_free(nn_block *b);
  * relus[i] and starts from relus[i - 1] (block 0 from the node `input`). Each must be Relu or
  * Prelu(AddV2(r, _FusedConv2D[BiasAdd] 1x1 stride 1 (DepthwiseConv2dNative 3x3 SAME (e)))), either
  * at stride 1 with r = x, or at stride 2 with r = MaxPool 2x2 stride 2 (x), or that max pool padded
- * with zeros in channels (Pad [[0, 0], [0, 0], [0, 0], [0, c - cin]]); e = x (plain: the
- * depthwise at the block's stride) or a bottleneck's _FusedConv2D[BiasAdd, Prelu] (x), 1x1 at
- * stride 1 or 2x2 stride 2 in a strided block (the depthwise then at stride 1); channels <=
- * NN_BLOCK_MAX_C; anything else is a model_corrupt error naming the node. Free each block with
- * nn_block_free. */
+ * with zeros in channels (Pad [[0, 0], [0, 0], [0, 0], [0, c - cin]]), or at stride 1 with r = e
+ * (res_from_e); e = x (plain: the depthwise at the block's stride) or a bottleneck's
+ * _FusedConv2D[BiasAdd, Prelu] (x), 1x1 at stride 1 or 2x2 stride 2 in a strided block (the
+ * depthwise then at stride 1); channels <= NN_BLOCK_MAX_C; anything else is a model_corrupt error
+ * naming the node. Free each block with nn_block_free. */
 int nn_graph_model_read_blocks(const nn_graph_model *m, const char *input, const char *const *relus,
                                int n, nn_block *out, fg_error *err);
 
