@@ -1422,23 +1422,39 @@ typedef struct conv_request {
     nn_conv *out;
 } conv_request;
 
+/* The _FusedConv2D named name, with its fused ops and window; NULL with the error recorded. */
+static gm_node *fused_conv(gm *m, const char *name, fused *f, int *stride, nn_padding *pad)
+{
+    gm_node *n = named_node(m, name);
+    if (!n) return NULL;
+    if (strcmp(n->op, "_FusedConv2D") != 0) {
+        node_fail(m, n, "is not a _FusedConv2D");
+        return NULL;
+    }
+    return fused_attrs(m, n, f) && window_attrs(m, n, stride, pad) ? n : NULL;
+}
+
+/* 1 when n reads the node named input; else 0 with the error recorded. */
+static int reads_node(gm *m, gm_node *n, const char *input)
+{
+    gm_node *x = data_input(m, n, 0);
+    if (!x) return 0;
+    if (strcmp(x->name, input) != 0) return node_fail(m, n, "does not read %s", input);
+    return 1;
+}
+
 /* Checks that the node is a SAME-padded convolution with a bias and a ReLU or PReLU reading
  * `input`, and copies its weights. */
 static void read_conv(gm *m, void *ctx)
 {
     const conv_request *r = ctx;
-    gm_node *n = named_node(m, r->name), *x, *kn;
+    gm_node *n, *kn;
     const nn_tensor *kt, *k, *bias;
     fused f;
     nn_padding pad;
     int stride;
 
-    if (!n) return;
-    if (strcmp(n->op, "_FusedConv2D") != 0) {
-        node_fail(m, n, "is not a _FusedConv2D");
-        return;
-    }
-    if (!fused_attrs(m, n, &f) || !window_attrs(m, n, &stride, &pad)) return;
+    if (!(n = fused_conv(m, r->name, &f, &stride, &pad))) return;
     if (!f.bias || (f.act != F_RELU && f.act != F_PRELU)) {
         node_fail(m, n, "is not a convolution with a bias and a ReLU or a Prelu");
         return;
@@ -1447,11 +1463,7 @@ static void read_conv(gm *m, void *ctx)
         node_fail(m, n, "is not SAME padded");
         return;
     }
-    if (!(x = data_input(m, n, 0))) return;
-    if (strcmp(x->name, r->input) != 0) {
-        node_fail(m, n, "does not read %s", r->input);
-        return;
-    }
+    if (!reads_node(m, n, r->input)) return;
     kn = data_input(m, n, 1);
     kt = kn ? nn_weights_find(m->w, kn->name) : NULL;
     if (!kt || kt->rank != 4 || kt->shape[0] != kt->shape[1] || kt->shape[0] < 1 ||
@@ -1481,5 +1493,59 @@ int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const c
 
     memset(out, 0, sizeof *out);
     if ((rc = read_nodes(m, read_conv, &r, err))) nn_conv_free(out);
+    return rc;
+}
+
+/* ---- heads to one pixel ------------------------------------------------------------------- */
+
+typedef struct head_request {
+    const char *input, *name;
+    int h, w;
+    nn_dense *out;
+} head_request;
+
+/* Checks that the node is a VALID convolution with a bias only whose kernel covers its h x w
+ * input (one output pixel, whatever the stride), and makes the product of its weights. */
+static void read_head(gm *m, void *ctx)
+{
+    const head_request *r = ctx;
+    gm_node *n, *kn;
+    const nn_tensor *kt, *k, *bias;
+    fg_error err;
+    fused f;
+    nn_padding pad;
+    int stride, rc;
+
+    if (!(n = fused_conv(m, r->name, &f, &stride, &pad))) return;
+    (void)stride;
+    if (!f.bias || f.act != F_NONE || pad != NN_VALID) {
+        node_fail(m, n, "is not a VALID convolution with a bias only");
+        return;
+    }
+    if (!reads_node(m, n, r->input)) return;
+    kn = data_input(m, n, 1);
+    kt = kn ? nn_weights_find(m->w, kn->name) : NULL;
+    if (!kt || kt->rank != 4 || kt->shape[0] != r->h || kt->shape[1] != r->w || kt->shape[2] < 1 ||
+        kt->shape[3] < 1) {
+        node_fail(m, n, "has no %d x %d x cin x cout kernel", r->h, r->w);
+        return;
+    }
+    if (!(k = const_input(m, n, 1, 4, kt->shape)) ||
+        !(bias = const_input(m, n, 2, 1, (const int[]){kt->shape[3]})))
+        return;
+    rc = nn_dense_init(r->out, k->data, bias->data, r->h * r->w * kt->shape[2], kt->shape[3], &err);
+    if (rc) nn_graph_fail(m->g, rc, "%s", err.message);
+}
+
+int nn_graph_model_read_head(const nn_graph_model *m, const char *input, const char *name, int h,
+                             int w, nn_dense *out, fg_error *err)
+{
+    head_request r = {input, name, h, w, out};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (h < 1 || w < 1 || h > NN_CONV_MAX_K || w > NN_CONV_MAX_K)
+        return fg_fail(err, FG_EINVAL, "%s: a head to one pixel from %dx%d", name, h, w);
+    if ((rc = read_nodes(m, read_head, &r, err))) nn_dense_free(out);
     return rc;
 }

@@ -455,6 +455,38 @@ void nn_wino_run(const nn_wino *wc, const float *x, const float *res, int relu, 
 void nn_wino_run_portable(const nn_wino *wc, const float *x, const float *res, int relu, float *y,
                           int h, int w, float *scratch);
 
+/* ---- heads to one pixel (dense.c) ------------------------------------------------------- */
+
+/* y = bias + x W for x of cin values and y of cout: a k x k VALID convolution on a k x k map
+ * (cin = k * k * its channels), a network's last layer (dense.c says why it runs outside
+ * XNNPACK). The weights are held in slabs, as float16 when every one is exactly a float16. */
+typedef struct nn_dense {
+    int cin, cout;
+    uint16_t *w16; /* float16 weights, or NULL */
+    float *w;      /* float32 weights when w16 is NULL */
+    float *bias;   /* [cout rounded up to 8] */
+} nn_dense;
+
+/* w_in_out: [cin][cout] (a TF kernel [k][k][c][cout]); bias: [cout]. Free with nn_dense_free. */
+int nn_dense_init(nn_dense *d, const float *w_in_out, const float *bias, int cin, int cout,
+                  fg_error *err);
+void nn_dense_free(nn_dense *d);
+/* 1 when the weights are held as float16. */
+int nn_dense_is_half(const nn_dense *d);
+uint64_t nn_dense_macs(const nn_dense *d);
+/* `images` products, x images * cin floats, y images * cout; on rt's threads in bands of output
+ * channels (one thread when rt has none). */
+void nn_dense_run(const nn_dense *d, const float *x, float *y, int images, const nn_runtime *rt);
+/* The plain C loop nn_dense_run falls back on (the tests compare the two). */
+void nn_dense_run_portable(const nn_dense *d, const float *x, float *y, int images);
+
+/* Reads the convolution ending in node `name` of the open model m as a head to one pixel: a
+ * _FusedConv2D [BiasAdd] (no activation), VALID, NHWC, no dilation, whose kernel covers its
+ * input, an h x w map of the node `input` (any stride: one output pixel); anything else is a
+ * model_corrupt error naming the node. Free it with nn_dense_free. */
+int nn_graph_model_read_head(const nn_graph_model *m, const char *input, const char *name, int h,
+                             int w, nn_dense *out, fg_error *err);
+
 /* ---- a graph model with fused stages (staged.c) ----------------------------------------- */
 
 #define NN_STAGED_MAX_CHAINS 8
@@ -466,6 +498,8 @@ typedef struct nn_chain_spec {
     int h, w;                /* the input's height and width */
     int n;                   /* blocks */
     const char *const *ends; /* the Relu or Prelu node ending each block */
+    const char *head;        /* NULL, or a convolution to one pixel from the last block's output
+                                (nn_graph_model_read_head) run after it: the chain's end */
 } nn_chain_spec;
 
 /* A graph model run as XNNPACK runtimes with the chains' blocks fused between them
@@ -475,7 +509,8 @@ typedef struct nn_chain_spec {
  * computed by a runtime from the previous chain's end (the first chain's from the model's
  * input). When opts->input_node is the first chain's input, the input is that chain's
  * (opts->input its h x w x c) and there is no runtime before it. A last runtime computes the
- * model's outputs from the ends no chain or runtime reads (at most NN_MAX_INPUTS). The result is
+ * model's outputs from the ends no chain or runtime reads (at most NN_MAX_INPUTS); a chain with a
+ * head ends in the head's node. The result is
  * the model's, up to float32 rounding. A chain that is not a chain of residual blocks, or whose
  * input is not h x w x c, is a model_corrupt error naming the node. */
 typedef struct nn_staged nn_staged;

@@ -391,8 +391,8 @@ static void wrong_chain_size_is_refused(void)
 {
     static const char *const outputs[1] = {"Identity"};
     static const char *const ends[1] = {"StatefulPartitionedCall/functional_1/re_lu/Relu"};
-    const nn_chain_spec chain = {"StatefulPartitionedCall/functional_1/conv2d/Relu", 64, 64, 1,
-                                 ends};
+    const nn_chain_spec chain = {
+        "StatefulPartitionedCall/functional_1/conv2d/Relu", 64, 64, 1, ends, NULL};
     const nn_graph_model_options opts = {
         .outputs = outputs, .num_outputs = 1, .input = {256, 256, 3}, .batch = 1, .threads = 1};
     nn_staged *s = NULL;
@@ -481,8 +481,8 @@ static void runtime_with_two_inputs(void)
     /* A branch whose size is not its source chain's end. */
     static const char *const trunk[1] = {IRIS "p_re_lu_20/Relu"};
     static const char *const branch[1] = {IRIS "p_re_lu_22/Relu"};
-    const nn_chain_spec chains[2] = {{IRIS "p_re_lu_18/Relu", 16, 16, 1, trunk},
-                                     {IRIS "p_re_lu_20/Relu", 16, 16, 1, branch}};
+    const nn_chain_spec chains[2] = {{IRIS "p_re_lu_18/Relu", 16, 16, 1, trunk, NULL},
+                                     {IRIS "p_re_lu_20/Relu", 16, 16, 1, branch, NULL}};
     const nn_graph_model_options whole = {
         .outputs = both, .num_outputs = 1, .input = {64, 64, 3}, .batch = 1, .threads = 1};
     nn_staged *st = NULL;
