@@ -65,7 +65,7 @@ static const char *const ENDS[BLOCKS] = {PREFIX "re_lu/Relu",
                                          RELU(28),
                                          RELU(29),
                                          RELU(30)};
-static const nn_chain_spec CHAIN = {FIRST, 128, 128, BLOCKS, ENDS};
+static const nn_chain_spec CHAIN = {FIRST, 128, 128, BLOCKS, ENDS, NULL};
 
 static const fgm_net_spec NET = {.model = "blazeface",
                                  .input = INPUT_NODE,

@@ -28,7 +28,24 @@ static const char *const MESH_ENDS[MESH_BLOCKS] = {
     MESH_PRELU(2),  MESH_PRELU(3),  MESH_PRELU(4),  MESH_PRELU(5),  MESH_PRELU(6),
     MESH_PRELU(7),  MESH_PRELU(8),  MESH_PRELU(9),  MESH_PRELU(10), MESH_PRELU(11),
     MESH_PRELU(12), MESH_PRELU(13), MESH_PRELU(14), MESH_PRELU(15)};
-static const nn_chain_spec MESH_CHAIN = {MESH_FIRST, 96, 96, MESH_BLOCKS, MESH_ENDS};
+/* From p_re_lu_15 two branches run fused as well (the contours' third is not computed): the
+ * mesh's (the strided p_re_lu_16 to 3x3x128, two blocks at 3x3, and p_re_lu_20, whose 1x1 from
+ * 128 to 32 channels is also its residual) and the face flag's (the strided p_re_lu_26 and
+ * p_re_lu_28, as p_re_lu_20). In XNNPACK they were some 30 operators on 3x3 maps, each a few
+ * microseconds of setup for a few of work. Each ends in its head, a 3x3 VALID convolution to one
+ * pixel (src/nn/dense.c: the mesh's 1.6 MB of weights held as the float16 they are shipped as);
+ * XNNPACK then runs only the face flag's sigmoid and the reshapes. */
+#define MESH_BRANCH 4
+#define FLAG_BRANCH 2
+static const char *const MESH_BRANCH_ENDS[MESH_BRANCH] = {MESH_PRELU(16), MESH_PRELU(17),
+                                                          MESH_PRELU(18), MESH_PRELU(20)};
+static const char *const FLAG_BRANCH_ENDS[FLAG_BRANCH] = {MESH_PRELU(26), MESH_PRELU(28)};
+#define MESH_CHAINS 3
+static const nn_chain_spec MESH_CHAIN_SPECS[MESH_CHAINS] = {
+    {MESH_FIRST, 96, 96, MESH_BLOCKS, MESH_ENDS, NULL},
+    {MESH_PRELU(15), 6, 6, MESH_BRANCH, MESH_BRANCH_ENDS, MESH "conv2d_21/BiasAdd"},
+    {MESH_PRELU(15), 6, 6, FLAG_BRANCH, FLAG_BRANCH_ENDS, MESH "conv2d_31/BiasAdd"},
+};
 
 static const fgm_net_spec MESH_NET = {.model = "facemesh",
                                       .input = INPUT_NODE,
@@ -37,8 +54,8 @@ static const fgm_net_spec MESH_NET = {.model = "facemesh",
                                       .cout = MESH_FIRST_C,
                                       .h = FGM_MESH_INPUT,
                                       .w = FGM_MESH_INPUT,
-                                      .chains = &MESH_CHAIN,
-                                      .nchains = 1};
+                                      .chains = MESH_CHAIN_SPECS,
+                                      .nchains = MESH_CHAINS};
 
 struct fgm_mesh {
     fgm_first first;
@@ -70,9 +87,9 @@ static const char *const IRIS_IRIS_ENDS[IRIS_BRANCH] = {
     IRIS_PRELU(46), IRIS_PRELU(48), IRIS_PRELU(50), IRIS_PRELU(52)};
 #define IRIS_CHAINS 3
 static const nn_chain_spec IRIS_CHAIN_SPECS[IRIS_CHAINS] = {
-    {IRIS_FIRST, 32, 32, IRIS_TRUNK, IRIS_ENDS},
-    {IRIS_PRELU(20), 8, 8, IRIS_BRANCH, IRIS_CONTOUR_ENDS},
-    {IRIS_PRELU(20), 8, 8, IRIS_BRANCH, IRIS_IRIS_ENDS},
+    {IRIS_FIRST, 32, 32, IRIS_TRUNK, IRIS_ENDS, NULL},
+    {IRIS_PRELU(20), 8, 8, IRIS_BRANCH, IRIS_CONTOUR_ENDS, NULL},
+    {IRIS_PRELU(20), 8, 8, IRIS_BRANCH, IRIS_IRIS_ENDS, NULL},
 };
 
 static const fgm_net_spec IRIS_NET = {.model = "iris",

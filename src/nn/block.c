@@ -6,6 +6,7 @@
  *                                 y = act(pad(maxpool2x2(x)) + bias + W * depthwise3x3s2(x))
  *   strided bottleneck (iris):    y = act(pad(maxpool2x2(x)) + bias
  *                                         + W * depthwise3x3(prelu(W1 * 2x2s2(x) + b1)))
+ *   residual from e (FaceMesh):   y = act(e + bias + W * depthwise3x3(e)), e = prelu(W1 * x + b1)
  * with act = ReLU (BlazeFace) or PReLU. A strided block halves the height and width and widens
  * cin channels to c: its residual is the 2x2 max of x in the first cin channels and zeros above
  * (the graph's channel Pad). A strided bottleneck halves the size in its first convolution (2x2
@@ -78,6 +79,14 @@ static int pad_before(const nn_block *b)
     return dw_stride(b) == 1;
 }
 
+/* A stride-1 block's residual row: its input row x, or a res_from_e block's depthwise input row
+ * (the middle tap row, e of the same output row). */
+static inline const float *residual_row(const nn_block *b, const float *const taps[3],
+                                        const float *x)
+{
+    return b->res_from_e ? taps[1] : x;
+}
+
 /* The kernels that make one row of the depthwise's input (a bottleneck's first convolution, from
  * the first of its f->k input rows, w pixels wide) and one row of output from taps, the three
  * input rows of its depthwise (NULL outside the image), and x, the input row of its residual (a
@@ -148,7 +157,8 @@ static void row_portable(const nn_block *b, const float *const taps[3], const fl
             }
         }
         if (b->stride == 1) {
-            pointwise_pixel(&f, d, x + (size_t)px * b->c, y + (size_t)px * b->c);
+            pointwise_pixel(&f, d, residual_row(b, taps, x) + (size_t)px * b->c,
+                            y + (size_t)px * b->c);
         } else {
             pool_pixel(b, x, w, px, r);
             pointwise_pixel(&f, d, r, y + (size_t)px * b->c);
@@ -356,14 +366,15 @@ TARGET static INLINE void pool_group(const nn_block *b, const float *x, int w, i
     }
 }
 
-/* The 1x1 with the residual (x itself in a stride-1 block, pooled into r in a strided one) of the
- * n output pixels from px, whose depthwise outputs are d. */
-TARGET static INLINE void finish_group(const nn_block *b, const pointwise *f, const float *d,
-                                       const float *x, int w, int px, int n, float *r, float *y)
+/* The 1x1 with the residual (x itself or e in a stride-1 block, pooled into r in a strided one)
+ * of the n output pixels from px, whose depthwise outputs are d. */
+TARGET static INLINE void finish_group(const nn_block *b, const pointwise *f,
+                                       const float *const taps[3], const float *d, const float *x,
+                                       int w, int px, int n, float *r, float *y)
 {
     const size_t c = (size_t)b->c;
     if (b->stride == 2) pool_group(b, x, w, px, n, r);
-    pw_group(f, d, b->stride == 1 ? x + px * c : r, y + px * c, n);
+    pw_group(f, d, b->stride == 1 ? residual_row(b, taps, x) + px * c : r, y + px * c, n);
 }
 
 /* The n output pixels from px of a row: depthwise (at stride `stride` on taps tw pixels wide),
@@ -373,7 +384,7 @@ TARGET static INLINE void group_avx2(const nn_block *b, const pointwise *f,
                                      int px, int n, int stride, float *d, float *r, float *y)
 {
     dw_group(taps, b->dw, f->cin, tw, px, n, stride, d);
-    finish_group(b, f, d, x, w, px, n, r, y);
+    finish_group(b, f, taps, d, x, w, px, n, r, y);
 }
 
 /* Output pixels [px, px + WIDE) of a stride-1 block of at most 24 depthwise channels, the
@@ -390,7 +401,7 @@ TARGET static INLINE void wide_group(const nn_block *b, const pointwise *f,
     for (int j = 0; j < f->cin; j += 8)
         dw_slice_wide(taps, b->dw, f->cin, px, j, d);
     for (int q = 0; q < WIDE; q += GROUP)
-        finish_group(b, f, d + (size_t)q * f->cin, x, w, px + q, GROUP, r, y);
+        finish_group(b, f, taps, d + (size_t)q * f->cin, x, w, px + q, GROUP, r, y);
 }
 
 /* row_avx2 for one depthwise stride, a constant once inlined. */

@@ -1230,25 +1230,37 @@ static int read_bottleneck(gm *m, gm_node *conv, gm_node *x, nn_block *b)
     return b->w1 && b->b1 && b->alpha1;
 }
 
-/* The operand of add that is a block's residual (the node named input, or in a strided block a
- * MaxPool or Pad of it) into *res, the other into *conv. */
+/* 1 when n is a _FusedConv2D reading the node named input (a bottleneck's first convolution). */
+static int reads_input(gm *m, gm_node *n, const char *input)
+{
+    gm_node *x;
+    if (strcmp(n->op, "_FusedConv2D") != 0) return 0;
+    return (x = data_input(m, n, 0)) && strcmp(x->name, input) == 0;
+}
+
+/* The operand of add that is a block's residual (the node named input, in a strided block a
+ * MaxPool or Pad of it, in a res_from_e block a convolution of it) into *res, the other into
+ * *conv. */
 static int split_add(gm *m, gm_node *add, const char *input, gm_node **res, gm_node **conv)
 {
     gm_node *in[2];
     if (strcmp(add->op, "AddV2") != 0 && strcmp(add->op, "Add") != 0)
         return node_fail(m, add, "is not an Add");
     if (!(in[0] = data_input(m, add, 0)) || !(in[1] = data_input(m, add, 1))) return 0;
-    for (int pass = 0; pass < 2; pass++)
+    for (int pass = 0; pass < 3; pass++)
         for (int i = 0; i < 2; i++) {
-            const int hit =
-                pass == 0 ? strcmp(in[i]->name, input) == 0
-                          : strcmp(in[i]->op, "MaxPool") == 0 || strcmp(in[i]->op, "Pad") == 0;
+            const int hit = pass == 0 ? strcmp(in[i]->name, input) == 0
+                            : pass == 1
+                                ? strcmp(in[i]->op, "MaxPool") == 0 || strcmp(in[i]->op, "Pad") == 0
+                                : reads_input(m, in[i], input);
             if (hit) {
                 *res = in[i], *conv = in[1 - i];
                 return 1;
             }
         }
-    return node_fail(m, add, "does not add the block's input %s or a max pool of it", input);
+    return node_fail(m, add,
+                     "does not add the block's input %s, a max pool of it or a convolution of it",
+                     input);
 }
 
 /* A strided block's residual res: MaxPool 2x2 stride 2 of the node named input, or that
@@ -1281,19 +1293,19 @@ static int read_pool(gm *m, gm_node *res, const char *input, gm_node **x, int *e
     return 1;
 }
 
-/* The output channels of the 1x1 convolution conv (1x1xCinxC), or 0. */
-static int pointwise_channels(gm *m, gm_node *conv)
+/* Axis `axis` of the kernel of the convolution conv (k x k x Cin x C: 2 in, 3 out), or 0. */
+static int kernel_dim(gm *m, gm_node *conv, int axis)
 {
     gm_node *wn = data_input(m, conv, 1);
     const nn_tensor *wt = wn ? nn_weights_find(m->w, wn->name) : NULL;
-    return wt && wt->rank == 4 ? wt->shape[3] : 0;
+    return wt && wt->rank == 4 ? wt->shape[axis] : 0;
 }
 
 /* Checks that `relu` (a Relu or a Prelu) ends a residual block on the node named `input` and
  * copies its weights: plain, the depthwise reading the input; a bottleneck, the depthwise
- * reading a convolution with Prelu of the input (1x1, or 2x2 stride 2 in a strided block); and
- * strided, the residual a max pool of the input, and the depthwise at stride 2 when it reads the
- * input. */
+ * reading a convolution with Prelu of the input (1x1, or 2x2 stride 2 in a strided block), which
+ * may also be the residual (res_from_e); and strided, the residual a max pool of the input, and
+ * the depthwise at stride 2 when it reads the input. */
 static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
 {
     gm_node *add, *res = NULL, *conv = NULL, *dw, *x = NULL, *src;
@@ -1304,11 +1316,16 @@ static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
     if (strcmp(relu->op, "Relu") != 0 && !prelu)
         return node_fail(m, relu, "is not a Relu or Prelu");
     if (!(add = data_input(m, relu, 0)) || !split_add(m, add, input, &res, &conv)) return 0;
-    b->stride = strcmp(res->name, input) == 0 ? 1 : 2;
-    if (b->stride == 1)
+    const int own = strcmp(res->name, input) == 0; /* x itself */
+    b->res_from_e = !own && strcmp(res->op, "_FusedConv2D") == 0;
+    b->stride = own || b->res_from_e ? 1 : 2;
+    if (b->res_from_e) {
+        if (!(x = data_input(m, res, 0))) return 0;
+    } else if (b->stride == 1) {
         x = res;
-    else if (!read_pool(m, res, input, &x, &extra))
+    } else if (!read_pool(m, res, input, &x, &extra)) {
         return 0;
+    }
     if (!is_pointwise(m, conv, F_NONE, 1)) return 0;
     if (!(dw = data_input(m, conv, 0))) return 0;
     if (strcmp(dw->op, "DepthwiseConv2dNative") != 0)
@@ -1318,9 +1335,16 @@ static int read_block(gm *m, gm_node *relu, const char *input, nn_block *b)
         return node_fail(m, dw, "is not stride %d, SAME", src == x ? b->stride : 1);
     cd = depthwise_channels(m, dw);
     if (cd < 1 || cd > NN_BLOCK_MAX_C) return node_fail(m, dw, "has no 3x3xCx1 kernel to fuse");
-    b->c = pointwise_channels(m, conv);
+    b->c = kernel_dim(m, conv, 3);
     if (b->c < 1 || b->c > NN_BLOCK_MAX_C) return node_fail(m, conv, "has no 1x1 kernel to fuse");
     b->cin = b->stride == 1 ? b->c : src == x ? cd : b->c - extra;
+    if (b->res_from_e) {
+        if (src != res) return node_fail(m, dw, "does not read the block's residual %s", res->name);
+        if (cd != b->c) return node_fail(m, conv, "does not have the block's %d channels", cd);
+        b->cin = kernel_dim(m, res, 2);
+        if (b->cin < 1 || b->cin > NN_BLOCK_MAX_C)
+            return node_fail(m, res, "has no 1x1 kernel to fuse");
+    }
     if (src != x) {
         b->m = cd;
         if (!read_bottleneck(m, src, x, b)) return 0;
@@ -1398,23 +1422,39 @@ typedef struct conv_request {
     nn_conv *out;
 } conv_request;
 
+/* The _FusedConv2D named name, with its fused ops and window; NULL with the error recorded. */
+static gm_node *fused_conv(gm *m, const char *name, fused *f, int *stride, nn_padding *pad)
+{
+    gm_node *n = named_node(m, name);
+    if (!n) return NULL;
+    if (strcmp(n->op, "_FusedConv2D") != 0) {
+        node_fail(m, n, "is not a _FusedConv2D");
+        return NULL;
+    }
+    return fused_attrs(m, n, f) && window_attrs(m, n, stride, pad) ? n : NULL;
+}
+
+/* 1 when n reads the node named input; else 0 with the error recorded. */
+static int reads_node(gm *m, gm_node *n, const char *input)
+{
+    gm_node *x = data_input(m, n, 0);
+    if (!x) return 0;
+    if (strcmp(x->name, input) != 0) return node_fail(m, n, "does not read %s", input);
+    return 1;
+}
+
 /* Checks that the node is a SAME-padded convolution with a bias and a ReLU or PReLU reading
  * `input`, and copies its weights. */
 static void read_conv(gm *m, void *ctx)
 {
     const conv_request *r = ctx;
-    gm_node *n = named_node(m, r->name), *x, *kn;
+    gm_node *n, *kn;
     const nn_tensor *kt, *k, *bias;
     fused f;
     nn_padding pad;
     int stride;
 
-    if (!n) return;
-    if (strcmp(n->op, "_FusedConv2D") != 0) {
-        node_fail(m, n, "is not a _FusedConv2D");
-        return;
-    }
-    if (!fused_attrs(m, n, &f) || !window_attrs(m, n, &stride, &pad)) return;
+    if (!(n = fused_conv(m, r->name, &f, &stride, &pad))) return;
     if (!f.bias || (f.act != F_RELU && f.act != F_PRELU)) {
         node_fail(m, n, "is not a convolution with a bias and a ReLU or a Prelu");
         return;
@@ -1423,11 +1463,7 @@ static void read_conv(gm *m, void *ctx)
         node_fail(m, n, "is not SAME padded");
         return;
     }
-    if (!(x = data_input(m, n, 0))) return;
-    if (strcmp(x->name, r->input) != 0) {
-        node_fail(m, n, "does not read %s", r->input);
-        return;
-    }
+    if (!reads_node(m, n, r->input)) return;
     kn = data_input(m, n, 1);
     kt = kn ? nn_weights_find(m->w, kn->name) : NULL;
     if (!kt || kt->rank != 4 || kt->shape[0] != kt->shape[1] || kt->shape[0] < 1 ||
@@ -1457,5 +1493,59 @@ int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const c
 
     memset(out, 0, sizeof *out);
     if ((rc = read_nodes(m, read_conv, &r, err))) nn_conv_free(out);
+    return rc;
+}
+
+/* ---- heads to one pixel ------------------------------------------------------------------- */
+
+typedef struct head_request {
+    const char *input, *name;
+    int h, w;
+    nn_dense *out;
+} head_request;
+
+/* Checks that the node is a VALID convolution with a bias only whose kernel covers its h x w
+ * input (one output pixel, whatever the stride), and makes the product of its weights. */
+static void read_head(gm *m, void *ctx)
+{
+    const head_request *r = ctx;
+    gm_node *n, *kn;
+    const nn_tensor *kt, *k, *bias;
+    fg_error err;
+    fused f;
+    nn_padding pad;
+    int stride, rc;
+
+    if (!(n = fused_conv(m, r->name, &f, &stride, &pad))) return;
+    (void)stride;
+    if (!f.bias || f.act != F_NONE || pad != NN_VALID) {
+        node_fail(m, n, "is not a VALID convolution with a bias only");
+        return;
+    }
+    if (!reads_node(m, n, r->input)) return;
+    kn = data_input(m, n, 1);
+    kt = kn ? nn_weights_find(m->w, kn->name) : NULL;
+    if (!kt || kt->rank != 4 || kt->shape[0] != r->h || kt->shape[1] != r->w || kt->shape[2] < 1 ||
+        kt->shape[3] < 1) {
+        node_fail(m, n, "has no %d x %d x cin x cout kernel", r->h, r->w);
+        return;
+    }
+    if (!(k = const_input(m, n, 1, 4, kt->shape)) ||
+        !(bias = const_input(m, n, 2, 1, (const int[]){kt->shape[3]})))
+        return;
+    rc = nn_dense_init(r->out, k->data, bias->data, r->h * r->w * kt->shape[2], kt->shape[3], &err);
+    if (rc) nn_graph_fail(m->g, rc, "%s", err.message);
+}
+
+int nn_graph_model_read_head(const nn_graph_model *m, const char *input, const char *name, int h,
+                             int w, nn_dense *out, fg_error *err)
+{
+    head_request r = {input, name, h, w, out};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (h < 1 || w < 1 || h > NN_CONV_MAX_K || w > NN_CONV_MAX_K)
+        return fg_fail(err, FG_EINVAL, "%s: a head to one pixel from %dx%d", name, h, w);
+    if ((rc = read_nodes(m, read_head, &r, err))) nn_dense_free(out);
     return rc;
 }

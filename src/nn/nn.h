@@ -317,23 +317,27 @@ void nn_parallel_bands(const nn_runtime *rt, int n, int bands, nn_bands_fn fn, v
  *   strided:         y = act(pad(maxpool2x2(x)) + bias + conv1x1(depthwise3x3 stride 2(x)))
  *   strided bottleneck: y = act(pad(maxpool2x2(x)) + bias
  *                               + conv1x1(depthwise3x3(prelu(conv2x2 stride 2(x) + b1))))
- * act = ReLU or PReLU. Plain and bottleneck blocks have stride 1 and c channels in and out; a
- * strided one (stride 2, plain or bottleneck) takes an even h x w x cin and gives (h / 2) x
- * (w / 2) x c, its residual the 2x2 max pool of x in the first cin channels and zeros in the
- * c - cin above (cin <= c). BlazeFace's and FaceMesh's blocks are plain or strided, the iris
- * net's bottlenecks; block.c says why they run outside XNNPACK. */
+ *   bottleneck with its residual from e (res_from_e): e = prelu(conv1x1_1(x) + b1),
+ *                       y = act(e + bias + conv1x1(depthwise3x3(e)))
+ * act = ReLU or PReLU. A res_from_e block has stride 1, cin channels in and c = m out (FaceMesh's
+ * last blocks before its heads, 128 -> 32). Plain and bottleneck blocks have stride 1 and c
+ * channels in and out; a strided one (stride 2, plain or bottleneck) takes an even h x w x cin and
+ * gives (h / 2) x (w / 2) x c, its residual the 2x2 max pool of x in the first cin channels and
+ * zeros in the c - cin above (cin <= c). BlazeFace's and FaceMesh's blocks are plain or strided,
+ * the iris net's bottlenecks; block.c says why they run outside XNNPACK. */
 typedef struct nn_block {
-    int c;         /* output channels */
-    int cin;       /* input channels: c, or at most c for a strided block */
-    int stride;    /* 1, or 2 for a strided block */
-    int m;         /* a bottleneck's depthwise channels; 0 otherwise */
-    float *w1;     /* bottleneck: [stride][stride][cin][m], the first convolution */
-    float *b1;     /* bottleneck: [m] */
-    float *alpha1; /* bottleneck: [m], its PReLU slopes */
-    float *dw;     /* [3][3][m or cin], the depthwise kernel (no bias) */
-    float *w;      /* [m or cin][c], the last 1x1 convolution */
-    float *bias;   /* [c] */
-    float *alpha;  /* [c], PReLU's slopes; NULL for ReLU */
+    int c;          /* output channels */
+    int cin;        /* input channels: c, or at most c for a strided block */
+    int stride;     /* 1, or 2 for a strided block */
+    int m;          /* a bottleneck's depthwise channels; 0 otherwise */
+    float *w1;      /* bottleneck: [stride][stride][cin][m], the first convolution */
+    float *b1;      /* bottleneck: [m] */
+    float *alpha1;  /* bottleneck: [m], its PReLU slopes */
+    float *dw;      /* [3][3][m or cin], the depthwise kernel (no bias) */
+    float *w;       /* [m or cin][c], the last 1x1 convolution */
+    float *bias;    /* [c] */
+    float *alpha;   /* [c], PReLU's slopes; NULL for ReLU */
+    int res_from_e; /* 1: a bottleneck whose residual is prelu(conv1x1_1(x) + b1), not x */
 } nn_block;
 
 /* The output's height and width for an h x w input. */
@@ -358,11 +362,11 @@ void nn_block_free(nn_block *b);
  * relus[i] and starts from relus[i - 1] (block 0 from the node `input`). Each must be Relu or
  * Prelu(AddV2(r, _FusedConv2D[BiasAdd] 1x1 stride 1 (DepthwiseConv2dNative 3x3 SAME (e)))), either
  * at stride 1 with r = x, or at stride 2 with r = MaxPool 2x2 stride 2 (x), or that max pool padded
- * with zeros in channels (Pad [[0, 0], [0, 0], [0, 0], [0, c - cin]]); e = x (plain: the
- * depthwise at the block's stride) or a bottleneck's _FusedConv2D[BiasAdd, Prelu] (x), 1x1 at
- * stride 1 or 2x2 stride 2 in a strided block (the depthwise then at stride 1); channels <=
- * NN_BLOCK_MAX_C; anything else is a model_corrupt error naming the node. Free each block with
- * nn_block_free. */
+ * with zeros in channels (Pad [[0, 0], [0, 0], [0, 0], [0, c - cin]]), or at stride 1 with r = e
+ * (res_from_e); e = x (plain: the depthwise at the block's stride) or a bottleneck's
+ * _FusedConv2D[BiasAdd, Prelu] (x), 1x1 at stride 1 or 2x2 stride 2 in a strided block (the
+ * depthwise then at stride 1); channels <= NN_BLOCK_MAX_C; anything else is a model_corrupt error
+ * naming the node. Free each block with nn_block_free. */
 int nn_graph_model_read_blocks(const nn_graph_model *m, const char *input, const char *const *relus,
                                int n, nn_block *out, fg_error *err);
 
@@ -451,6 +455,38 @@ void nn_wino_run(const nn_wino *wc, const float *x, const float *res, int relu, 
 void nn_wino_run_portable(const nn_wino *wc, const float *x, const float *res, int relu, float *y,
                           int h, int w, float *scratch);
 
+/* ---- heads to one pixel (dense.c) ------------------------------------------------------- */
+
+/* y = bias + x W for x of cin values and y of cout: a k x k VALID convolution on a k x k map
+ * (cin = k * k * its channels), a network's last layer (dense.c says why it runs outside
+ * XNNPACK). The weights are held in slabs, as float16 when every one is exactly a float16. */
+typedef struct nn_dense {
+    int cin, cout;
+    uint16_t *w16; /* float16 weights, or NULL */
+    float *w;      /* float32 weights when w16 is NULL */
+    float *bias;   /* [cout rounded up to 8] */
+} nn_dense;
+
+/* w_in_out: [cin][cout] (a TF kernel [k][k][c][cout]); bias: [cout]. Free with nn_dense_free. */
+int nn_dense_init(nn_dense *d, const float *w_in_out, const float *bias, int cin, int cout,
+                  fg_error *err);
+void nn_dense_free(nn_dense *d);
+/* 1 when the weights are held as float16. */
+int nn_dense_is_half(const nn_dense *d);
+uint64_t nn_dense_macs(const nn_dense *d);
+/* `images` products, x images * cin floats, y images * cout; on rt's threads in bands of output
+ * channels (one thread when rt has none). */
+void nn_dense_run(const nn_dense *d, const float *x, float *y, int images, const nn_runtime *rt);
+/* The plain C loop nn_dense_run falls back on (the tests compare the two). */
+void nn_dense_run_portable(const nn_dense *d, const float *x, float *y, int images);
+
+/* Reads the convolution ending in node `name` of the open model m as a head to one pixel: a
+ * _FusedConv2D [BiasAdd] (no activation), VALID, NHWC, no dilation, whose kernel covers its
+ * input, an h x w map of the node `input` (any stride: one output pixel); anything else is a
+ * model_corrupt error naming the node. Free it with nn_dense_free. */
+int nn_graph_model_read_head(const nn_graph_model *m, const char *input, const char *name, int h,
+                             int w, nn_dense *out, fg_error *err);
+
 /* ---- a graph model with fused stages (staged.c) ----------------------------------------- */
 
 #define NN_STAGED_MAX_CHAINS 8
@@ -462,6 +498,8 @@ typedef struct nn_chain_spec {
     int h, w;                /* the input's height and width */
     int n;                   /* blocks */
     const char *const *ends; /* the Relu or Prelu node ending each block */
+    const char *head;        /* NULL, or a convolution to one pixel from the last block's output
+                                (nn_graph_model_read_head) run after it: the chain's end */
 } nn_chain_spec;
 
 /* A graph model run as XNNPACK runtimes with the chains' blocks fused between them
@@ -471,7 +509,8 @@ typedef struct nn_chain_spec {
  * computed by a runtime from the previous chain's end (the first chain's from the model's
  * input). When opts->input_node is the first chain's input, the input is that chain's
  * (opts->input its h x w x c) and there is no runtime before it. A last runtime computes the
- * model's outputs from the ends no chain or runtime reads (at most NN_MAX_INPUTS). The result is
+ * model's outputs from the ends no chain or runtime reads (at most NN_MAX_INPUTS); a chain with a
+ * head ends in the head's node. The result is
  * the model's, up to float32 rounding. A chain that is not a chain of residual blocks, or whose
  * input is not h x w x c, is a model_corrupt error naming the node. */
 typedef struct nn_staged nn_staged;

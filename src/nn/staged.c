@@ -5,7 +5,8 @@
  * outputs from the ends of the chains that nothing else reads (one input each). When the model's
  * input is the first chain's input (a caller that computes the layers before it itself) there is
  * no runtime 0, and a chain that starts from an earlier chain's end (branches of a net: the iris
- * net's two heads) reads it with no runtime between. BlazeFace's, FaceMesh's and the iris net's
+ * net's two heads) reads it with no runtime between. A chain may end in a head to one pixel
+ * (dense.c) run after its last block. BlazeFace's, FaceMesh's and the iris net's
  * high-resolution stages run this way (block.c says why). A chain's strided blocks change its size
  * on the way, so that one chain can run a net's stages at several resolutions: each runtime switch
  * costs (the operators' setup and a pass over the tensor).
@@ -22,6 +23,8 @@ typedef struct chain {
     int oh, ow, oc; /* the output's */
     int n;
     nn_block *blocks;
+    nn_dense head; /* after the last block when cout > 0 (its output then the chain's) */
+    float *tail;   /* the last block's output for the head, batch images */
     int from;   /* the chain whose end is its input, or -1: the runtime before it, or the input */
     float *out; /* where its last block writes: a runtime's input, or own */
     float *own; /* batch * oh * ow * oc floats when no runtime reads the end */
@@ -37,6 +40,22 @@ struct nn_staged {
     float *scratch[2]; /* ping-pong between a chain's blocks, one image */
     nn_profile block_profile;
 };
+
+/* The chain's head to one pixel from its last block's output (oh x ow x oc), which it then ends
+ * in; tail holds that output for it. */
+static int read_head(nn_staged *s, const nn_graph_model *gm, const nn_chain_spec *spec, chain *ch,
+                     fg_error *err)
+{
+    int rc;
+    if ((rc = nn_graph_model_read_head(gm, spec->ends[spec->n - 1], spec->head, ch->oh, ch->ow,
+                                       &ch->head, err)))
+        return rc;
+    if (!(ch->tail = malloc(sizeof(float) * s->batch * ch->oh * ch->ow * ch->oc)))
+        return fg_fail(err, FG_ENOMEM, "out of memory for %s", nn_graph_model_name(gm));
+    s->block_profile.macs[NN_OP_BLOCK] += (uint64_t)s->batch * nn_dense_macs(&ch->head);
+    ch->oh = ch->ow = 1, ch->oc = ch->head.cout;
+    return FG_OK;
+}
 
 /* Reads a chain's blocks and checks that each takes what the one before gives; *largest gets
  * the largest tensor between two of its blocks (floats). */
@@ -68,12 +87,12 @@ static int read_chain(nn_staged *s, const nn_graph_model *gm, const char *model,
         *largest = n > *largest ? n : *largest;
     }
     ch->oh = h, ch->ow = w, ch->oc = ch->blocks[spec->n - 1].c;
-    return FG_OK;
+    return spec->head ? read_head(s, gm, spec, ch, err) : FG_OK;
 }
 
 static const char *chain_end(const nn_chain_spec *spec)
 {
-    return spec->ends[spec->n - 1];
+    return spec->head ? spec->head : spec->ends[spec->n - 1];
 }
 
 /* Chain i's source: the latest chain before it ending in its input node (its output then of
@@ -223,6 +242,8 @@ void nn_staged_free(nn_staged *s)
         for (int b = 0; s->chains[i].blocks && b < s->chains[i].n; b++)
             nn_block_free(&s->chains[i].blocks[b]);
         free(s->chains[i].blocks);
+        nn_dense_free(&s->chains[i].head);
+        free(s->chains[i].tail);
         free(s->chains[i].own);
     }
     free(s->input);
@@ -249,21 +270,25 @@ const nn_runtime *nn_staged_runtime(const nn_staged *s)
     return s->rt[i];
 }
 
-/* Chain i's blocks, image by image, from x into y through the scratch buffers. */
+/* Chain i's blocks, image by image, from x into y through the scratch buffers (into its tail
+ * when a head follows, then run on every image at once). */
 static void run_chain(nn_staged *s, int i, const float *x, float *y)
 {
     const chain *ch = &s->chains[i];
+    float *end = ch->head.cout ? ch->tail : y;
+    /* The last block's output per image: the head's input, or the chain's output. */
+    const size_t step = ch->head.cout ? (size_t)ch->head.cin : (size_t)ch->oh * ch->ow * ch->oc;
     for (int n = 0; n < s->batch; n++) {
         const float *from = x + (size_t)ch->h * ch->w * ch->c * n;
         int h = ch->h, w = ch->w;
         for (int b = 0; b < ch->n; b++) {
-            float *to =
-                b == ch->n - 1 ? y + (size_t)ch->oh * ch->ow * ch->oc * n : s->scratch[b % 2];
+            float *to = b == ch->n - 1 ? end + step * n : s->scratch[b % 2];
             nn_block_run_on(&ch->blocks[b], from, to, h, w, nn_staged_runtime(s));
             nn_block_output_size(&ch->blocks[b], h, w, &h, &w);
             from = to;
         }
     }
+    if (ch->head.cout) nn_dense_run(&ch->head, ch->tail, y, s->batch, nn_staged_runtime(s));
 }
 
 int nn_staged_run(nn_staged *s, fg_error *err)

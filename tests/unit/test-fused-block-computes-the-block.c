@@ -12,7 +12,8 @@
  * > cin, and refused on odd sizes;
  *  - BlazeFace, FaceMesh and the iris net run as their direct first convolution (src/nn/conv.c)
  *    and XNNPACK runtimes with their fused chains between them (src/nn/staged.c; BlazeFace's and
- *    FaceMesh's one chain each, through their strided blocks, the iris net's trunk through its
+ *    FaceMesh's trunk, through their strided blocks, FaceMesh's mesh and
+ *    face-flag branches, the iris net's trunk through its
  *    strided bottlenecks) against each
  *    whole graph in one XNNPACK runtime, on the same input: each output within 2e-4 of the
  *    larger of 1 and its value (BlazeFace's regressors and the mesh reach hundreds of pixels;
@@ -26,7 +27,9 @@
  *  - what is not a residual block (a stride-2 layer without a residual, a block read from the
  *    wrong input, a node that does not exist, a strided block with a 3x3 pool or a stride-1
  *    depthwise, a strided bottleneck whose first convolution is stride 1 or whose depthwise is
- *    stride 2) is refused with the node named, and a chain given the wrong size is refused.
+ *    stride 2, a block with its residual from e read from the wrong input or with its first
+ *    convolution or depthwise at stride 2) is refused with the node named, and a chain given the
+ *    wrong size is refused.
  */
 #include <jansson.h>
 #include <math.h>
@@ -101,8 +104,9 @@ static void reference(const nn_block *b, const float *x, float *y, int h, int w)
         for (int px = 0; px < ow; px++) {
             const size_t p = (size_t)py * ow + px;
             for (int o = 0; o < c; o++) {
-                double v = (double)b->bias[o] +
-                           (b->stride == 1 ? x[p * c + o] : pooled(b, x, w, py, px, o));
+                double v = (double)b->bias[o] + (b->res_from_e    ? e[p * cd + o]
+                                                 : b->stride == 1 ? x[p * c + o]
+                                                                  : pooled(b, x, w, py, px, o));
                 for (int i = 0; i < cd; i++)
                     v += d[p * cd + i] * b->w[(size_t)i * c + o];
                 y[p * c + o] = (float)act(b->alpha, o, v);
@@ -190,6 +194,25 @@ static void random_blocks(void)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             nn_block b;
             random_block(&b, kinds[k][0], kinds[k][0], kinds[k][1], 1, kinds[k][2], &seed);
+            check_block(&b, sizes[s][0], sizes[s][1], &seed);
+            nn_block_free(&b);
+        }
+}
+
+/* Bottlenecks whose residual is their first convolution's output (FaceMesh's 128 -> 32 at 3x3),
+ * cin -> c = m, on the sizes of random_blocks. */
+static void random_res_from_e_blocks(void)
+{
+    static const int sizes[][2] = {{1, 1}, {3, 3}, {5, 7}, {9, 4}, {16, 13}};
+    /* cin, c, PReLU: FaceMesh's 128 -> 32, 32 -> 64, 24 -> 8 (ReLU), and 16 -> 12 and 12 -> 12,
+     * which the SIMD path leaves to the plain loops. */
+    static const int kinds[][3] = {{128, 32, 1}, {32, 64, 1}, {24, 8, 0}, {16, 12, 1}, {12, 12, 1}};
+    unsigned seed = 23;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            nn_block b;
+            random_block(&b, kinds[k][0], kinds[k][1], kinds[k][1], 1, kinds[k][2], &seed);
+            b.res_from_e = 1;
             check_block(&b, sizes[s][0], sizes[s][1], &seed);
             nn_block_free(&b);
         }
@@ -371,8 +394,8 @@ static void wrong_chain_size_is_refused(void)
 {
     static const char *const outputs[1] = {"Identity"};
     static const char *const ends[1] = {"StatefulPartitionedCall/functional_1/re_lu/Relu"};
-    const nn_chain_spec chain = {"StatefulPartitionedCall/functional_1/conv2d/Relu", 64, 64, 1,
-                                 ends};
+    const nn_chain_spec chain = {
+        "StatefulPartitionedCall/functional_1/conv2d/Relu", 64, 64, 1, ends, NULL};
     const nn_graph_model_options opts = {
         .outputs = outputs, .num_outputs = 1, .input = {256, 256, 3}, .batch = 1, .threads = 1};
     nn_staged *s = NULL;
@@ -391,6 +414,7 @@ static void wrong_chain_size_is_refused(void)
 
 #define BLAZE "StatefulPartitionedCall/functional_1/"
 #define IRIS "StatefulPartitionedCall/model/"
+#define MESH "StatefulPartitionedCall/model_1/"
 
 /* The iris net's two heads from its branches' ends (2x2x128 each) in one runtime with two inputs
  * against each head alone; then the refused variants. */
@@ -460,8 +484,8 @@ static void runtime_with_two_inputs(void)
     /* A branch whose size is not its source chain's end. */
     static const char *const trunk[1] = {IRIS "p_re_lu_20/Relu"};
     static const char *const branch[1] = {IRIS "p_re_lu_22/Relu"};
-    const nn_chain_spec chains[2] = {{IRIS "p_re_lu_18/Relu", 16, 16, 1, trunk},
-                                     {IRIS "p_re_lu_20/Relu", 16, 16, 1, branch}};
+    const nn_chain_spec chains[2] = {{IRIS "p_re_lu_18/Relu", 16, 16, 1, trunk, NULL},
+                                     {IRIS "p_re_lu_20/Relu", 16, 16, 1, branch, NULL}};
     const nn_graph_model_options whole = {
         .outputs = both, .num_outputs = 1, .input = {64, 64, 3}, .batch = 1, .threads = 1};
     nn_staged *st = NULL;
@@ -520,8 +544,10 @@ static nn_graph_model *edited_model(const char *model, const char *node, const c
 
 /* What is not a residual block is refused with the node named: a stride-2 layer without a
  * residual (BlazeFace's last), a block read from the wrong input, a node that does not exist,
- * strided blocks whose pool is 3x3 or whose depthwise is stride 1, and strided bottlenecks whose
- * first convolution is stride 1 or whose depthwise is stride 2. */
+ * strided blocks whose pool is 3x3 or whose depthwise is stride 1, strided bottlenecks whose
+ * first convolution is stride 1 or whose depthwise is stride 2, and a block with its residual
+ * from its first convolution read from the wrong input or with that convolution or its
+ * depthwise at stride 2. */
 static void not_a_block_is_refused(void)
 {
     nn_graph_model *gm = NULL;
@@ -535,6 +561,15 @@ static void not_a_block_is_refused(void)
                    "node " BLAZE "max_pooling2d/MaxPool (MaxPool): does not pool the block's "
                    "input " BLAZE "re_lu_5/Relu");
     expect_refused(gm, BLAZE "re_lu_5/Relu", "no/such/node", "no node named no/such/node");
+    nn_graph_model_close(gm);
+    /* FaceMesh's p_re_lu_20, whose residual is its first convolution's output, read from the
+     * wrong input. */
+    CHECKF(nn_graph_model_open(fg_test_fast_models(), "facemesh", &gm, &err) == FG_OK, "%s",
+           err.message);
+    if (!gm) return;
+    expect_refused(gm, MESH "p_re_lu_17/Relu", MESH "p_re_lu_20/Relu",
+                   "node " MESH "add_18/add (AddV2): does not add the block's input " MESH
+                   "p_re_lu_17/Relu, a max pool of it or a convolution of it");
     nn_graph_model_close(gm);
 
     /* model, the node edited (its attribute key set to [1, v, v, 1]), the block read, the
@@ -559,6 +594,14 @@ static void not_a_block_is_refused(void)
          IRIS "p_re_lu_20/Relu",
          "node " IRIS "depthwise_conv2d_9/depthwise (DepthwiseConv2dNative): is not stride 1, "
          "SAME"},
+        {"facemesh", MESH "batch_normalization_19/FusedBatchNormV3", "strides", 2,
+         MESH "p_re_lu_18/Relu", MESH "p_re_lu_20/Relu",
+         "facemesh.json: node " MESH "batch_normalization_19/FusedBatchNormV3 (_FusedConv2D): is "
+         "not a stride-1 convolution with a bias and a Prelu"},
+        {"facemesh", MESH "depthwise_conv2d_18/depthwise", "strides", 2, MESH "p_re_lu_18/Relu",
+         MESH "p_re_lu_20/Relu",
+         "node " MESH "depthwise_conv2d_18/depthwise (DepthwiseConv2dNative): is not stride 1, "
+         "SAME"},
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         if (!(gm = edited_model(edits[i].model, edits[i].node, edits[i].key, edits[i].v))) continue;
@@ -570,6 +613,7 @@ static void not_a_block_is_refused(void)
 int main(void)
 {
     random_blocks();
+    random_res_from_e_blocks();
     random_strided_blocks();
     blazeface_split_matches_whole();
     mesh_and_iris_split_match_whole();
