@@ -6,11 +6,11 @@
  * XNNPACK runs these layers as an indirect GEMM whose 16-wide output tiles hold 24 channels in
  * two tiles, the second half empty (BlazeFace), followed by a PReLU that is two more passes over
  * the output (FaceMesh, iris: it took half as long as the convolution). Here a group of output
- * pixels x a slice of 24, 16 or 8 channels is 9 or 12 AVX registers (3, 6 or 12 pixels); for
- * each tap, 3, 2 or 1 weight loads and one broadcast per pixel feed 9 or 12 FMAs, and the
- * activation is applied before the store. For one kernel row the k * cin taps are consecutive
- * floats of the input row and k * cin * cout consecutive weights (HWIO), so the weights are used as
- * TF.js stores them.
+ * pixels x a slice of 24, 16 or 8 channels is 12 AVX registers (4, 6 or 12 pixels); for each
+ * tap, 3, 2 or 1 weight loads and one broadcast per pixel feed 12 FMAs, and the activation is
+ * applied before the store. For one kernel row the k * cin taps are consecutive floats of the
+ * input row and k * cin * cout consecutive weights (HWIO), so the weights are used as TF.js
+ * stores them.
  *
  * Output rows clip the kernel rows that fall in the padding, the same for the whole group;
  * columns whose window crosses the left or right border take the one-pixel kernel with the
@@ -321,26 +321,16 @@ TARGET static INLINE void conv_slice(const nn_conv *cv, taps t, ahead *pf, const
     }
 }
 
-/* Pixels of a group of v channel vectors. The direct path's groups of 24 channels hold 3 pixels
- * (9 accumulators, 13 registers): with 4, the accumulators, 3 weight vectors and a broadcast take
- * all 16 registers, the compiler folded a weight load into each pixel's FMA (11 loads for 12
- * FMAs) and BlazeFace's first layer ran at about 80% of the FMA peak, 95% with 3. The sliced path
- * keeps 4: its weights come from L2 or memory, and 4 pixels use each weight load 4 times. */
-static INLINE int group_pixels(int v, int direct)
-{
-    return v == 3 && direct ? 3 : ACCS / v;
-}
-
-/* One pixel, or a group of group_pixels(v, direct), with v and direct constants in each call. */
+/* One pixel, or a group of ACCS / v pixels, with v a constant in each call. */
 TARGET static INLINE void slice_group(const nn_conv *cv, taps t, ahead *pf, const float *res,
-                                      float *q, int o, int v, int direct, int one)
+                                      float *q, int o, int v, int one)
 {
     if (v == 3)
-        conv_slice(cv, t, pf, res, q, o, 3, one ? 1 : group_pixels(3, direct));
+        conv_slice(cv, t, pf, res, q, o, 3, one ? 1 : ACCS / 3);
     else if (v == 2)
-        conv_slice(cv, t, pf, res, q, o, 2, one ? 1 : group_pixels(2, direct));
+        conv_slice(cv, t, pf, res, q, o, 2, one ? 1 : ACCS / 2);
     else
-        conv_slice(cv, t, pf, res, q, o, 1, one ? 1 : group_pixels(1, direct));
+        conv_slice(cv, t, pf, res, q, o, 1, one ? 1 : ACCS);
 }
 
 /* The kernel's size, stride and input channels: constants where rows_with is specialised. */
@@ -365,7 +355,7 @@ TARGET static INLINE void conv_at(const nn_conv *cv, shape sh, const float *x, i
                     wy.k1 - wy.k0,
                     one ? (wx.k1 - wx.k0) * cin : k * cin,
                     sh.s * cin};
-    slice_group(cv, t, NULL, NULL, y + (size_t)ox * cout, o, v, 1, one);
+    slice_group(cv, t, NULL, NULL, y + (size_t)ox * cout, o, v, one);
 }
 
 TARGET static INLINE void rows_with(const nn_conv *cv, shape sh, const float *x, float *y, int h,
@@ -382,7 +372,7 @@ TARGET static INLINE void rows_with(const nn_conv *cv, shape sh, const float *x,
         const window wy = window_at(oy, h, k, s, pt);
         float *q = y + (size_t)oy * ow * cout;
         for (int o = 0; o < cout; o += SLICE) {
-            const int v = vecs_at(cv, o), group = group_pixels(v, 1);
+            const int v = vecs_at(cv, o), group = ACCS / v;
             int ox = 0;
             for (; ox < ow && (ox < lo || ox >= hi); ox++)
                 conv_at(cv, sh, x, w, wy, ox, q, o, v, 1);
@@ -441,7 +431,7 @@ TARGET static void sliced_avx2(void *ctx, int band, int s0, int s1)
     const int whole = r->kx1 - r->kx0 == k;
     (void)band;
     for (int o = s0 * SLICE; o < s1 * SLICE && o < cout; o += SLICE) {
-        const int v = vecs_at(cv, o), group = group_pixels(v, 0);
+        const int v = vecs_at(cv, o), group = ACCS / v;
         size_t ldw;
         const float *wt = slice_weights(cv, o, &ldw);
         taps tp = {t->patch,
@@ -488,12 +478,12 @@ TARGET static void sliced_avx2(void *ctx, int band, int s0, int s1)
             if (at < 0) break;
             tp.x = t->patch + (size_t)at * r->floats;
             slice_group(cv, tp, pf, res ? res + (size_t)at * cout : NULL, q + (size_t)at * cout, o,
-                        v, 0, 0);
+                        v, 0);
         }
         for (; p < t->n; p++) {
             tp.x = t->patch + (size_t)p * r->floats;
             slice_group(cv, tp, pf, res ? res + (size_t)p * cout : NULL, q + (size_t)p * cout, o, v,
-                        0, 1);
+                        1);
         }
     }
 }

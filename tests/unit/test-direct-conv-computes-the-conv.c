@@ -111,11 +111,9 @@ static void check_conv(const nn_conv *cv, int h, int w, size_t *positive, size_t
 
 static void random_convs(void)
 {
-    /* 1x1, narrower than the kernel, fewer pixels inside the borders than a group of 3, odd,
-     * even with one group and its borders, wide enough for groups of 12 and the last one moved
-     * left */
-    static const int sizes[][2] = {{1, 1},   {3, 4},  {5, 8},   {7, 9},
-                                   {12, 12}, {9, 40}, {20, 33}, {6, 61}};
+    /* 1x1, narrower than the kernel, odd, even with one group and its borders, wide enough for
+     * groups of 12 and the last one moved left */
+    static const int sizes[][2] = {{1, 1}, {3, 4}, {7, 9}, {12, 12}, {9, 40}, {20, 33}, {6, 61}};
     static const conv_shape shapes[] = {
         {5, 2, 3, 24, 0}, {3, 2, 3, 16, 1}, {3, 2, 3, 64, 1}, /* the first layers */
         {3, 2, 3, 8, 1},  {5, 2, 3, 40, 0}, {3, 1, 3, 48, 1}, /* slices of 8, 24 + 16, 2 x 24 */
