@@ -1,15 +1,88 @@
 /*
  * test-image-warp-affine.c - fgi_warp_affine samples bilinearly at the mapped position, with
- * the image extended by zeros outside.
+ * the image extended by zeros outside; its AVX2 path (runs of 4 pixels inside the image) gives
+ * the scalar path's bits on random similarity maps whose chips cover the inside, the borders
+ * and the outside of images of several sizes (on a CPU without AVX2 both runs are scalar).
  */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 #include "image-fixtures.h"
 #include "image/image.h"
 
+/* A random similarity (any rotation) that maps an out_w x out_h chip onto 0.4 to 1.6 times the
+ * image's width, centred up to half the image away from its centre: as dlib's alignment maps a
+ * chip onto a face, with the chip crossing the borders or past them. */
+static void random_map(int w, int h, int out_w, int out_h, unsigned *seed, double m[6])
+{
+    const double angle = 6.3 * fg_test_frand(seed);
+    const double scale = (1.0 + 1.2 * fg_test_frand(seed)) * w / out_w;
+    const double cx = w * (0.5 + fg_test_frand(seed)), cy = h * (0.5 + fg_test_frand(seed));
+    m[0] = scale * cos(angle), m[1] = -scale * sin(angle);
+    m[3] = scale * sin(angle), m[4] = scale * cos(angle);
+    m[2] = cx - (m[0] * out_w + m[1] * out_h) / 2;
+    m[5] = cy - (m[3] * out_w + m[4] * out_h) / 2;
+}
+
+/* Both paths on one map: the same bits. Counts the chip's zero (outside) and other pixels. */
+static void check_paths(const fg_image *img, const double m[6], int out_w, int out_h,
+                        size_t *outside, size_t *inside)
+{
+    const size_t n = (size_t)out_w * out_h * 3;
+    float *vec = malloc(n * sizeof *vec), *scalar = malloc(n * sizeof *scalar);
+    CHECK(vec && scalar);
+    if (vec && scalar) {
+        fgi_use_avx2(1);
+        CHECK_EQ_INT(fgi_warp_affine(img, m, out_w, out_h, vec), FG_OK);
+        fgi_use_avx2(0);
+        CHECK_EQ_INT(fgi_warp_affine(img, m, out_w, out_h, scalar), FG_OK);
+        fgi_use_avx2(1);
+        CHECKF(memcmp(vec, scalar, n * sizeof *vec) == 0,
+               "%dx%d image, %dx%d chip, map %g %g %g %g %g %g: the paths differ", img->width,
+               img->height, out_w, out_h, m[0], m[1], m[2], m[3], m[4], m[5]);
+        for (size_t i = 0; i < n; i += 3) {
+            const int zero = scalar[i] == 0 && scalar[i + 1] == 0 && scalar[i + 2] == 0;
+            *outside += zero;
+            *inside += !zero;
+        }
+    }
+    free(vec);
+    free(scalar);
+}
+
+static void vector_path_is_the_scalar_one(void)
+{
+    /* 1 and 2 pixels wide or high (no run inside), odd, a chip's source */
+    static const int sizes[][2] = {{1, 1}, {2, 2}, {1, 9}, {9, 2}, {7, 5}, {33, 20}, {200, 160}};
+    static const int chips[][2] = {{150, 150}, {37, 23}, {5, 3}};
+    unsigned seed = 17;
+    size_t outside = 0, inside = 0;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        fg_image img = {sizes[s][0], sizes[s][1], fx_noise(sizes[s][0], sizes[s][1], 20 + s)};
+        CHECK(img.rgb != NULL);
+        if (!img.rgb) continue;
+        for (int i = 0; i < 40; i++) {
+            const int *chip = chips[i % 3];
+            double m[6];
+            random_map(img.width, img.height, chip[0], chip[1], &seed, m);
+            check_paths(&img, m, chip[0], chip[1], &outside, &inside);
+        }
+        /* Integer positions (the taps' weights 0) and NaN (all outside). */
+        const double identity[6] = {1, 0, 0, 0, 1, 0}, nan_map[6] = {NAN, 0, 0, 0, 1, 0};
+        check_paths(&img, identity, 40, 9, &outside, &inside);
+        check_paths(&img, nan_map, 8, 2, &outside, &inside);
+        fg_image_free(&img);
+    }
+    /* both kinds of pixel, in quantity */
+    CHECKF(outside > 100000 && inside > 100000, "%zu outside, %zu inside", outside, inside);
+}
+
 int main(void)
 {
+    vector_path_is_the_scalar_one();
+
     fg_image img = {6, 4, fx_noise(6, 4, 1)};
     float out[8 * 8 * 3];
     CHECK(img.rgb != NULL);
