@@ -96,30 +96,40 @@ static void check_against_naive(int in_w, int in_h, int out_w, int out_h, uint64
     free(as_float);
 }
 
-/* Random sizes (down, up, odd ratios) through the vectorised and the edge columns, with the
- * BlazeFace normalisation written by the resize or after it: the same bits. */
-static void check_random(int rounds)
+/* A random in_w x in_h image resized to out_w x out_h against the naive resize, with the
+ * BlazeFace normalisation written by the resize or after it (and, when `plain`, without it):
+ * the same bits. */
+static void check_normalised(int in_w, int in_h, int out_w, int out_h, uint64_t seed, int plain)
 {
     const fgi_norm norm = {127.5f, 1.0f};
+    const size_t n = (size_t)out_w * out_h * 3;
+    uint8_t *img = fx_noise(in_w, in_h, seed);
+    float *mine = malloc(sizeof(float) * n), *ref = malloc(sizeof(float) * n);
+    CHECK(img && mine && ref);
+    if (img && mine && ref) {
+        naive_resize(img, in_w, in_h, out_w, out_h, ref);
+        if (plain) {
+            CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, NULL, mine), FG_OK);
+            CHECKF(same_floats(mine, ref, n), "%dx%d -> %dx%d", in_w, in_h, out_w, out_h);
+        }
+        for (size_t k = 0; k < n; k++)
+            ref[k] = ref[k] / 127.5f - 1.0f;
+        CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, &norm, mine), FG_OK);
+        CHECKF(same_floats(mine, ref, n), "normalised %dx%d -> %dx%d", in_w, in_h, out_w, out_h);
+    }
+    free(img);
+    free(mine);
+    free(ref);
+}
+
+/* Random sizes (down, up, odd ratios) through the vectorised and the edge columns. */
+static void check_random(int rounds)
+{
     uint64_t state = 2024;
     for (int i = 0; i < rounds; i++) {
         const int in_w = 1 + (int)(fx_rand(&state) % 120), in_h = 1 + (int)(fx_rand(&state) % 60);
         const int out_w = 1 + (int)(fx_rand(&state) % 200), out_h = 1 + (int)(fx_rand(&state) % 40);
-        const size_t n = (size_t)out_w * out_h * 3;
-        uint8_t *img = fx_noise(in_w, in_h, fx_rand(&state));
-        float *mine = malloc(sizeof(float) * n), *ref = malloc(sizeof(float) * n);
-        CHECK(img && mine && ref);
-        if (img && mine && ref) {
-            naive_resize(img, in_w, in_h, out_w, out_h, ref);
-            for (size_t k = 0; k < n; k++)
-                ref[k] = ref[k] / 127.5f - 1.0f;
-            CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, &norm, mine), FG_OK);
-            CHECKF(same_floats(mine, ref, n), "normalised %dx%d -> %dx%d", in_w, in_h, out_w,
-                   out_h);
-        }
-        free(img);
-        free(mine);
-        free(ref);
+        check_normalised(in_w, in_h, out_w, out_h, fx_rand(&state), 0);
     }
 }
 
@@ -127,34 +137,15 @@ static void check_random(int rounds)
  * 512 in double: the double kernel's bits, from odd and even sizes, normalised or not. */
 static void check_float_sizes(int rounds)
 {
-    const fgi_norm norm = {127.5f, 1.0f};
     uint64_t state = 256;
     for (int i = 0; i < rounds; i++) {
         const int out_w = 1 << (fx_rand(&state) % 10), out_h = 1 << (fx_rand(&state) % 10);
         const int in_w = out_w + (int)(fx_rand(&state) % 900);
         const int in_h = out_h + (int)(fx_rand(&state) % 700);
-        const size_t n = (size_t)out_w * out_h * 3;
-        uint8_t *img = fx_noise(in_w, in_h, fx_rand(&state));
-        float *mine = malloc(sizeof(float) * n), *ref = malloc(sizeof(float) * n);
-        CHECK(img && mine && ref);
-        if (img && mine && ref) {
-            naive_resize(img, in_w, in_h, out_w, out_h, ref);
-            CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, NULL, mine), FG_OK);
-            CHECKF(same_floats(mine, ref, n), "%dx%d -> %dx%d", in_w, in_h, out_w, out_h);
-            for (size_t k = 0; k < n; k++)
-                ref[k] = ref[k] / 127.5f - 1.0f;
-            CHECK_EQ_INT(fgi_resize_bilinear_u8(img, in_w, in_h, out_w, out_h, &norm, mine), FG_OK);
-            CHECKF(same_floats(mine, ref, n), "normalised %dx%d -> %dx%d", in_w, in_h, out_w,
-                   out_h);
-        }
-        free(img);
-        free(mine);
-        free(ref);
+        check_normalised(in_w, in_h, out_w, out_h, fx_rand(&state), 1);
     }
 }
 
-/* A rectangle in the bottom-right corner of an image: its last row and column are the
- * buffer's last bytes (read past them and the sanitizer run fails). */
 static void check_corner_rect(void)
 {
     const int w = 37, h = 29, size = 50;
