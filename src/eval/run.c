@@ -29,7 +29,7 @@
 
 #define CACHE_MAGIC "facegate-eval-cache 3\n"
 /* Bump when the pipeline changes what a detection or descriptor is for the same options. */
-#define PIPELINE_VERSION "4"
+#define PIPELINE_VERSION "5"
 #define MAX_KEY 65536
 #define MAX_VALUE 65536
 
