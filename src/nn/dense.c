@@ -44,20 +44,6 @@ static uint16_t to_half(float v)
     return (uint16_t)(sign | (e && shift <= 24 ? (mant | 0x800000u) >> shift : 0u));
 }
 
-static float from_half(uint16_t h)
-{
-    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-    uint32_t u;
-    float v;
-    if (e == 0) {
-        v = ldexpf((float)mant, -24);
-        return sign ? -v : v;
-    }
-    u = sign | (e == 31 ? 0x7f800000u | mant << 13 : (e - 15 + 127) << 23 | mant << 13);
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
 /* Channels of the slab at o and its width in the packed weights (a multiple of 8). */
 static int slab_width(const nn_dense *d, int o)
 {
@@ -67,7 +53,7 @@ static int slab_width(const nn_dense *d, int o)
 
 static float weight(const nn_dense *d, size_t at)
 {
-    return d->w16 ? from_half(d->w16[at]) : d->w[at];
+    return d->w16 ? nn_half_to_float(d->w16[at]) : d->w[at];
 }
 
 int nn_dense_init(nn_dense *d, const float *w_in_out, const float *bias, int cin, int cout,
@@ -95,7 +81,7 @@ int nn_dense_init(nn_dense *d, const float *w_in_out, const float *bias, int cin
                 const float v = o + j < cout ? w_in_out[(size_t)i * cout + o + j] : 0.0f;
                 d->w[at] = v;
                 d->w16[at] = to_half(v);
-                half = half && from_half(d->w16[at]) == v;
+                half = half && nn_half_to_float(d->w16[at]) == v;
             }
     }
     /* One copy: float16 when it holds every weight exactly. */

@@ -56,6 +56,9 @@ int nn_weights_parse(const char *manifest, size_t manifest_size, const char *man
 /* The tensor called name, or NULL. */
 const nn_tensor *nn_weights_find(const nn_weights *w, const char *name);
 
+/* An IEEE half as a float, exactly (subnormals, infinities and NaN included). */
+float nn_half_to_float(uint16_t h);
+
 void nn_weights_free(nn_weights *w);
 
 /* ---- graph (graph.c) -------------------------------------------------------------------- */

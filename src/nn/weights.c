@@ -142,7 +142,7 @@ int nn_json_error_code(const json_error_t *jerr, int verified)
 
 /* IEEE half to float, exactly (subnormals, infinities and NaN included), by moving the bits:
  * ldexpf per weight made decoding most of the time the fast path's models took to open. */
-static float half_to_float(uint16_t h)
+float nn_half_to_float(uint16_t h)
 {
     const uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 31, f = h & 1023;
     uint32_t bits;
@@ -181,7 +181,7 @@ static void decode_tensor(float *dst, const unsigned char *src, size_t n, storag
             dst[i] = (float)(int32_t)bits;
             break;
         case STORE_F16:
-            dst[i] = half_to_float((uint16_t)bits);
+            dst[i] = nn_half_to_float((uint16_t)bits);
             break;
         default: { /* uint8, uint16 */
             double v = (double)bits * scale + min;
