@@ -1,7 +1,11 @@
 /*
- * cpu.c - the CPU's vector features (GCC/Clang's __builtin_cpu_supports, on x86 only).
+ * cpu.c - the CPU's vector features (GCC/Clang's __builtin_cpu_supports and CPUID, on x86 only).
  */
 #include "core/cpu.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 int fg_cpu_avx2(void)
 {
@@ -18,6 +22,17 @@ int fg_cpu_avx2_fma(void)
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+int fg_cpu_f16c(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    /* CPUID leaf 1, ECX bit 29: clang's __builtin_cpu_supports does not know "f16c". */
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
 #else
     return 0;
 #endif

@@ -136,13 +136,6 @@ void nn_dense_run_portable(const nn_dense *d, const float *x, float *y, int imag
 #ifdef HAVE_X86
 #define TARGET __attribute__((target("avx2,fma,f16c"), no_sanitize_address))
 
-/* 8 weights of row i of the slab at w (width wide), vector j, widened. */
-TARGET static NN_INLINE __m256 load8(const nn_dense *d, size_t at)
-{
-    return d->w16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(d->w16 + at)))
-                  : _mm256_loadu_ps(d->w + at);
-}
-
 /* One slab of v vectors (v <= 8) for one image, from float16 weights when half is set: both
  * constants once inlined, so that the inner loop has no branch. */
 TARGET static NN_INLINE void slab_avx2(const nn_dense *d, const float *x, float *y, int o0, int v,
@@ -239,7 +232,7 @@ TARGET static void dense_band(void *ctx, int band, int s0, int s1)
 void nn_dense_run(const nn_dense *d, const float *x, float *y, int images, const nn_runtime *rt)
 {
 #ifdef HAVE_X86
-    if (fg_cpu_avx2_fma() && (!d->w16 || __builtin_cpu_supports("f16c"))) {
+    if (fg_cpu_avx2_fma() && (!d->w16 || fg_cpu_f16c())) {
         dense_task t = {d, x, y, images};
         nn_parallel_bands(rt, (d->cout + SLAB - 1) / SLAB, nn_runtime_threads(rt), dense_band, &t);
         return;
