@@ -92,6 +92,9 @@ int nn_dense_init(nn_dense *d, const float *w_in_out, const float *bias, int cin
         free(d->w16);
         d->w16 = NULL;
     }
+#ifdef HAVE_X86
+    d->simd = fg_cpu_avx2_fma() && (!half || fg_cpu_f16c());
+#endif
     return FG_OK;
 }
 
@@ -232,7 +235,7 @@ TARGET static void dense_band(void *ctx, int band, int s0, int s1)
 void nn_dense_run(const nn_dense *d, const float *x, float *y, int images, const nn_runtime *rt)
 {
 #ifdef HAVE_X86
-    if (fg_cpu_avx2_fma() && (!d->w16 || fg_cpu_f16c())) {
+    if (d->simd) {
         dense_task t = {d, x, y, images};
         nn_parallel_bands(rt, (d->cout + SLAB - 1) / SLAB, nn_runtime_threads(rt), dense_band, &t);
         return;

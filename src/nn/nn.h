@@ -468,6 +468,7 @@ typedef struct nn_dense {
     uint16_t *w16; /* float16 weights, or NULL */
     float *w;      /* float32 weights when w16 is NULL */
     float *bias;   /* [cout rounded up to 8] */
+    int simd;      /* the AVX2 kernel runs it (decided once: the F16C check is a CPUID) */
 } nn_dense;
 
 /* w_in_out: [cin][cout] (a TF kernel [k][k][c][cout]); bias: [cout]. Free with nn_dense_free. */
