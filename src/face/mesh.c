@@ -48,7 +48,7 @@ struct fgf_mesher {
  * net puts its own). Human's VTX68 (facemeshcoords.ts) is 0.096 eye distances from the net's
  * points on 599 other DevTrain photos, this map 0.068 (the 33 points the
  * alignment uses: 0.063 and 0.043). README ("The fast path") has the table. */
-const short fgf_mesh_to_68[FG_LANDMARKS] = {
+static const short mesh_to_68[FG_LANDMARKS] = {
     127, 234, 93,  132, 138, 136, 150, 140, 175, 369, 395, 365, 367, 435, 323, 447, 356, /* jaw */
     71,  63,  105, 66,  107, 336, 296, 334, 293, 300,                                    /* brows */
     168, 197, 5,   4,   75,  99,  2,   462, 290,                                         /* nose */
@@ -401,7 +401,7 @@ static void face_of(const double pts[][3], const square_map *s, const fg_box *cr
     out->box.width = (float)fmax(0, x1 - x0);
     out->box.height = (float)fmax(0, y1 - y0);
     for (int i = 0; i < FG_LANDMARKS; i++) {
-        to_image(s, pts[fgf_mesh_to_68[i]], q);
+        to_image(s, pts[mesh_to_68[i]], q);
         out->landmarks[i].x = (float)q[0];
         out->landmarks[i].y = (float)q[1];
     }

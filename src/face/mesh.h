@@ -50,7 +50,7 @@ int fgf_right_eye_point(int index);
  * and the eye, mouth and iris measures are zero). out->confidence is the face flag; the points
  * and measures are filled whatever it is (the caller gates). face (may be NULL): the fg_face of
  * FaceMesh's own points, score the face flag: the box around the 468 points (clipped to the
- * image), the 68 landmarks (fgf_mesh_to_68), the reference alignment rect; the same with or
+ * image), the 68 landmarks (mesh.c's map), the reference alignment rect; the same with or
  * without the iris net, so a face gets the same chip and descriptor from either. */
 int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], int iris,
                     fg_face_mesh *out, fg_face *face, fg_error *err);
@@ -58,8 +58,5 @@ int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], int
 /* Human's own box for the face (calculateFaceBox, then clampBox: the face square's size about
  * the middle of the points, integers). */
 void fgf_human_box(const fg_face_mesh *mesh, int image_w, int image_h, fg_box *out);
-
-/* The 68 landmarks' mesh indices (iBUG-68 order). */
-extern const short fgf_mesh_to_68[FG_LANDMARKS];
 
 #endif
