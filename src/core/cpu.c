@@ -1,7 +1,12 @@
 /*
- * cpu.c - the CPU's vector features (GCC/Clang's __builtin_cpu_supports and CPUID, on x86 only).
+ * cpu.c - the CPU's vector features (GCC/Clang's __builtin_cpu_supports and CPUID, on x86 only)
+ * and cache-line-aligned buffers for the kernels.
  */
 #include "core/cpu.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -36,4 +41,18 @@ int fg_cpu_f16c(void)
 #else
     return 0;
 #endif
+}
+
+void *fg_alloc_lines(size_t size)
+{
+    void *p = NULL;
+    return posix_memalign(&p, FG_CACHE_LINE, size ? size : 1) ? NULL : p;
+}
+
+void *fg_calloc_lines(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) return NULL;
+    void *p = fg_alloc_lines(n * size);
+    if (p) memset(p, 0, n * size);
+    return p;
 }

@@ -33,7 +33,8 @@ void fgi_jpeg_scan_layout(const uint8_t *bytes, size_t size, fgi_jpeg_layout *la
  * FG_ENOMEM when libexif cannot allocate. */
 int fgi_exif_orientation(const uint8_t *exif, size_t size);
 
-/* malloc of width*height*channels bytes; the dimensions were checked by fgi_check_header. */
+/* width*height*channels bytes on a cache line (fg_alloc_lines), freed by free(); the dimensions
+ * were checked by fgi_check_header. */
 uint8_t *fgi_pixels_alloc(int width, int height, int channels);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "image/codec.h"
+#include "core/cpu.h"
 #include "core/error.h"
 
 static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
@@ -94,7 +95,7 @@ void fgi_scaled_size(int width, int height, int need_side, int *out_w, int *out_
 
 uint8_t *fgi_pixels_alloc(int width, int height, int channels)
 {
-    return malloc((size_t)width * (size_t)height * (size_t)channels);
+    return fg_alloc_lines((size_t)width * (size_t)height * (size_t)channels);
 }
 
 /* "3c 68 74 6d" for the message about an unrecognised image. */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "models/models.h"
@@ -37,7 +38,7 @@ static int first_open(fgm_first *f, const nn_graph_model *gm, const fgm_net_spec
     f->h = spec->h, f->w = spec->w, f->batch = batch;
     f->profile.macs[NN_OP_CONV] = (uint64_t)batch * nn_conv_macs(cv, spec->h, spec->w);
     f->profiling = nn_profiling();
-    if (!(f->input = malloc(sizeof(float) * (size_t)batch * spec->h * spec->w * 3)))
+    if (!(f->input = fg_alloc_lines(sizeof(float) * (size_t)batch * spec->h * spec->w * 3)))
         return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
     return FG_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "image/image.h"
@@ -293,12 +294,12 @@ static int alloc_buffers(fgm_resnet *m, fg_error *err)
     scratch *= (size_t)m->slots;
     scratch = tail_scratch > scratch ? tail_scratch : scratch;
     for (int i = 0; i < 3; i++)
-        if (!(m->bufs[i] = malloc(sizeof(float) * act)))
+        if (!(m->bufs[i] = fg_alloc_lines(sizeof(float) * act)))
             return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
     for (int i = 0; i < TAIL_BUFS; i++)
-        if (!(m->tail_bufs[i] = malloc(sizeof(float) * tail_act)))
+        if (!(m->tail_bufs[i] = fg_alloc_lines(sizeof(float) * tail_act)))
             return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
-    if (!(m->scratch = malloc(sizeof(float) * scratch)))
+    if (!(m->scratch = fg_alloc_lines(sizeof(float) * scratch)))
         return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
     return FG_OK;
 }

@@ -456,7 +456,7 @@ static void rows_with(const nn_block *b, const kernels *k, const float *x, float
 {
     const size_t in_row = (size_t)w * b->cin, out_row = (size_t)(w / b->stride) * b->c;
     const int stride = dw_stride(b), th = h / (b->stride / stride); /* the depthwise's input */
-    float ring[3 * NN_BLOCK_RING];
+    float ring[3 * NN_BLOCK_RING] __attribute__((aligned(FG_CACHE_LINE)));
     const pointwise f = first_conv(b, w);
     int made = y0 - 2; /* the last ring row made */
     for (int py = y0; py < y1; py++) {

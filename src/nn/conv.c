@@ -100,7 +100,7 @@ int nn_conv_slice(nn_conv *cv, fg_error *err)
     const size_t taps = (size_t)cv->k * cv->k * cv->cin;
     float *w;
     if (cv->sliced) return FG_OK;
-    if (!(w = malloc(sizeof(float) * taps * (size_t)cv->cout)))
+    if (!(w = fg_alloc_lines(sizeof(float) * taps * (size_t)cv->cout)))
         return fg_fail(err, FG_ENOMEM, "out of memory for a convolution's weights");
     for (int o = 0; o < cv->cout; o += SLICE) {
         const int width = slice_of(cv->cout, o);

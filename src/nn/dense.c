@@ -64,9 +64,9 @@ int nn_dense_init(nn_dense *d, const float *w_in_out, const float *bias, int cin
     int half = 1;
     memset(d, 0, sizeof *d);
     d->cin = cin, d->cout = cout;
-    d->w16 = malloc(n * sizeof *d->w16);
-    d->w = malloc(n * sizeof *d->w);
-    d->bias = malloc(sizeof *d->bias * (size_t)padded);
+    d->w16 = fg_alloc_lines(n * sizeof *d->w16);
+    d->w = fg_alloc_lines(n * sizeof *d->w);
+    d->bias = fg_alloc_lines(sizeof *d->bias * (size_t)padded);
     if (!d->w16 || !d->w || !d->bias) {
         nn_dense_free(d);
         return fg_fail(err, FG_ENOMEM, "out of memory for a head's weights");

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <xnnpack.h>
 
+#include "core/cpu.h"
 #include "core/error.h"
 
 /* A list of malloc'd float buffers. */
@@ -668,7 +669,7 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         uint32_t id =
             external_copy(g, g->outputs[i], (uint32_t)(NN_MAX_INPUTS + i), &rt->output_counts[i]);
         (void)id;
-        rt->outputs[i] = malloc(rt->output_counts[i] * sizeof(float));
+        rt->outputs[i] = fg_alloc_lines(rt->output_counts[i] * sizeof(float));
         if (!rt->outputs[i]) failed(g, FG_ENOMEM, "output buffers");
     }
     if (g->status != FG_OK) {
@@ -682,7 +683,7 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         const nn_t t = g->inputs[i];
         rt->input_counts[i] = (size_t)g->batch * t.h * t.w * t.c;
         /* XNNPACK may read a few bytes past the end of its input (XNN_EXTRA_BYTES). */
-        if (!(rt->inputs[i] = calloc(rt->input_counts[i] + 16, sizeof(float)))) {
+        if (!(rt->inputs[i] = fg_calloc_lines(rt->input_counts[i] + 16, sizeof(float)))) {
             rc = fg_fail(err, FG_ENOMEM, "out of memory");
             goto fail;
         }

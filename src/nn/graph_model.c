@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "nn/manifest.h"
 #include "nn/nn.h"
@@ -199,7 +200,7 @@ static nn_tensor *new_const(gm *m, const gm_node *n, int rank, const int *dims)
         m->folded = grown;
         m->folded_cap = cap;
     }
-    if (!(t = calloc(1, sizeof *t)) || !(t->data = calloc(count, sizeof *t->data))) {
+    if (!(t = calloc(1, sizeof *t)) || !(t->data = fg_calloc_lines(count, sizeof *t->data))) {
         free(t);
         nn_graph_fail(m->g, FG_ENOMEM, "out of memory folding %s", n->name);
         return NULL;
@@ -445,7 +446,7 @@ static int op_matmul(gm *m, gm_node *n, gm_value **in, int nin)
                          w->shape[0], w->shape[1]);
     if (f.bias && (nin < 3 || in[2]->kind != V_CONST || in[2]->c->count != (size_t)cout))
         return node_fail(m, n, "the bias is not a constant of %d values", cout);
-    if (!(w_in_out = malloc(sizeof(float) * w->count)))
+    if (!(w_in_out = fg_alloc_lines(sizeof(float) * w->count)))
         return nn_graph_fail(m->g, FG_ENOMEM, "out of memory"), 0;
     for (int i = 0; i < k; i++)
         for (int o = 0; o < cout; o++)
@@ -1166,7 +1167,7 @@ static const nn_tensor *const_input(gm *m, gm_node *n, int i, int rank, const in
 
 static float *copy_floats(gm *m, const nn_tensor *t)
 {
-    float *p = malloc(t->count * sizeof *p);
+    float *p = fg_alloc_lines(t->count * sizeof *p);
     if (!p) {
         nn_graph_fail(m->g, FG_ENOMEM, "out of memory");
         return NULL;

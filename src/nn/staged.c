@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "nn/nn.h"
@@ -50,7 +51,7 @@ static int read_head(nn_staged *s, const nn_graph_model *gm, const nn_chain_spec
     if ((rc = nn_graph_model_read_head(gm, spec->ends[spec->n - 1], spec->head, ch->oh, ch->ow,
                                        &ch->head, err)))
         return rc;
-    if (!(ch->tail = malloc(sizeof(float) * s->batch * ch->oh * ch->ow * ch->oc)))
+    if (!(ch->tail = fg_alloc_lines(sizeof(float) * s->batch * ch->oh * ch->ow * ch->oc)))
         return fg_fail(err, FG_ENOMEM, "out of memory for %s", nn_graph_model_name(gm));
     s->block_profile.macs[NN_OP_BLOCK] += (uint64_t)s->batch * nn_dense_macs(&ch->head);
     ch->oh = ch->ow = 1, ch->oc = ch->head.cout;
@@ -190,7 +191,7 @@ static int open_parts(nn_staged *s, const nn_graph_model *gm, const char *model,
         if (opts->input[0] != first->h || opts->input[1] != first->w || opts->input[2] != first->c)
             return fg_fail(err, FG_EMODEL_CORRUPT, "%s: %s is not %dx%dx%d", model, specs[0].input,
                            opts->input[0], opts->input[1], opts->input[2]);
-        if (!(s->input = malloc(sizeof(float) * s->batch * first->h * first->w * first->c)))
+        if (!(s->input = fg_alloc_lines(sizeof(float) * s->batch * first->h * first->w * first->c)))
             return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
     }
     for (int i = s->input ? 1 : 0; i < s->nchains; i++)
@@ -201,11 +202,11 @@ static int open_parts(nn_staged *s, const nn_graph_model *gm, const char *model,
         chain *ch = &s->chains[i];
         if (i + 1 < s->nchains && s->rt[i + 1]) ch->out = nn_runtime_input(s->rt[i + 1]);
         if (!ch->out &&
-            !(ch->out = ch->own = malloc(sizeof(float) * s->batch * ch->oh * ch->ow * ch->oc)))
+            !(ch->out = ch->own = fg_alloc_lines(sizeof(float) * s->batch * ch->oh * ch->ow * ch->oc)))
             return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
     }
     for (int i = 0; i < 2; i++)
-        if (!(s->scratch[i] = malloc(sizeof(float) * scratch)))
+        if (!(s->scratch[i] = fg_alloc_lines(sizeof(float) * scratch)))
             return fg_fail(err, FG_ENOMEM, "out of memory for %s", model);
     s->profiling = nn_profiling();
     return FG_OK;

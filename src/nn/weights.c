@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/error.h"
 
 /* Pinned SHA-256 of every file we load: @vladmandic/face-api@1.7.15 (the face-api networks) and
@@ -265,7 +266,7 @@ int nn_weights_decode(const json_t *groups, const nn_blob *shards, size_t nshard
         }
     }
     out->tensors = calloc(ntensors ? ntensors : 1, sizeof *out->tensors);
-    out->values = malloc((total_values ? total_values : 1) * sizeof(float));
+    out->values = fg_alloc_lines((total_values ? total_values : 1) * sizeof(float));
     out->names = malloc(total_names ? total_names : 1);
     if (!out->tensors || !out->values || !out->names) {
         rc = fg_fail(err, FG_ENOMEM, "out of memory loading %s", what);

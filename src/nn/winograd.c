@@ -68,8 +68,8 @@ int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int
     memset(wc, 0, sizeof *wc);
     if (cin < 1 || cout < 1)
         return fg_fail(err, FG_EINVAL, "a Winograd convolution needs channels in and out");
-    wc->u = malloc(sizeof(float) * TILE_ELEMS * (size_t)cin * (size_t)cout);
-    wc->bias = malloc(sizeof(float) * (size_t)cout);
+    wc->u = fg_alloc_lines(sizeof(float) * TILE_ELEMS * (size_t)cin * (size_t)cout);
+    wc->bias = fg_alloc_lines(sizeof(float) * (size_t)cout);
     if (!wc->u || !wc->bias) {
         nn_wino_free(wc);
         return fg_fail(err, FG_ENOMEM, "out of memory for a convolution's weights");
