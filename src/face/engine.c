@@ -10,6 +10,7 @@
 
 #include "face/align.h"
 #include "face/mesh.h"
+#include "core/cpu.h"
 #include "core/error.h"
 #include "image/image.h"
 #include "models/models.h"
@@ -290,7 +291,7 @@ static int pad_image(const fg_image *img, double scale, int pad, fg_image *out, 
     *sy = (double)h / img->height;
     out->width = w + 2 * pad;
     out->height = h + 2 * pad;
-    if (!(out->rgb = calloc((size_t)out->width * out->height, 3))) {
+    if (!(out->rgb = fg_calloc_lines((size_t)out->width * out->height, 3))) {
         free(small);
         return FG_ENOMEM;
     }

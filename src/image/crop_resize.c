@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "image/image.h"
 #include "image/simd.h"
 
@@ -234,7 +235,7 @@ static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, 
     /* One block for the columns and the two cached horizontal passes; small crops on the stack. */
     enum { STACK_COLS = 256 };
     column stack_cols[STACK_COLS];
-    float stack_rows[2 * STACK_COLS * 3];
+    float stack_rows[2 * STACK_COLS * 3] __attribute__((aligned(FG_CACHE_LINE)));
     column *cols = stack_cols;
     float *top = stack_rows;
     if (out_w > STACK_COLS || ch > 3) {
