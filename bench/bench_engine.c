@@ -6,7 +6,7 @@
  *   bench_engine --images A.jpg,B.jpg [--runs N] [--threads T] [--models DIR]
  *                [--fast-models DIR] [--json FILE]
  *
- * Stages (per image, after two warm-up runs): decode, ssd_detect, tiny_detect, landmarks
+ * Stages (per image, timed in rounds, each after a warm-up run: see ROUNDS): decode, ssd_detect, tiny_detect, landmarks
  * (crop + net, first face), descriptor (default dlib alignment, first face), descriptor_tta
  * (the same with test-time augmentation: the face and its mirror image), pipeline_ssd
  * (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode, pipeline_tiny,
@@ -314,18 +314,13 @@ static int first_fast_face(ctx *c)
     return (c->has_square = n > 0 && nf > 0);
 }
 
-static json_t *measure(ctx *c, stage_fn fn)
-{
-    static double t[MAX_RUNS];
-    for (int i = 0; i < 2; i++)
-        fn(c);
-    for (int i = 0; i < c->b->runs; i++) {
-        double t0 = now_ms();
-        fn(c);
-        t[i] = now_ms() - t0;
-    }
-    return summary(t, c->b->runs);
-}
+/* The stages are timed in ROUNDS rounds, each stage's runs split among them, after a warm-up run
+ * of the stage in each round (two in the first), so that its data is back in the caches. A slow
+ * phase of a shared host lasting seconds then falls on every stage's runs alike rather than on
+ * one stage's, and the ratios between stages of one run (the fast pipeline against the SSD
+ * pipeline) hold. */
+#define ROUNDS 5
+#define MAX_STAGES 16
 
 static json_t *bench_image(bench *b, const char *path)
 {
@@ -374,17 +369,31 @@ static json_t *bench_image(bench *b, const char *path)
     c.b = b, c.bytes = bytes, c.size = size, c.img = &img, c.face = n ? &faces[0] : NULL;
     first_fast_face(&c);
     const char *base = strrchr(path, '/');
-    json_t *st = json_object();
-    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
-        /* needs_face: 1 an SSD face, 2 a fast path face */
-        if ((stages[i].needs_face == 1 && !c.face) ||
-            (stages[i].needs_face == 2 && !c.has_square)) {
-            json_object_set_new(st, stages[i].name, json_null());
-            continue;
+    const size_t nstages = sizeof stages / sizeof stages[0];
+    static double t[MAX_STAGES][MAX_RUNS];
+    int done[MAX_STAGES] = {0};
+    _Static_assert(sizeof stages / sizeof stages[0] <= MAX_STAGES, "MAX_STAGES");
+    for (int r = 0; r < ROUNDS; r++) {
+        fprintf(stderr, "  %s: round %d of %d ...\n", base ? base + 1 : path, r + 1, ROUNDS);
+        for (size_t i = 0; i < nstages; i++) {
+            /* needs_face: 1 an SSD face, 2 a fast path face */
+            if ((stages[i].needs_face == 1 && !c.face) ||
+                (stages[i].needs_face == 2 && !c.has_square))
+                continue;
+            const int upto = b->runs * (r + 1) / ROUNDS;
+            if (done[i] == upto) continue;
+            for (int w = 0; w < (r ? 1 : 2); w++)
+                stages[i].fn(&c);
+            for (; done[i] < upto; done[i]++) {
+                double t0 = now_ms();
+                stages[i].fn(&c);
+                t[i][done[i]] = now_ms() - t0;
+            }
         }
-        fprintf(stderr, "  %s: %s ...\n", base ? base + 1 : path, stages[i].name);
-        json_object_set_new(st, stages[i].name, measure(&c, stages[i].fn));
     }
+    json_t *st = json_object();
+    for (size_t i = 0; i < nstages; i++)
+        json_object_set_new(st, stages[i].name, done[i] ? summary(t[i], done[i]) : json_null());
     json_t *out =
         json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "name", base ? base + 1 : path, "file", path,
                   "width", img.width, "height", img.height, "faces", (int)n, "stages", st);
