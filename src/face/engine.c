@@ -223,9 +223,44 @@ static int face_api_pass(fg_engine *e, const fg_image *img, face_list *out, fg_e
     return FG_OK;
 }
 
+/* Intersection over union of two boxes. */
+static double box_iou(double ax, double ay, double aw, double ah, double bx, double by, double bw,
+                      double bh)
+{
+    double x0 = fmax(ax, bx), y0 = fmax(ay, by);
+    double x1 = fmin(ax + aw, bx + bw), y1 = fmin(ay + ah, by + bh);
+    double inter = fmax(0, x1 - x0) * fmax(0, y1 - y0);
+    double uni = aw * ah + bw * bh - inter;
+    return uni > 0 ? inter / uni : 0;
+}
+
+/* A face found again overlaps the one found before by more than this (IoU). */
+#define SAME_FACE_IOU 0.3
+
+/* The faces a padded pass already knows (the plain pass's), and where the padded image puts
+ * the original's pixels: x' = pad + x * sx, y' = pad + y * sy. */
+typedef struct known_faces {
+    const fg_face *faces;
+    size_t n;
+    double pad, sx, sy;
+} known_faces;
+
+static int is_known(const known_faces *k, const fgm_blaze_box *b)
+{
+    for (size_t i = 0; k && i < k->n; i++) {
+        const fg_box *f = &k->faces[i].box;
+        if (box_iou(k->pad + f->x * k->sx, k->pad + f->y * k->sy, f->width * k->sx,
+                    f->height * k->sy, b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1) > SAME_FACE_IOU)
+            return 1;
+    }
+    return 0;
+}
+
 /* The fast path's faces: BlazeFace boxes, then FaceMesh (+ iris when `eyes`) in each one's
- * square; faces whose face flag is under the gate are dropped. */
-static int fast_pass(fg_engine *e, const fg_image *img, int eyes, face_list *out, fg_error *err)
+ * square; faces whose face flag is under the gate are dropped. A box that overlaps a known face
+ * (a padded pass finding the plain pass's faces again) is dropped before its FaceMesh run. */
+static int fast_pass(fg_engine *e, const fg_image *img, int eyes, const known_faces *known,
+                     face_list *out, fg_error *err)
 {
     fgm_blaze_box *boxes = NULL;
     size_t n = 0;
@@ -242,6 +277,7 @@ static int fast_pass(fg_engine *e, const fg_image *img, int eyes, face_list *out
         double square[4];
         fg_face_mesh *mesh = &out->meshes[out->n];
         fg_face *face = &out->faces[out->n];
+        if (is_known(known, &boxes[i])) continue;
         fgf_blaze_square(&boxes[i], square);
         rc = fgf_mesh_square(e->mesher, img, square, eyes, mesh, face, err);
         if (rc || mesh->confidence < e->opts.mesh_min_confidence) continue;
@@ -253,12 +289,13 @@ static int fast_pass(fg_engine *e, const fg_image *img, int eyes, face_list *out
     return rc;
 }
 
-static int detect_pass(fg_engine *e, pass_kind kind, const fg_image *img, face_list *out,
-                       fg_error *err)
+/* known: NULL, or the faces a padded pass need not find again (the fast path only). */
+static int detect_pass(fg_engine *e, pass_kind kind, const fg_image *img, const known_faces *known,
+                       face_list *out, fg_error *err)
 {
     memset(out, 0, sizeof *out);
     if (kind == PASS_FACE_API) return face_api_pass(e, img, out, err);
-    return fast_pass(e, img, kind == PASS_FAST_EYES, out, err);
+    return fast_pass(e, img, kind == PASS_FAST_EYES, known, out, err);
 }
 
 /* The padded passes work on at most this many pixels a side (the SSD sees 512 anyway). */
@@ -331,7 +368,7 @@ static void unpad_mesh(fg_face_mesh *m, int pad, double sx, double sy)
  * image edge), then everything is mapped back and the box clipped. Faces whose centre lies in
  * the border are dropped. */
 static int detect_padded(fg_engine *e, pass_kind kind, const fg_image *img, double border,
-                         face_list *out, fg_error *err)
+                         const face_list *plain, face_list *out, fg_error *err)
 {
     int side = img->width > img->height ? img->width : img->height;
     double scale = fmin(1.0, (double)PAD_MAX_SIDE / ((1 + 2 * border) * side)), sx, sy;
@@ -344,7 +381,8 @@ static int detect_padded(fg_engine *e, pass_kind kind, const fg_image *img, doub
     memset(out, 0, sizeof *out);
     if (pad_image(img, scale, pad, &padded, &sx, &sy))
         return fg_fail(err, FG_ENOMEM, "out of memory padding the image");
-    rc = detect_pass(e, kind, &padded, &found, err);
+    const known_faces known = {plain->faces, plain->n, pad, sx, sy};
+    rc = detect_pass(e, kind, &padded, &known, &found, err);
     fg_image_free(&padded);
     if (rc) return rc;
     for (size_t i = 0; i < found.n; i++) {
@@ -378,7 +416,7 @@ static int detect_padded(fg_engine *e, pass_kind kind, const fg_image *img, doub
 }
 
 /* Appends to `all` the faces of `extra` that overlap none of its first `plain` by more than
- * IoU 0.3. Takes ownership of extra. */
+ * SAME_FACE_IOU. Takes ownership of extra. */
 static int add_new_faces(face_list *all, size_t plain, face_list *extra, fg_error *err)
 {
     fg_face *faces;
@@ -397,12 +435,8 @@ static int add_new_faces(face_list *all, size_t plain, face_list *extra, fg_erro
         int seen = 0;
         for (size_t j = 0; j < plain && !seen; j++) {
             const fg_box *a = &all->faces[j].box;
-            double x0 = fmax(a->x, b->x), y0 = fmax(a->y, b->y);
-            double x1 = fmin(a->x + a->width, b->x + b->width);
-            double y1 = fmin(a->y + a->height, b->y + b->height);
-            double inter = fmax(0, x1 - x0) * fmax(0, y1 - y0);
-            double uni = (double)a->width * a->height + (double)b->width * b->height - inter;
-            seen = inter > 0.3 * uni;
+            seen = box_iou(a->x, a->y, a->width, a->height, b->x, b->y, b->width, b->height) >
+                   SAME_FACE_IOU;
         }
         if (seen) continue;
         if (extra->meshes) all->meshes[all->n] = extra->meshes[i];
@@ -440,12 +474,12 @@ static int detect_all(fg_engine *e, pass_kind kind, const fg_image *img, face_li
     memset(out, 0, sizeof *out);
     if (!e || !img || !img->rgb || img->width <= 0 || img->height <= 0)
         return fg_fail(err, FG_EINVAL, "no image");
-    if ((rc = detect_pass(e, kind, img, out, err))) return rc;
+    if ((rc = detect_pass(e, kind, img, NULL, out, err))) return rc;
     if (e->opts.padding == FG_PADDING_NONE ||
         (e->opts.padding == FG_PADDING_RETRY && covers_centre(out, img)))
         return FG_OK;
-    rc = detect_padded(e, kind, img, 0.5, &extra, err);
-    if (!rc && !extra.n && !out->n) rc = detect_padded(e, kind, img, 1.0, &extra, err);
+    rc = detect_padded(e, kind, img, 0.5, out, &extra, err);
+    if (!rc && !extra.n && !out->n) rc = detect_padded(e, kind, img, 1.0, out, &extra, err);
     if (!rc) rc = add_new_faces(out, out->n, &extra, err);
     if (rc) list_free(out);
     return rc;
