@@ -13,9 +13,9 @@ int fg_cpu_avx2(void);
 int fg_cpu_avx2_fma(void);
 int fg_cpu_f16c(void);
 
-/* The cache line. The buffers the vector kernels stream (tensors, weights) start on one: malloc's
- * 16-byte alignment splits every other 32-byte load across two lines, which cost one frame of the
- * fast path 7% (10.7-11.3 -> 10.1-10.5 ms on single640.jpg). */
+/* The cache line. The buffers the vector kernels stream (tensors, weights, decoded pixels) start
+ * on one: malloc's 16-byte alignment split every other 32-byte load across two lines, which cost
+ * one frame of the fast path 8% (10.5-11.3 -> 9.6-10.4 ms on single640.jpg, best of 200). */
 #define FG_CACHE_LINE 64
 
 /* size bytes aligned to FG_CACHE_LINE, freed by free(); NULL when out of memory. */
