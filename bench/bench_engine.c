@@ -6,16 +6,16 @@
  *   bench_engine --images A.jpg,B.jpg [--runs N] [--threads T] [--models DIR]
  *                [--fast-models DIR] [--json FILE]
  *
- * Stages (per image, timed in rounds, each after a warm-up run: see ROUNDS): decode, ssd_detect, tiny_detect, landmarks
- * (crop + net, first face), descriptor (default dlib alignment, first face), descriptor_tta
- * (the same with test-time augmentation: the face and its mirror image), pipeline_ssd
- * (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode, pipeline_tiny,
- * and the fast path's: blaze_detect (resize, BlazeFace, decoding, NMS), mesh (the first face's
- * 192x192 crop + FaceMesh), iris (its two eye crops + the iris net), fast_frame (BlazeFace +
- * FaceMesh + iris for every face of the image, one pass: what a video frame costs), track_frame
- * (the next frame of a face already found: FaceMesh + iris only), pipeline_fast (decode +
- * BlazeFace + FaceMesh + descriptor of every face: fg_detect, which needs no iris net, then
- * fg_describe).
+ * Stages (per image, timed in rounds, each after a warm-up run: see ROUNDS): decode, ssd_detect,
+ * tiny_detect, landmarks (crop + net, first face), descriptor (default dlib alignment, first face),
+ * descriptor_tta (the same with test-time augmentation: the face and its mirror image),
+ * pipeline_ssd (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode,
+ * pipeline_tiny, and the fast path's: blaze_detect (resize, BlazeFace, decoding, NMS), mesh (the
+ * first face's 192x192 crop + FaceMesh), iris (its two eye crops + the iris net), fast_frame
+ * (BlazeFace + FaceMesh + iris for every face of the image, one pass: what a video frame costs),
+ * track_frame (the next frame of a face already found: FaceMesh + iris only), pipeline_fast
+ * (decode + BlazeFace + FaceMesh + descriptor of every face: fg_detect, which needs no iris net,
+ * then fg_describe).
  *
  * It also reports each network's multiply-adds per run and this core's measured peak rate of
  * fused multiply-adds, so the table shows how close each stage runs to what the core can do,
@@ -320,7 +320,6 @@ static int first_fast_face(ctx *c)
  * one stage's, and the ratios between stages of one run (the fast pipeline against the SSD
  * pipeline) hold. */
 #define ROUNDS 5
-#define MAX_STAGES 16
 
 static json_t *bench_image(bench *b, const char *path)
 {
@@ -370,9 +369,8 @@ static json_t *bench_image(bench *b, const char *path)
     first_fast_face(&c);
     const char *base = strrchr(path, '/');
     const size_t nstages = sizeof stages / sizeof stages[0];
-    static double t[MAX_STAGES][MAX_RUNS];
-    int done[MAX_STAGES] = {0};
-    _Static_assert(sizeof stages / sizeof stages[0] <= MAX_STAGES, "MAX_STAGES");
+    static double t[sizeof stages / sizeof stages[0]][MAX_RUNS];
+    int done[sizeof stages / sizeof stages[0]] = {0};
     for (int r = 0; r < ROUNDS; r++) {
         fprintf(stderr, "  %s: round %d of %d ...\n", base ? base + 1 : path, r + 1, ROUNDS);
         for (size_t i = 0; i < nstages; i++) {
