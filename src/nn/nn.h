@@ -445,7 +445,8 @@ typedef struct nn_wino {
 int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int cout,
                  fg_error *err);
 void nn_wino_free(nn_wino *wc);
-/* Multiply-adds of the direct convolution it replaces (as graph.c counts one). */
+/* Multiply-adds its products perform: 16 per 2x2 tile of outputs and channel pair (the direct
+ * convolution it replaces does 36; the transforms' additions are not counted). */
 uint64_t nn_wino_macs(const nn_wino *wc, int h, int w);
 /* Floats of scratch one thread needs (a band of tiles, whatever the map's size). */
 size_t nn_wino_scratch(const nn_wino *wc);

@@ -105,10 +105,6 @@ void nn_wino_free(nn_wino *wc)
     memset(wc, 0, sizeof *wc);
 }
 
-uint64_t nn_wino_macs(const nn_wino *wc, int h, int w)
-{
-    return (uint64_t)h * (uint64_t)w * 9u * (uint64_t)wc->cin * (uint64_t)wc->cout;
-}
 
 /* The band's geometry: tiles [t0, t1) of the map's tiles in row-major order, tw a row. */
 typedef struct band {
@@ -368,6 +364,12 @@ static void band_avx2(const band *b, float *v, float *m)
 static int tiles_of(int size)
 {
     return (size + 1) / 2;
+}
+
+uint64_t nn_wino_macs(const nn_wino *wc, int h, int w)
+{
+    return (uint64_t)tiles_of(h) * (uint64_t)tiles_of(w) * 16u * (uint64_t)wc->cin *
+           (uint64_t)wc->cout;
 }
 
 size_t nn_wino_scratch(const nn_wino *wc)
