@@ -105,7 +105,6 @@ void nn_wino_free(nn_wino *wc)
     memset(wc, 0, sizeof *wc);
 }
 
-
 /* The band's geometry: tiles [t0, t1) of the map's tiles in row-major order, tw a row. */
 typedef struct band {
     const nn_wino *wc;
