@@ -18,7 +18,8 @@
 #define INPUT_SIZE 150
 
 /* The 3x3 stride-1 convolutions of the residual stages at 35x35x32, 17x17x64 and 8x8x128 (80% of
- * the multiply-adds) run by Winograd's F(2x2, 3x3) (nn/winograd.c) between four XNNPACK runtimes:
+ * the multiply-adds) run by Winograd's algorithm (nn/winograd.c, stage_tile below) between four
+ * XNNPACK runtimes:
  *   runtime 0: input -> conv32_down, max pool                 -> stage 0: conv32_1..3
  *   runtime 1: -> conv64_down's conv1 and its shortcut         -> stage 1: its conv2, conv64_1..3
  *   runtime 2: -> conv128_down's conv1 and its shortcut        -> stage 2: its conv2, conv128_1..2
@@ -106,6 +107,17 @@ static nn_t conv_layer(nn_builder *b, nn_t x, const char *prefix, int k, int str
     return y;
 }
 
+/* Winograd's output tile for a stage of c channels. F(4x4, 3x3) performs 36 multiply-adds per
+ * 16 outputs, F(2x2, 3x3) 16 per 4, but its transformed weights are 36 c^2 floats, 2.25 times
+ * F(2x2)'s: at 128 channels 2.4 MB a convolution, which the 8x8 stage reads from memory on every
+ * run for only 4 tiles, so that stage stays at F(2x2). With 4x4 tiles at 32 and 64 channels the
+ * descriptor took 4.04 ms instead of 4.42 (one thread, best of 400 in the pipeline, the two
+ * alternated); with 4x4 tiles at 128 channels too, 4.36. */
+static int stage_tile(int c)
+{
+    return c <= 64 ? 4 : 2;
+}
+
 /* A residual stage's convolution `prefix`, c channels in and out, for Winograd. */
 static void stage_conv(nn_builder *b, const char *prefix, int c, nn_wino *out)
 {
@@ -115,7 +127,7 @@ static void stage_conv(nn_builder *b, const char *prefix, int c, nn_wino *out)
     if (!(filter = folded_conv(b, prefix, 3, c, &cout, &bias))) return;
     if (cout != c)
         nn_builder_fail(b, "%s has %d channels out, not %d", prefix, cout, c);
-    else if (nn_wino_init(out, filter, bias, c, c, &err))
+    else if (nn_wino_init(out, filter, bias, c, c, stage_tile(c), &err))
         nn_graph_fail(b->g, err.code, "%s", err.message);
     free(filter);
     free(bias);

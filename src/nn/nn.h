@@ -434,25 +434,28 @@ int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const c
 /* ---- Winograd convolutions (winograd.c) ---------------------------------------------- */
 
 /* y = act(conv3x3(x) + bias [+ res]): stride 1, SAME padding, cin channels in and cout out,
- * NHWC, one image, by Winograd's F(2x2, 3x3) (winograd.c says why). */
+ * NHWC, one image, by Winograd's F(2x2, 3x3) or F(4x4, 3x3) (winograd.c says why). */
 typedef struct nn_wino {
     int cin, cout;
-    float *u;    /* the transformed kernel, [16][cin][cout] stored by slices (winograd.c) */
+    int m;       /* outputs a tile side: 2, F(2x2, 3x3), or 4, F(4x4, 3x3) */
+    float *u;    /* the transformed kernel, [(m + 2)^2][cin][cout] stored by slices (winograd.c) */
     float *bias; /* [cout] */
 } nn_wino;
 
-/* hwio: the kernel [3][3][cin][cout] as TF stores it. Free with nn_wino_free. */
-int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int cout,
+/* hwio: the kernel [3][3][cin][cout] as TF stores it; m: 2 or 4 outputs a tile side (anything
+ * else is FG_EINVAL). Free with nn_wino_free. */
+int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int cout, int m,
                  fg_error *err);
 void nn_wino_free(nn_wino *wc);
-/* Multiply-adds its products perform: 16 per 2x2 tile of outputs and channel pair (the direct
- * convolution it replaces does 36; the transforms' additions are not counted). */
+/* Multiply-adds its products perform: (m + 2)^2 per m x m tile of outputs and channel pair, 16
+ * per 2x2 or 36 per 4x4 (the direct convolution it replaces does 36 or 144; the transforms'
+ * arithmetic is not counted). */
 uint64_t nn_wino_macs(const nn_wino *wc, int h, int w);
 /* Floats of scratch one thread needs (a band of tiles, whatever the map's size). */
 size_t nn_wino_scratch(const nn_wino *wc);
 /* x: h * w * cin floats; res (or NULL) and y: h * w * cout; y overlaps neither. relu: 1 for a
- * ReLU after the sum. Runs on rt's threads in `slots` bands (nn_runtime_threads(rt)), scratch
- * holding slots * nn_wino_scratch(wc) floats. */
+ * ReLU after the sum. Runs on rt's threads in `slots` bands of tiles, or of output channels on
+ * small maps (nn_runtime_threads(rt)), scratch holding slots * nn_wino_scratch(wc) floats. */
 void nn_wino_run(const nn_wino *wc, const float *x, const float *res, int relu, float *y, int h,
                  int w, float *scratch, int slots, const nn_runtime *rt);
 /* The plain C loops nn_wino_run falls back on, one thread (the tests compare the two). */

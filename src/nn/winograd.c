@@ -1,27 +1,36 @@
 /*
- * winograd.c - 3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin and
- * Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 2x2 tile of outputs is
- * computed from its 4x4 input tile with 16 multiplications per input and output channel pair
- * instead of 36, so a layer's multiply-adds drop 2.25-fold (a little less where the map has an
- * odd size and the last tiles are half empty).
+ * winograd.c - 3x3 stride-1 convolutions by Winograd's minimal filtering (Lavin and Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2016), with tiles of 2x2 or 4x4 outputs:
+ *   F(2x2, 3x3): each 2x2 tile from its 4x4 input tile, 16 multiplications per input and output
+ *                channel pair instead of 36 (2.25-fold fewer);
+ *   F(4x4, 3x3): each 4x4 tile from its 6x6 input tile, 36 instead of 144 (4-fold fewer), but
+ *                its transformed weights are 36 floats per channel pair instead of 16, and its
+ *                transforms multiply by 2, 4, 5 and 8 as well as add.
+ * Where the map's size is not a multiple of the tile's, the last tiles are partly empty.
  *
  * The descriptor's ResNet spends 80% of its multiply-adds in such convolutions (35x35x32,
  * 17x17x64, 8x8x128), which XNNPACK runs directly at about 56% of the core's FMA peak. Per band
- * of 2x2 tiles (row-major over the map):
- *   1. input transform, V = B^T d B per tile and channel, into V[16][tiles][cin];
- *   2. 16 matrix products M[e] = V[e] U[e], U the transformed weights (computed once, in
- *      double, when the layer is made), stored by slices of 8 to 24 output channels, each slice's
- *      cin rows contiguous: a product streams its slice in order and keeps it in L1 for every
- *      group of tiles (read with a row stride of cout, U[e]'s 64 KB for 128 channels missed L1
- *      on every row, 512 bytes apart, and the products ran at a quarter of the core's peak);
+ * of tiles (row-major over the map), with A = m + 2 the input tile's side and E = A^2:
+ *   1. input transform, V = B^T d B per tile and channel, into V[E][tiles][cin];
+ *   2. E matrix products M[e] = V[e] U[e], U the transformed weights (computed once, in double,
+ *      when the layer is made), stored by slices of 8 to 24 output channels, each slice's cin
+ *      rows contiguous: a product streams its slice in order and keeps it in L1 for every group
+ *      of tiles (read with a row stride of cout, U[e]'s 64 KB for 128 channels missed L1 on
+ *      every row, 512 bytes apart, and the products ran at a quarter of the core's peak);
  *   3. output transform, y = A^T M A per tile and channel, + bias (+ a residual), ReLU.
- * A band's V and M stay in L2. The transforms only add and subtract; the only rounding beyond a
- * direct convolution's is in U and in the sums of the transforms, a few units in the last place
- * of float32 (the unit test bounds it against a direct convolution in double).
+ * A band's V and M stay in L2. The rounding beyond a direct convolution's is in U and in the
+ * sums of the transforms: a few units in the last place of float32 for F(2x2), some more for
+ * F(4x4), whose transforms have larger coefficients (the unit test bounds both against a direct
+ * convolution in double; the descriptor's largest error against face-api's went from 3.1e-7 to
+ * 4.0e-7 with F(4x4) at 32 and 64 channels).
+ *
+ * Threads split a map's tiles in bands; a map of one band's tiles or fewer (8x8 and less) is
+ * split by output channels instead (nn_wino_run says why).
  *
  * The AVX2+FMA kernels need cin and cout multiples of 8; other sizes, or a CPU without AVX2/FMA,
  * take the plain C loops, which compute the same transforms in the same order.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,16 +43,27 @@
 #define HAVE_X86 1
 #endif
 
-#define TILE_ELEMS 16 /* a 4x4 input tile, a 4x4 product */
+#define MAX_ELEMS 36 /* a 6x6 input tile, a 6x6 product (F(4x4, 3x3)) */
+
 /* Tiles per band, a multiple of every register tile's: V and M of a band stay in L2. */
-#define BAND_TILES 24
+static int band_tiles_max(const nn_wino *wc)
+{
+    return wc->m == 4 ? 12 : 24;
+}
+
+/* Elements of a transformed tile: (m + 2)^2. */
+static int tile_elems(const nn_wino *wc)
+{
+    return (wc->m + 2) * (wc->m + 2);
+}
 
 /* The vectors of 8 output channels of the slice at o: 24 channels a slice, 16 to end in two
  * equal slices rather than 24 + 8 (a product's register tile is 12 vectors: 4 tiles x 3, 6 x 2
- * or 12 x 1). */
+ * or 12 x 1), per block of 64 channels (24 + 24 + 16), so that two threads can split a layer's
+ * channels at 64 on slice boundaries. */
 static int slice_vecs(int cout, int o)
 {
-    const int left = cout - o;
+    const int left = cout - o > 64 ? 64 - o % 64 : cout - o;
     return left == 32 || left == 16 ? 2 : left >= 24 ? 3 : 1;
 }
 
@@ -60,37 +80,51 @@ static size_t slice_at(const nn_wino *wc, int e, int o)
     return ((size_t)e * wc->cin * wc->cout) + (size_t)o * wc->cin;
 }
 
-int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int cout,
+/* The transforms (Lavin and Gray): U = G g G^T, V = B^T d B, y = A^T M A. F(2x2, 3x3) takes its
+ * points at 0, 1, -1 and infinity, F(4x4, 3x3) at 0, 1, -1, 2, -2 and infinity. */
+static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double G4[6][3] = {{1.0 / 4, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0, 0, 1}};
+
+int nn_wino_init(nn_wino *wc, const float *hwio, const float *bias, int cin, int cout, int m,
                  fg_error *err)
 {
-    /* G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], U = G g G^T. */
-    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     memset(wc, 0, sizeof *wc);
     if (cin < 1 || cout < 1)
         return fg_fail(err, FG_EINVAL, "a Winograd convolution needs channels in and out");
-    wc->u = fg_alloc_lines(sizeof(float) * TILE_ELEMS * (size_t)cin * (size_t)cout);
+    if (m != 2 && m != 4)
+        return fg_fail(err, FG_EINVAL, "Winograd tiles of %dx%d outputs: only 2x2 and 4x4", m, m);
+    const int a = m + 2, elems = a * a;
+    wc->u = fg_alloc_lines(sizeof(float) * (size_t)elems * (size_t)cin * (size_t)cout);
     wc->bias = fg_alloc_lines(sizeof(float) * (size_t)cout);
     if (!wc->u || !wc->bias) {
         nn_wino_free(wc);
         return fg_fail(err, FG_ENOMEM, "out of memory for a convolution's weights");
     }
-    wc->cin = cin, wc->cout = cout;
+    wc->cin = cin, wc->cout = cout, wc->m = m;
     memcpy(wc->bias, bias, sizeof(float) * (size_t)cout);
     for (int o0 = 0, width; o0 < cout; o0 += width) {
         width = slice_width(cout, o0);
         for (int i = 0; i < cin; i++)
             for (int o = o0; o < o0 + width; o++) {
-                double g[3][3], gg[4][3];
+                double g[3][3], gg[6][3];
                 for (int ky = 0; ky < 3; ky++)
                     for (int kx = 0; kx < 3; kx++)
                         g[ky][kx] = hwio[(((size_t)ky * 3 + kx) * cin + i) * cout + o];
-                for (int r = 0; r < 4; r++)
+                for (int r = 0; r < a; r++) {
+                    const double *G = m == 4 ? G4[r] : G2[r];
                     for (int kx = 0; kx < 3; kx++)
-                        gg[r][kx] = G[r][0] * g[0][kx] + G[r][1] * g[1][kx] + G[r][2] * g[2][kx];
-                for (int e = 0; e < TILE_ELEMS; e++) {
-                    const int r = e / 4, c = e % 4;
+                        gg[r][kx] = G[0] * g[0][kx] + G[1] * g[1][kx] + G[2] * g[2][kx];
+                }
+                for (int e = 0; e < elems; e++) {
+                    const int r = e / a, c = e % a;
+                    const double *G = m == 4 ? G4[c] : G2[c];
                     wc->u[slice_at(wc, e, o0) + (size_t)i * width + (o - o0)] =
-                        (float)(gg[r][0] * G[c][0] + gg[r][1] * G[c][1] + gg[r][2] * G[c][2]);
+                        (float)(gg[r][0] * G[0] + gg[r][1] * G[1] + gg[r][2] * G[2]);
                 }
             }
     }
@@ -111,6 +145,7 @@ typedef struct band {
     const float *x, *res;
     float *y;
     int h, w, relu, tw, t0, t1;
+    int o0, o1; /* output channels [o0, o1): whole slices */
 } band;
 
 static int band_tiles(const band *b)
@@ -120,58 +155,90 @@ static int band_tiles(const band *b)
 
 /* ---- plain C ------------------------------------------------------------------------------ */
 
-/* B^T d B of one 4x4 tile, in place: rows then columns. */
-static void input_transform(float d[4][4])
+/* B^T d of 4 values (F(2x2, 3x3)), in place, d `step` apart. */
+static void bt4(float *d, int step)
 {
-    for (int c = 0; c < 4; c++) {
-        const float d0 = d[0][c], d1 = d[1][c], d2 = d[2][c], d3 = d[3][c];
-        d[0][c] = d0 - d2, d[1][c] = d1 + d2, d[2][c] = d2 - d1, d[3][c] = d1 - d3;
-    }
-    for (int r = 0; r < 4; r++) {
-        const float d0 = d[r][0], d1 = d[r][1], d2 = d[r][2], d3 = d[r][3];
-        d[r][0] = d0 - d2, d[r][1] = d1 + d2, d[r][2] = d2 - d1, d[r][3] = d1 - d3;
-    }
+    const float d0 = d[0], d1 = d[step], d2 = d[2 * step], d3 = d[3 * step];
+    d[0] = d0 - d2, d[step] = d1 + d2, d[2 * step] = d2 - d1, d[3 * step] = d1 - d3;
 }
 
-/* A^T m A of one 4x4 product: rows then columns. */
-static void output_transform(const float m[4][4], float y[2][2])
+/* B^T d of 6 values (F(4x4, 3x3)), in place, d `step` apart. */
+static void bt6(float *d, int step)
 {
-    float s[2][4];
-    for (int c = 0; c < 4; c++) {
-        s[0][c] = m[0][c] + m[1][c] + m[2][c];
-        s[1][c] = m[1][c] - m[2][c] - m[3][c];
-    }
-    for (int r = 0; r < 2; r++) {
-        y[r][0] = s[r][0] + s[r][1] + s[r][2];
-        y[r][1] = s[r][1] - s[r][2] - s[r][3];
-    }
+    const float d0 = d[0], d1 = d[step], d2 = d[2 * step], d3 = d[3 * step], d4 = d[4 * step],
+                d5 = d[5 * step];
+    const float t3 = d3 - d1, t4 = d4 - d2;
+    d[0] = fmaf(4.0f, d0, fmaf(-5.0f, d2, d4));
+    d[step] = fmaf(-4.0f, d1 + d2, d3 + d4);
+    d[2 * step] = fmaf(4.0f, d1 - d2, d4 - d3);
+    d[3 * step] = fmaf(2.0f, t3, t4);
+    d[4 * step] = fmaf(-2.0f, t3, t4);
+    d[5 * step] = fmaf(4.0f, d1, fmaf(-5.0f, d3, d5));
+}
+
+/* A^T m of 4 values into 2, or of 6 into 4, m `step` apart. */
+static void at4(const float *p, int step, float *y, int ystep)
+{
+    y[0] = p[0] + p[step] + p[2 * step];
+    y[ystep] = p[step] - p[2 * step] - p[3 * step];
+}
+
+static void at6(const float *p, int step, float *y, int ystep)
+{
+    const float a = p[step] + p[2 * step], b = p[step] - p[2 * step];
+    const float c = p[3 * step] + p[4 * step], d = p[3 * step] - p[4 * step];
+    y[0] = p[0] + a + c;
+    y[ystep] = fmaf(2.0f, d, b);
+    y[2 * ystep] = fmaf(4.0f, c, a);
+    y[3 * ystep] = fmaf(8.0f, d, b) + p[5 * step];
+}
+
+/* B^T d B of one a x a tile, in place: columns then rows. */
+static void input_transform(float *d, int a)
+{
+    for (int k = 0; k < a; k++)
+        a == 6 ? bt6(d + k, 6) : bt4(d + k, 4);
+    for (int k = 0; k < a; k++)
+        a == 6 ? bt6(d + k * 6, 1) : bt4(d + k * 4, 1);
+}
+
+/* A^T p A of one a x a product into y (m x m): columns then rows. */
+static void output_transform(const float *p, int a, float *y)
+{
+    float s[4 * 6];
+    const int m = a - 2;
+    for (int c = 0; c < a; c++)
+        a == 6 ? at6(p + c, 6, s + c, 6) : at4(p + c, 4, s + c, 4);
+    for (int r = 0; r < m; r++)
+        a == 6 ? at6(s + r * 6, 1, y + r * 4, 1) : at4(s + r * 4, 1, y + r * 2, 1);
 }
 
 static void band_portable(const band *b, float *v, float *m)
 {
     const nn_wino *wc = b->wc;
-    const int cin = wc->cin, cout = wc->cout, n = band_tiles(b);
+    const int cin = wc->cin, cout = wc->cout, n = band_tiles(b), tm = wc->m, a = tm + 2;
+    const int elems = a * a;
     for (int t = 0; t < n; t++) {
         const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
         for (int i = 0; i < cin; i++) {
-            float d[4][4];
-            for (int r = 0; r < 4; r++)
-                for (int c = 0; c < 4; c++) {
-                    const int iy = 2 * ty - 1 + r, ix = 2 * tx - 1 + c;
-                    d[r][c] = iy < 0 || iy >= b->h || ix < 0 || ix >= b->w
-                                  ? 0.0f
-                                  : b->x[((size_t)iy * b->w + ix) * cin + i];
+            float d[MAX_ELEMS];
+            for (int r = 0; r < a; r++)
+                for (int c = 0; c < a; c++) {
+                    const int iy = tm * ty - 1 + r, ix = tm * tx - 1 + c;
+                    d[r * a + c] = iy < 0 || iy >= b->h || ix < 0 || ix >= b->w
+                                       ? 0.0f
+                                       : b->x[((size_t)iy * b->w + ix) * cin + i];
                 }
-            input_transform(d);
-            for (int e = 0; e < TILE_ELEMS; e++)
-                v[((size_t)e * n + t) * cin + i] = d[e / 4][e % 4];
+            input_transform(d, a);
+            for (int e = 0; e < elems; e++)
+                v[((size_t)e * n + t) * cin + i] = d[e];
         }
     }
-    for (int e = 0; e < TILE_ELEMS; e++)
+    for (int e = 0; e < elems; e++)
         for (int t = 0; t < n; t++) {
             float *q = m + ((size_t)e * n + t) * cout;
             const float *s = v + ((size_t)e * n + t) * cin;
-            for (int o0 = 0, width; o0 < cout; o0 += width) {
+            for (int o0 = b->o0, width; o0 < b->o1; o0 += width) {
                 const float *u = wc->u + slice_at(wc, e, o0);
                 width = slice_width(cout, o0);
                 for (int o = 0; o < width; o++)
@@ -183,17 +250,17 @@ static void band_portable(const band *b, float *v, float *m)
         }
     for (int t = 0; t < n; t++) {
         const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
-        for (int o = 0; o < cout; o++) {
-            float p[4][4], y[2][2];
-            for (int e = 0; e < TILE_ELEMS; e++)
-                p[e / 4][e % 4] = m[((size_t)e * n + t) * cout + o];
-            output_transform((const float(*)[4])p, y);
-            for (int r = 0; r < 2; r++)
-                for (int c = 0; c < 2; c++) {
-                    const int oy = 2 * ty + r, ox = 2 * tx + c;
+        for (int o = b->o0; o < b->o1; o++) {
+            float p[MAX_ELEMS], y[16];
+            for (int e = 0; e < elems; e++)
+                p[e] = m[((size_t)e * n + t) * cout + o];
+            output_transform(p, a, y);
+            for (int r = 0; r < tm; r++)
+                for (int c = 0; c < tm; c++) {
+                    const int oy = tm * ty + r, ox = tm * tx + c;
                     if (oy >= b->h || ox >= b->w) continue;
                     const size_t at = ((size_t)oy * b->w + ox) * cout + o;
-                    float out = y[r][c] + wc->bias[o];
+                    float out = y[r * tm + c] + wc->bias[o];
                     if (b->res) out += b->res[at];
                     b->y[at] = b->relu && out < 0.0f ? 0.0f : out;
                 }
@@ -208,45 +275,72 @@ static void band_portable(const band *b, float *v, float *m)
 #define INLINE NN_INLINE
 #define ACCS 12 /* accumulators of a product's register tile: tiles x channel vectors */
 
-TARGET static void input_avx2(const band *b, float *v)
+/* bt4 and bt6 on 8 channels' vectors, d[k * step]. */
+TARGET static INLINE void bt4_avx2(__m256 *d, int step)
 {
-    const int cin = b->wc->cin, n = band_tiles(b);
+    const __m256 d0 = d[0], d1 = d[step], d2 = d[2 * step], d3 = d[3 * step];
+    d[0] = _mm256_sub_ps(d0, d2), d[step] = _mm256_add_ps(d1, d2);
+    d[2 * step] = _mm256_sub_ps(d2, d1), d[3 * step] = _mm256_sub_ps(d1, d3);
+}
+
+TARGET static INLINE void bt6_avx2(__m256 *d, int step)
+{
+    const __m256 d0 = d[0], d1 = d[step], d2 = d[2 * step], d3 = d[3 * step], d4 = d[4 * step],
+                 d5 = d[5 * step];
+    const __m256 four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(-5.0f),
+                 two = _mm256_set1_ps(2.0f);
+    const __m256 t3 = _mm256_sub_ps(d3, d1), t4 = _mm256_sub_ps(d4, d2);
+    d[0] = _mm256_fmadd_ps(four, d0, _mm256_fmadd_ps(five, d2, d4));
+    d[step] = _mm256_fnmadd_ps(four, _mm256_add_ps(d1, d2), _mm256_add_ps(d3, d4));
+    d[2 * step] = _mm256_fmadd_ps(four, _mm256_sub_ps(d1, d2), _mm256_sub_ps(d4, d3));
+    d[3 * step] = _mm256_fmadd_ps(two, t3, t4);
+    d[4 * step] = _mm256_fnmadd_ps(two, t3, t4);
+    d[5 * step] = _mm256_fmadd_ps(four, d1, _mm256_fmadd_ps(five, d3, d5));
+}
+
+/* V of the band's tiles: a x a (A = 4 or 6) input tiles, m = A - 2 apart. */
+TARGET static INLINE void input_tiles(const band *b, float *v, const int A)
+{
+    const int cin = b->wc->cin, n = band_tiles(b), m = A - 2;
     const __m256 zero = _mm256_setzero_ps();
     for (int t = 0; t < n; t++) {
         const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
-        const float *rows[4];
-        int live[4];
-        for (int k = 0; k < 4; k++) {
-            const int iy = 2 * ty - 1 + k, ix = 2 * tx - 1 + k;
+        const float *rows[6];
+        int live[6];
+        for (int k = 0; k < A; k++) {
+            const int iy = m * ty - 1 + k, ix = m * tx - 1 + k;
             rows[k] = iy >= 0 && iy < b->h ? b->x + (size_t)iy * b->w * cin : NULL;
             live[k] = ix >= 0 && ix < b->w;
         }
         for (int i = 0; i < cin; i += 8) {
-            __m256 d[4][4];
-#pragma GCC unroll 4
-            for (int r = 0; r < 4; r++)
-#pragma GCC unroll 4
-                for (int c = 0; c < 4; c++)
-                    d[r][c] = rows[r] && live[c]
-                                  ? _mm256_loadu_ps(rows[r] + (size_t)(2 * tx - 1 + c) * cin + i)
-                                  : zero;
-#pragma GCC unroll 4
-            for (int c = 0; c < 4; c++) {
-                const __m256 d0 = d[0][c], d1 = d[1][c], d2 = d[2][c], d3 = d[3][c];
-                d[0][c] = _mm256_sub_ps(d0, d2), d[1][c] = _mm256_add_ps(d1, d2);
-                d[2][c] = _mm256_sub_ps(d2, d1), d[3][c] = _mm256_sub_ps(d1, d3);
-            }
-#pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) {
-                const __m256 d0 = d[r][0], d1 = d[r][1], d2 = d[r][2], d3 = d[r][3];
-                float *q = v + ((size_t)(r * 4) * n + t) * cin + i;
-                _mm256_storeu_ps(q, _mm256_sub_ps(d0, d2));
-                _mm256_storeu_ps(q + (size_t)n * cin, _mm256_add_ps(d1, d2));
-                _mm256_storeu_ps(q + 2 * (size_t)n * cin, _mm256_sub_ps(d2, d1));
-                _mm256_storeu_ps(q + 3 * (size_t)n * cin, _mm256_sub_ps(d1, d3));
-            }
+            __m256 d[36];
+#pragma GCC unroll 6
+            for (int r = 0; r < A; r++)
+#pragma GCC unroll 6
+                for (int c = 0; c < A; c++)
+                    d[r * A + c] = rows[r] && live[c] ? _mm256_loadu_ps(
+                                                            rows[r] + (size_t)(m * tx - 1 + c) * cin + i)
+                                                      : zero;
+#pragma GCC unroll 6
+            for (int c = 0; c < A; c++)
+                A == 6 ? bt6_avx2(d + c, 6) : bt4_avx2(d + c, 4);
+#pragma GCC unroll 6
+            for (int r = 0; r < A; r++)
+                A == 6 ? bt6_avx2(d + r * 6, 1) : bt4_avx2(d + r * 4, 1);
+            float *q = v + (size_t)t * cin + i;
+#pragma GCC unroll 36
+            for (int e = 0; e < A * A; e++)
+                _mm256_storeu_ps(q + (size_t)e * n * cin, d[e]);
         }
     }
+}
+
+TARGET static void input_avx2(const band *b, float *v)
+{
+    if (b->wc->m == 4)
+        input_tiles(b, v, 6);
+    else
+        input_tiles(b, v, 4);
 }
 
 /* Output channels [o, o + 8 v) of np <= P tiles' products (P v = ACCS): q = s U, s cin apart,
@@ -288,12 +382,12 @@ TARGET static INLINE void product_slice(const float *s, const float *u, float *q
 TARGET static void products_avx2(const band *b, const float *v, float *m)
 {
     const nn_wino *wc = b->wc;
-    const int cin = wc->cin, cout = wc->cout, n = band_tiles(b);
-    const float *end = wc->u + (size_t)TILE_ELEMS * cin * cout;
-    for (int e = 0; e < TILE_ELEMS; e++) {
+    const int cin = wc->cin, cout = wc->cout, n = band_tiles(b), elems = tile_elems(wc);
+    const float *end = wc->u + (size_t)elems * cin * cout;
+    for (int e = 0; e < elems; e++) {
         const float *s = v + (size_t)e * n * cin;
         float *q = m + (size_t)e * n * cout;
-        for (int o = 0, vecs; o < cout; o += 8 * vecs) {
+        for (int o = b->o0, vecs; o < b->o1; o += 8 * vecs) {
             const float *u = wc->u + slice_at(wc, e, o);
             vecs = slice_vecs(cout, o);
             const size_t left = (size_t)(end - (u + (size_t)cin * 8 * vecs));
@@ -309,45 +403,74 @@ TARGET static void products_avx2(const band *b, const float *v, float *m)
     }
 }
 
-TARGET static void output_avx2(const band *b, const float *m)
+/* at4 and at6 on vectors: p[k * step] -> y[k], k < A - 2. */
+TARGET static INLINE void at4_avx2(const __m256 *p, int step, __m256 *y)
 {
-    const int cout = b->wc->cout, n = band_tiles(b);
+    y[0] = _mm256_add_ps(_mm256_add_ps(p[0], p[step]), p[2 * step]);
+    y[1] = _mm256_sub_ps(_mm256_sub_ps(p[step], p[2 * step]), p[3 * step]);
+}
+
+TARGET static INLINE void at6_avx2(const __m256 *p, int step, __m256 *y)
+{
+    const __m256 a = _mm256_add_ps(p[step], p[2 * step]), b = _mm256_sub_ps(p[step], p[2 * step]);
+    const __m256 c = _mm256_add_ps(p[3 * step], p[4 * step]);
+    const __m256 d = _mm256_sub_ps(p[3 * step], p[4 * step]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(p[0], a), c);
+    y[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), d, b);
+    y[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), c, a);
+    y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d, b), p[5 * step]);
+}
+
+/* y of the band's tiles from their products: A x A products, m x m outputs (m = A - 2). */
+TARGET static INLINE void output_tiles(const band *b, const float *mp, const int A)
+{
+    const int cout = b->wc->cout, n = band_tiles(b), m = A - 2;
     const __m256 zero = _mm256_setzero_ps();
+    const size_t step = (size_t)n * cout;
     for (int t = 0; t < n; t++) {
         const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
-        const int rows = 2 * ty + 1 < b->h ? 2 : 1, cols = 2 * tx + 1 < b->w ? 2 : 1;
-        for (int o = 0; o < cout; o += 8) {
-            __m256 s[2][4];
-            const float *p = m + (size_t)t * cout + o;
-            const size_t step = (size_t)n * cout;
+        const int rows = b->h - m * ty < m ? b->h - m * ty : m;
+        const int cols = b->w - m * tx < m ? b->w - m * tx : m;
+        for (int o = b->o0; o < b->o1; o += 8) {
+            __m256 p[36], s[4 * 6], y[4];
+            const float *at = mp + (size_t)t * cout + o;
+#pragma GCC unroll 36
+            for (int e = 0; e < A * A; e++)
+                p[e] = _mm256_loadu_ps(at + (size_t)e * step);
+            /* s[r][c] = (A^T p)[r][c], columns first. */
+#pragma GCC unroll 6
+            for (int c = 0; c < A; c++) {
+                __m256 col[4];
+                A == 6 ? at6_avx2(p + c, 6, col) : at4_avx2(p + c, 4, col);
 #pragma GCC unroll 4
-            for (int c = 0; c < 4; c++) {
-                const __m256 m0 = _mm256_loadu_ps(p + (size_t)c * step);
-                const __m256 m1 = _mm256_loadu_ps(p + (size_t)(4 + c) * step);
-                const __m256 m2 = _mm256_loadu_ps(p + (size_t)(8 + c) * step);
-                const __m256 m3 = _mm256_loadu_ps(p + (size_t)(12 + c) * step);
-                s[0][c] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
-                s[1][c] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+                for (int r = 0; r < m; r++)
+                    s[r * 6 + c] = col[r];
             }
             const __m256 bias = _mm256_loadu_ps(b->wc->bias + o);
-#pragma GCC unroll 2
-            for (int r = 0; r < 2; r++) {
+#pragma GCC unroll 4
+            for (int r = 0; r < m; r++) {
                 if (r >= rows) continue;
-                __m256 y[2];
-                y[0] = _mm256_add_ps(_mm256_add_ps(s[r][0], s[r][1]), s[r][2]);
-                y[1] = _mm256_sub_ps(_mm256_sub_ps(s[r][1], s[r][2]), s[r][3]);
-#pragma GCC unroll 2
-                for (int c = 0; c < 2; c++) {
+                A == 6 ? at6_avx2(s + r * 6, 1, y) : at4_avx2(s + r * 6, 1, y);
+#pragma GCC unroll 4
+                for (int c = 0; c < m; c++) {
                     if (c >= cols) continue;
-                    const size_t at = ((size_t)(2 * ty + r) * b->w + 2 * tx + c) * cout + o;
+                    const size_t to = ((size_t)(m * ty + r) * b->w + m * tx + c) * cout + o;
                     __m256 out = _mm256_add_ps(y[c], bias);
-                    if (b->res) out = _mm256_add_ps(out, _mm256_loadu_ps(b->res + at));
+                    if (b->res) out = _mm256_add_ps(out, _mm256_loadu_ps(b->res + to));
                     if (b->relu) out = _mm256_max_ps(out, zero);
-                    _mm256_storeu_ps(b->y + at, out);
+                    _mm256_storeu_ps(b->y + to, out);
                 }
             }
         }
     }
+}
+
+TARGET static void output_avx2(const band *b, const float *m)
+{
+    if (b->wc->m == 4)
+        output_tiles(b, m, 6);
+    else
+        output_tiles(b, m, 4);
 }
 
 static void band_avx2(const band *b, float *v, float *m)
@@ -360,20 +483,20 @@ static void band_avx2(const band *b, float *v, float *m)
 
 /* ---- running ------------------------------------------------------------------------------ */
 
-static int tiles_of(int size)
+static int tiles_of(const nn_wino *wc, int size)
 {
-    return (size + 1) / 2;
+    return (size + wc->m - 1) / wc->m;
 }
 
 uint64_t nn_wino_macs(const nn_wino *wc, int h, int w)
 {
-    return (uint64_t)tiles_of(h) * (uint64_t)tiles_of(w) * 16u * (uint64_t)wc->cin *
-           (uint64_t)wc->cout;
+    return (uint64_t)tiles_of(wc, h) * (uint64_t)tiles_of(wc, w) * (uint64_t)tile_elems(wc) *
+           (uint64_t)wc->cin * (uint64_t)wc->cout;
 }
 
 size_t nn_wino_scratch(const nn_wino *wc)
 {
-    return TILE_ELEMS * (size_t)BAND_TILES * ((size_t)wc->cin + (size_t)wc->cout);
+    return (size_t)tile_elems(wc) * (size_t)band_tiles_max(wc) * ((size_t)wc->cin + (size_t)wc->cout);
 }
 
 typedef struct wino_task {
@@ -381,30 +504,55 @@ typedef struct wino_task {
     float *scratch;
     size_t per_band;
     int portable;
+    int slots; /* by channels: how many parts the output channels are split into */
 } wino_task;
 
-/* Bands of the tiles [t0, t1), one after another, in the scratch of band slot `slot`. */
-static void run_tiles(const wino_task *t, int slot, int t0, int t1)
+static void run_band(const wino_task *t, const band *b, float *v)
 {
-    band b = t->geometry;
-    float *v = t->scratch + t->per_band * (size_t)slot;
-    for (int at = t0; at < t1; at += BAND_TILES) {
-        b.t0 = at;
-        b.t1 = at + BAND_TILES < t1 ? at + BAND_TILES : t1;
-        float *m = v + TILE_ELEMS * (size_t)band_tiles(&b) * (size_t)b.wc->cin;
+    float *m = v + (size_t)tile_elems(b->wc) * (size_t)band_tiles(b) * (size_t)b->wc->cin;
 #ifdef HAVE_X86
-        if (!t->portable) {
-            band_avx2(&b, v, m);
-            continue;
-        }
+    if (!t->portable) {
+        band_avx2(b, v, m);
+        return;
+    }
 #endif
-        band_portable(&b, v, m);
+    band_portable(b, v, m);
+}
+
+/* Bands of the tiles [t0, t1), one after another, in the scratch of band slot `slot`. */
+static void task_tiles(void *ctx, int slot, int t0, int t1)
+{
+    const wino_task *t = ctx;
+    band b = t->geometry;
+    const int most = band_tiles_max(b.wc);
+    for (int at = t0; at < t1; at += most) {
+        b.t0 = at;
+        b.t1 = at + most < t1 ? at + most : t1;
+        run_band(t, &b, t->scratch + t->per_band * (size_t)slot);
     }
 }
 
-static void task_tiles(void *ctx, int slot, int t0, int t1)
+/* The first output channel of part k of `parts`: the start of the slice at or after k / parts of
+ * cout. */
+static int part_start(const nn_wino *wc, int k, int parts)
 {
-    run_tiles(ctx, slot, t0, t1);
+    const int want = (int)((long)wc->cout * k / parts);
+    int o = 0;
+    while (o < want)
+        o += slice_width(wc->cout, o);
+    return o;
+}
+
+/* Part `slot` of the output channels of every tile (one band): each part transforms the whole
+ * input, and computes its channels' products and outputs. */
+static void task_channels(void *ctx, int slot, int from, int to)
+{
+    const wino_task *t = ctx;
+    band b = t->geometry;
+    (void)from, (void)to;
+    b.o0 = part_start(b.wc, slot, t->slots);
+    b.o1 = part_start(b.wc, slot + 1, t->slots);
+    if (b.o0 < b.o1) run_band(t, &b, t->scratch + t->per_band * (size_t)slot);
 }
 
 static int use_portable(const nn_wino *wc)
@@ -417,19 +565,34 @@ static int use_portable(const nn_wino *wc)
 #endif
 }
 
+static wino_task task_of(const nn_wino *wc, const float *x, const float *res, int relu, float *y,
+                         int h, int w, float *scratch, int slots, int portable)
+{
+    const int tw = tiles_of(wc, w), tiles = tiles_of(wc, h) * tw;
+    return (wino_task){{wc, x, res, y, h, w, relu, tw, 0, tiles, 0, wc->cout},
+                       scratch,
+                       nn_wino_scratch(wc),
+                       portable,
+                       slots};
+}
+
 void nn_wino_run(const nn_wino *wc, const float *x, const float *res, int relu, float *y, int h,
                  int w, float *scratch, int slots, const nn_runtime *rt)
 {
-    wino_task t = {{wc, x, res, y, h, w, relu, tiles_of(w), 0, 0},
-                   scratch,
-                   nn_wino_scratch(wc),
-                   use_portable(wc)};
-    nn_parallel_bands(rt, tiles_of(h) * tiles_of(w), slots, task_tiles, &t);
+    wino_task t = task_of(wc, x, res, relu, y, h, w, scratch, slots, use_portable(wc));
+    const int tiles = t.geometry.t1;
+    /* A map of one band's tiles (8x8 and less) splits its channels, so that each thread reads
+     * only its share of U (2.4 MB by 4x4 tiles at 128 channels, more than L2): split by tiles,
+     * every thread would read all of it for as few as 2 tiles' products. */
+    if (slots > 1 && rt && tiles <= band_tiles_max(wc))
+        nn_parallel_bands(rt, slots, slots, task_channels, &t);
+    else
+        nn_parallel_bands(rt, tiles, slots, task_tiles, &t);
 }
 
 void nn_wino_run_portable(const nn_wino *wc, const float *x, const float *res, int relu, float *y,
                           int h, int w, float *scratch)
 {
-    wino_task t = {{wc, x, res, y, h, w, relu, tiles_of(w), 0, 0}, scratch, nn_wino_scratch(wc), 1};
-    run_tiles(&t, 0, 0, tiles_of(h) * tiles_of(w));
+    wino_task t = task_of(wc, x, res, relu, y, h, w, scratch, 1, 1);
+    task_tiles(&t, 0, 0, t.geometry.t1);
 }

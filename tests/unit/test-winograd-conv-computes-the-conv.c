@@ -1,13 +1,15 @@
 /*
  * The Winograd convolution (src/nn/winograd.c) computes act(conv3x3(x) + bias [+ res]) with
- * SAME padding, stride 1:
+ * SAME padding, stride 1, by tiles of 2x2 and of 4x4 outputs:
  *  - its SIMD and plain-C paths against the convolution written out in double, on random
  *    kernels and maps of the descriptor's sizes (35x35x32, 17x17x64, 8x8x128) and of every
- *    border case of the 2x2 tiles (1x1, odd and even heights and widths, one tile row), with and
- *    without the residual and the ReLU; channel counts that are not multiples of 8 take the
- *    plain path (tolerance 1e-4 on values of order 1: the transforms add a few float32 roundings
- *    to a direct convolution's);
- *  - on one thread and in bands on a runtime's thread pool (the same values);
+ *    border case of the tiles (1x1, heights and widths of every remainder by 2 and by 4, one
+ *    tile row), with and without the residual and the ReLU; channel counts that are not
+ *    multiples of 8 take the plain path (tolerance 1e-4 on values of order 1: the transforms add
+ *    a few float32 roundings to a direct convolution's);
+ *  - on one thread and on a runtime's thread pool, where maps of one band of tiles (8x8 and
+ *    less) split their output channels and larger ones their tiles (the same values);
+ *  - a tile size other than 2 or 4 is refused;
  *  - the descriptor net as a whole (whose residual stages run this way) against face-api's own
  *    outputs in test-descriptor-net-matches-reference and test-pipeline-matches-reference.
  */
@@ -48,7 +50,8 @@ static float *random_floats(size_t n, float scale, unsigned *seed)
 }
 
 /* One h x w x cin -> cout case by every path, with and without the residual and the ReLU. */
-static void check_case(int h, int w, int cin, int cout, const nn_runtime *pool, unsigned *seed)
+static void check_case(int h, int w, int cin, int cout, int m, const nn_runtime *pool,
+                       unsigned *seed)
 {
     const size_t nin = (size_t)h * w * cin, nout = (size_t)h * w * cout;
     float *k = random_floats((size_t)9 * cin * cout, 1.0f / sqrtf(9.0f * cin), seed);
@@ -57,7 +60,7 @@ static void check_case(int h, int w, int cin, int cout, const nn_runtime *pool, 
     float *want = malloc(nout * sizeof *want), *got = malloc(nout * sizeof *got);
     nn_wino wc;
     fg_error err;
-    int rc = nn_wino_init(&wc, k, bias, cin, cout, &err);
+    int rc = nn_wino_init(&wc, k, bias, cin, cout, m, &err);
     CHECKF(rc == FG_OK, "%s", err.message);
     if (rc) goto done;
     const int slots = nn_runtime_threads(pool);
@@ -69,22 +72,25 @@ static void check_case(int h, int w, int cin, int cout, const nn_runtime *pool, 
         memset(got, 0xff, nout * sizeof *got); /* NaN: every output must be written */
         nn_wino_run_portable(&wc, x, r, relu, got, h, w, scratch);
         CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
-               "%dx%d, %d -> %d, res %d relu %d: plain off by %g", h, w, cin, cout, r != NULL, relu,
+               "F(%d), %dx%d, %d -> %d, res %d relu %d: plain off by %g", m, h, w, cin, cout,
+               r != NULL, relu,
                fg_test_max_diff(got, want, nout));
         memset(got, 0xff, nout * sizeof *got);
         nn_wino_run(&wc, x, r, relu, got, h, w, scratch, 1, NULL);
         CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
-               "%dx%d, %d -> %d, res %d relu %d: off by %g", h, w, cin, cout, r != NULL, relu,
+               "F(%d), %dx%d, %d -> %d, res %d relu %d: off by %g", m, h, w, cin, cout, r != NULL,
+               relu,
                fg_test_max_diff(got, want, nout));
         memset(got, 0xff, nout * sizeof *got);
         nn_wino_run(&wc, x, r, relu, got, h, w, scratch, slots, pool);
         CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
-               "%dx%d, %d -> %d, res %d relu %d: %d bands off "
-               "by %g",
-               h, w, cin, cout, r != NULL, relu, slots, fg_test_max_diff(got, want, nout));
+               "F(%d), %dx%d, %d -> %d, res %d relu %d: %d bands off by %g", m, h, w, cin, cout,
+               r != NULL, relu, slots, fg_test_max_diff(got, want, nout));
     }
-    /* The products' multiply-adds: 16 per 2x2 tile (odd sizes round up), not 9 per pixel. */
-    CHECK(nn_wino_macs(&wc, h, w) == (uint64_t)((h + 1) / 2) * ((w + 1) / 2) * 16 * cin * cout);
+    /* The products' multiply-adds: (m + 2)^2 per m x m tile (partial tiles count whole), not 9
+     * per pixel. */
+    CHECK(nn_wino_macs(&wc, h, w) ==
+          (uint64_t)((h + m - 1) / m) * ((w + m - 1) / m) * (m + 2) * (m + 2) * cin * cout);
     free(scratch);
     nn_wino_free(&wc);
 done:
@@ -103,12 +109,16 @@ int main(void)
     static const int channels[][2] = {{8, 8}, {32, 32}, {16, 24}, {3, 5}, {8, 12}};
     unsigned seed = 11;
     nn_runtime *pool = fg_test_pool(2);
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-        for (size_t c = 0; c < sizeof channels / sizeof channels[0]; c++)
-            check_case(sizes[s][0], sizes[s][1], channels[c][0], channels[c][1], pool, &seed);
-    check_case(17, 17, 64, 64, pool, &seed);
-    check_case(8, 8, 128, 128, pool, &seed);
-    CHECK(nn_wino_init(&(nn_wino){0}, NULL, NULL, 0, 8, &(fg_error){0}) == FG_EINVAL);
+    for (int m = 2; m <= 4; m += 2) {
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+            for (size_t c = 0; c < sizeof channels / sizeof channels[0]; c++)
+                check_case(sizes[s][0], sizes[s][1], channels[c][0], channels[c][1], m, pool,
+                           &seed);
+        check_case(17, 17, 64, 64, m, pool, &seed);
+        check_case(8, 8, 128, 128, m, pool, &seed);
+    }
+    CHECK(nn_wino_init(&(nn_wino){0}, NULL, NULL, 0, 8, 2, &(fg_error){0}) == FG_EINVAL);
+    CHECK(nn_wino_init(&(nn_wino){0}, NULL, NULL, 8, 8, 3, &(fg_error){0}) == FG_EINVAL);
     nn_wino_free(NULL);
     nn_runtime_free(pool);
     return fg_test_done();
