@@ -184,11 +184,11 @@ void fgf_track_square(const fg_face_mesh *p, double box[4])
 
 /* Crops box (x1, y1, x2, y2 in src pixels) to size x size as cutAndResize / getEyeBox do. */
 static int crop_square(const fgi_pixels *src, const double box[4], double scale_w, double scale_h,
-                       int size, const fgi_norm *norm, float *out)
+                       int size, const fgi_norm *norm, float *out, const fgi_runner *on)
 {
     const float rel[4] = {(float)(box[1] / scale_h), (float)(box[0] / scale_w),
                           (float)(box[3] / scale_h), (float)(box[2] / scale_w)};
-    return fgi_crop_and_resize(src, rel, size, size, 0.0f, norm, out);
+    return fgi_crop_and_resize_on(src, rel, size, size, 0.0f, norm, out, on);
 }
 
 /* getEyeBox: the square around an eye's two corners (192-crop pixels), enlarged 2.3 times. */
@@ -199,11 +199,16 @@ static void eye_square(const float *raw, int eye, double box[4])
                    EYE_SCALE, box);
 }
 
-int fgf_face_crop(const fg_image *img, const double box[4], float *out)
+int fgf_face_crop_on(const fg_image *img, const double box[4], float *out, const fgi_runner *on)
 {
     const fgi_pixels image = {img->rgb, NULL, img->width, img->height, 3};
     const fgi_norm norm = {255.0f, 0.0f}; /* tf.div(crop, 255) */
-    return crop_square(&image, box, img->width, img->height, CROP, &norm, out);
+    return crop_square(&image, box, img->width, img->height, CROP, &norm, out, on);
+}
+
+int fgf_face_crop(const fg_image *img, const double box[4], float *out)
+{
+    return fgf_face_crop_on(img, box, out, NULL);
 }
 
 int fgf_eye_crops(const float *face, const float *raw, int human_eyes, float *out, double box[2][4])
@@ -213,7 +218,7 @@ int fgf_eye_crops(const float *face, const float *raw, int human_eyes, float *ou
         float *slot = out + (size_t)e * EYE * EYE * 3;
         int rc;
         eye_square(raw, e, box[e]);
-        if ((rc = crop_square(&src, box[e], CROP, CROP, EYE, NULL, slot))) return rc;
+        if ((rc = crop_square(&src, box[e], CROP, CROP, EYE, NULL, slot, NULL))) return rc;
         if (e == 0 || human_eyes) fgi_flip_left_right(slot, EYE, EYE, 3);
     }
     return FG_OK;
@@ -417,8 +422,9 @@ int fgf_mesh_square(fgf_mesher *m, const fg_image *img, const double box[4], int
     double pts[FG_MESH_POINTS][3];
     int rc;
 
+    const fgi_runner on = fgm_mesh_runner(m->mesh);
     memset(out, 0, sizeof *out);
-    if ((rc = fgf_face_crop(img, box, in)))
+    if ((rc = fgf_face_crop_on(img, box, in, &on)))
         return fg_fail(err, rc, "cannot crop the face for FaceMesh");
     if ((rc = fgm_mesh_forward(m->mesh, &raw, &confidence, err))) return rc;
     out->confidence = confidence;

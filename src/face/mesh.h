@@ -29,6 +29,8 @@ void fgf_track_square(const fg_face_mesh *previous, double box[4]);
 /* FaceMesh's input for the square `box` (x1, y1, x2, y2) of img: cutAndResize to 192x192
  * (zeros outside the image), / 255. out holds 192*192*3 floats. */
 int fgf_face_crop(const fg_image *img, const double box[4], float *out);
+/* The same in bands of rows on `on` (the same values). */
+int fgf_face_crop_on(const fg_image *img, const double box[4], float *out, const fgi_runner *on);
 
 /* The iris net's input for a face crop and FaceMesh's 468 raw points (crop pixels): both eyes'
  * 64x64 crops (the subject's left eye first, flipped left-right; the right eye flipped too when

@@ -221,31 +221,108 @@ static void vector_columns(const fgi_pixels *src, const column *cols, int out_w,
 
 /* The resampling both public functions share. copy_rows: the wasm kernel's whole-row copy (see
  * fgi_crop_and_resize). */
+/* What every band of output rows of one resampling shares. */
+typedef struct plan {
+    const fgi_pixels *src;
+    const column *cols;
+    fgi_axis ay;
+    fgi_norm nm;
+    int out_w, vec_from, vec_to, any_outside, copy_rows;
+    size_t row_len;
+    float outside; /* the extrapolation value, normalised */
+    float *out;
+    float *caches; /* a band's two horizontal passes: 2 * row_len floats a band */
+} plan;
+
+/* Output rows [y0, y1), top and bottom the band's cached horizontal passes. */
+static void resample_rows(const plan *p, float *top, float *bottom, int y0, int y1)
+{
+    const fgi_pixels *src = p->src;
+    const size_t in_h = (size_t)src->height, in_w = (size_t)src->width, ch = (size_t)src->channels;
+    const size_t row_len = p->row_len;
+    const float m1h = (float)(in_h - 1);
+    ptrdiff_t top_y = -1, bottom_y = -1; /* the source rows in top and bottom; -1: none */
+    for (int y = y0; y < y1; y++) {
+        float *row = p->out + (size_t)y * row_len;
+        const float yi = p->ay.start + (float)y * p->ay.step;
+        if (yi < 0 || yi > (float)(in_h - 1)) {
+            for (size_t i = 0; i < row_len; i++)
+                row[i] = p->outside;
+            continue;
+        }
+        if (p->copy_rows) {
+            const size_t first = (size_t)yi * in_w * ch;
+            for (size_t i = 0; i < row_len; i++)
+                row[i] = (src->u8 ? (float)src->u8[first + i] : src->f32[first + i]) / p->nm.div -
+                         p->nm.sub;
+            continue;
+        }
+        const float top_i = floorf(yi), bottom_i = fminf(m1h, ceilf(yi)), fy = yi - top_i;
+        const ptrdiff_t t = (ptrdiff_t)top_i, b = (ptrdiff_t)bottom_i;
+        /* Reuse what the previous output row computed: rows move down (or up, for a flipped box)
+         * by less than one source row per output row when the crop enlarges. */
+        if (t != top_y) {
+            if (t == bottom_y) {
+                float *swap = top;
+                top = bottom;
+                bottom = swap;
+                bottom_y = top_y;
+            } else {
+                hpass(src, (size_t)t, p->cols, p->out_w, p->vec_from, p->vec_to, top);
+            }
+            top_y = t;
+        }
+        if (b != bottom_y && b != t) {
+            hpass(src, (size_t)b, p->cols, p->out_w, p->vec_from, p->vec_to, bottom);
+            bottom_y = b;
+        }
+        blend(top, b == t ? top : bottom, row_len, fy, p->nm, row);
+        for (int x = 0; p->any_outside && x < p->out_w; x++)
+            if (p->cols[x].outside)
+                for (size_t k = 0; k < ch; k++)
+                    row[(size_t)x * ch + k] = p->outside;
+    }
+}
+
+static void band_rows(void *ctx, int band, int y0, int y1)
+{
+    const plan *p = ctx;
+    float *top = p->caches + (size_t)band * 2 * p->row_len;
+    resample_rows(p, top, top + p->row_len, y0, y1);
+}
+
+/* Output rows a band takes at least when the resampling is split among threads. */
+#define BAND_ROWS 32
+
 static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, int out_h,
-                    float extrapolation, const fgi_norm *norm, int copy_rows, float *out)
+                    float extrapolation, const fgi_norm *norm, int copy_rows, float *out,
+                    const fgi_runner *on)
 {
     if (!src || (!src->u8 == !src->f32) || src->width <= 0 || src->height <= 0 ||
         src->channels <= 0 || out_w <= 0 || out_h <= 0 || !out)
         return FG_EINVAL;
     const fgi_norm nm = norm ? *norm : (fgi_norm){1.0f, 0.0f};
-    const size_t in_h = (size_t)src->height, in_w = (size_t)src->width, ch = (size_t)src->channels;
+    const size_t in_w = (size_t)src->width, ch = (size_t)src->channels;
     const size_t row_len = (size_t)out_w * ch;
-    const float m1h = (float)(in_h - 1), m1w = (float)(in_w - 1);
+    const float m1w = (float)(in_w - 1);
+    int bands = on && on->run && on->bands > 1 ? on->bands : 1;
+    bands = bands > out_h / BAND_ROWS ? out_h / BAND_ROWS : bands;
+    bands = bands < 1 ? 1 : bands;
 
-    /* One block for the columns and the two cached horizontal passes; small crops on the stack. */
-    enum { STACK_COLS = 256 };
+    /* One block for the columns and each band's two cached horizontal passes; small resamplings
+     * on the stack. */
+    enum { STACK_COLS = 256, STACK_BANDS = 2 };
     column stack_cols[STACK_COLS];
-    float stack_rows[2 * STACK_COLS * 3] __attribute__((aligned(FG_CACHE_LINE)));
+    float stack_rows[STACK_BANDS * 2 * STACK_COLS * 3] __attribute__((aligned(FG_CACHE_LINE)));
     column *cols = stack_cols;
-    float *top = stack_rows;
-    if (out_w > STACK_COLS || ch > 3) {
-        if (row_len > (SIZE_MAX - (size_t)out_w * sizeof *cols) / (2 * sizeof(float)))
+    float *caches = stack_rows;
+    if (out_w > STACK_COLS || ch > 3 || bands > STACK_BANDS) {
+        if (row_len > (SIZE_MAX - (size_t)out_w * sizeof *cols) / (2 * sizeof(float) * bands))
             return FG_ENOMEM;
-        if (!(cols = malloc((size_t)out_w * sizeof *cols + 2 * row_len * sizeof(float))))
+        if (!(cols = malloc((size_t)out_w * sizeof *cols + 2 * (size_t)bands * row_len * sizeof(float))))
             return FG_ENOMEM;
-        top = (float *)(cols + out_w);
+        caches = (float *)(cols + out_w);
     }
-    float *bottom = top + row_len;
 
     /* Each column's neighbours and weight, the same float operations as per pixel, once. */
     int any_outside = 0;
@@ -260,63 +337,39 @@ static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, 
         c->l = (size_t)left_i * ch;
         c->r = (size_t)right_i * ch;
     }
-    int vec_from, vec_to;
-    vector_columns(src, cols, out_w, &vec_from, &vec_to);
-
-    const float outside = extrapolation / nm.div - nm.sub;
-    ptrdiff_t top_y = -1, bottom_y = -1; /* the source rows in top and bottom; -1: none */
-    for (int y = 0; y < out_h; y++) {
-        float *row = out + (size_t)y * row_len;
-        const float yi = ay.start + (float)y * ay.step;
-        if (yi < 0 || yi > (float)(in_h - 1)) {
-            for (size_t i = 0; i < row_len; i++)
-                row[i] = outside;
-            continue;
-        }
-        if (copy_rows) {
-            const size_t first = (size_t)yi * in_w * ch;
-            for (size_t i = 0; i < row_len; i++)
-                row[i] =
-                    (src->u8 ? (float)src->u8[first + i] : src->f32[first + i]) / nm.div - nm.sub;
-            continue;
-        }
-        const float top_i = floorf(yi), bottom_i = fminf(m1h, ceilf(yi)), fy = yi - top_i;
-        const ptrdiff_t t = (ptrdiff_t)top_i, b = (ptrdiff_t)bottom_i;
-        /* Reuse what the previous output row computed: rows move down (or up, for a flipped box)
-         * by less than one source row per output row when the crop enlarges. */
-        if (t != top_y) {
-            if (t == bottom_y) {
-                float *swap = top;
-                top = bottom;
-                bottom = swap;
-                bottom_y = top_y;
-            } else {
-                hpass(src, (size_t)t, cols, out_w, vec_from, vec_to, top);
-            }
-            top_y = t;
-        }
-        if (b != bottom_y && b != t) {
-            hpass(src, (size_t)b, cols, out_w, vec_from, vec_to, bottom);
-            bottom_y = b;
-        }
-        blend(top, b == t ? top : bottom, row_len, fy, nm, row);
-        for (int x = 0; any_outside && x < out_w; x++)
-            if (cols[x].outside)
-                for (size_t k = 0; k < ch; k++)
-                    row[(size_t)x * ch + k] = outside;
-    }
+    plan p = {src, cols, ay, nm, out_w, 0, 0, any_outside, copy_rows, row_len,
+              extrapolation / nm.div - nm.sub, out, caches};
+    vector_columns(src, cols, out_w, &p.vec_from, &p.vec_to);
+    /* Each row is computed from its own source rows whatever band it is in: the same values. */
+    if (bands > 1)
+        on->run(on->pool, out_h, bands, band_rows, &p);
+    else
+        resample_rows(&p, caches, caches + row_len, 0, out_h);
     if (cols != stack_cols) free(cols);
     return FG_OK;
+}
+
+int fgi_resample_on(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, int out_h,
+                    float extrapolation, const fgi_norm *norm, float *out, const fgi_runner *on)
+{
+    return resample(src, x, y, out_w, out_h, extrapolation, norm, 0, out, on);
 }
 
 int fgi_resample(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, int out_h,
                  float extrapolation, const fgi_norm *norm, float *out)
 {
-    return resample(src, x, y, out_w, out_h, extrapolation, norm, 0, out);
+    return resample(src, x, y, out_w, out_h, extrapolation, norm, 0, out, NULL);
 }
 
 int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, int out_h,
                         float extrapolation, const fgi_norm *norm, float *out)
+{
+    return fgi_crop_and_resize_on(src, box, out_w, out_h, extrapolation, norm, out, NULL);
+}
+
+int fgi_crop_and_resize_on(const fgi_pixels *src, const float box[4], int out_w, int out_h,
+                           float extrapolation, const fgi_norm *norm, float *out,
+                           const fgi_runner *on)
 {
     if (!src || src->width <= 0 || src->height <= 0) return FG_EINVAL;
     const float y1 = box[0], x1 = box[1], y2 = box[2], x2 = box[3];
@@ -336,7 +389,7 @@ int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, in
         out_h > 1 ? (fgi_axis){y1 * m1h, hscale} : (fgi_axis){(float)(0.5 * (y1 + y2) * m1h), 0.0f};
     const fgi_axis ax =
         out_w > 1 ? (fgi_axis){x1 * m1w, wscale} : (fgi_axis){(float)(0.5 * (x1 + x2) * m1w), 0.0f};
-    return resample(src, ax, ay, out_w, out_h, extrapolation, norm, copy_rows, out);
+    return resample(src, ax, ay, out_w, out_h, extrapolation, norm, copy_rows, out, on);
 }
 
 void fgi_flip_left_right(float *hwc, int w, int h, int channels)

@@ -93,11 +93,24 @@ int fgi_have_avx2(void);
  * both paths. Not thread-safe: call it before any kernel runs. */
 void fgi_use_avx2(int on);
 
+/* A way to run fn(ctx, band, from, to) over `bands` bands of [0, n), the bands possibly at once
+ * on other threads (run returns when all are done): the image functions' hook into a thread
+ * pool, which this module does not link. A NULL runner, or fewer than 2 bands: this thread. */
+typedef void (*fgi_band_fn)(void *ctx, int band, int from, int to);
+typedef struct fgi_runner {
+    void (*run)(const void *pool, int n, int bands, fgi_band_fn fn, void *ctx);
+    const void *pool;
+    int bands;
+} fgi_runner;
+
 /* tf.image.resizeBilinear(alignCorners=false, halfPixelCenters=false) exactly as the tfjs CPU
  * kernel computes it (double arithmetic, float on store): RGB8 in_w x in_h -> out_w x out_h
  * float HWC (out holds out_w*out_h*3 floats), normalised by norm (NULL: none). */
 int fgi_resize_bilinear_u8(const uint8_t *rgb, int in_w, int in_h, int out_w, int out_h,
                            const fgi_norm *norm, float *out);
+/* The same, in bands of output rows on `on` where the resize runs in float32 (the same values). */
+int fgi_resize_bilinear_u8_on(const uint8_t *rgb, int in_w, int in_h, int out_w, int out_h,
+                              const fgi_norm *norm, float *out, const fgi_runner *on);
 
 /* The same on a float HWC image with any number of channels. */
 int fgi_resize_bilinear_f32(const float *hwc, int in_w, int in_h, int channels, int out_w,
@@ -129,6 +142,10 @@ typedef struct fgi_pixels {
  * none; the extrapolation value is normalised too, as tfjs's ops after the crop do). */
 int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, int out_h,
                         float extrapolation, const fgi_norm *norm, float *out);
+/* The same in bands of output rows on `on` (the same values). */
+int fgi_crop_and_resize_on(const fgi_pixels *src, const float box[4], int out_w, int out_h,
+                           float extrapolation, const fgi_norm *norm, float *out,
+                           const fgi_runner *on);
 
 /* An axis of fgi_resample: output index i samples the source at start + i * step (two float32
  * operations, the product rounded first). */
@@ -142,6 +159,8 @@ typedef struct fgi_axis {
  * [0, size - 1] takes the extrapolation value. out and norm as fgi_crop_and_resize. */
 int fgi_resample(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, int out_h,
                  float extrapolation, const fgi_norm *norm, float *out);
+int fgi_resample_on(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, int out_h,
+                    float extrapolation, const fgi_norm *norm, float *out, const fgi_runner *on);
 
 /* tf.image.flipLeftRight of one HWC image, in place. */
 void fgi_flip_left_right(float *hwc, int w, int h, int channels);

@@ -272,13 +272,19 @@ static int exact_in_float(int in, int out)
 int fgi_resize_bilinear_u8(const uint8_t *rgb, int in_w, int in_h, int out_w, int out_h,
                            const fgi_norm *norm, float *out)
 {
+    return fgi_resize_bilinear_u8_on(rgb, in_w, in_h, out_w, out_h, norm, out, NULL);
+}
+
+int fgi_resize_bilinear_u8_on(const uint8_t *rgb, int in_w, int in_h, int out_w, int out_h,
+                              const fgi_norm *norm, float *out, const fgi_runner *on)
+{
     if (!rgb || !out || !sizes_ok(in_w, in_h, out_w, out_h)) return FG_EINVAL;
     if (exact_in_float(in_w, out_w) && exact_in_float(in_h, out_h)) {
         /* The float kernel: 8 lanes where double has 4, and no conversion per element. */
         const fgi_pixels src = {rgb, NULL, in_w, in_h, 3};
         const fgi_axis x = {0.0f, (float)in_w / (float)out_w},
                        y = {0.0f, (float)in_h / (float)out_h};
-        return fgi_resample(&src, x, y, out_w, out_h, 0.0f, norm, out);
+        return fgi_resample_on(&src, x, y, out_w, out_h, 0.0f, norm, out, on);
     }
     const resize_src src = {.u8 = rgb, .stride = (ptrdiff_t)in_w * 3, .channels = 3};
     return resize_padded(&src, in_w, 0, in_w, in_h, 0, in_h, out_w, out_h, norm, out);

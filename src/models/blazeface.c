@@ -231,8 +231,9 @@ int fgm_blaze_detect(fgm_blaze *m, const fg_image *img, float min_score, float i
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
         return fg_fail(err, FG_EINVAL, "BlazeFace given an empty image");
     const fgi_norm norm = {127.5f, 1.0f}; /* tf.sub(tf.div(x, 127.5), 1) */
-    if ((rc = fgi_resize_bilinear_u8(img->rgb, img->width, img->height, FGM_BLAZE_INPUT,
-                                     FGM_BLAZE_INPUT, &norm, in)))
+    const fgi_runner on = fgm_runner(nn_staged_runtime(m->net));
+    if ((rc = fgi_resize_bilinear_u8_on(img->rgb, img->width, img->height, FGM_BLAZE_INPUT,
+                                        FGM_BLAZE_INPUT, &norm, in, &on)))
         return fg_fail(err, rc, "cannot resize a %dx%d image to the BlazeFace input", img->width,
                        img->height);
     if ((rc = fgm_blaze_forward(m, &rows, err))) return rc;

@@ -7,6 +7,16 @@
 #include "core/error.h"
 #include "models/models.h"
 
+static void run_on_pool(const void *pool, int n, int bands, fgi_band_fn fn, void *ctx)
+{
+    nn_parallel_bands(pool, n, bands, fn, ctx);
+}
+
+fgi_runner fgm_runner(const nn_runtime *rt)
+{
+    return (fgi_runner){run_on_pool, rt, rt ? nn_runtime_threads(rt) : 1};
+}
+
 void fgm_normalize(float *hwc, size_t pixels, const float mean[3], int div255)
 {
     /* Each tfjs op rounds to float32: (x - mean) is one op, / 255 another. */

@@ -149,6 +149,11 @@ float *fgm_mesh_input(fgm_mesh *m)
     return m->first.input;
 }
 
+fgi_runner fgm_mesh_runner(const fgm_mesh *m)
+{
+    return fgm_runner(nn_staged_runtime(m->net));
+}
+
 int fgm_mesh_forward(fgm_mesh *m, const float **points, float *confidence, fg_error *err)
 {
     int rc;

@@ -18,7 +18,12 @@
 #include <stdint.h>
 
 #include "facegate.h"
+#include "image/image.h"
 #include "nn/nn.h"
+
+/* Runs the image functions' bands (fgi_runner) on rt's thread pool, one band a thread; rt NULL:
+ * one band on the caller's thread. */
+fgi_runner fgm_runner(const nn_runtime *rt);
 
 /* In-place normalisation shared by the nets, bit-exact with tfjs:
  * x = (float)((float)(x - (float)mean[c]) / 255) when div255, else x - mean. */
@@ -175,6 +180,8 @@ void fgm_mesh_profile(const fgm_mesh *m, nn_profile *out);
  * pixels, valid until the next call, and the face-flag confidence (0..1). Forward only reads the
  * input: it holds the crop until the next fill. */
 float *fgm_mesh_input(fgm_mesh *m);
+/* The mesh net's thread pool, for its input's crop (fgm_runner). */
+fgi_runner fgm_mesh_runner(const fgm_mesh *m);
 int fgm_mesh_forward(fgm_mesh *m, const float **points, float *confidence, fg_error *err);
 
 typedef struct fgm_iris fgm_iris;

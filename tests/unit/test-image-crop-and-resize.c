@@ -3,7 +3,9 @@
  * tfjs-backend-wasm's cropAndResize (bilinear) followed by the normalisation as a separate op, bit
  * for bit: random RGB8 and float images of 1, 3 and 4 channels, random boxes reaching outside the
  * image or flipped, crops smaller and larger than the box, and the kernel's whole-row copy case;
- * through the AVX2 paths and the portable ones.
+ * through the AVX2 paths and the portable ones; and in bands of rows (fgi_crop_and_resize_on):
+ * on a 2-thread pool, and 3 bands run last to first on this thread, each band starting with
+ * nothing cached.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +14,17 @@
 #include "harness.h"
 #include "image-fixtures.h"
 #include "image/image.h"
+#include "models/models.h"
+
+static fgi_runner pool_runner; /* a 2-thread pool's */
+
+/* The bands one after another on this thread, the last first. */
+static void backwards(const void *pool, int n, int bands, fgi_band_fn fn, void *ctx)
+{
+    (void)pool;
+    for (int b = bands - 1; b >= 0; b--)
+        fn(ctx, b, (int)((long)n * b / bands), (int)((long)n * (b + 1) / bands));
+}
 
 static float pixel(const fgi_pixels *src, size_t x, size_t y, size_t c)
 {
@@ -71,9 +84,18 @@ static int same_crop(const fgi_pixels *src, const float box[4], int out_w, int o
     float *mine = malloc(n * sizeof *mine), *ref = malloc(n * sizeof *ref);
     int same = 0;
     if (mine && ref) {
+        const fgi_runner three = {backwards, NULL, 3};
+        const fgi_runner *runners[2] = {&pool_runner, &three};
         naive_crop(src, box, out_w, out_h, extrapolation, norm, ref);
         same = fgi_crop_and_resize(src, box, out_w, out_h, extrapolation, norm, mine) == FG_OK &&
                memcmp(mine, ref, n * sizeof *mine) == 0;
+        for (int r = 0; r < 2; r++) {
+            memset(mine, 0xff, n * sizeof *mine);
+            same = same &&
+                   fgi_crop_and_resize_on(src, box, out_w, out_h, extrapolation, norm, mine,
+                                          runners[r]) == FG_OK &&
+                   memcmp(mine, ref, n * sizeof *mine) == 0;
+        }
     }
     free(mine);
     free(ref);
@@ -130,7 +152,7 @@ static void check_random(int rounds)
             box[1] = uniform(&state, 0.0f, 0.3f), box[3] = uniform(&state, 0.7f, 1.0f);
         }
         const int out_w = 1 + (int)(fx_rand(&state) % (i % 7 == 0 ? 300 : 70));
-        const int out_h = 1 + (int)(fx_rand(&state) % 70);
+        const int out_h = 1 + (int)(fx_rand(&state) % (i % 5 == 1 ? 200 : 70));
         const fgi_norm *norm = i % 3 == 2 ? NULL : &norms[i % 2];
         const float extrapolation = i % 5 == 0 ? 0.5f : 0.0f;
         CHECKF(same_crop(&src, box, out_w, out_h, extrapolation, norm),
@@ -207,6 +229,8 @@ static void check_bad_arguments(void)
 
 int main(void)
 {
+    nn_runtime *pool = fg_test_pool(2);
+    pool_runner = fgm_runner(pool);
     /* Both the AVX2 paths (where the CPU has them) and the portable ones. */
     for (int avx2 = 1; avx2 >= 0; avx2--) {
         fgi_use_avx2(avx2);
@@ -216,5 +240,6 @@ int main(void)
         check_fast_path_shapes();
         check_random(fx_quick() ? 300 : 3000);
     }
+    nn_runtime_free(pool);
     return fg_test_done();
 }
