@@ -19,7 +19,7 @@
  *    larger of 1 and its value (BlazeFace's regressors and the mesh reach hundreds of pixels;
  *    float32 sums taken in another order through some 30 layers differ by up to 5e-5, as
  *    XNNPACK and tfjs-wasm do), and BlazeFace the same on two threads (the fused chains then
- *    run in bands of rows);
+ *    run in bands of rows), FaceMesh on two threads bit for bit as on one;
  *  - a runtime with two inputs (the iris net's heads from its two branches' ends) gives what
  *    one runtime per input gives, in the order of its inputs; extra inputs without a named first
  *    one, more than NN_MAX_INPUTS, or naming no node are refused; a branch given the wrong size
@@ -335,7 +335,7 @@ static void mesh_and_iris_split_match_whole(void)
     const nn_graph_model_options iris_opts = {
         .outputs = iris_outputs, .num_outputs = 1, .input = {64, 64, 3}, .batch = 2, .threads = 1};
     nn_runtime *mesh_whole = NULL, *iris_whole = NULL;
-    fgm_mesh *mesh = NULL;
+    fgm_mesh *mesh = NULL, *mesh2 = NULL;
     fgm_iris *iris = NULL;
     const float *points;
     float confidence;
@@ -368,6 +368,17 @@ static void mesh_and_iris_split_match_whole(void)
     CHECKF(worst <= 2e-4, "fused FaceMesh off by %g", worst);
     CHECK(range > 10.0);
 
+    /* On two threads, its maps of 24 and 12 rows in equal bands (2 x 12, 2 x 6): the same rows. */
+    CHECKF(fgm_mesh_open(fg_test_fast_models(), 2, &mesh2, &err) == FG_OK, "%s", err.message);
+    if (mesh2) {
+        const float *points2;
+        float confidence2;
+        memcpy(fgm_mesh_input(mesh2), nn_runtime_input(mesh_whole), sizeof(float) * 192 * 192 * 3);
+        CHECK(fgm_mesh_forward(mesh2, &points2, &confidence2, &err) == FG_OK);
+        CHECK(memcmp(points2, points, sizeof(float) * FGM_MESH_POINTS * 3) == 0);
+        CHECK(confidence2 == confidence);
+    }
+
     smooth_image(fgm_iris_input(iris), 64, 2, &seed);
     memcpy(nn_runtime_input(iris_whole), fgm_iris_input(iris), sizeof(float) * 2 * 64 * 64 * 3);
     CHECK(nn_run(iris_whole, &err) == FG_OK);
@@ -386,6 +397,7 @@ done:
     nn_runtime_free(mesh_whole);
     nn_runtime_free(iris_whole);
     fgm_mesh_free(mesh);
+    fgm_mesh_free(mesh2);
     fgm_iris_free(iris);
 }
 
