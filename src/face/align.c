@@ -90,14 +90,51 @@ void fg_align_dlib_transform(const fg_point lm[FG_LANDMARKS], double m[6])
     m[3] = b, m[4] = a, m[5] = sy - (b * su + a * sv);
 }
 
+/* Rows [y0, y1) of the box-filtered image: each the mean of its k x k block of img (from x0, y0).
+ */
+typedef struct shrink_task {
+    const fg_image *img;
+    fg_image *small;
+    int x0, y0, k;
+} shrink_task;
+
+static void shrink_rows(void *ctx, int band, int from, int to)
+{
+    const shrink_task *t = ctx;
+    const fg_image *img = t->img;
+    const int k = t->k, sw = t->small->width;
+    (void)band;
+    for (int y = from; y < to; y++) {
+        for (int x = 0; x < sw; x++) {
+            unsigned sum[3] = {0, 0, 0};
+            for (int dy = 0; dy < k; dy++) {
+                const uint8_t *p =
+                    img->rgb +
+                    ((size_t)(t->y0 + y * k + dy) * img->width + t->x0 + (size_t)x * k) * 3;
+                for (int dx = 0; dx < k; dx++, p += 3)
+                    sum[0] += p[0], sum[1] += p[1], sum[2] += p[2];
+            }
+            for (int c = 0; c < 3; c++)
+                t->small->rgb[((size_t)y * sw + x) * 3 + c] =
+                    (uint8_t)((sum[c] + k * k / 2) / (k * k));
+        }
+    }
+}
+
 int fg_align_dlib_chip(const fg_image *img, const fg_point lm[FG_LANDMARKS],
                        float chip[FG_CHIP_SIZE * FG_CHIP_SIZE * 3])
+{
+    return fg_align_dlib_chip_on(img, lm, chip, NULL);
+}
+
+int fg_align_dlib_chip_on(const fg_image *img, const fg_point lm[FG_LANDMARKS],
+                          float chip[FG_CHIP_SIZE * FG_CHIP_SIZE * 3], const fgi_runner *on)
 {
     double m[6];
     fg_align_dlib_transform(lm, m);
     double scale = hypot(m[0], m[3]); /* image pixels per chip pixel */
     int k = (int)floor(scale);
-    if (k < 2) return fgi_warp_affine(img, m, FG_CHIP_SIZE, FG_CHIP_SIZE, chip);
+    if (k < 2) return fgi_warp_affine_on(img, m, FG_CHIP_SIZE, FG_CHIP_SIZE, chip, on);
 
     /* Shrink the part of the image under the chip by k with a box filter, then warp from the
      * smaller image: sampling a large face at 150 points alone would alias. */
@@ -113,28 +150,20 @@ int fg_align_dlib_chip(const fg_image *img, const fg_point lm[FG_LANDMARKS],
     int x0 = (int)fmax(0, floor(minx) - k), y0 = (int)fmax(0, floor(miny) - k);
     int x1 = (int)fmin(img->width, ceil(maxx) + k), y1 = (int)fmin(img->height, ceil(maxy) + k);
     int sw = (x1 - x0) / k, sh = (y1 - y0) / k;
-    if (sw < 2 || sh < 2) return fgi_warp_affine(img, m, FG_CHIP_SIZE, FG_CHIP_SIZE, chip);
+    if (sw < 2 || sh < 2) return fgi_warp_affine_on(img, m, FG_CHIP_SIZE, FG_CHIP_SIZE, chip, on);
 
     fg_image small = {sw, sh, malloc((size_t)sw * sh * 3)};
     if (!small.rgb) return FG_ENOMEM;
-    for (int y = 0; y < sh; y++) {
-        for (int x = 0; x < sw; x++) {
-            unsigned sum[3] = {0, 0, 0};
-            for (int dy = 0; dy < k; dy++) {
-                const uint8_t *p =
-                    img->rgb + ((size_t)(y0 + y * k + dy) * img->width + x0 + (size_t)x * k) * 3;
-                for (int dx = 0; dx < k; dx++, p += 3)
-                    sum[0] += p[0], sum[1] += p[1], sum[2] += p[2];
-            }
-            for (int c = 0; c < 3; c++)
-                small.rgb[((size_t)y * sw + x) * 3 + c] = (uint8_t)((sum[c] + k * k / 2) / (k * k));
-        }
-    }
+    shrink_task t = {img, &small, x0, y0, k};
+    if (on && on->run && on->bands > 1 && sh >= 2 * on->bands)
+        on->run(on->pool, sh, on->bands, shrink_rows, &t);
+    else
+        shrink_rows(&t, 0, 0, sh);
     /* Small pixel (xs, ys) covers big pixels x0 + xs*k ... + k-1: its centre is at
      * x0 + xs*k + (k-1)/2, so big x maps to small (x - x0 - (k-1)/2) / k. */
     double ms[6] = {m[0] / k, m[1] / k, (m[2] - x0 - (k - 1) / 2.0) / k,
                     m[3] / k, m[4] / k, (m[5] - y0 - (k - 1) / 2.0) / k};
-    int rc = fgi_warp_affine(&small, ms, FG_CHIP_SIZE, FG_CHIP_SIZE, chip);
+    int rc = fgi_warp_affine_on(&small, ms, FG_CHIP_SIZE, FG_CHIP_SIZE, chip, on);
     free(small.rgb);
     return rc;
 }

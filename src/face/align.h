@@ -5,6 +5,7 @@
 #define FG_FACE_ALIGN_H
 
 #include "facegate.h"
+#include "image/image.h"
 
 #define FG_CHIP_SIZE 150
 
@@ -27,5 +28,8 @@ void fg_align_dlib_transform(const fg_point landmarks[FG_LANDMARKS], double m[6]
  * (dlib does the same with an image pyramid). Returns FG_OK or FG_ENOMEM. */
 int fg_align_dlib_chip(const fg_image *img, const fg_point landmarks[FG_LANDMARKS],
                        float chip[FG_CHIP_SIZE * FG_CHIP_SIZE * 3]);
+/* The same, the box filter and the warp in bands of rows on `on` (the same values). */
+int fg_align_dlib_chip_on(const fg_image *img, const fg_point landmarks[FG_LANDMARKS],
+                          float chip[FG_CHIP_SIZE * FG_CHIP_SIZE * 3], const fgi_runner *on);
 
 #endif

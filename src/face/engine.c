@@ -571,7 +571,8 @@ int fg_describe_aligned(fg_engine *e, const fg_image *img, const fg_face *face, 
 
     if (!e || !img || !img->rgb || !face) return fg_fail(err, FG_EINVAL, "no image or face");
     if (align == FG_ALIGN_DLIB) {
-        if (fg_align_dlib_chip(img, face->landmarks, e->chip))
+        const fgi_runner on = fgm_resnet_runner(e->resnet);
+        if (fg_align_dlib_chip_on(img, face->landmarks, e->chip, &on))
             return fg_fail(err, FG_ENOMEM, "out of memory aligning the face");
         if (!e->opts.tta) return fgm_resnet_describe_chip(e->resnet, e->chip, descriptor, err);
         fgm_resnet_set_chip(e->resnet, 0, e->chip);

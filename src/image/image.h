@@ -169,5 +169,8 @@ void fgi_flip_left_right(float *hwc, int w, int h, int channels);
  * x = m[0]*u + m[1]*v + m[2], y = m[3]*u + m[4]*v + m[5] (pixel centres at integers), treating
  * pixels outside the image as 0. out_hwc holds out_w*out_h*3 floats in 0..255. */
 int fgi_warp_affine(const fg_image *img, const double m[6], int out_w, int out_h, float *out_hwc);
+/* The same in bands of rows on `on` (the same values). */
+int fgi_warp_affine_on(const fg_image *img, const double m[6], int out_w, int out_h, float *out_hwc,
+                       const fgi_runner *on);
 
 #endif

@@ -165,12 +165,37 @@ static void warp_row(const fg_image *img, const double m[6], int v, int out_w, f
     row_scalar(img, m, v, 0, out_w, o);
 }
 
-int fgi_warp_affine(const fg_image *img, const double m[6], int out_w, int out_h, float *out_hwc)
+typedef struct warp_task {
+    const fg_image *img;
+    const double *m;
+    int out_w;
+    float *out;
+} warp_task;
+
+static void warp_rows(void *ctx, int band, int v0, int v1)
+{
+    const warp_task *t = ctx;
+    (void)band;
+    for (int v = v0; v < v1; v++)
+        warp_row(t->img, t->m, v, t->out_w, t->out + (size_t)v * t->out_w * 3);
+}
+
+int fgi_warp_affine_on(const fg_image *img, const double m[6], int out_w, int out_h, float *out_hwc,
+                       const fgi_runner *on)
 {
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0 || !m || !out_hwc || out_w <= 0 ||
         out_h <= 0)
         return FG_EINVAL;
-    for (int v = 0; v < out_h; v++)
-        warp_row(img, m, v, out_w, out_hwc + (size_t)v * out_w * 3);
+    warp_task t = {img, m, out_w, out_hwc};
+    /* Each row is computed alone: the same values in any band. */
+    if (on && on->run && on->bands > 1 && out_h >= 2 * on->bands)
+        on->run(on->pool, out_h, on->bands, warp_rows, &t);
+    else
+        warp_rows(&t, 0, 0, out_h);
     return FG_OK;
+}
+
+int fgi_warp_affine(const fg_image *img, const double m[6], int out_w, int out_h, float *out_hwc)
+{
+    return fgi_warp_affine_on(img, m, out_w, out_h, out_hwc, NULL);
 }

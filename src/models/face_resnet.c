@@ -450,6 +450,11 @@ static void run_tail(fgm_resnet *m, const float *x, float *y)
     }
 }
 
+fgi_runner fgm_resnet_runner(const fgm_resnet *m)
+{
+    return fgm_runner(m->rt[0]);
+}
+
 int fgm_resnet_batch(const fgm_resnet *m)
 {
     return m->batch;

@@ -2,15 +2,28 @@
  * test-image-warp-affine.c - fgi_warp_affine samples bilinearly at the mapped position, with
  * the image extended by zeros outside; its AVX2 path (runs of 4 pixels inside the image) gives
  * the scalar path's bits on random similarity maps whose chips cover the inside, the borders
- * and the outside of images of several sizes (on a CPU without AVX2 both runs are scalar).
+ * and the outside of images of several sizes (on a CPU without AVX2 both runs are scalar); in
+ * bands of rows (fgi_warp_affine_on: a 2-thread pool, and 3 bands run last to first) the same
+ * bits, and so the dlib chip of a large face (box-filtered first, in bands too).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "face/align.h"
 #include "harness.h"
 #include "image-fixtures.h"
 #include "image/image.h"
+#include "models/models.h"
+
+static fgi_runner runners[2]; /* a 2-thread pool's, and 3 bands last to first on this thread */
+
+static void backwards(const void *pool, int n, int bands, fgi_band_fn fn, void *ctx)
+{
+    (void)pool;
+    for (int b = bands - 1; b >= 0; b--)
+        fn(ctx, b, (int)((long)n * b / bands), (int)((long)n * (b + 1) / bands));
+}
 
 /* A random similarity (any rotation) that maps an out_w x out_h chip onto 0.4 to 1.6 times the
  * image's width, centred up to half the image away from its centre: as dlib's alignment maps a
@@ -42,6 +55,13 @@ static void check_paths(const fg_image *img, const double m[6], int out_w, int o
         CHECKF(memcmp(vec, scalar, n * sizeof *vec) == 0,
                "%dx%d image, %dx%d chip, map %g %g %g %g %g %g: the paths differ", img->width,
                img->height, out_w, out_h, m[0], m[1], m[2], m[3], m[4], m[5]);
+        for (int r = 0; r < 2; r++) {
+            memset(vec, 0xff, n * sizeof *vec);
+            CHECK_EQ_INT(fgi_warp_affine_on(img, m, out_w, out_h, vec, &runners[r]), FG_OK);
+            CHECKF(memcmp(vec, scalar, n * sizeof *vec) == 0,
+                   "%dx%d image, %dx%d chip, runner %d: the bands differ", img->width, img->height,
+                   out_w, out_h, r);
+        }
         for (size_t i = 0; i < n; i += 3) {
             const int zero = scalar[i] == 0 && scalar[i + 1] == 0 && scalar[i + 2] == 0;
             *outside += zero;
@@ -79,9 +99,47 @@ static void vector_path_is_the_scalar_one(void)
     CHECKF(outside > 100000 && inside > 100000, "%zu outside, %zu inside", outside, inside);
 }
 
+/* A face 5 times the chip's scale (68 points on an ellipse): the chip is box-filtered first. The
+ * chip of another image comes first each time, so that a row the bands left out of the filtered
+ * image (malloc'd again at the same size) would hold that image's values. */
+static void large_chip_in_bands(void)
+{
+    fg_image img = {1200, 1000, fx_noise(1200, 1000, 3)};
+    fg_image other = {1200, 1000, fx_noise(1200, 1000, 4)};
+    fg_point lm[FG_LANDMARKS];
+    const size_t n = (size_t)FG_CHIP_SIZE * FG_CHIP_SIZE * 3;
+    float *one = malloc(n * sizeof *one), *bands = malloc(n * sizeof *bands);
+    CHECK(img.rgb && one && bands);
+    for (int i = 0; i < FG_LANDMARKS && img.rgb; i++) {
+        const double a = 6.2832 * i / FG_LANDMARKS;
+        lm[i] = (fg_point){(float)(600 + 250 * cos(a) + 7 * (i % 5)),
+                           (float)(480 + 320 * sin(a) + 5 * (i % 3))};
+    }
+    if (img.rgb && one && bands) {
+        double m[6];
+        fg_align_dlib_transform(lm, m);
+        CHECKF(hypot(m[0], m[3]) >= 2, "scale %g: no box filter", hypot(m[0], m[3]));
+        CHECK_EQ_INT(fg_align_dlib_chip(&img, lm, one), FG_OK);
+        for (int r = 0; r < 2 && other.rgb; r++) {
+            CHECK_EQ_INT(fg_align_dlib_chip(&other, lm, bands), FG_OK);
+            memset(bands, 0xff, n * sizeof *bands);
+            CHECK_EQ_INT(fg_align_dlib_chip_on(&img, lm, bands, &runners[r]), FG_OK);
+            CHECKF(memcmp(one, bands, n * sizeof *one) == 0, "runner %d: the chip differs", r);
+        }
+    }
+    free(img.rgb);
+    free(other.rgb);
+    free(one);
+    free(bands);
+}
+
 int main(void)
 {
+    nn_runtime *pool = fg_test_pool(2);
+    runners[0] = fgm_runner(pool);
+    runners[1] = (fgi_runner){backwards, NULL, 3};
     vector_path_is_the_scalar_one();
+    large_chip_in_bands();
 
     fg_image img = {6, 4, fx_noise(6, 4, 1)};
     float out[8 * 8 * 3];
@@ -124,5 +182,6 @@ int main(void)
     CHECK_EQ_INT(fgi_warp_affine(&img, identity, 0, 4, out), FG_EINVAL);
     CHECK_EQ_INT(fgi_warp_affine(NULL, identity, 6, 4, out), FG_EINVAL);
     fg_image_free(&img);
+    nn_runtime_free(pool);
     return fg_test_done();
 }
