@@ -319,7 +319,8 @@ static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, 
     if (out_w > STACK_COLS || ch > 3 || bands > STACK_BANDS) {
         if (row_len > (SIZE_MAX - (size_t)out_w * sizeof *cols) / (2 * sizeof(float) * bands))
             return FG_ENOMEM;
-        if (!(cols = malloc((size_t)out_w * sizeof *cols + 2 * (size_t)bands * row_len * sizeof(float))))
+        if (!(cols = malloc((size_t)out_w * sizeof *cols +
+                            2 * (size_t)bands * row_len * sizeof(float))))
             return FG_ENOMEM;
         caches = (float *)(cols + out_w);
     }
@@ -337,8 +338,17 @@ static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, 
         c->l = (size_t)left_i * ch;
         c->r = (size_t)right_i * ch;
     }
-    plan p = {src, cols, ay, nm, out_w, 0, 0, any_outside, copy_rows, row_len,
-              extrapolation / nm.div - nm.sub, out, caches};
+    plan p = {.src = src,
+              .cols = cols,
+              .ay = ay,
+              .nm = nm,
+              .out_w = out_w,
+              .any_outside = any_outside,
+              .copy_rows = copy_rows,
+              .row_len = row_len,
+              .outside = extrapolation / nm.div - nm.sub,
+              .out = out,
+              .caches = caches};
     vector_columns(src, cols, out_w, &p.vec_from, &p.vec_to);
     /* Each row is computed from its own source rows whatever band it is in: the same values. */
     if (bands > 1)

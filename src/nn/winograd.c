@@ -321,9 +321,10 @@ TARGET static INLINE void input_tiles(const band *b, float *v, const int A)
             for (int r = 0; r < A; r++)
 #pragma GCC unroll 6
                 for (int c = 0; c < A; c++)
-                    d[r * A + c] = rows[r] && live[c] ? _mm256_loadu_ps(
-                                                            rows[r] + (size_t)(m * tx - 1 + c) * cin + i)
-                                                      : zero;
+                    d[r * A + c] =
+                        rows[r] && live[c]
+                            ? _mm256_loadu_ps(rows[r] + (size_t)(m * tx - 1 + c) * cin + i)
+                            : zero;
 #pragma GCC unroll 6
             for (int c = 0; c < A; c++)
                 A == 6 ? bt6_avx2(d + c, 6) : bt4_avx2(d + c, 4);
@@ -435,12 +436,12 @@ TARGET static INLINE void output_tiles(const band *b, const float *mp, const int
         const int rows = b->h - m * ty < m ? b->h - m * ty : m;
         const int cols = b->w - m * tx < m ? b->w - m * tx : m;
         for (int o = b->o0; o < b->o1; o += 8) {
+            /* p: the products; s[r][c] = (A^T p)[r][c], columns first; y a row of A^T p A. */
             __m256 p[36], s[4 * 6], y[4];
             const float *at = mp + (size_t)t * cout + o;
 #pragma GCC unroll 36
             for (int e = 0; e < A * A; e++)
                 p[e] = _mm256_loadu_ps(at + (size_t)e * step);
-            /* s[r][c] = (A^T p)[r][c], columns first. */
 #pragma GCC unroll 6
             for (int c = 0; c < A; c++) {
                 __m256 col[4];
@@ -499,7 +500,8 @@ uint64_t nn_wino_macs(const nn_wino *wc, int h, int w)
 
 size_t nn_wino_scratch(const nn_wino *wc)
 {
-    return (size_t)tile_elems(wc) * (size_t)band_tiles_max(wc) * ((size_t)wc->cin + (size_t)wc->cout);
+    return (size_t)tile_elems(wc) * (size_t)band_tiles_max(wc) *
+           ((size_t)wc->cin + (size_t)wc->cout);
 }
 
 typedef struct wino_task {

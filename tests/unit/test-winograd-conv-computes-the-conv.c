@@ -73,14 +73,12 @@ static void check_case(int h, int w, int cin, int cout, int m, const nn_runtime 
         nn_wino_run_portable(&wc, x, r, relu, got, h, w, scratch);
         CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
                "F(%d), %dx%d, %d -> %d, res %d relu %d: plain off by %g", m, h, w, cin, cout,
-               r != NULL, relu,
-               fg_test_max_diff(got, want, nout));
+               r != NULL, relu, fg_test_max_diff(got, want, nout));
         memset(got, 0xff, nout * sizeof *got);
         nn_wino_run(&wc, x, r, relu, got, h, w, scratch, 1, NULL);
         CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
                "F(%d), %dx%d, %d -> %d, res %d relu %d: off by %g", m, h, w, cin, cout, r != NULL,
-               relu,
-               fg_test_max_diff(got, want, nout));
+               relu, fg_test_max_diff(got, want, nout));
         memset(got, 0xff, nout * sizeof *got);
         nn_wino_run(&wc, x, r, relu, got, h, w, scratch, slots, pool);
         CHECKF(fg_test_max_diff(got, want, nout) <= 1e-4,
