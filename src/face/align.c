@@ -90,8 +90,7 @@ void fg_align_dlib_transform(const fg_point lm[FG_LANDMARKS], double m[6])
     m[3] = b, m[4] = a, m[5] = sy - (b * su + a * sv);
 }
 
-/* Rows [y0, y1) of the box-filtered image: each the mean of its k x k block of img (from x0, y0).
- */
+/* Rows [from, to) of the box-filtered image: each pixel the mean of its k x k block of img. */
 typedef struct shrink_task {
     const fg_image *img;
     fg_image *small;

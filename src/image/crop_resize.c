@@ -219,8 +219,6 @@ static void vector_columns(const fgi_pixels *src, const column *cols, int out_w,
     *to = end;
 }
 
-/* The resampling both public functions share. copy_rows: the wasm kernel's whole-row copy (see
- * fgi_crop_and_resize). */
 /* What every band of output rows of one resampling shares. */
 typedef struct plan {
     const fgi_pixels *src;
@@ -294,6 +292,8 @@ static void band_rows(void *ctx, int band, int y0, int y1)
 /* Output rows a band takes at least when the resampling is split among threads. */
 #define BAND_ROWS 32
 
+/* The resampling the public functions share. copy_rows: the wasm kernel's whole-row copy (see
+ * fgi_crop_and_resize); on: bands of rows on other threads, or NULL. */
 static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, int out_h,
                     float extrapolation, const fgi_norm *norm, int copy_rows, float *out,
                     const fgi_runner *on)
