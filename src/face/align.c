@@ -154,10 +154,7 @@ int fg_align_dlib_chip_on(const fg_image *img, const fg_point lm[FG_LANDMARKS],
     fg_image small = {sw, sh, malloc((size_t)sw * sh * 3)};
     if (!small.rgb) return FG_ENOMEM;
     shrink_task t = {img, &small, x0, y0, k};
-    if (on && on->run && on->bands > 1 && sh >= 2 * on->bands)
-        on->run(on->pool, sh, on->bands, shrink_rows, &t);
-    else
-        shrink_rows(&t, 0, 0, sh);
+    fgi_run_bands(on, sh, fgi_bands(on, sh, 2), shrink_rows, &t);
     /* Small pixel (xs, ys) covers big pixels x0 + xs*k ... + k-1: its centre is at
      * x0 + xs*k + (k-1)/2, so big x maps to small (x - x0 - (k-1)/2) / k. */
     double ms[6] = {m[0] / k, m[1] / k, (m[2] - x0 - (k - 1) / 2.0) / k,

@@ -292,6 +292,21 @@ static void band_rows(void *ctx, int band, int y0, int y1)
 /* Output rows a band takes at least when the resampling is split among threads. */
 #define BAND_ROWS 32
 
+int fgi_bands(const fgi_runner *on, int n, int min_rows)
+{
+    int bands = on && on->run && on->bands > 1 ? on->bands : 1;
+    bands = bands > n / min_rows ? n / min_rows : bands;
+    return bands < 1 ? 1 : bands;
+}
+
+void fgi_run_bands(const fgi_runner *on, int n, int bands, fgi_band_fn fn, void *ctx)
+{
+    if (bands > 1)
+        on->run(on->pool, n, bands, fn, ctx);
+    else
+        fn(ctx, 0, 0, n);
+}
+
 /* The resampling the public functions share. copy_rows: the wasm kernel's whole-row copy (see
  * fgi_crop_and_resize); on: bands of rows on other threads, or NULL. */
 static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, int out_h,
@@ -305,9 +320,7 @@ static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, 
     const size_t in_w = (size_t)src->width, ch = (size_t)src->channels;
     const size_t row_len = (size_t)out_w * ch;
     const float m1w = (float)(in_w - 1);
-    int bands = on && on->run && on->bands > 1 ? on->bands : 1;
-    bands = bands > out_h / BAND_ROWS ? out_h / BAND_ROWS : bands;
-    bands = bands < 1 ? 1 : bands;
+    const int bands = fgi_bands(on, out_h, BAND_ROWS);
 
     /* One block for the columns and each band's two cached horizontal passes; small resamplings
      * on the stack. */
@@ -351,10 +364,7 @@ static int resample(const fgi_pixels *src, fgi_axis ax, fgi_axis ay, int out_w, 
               .caches = caches};
     vector_columns(src, cols, out_w, &p.vec_from, &p.vec_to);
     /* Each row is computed from its own source rows whatever band it is in: the same values. */
-    if (bands > 1)
-        on->run(on->pool, out_h, bands, band_rows, &p);
-    else
-        resample_rows(&p, caches, caches + row_len, 0, out_h);
+    fgi_run_bands(on, out_h, bands, band_rows, &p);
     if (cols != stack_cols) free(cols);
     return FG_OK;
 }

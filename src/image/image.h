@@ -103,6 +103,11 @@ typedef struct fgi_runner {
     int bands;
 } fgi_runner;
 
+/* The bands `on` would split n rows into, each of at least min_rows: 1 when on is NULL. */
+int fgi_bands(const fgi_runner *on, int n, int min_rows);
+/* fn over [0, n) in `bands` bands (fgi_bands) on `on`, or as one band on this thread. */
+void fgi_run_bands(const fgi_runner *on, int n, int bands, fgi_band_fn fn, void *ctx);
+
 /* tf.image.resizeBilinear(alignCorners=false, halfPixelCenters=false) exactly as the tfjs CPU
  * kernel computes it (double arithmetic, float on store): RGB8 in_w x in_h -> out_w x out_h
  * float HWC (out holds out_w*out_h*3 floats), normalised by norm (NULL: none). */

@@ -188,10 +188,7 @@ int fgi_warp_affine_on(const fg_image *img, const double m[6], int out_w, int ou
         return FG_EINVAL;
     warp_task t = {img, m, out_w, out_hwc};
     /* Each row is computed alone: the same values in any band. */
-    if (on && on->run && on->bands > 1 && out_h >= 2 * on->bands)
-        on->run(on->pool, out_h, on->bands, warp_rows, &t);
-    else
-        warp_rows(&t, 0, 0, out_h);
+    fgi_run_bands(on, out_h, fgi_bands(on, out_h, 2), warp_rows, &t);
     return FG_OK;
 }
 
