@@ -32,6 +32,18 @@ int fg_cpu_avx2_fma(void)
 #endif
 }
 
+int fg_cpu_avx512(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const char *off = getenv("FACEGATE_NO_AVX512");
+    if (off && *off && strcmp(off, "0") != 0) return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && fg_cpu_avx2_fma();
+#else
+    return 0;
+#endif
+}
+
 int fg_cpu_f16c(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

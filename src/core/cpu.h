@@ -12,6 +12,10 @@
 int fg_cpu_avx2(void);
 int fg_cpu_avx2_fma(void);
 int fg_cpu_f16c(void);
+/* 1 when the CPU and the OS run AVX-512F (the kernels with 16-float vectors), unless the
+ * environment sets FACEGATE_NO_AVX512 to anything but 0 (the AVX2 kernels then run, as on a CPU
+ * without it). Read each time: the callers decide once, when a network is loaded. */
+int fg_cpu_avx512(void);
 
 /* The cache line. The buffers the vector kernels stream (tensors, weights, decoded pixels) start
  * on one: malloc's 16-byte alignment split every other 32-byte load across two lines, which cost

@@ -27,7 +27,9 @@
  * copies the map's windows once into a patch matrix (zeros where they cross the border, only the
  * kernel rows and columns some pixel reaches), then runs slice by slice, every pixel group of the
  * patch on a slice while it is in L2: each weight is read from memory once per run. An optional
- * residual is added before the activation, in the store.
+ * residual is added before the activation, in the store. Where the CPU has AVX-512 and cout is a
+ * multiple of 32, the slices are 32 channels wide and a group is 8 pixels x two 16-float vectors
+ * (the same sums in the same order).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,10 @@
 #define HAVE_X86 1
 #endif
 
-#define SLICE 24 /* output channels of a slice of sliced weights */
+/* Output channels of a slice of sliced weights and of the AVX2 kernels' (SLICE), and of sliced
+ * weights for the AVX-512 kernel (SLICE512: two vectors of 16). */
+#define SLICE 24
+#define SLICE512 32
 /* A patch matrix of nn_conv_run_sliced, at most (320 KB): a batch of two of the descriptor's 4x4
  * maps in one, which each slice re-reads from L2 or L3, cheaper than the weights from memory. */
 #define PATCH_FLOATS 81920
@@ -67,22 +72,21 @@ void nn_conv_output_size(const nn_conv *cv, int h, int w, int *oh, int *ow)
     *ow = out_size(cv, w);
 }
 
-/* The 8-channel vectors of the AVX2 kernels' slice at o: 3, or what is left. */
+/* The 8-channel vectors of the AVX2 kernels' slice at o: 3, or what is left of the weights'
+ * slice (of all channels in HWIO). */
 static int vecs_at(const nn_conv *cv, int o)
 {
-    return cv->cout - o >= SLICE ? SLICE / 8 : (cv->cout - o) / 8;
+    const int end = cv->sliced && o / cv->sliced * cv->sliced + cv->sliced < cv->cout
+                        ? o / cv->sliced * cv->sliced + cv->sliced
+                        : cv->cout;
+    return end - o >= SLICE ? SLICE / 8 : (end - o) / 8;
 }
 
-/* The weights of output channels [o, o + slice_width) and their row stride (ldw): HWIO is one
- * slice of all channels, any o its start; sliced weights start a slice every SLICE channels. */
-static int slice_of(int cout, int o)
-{
-    return cout - o > SLICE ? SLICE : cout - o;
-}
-
+/* The weights of output channel o on, to the end of its slice, and their row stride (ldw): HWIO
+ * is one slice of all channels; sliced weights start a slice every cv->sliced channels. */
 static int slice_width(const nn_conv *cv, int o)
 {
-    return cv->sliced ? slice_of(cv->cout, o) : cv->cout - o;
+    return cv->sliced && cv->cout - o > cv->sliced ? cv->sliced : cv->cout - o;
 }
 
 static const float *slice_weights(const nn_conv *cv, int o, size_t *ldw)
@@ -91,8 +95,9 @@ static const float *slice_weights(const nn_conv *cv, int o, size_t *ldw)
         *ldw = (size_t)cv->cout;
         return cv->w + o;
     }
-    *ldw = (size_t)slice_width(cv, o);
-    return cv->w + (size_t)o * cv->k * cv->k * cv->cin;
+    const int s0 = o / cv->sliced * cv->sliced;
+    *ldw = (size_t)slice_width(cv, s0);
+    return cv->w + (size_t)s0 * cv->k * cv->k * cv->cin + (o - s0);
 }
 
 int nn_conv_slice(nn_conv *cv, fg_error *err)
@@ -102,15 +107,16 @@ int nn_conv_slice(nn_conv *cv, fg_error *err)
     if (cv->sliced) return FG_OK;
     if (!(w = fg_alloc_lines(sizeof(float) * taps * (size_t)cv->cout)))
         return fg_fail(err, FG_ENOMEM, "out of memory for a convolution's weights");
-    for (int o = 0; o < cv->cout; o += SLICE) {
-        const int width = slice_of(cv->cout, o);
+    const int step = cv->cout % SLICE512 == 0 && fg_cpu_avx512() ? SLICE512 : SLICE;
+    for (int o = 0; o < cv->cout; o += step) {
+        const int width = cv->cout - o > step ? step : cv->cout - o;
         for (size_t i = 0; i < taps; i++)
             memcpy(w + (size_t)o * taps + i * (size_t)width, cv->w + i * (size_t)cv->cout + o,
                    sizeof(float) * (size_t)width);
     }
     free(cv->w);
     cv->w = w;
-    cv->sliced = 1;
+    cv->sliced = step;
     return FG_OK;
 }
 
@@ -371,8 +377,9 @@ TARGET static INLINE void rows_with(const nn_conv *cv, shape sh, const float *x,
     for (int oy = y0; oy < y1; oy++) {
         const window wy = window_at(oy, h, k, s, pt);
         float *q = y + (size_t)oy * ow * cout;
-        for (int o = 0; o < cout; o += SLICE) {
-            const int v = vecs_at(cv, o), group = ACCS / v;
+        for (int o = 0, v; o < cout; o += 8 * v) {
+            v = vecs_at(cv, o);
+            const int group = ACCS / v;
             int ox = 0;
             for (; ox < ow && (ox < lo || ox >= hi); ox++)
                 conv_at(cv, sh, x, w, wy, ox, q, o, v, 1);
@@ -412,6 +419,61 @@ TARGET static void rows_avx2(const nn_conv *cv, const float *x, float *y, int h,
         rows_with(cv, (shape){cv->k, cv->stride, cv->cin}, x, y, h, w, y0, y1);
 }
 
+/* conv_slice with vectors of 16 channels on a slice of 32 (SLICE512), n <= GROUP512 pixels: the
+ * same sums in the same order. */
+#define GROUP512 8 /* pixels of a group: 8 x 2 zmm accumulators, a 4x4 map in two groups */
+
+NN_AVX512 static NN_INLINE void conv_slice512(const nn_conv *cv, taps t, ahead *pf,
+                                              const float *res, float *q, int o, int n)
+{
+    const int cout = cv->cout;
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 acc[GROUP512][2];
+#pragma GCC unroll 8
+    for (int p = 0; p < GROUP512; p++) {
+        acc[p][0] = _mm512_loadu_ps(cv->bias + o);
+        acc[p][1] = _mm512_loadu_ps(cv->bias + o + 16);
+    }
+    for (int ky = 0; ky < t.rows; ky++)
+        for (int i = 0; i < t.len; i += AHEAD_TAPS) {
+            const int len = t.len - i < AHEAD_TAPS ? t.len - i : AHEAD_TAPS;
+            nn_avx512_tile(acc, GROUP512, t.x + ky * t.xrow + i, (size_t)t.step,
+                           t.wt + ky * t.wrow + (size_t)i * t.ldw, t.ldw, len, 2, n);
+            if (!pf) continue;
+            for (int r = 0; r < AHEAD_SLICES; r++)
+                for (int l = 0; l < pf->lines && pf->at[r] < pf->end[r]; l++, pf->at[r] += 64)
+                    _mm_prefetch(pf->at[r], _MM_HINT_T1);
+        }
+#pragma GCC unroll 2
+    for (int j = 0; j < 2; j++) {
+        const __m512 a = cv->alpha ? _mm512_loadu_ps(cv->alpha + o + 16 * j) : zero;
+#pragma GCC unroll 8
+        for (int p = 0; p < GROUP512; p++) {
+            if (p >= n) continue;
+            const size_t at = (size_t)p * cout + o + 16 * j;
+            const __m512 sum =
+                res ? _mm512_add_ps(acc[p][j], _mm512_loadu_ps(res + at)) : acc[p][j];
+            const __m512 pos = _mm512_max_ps(sum, zero);
+            _mm512_storeu_ps(q + at,
+                             cv->alpha ? _mm512_fmadd_ps(a, _mm512_min_ps(sum, zero), pos) : pos);
+        }
+    }
+}
+
+/* A slice's pixels [0, n) of the patch t.x (pixels `floats` apart) by groups of GROUP512, the
+ * last moved left to end at n; fewer than a group in one short group. */
+NN_AVX512 static void slice_pixels512(const nn_conv *cv, taps t, ahead *pf, const float *res,
+                                      float *q, int o, int n, size_t floats)
+{
+    const float *patch = t.x;
+    for (int p = 0; p < n; p += GROUP512) {
+        const int at = p + GROUP512 <= n ? p : n > GROUP512 ? n - GROUP512 : 0;
+        t.x = patch + (size_t)at * floats;
+        conv_slice512(cv, t, pf, res ? res + (size_t)at * cv->cout : NULL,
+                      q + (size_t)at * cv->cout, o, n - at < GROUP512 ? n - at : GROUP512);
+    }
+}
+
 /* One patch matrix (pixels [p0, p0 + n) of the map) against the slices [s0, s1). */
 typedef struct sliced_task {
     const nn_conv *cv;
@@ -428,10 +490,10 @@ TARGET static void sliced_avx2(void *ctx, int band, int s0, int s1)
     const reach *r = t->r;
     const int k = cv->k, cin = cv->cin, cout = cv->cout;
     /* Whole kernel rows are one run of taps in the patch and in the weights. */
-    const int whole = r->kx1 - r->kx0 == k;
+    const int whole = r->kx1 - r->kx0 == k, step = cv->sliced ? cv->sliced : SLICE;
     (void)band;
-    for (int o = s0 * SLICE; o < s1 * SLICE && o < cout; o += SLICE) {
-        const int v = vecs_at(cv, o), group = ACCS / v;
+    for (int o = s0 * step; o < s1 * step && o < cout; o += step) {
+        const int v = vecs_at(cv, o), group = step == SLICE512 ? GROUP512 : ACCS / v;
         size_t ldw;
         const float *wt = slice_weights(cv, o, &ldw);
         taps tp = {t->patch,
@@ -454,15 +516,15 @@ TARGET static void sliced_avx2(void *ctx, int band, int s0, int s1)
         size_t most = 0;
         memset(&next, 0, sizeof next);
         for (int d = 1; d <= AHEAD_SLICES; d++) {
-            const int o2 = o + d * SLICE;
-            if (o2 >= s1 * SLICE || o2 >= cout) break;
+            const int o2 = o + d * step;
+            if (o2 >= s1 * step || o2 >= cout) break;
             size_t ldw2;
             const char *w2 =
                 (const char *)(slice_weights(cv, o2, &ldw2) + (tp.wt - wt) / ldw * ldw2);
             const size_t bytes =
                 sizeof(float) * ldw2 * ((size_t)(tp.rows - 1) * k * cin + (size_t)tp.len);
             const size_t part = bytes / AHEAD_SLICES / 64 * 64;
-            const int first = o == s0 * SLICE;
+            const int first = o == s0 * step;
             next.at[d - 1] = first ? w2 : w2 + part * (size_t)(AHEAD_SLICES - d);
             next.end[d - 1] = d == 1 ? w2 + bytes : w2 + part * (size_t)(AHEAD_SLICES - d + 1);
             const size_t span = (size_t)(next.end[d - 1] - next.at[d - 1]);
@@ -470,6 +532,10 @@ TARGET static void sliced_avx2(void *ctx, int band, int s0, int s1)
         }
         next.lines = (int)((most / 64 + chunks) / chunks);
         ahead *pf = next.at[0] ? &next : NULL;
+        if (step == SLICE512) {
+            slice_pixels512(cv, tp, pf, res, q, o, t->n, r->floats);
+            continue;
+        }
         int p = 0;
         for (; p < t->n; p += group) {
             /* The last group moves left to end at n (recomputing a few pixels); a patch of
@@ -545,8 +611,9 @@ void nn_conv_run_sliced(const nn_conv *cv, const float *x, const float *res, flo
             const int n = pixels - p0 < chunk ? pixels - p0 : chunk;
             sliced_task t = {cv, &r, scratch, res, y, p0, n};
             fill_patches(cv, &r, x, h, w, p0, p0 + n, scratch);
-            nn_parallel_bands(rt, (cv->cout + SLICE - 1) / SLICE, nn_runtime_threads(rt),
-                              sliced_avx2, &t);
+            const int step = cv->sliced ? cv->sliced : SLICE;
+            nn_parallel_bands(rt, (cv->cout + step - 1) / step, nn_runtime_threads(rt), sliced_avx2,
+                              &t);
         }
         return;
     }

@@ -390,7 +390,7 @@ typedef struct nn_conv {
     float *bias;  /* [cout] */
     float *alpha; /* [cout] PReLU slopes, or NULL for ReLU */
     int valid;    /* 1: VALID padding, out = (in - k) / stride + 1; 0: SAME */
-    int sliced;   /* 1: w is in slices of output channels (nn_conv_slice) */
+    int sliced;   /* 0, or w is in slices of this many output channels (nn_conv_slice) */
 } nn_conv;
 
 /* The output's height and width for an h x w input. */
@@ -438,6 +438,7 @@ int nn_graph_model_read_conv(const nn_graph_model *m, const char *input, const c
 typedef struct nn_wino {
     int cin, cout;
     int m;       /* outputs a tile side: 2, F(2x2, 3x3), or 4, F(4x4, 3x3) */
+    int wide;    /* U in slices of 32 channels, for the AVX-512 products (winograd.c) */
     float *u;    /* the transformed kernel, [(m + 2)^2][cin][cout] stored by slices (winograd.c) */
     float *bias; /* [cout] */
 } nn_wino;

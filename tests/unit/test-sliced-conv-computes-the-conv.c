@@ -7,6 +7,8 @@
  *    3x3 stride 2 VALID -> 256, 3x3x256 and 4x4x256 SAME -> 256, 4x4x256 stride 2 VALID -> 1x1,
  *    1x1x256 SAME: its centre tap alone) and of others (slices of 8, 24 + 16, channels that are
  *    not multiples of 8, which take the plain path; 5x5 kernels);
+ *  - in slices of 32 channels for the AVX-512 kernel (where the CPU has it and cout is a multiple
+ *    of 32) and, with FACEGATE_NO_AVX512 set, of 24 for the AVX2 one;
  *  - sliced weights by the row kernel (nn_conv_run) and HWIO weights by the sliced run: the same
  *    values;
  *  - on batches of maps (one patch matrix or several, the last smaller than a pixel group);
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "harness.h"
 #include "nn/nn.h"
 
@@ -99,6 +102,8 @@ static void check_case(conv_shape sh, int images, int h, int w, const nn_runtime
         if (layout == 1) {
             CHECKF(nn_conv_slice(&cv, &err) == FG_OK, "%s", err.message);
             CHECK(cv.sliced && nn_conv_slice(&cv, &err) == FG_OK); /* once only */
+            CHECKF(cv.sliced == (sh.cout % 32 == 0 && fg_cpu_avx512() ? 32 : 24),
+                   "%d -> %d: slices of %d", sh.cin, sh.cout, cv.sliced);
         }
         for (int with_res = 0; with_res < 2; with_res++) {
             const float *r = with_res ? res : NULL;
@@ -144,25 +149,29 @@ int main(void)
 {
     unsigned seed = 17;
     nn_runtime *pool = fg_test_pool(2);
-    /* the descriptor's tail */
-    check_case((conv_shape){3, 2, 128, 256, 1, 0}, 1, 8, 8, pool, &seed);
-    check_case((conv_shape){3, 1, 256, 256, 0, 0}, 1, 3, 3, pool, &seed);
-    check_case((conv_shape){3, 1, 256, 256, 0, 0}, 1, 4, 4, pool, &seed);
-    check_case((conv_shape){3, 2, 256, 256, 1, 0}, 1, 4, 4, pool, &seed);
-    check_case((conv_shape){3, 1, 256, 256, 0, 0}, 1, 1, 1, pool, &seed);
-    /* slices of 24 + 16, 8 and 2 x 24; plain-path channels; PReLU; 5x5; even/odd sizes */
-    check_case((conv_shape){3, 1, 16, 40, 0, 1}, 1, 5, 7, pool, &seed);
-    check_case((conv_shape){3, 2, 8, 8, 0, 0}, 1, 9, 6, pool, &seed);
-    check_case((conv_shape){3, 1, 24, 48, 1, 1}, 1, 6, 5, pool, &seed);
-    check_case((conv_shape){3, 1, 5, 12, 0, 1}, 1, 4, 4, pool, &seed);
-    check_case((conv_shape){5, 2, 3, 24, 0, 0}, 1, 11, 12, pool, &seed);
-    check_case((conv_shape){5, 1, 8, 16, 1, 0}, 1, 7, 9, pool, &seed);
-    /* batches of two: the tail's (one patch matrix), and 286 pixels of 576 taps (patch matrices
-     * of 142 pixels, the last of two) */
-    check_case((conv_shape){3, 1, 256, 256, 0, 0}, 2, 4, 4, pool, &seed);
-    check_case((conv_shape){3, 2, 256, 256, 1, 0}, 2, 4, 4, pool, &seed);
-    check_case((conv_shape){3, 1, 64, 32, 0, 0}, 2, 13, 11, pool, &seed);
-    check_case((conv_shape){3, 1, 64, 32, 0, 1}, 3, 2, 3, pool, &seed);
+    for (int avx512 = 1; avx512 >= 0; avx512--) {
+        if (!avx512) setenv("FACEGATE_NO_AVX512", "1", 1);
+        /* the descriptor's tail */
+        check_case((conv_shape){3, 2, 128, 256, 1, 0}, 1, 8, 8, pool, &seed);
+        check_case((conv_shape){3, 1, 256, 256, 0, 0}, 1, 3, 3, pool, &seed);
+        check_case((conv_shape){3, 1, 256, 256, 0, 0}, 1, 4, 4, pool, &seed);
+        check_case((conv_shape){3, 2, 256, 256, 1, 0}, 1, 4, 4, pool, &seed);
+        check_case((conv_shape){3, 1, 256, 256, 0, 0}, 1, 1, 1, pool, &seed);
+        /* slices of 24 + 16, 8 and 2 x 24; plain-path channels; PReLU; 5x5; even/odd sizes */
+        check_case((conv_shape){3, 1, 16, 40, 0, 1}, 1, 5, 7, pool, &seed);
+        check_case((conv_shape){3, 2, 8, 8, 0, 0}, 1, 9, 6, pool, &seed);
+        check_case((conv_shape){3, 1, 24, 48, 1, 1}, 1, 6, 5, pool, &seed);
+        check_case((conv_shape){3, 1, 5, 12, 0, 1}, 1, 4, 4, pool, &seed);
+        check_case((conv_shape){5, 2, 3, 24, 0, 0}, 1, 11, 12, pool, &seed);
+        check_case((conv_shape){5, 1, 8, 16, 1, 0}, 1, 7, 9, pool, &seed);
+        /* batches of two: the tail's (one patch matrix), and 286 pixels of 576 taps (patch matrices
+         * of 142 pixels, the last of two) */
+        check_case((conv_shape){3, 1, 256, 256, 0, 0}, 2, 4, 4, pool, &seed);
+        check_case((conv_shape){3, 2, 256, 256, 1, 0}, 2, 4, 4, pool, &seed);
+        check_case((conv_shape){3, 1, 64, 32, 0, 0}, 2, 13, 11, pool, &seed);
+        check_case((conv_shape){3, 1, 64, 32, 0, 1}, 3, 2, 3, pool, &seed);
+    }
+    unsetenv("FACEGATE_NO_AVX512");
     nn_conv_free(NULL);
     nn_runtime_free(pool);
     return fg_test_done();

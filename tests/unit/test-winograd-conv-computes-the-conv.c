@@ -9,6 +9,8 @@
  *    a few float32 roundings to a direct convolution's);
  *  - on one thread and on a runtime's thread pool, where maps of one band of tiles (8x8 and
  *    less) split their output channels and larger ones their tiles (the same values);
+ *  - with the AVX-512 products (U in slices of 32 channels, where the CPU has AVX-512 and cout
+ *    is a multiple of 32) and, with FACEGATE_NO_AVX512 set, the AVX2 ones (slices of 8 to 24);
  *  - a tile size other than 2 or 4 is refused;
  *  - the descriptor net as a whole (whose residual stages run this way) against face-api's own
  *    outputs in test-descriptor-net-matches-reference and test-pipeline-matches-reference.
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "harness.h"
 #include "nn/nn.h"
 
@@ -63,6 +66,8 @@ static void check_case(int h, int w, int cin, int cout, int m, const nn_runtime 
     int rc = nn_wino_init(&wc, k, bias, cin, cout, m, &err);
     CHECKF(rc == FG_OK, "%s", err.message);
     if (rc) goto done;
+    CHECKF(wc.wide == (cin % 8 == 0 && cout % 32 == 0 && fg_cpu_avx512()),
+           "F(%d), %d -> %d: wide %d", m, cin, cout, wc.wide);
     const int slots = nn_runtime_threads(pool);
     float *scratch = malloc(sizeof(float) * nn_wino_scratch(&wc) * (size_t)slots);
     for (int variant = 0; variant < 4; variant++) {
@@ -107,14 +112,19 @@ int main(void)
     static const int channels[][2] = {{8, 8}, {32, 32}, {16, 24}, {3, 5}, {8, 12}};
     unsigned seed = 11;
     nn_runtime *pool = fg_test_pool(2);
-    for (int m = 2; m <= 4; m += 2) {
-        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-            for (size_t c = 0; c < sizeof channels / sizeof channels[0]; c++)
-                check_case(sizes[s][0], sizes[s][1], channels[c][0], channels[c][1], m, pool,
-                           &seed);
-        check_case(17, 17, 64, 64, m, pool, &seed);
-        check_case(8, 8, 128, 128, m, pool, &seed);
+    for (int avx512 = 1; avx512 >= 0; avx512--) {
+        if (!avx512) setenv("FACEGATE_NO_AVX512", "1", 1);
+        for (int m = 2; m <= 4; m += 2) {
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+                for (size_t c = 0; c < sizeof channels / sizeof channels[0]; c++)
+                    check_case(sizes[s][0], sizes[s][1], channels[c][0], channels[c][1], m, pool,
+                               &seed);
+            check_case(17, 17, 64, 64, m, pool, &seed);
+            check_case(8, 8, 128, 128, m, pool, &seed);
+        }
     }
+    CHECK(!fg_cpu_avx512()); /* FACEGATE_NO_AVX512 turns it off */
+    unsetenv("FACEGATE_NO_AVX512");
     CHECK(nn_wino_init(&(nn_wino){0}, NULL, NULL, 0, 8, 2, &(fg_error){0}) == FG_EINVAL);
     CHECK(nn_wino_init(&(nn_wino){0}, NULL, NULL, 8, 8, 3, &(fg_error){0}) == FG_EINVAL);
     nn_wino_free(NULL);
