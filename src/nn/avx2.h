@@ -42,22 +42,22 @@ NN_AVX2 static NN_INLINE void nn_avx2_tile(__m256 (*acc)[3], int P, const float 
 }
 
 /* nn_avx2_tile with vectors of 16 channels: acc[p][j] += sum over i < len of s[p * step + i] *
- * w[i * ldw + 16 j], j < v (v <= 2), np <= P; the same sums in the same order, so the same bits.
+ * w[i * ldw + 16 j], j < v (v <= 3), np <= P; the same sums in the same order, so the same bits.
  * Where AVX-512's two FMA units do 16 lanes each, twice the AVX2 tile's multiply-adds a cycle. */
-NN_AVX512 static NN_INLINE void nn_avx512_tile(__m512 (*acc)[2], int P, const float *s, size_t step,
+NN_AVX512 static NN_INLINE void nn_avx512_tile(__m512 (*acc)[3], int P, const float *s, size_t step,
                                                const float *w, size_t ldw, int len, int v, int np)
 {
     for (int i = 0; i < len; i++) {
-        __m512 wv[2];
-#pragma GCC unroll 2
-        for (int j = 0; j < 2; j++)
+        __m512 wv[3];
+#pragma GCC unroll 3
+        for (int j = 0; j < 3; j++)
             if (j < v) wv[j] = _mm512_loadu_ps(w + (size_t)i * ldw + 16 * j);
 #pragma GCC unroll 14
         for (int p = 0; p < P; p++) {
             if (p >= np) continue;
             const __m512 xp = _mm512_set1_ps(s[(size_t)p * step + i]);
-#pragma GCC unroll 2
-            for (int j = 0; j < 2; j++)
+#pragma GCC unroll 3
+            for (int j = 0; j < 3; j++)
                 if (j < v) acc[p][j] = _mm512_fmadd_ps(xp, wv[j], acc[p][j]);
         }
     }

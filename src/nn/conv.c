@@ -428,7 +428,7 @@ NN_AVX512 static NN_INLINE void conv_slice512(const nn_conv *cv, taps t, ahead *
 {
     const int cout = cv->cout;
     const __m512 zero = _mm512_setzero_ps();
-    __m512 acc[GROUP512][2];
+    __m512 acc[GROUP512][3];
 #pragma GCC unroll 8
     for (int p = 0; p < GROUP512; p++) {
         acc[p][0] = _mm512_loadu_ps(cv->bias + o);

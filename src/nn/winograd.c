@@ -492,7 +492,7 @@ TARGET static void output_avx2(const band *b, const float *m)
 NN_AVX512 static NN_INLINE void product_tile512(const float *s, const float *u, float *q, int cin,
                                                 int cout, int o, int np)
 {
-    __m512 acc[TILES512][2];
+    __m512 acc[TILES512][3];
 #pragma GCC unroll 14
     for (int p = 0; p < TILES512; p++)
         acc[p][0] = acc[p][1] = _mm512_setzero_ps();

@@ -7,9 +7,10 @@
  *  - the SIMD and plain-C paths against the ops written out in double, on random blocks of
  *    BlazeFace's, FaceMesh's and the iris net's channel counts (and counts the SIMD path leaves
  *    to the plain loops), on sizes whose (output) width is and is not a multiple of the 4-pixel
- *    groups, wide enough for the 8-pixel groups of narrow blocks, 1x1 included (tolerance 1e-4 on
- * values of order 1); strided blocks and strided bottlenecks from cin to c channels, c = cin and c
- * > cin, and refused on odd sizes;
+ *    groups, wide enough for the 8-pixel groups of narrow blocks, 1x1 included, with the 1x1
+ *    convolutions on AVX-512 where the CPU has it and with FACEGATE_NO_AVX512 set (tolerance
+ *    1e-4 on values of order 1); strided blocks and strided bottlenecks from cin to c channels,
+ *    c = cin and c > cin, and refused on odd sizes;
  *  - BlazeFace, FaceMesh and the iris net run as their direct first convolution (src/nn/conv.c)
  *    and XNNPACK runtimes with their fused chains between them (src/nn/staged.c; BlazeFace's and
  *    FaceMesh's trunk, through their strided blocks, FaceMesh's mesh and
@@ -183,12 +184,12 @@ static void random_blocks(void)
     /* Widths 20 and 27 take the 8-pixel groups of 24 or fewer channels inside the row (and 27
      * two of them, then 3 pixels); the others only the groups at the row's edges. */
     static const int sizes[][2] = {{1, 1}, {5, 7}, {9, 4}, {16, 13}, {3, 2}, {4, 20}, {3, 27}};
-    /* c, m, PReLU: BlazeFace's 24 (ReLU), FaceMesh's 16 to 128 (PReLU), the iris net's
-     * bottlenecks 64 through 32 and 128 through 64, and 12 and 64 through 12, which the SIMD
-     * path leaves to the plain loops. */
-    static const int kinds[][3] = {{24, 0, 0},  {8, 0, 0},    {16, 0, 1}, {32, 0, 1},
-                                   {64, 0, 1},  {128, 0, 1},  {40, 0, 1}, {12, 0, 1},
-                                   {64, 32, 1}, {128, 64, 1}, {24, 8, 0}, {64, 12, 1}};
+    /* c, m, PReLU: BlazeFace's 24 to 96 (ReLU), FaceMesh's 16 to 128 (PReLU), the iris net's
+     * bottlenecks 64 through 32 and 128 through 64, 80 (AVX-512's 1x1 in 48 + 32), and 12 and
+     * 64 through 12, which the SIMD path leaves to the plain loops. */
+    static const int kinds[][3] = {{24, 0, 0},  {8, 0, 0},   {16, 0, 1}, {32, 0, 1},  {64, 0, 1},
+                                   {128, 0, 1}, {40, 0, 1},  {12, 0, 1}, {64, 32, 1}, {128, 64, 1},
+                                   {24, 8, 0},  {64, 12, 1}, {48, 0, 0}, {96, 0, 0},  {80, 0, 1}};
     unsigned seed = 7;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -624,11 +625,17 @@ static void not_a_block_is_refused(void)
 
 int main(void)
 {
-    random_blocks();
-    random_res_from_e_blocks();
-    random_strided_blocks();
-    blazeface_split_matches_whole();
-    mesh_and_iris_split_match_whole();
+    /* With the 1x1 convolutions of 16-multiple channel counts on AVX-512 (where the CPU has it),
+     * then on AVX2 alone. */
+    for (int avx512 = 1; avx512 >= 0; avx512--) {
+        if (!avx512) setenv("FACEGATE_NO_AVX512", "1", 1);
+        random_blocks();
+        random_res_from_e_blocks();
+        random_strided_blocks();
+        blazeface_split_matches_whole();
+        mesh_and_iris_split_match_whole();
+    }
+    unsetenv("FACEGATE_NO_AVX512");
     wrong_chain_size_is_refused();
     runtime_with_two_inputs();
     not_a_block_is_refused();
