@@ -29,11 +29,13 @@
  * Stride-1 blocks of at most 24 channels (BlazeFace's first two stages, FaceMesh's first) take
  * their depthwise 8 pixels at a time inside the row (dw_slice_wide).
  * Where the CPU has AVX-512, the 1x1 convolutions to a multiple of 16 channels (BlazeFace's 48 and
- * 96, FaceMesh's and the iris net's) run on 16-float vectors, in slices of 48 (32 + 32 for 64):
- * the same sums in the same order, so the same bits, in half the FMA instructions (one frame of
- * BlazeFace + FaceMesh + iris on single640.jpg, one thread: 8.1 -> 6.9 ms, best of 300
- * alternated three times). BlazeFace's 24-channel stages stay on AVX2: one 16-float and one
- * 8-float vector for their 24 channels measured no faster than three of 8.
+ * 96, FaceMesh's and the iris net's) run on 16-float vectors, in slices of 48 (32 + 32 for 64),
+ * and so do their blocks' depthwise groups of 4 pixels where the depthwise has a multiple of 16
+ * channels: the same sums in the same order, so the same bits, in half the FMA instructions (one
+ * frame of BlazeFace + FaceMesh + iris on single640.jpg, one thread, best of 300 alternated three
+ * times: 8.1 -> 6.9 ms with the 1x1s, 7.2-7.5 -> 7.0-7.05 more with the depthwise). BlazeFace's
+ * 24-channel stages stay on AVX2: one 16-float and one 8-float vector for their 24 channels
+ * measured no faster than three of 8.
  * Other channel counts, or a CPU without AVX2/FMA, take the plain C loops. Both sum the taps and
  * the products in a fixed order in float32, so results differ from XNNPACK's only in rounding
  * (the models' parity tests against Human hold them to 1e-3).
@@ -280,6 +282,78 @@ TARGET static INLINE void dw_group(const float *const taps[3], const float *kern
     if (j < cd) dw_slice(taps, kernel, cd, w, px, n, j, 1, stride, d);
 }
 
+/* dw_slice on 16-float vectors: channels [j, j + 16 v), v = 1 or 2. */
+NN_AVX512 static NN_INLINE void dw_slice512(const float *const taps[3], const float *kernel, int cd,
+                                            int w, int px, int n, int j, int v, int stride,
+                                            float *d)
+{
+    const int pad = stride == 1;
+    __m512 acc[2][GROUP];
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; u++)
+#pragma GCC unroll 4
+        for (int p = 0; p < GROUP; p++)
+            acc[u][p] = _mm512_setzero_ps();
+    for (int dy = 0; dy < 3; dy++) {
+        if (!taps[dy]) continue;
+        const float *row = taps[dy] + j, *k = kernel + (size_t)dy * 3 * cd + j;
+        __m512 k0[2], k1[2], k2[2];
+#pragma GCC unroll 2
+        for (int u = 0; u < 2; u++) {
+            if (u >= v) continue;
+            k0[u] = _mm512_loadu_ps(k + 16 * u);
+            k1[u] = _mm512_loadu_ps(k + cd + 16 * u);
+            k2[u] = _mm512_loadu_ps(k + 2 * cd + 16 * u);
+        }
+#pragma GCC unroll 9
+        for (int col = 0; col < stride * (GROUP - 1) + 3; col++) {
+            const int xx = stride * px - pad + col;
+            if (col >= stride * (n - 1) + 3 || xx < 0 || xx >= w) continue;
+#pragma GCC unroll 2
+            for (int u = 0; u < 2; u++) {
+                if (u >= v) continue;
+                const __m512 x = _mm512_loadu_ps(row + (size_t)xx * cd + 16 * u);
+                const __m512 kt[3] = {k0[u], k1[u], k2[u]};
+#pragma GCC unroll 3
+                for (int t = 0; t < 3; t++) {
+                    const int p = (col - t) / stride;
+                    if (col >= t && (col - t) % stride == 0 && p < n)
+                        acc[u][p] = _mm512_fmadd_ps(x, kt[t], acc[u][p]);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; u++)
+#pragma GCC unroll 4
+        for (int p = 0; p < GROUP; p++)
+            if (u < v && p < n) _mm512_storeu_ps(d + (size_t)p * cd + j + 16 * u, acc[u][p]);
+}
+
+NN_AVX512 static NN_INLINE void dw_slices512(const float *const taps[3], const float *kernel,
+                                             int cd, int w, int px, int n, int stride, float *d)
+{
+    int j = 0;
+    for (; j + 32 <= cd; j += 32)
+        dw_slice512(taps, kernel, cd, w, px, n, j, 2, stride, d);
+    if (j < cd) dw_slice512(taps, kernel, cd, w, px, n, j, 1, stride, d);
+}
+
+/* dw_group on 16-float vectors, for a multiple of 16 channels: one call per group from the AVX2
+ * row kernels, the stride and a whole group constants in each branch. */
+NN_AVX512 static void dw_group512(const float *const taps[3], const float *kernel, int cd, int w,
+                                  int px, int n, int stride, float *d)
+{
+    if (stride == 1 && n == GROUP)
+        dw_slices512(taps, kernel, cd, w, px, GROUP, 1, d);
+    else if (stride == 1)
+        dw_slices512(taps, kernel, cd, w, px, n, 1, d);
+    else if (n == GROUP)
+        dw_slices512(taps, kernel, cd, w, px, GROUP, 2, d);
+    else
+        dw_slices512(taps, kernel, cd, w, px, n, 2, d);
+}
+
 /* Output channels [o, o + 8 v) of f on n pixels: q = act((bias + s W) + r), s the pixels' inputs
  * (k cin apart), r their residuals (cout apart, or NULL), q their outputs (cout apart). */
 TARGET static INLINE void pw_slice(const pointwise *f, const float *s, const float *r, float *q,
@@ -462,7 +536,10 @@ TARGET static INLINE void group_avx2(const nn_block *b, const pointwise *f,
                                      const float *const taps[3], int tw, const float *x, int w,
                                      int px, int n, int stride, float *d, float *r, float *y)
 {
-    dw_group(taps, b->dw, f->cin, tw, px, n, stride, d);
+    if (f->wide && f->cin % 16 == 0)
+        dw_group512(taps, b->dw, f->cin, tw, px, n, stride, d);
+    else
+        dw_group(taps, b->dw, f->cin, tw, px, n, stride, d);
     finish_group(b, f, taps, d, x, w, px, n, r, y);
 }
 
