@@ -6,7 +6,8 @@
  *   bench_engine --images A.jpg,B.jpg [--runs N] [--threads T] [--models DIR]
  *                [--fast-models DIR] [--json FILE]
  *
- * Stages (per image, timed in rounds, each after a warm-up run: see ROUNDS): decode, ssd_detect,
+ * Stages (per image, timed in rounds, each after a warm-up run: see ROUNDS): decode
+ * (fg_engine_decode_image: on the engine's threads, as the pipelines with decoding), ssd_detect,
  * tiny_detect, landmarks (crop + net, first face), descriptor (default dlib alignment, first face),
  * descriptor_tta (the same with test-time augmentation: the face and its mirror image),
  * pipeline_ssd (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode,
@@ -174,7 +175,8 @@ static void stage_decode(ctx *c)
 {
     fg_image img;
     fg_error err;
-    if (fg_image_decode(c->bytes, c->size, 0, &img, &err)) die("decode", &err);
+    if (fg_engine_decode_image(c->b->ssd_engine, c->bytes, c->size, &img, &err))
+        die("decode", &err);
     fg_image_free(&img);
 }
 
@@ -242,7 +244,8 @@ static void stage_pipeline_ssd_decode(ctx *c)
 {
     fg_image img;
     fg_error err;
-    if (fg_image_decode(c->bytes, c->size, 0, &img, &err)) die("decode", &err);
+    if (fg_engine_decode_image(c->b->ssd_engine, c->bytes, c->size, &img, &err))
+        die("decode", &err);
     pipeline(c->b->ssd_engine, &img);
     fg_image_free(&img);
 }
@@ -306,7 +309,8 @@ static void stage_pipeline_fast(ctx *c)
 {
     fg_image img;
     fg_error err;
-    if (fg_image_decode(c->bytes, c->size, 0, &img, &err)) die("decode", &err);
+    if (fg_engine_decode_image(c->b->fast_engine, c->bytes, c->size, &img, &err))
+        die("decode", &err);
     pipeline(c->b->fast_engine, &img);
     fg_image_free(&img);
 }

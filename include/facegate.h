@@ -179,6 +179,13 @@ FG_API int fg_engine_open(const fg_engine_options *opts, fg_engine **out, fg_err
 FG_API void fg_engine_free(fg_engine *engine);
 FG_API const fg_engine_options *fg_engine_get_options(const fg_engine *engine);
 
+/* fg_image_decode with the engine's max_pixels, on the engine's threads: with 2 or more, a
+ * baseline JPEG is decoded in two parts at once (the same pixels as fg_image_decode's). */
+FG_API int fg_engine_decode_image(fg_engine *engine, const void *bytes, size_t size, fg_image *out,
+                                  fg_error *err);
+/* Reads a file and decodes it as fg_engine_decode_image does. */
+FG_API int fg_engine_load_image(fg_engine *engine, const char *path, fg_image *out, fg_error *err);
+
 typedef struct fg_box {
     float x, y, width, height; /* image pixels, float, unclipped */
 } fg_box;

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(
     build-essential cmake pkg-config
     libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
-    libturbojpeg0-dev libspng-dev libwebp-dev libexif-dev
+    libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev libwebp-dev libexif-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libsystemd-dev systemd
     libpq-dev postgresql wrk
     libavformat-dev libavcodec-dev libswscale-dev libavutil-dev

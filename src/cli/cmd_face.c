@@ -123,7 +123,7 @@ static json_t *process(fg_engine *e, const char *file, int describe, int mesh, i
     fg_error err = {0};
     float d[FG_DESCRIPTOR_DIM];
     json_t *out, *arr;
-    int rc = fg_image_load(file, fg_engine_get_options(e)->max_pixels, &img, &err);
+    int rc = fg_engine_load_image(e, file, &img, &err);
 
     if (!rc)
         rc = mesh ? fg_detect_mesh(e, &img, &faces, &meshes, &n, &err)
@@ -157,7 +157,7 @@ static int best_descriptor(fg_engine *e, const char *file, float d[FG_DESCRIPTOR
     fg_face *faces = NULL;
     size_t n = 0;
     fg_error err = {0};
-    int rc = fg_image_load(file, fg_engine_get_options(e)->max_pixels, &img, &err);
+    int rc = fg_engine_load_image(e, file, &img, &err);
     if (!rc) rc = fg_detect(e, &img, &faces, &n, &err);
     if (!rc && n == 0)
         rc = err.code = FG_ENOFACE,

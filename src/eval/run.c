@@ -302,7 +302,7 @@ static void describe_image(fg_engine *e, work *w, size_t k, fg_eval_descriptor *
         d->status = FG_EVAL_NO_FACE;
         goto out;
     }
-    if (fg_image_load(path, fg_engine_get_options(e)->max_pixels, &img, err)) goto out;
+    if (fg_engine_load_image(e, path, &img, err)) goto out;
     if (!cached) {
         if (fg_detect(e, &img, &faces, &n, err)) goto out;
         store_faces(w, k, faces, n);

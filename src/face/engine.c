@@ -131,6 +131,21 @@ const fg_engine_options *fg_engine_get_options(const fg_engine *e)
     return &e->opts;
 }
 
+int fg_engine_decode_image(fg_engine *e, const void *bytes, size_t size, fg_image *out,
+                           fg_error *err)
+{
+    if (!e) return fg_fail(err, FG_EINVAL, "fg_engine_decode_image: engine is NULL");
+    const fgi_runner on = fgm_resnet_runner(e->resnet);
+    return fgi_image_decode_on(bytes, size, e->opts.max_pixels, 0, &on, out, NULL, err);
+}
+
+int fg_engine_load_image(fg_engine *e, const char *path, fg_image *out, fg_error *err)
+{
+    if (!e) return fg_fail(err, FG_EINVAL, "fg_engine_load_image: engine is NULL");
+    const fgi_runner on = fgm_resnet_runner(e->resnet);
+    return fgi_image_load_on(path, e->opts.max_pixels, &on, out, err);
+}
+
 static int run_detector(fg_engine *e, const fg_image *img, fgm_detection **dets, size_t *n,
                         fg_error *err)
 {

@@ -13,8 +13,10 @@
 
 #include "image/image.h"
 
+/* on (may be NULL): a runner of 2 or more bands decodes a baseline JPEG in two parts at once
+ * (jpeg.c says how); the pixels are the same. */
 int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, int need_side,
-                    fg_image *out, fgi_decode_info *info, fg_error *err);
+                    const fgi_runner *on, fg_image *out, fgi_decode_info *info, fg_error *err);
 int fgi_decode_png(const uint8_t *bytes, size_t size, uint64_t max_pixels, fg_image *out,
                    fgi_decode_info *info, fg_error *err);
 int fgi_decode_webp(const uint8_t *bytes, size_t size, uint64_t max_pixels, int need_side,

@@ -110,6 +110,12 @@ static void hex_prefix(const uint8_t *b, size_t size, char *buf, size_t buf_size
 int fgi_image_decode_scaled(const void *bytes, size_t size, uint64_t max_pixels, int need_side,
                             fg_image *out, fgi_decode_info *info, fg_error *err)
 {
+    return fgi_image_decode_on(bytes, size, max_pixels, need_side, NULL, out, info, err);
+}
+
+int fgi_image_decode_on(const void *bytes, size_t size, uint64_t max_pixels, int need_side,
+                        const fgi_runner *on, fg_image *out, fgi_decode_info *info, fg_error *err)
+{
     fgi_decode_info local_info;
     if (!info) info = &local_info;
     memset(info, 0, sizeof *info);
@@ -123,7 +129,7 @@ int fgi_image_decode_scaled(const void *bytes, size_t size, uint64_t max_pixels,
     info->format = fgi_sniff(bytes, size);
     switch (info->format) {
     case FGI_FORMAT_JPEG:
-        return fgi_decode_jpeg(bytes, size, max_pixels, need_side, out, info, err);
+        return fgi_decode_jpeg(bytes, size, max_pixels, need_side, on, out, info, err);
     case FGI_FORMAT_PNG:
         return fgi_decode_png(bytes, size, max_pixels, out, info, err);
     case FGI_FORMAT_WEBP:

@@ -103,6 +103,15 @@ typedef struct fgi_runner {
     int bands;
 } fgi_runner;
 
+/* fgi_image_decode_scaled with a runner: a baseline JPEG is decoded in two parts at once when on
+ * has 2 or more bands (the same pixels; src/image/jpeg.c). */
+int fgi_image_decode_on(const void *bytes, size_t size, uint64_t max_pixels, int need_side,
+                        const fgi_runner *on, fg_image *out, fgi_decode_info *info, fg_error *err);
+
+/* fg_image_load, decoding as fgi_image_decode_on does. */
+int fgi_image_load_on(const char *path, uint64_t max_pixels, const fgi_runner *on, fg_image *out,
+                      fg_error *err);
+
 /* The bands `on` would split n rows into, each of at least min_rows: 1 when on is NULL. */
 int fgi_bands(const fgi_runner *on, int n, int min_rows);
 /* fn over [0, n) in `bands` bands (fgi_bands) on `on`, or as one band on this thread. */

@@ -61,7 +61,8 @@ fail:
     return rc;
 }
 
-int fg_image_load(const char *path, uint64_t max_pixels, fg_image *out, fg_error *err)
+int fgi_image_load_on(const char *path, uint64_t max_pixels, const fgi_runner *on, fg_image *out,
+                      fg_error *err)
 {
     uint8_t *bytes = NULL;
     size_t size = 0;
@@ -70,7 +71,12 @@ int fg_image_load(const char *path, uint64_t max_pixels, fg_image *out, fg_error
     if (!path) return fg_fail(err, FG_EINVAL, "fg_image_load: path is NULL");
     int rc = read_file(path, &bytes, &size, err);
     if (rc != FG_OK) return rc;
-    rc = fg_image_decode(bytes, size, max_pixels, out, err);
+    rc = fgi_image_decode_on(bytes, size, max_pixels, 0, on, out, NULL, err);
     free(bytes);
     return rc;
+}
+
+int fg_image_load(const char *path, uint64_t max_pixels, fg_image *out, fg_error *err)
+{
+    return fgi_image_load_on(path, max_pixels, NULL, out, err);
 }
