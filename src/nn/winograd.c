@@ -374,18 +374,41 @@ TARGET static INLINE void product_tile(const float *s, const float *u, float *q,
             if (p < np && k < v) _mm256_storeu_ps(q + (size_t)p * cout + o + 8 * k, acc[p][k]);
 }
 
-/* One slice of all n tiles' products, P tiles at a time, while the `ahead` bytes of U that
- * follow the slice (the next slice's; U is stored in the order the products read it) are
- * prefetched, a share before each group: out of cache, U[e] came in a miss at a time. */
-TARGET static INLINE void product_slice(const float *s, const float *u, float *q, int cin, int cout,
-                                        int o, int v, int P, int n, size_t ahead)
+/* While a slice of U (`width` channels at u) computes, the bytes of U that follow it (the next
+ * slice's, at most 24 channels' worth; U is stored in the order the products read it) are
+ * prefetched, a share before each of the slice's groups of tiles: out of cache, U[e] came in a
+ * miss at a time. */
+typedef struct prefetch {
+    const char *next;
+    size_t left, share;
+} prefetch;
+
+static INLINE prefetch prefetch_after(const nn_wino *wc, const float *u, int width, int groups)
 {
-    const char *next = (const char *)(u + (size_t)cin * 8 * v);
-    const size_t groups = (size_t)(n + P - 1) / P, share = (ahead + groups - 1) / groups;
-    for (int t = 0; t < n; t += P, ahead -= ahead < share ? ahead : share) {
-        for (size_t at = 0; at < share && at < ahead; at += 64)
-            _mm_prefetch(next + at, _MM_HINT_T0);
-        next += share;
+    const float *end = wc->u + (size_t)tile_elems(wc) * wc->cin * wc->cout;
+    const float *next = u + (size_t)wc->cin * width;
+    const size_t most = (size_t)wc->cin * 24, rest = (size_t)(end - next);
+    const size_t left = sizeof(float) * (rest < most ? rest : most);
+    return (prefetch){(const char *)next, left, (left + (size_t)groups - 1) / (size_t)groups};
+}
+
+/* The share before the next group. */
+static INLINE void prefetch_share(prefetch *pf)
+{
+    for (size_t at = 0; at < pf->share && at < pf->left; at += 64)
+        _mm_prefetch(pf->next + at, _MM_HINT_T0);
+    pf->next += pf->share;
+    pf->left -= pf->left < pf->share ? pf->left : pf->share;
+}
+
+/* One slice of all n tiles' products, P tiles at a time. */
+TARGET static INLINE void product_slice(const nn_wino *wc, const float *s, const float *u, float *q,
+                                        int o, int v, int P, int n)
+{
+    const int cin = wc->cin, cout = wc->cout;
+    prefetch pf = prefetch_after(wc, u, 8 * v, (n + P - 1) / P);
+    for (int t = 0; t < n; t += P) {
+        prefetch_share(&pf);
         product_tile(s + (size_t)t * cin, u, q + (size_t)t * cout, cin, cout, o, v, P,
                      n - t < P ? n - t : P);
     }
@@ -395,22 +418,18 @@ TARGET static void products_avx2(const band *b, const float *v, float *m)
 {
     const nn_wino *wc = b->wc;
     const int cin = wc->cin, cout = wc->cout, n = band_tiles(b), elems = tile_elems(wc);
-    const float *end = wc->u + (size_t)elems * cin * cout;
     for (int e = 0; e < elems; e++) {
         const float *s = v + (size_t)e * n * cin;
         float *q = m + (size_t)e * n * cout;
         for (int o = b->o0, vecs; o < b->o1; o += 8 * vecs) {
             const float *u = wc->u + slice_at(wc, e, o);
             vecs = slice_vecs(wc, o);
-            const size_t left = (size_t)(end - (u + (size_t)cin * 8 * vecs));
-            const size_t ahead =
-                sizeof(float) * (left < (size_t)cin * 24 ? left : (size_t)cin * 24);
             if (vecs == 3)
-                product_slice(s, u, q, cin, cout, o, 3, ACCS / 3, n, ahead);
+                product_slice(wc, s, u, q, o, 3, ACCS / 3, n);
             else if (vecs == 2)
-                product_slice(s, u, q, cin, cout, o, 2, ACCS / 2, n, ahead);
+                product_slice(wc, s, u, q, o, 2, ACCS / 2, n);
             else
-                product_slice(s, u, q, cin, cout, o, 1, ACCS, n, ahead);
+                product_slice(wc, s, u, q, o, 1, ACCS, n);
         }
     }
 }
@@ -509,21 +528,14 @@ NN_AVX512 static void products_avx512(const band *b, const float *v, float *m)
 {
     const nn_wino *wc = b->wc;
     const int cin = wc->cin, cout = wc->cout, n = band_tiles(b), elems = tile_elems(wc);
-    const float *end = wc->u + (size_t)elems * cin * cout;
     for (int e = 0; e < elems; e++) {
         const float *s = v + (size_t)e * n * cin;
         float *q = m + (size_t)e * n * cout;
         for (int o = b->o0; o < b->o1; o += 32) {
             const float *u = wc->u + slice_at(wc, e, o);
-            const char *next = (const char *)(u + (size_t)cin * 32);
-            const size_t left = (size_t)(end - (u + (size_t)cin * 32));
-            size_t ahead = sizeof(float) * (left < (size_t)cin * 24 ? left : (size_t)cin * 24);
-            const size_t groups = (size_t)(n + TILES512 - 1) / TILES512;
-            const size_t share = (ahead + groups - 1) / groups;
-            for (int t = 0; t < n; t += TILES512, ahead -= ahead < share ? ahead : share) {
-                for (size_t at = 0; at < share && at < ahead; at += 64)
-                    _mm_prefetch(next + at, _MM_HINT_T0);
-                next += share;
+            prefetch pf = prefetch_after(wc, u, 32, (n + TILES512 - 1) / TILES512);
+            for (int t = 0; t < n; t += TILES512) {
+                prefetch_share(&pf);
                 product_tile512(s + (size_t)t * cin, u, q + (size_t)t * cout, cin, cout, o,
                                 n - t < TILES512 ? n - t : TILES512);
             }
