@@ -194,9 +194,10 @@ int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, int 
         goto fail;
     }
     if (!is_cmyk && on && on->bands >= 2 && layout.scans == 1 && sh >= 64) {
-        /* sw = w * n / 8 rounded up (fgi_scaled_size): the n tjDecompress2 would pick. */
+        /* The scaling n / 8 tjDecompress2 picks for sw x sh: the largest whose size fits. */
         int eighths = 8;
-        while (eighths > 1 && (int)(((int64_t)w * (eighths - 1) + 7) / 8) >= sw)
+        while (eighths > 1 &&
+               (((int64_t)w * eighths + 7) / 8 > sw || ((int64_t)h * eighths + 7) / 8 > sh))
             eighths--;
         rc = decode_split(bytes, size, eighths, sw, sh, on, rgb, err);
         if (rc != FG_OK) goto fail;

@@ -5,7 +5,9 @@
  *  - the same pixels, bit for bit, on the golden photo, a few of the shared portraits, and JPEGs
  *    made here in every chroma subsampling (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, grey) at odd sizes,
  *    from 64 rows (the least it splits) up; progressive ones (which take the one-call path);
- *  - the same pixels when decoded scaled down (need_side);
+ *  - the same pixels when decoded scaled down (need_side), and on an image 4 pixels wide, where
+ *    several DCT scalings give the same width and the one libjpeg-turbo's tjDecompress2 picks is
+ *    the largest that fits both sides;
  *  - on a 2-thread pool and on a runner that runs the lower part first on this thread;
  *  - FG_EIMAGE_CORRUPT with a message and nothing allocated for a file cut short anywhere (above
  *    the cut, below it, only EOI missing), and the same outcome as the one-call decode (and the
@@ -151,7 +153,9 @@ static uint8_t *make_jpeg(int w, int h, int subsamp, int progressive, unsigned l
 
 static void check_made(void)
 {
-    static const int sizes[][2] = {{64, 64}, {97, 131}, {640, 480}, {333, 250}, {1001, 67}};
+    /* 4 x 100: narrower than a DCT block, where several scalings give the same width */
+    static const int sizes[][2] = {{64, 64},   {97, 131},  {640, 480},
+                                   {333, 250}, {1001, 67}, {4, 100}};
     static const int subsamps[] = {TJSAMP_444, TJSAMP_422, TJSAMP_420,
                                    TJSAMP_440, TJSAMP_411, TJSAMP_GRAY};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
@@ -167,6 +171,7 @@ static void check_made(void)
                 if (!jpeg) continue;
                 CHECKF(check_same(jpeg, size, 0, what) == FG_OK, "%s does not decode", what);
                 check_same(jpeg, size, 40, what);
+                check_same(jpeg, size, 70, what);
                 tjFree(jpeg);
             }
 }
