@@ -1,9 +1,12 @@
 /*
  * fuzz-image.c - image decoding: fg_image_decode (JPEG, PNG, WebP, EXIF orientation) and the
  * scaled decode, on any bytes. A result is an error with a code and a message, or an image of
- * the size its header claims (scaled: no more than that).
- * Seeds: small JPEGs (4:4:4, 4:2:0, progressive, CMYK, with an EXIF orientation), PNGs (RGB,
- * palette, grey 16-bit, interlaced) and WebPs (lossy, lossless) made by the encoders.
+ * the size its header claims (scaled: no more than that). The decode in two parts (a runner of
+ * 2 bands, here both on this thread, the lower part first) gives the same pixels whenever both
+ * it and the one-call decode accept the bytes.
+ * Seeds: small JPEGs (4:4:4, 4:2:0, progressive, CMYK, with an EXIF orientation; two of 80 rows,
+ * which the runner decodes in two parts), PNGs (RGB, palette, grey 16-bit, interlaced) and WebPs
+ * (lossy, lossless) made by the encoders.
  */
 #include <string.h>
 
@@ -21,13 +24,27 @@ static void check(int rc, const fg_image *img, const fg_error *err)
                                   (uint64_t)img->width * (uint64_t)img->height <= MAX_PIXELS));
 }
 
+static void backwards(const void *pool, int n, int bands, fgi_band_fn fn, void *ctx)
+{
+    (void)pool;
+    for (int b = bands - 1; b >= 0; b--)
+        fn(ctx, b, (int)((long)n * b / bands), (int)((long)n * (b + 1) / bands));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fg_image img = {0}, small = {0};
+    fg_image img = {0}, small = {0}, parts = {0};
     fg_error err = {0};
     double scale = 0;
+    const fgi_runner two = {backwards, NULL, 2};
     int rc = fg_image_decode(data, size, MAX_PIXELS, &img, &err);
     check(rc, &img, &err);
+    const int rc2 = fgi_image_decode_on(data, size, MAX_PIXELS, 0, &two, &parts, NULL, &err);
+    check(rc2, &parts, &err);
+    if (rc == FG_OK && rc2 == FG_OK)
+        FG_FUZZ_CHECK(parts.width == img.width && parts.height == img.height &&
+                      memcmp(parts.rgb, img.rgb, (size_t)img.width * img.height * 3) == 0);
+    fg_image_free(&parts);
     rc = fg_image_decode_scaled(data, size, MAX_PIXELS, 64, &small, &scale, &err);
     check(rc, &small, &err);
     FG_FUZZ_CHECK(rc != FG_OK || (scale > 0 && scale <= 1));
@@ -67,6 +84,13 @@ void fg_fuzz_seeds(void)
     seed_jpeg("420.jpg", rgb, TJPF_RGB, TJSAMP_420, 0);
     seed_jpeg("progressive.jpg", rgb, TJPF_RGB, TJSAMP_420, TJFLAG_PROGRESSIVE);
     seed_jpeg("cmyk.jpg", cmyk, TJPF_CMYK, TJSAMP_444, 0);
+    uint8_t *tall = fx_pattern(48, 80); /* 64 rows or more: decoded in two parts */
+    for (int k = 0; tall && k < 2; k++) {
+        bytes = fx_jpeg(tall, 48, 80, TJPF_RGB, k ? TJSAMP_420 : TJSAMP_444, 80, 0, &size);
+        fg_fuzz_seed(k ? "420-80-rows.jpg" : "444-80-rows.jpg", bytes, size);
+        free(bytes);
+    }
+    free(tall);
     bytes = fx_jpeg(rgb, 48, 32, TJPF_RGB, TJSAMP_444, 80, 0, &size);
     if (bytes) {
         uint8_t *tagged = fx_jpeg_with_orientation(bytes, size, 6, 1, &tagged_size);
