@@ -32,16 +32,31 @@ int fg_cpu_avx2_fma(void)
 #endif
 }
 
-int fg_cpu_avx512(void)
+static int cpu_avx512(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    const char *off = getenv("FACEGATE_NO_AVX512");
-    if (off && *off && strcmp(off, "0") != 0) return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && fg_cpu_avx2_fma();
 #else
     return 0;
 #endif
+}
+
+/* -1 until the first call reads the CPU and the environment (the fused blocks ask on every run). */
+static int use_avx512 = -1;
+
+int fg_cpu_avx512(void)
+{
+    if (use_avx512 < 0) {
+        const char *off = getenv("FACEGATE_NO_AVX512");
+        use_avx512 = !(off && *off && strcmp(off, "0") != 0) && cpu_avx512();
+    }
+    return use_avx512;
+}
+
+void fg_cpu_use_avx512(int on)
+{
+    use_avx512 = on && cpu_avx512();
 }
 
 int fg_cpu_f16c(void)

@@ -14,8 +14,12 @@ int fg_cpu_avx2_fma(void);
 int fg_cpu_f16c(void);
 /* 1 when the CPU and the OS run AVX-512F (the kernels with 16-float vectors), unless the
  * environment sets FACEGATE_NO_AVX512 to anything but 0 (the AVX2 kernels then run, as on a CPU
- * without it). Read each time: the callers decide once, when a network is loaded. */
+ * without it). The environment is read at the first call. */
 int fg_cpu_avx512(void);
+/* Turns the AVX-512 kernels off (0) or back on where the CPU has them, whatever the
+ * environment said: for the tests that compare both paths. Not thread-safe: call it before the
+ * kernels that ask run (Winograd and sliced weights take their layout when they are made). */
+void fg_cpu_use_avx512(int on);
 
 /* The cache line. The buffers the vector kernels stream (tensors, weights, decoded pixels) start
  * on one: malloc's 16-byte alignment split every other 32-byte load across two lines, which cost

@@ -8,9 +8,9 @@
  *    BlazeFace's, FaceMesh's and the iris net's channel counts (and counts the SIMD path leaves
  *    to the plain loops), on sizes whose (output) width is and is not a multiple of the 4-pixel
  *    groups, wide enough for the 8-pixel groups of narrow blocks, 1x1 included, with the 1x1
- *    convolutions on AVX-512 where the CPU has it and with FACEGATE_NO_AVX512 set (tolerance
- *    1e-4 on values of order 1); strided blocks and strided bottlenecks from cin to c channels,
- *    c = cin and c > cin, and refused on odd sizes;
+ *    convolutions and depthwise on AVX-512 where the CPU has it and with it turned off
+ *    (fg_cpu_use_avx512) (tolerance 1e-4 on values of order 1); strided blocks and strided
+ *    bottlenecks from cin to c channels, c = cin and c > cin, and refused on odd sizes;
  *  - BlazeFace, FaceMesh and the iris net run as their direct first convolution (src/nn/conv.c)
  *    and XNNPACK runtimes with their fused chains between them (src/nn/staged.c; BlazeFace's and
  *    FaceMesh's trunk, through their strided blocks, FaceMesh's mesh and
@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "harness.h"
 #include "models/models.h"
 #include "nn/nn.h"
@@ -628,14 +629,14 @@ int main(void)
     /* With the 1x1 convolutions of 16-multiple channel counts on AVX-512 (where the CPU has it),
      * then on AVX2 alone. */
     for (int avx512 = 1; avx512 >= 0; avx512--) {
-        if (!avx512) setenv("FACEGATE_NO_AVX512", "1", 1);
+        fg_cpu_use_avx512(avx512);
         random_blocks();
         random_res_from_e_blocks();
         random_strided_blocks();
         blazeface_split_matches_whole();
         mesh_and_iris_split_match_whole();
     }
-    unsetenv("FACEGATE_NO_AVX512");
+    fg_cpu_use_avx512(1);
     wrong_chain_size_is_refused();
     runtime_with_two_inputs();
     not_a_block_is_refused();

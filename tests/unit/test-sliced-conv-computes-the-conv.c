@@ -8,7 +8,7 @@
  *    1x1x256 SAME: its centre tap alone) and of others (slices of 8, 24 + 16, channels that are
  *    not multiples of 8, which take the plain path; 5x5 kernels);
  *  - in slices of 32 channels for the AVX-512 kernel (where the CPU has it and cout is a multiple
- *    of 32) and, with FACEGATE_NO_AVX512 set, of 24 for the AVX2 one;
+ *    of 32) and, with AVX-512 turned off (fg_cpu_use_avx512), of 24 for the AVX2 one;
  *  - sliced weights by the row kernel (nn_conv_run) and HWIO weights by the sliced run: the same
  *    values;
  *  - on batches of maps (one patch matrix or several, the last smaller than a pixel group);
@@ -150,7 +150,7 @@ int main(void)
     unsigned seed = 17;
     nn_runtime *pool = fg_test_pool(2);
     for (int avx512 = 1; avx512 >= 0; avx512--) {
-        if (!avx512) setenv("FACEGATE_NO_AVX512", "1", 1);
+        fg_cpu_use_avx512(avx512);
         /* the descriptor's tail */
         check_case((conv_shape){3, 2, 128, 256, 1, 0}, 1, 8, 8, pool, &seed);
         check_case((conv_shape){3, 1, 256, 256, 0, 0}, 1, 3, 3, pool, &seed);
@@ -171,7 +171,7 @@ int main(void)
         check_case((conv_shape){3, 1, 64, 32, 0, 0}, 2, 13, 11, pool, &seed);
         check_case((conv_shape){3, 1, 64, 32, 0, 1}, 3, 2, 3, pool, &seed);
     }
-    unsetenv("FACEGATE_NO_AVX512");
+    fg_cpu_use_avx512(1);
     nn_conv_free(NULL);
     nn_runtime_free(pool);
     return fg_test_done();

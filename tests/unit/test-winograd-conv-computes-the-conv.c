@@ -10,7 +10,8 @@
  *  - on one thread and on a runtime's thread pool, where maps of one band of tiles (8x8 and
  *    less) split their output channels and larger ones their tiles (the same values);
  *  - with the AVX-512 products (U in slices of 32 channels, where the CPU has AVX-512 and cout
- *    is a multiple of 32) and, with FACEGATE_NO_AVX512 set, the AVX2 ones (slices of 8 to 24);
+ *    is a multiple of 32) and, with AVX-512 turned off (fg_cpu_use_avx512), the AVX2 ones
+ *    (slices of 8 to 24);
  *  - a tile size other than 2 or 4 is refused;
  *  - the descriptor net as a whole (whose residual stages run this way) against face-api's own
  *    outputs in test-descriptor-net-matches-reference and test-pipeline-matches-reference.
@@ -113,7 +114,7 @@ int main(void)
     unsigned seed = 11;
     nn_runtime *pool = fg_test_pool(2);
     for (int avx512 = 1; avx512 >= 0; avx512--) {
-        if (!avx512) setenv("FACEGATE_NO_AVX512", "1", 1);
+        fg_cpu_use_avx512(avx512);
         for (int m = 2; m <= 4; m += 2) {
             for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
                 for (size_t c = 0; c < sizeof channels / sizeof channels[0]; c++)
@@ -123,8 +124,8 @@ int main(void)
             check_case(8, 8, 128, 128, m, pool, &seed);
         }
     }
-    CHECK(!fg_cpu_avx512()); /* FACEGATE_NO_AVX512 turns it off */
-    unsetenv("FACEGATE_NO_AVX512");
+    CHECK(!fg_cpu_avx512()); /* fg_cpu_use_avx512(0) turns it off */
+    fg_cpu_use_avx512(1);
     CHECK(nn_wino_init(&(nn_wino){0}, NULL, NULL, 0, 8, 2, &(fg_error){0}) == FG_EINVAL);
     CHECK(nn_wino_init(&(nn_wino){0}, NULL, NULL, 8, 8, 3, &(fg_error){0}) == FG_EINVAL);
     nn_wino_free(NULL);
