@@ -1,8 +1,8 @@
 /*
  * avx2.h - what the hand-written AVX2+FMA kernels (block.c, conv.c, winograd.c) share: their
  * function attributes and the register tile of a matrix product they all run, and its AVX-512
- * form (conv.c's sliced tail, winograd.c's products) (internal to src/nn/; include it only where
- * HAVE_X86 holds).
+ * form (conv.c's sliced tail, winograd.c's products, block.c's 1x1 convolutions) (internal to
+ * src/nn/; include it only where HAVE_X86 holds).
  *
  * Like XNNPACK's, the kernels are not instrumented by AddressSanitizer: instrumented, they made
  * the sanitizer suite's fast-path tests five times slower. Each file's plain-C path, which reads
@@ -68,6 +68,13 @@ NN_AVX2 static NN_INLINE __m256 nn_avx2_act(__m256 t, __m256 a, int prelu)
 {
     const __m256 zero = _mm256_setzero_ps(), pos = _mm256_max_ps(t, zero);
     return prelu ? _mm256_fmadd_ps(a, _mm256_min_ps(t, zero), pos) : pos;
+}
+
+/* nn_avx2_act on 16 floats. */
+NN_AVX512 static NN_INLINE __m512 nn_avx512_act(__m512 t, __m512 a, int prelu)
+{
+    const __m512 zero = _mm512_setzero_ps(), pos = _mm512_max_ps(t, zero);
+    return prelu ? _mm512_fmadd_ps(a, _mm512_min_ps(t, zero), pos) : pos;
 }
 
 #endif

@@ -409,9 +409,8 @@ NN_AVX512 static NN_INLINE void pw_slice512(const pointwise *f, const float *s, 
             if (p < n) {
                 __m512 t = acc[p][k];
                 if (r) t = _mm512_add_ps(t, _mm512_loadu_ps(r + (size_t)p * cout + o + 16 * k));
-                const __m512 pos = _mm512_max_ps(t, zero);
                 _mm512_storeu_ps(q + (size_t)p * cout + o + 16 * k,
-                                 f->alpha ? _mm512_fmadd_ps(a, _mm512_min_ps(t, zero), pos) : pos);
+                                 nn_avx512_act(t, a, f->alpha != NULL));
             }
     }
 }

@@ -84,6 +84,12 @@ static int vecs_at(const nn_conv *cv, int o)
 
 /* The weights of output channel o on, to the end of its slice, and their row stride (ldw): HWIO
  * is one slice of all channels; sliced weights start a slice every cv->sliced channels. */
+/* Output channels a slice of the sliced run covers: the weights' slices, or SLICE in HWIO. */
+static inline int slice_step(const nn_conv *cv)
+{
+    return cv->sliced ? cv->sliced : SLICE;
+}
+
 static int slice_width(const nn_conv *cv, int o)
 {
     return cv->sliced && cv->cout - o > cv->sliced ? cv->sliced : cv->cout - o;
@@ -289,6 +295,15 @@ typedef struct ahead {
     int lines;
 } ahead;
 
+/* The next `lines` cache lines of each slice ahead (none when pf is NULL). */
+static INLINE void prefetch_ahead(ahead *pf)
+{
+    if (!pf) return;
+    for (int r = 0; r < AHEAD_SLICES; r++)
+        for (int l = 0; l < pf->lines && pf->at[r] < pf->end[r]; l++, pf->at[r] += 64)
+            _mm_prefetch(pf->at[r], _MM_HINT_T1);
+}
+
 /* Output channels [o, o + 8 v) of n pixels (n v <= ACCS), + res (NULL: none), stored cout apart
  * from q (res the same). */
 TARGET static INLINE void conv_slice(const nn_conv *cv, taps t, ahead *pf, const float *res,
@@ -307,10 +322,7 @@ TARGET static INLINE void conv_slice(const nn_conv *cv, taps t, ahead *pf, const
             const int len = t.len - i < AHEAD_TAPS ? t.len - i : AHEAD_TAPS;
             nn_avx2_tile(acc, ACCS, t.x + ky * t.xrow + i, (size_t)t.step,
                          t.wt + ky * t.wrow + (size_t)i * t.ldw, t.ldw, len, v, n);
-            if (!pf) continue;
-            for (int r = 0; r < AHEAD_SLICES; r++)
-                for (int l = 0; l < pf->lines && pf->at[r] < pf->end[r]; l++, pf->at[r] += 64)
-                    _mm_prefetch(pf->at[r], _MM_HINT_T1);
+            prefetch_ahead(pf);
         }
 #pragma GCC unroll 3
     for (int j = 0; j < 3; j++) {
@@ -439,10 +451,7 @@ NN_AVX512 static NN_INLINE void conv_slice512(const nn_conv *cv, taps t, ahead *
             const int len = t.len - i < AHEAD_TAPS ? t.len - i : AHEAD_TAPS;
             nn_avx512_tile(acc, GROUP512, t.x + ky * t.xrow + i, (size_t)t.step,
                            t.wt + ky * t.wrow + (size_t)i * t.ldw, t.ldw, len, 2, n);
-            if (!pf) continue;
-            for (int r = 0; r < AHEAD_SLICES; r++)
-                for (int l = 0; l < pf->lines && pf->at[r] < pf->end[r]; l++, pf->at[r] += 64)
-                    _mm_prefetch(pf->at[r], _MM_HINT_T1);
+            prefetch_ahead(pf);
         }
 #pragma GCC unroll 2
     for (int j = 0; j < 2; j++) {
@@ -453,9 +462,7 @@ NN_AVX512 static NN_INLINE void conv_slice512(const nn_conv *cv, taps t, ahead *
             const size_t at = (size_t)p * cout + o + 16 * j;
             const __m512 sum =
                 res ? _mm512_add_ps(acc[p][j], _mm512_loadu_ps(res + at)) : acc[p][j];
-            const __m512 pos = _mm512_max_ps(sum, zero);
-            _mm512_storeu_ps(q + at,
-                             cv->alpha ? _mm512_fmadd_ps(a, _mm512_min_ps(sum, zero), pos) : pos);
+            _mm512_storeu_ps(q + at, nn_avx512_act(sum, a, cv->alpha != NULL));
         }
     }
 }
@@ -490,7 +497,7 @@ TARGET static void sliced_avx2(void *ctx, int band, int s0, int s1)
     const reach *r = t->r;
     const int k = cv->k, cin = cv->cin, cout = cv->cout;
     /* Whole kernel rows are one run of taps in the patch and in the weights. */
-    const int whole = r->kx1 - r->kx0 == k, step = cv->sliced ? cv->sliced : SLICE;
+    const int whole = r->kx1 - r->kx0 == k, step = slice_step(cv);
     (void)band;
     for (int o = s0 * step; o < s1 * step && o < cout; o += step) {
         const int v = vecs_at(cv, o), group = step == SLICE512 ? GROUP512 : ACCS / v;
@@ -611,7 +618,7 @@ void nn_conv_run_sliced(const nn_conv *cv, const float *x, const float *res, flo
             const int n = pixels - p0 < chunk ? pixels - p0 : chunk;
             sliced_task t = {cv, &r, scratch, res, y, p0, n};
             fill_patches(cv, &r, x, h, w, p0, p0 + n, scratch);
-            const int step = cv->sliced ? cv->sliced : SLICE;
+            const int step = slice_step(cv);
             nn_parallel_bands(rt, (cv->cout + step - 1) / step, nn_runtime_threads(rt), sliced_avx2,
                               &t);
         }
