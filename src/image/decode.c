@@ -84,13 +84,14 @@ int fgi_check_header(fgi_format format, uint64_t width, uint64_t height, size_t 
     return FG_OK;
 }
 
-void fgi_scaled_size(int width, int height, int need_side, int *out_w, int *out_h)
+int fgi_scaled_size(int width, int height, int need_side, int *out_w, int *out_h)
 {
     int longer = width > height ? width : height, n = 8;
     while (need_side > 0 && n > 1 && ((int64_t)longer * (n - 1) + 7) / 8 >= need_side)
         n--;
     *out_w = (int)(((int64_t)width * n + 7) / 8);
     *out_h = (int)(((int64_t)height * n + 7) / 8);
+    return n;
 }
 
 uint8_t *fgi_pixels_alloc(int width, int height, int channels)

@@ -63,8 +63,8 @@ int fgi_check_header(fgi_format format, uint64_t width, uint64_t height, size_t 
 /* The size a codec that can decode scaled produces for a stored width x height: the smallest
  * n/8 of it (n = 1..8, libjpeg-turbo's DCT scaling factors, sides rounded up as TurboJPEG
  * does) whose longer side is still at least need_side. need_side 0 or a smaller image: the
- * stored size. */
-void fgi_scaled_size(int width, int height, int need_side, int *out_w, int *out_h);
+ * stored size. Returns n. */
+int fgi_scaled_size(int width, int height, int need_side, int *out_w, int *out_h);
 
 /* Rotates/flips img in place so that a JPEG with EXIF orientation 1..8 ends up upright
  * (5..8 swap width and height). Other values leave the image unchanged. */

@@ -181,8 +181,10 @@ int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, int 
     if (rc != FG_OK) goto fail;
     info->stored_width = w;
     info->stored_height = h;
-    /* TurboJPEG picks the DCT scaling factor that yields exactly sw x sh (an n/8 of w x h). */
-    fgi_scaled_size(w, h, need_side, &sw, &sh);
+    /* TurboJPEG picks the DCT scaling factor that yields exactly sw x sh, eighths / 8 of w x h
+     * (the largest that fits both sides; unique when a side has 8 or more pixels, as in the
+     * two-part decode, which needs 64 rows). */
+    const int eighths = fgi_scaled_size(w, h, need_side, &sw, &sh);
     info->scale = (double)sw / (double)w;
 
     rgb = fgi_pixels_alloc(sw, sh, 3);
@@ -194,11 +196,6 @@ int fgi_decode_jpeg(const uint8_t *bytes, size_t size, uint64_t max_pixels, int 
         goto fail;
     }
     if (!is_cmyk && on && on->bands >= 2 && layout.scans == 1 && sh >= 64) {
-        /* The scaling n / 8 tjDecompress2 picks for sw x sh: the largest whose size fits. */
-        int eighths = 8;
-        while (eighths > 1 &&
-               (((int64_t)w * eighths + 7) / 8 > sw || ((int64_t)h * eighths + 7) / 8 > sh))
-            eighths--;
         rc = decode_split(bytes, size, eighths, sw, sh, on, rgb, err);
         if (rc != FG_OK) goto fail;
     } else if (tjDecompress2(tj, bytes, (unsigned long)size, is_cmyk ? cmyk : rgb, sw, 0, sh,
