@@ -1,7 +1,7 @@
 /*
  * crop_resize.c - tf.image.cropAndResize (bilinear) as tfjs-backend-wasm computes it, for the
  * fast path's face and eye crops, and the same float32 resampling along any two axes
- * (fgi_resample), which resize.c uses for BlazeFace's stretch where float32 is exact.
+ * (fgi_resample_on), which resize.c uses for BlazeFace's stretch where float32 is exact.
  *
  * The wasm kernel works in float32: with m = size - 1 per axis, the source row of output row y
  * is y1 * m + y * ((y2 - y1) * m / (out_h - 1)) (each step rounded to float), a row outside
@@ -373,12 +373,6 @@ int fgi_resample_on(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, in
                     float extrapolation, const fgi_norm *norm, float *out, const fgi_runner *on)
 {
     return resample(src, x, y, out_w, out_h, extrapolation, norm, 0, out, on);
-}
-
-int fgi_resample(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, int out_h,
-                 float extrapolation, const fgi_norm *norm, float *out)
-{
-    return resample(src, x, y, out_w, out_h, extrapolation, norm, 0, out, NULL);
 }
 
 int fgi_crop_and_resize(const fgi_pixels *src, const float box[4], int out_w, int out_h,

@@ -161,7 +161,7 @@ int fgi_crop_and_resize_on(const fgi_pixels *src, const float box[4], int out_w,
                            float extrapolation, const fgi_norm *norm, float *out,
                            const fgi_runner *on);
 
-/* An axis of fgi_resample: output index i samples the source at start + i * step (two float32
+/* An axis of fgi_resample_on: output index i samples the source at start + i * step (two float32
  * operations, the product rounded first). */
 typedef struct fgi_axis {
     float start, step;
@@ -170,9 +170,8 @@ typedef struct fgi_axis {
 /* Bilinear resampling in float32 as tfjs-backend-wasm computes it, of which cropAndResize is the
  * case of a box's axes: at a position p per axis, the neighbours floor(p) and min(size - 1,
  * ceil(p)) blended by p - floor(p), horizontally then vertically; a position outside
- * [0, size - 1] takes the extrapolation value. out and norm as fgi_crop_and_resize. */
-int fgi_resample(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, int out_h,
-                 float extrapolation, const fgi_norm *norm, float *out);
+ * [0, size - 1] takes the extrapolation value. out and norm as fgi_crop_and_resize; on as
+ * fgi_crop_and_resize_on (NULL: this thread). */
 int fgi_resample_on(const fgi_pixels *src, fgi_axis x, fgi_axis y, int out_w, int out_h,
                     float extrapolation, const fgi_norm *norm, float *out, const fgi_runner *on);
 

@@ -14,7 +14,7 @@
  * (a pixel's three channels per vector; separate multiply and add), the same operations.
  *
  * Downscaling RGB8 to a power of two up to 256 a side (BlazeFace's 256 x 256 stretch) rounds in
- * no operation, in double or in float32 (exact_in_float says why), so it runs as fgi_resample's
+ * no operation, in double or in float32 (exact_in_float says why), so it runs as fgi_resample_on's
  * float32 kernel instead, twice as many lanes per vector, with the same bits.
  */
 #include <math.h>
@@ -259,11 +259,12 @@ static int sizes_ok(int in_w, int in_h, int out_w, int out_h)
 
 /* Whether float32 computes an axis of an RGB8 resize exactly, and so gives the double kernel's
  * bits: out a power of two 2^k <= 256, out <= in < 2^16 (upscaling reaches past in - 1, where
- * fgi_resample extrapolates and resizeBilinear clamps). The ratio in / 2^k and every position i *
- * ratio (< in, a multiple of 2^-k) are then exact, fractions are multiples of 2^-k, a horizontal
- * blend is a multiple of 2^-k in [0, 255] (8 + k bits) and a vertical one a multiple of 2^-2k in
- * [0, 255] (8 + 2k <= 24 bits, float's significand): no operation rounds. The tfjs-wasm kernel
- * computes in float32 and gives these bits too (BlazeFace's 256 x 256 golden input). */
+ * fgi_resample_on extrapolates and resizeBilinear clamps). The ratio in / 2^k and every position
+ * i * ratio (< in, a multiple of 2^-k) are then exact, fractions are multiples of 2^-k, a
+ * horizontal blend is a multiple of 2^-k in [0, 255] (8 + k bits) and a vertical one a multiple
+ * of 2^-2k in [0, 255] (8 + 2k <= 24 bits, float's significand): no operation rounds. The
+ * tfjs-wasm kernel computes in float32 and gives these bits too (BlazeFace's 256 x 256 golden
+ * input). */
 static int exact_in_float(int in, int out)
 {
     return in < 65536 && out <= 256 && out <= in && (out & (out - 1)) == 0;
