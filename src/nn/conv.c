@@ -351,86 +351,6 @@ TARGET static INLINE void slice_group(const nn_conv *cv, taps t, ahead *pf, cons
         conv_slice(cv, t, pf, res, q, o, 1, one ? 1 : ACCS);
 }
 
-/* The kernel's size, stride and input channels: constants where rows_with is specialised. */
-typedef struct shape {
-    int k, s, cin;
-} shape;
-
-/* Output channels [o, o + 8 v) of output pixel ox and, unless one, the group of 12 / v pixels
- * from it (whose windows lie inside the row), on kernel rows wy. */
-TARGET static INLINE void conv_at(const nn_conv *cv, shape sh, const float *x, int w, window wy,
-                                  int ox, float *y, int o, int v, int one)
-{
-    const int k = sh.k, cin = sh.cin, cout = cv->cout;
-    const window wx = window_at(ox, w, k, sh.s, pad_before(cv, w, k, sh.s));
-    size_t ldw;
-    const float *wt = slice_weights(cv, o, &ldw);
-    const taps t = {x + ((size_t)(wy.first + wy.k0) * w + wx.first + wx.k0) * cin,
-                    wt + ((size_t)wy.k0 * k + wx.k0) * cin * ldw,
-                    (size_t)w * cin,
-                    (size_t)k * cin * ldw,
-                    ldw,
-                    wy.k1 - wy.k0,
-                    one ? (wx.k1 - wx.k0) * cin : k * cin,
-                    sh.s * cin};
-    slice_group(cv, t, NULL, NULL, y + (size_t)ox * cout, o, v, one);
-}
-
-TARGET static INLINE void rows_with(const nn_conv *cv, shape sh, const float *x, float *y, int h,
-                                    int w, int y0, int y1)
-{
-    const int k = sh.k, s = sh.s, cout = cv->cout;
-    const int pt = pad_before(cv, h, k, s), pl = pad_before(cv, w, k, s);
-    int oh, ow;
-    nn_conv_output_size(cv, h, w, &oh, &ow);
-    (void)oh;
-    /* Columns [lo, hi) have their whole window inside the row. */
-    const int lo = (pl + s - 1) / s, hi = w + pl >= k ? (w + pl - k) / s + 1 : 0;
-    for (int oy = y0; oy < y1; oy++) {
-        const window wy = window_at(oy, h, k, s, pt);
-        float *q = y + (size_t)oy * ow * cout;
-        for (int o = 0, v; o < cout; o += 8 * v) {
-            v = vecs_at(cv, o);
-            const int group = ACCS / v;
-            int ox = 0;
-            for (; ox < ow && (ox < lo || ox >= hi); ox++)
-                conv_at(cv, sh, x, w, wy, ox, q, o, v, 1);
-            for (; ox + group <= hi; ox += group)
-                conv_at(cv, sh, x, w, wy, ox, q, o, v, 0);
-            if (ox < hi && hi - lo >= group) { /* the last group, moved left to end at hi */
-                conv_at(cv, sh, x, w, wy, hi - group, q, o, v, 0);
-                ox = hi;
-            }
-            for (; ox < ow; ox++)
-                conv_at(cv, sh, x, w, wy, ox, q, o, v, 1);
-        }
-    }
-}
-
-/* The first layers' shapes with the tap loops' bounds and steps known to the compiler. */
-TARGET static void rows_3x3(const nn_conv *cv, const float *x, float *y, int h, int w, int y0,
-                            int y1)
-{
-    rows_with(cv, (shape){3, 2, 3}, x, y, h, w, y0, y1);
-}
-
-TARGET static void rows_5x5(const nn_conv *cv, const float *x, float *y, int h, int w, int y0,
-                            int y1)
-{
-    rows_with(cv, (shape){5, 2, 3}, x, y, h, w, y0, y1);
-}
-
-TARGET static void rows_avx2(const nn_conv *cv, const float *x, float *y, int h, int w, int y0,
-                             int y1)
-{
-    if (cv->stride == 2 && cv->cin == 3 && cv->k == 3)
-        rows_3x3(cv, x, y, h, w, y0, y1);
-    else if (cv->stride == 2 && cv->cin == 3 && cv->k == 5)
-        rows_5x5(cv, x, y, h, w, y0, y1);
-    else
-        rows_with(cv, (shape){cv->k, cv->stride, cv->cin}, x, y, h, w, y0, y1);
-}
-
 /* conv_slice with vectors of 16 channels on a slice of 32 (SLICE512), n <= GROUP512 pixels: the
  * same sums in the same order. */
 #define GROUP512 8 /* pixels of a group: 8 x 2 zmm accumulators, a 4x4 map in two groups */
@@ -465,6 +385,112 @@ NN_AVX512 static NN_INLINE void conv_slice512(const nn_conv *cv, taps t, ahead *
             _mm512_storeu_ps(q + at, nn_avx512_act(sum, a, cv->alpha != NULL));
         }
     }
+}
+
+/* The kernel's size, stride and input channels: constants where rows_with is specialised. */
+typedef struct shape {
+    int k, s, cin;
+} shape;
+
+/* The taps of output channels [o, ..) for output pixel ox (and, unless one, the pixels after it,
+ * whose windows lie inside the row) on kernel rows wy. */
+static inline taps taps_at(const nn_conv *cv, shape sh, const float *x, int w, window wy, int ox,
+                           int o, int one)
+{
+    const int k = sh.k, cin = sh.cin;
+    const window wx = window_at(ox, w, k, sh.s, pad_before(cv, w, k, sh.s));
+    size_t ldw;
+    const float *wt = slice_weights(cv, o, &ldw);
+    const taps t = {x + ((size_t)(wy.first + wy.k0) * w + wx.first + wx.k0) * cin,
+                    wt + ((size_t)wy.k0 * k + wx.k0) * cin * ldw,
+                    (size_t)w * cin,
+                    (size_t)k * cin * ldw,
+                    ldw,
+                    wy.k1 - wy.k0,
+                    one ? (wx.k1 - wx.k0) * cin : k * cin,
+                    sh.s * cin};
+    return t;
+}
+
+/* conv_at's AVX-512 kernel: channels [o, o + 32) of pixel ox and, unless one, the GROUP512
+ * pixels from it. A call, not inlined: its caller is compiled for AVX2. */
+NN_AVX512 static void conv_at512(const nn_conv *cv, shape sh, const float *x, int w, window wy,
+                                 int ox, float *y, int o, int one)
+{
+    conv_slice512(cv, taps_at(cv, sh, x, w, wy, ox, o, one), NULL, NULL, y + (size_t)ox * cv->cout,
+                  o, one ? 1 : GROUP512);
+}
+
+/* Output channels [o, o + 8 v) of output pixel ox and, unless one, the group of 12 / v pixels
+ * from it (whose windows lie inside the row), on kernel rows wy; v == 4: conv_at512's 32 and
+ * GROUP512 pixels. */
+TARGET static INLINE void conv_at(const nn_conv *cv, shape sh, const float *x, int w, window wy,
+                                  int ox, float *y, int o, int v, int one)
+{
+    if (v == 4) {
+        conv_at512(cv, sh, x, w, wy, ox, y, o, one);
+        return;
+    }
+    slice_group(cv, taps_at(cv, sh, x, w, wy, ox, o, one), NULL, NULL, y + (size_t)ox * cv->cout, o,
+                v, one);
+}
+
+/* Output rows [y0, y1); wide: cout a multiple of 32 on a CPU with AVX-512, whose kernel takes
+ * slices of 32 channels and groups of GROUP512 pixels. */
+TARGET static INLINE void rows_with(const nn_conv *cv, shape sh, const float *x, float *y, int h,
+                                    int w, int y0, int y1, int wide)
+{
+    const int k = sh.k, s = sh.s, cout = cv->cout;
+    const int pt = pad_before(cv, h, k, s), pl = pad_before(cv, w, k, s);
+    int oh, ow;
+    nn_conv_output_size(cv, h, w, &oh, &ow);
+    (void)oh;
+    /* Columns [lo, hi) have their whole window inside the row. */
+    const int lo = (pl + s - 1) / s, hi = w + pl >= k ? (w + pl - k) / s + 1 : 0;
+    for (int oy = y0; oy < y1; oy++) {
+        const window wy = window_at(oy, h, k, s, pt);
+        float *q = y + (size_t)oy * ow * cout;
+        for (int o = 0, v; o < cout; o += 8 * v) {
+            v = wide ? 4 : vecs_at(cv, o);
+            const int group = wide ? GROUP512 : ACCS / v;
+            int ox = 0;
+            for (; ox < ow && (ox < lo || ox >= hi); ox++)
+                conv_at(cv, sh, x, w, wy, ox, q, o, v, 1);
+            for (; ox + group <= hi; ox += group)
+                conv_at(cv, sh, x, w, wy, ox, q, o, v, 0);
+            if (ox < hi && hi - lo >= group) { /* the last group, moved left to end at hi */
+                conv_at(cv, sh, x, w, wy, hi - group, q, o, v, 0);
+                ox = hi;
+            }
+            for (; ox < ow; ox++)
+                conv_at(cv, sh, x, w, wy, ox, q, o, v, 1);
+        }
+    }
+}
+
+/* The first layers' shapes with the tap loops' bounds and steps known to the compiler. */
+TARGET static void rows_3x3(const nn_conv *cv, const float *x, float *y, int h, int w, int y0,
+                            int y1)
+{
+    rows_with(cv, (shape){3, 2, 3}, x, y, h, w, y0, y1, 0);
+}
+
+TARGET static void rows_5x5(const nn_conv *cv, const float *x, float *y, int h, int w, int y0,
+                            int y1)
+{
+    rows_with(cv, (shape){5, 2, 3}, x, y, h, w, y0, y1, 0);
+}
+
+TARGET static void rows_avx2(const nn_conv *cv, const float *x, float *y, int h, int w, int y0,
+                             int y1)
+{
+    if (cv->stride == 2 && cv->cin == 3 && cv->k == 3)
+        rows_3x3(cv, x, y, h, w, y0, y1);
+    else if (cv->stride == 2 && cv->cin == 3 && cv->k == 5)
+        rows_5x5(cv, x, y, h, w, y0, y1);
+    else
+        rows_with(cv, (shape){cv->k, cv->stride, cv->cin}, x, y, h, w, y0, y1,
+                  cv->cout % SLICE512 == 0 && !cv->sliced && fg_cpu_avx512());
 }
 
 /* A slice's pixels [0, n) of the patch t.x (pixels `floats` apart) by groups of GROUP512, the

@@ -1,11 +1,13 @@
 /*
  * The direct convolution (src/nn/conv.c) computes act(conv(x) + bias), act ReLU or PReLU, with
- * TF's SAME padding:
+ * TF's SAME or VALID padding:
  *  - its SIMD and plain-C paths against the convolution written out in double (tolerance 1e-4
  *    on values of order 1) and against each other (1e-5: the same sums in the same order, fused
  *    or not), on random kernels of the first layers' shapes (5x5 stride 2 3 -> 24 ReLU as
  *    BlazeFace's; 3x3 stride 2 3 -> 16 and 3 -> 64 PReLU as FaceMesh's and the iris net's) and
- *    of others (8, 40 and 48 channels for every slice width, stride 1, 4 input channels), on
+ *    of others (8, 40 and 48 channels for every slice width, stride 1, 4 input channels; 32
+ *    and 64 channels, which the AVX-512 kernel takes, among them the descriptor's VALID 7x7
+ *    stride 2 3 -> 32), with AVX-512 where the CPU has it and again with it turned off, on
  *    sizes that are and are not even, narrower than the kernel, or wide enough for the pixel
  *    groups, the last group moved left and the border columns beside them;
  *  - BlazeFace's, FaceMesh's and the iris net's own first layers, read from their model.json,
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "harness.h"
 #include "nn/nn.h"
 
@@ -36,9 +39,10 @@ static double activation(const nn_conv *cv, int o, double sum)
 static void reference(const nn_conv *cv, const float *x, float *y, int h, int w)
 {
     const int k = cv->k, s = cv->stride, cin = cv->cin, cout = cv->cout;
-    const int oh = (h + s - 1) / s, ow = (w + s - 1) / s;
-    const int pt = ((oh - 1) * s + k - h) > 0 ? ((oh - 1) * s + k - h) / 2 : 0;
-    const int pl = ((ow - 1) * s + k - w) > 0 ? ((ow - 1) * s + k - w) / 2 : 0;
+    const int oh = cv->valid ? (h >= k ? (h - k) / s + 1 : 0) : (h + s - 1) / s;
+    const int ow = cv->valid ? (w >= k ? (w - k) / s + 1 : 0) : (w + s - 1) / s;
+    const int pt = !cv->valid && ((oh - 1) * s + k - h) > 0 ? ((oh - 1) * s + k - h) / 2 : 0;
+    const int pl = !cv->valid && ((ow - 1) * s + k - w) > 0 ? ((ow - 1) * s + k - w) / 2 : 0;
     for (int oy = 0; oy < oh; oy++)
         for (int ox = 0; ox < ow; ox++)
             for (int o = 0; o < cout; o++) {
@@ -56,14 +60,15 @@ static void reference(const nn_conv *cv, const float *x, float *y, int h, int w)
 }
 
 typedef struct conv_shape {
-    int k, stride, cin, cout, prelu;
+    int k, stride, cin, cout, prelu, valid;
 } conv_shape;
 
 static void random_conv(nn_conv *cv, conv_shape sh, unsigned *seed)
 {
     const size_t n = (size_t)sh.k * sh.k * sh.cin * sh.cout;
-    memset(cv, 0, sizeof *cv); /* SAME, HWIO */
+    memset(cv, 0, sizeof *cv); /* HWIO */
     cv->k = sh.k, cv->stride = sh.stride, cv->cin = sh.cin, cv->cout = sh.cout;
+    cv->valid = sh.valid;
     cv->w = malloc(n * sizeof *cv->w);
     cv->bias = malloc((size_t)sh.cout * sizeof *cv->bias);
     cv->alpha = sh.prelu ? malloc((size_t)sh.cout * sizeof *cv->alpha) : NULL;
@@ -115,9 +120,22 @@ static void random_convs(void)
      * groups of 12 and the last one moved left */
     static const int sizes[][2] = {{1, 1}, {3, 4}, {7, 9}, {12, 12}, {9, 40}, {20, 33}, {6, 61}};
     static const conv_shape shapes[] = {
-        {5, 2, 3, 24, 0}, {3, 2, 3, 16, 1}, {3, 2, 3, 64, 1}, /* the first layers */
-        {3, 2, 3, 8, 1},  {5, 2, 3, 40, 0}, {3, 1, 3, 48, 1}, /* slices of 8, 24 + 16, 2 x 24 */
-        {3, 1, 2, 5, 0},  {4, 3, 4, 7, 1},  {1, 1, 6, 24, 0}, {3, 2, 4, 16, 1},
+        {5, 2, 3, 24, 0, 0},
+        {3, 2, 3, 16, 1, 0},
+        {3, 2, 3, 64, 1, 0}, /* the first layers */
+        {3, 2, 3, 8, 1, 0},
+        {5, 2, 3, 40, 0, 0},
+        {3, 1, 3, 48, 1, 0}, /* slices of 8, 24 + 16, 2 x 24 */
+        {3, 1, 2, 5, 0, 0},
+        {4, 3, 4, 7, 1, 0},
+        {1, 1, 6, 24, 0, 0},
+        {3, 2, 4, 16, 1, 0},
+        /* the descriptor's first layer (VALID) and others of 32 and 64 channels: with AVX-512,
+         * slices of 32 and groups of 8 pixels */
+        {7, 2, 3, 32, 0, 1},
+        {7, 2, 3, 32, 0, 0},
+        {3, 1, 4, 64, 1, 0},
+        {5, 1, 3, 32, 1, 1},
     };
     unsigned seed = 5;
     for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
@@ -188,13 +206,13 @@ static void first_layer(const char *model, const char *input, const char *name, 
 
 static void first_layers(void)
 {
-    first_layer("blazeface", "input", FIRST, 256, (conv_shape){5, 2, 3, 24, 0});
+    first_layer("blazeface", "input", FIRST, 256, (conv_shape){5, 2, 3, 24, 0, 0});
     first_layer("facemesh", "input_1",
                 "StatefulPartitionedCall/model_1/batch_normalization_1/FusedBatchNormV3", 192,
-                (conv_shape){3, 2, 3, 16, 1});
+                (conv_shape){3, 2, 3, 16, 1, 0});
     first_layer("iris", "input_1",
                 "StatefulPartitionedCall/model/batch_normalization/FusedBatchNormV3", 64,
-                (conv_shape){3, 2, 3, 64, 1});
+                (conv_shape){3, 2, 3, 64, 1, 0});
 }
 
 static void expect_refused(const char *input, const char *name, const char *needle)
@@ -310,7 +328,12 @@ static void not_a_conv_is_refused(void)
 
 int main(void)
 {
-    random_convs();
+    /* With AVX-512 (where the CPU has it), then the AVX2 kernels alone. */
+    for (int avx512 = 1; avx512 >= 0; avx512--) {
+        fg_cpu_use_avx512(avx512);
+        random_convs();
+    }
+    fg_cpu_use_avx512(1);
     first_layers();
     not_a_conv_is_refused();
     return fg_test_done();
