@@ -228,10 +228,11 @@ static void pipeline(fg_engine *e, const fg_image *img)
     fg_face *faces;
     size_t n;
     fg_error err;
-    float d[FG_DESCRIPTOR_DIM];
+    float(*d)[FG_DESCRIPTOR_DIM];
     if (fg_detect(e, img, &faces, &n, &err)) die("pipeline", &err);
-    for (size_t i = 0; i < n; i++)
-        if (fg_describe(e, img, &faces[i], d, &err)) die("pipeline", &err);
+    if (!(d = malloc((n ? n : 1) * sizeof *d))) exit(1);
+    if (fg_describe_faces(e, img, faces, n, d, &err)) die("pipeline", &err);
+    free(d);
     free(faces);
 }
 

@@ -121,18 +121,24 @@ static json_t *process(fg_engine *e, const char *file, int describe, int mesh, i
     fg_face_mesh *meshes = NULL;
     size_t n = 0;
     fg_error err = {0};
-    float d[FG_DESCRIPTOR_DIM];
+    float(*d)[FG_DESCRIPTOR_DIM] = NULL;
     json_t *out, *arr;
     int rc = fg_engine_load_image(e, file, &img, &err);
 
     if (!rc)
         rc = mesh ? fg_detect_mesh(e, &img, &faces, &meshes, &n, &err)
                   : fg_detect(e, &img, &faces, &n, &err);
+    if (!rc && describe && n) {
+        if (!(d = malloc(n * sizeof *d))) {
+            rc = err.code = FG_ENOMEM;
+            snprintf(err.message, sizeof err.message, "out of memory");
+        } else {
+            rc = fg_describe_faces(e, &img, faces, n, d, &err);
+        }
+    }
     arr = json_array();
     for (size_t i = 0; !rc && i < n; i++) {
-        json_t *f;
-        if (describe && (rc = fg_describe(e, &img, &faces[i], d, &err))) break;
-        f = face_json(&faces[i], describe ? d : NULL);
+        json_t *f = face_json(&faces[i], describe ? d[i] : NULL);
         if (meshes) json_object_set_new(f, "mesh", mesh_json(&meshes[i]));
         json_array_append_new(arr, f);
     }
@@ -144,6 +150,7 @@ static json_t *process(fg_engine *e, const char *file, int describe, int mesh, i
         out = json_pack("{s:s, s:i, s:i, s:o}", "file", file, "width", img.width, "height",
                         img.height, "faces", arr);
     }
+    free(d);
     free(faces);
     free(meshes);
     fg_image_free(&img);

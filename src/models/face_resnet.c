@@ -17,10 +17,10 @@
 
 #define INPUT_SIZE 150
 
-/* The 3x3 stride-1 convolutions of the residual stages at 35x35x32, 17x17x64 and 8x8x128 (80% of
- * the multiply-adds) run by Winograd's algorithm (nn/winograd.c, stage_tile below) between four
- * XNNPACK runtimes:
- *   runtime 0: input -> conv32_down, max pool                 -> stage 0: conv32_1..3
+/* The first convolution runs in nn/conv.c (first_conv below) and the 3x3 stride-1 convolutions
+ * of the residual stages at 35x35x32, 17x17x64 and 8x8x128 (80% of the multiply-adds) by
+ * Winograd's algorithm (nn/winograd.c, stage_tile below), between four XNNPACK runtimes:
+ *   conv32_down, runtime 0: max pool                           -> stage 0: conv32_1..3
  *   runtime 1: -> conv64_down's conv1 and its shortcut         -> stage 1: its conv2, conv64_1..3
  *   runtime 2: -> conv128_down's conv1 and its shortcut        -> stage 2: its conv2, conv128_1..2
  *                                                              -> the tail: conv256_down ..
@@ -28,7 +28,9 @@
  *   runtime 3: -> global average pool, the fully connected layer.
  * The tail's maps are 4x4 and less (Winograd's tiles would be half empty) but its weights are
  * 17.7 MB: XNNPACK's convolution, pixels outermost, read them from L3 several times per run,
- * which took 3.5 ms for 1.2 ms of multiply-adds. nn_conv_run_sliced reads each weight once. */
+ * which took 3.5 ms for 1.2 ms of multiply-adds. nn_conv_run_sliced reads each weight once.
+ * A run takes up to `batch` images (fgm_resnet_run): each convolution runs on all of them before
+ * the next, so its weights are read once for the run. */
 #define STAGES 3
 #define STAGE_MAX_CONVS 7
 #define TAIL_BLOCKS 4
@@ -50,11 +52,16 @@ typedef struct tail_block {
 } tail_block;
 
 struct fgm_resnet {
+    nn_conv first; /* conv32_down, 7x7 stride 2 VALID, 3 -> 32 (nn/conv.c) */
+    float *input;  /* the batch's 150x150x3 images, normalised */
     nn_runtime *rt[STAGES + 1];
     stage stages[STAGES];
     tail_block tail[TAIL_BLOCKS];
-    int batch, slots;
-    float *bufs[3];              /* a stage's activations, one image */
+    int batch;  /* images a run takes at most */
+    int images; /* those of the runs now (the runtimes' batch) */
+    int slots;
+    float *bufs[3];              /* a stage's activations, the batch's */
+    uint64_t wino_image_macs;    /* the Winograd and tail convolutions' of one image */
     float *scratch;              /* slots * the largest nn_wino_scratch, or the tail's patches */
     float *tail_bufs[TAIL_BUFS]; /* the tail's activations, the batch's */
     int profiling;
@@ -105,6 +112,18 @@ static nn_t conv_layer(nn_builder *b, nn_t x, const char *prefix, int k, int str
     free(filter);
     free(bias);
     return y;
+}
+
+/* conv32_down (+ ReLU) for nn/conv.c's direct convolution, whose AVX-512 kernel takes 32
+ * channels in slices of 32 and 8 pixels (one thread: 0.32 ms against 0.49 for its AVX2 kernel
+ * and about 0.55 for XNNPACK's, built without AVX-512). 0 on error (recorded on b). */
+static int first_conv(nn_builder *b, nn_conv *cv)
+{
+    float *bias, *filter = folded_conv(b, "conv32_down", 7, 3, &cv->cout, &bias);
+    if (!filter) return 0;
+    cv->k = 7, cv->stride = 2, cv->cin = 3, cv->valid = 1;
+    cv->w = filter, cv->bias = bias, cv->alpha = NULL;
+    return 1;
 }
 
 /* Winograd's output tile for a stage of c channels. F(4x4, 3x3) performs 36 multiply-adds per
@@ -241,8 +260,10 @@ static void build(nn_builder *b, int part, void *ctx)
 
     nn_graph_set_batch(b->g, c->m->batch);
     if (part == 0) {
-        x = nn_input(b->g, INPUT_SIZE, INPUT_SIZE, 3);
-        x = conv_layer(b, x, "conv32_down", 7, 2, NN_VALID, NN_ACT_RELU);
+        int h, w;
+        if (!first_conv(b, &c->m->first)) return;
+        nn_conv_output_size(&c->m->first, INPUT_SIZE, INPUT_SIZE, &h, &w);
+        x = nn_input(b->g, h, w, c->m->first.cout);
         x = nn_maxpool(b->g, x, 3, 2, NN_VALID);
         nn_output(b->g, x);
         read_stage(b, st, x, 0, NULL, s32, 3);
@@ -280,9 +301,8 @@ static void tail_sizes(fgm_resnet *m, size_t *act, size_t *scratch)
         *act = out > *act ? out : *act;
         *scratch = s1 > *scratch ? s1 : *scratch;
         *scratch = s2 > *scratch ? s2 : *scratch;
-        m->wino_profile.macs[NN_OP_CONV] +=
-            (uint64_t)m->batch *
-            (nn_conv_macs(&tb->conv1, tb->h, tb->w) + nn_conv_macs(&tb->conv2, oh, ow));
+        m->wino_image_macs +=
+            nn_conv_macs(&tb->conv1, tb->h, tb->w) + nn_conv_macs(&tb->conv2, oh, ow);
     }
     *act *= (size_t)m->batch;
 }
@@ -298,11 +318,15 @@ static int alloc_buffers(fgm_resnet *m, fg_error *err)
         for (int k = 0; k < st->nconvs; k++) {
             const size_t s = nn_wino_scratch(&st->convs[k]);
             scratch = s > scratch ? s : scratch;
-            m->wino_profile.macs[NN_OP_CONV] +=
-                (uint64_t)m->batch * nn_wino_macs(&st->convs[k], st->h, st->w);
+            m->wino_image_macs += nn_wino_macs(&st->convs[k], st->h, st->w);
         }
     }
     tail_sizes(m, &tail_act, &tail_scratch);
+    m->wino_image_macs += nn_conv_macs(&m->first, INPUT_SIZE, INPUT_SIZE);
+    if (!(m->input = fg_alloc_lines(sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3 * m->batch)))
+        return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
+    m->wino_profile.macs[NN_OP_CONV] = m->wino_image_macs * (uint64_t)m->batch;
+    act *= (size_t)m->batch;
     scratch *= (size_t)m->slots;
     scratch = tail_scratch > scratch ? tail_scratch : scratch;
     for (int i = 0; i < 3; i++)
@@ -325,7 +349,7 @@ int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **
     *out = NULL;
     if (!(m = calloc(1, sizeof *m)))
         return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
-    m->batch = batch > 0 ? batch : 1;
+    m->batch = m->images = batch > 0 ? batch : 1;
     build_ctx ctx = {m, {0, 0, 0, 0}};
     rc = nn_model_open_parts(model_dir, "face_recognition_model", STAGES + 1, outputs, threads,
                              build, &ctx, m->rt, err);
@@ -351,6 +375,8 @@ void fgm_resnet_free(fgm_resnet *m)
         nn_conv_free(&m->tail[i].conv1);
         nn_conv_free(&m->tail[i].conv2);
     }
+    nn_conv_free(&m->first);
+    free(m->input);
     for (int i = 0; i < 3; i++)
         free(m->bufs[i]);
     for (int i = 0; i < TAIL_BUFS; i++)
@@ -359,24 +385,34 @@ void fgm_resnet_free(fgm_resnet *m)
     free(m);
 }
 
-/* Stage i on one image: x its input (or, for a down block, its conv1's output, with res the
- * shortcut), y where the last block writes. */
+/* Convolution k of stage i on the run's images: x, res (or NULL) and y hold one map after
+ * another. Image after image, so that the convolution's weights stay in L2 for the next. */
+static void run_conv(fgm_resnet *m, int i, int k, const float *x, const float *res, float *y)
+{
+    const stage *st = &m->stages[i];
+    const size_t image = (size_t)st->h * st->w * st->c;
+    for (int j = 0; j < m->images; j++)
+        nn_wino_run(&st->convs[k], x + image * j, res ? res + image * j : NULL, 1, y + image * j,
+                    st->h, st->w, m->scratch, m->slots, m->rt[i]);
+}
+
+/* Stage i on the run's images: x its input (or, for a down block, its conv1's output, with res
+ * the shortcut), y where the last block writes. */
 static void run_stage(fgm_resnet *m, int i, const float *x, const float *res, float *y)
 {
     const stage *st = &m->stages[i];
-    const nn_runtime *rt = m->rt[i];
     int k = 0, next = 0;
     const float *cur = x;
     if (st->down) {
         float *to = st->nconvs == 1 ? y : m->bufs[next++];
-        nn_wino_run(&st->convs[k++], x, res, 1, to, st->h, st->w, m->scratch, m->slots, rt);
+        run_conv(m, i, k++, x, res, to);
         cur = to;
     }
     for (; k + 1 < st->nconvs; k += 2) {
         /* t = relu(conv1(cur)); out = relu(conv2(t) + cur). */
         float *t = m->bufs[2], *to = k + 2 == st->nconvs ? y : m->bufs[next];
-        nn_wino_run(&st->convs[k], cur, NULL, 1, t, st->h, st->w, m->scratch, m->slots, rt);
-        nn_wino_run(&st->convs[k + 1], t, cur, 1, to, st->h, st->w, m->scratch, m->slots, rt);
+        run_conv(m, i, k, cur, NULL, t);
+        run_conv(m, i, k + 1, t, cur, to);
         cur = to;
         next = 1 - next;
     }
@@ -416,7 +452,7 @@ static void run_tail_block(fgm_resnet *m, const tail_block *tb, const float *x, 
                            float *const t[3])
 {
     const nn_runtime *rt = m->rt[STAGES];
-    const int n = m->batch, c = tb->conv2.cout, ph = tb->h / 2, pw = tb->w / 2;
+    const int n = m->images, c = tb->conv2.cout, ph = tb->h / 2, pw = tb->w / 2;
     int oh, ow;
     nn_conv_output_size(&tb->conv1, tb->h, tb->w, &oh, &ow);
     nn_conv_run_sliced(&tb->conv1, x, NULL, t[0], n, tb->h, tb->w, m->scratch, rt);
@@ -463,14 +499,13 @@ int fgm_resnet_batch(const fgm_resnet *m)
 int fgm_resnet_forward(fgm_resnet *m, const float *input, float *out, fg_error *err)
 {
     size_t n = (size_t)m->batch;
-    float *in = nn_runtime_input(m->rt[0]);
-    if (input != in) memcpy(in, input, sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3 * n);
-    return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
+    if (input != m->input) memcpy(m->input, input, sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3 * n);
+    return fgm_resnet_run(m, m->batch, (float(*)[FG_DESCRIPTOR_DIM])out, err);
 }
 
 static float *slot_input(fgm_resnet *m, int slot)
 {
-    return nn_runtime_input(m->rt[0]) + (size_t)slot * INPUT_SIZE * INPUT_SIZE * 3;
+    return m->input + (size_t)slot * INPUT_SIZE * INPUT_SIZE * 3;
 }
 
 void fgm_resnet_set_crop(fgm_resnet *m, int slot, const uint8_t *crop, int w, int h)
@@ -487,24 +522,53 @@ void fgm_resnet_set_chip(fgm_resnet *m, int slot, const float *chip)
     fgm_normalize(in, INPUT_SIZE * INPUT_SIZE, mean_rgb, 1);
 }
 
-int fgm_resnet_run(fgm_resnet *m, float (*out)[FG_DESCRIPTOR_DIM], fg_error *err)
+/* conv32_down on the run's images into runtime 0's input; its time added to *ms when profiling. */
+static void run_first(fgm_resnet *m, double *ms)
 {
-    const size_t n = (size_t)m->batch;
+    const double start = m->profiling ? fg_monotonic() : 0;
+    const size_t in = (size_t)INPUT_SIZE * INPUT_SIZE * 3;
+    size_t out;
+    float *y = nn_runtime_input_at(m->rt[0], 0, &out);
+    out /= (size_t)m->batch;
+    for (int j = 0; j < m->images; j++)
+        nn_conv_run_on(&m->first, m->input + in * j, y + out * j, INPUT_SIZE, INPUT_SIZE, m->rt[0]);
+    if (m->profiling) *ms += fg_monotonic() - start;
+}
+
+/* Runs from now on take n images: the runtimes reshaped for n, the profile's multiply-adds those
+ * of n. */
+static int set_images(fgm_resnet *m, int n, fg_error *err)
+{
+    int rc;
+    if (n < 1 || n > m->batch)
+        return fg_fail(err, FG_EINVAL, "%d images for a batch of %d", n, m->batch);
+    if (n == m->images) return FG_OK;
+    m->images = 0; /* unknown until every runtime is reshaped */
+    for (int i = 0; i <= STAGES; i++)
+        if ((rc = nn_runtime_set_batch(m->rt[i], n, err))) return rc;
+    m->images = n;
+    m->wino_profile.macs[NN_OP_CONV] = m->wino_image_macs * (uint64_t)n;
+    return FG_OK;
+}
+
+int fgm_resnet_run(fgm_resnet *m, int images, float (*out)[FG_DESCRIPTOR_DIM], fg_error *err)
+{
     double wino = 0;
     int rc;
+    if ((rc = set_images(m, images, err))) return rc;
+    const size_t n = (size_t)images;
+    run_first(m, &wino);
     for (int i = 0; i <= STAGES; i++) {
         if ((rc = nn_run(m->rt[i], err))) return rc;
         if (i == STAGES) break;
         const stage *st = &m->stages[i];
-        const size_t image = (size_t)st->h * st->w * st->c;
         const float *x = nn_runtime_output(m->rt[i], 0, NULL);
         const float *res = st->down ? nn_runtime_output(m->rt[i], 1, NULL) : NULL;
         float *y = nn_runtime_input(m->rt[i + 1]);
         const double start = m->profiling ? fg_monotonic() : 0;
-        /* The last stage's outputs are the tail's input, which runs on the whole batch. */
+        /* The last stage's outputs are the tail's input. */
         float *to = i + 1 < STAGES ? y : m->tail_bufs[0];
-        for (size_t k = 0; k < n; k++)
-            run_stage(m, i, x + image * k, res ? res + image * k : NULL, to + image * k);
+        run_stage(m, i, x, res, to);
         if (i + 1 == STAGES) run_tail(m, to, y);
         if (m->profiling) wino += fg_monotonic() - start;
     }
@@ -524,17 +588,15 @@ int fgm_resnet_describe_crop(fgm_resnet *m, const uint8_t *crop, int w, int h,
         memset(out, 0, sizeof(float) * FG_DESCRIPTOR_DIM);
         return FG_OK;
     }
-    if (m->batch != 1) return fg_fail(err, FG_EINVAL, "a batched net, one image");
     fgm_resnet_set_crop(m, 0, crop, w, h);
-    return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
+    return fgm_resnet_run(m, 1, (float(*)[FG_DESCRIPTOR_DIM])out, err);
 }
 
 int fgm_resnet_describe_chip(fgm_resnet *m, const float *chip, float out[FG_DESCRIPTOR_DIM],
                              fg_error *err)
 {
-    if (m->batch != 1) return fg_fail(err, FG_EINVAL, "a batched net, one image");
     fgm_resnet_set_chip(m, 0, chip);
-    return fgm_resnet_run(m, (float(*)[FG_DESCRIPTOR_DIM])out, err);
+    return fgm_resnet_run(m, 1, (float(*)[FG_DESCRIPTOR_DIM])out, err);
 }
 
 void fgm_resnet_profile(const fgm_resnet *m, nn_profile *out)

@@ -109,14 +109,14 @@ int fgm_landmarks_detect(fgm_landmarks *m, const uint8_t *crop, int w, int h,
 /* ---- recognition ResNet (face_resnet.c) --------------------------------------------------- */
 
 typedef struct fgm_resnet fgm_resnet;
-/* batch: images per run (1, or 2 for a face and its mirror image). */
+/* batch: images a run takes at most (faces, or faces and their mirror images). */
 int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out, fg_error *err);
 void fgm_resnet_free(fgm_resnet *m);
 int fgm_resnet_batch(const fgm_resnet *m);
 /* The net's thread pool, for its input's chip (fgm_runner). */
 fgi_runner fgm_resnet_runner(const fgm_resnet *m);
-/* Time and multiply-adds by kind of operator, XNNPACK's and the Winograd convolutions' (as "conv").
- */
+/* Time and multiply-adds by kind of operator, XNNPACK's and the convolutions run outside it (as
+ * "conv"); the multiply-adds of the last run's images. */
 void fgm_resnet_profile(const fgm_resnet *m, nn_profile *out);
 /* Raw network: input batch x 150x150x3 normalised; out gets batch x 128 values. */
 int fgm_resnet_forward(fgm_resnet *m, const float *input, float *out, fg_error *err);
@@ -125,9 +125,12 @@ int fgm_resnet_forward(fgm_resnet *m, const float *input, float *out, fg_error *
  * aligned), normalised here. */
 void fgm_resnet_set_crop(fgm_resnet *m, int slot, const uint8_t *crop, int w, int h);
 void fgm_resnet_set_chip(fgm_resnet *m, int slot, const float *chip);
-/* Runs the net on the images set: out gets one descriptor per slot. */
-int fgm_resnet_run(fgm_resnet *m, float (*out)[FG_DESCRIPTOR_DIM], fg_error *err);
-/* One image on a batch-1 net: set slot 0 and run (an empty crop gives 128 zeros, as face-api). */
+/* Runs the net on the images of slots 0 .. images-1 (images <= the batch): out gets one
+ * descriptor per slot, each the same as a run of that image alone gives. A run of as many images
+ * as the last one's starts at once; another count first reshapes the runtimes. Several images in
+ * one run read the weights once for all of them (engine.c's DESCRIBE_BATCH says what it saves). */
+int fgm_resnet_run(fgm_resnet *m, int images, float (*out)[FG_DESCRIPTOR_DIM], fg_error *err);
+/* One image: set slot 0 and run (an empty crop gives 128 zeros, as face-api). */
 int fgm_resnet_describe_crop(fgm_resnet *m, const uint8_t *crop, int w, int h,
                              float out[FG_DESCRIPTOR_DIM], fg_error *err);
 int fgm_resnet_describe_chip(fgm_resnet *m, const float *chip, float out[FG_DESCRIPTOR_DIM],

@@ -49,7 +49,10 @@ struct nn_runtime {
     pthreadpool_t pool;
     float *inputs[NN_MAX_INPUTS];
     size_t input_counts[NN_MAX_INPUTS];
+    int input_shapes[NN_MAX_INPUTS][3]; /* h, w, c of one image */
     int num_inputs, batch;
+    int run_batch;                    /* images of each run: batch, or fewer (set_batch) */
+    uint64_t image_macs[NN_OP_KINDS]; /* multiply-adds of one image */
     int num_outputs;
     float *outputs[NN_MAX_OUTPUTS];
     size_t output_counts[NN_MAX_OUTPUTS];
@@ -662,8 +665,10 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         failed(g, FG_EINVAL, "its inputs/outputs (not all declared)");
     if (!(rt = calloc(1, sizeof *rt))) return fg_fail(err, FG_ENOMEM, "out of memory");
     rt->num_outputs = g->num_outputs;
-    for (int k = 0; k < NN_OP_KINDS; k++)
+    for (int k = 0; k < NN_OP_KINDS; k++) {
+        rt->image_macs[k] = g->macs[k];
         rt->profile.macs[k] = g->macs[k] * (uint64_t)g->batch;
+    }
     rt->profiling = profiling_on;
     for (int i = 0; i < g->num_outputs; i++) {
         uint32_t id =
@@ -677,10 +682,11 @@ int nn_graph_build(nn_graph *g, int threads, nn_runtime **out, fg_error *err)
         if (err) *err = g->error;
         goto fail;
     }
-    rt->batch = g->batch;
+    rt->batch = rt->run_batch = g->batch;
     rt->num_inputs = g->num_inputs;
     for (int i = 0; i < g->num_inputs; i++) {
         const nn_t t = g->inputs[i];
+        rt->input_shapes[i][0] = t.h, rt->input_shapes[i][1] = t.w, rt->input_shapes[i][2] = t.c;
         rt->input_counts[i] = (size_t)g->batch * t.h * t.w * t.c;
         /* XNNPACK may read a few bytes past the end of its input (XNN_EXTRA_BYTES). */
         if (!(rt->inputs[i] = fg_calloc_lines(rt->input_counts[i] + 16, sizeof(float)))) {
@@ -830,6 +836,33 @@ void *nn_runtime_threadpool(const nn_runtime *rt)
 int nn_runtime_batch(const nn_runtime *rt)
 {
     return rt->batch;
+}
+
+int nn_runtime_set_batch(nn_runtime *rt, int n, fg_error *err)
+{
+    struct xnn_external_value ext[NN_MAX_INPUTS + NN_MAX_OUTPUTS];
+    if (n < 1 || n > rt->batch) return fg_fail(err, FG_EINVAL, "a batch of %d images", n);
+    if (n == rt->run_batch) return FG_OK;
+    for (int i = 0; i < rt->num_inputs; i++) {
+        const size_t dims[4] = {(size_t)n, (size_t)rt->input_shapes[i][0],
+                                (size_t)rt->input_shapes[i][1], (size_t)rt->input_shapes[i][2]};
+        if (xnn_reshape_external_value(rt->runtime, (uint32_t)i, 4, dims) != xnn_status_success)
+            return fg_fail(err, FG_ENN, "XNNPACK could not reshape the runtime's input");
+        ext[i] = (struct xnn_external_value){(uint32_t)i, rt->inputs[i]};
+    }
+    for (int i = 0; i < rt->num_outputs; i++)
+        ext[rt->num_inputs + i] =
+            (struct xnn_external_value){(uint32_t)(NN_MAX_INPUTS + i), rt->outputs[i]};
+    if (xnn_reshape_runtime(rt->runtime) != xnn_status_success ||
+        xnn_setup_runtime_v2(rt->runtime, (size_t)(rt->num_inputs + rt->num_outputs), ext) !=
+            xnn_status_success) {
+        rt->run_batch = 0; /* unknown: the next call reshapes again */
+        return fg_fail(err, FG_ENN, "XNNPACK could not reshape the runtime");
+    }
+    rt->run_batch = n;
+    for (int k = 0; k < NN_OP_KINDS; k++)
+        rt->profile.macs[k] = rt->image_macs[k] * (uint64_t)n;
+    return FG_OK;
 }
 
 void nn_graph_set_batch(nn_graph *g, int batch)

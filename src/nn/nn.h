@@ -191,7 +191,14 @@ void nn_runtime_profile(const nn_runtime *rt, nn_profile *out);
 void nn_profile_add(nn_profile *sum, const nn_profile *p);
 /* 1 when runtimes are being built with profiling (nn_set_profiling). */
 int nn_profiling(void);
+/* The images a run takes: the batch the graph was built for (nn_graph_set_batch), or fewer
+ * after nn_runtime_set_batch. */
 int nn_runtime_batch(const nn_runtime *rt);
+/* Runs from now on take the first n images of the inputs (1 <= n <= nn_runtime_batch) and fill
+ * the first n of the outputs: XNNPACK reshapes its operators for n (a no-op when n is already the
+ * batch of the runs). Each image's outputs are the same as in a run of any other batch. The
+ * profile's multiply-adds become those of n images. */
+int nn_runtime_set_batch(nn_runtime *rt, int n, fg_error *err);
 /* The runtime's pthreadpool_t (shared, see graph.c), or NULL when it runs on the caller's thread;
  * for work done between runtimes on the same threads. */
 void *nn_runtime_threadpool(const nn_runtime *rt);
