@@ -164,11 +164,13 @@ int main(void)
         check_case((conv_shape){3, 1, 5, 12, 0, 1}, 1, 4, 4, pool, &seed);
         check_case((conv_shape){5, 2, 3, 24, 0, 0}, 1, 11, 12, pool, &seed);
         check_case((conv_shape){5, 1, 8, 16, 1, 0}, 1, 7, 9, pool, &seed);
-        /* batches of two: the tail's (one patch matrix), and 286 pixels of 576 taps (patch matrices
-         * of 142 pixels, the last of two) */
+        /* batches: the tail's of two, three (48 pixels: six groups) and four (one patch matrix
+         * each), and 572 pixels of 576 taps (patch matrices of 256 pixels, the last of 60) */
         check_case((conv_shape){3, 1, 256, 256, 0, 0}, 2, 4, 4, pool, &seed);
         check_case((conv_shape){3, 2, 256, 256, 1, 0}, 2, 4, 4, pool, &seed);
-        check_case((conv_shape){3, 1, 64, 32, 0, 0}, 2, 13, 11, pool, &seed);
+        check_case((conv_shape){3, 1, 256, 256, 0, 0}, 3, 4, 4, pool, &seed);
+        check_case((conv_shape){3, 2, 128, 256, 1, 0}, 4, 8, 8, pool, &seed);
+        check_case((conv_shape){3, 1, 64, 32, 0, 0}, 4, 13, 11, pool, &seed);
         check_case((conv_shape){3, 1, 64, 32, 0, 1}, 3, 2, 3, pool, &seed);
     }
     fg_cpu_use_avx512(1);
