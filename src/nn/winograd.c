@@ -408,9 +408,13 @@ TARGET static INLINE void product_slice(const nn_wino *wc, const float *s, const
     const int cin = wc->cin, cout = wc->cout;
     prefetch pf = prefetch_after(wc, u, 8 * v, (n + P - 1) / P);
     for (int t = 0; t < n; t += P) {
+        const float *st = s + (size_t)t * cin;
         prefetch_share(&pf);
-        product_tile(s + (size_t)t * cin, u, q + (size_t)t * cout, cin, cout, o, v, P,
-                     n - t < P ? n - t : P);
+        /* A whole tile with its count a constant: no test per tile in the cin loop. */
+        if (n - t >= P)
+            product_tile(st, u, q + (size_t)t * cout, cin, cout, o, v, P, P);
+        else
+            product_tile(st, u, q + (size_t)t * cout, cin, cout, o, v, P, n - t);
     }
 }
 
@@ -535,9 +539,13 @@ NN_AVX512 static void products_avx512(const band *b, const float *v, float *m)
             const float *u = wc->u + slice_at(wc, e, o);
             prefetch pf = prefetch_after(wc, u, 32, (n + TILES512 - 1) / TILES512);
             for (int t = 0; t < n; t += TILES512) {
+                const float *st = s + (size_t)t * cin;
                 prefetch_share(&pf);
-                product_tile512(s + (size_t)t * cin, u, q + (size_t)t * cout, cin, cout, o,
-                                n - t < TILES512 ? n - t : TILES512);
+                /* A whole tile with its count a constant: no test per tile in the cin loop. */
+                if (n - t >= TILES512)
+                    product_tile512(st, u, q + (size_t)t * cout, cin, cout, o, TILES512);
+                else
+                    product_tile512(st, u, q + (size_t)t * cout, cin, cout, o, n - t);
             }
         }
     }
