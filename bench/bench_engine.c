@@ -10,13 +10,14 @@
  * (fg_engine_decode_image: on the engine's threads, as the pipelines with decoding), ssd_detect,
  * tiny_detect, landmarks (crop + net, first face), descriptor (default dlib alignment, first face),
  * descriptor_tta (the same with test-time augmentation: the face and its mirror image),
+ * descriptors (every SSD face's, in one fg_describe_faces call, as the pipelines describe),
  * pipeline_ssd (detect + landmarks + descriptors of every face), pipeline_ssd_with_decode,
  * pipeline_tiny, and the fast path's: blaze_detect (resize, BlazeFace, decoding, NMS), mesh (the
  * first face's 192x192 crop + FaceMesh), iris (its two eye crops + the iris net), fast_frame
  * (BlazeFace + FaceMesh + iris for every face of the image, one pass: what a video frame costs),
  * track_frame (the next frame of a face already found: FaceMesh + iris only), pipeline_fast
  * (decode + BlazeFace + FaceMesh + descriptor of every face: fg_detect, which needs no iris net,
- * then fg_describe).
+ * then fg_describe_faces).
  *
  * It also reports each network's multiply-adds per run and this core's measured peak rate of
  * fused multiply-adds, so the table shows how close each stage runs to what the core can do,
@@ -162,6 +163,8 @@ typedef struct ctx {
     size_t size;
     const fg_image *img;
     const fg_face *face; /* first SSD face, or NULL */
+    const fg_face *faces; /* all of them */
+    size_t nfaces;
     double square[4];    /* the first BlazeFace face's square */
     int has_square;
     float face_crop[FGM_MESH_INPUT * FGM_MESH_INPUT * 3]; /* its FaceMesh input */
@@ -214,6 +217,16 @@ static void stage_descriptor(ctx *c)
     float d[FG_DESCRIPTOR_DIM];
     fg_error err;
     if (fg_describe(c->b->ssd_engine, c->img, c->face, d, &err)) die("descriptor", &err);
+}
+
+static void stage_descriptors(ctx *c)
+{
+    float(*d)[FG_DESCRIPTOR_DIM] = malloc(c->nfaces * sizeof *d);
+    fg_error err;
+    if (!d) exit(1);
+    if (fg_describe_faces(c->b->ssd_engine, c->img, c->faces, c->nfaces, d, &err))
+        die("descriptors", &err);
+    free(d);
 }
 
 static void stage_descriptor_tta(ctx *c)
@@ -366,6 +379,7 @@ static json_t *bench_image(bench *b, const char *path)
         {"landmarks", stage_landmarks, 1},
         {"descriptor", stage_descriptor, 1},
         {"descriptor_tta", stage_descriptor_tta, 1},
+        {"descriptors", stage_descriptors, 1},
         {"pipeline_ssd", stage_pipeline_ssd, 0},
         {"pipeline_ssd_with_decode", stage_pipeline_ssd_decode, 0},
         {"pipeline_tiny", stage_pipeline_tiny, 0},
@@ -398,6 +412,7 @@ static json_t *bench_image(bench *b, const char *path)
     static ctx c; /* large: the crop and the mesh */
     memset(&c, 0, sizeof c);
     c.b = b, c.bytes = bytes, c.size = size, c.img = &img, c.face = n ? &faces[0] : NULL;
+    c.faces = faces, c.nfaces = n;
     first_fast_face(&c);
     const char *base = strrchr(path, '/');
     const size_t nstages = sizeof stages / sizeof stages[0];
