@@ -162,10 +162,10 @@ typedef struct ctx {
     const unsigned char *bytes;
     size_t size;
     const fg_image *img;
-    const fg_face *face; /* first SSD face, or NULL */
+    const fg_face *face;  /* first SSD face, or NULL */
     const fg_face *faces; /* all of them */
     size_t nfaces;
-    double square[4];    /* the first BlazeFace face's square */
+    double square[4]; /* the first BlazeFace face's square */
     int has_square;
     float face_crop[FGM_MESH_INPUT * FGM_MESH_INPUT * 3]; /* its FaceMesh input */
     float raw_mesh[FGM_MESH_POINTS * 3];                  /* and FaceMesh's points */

@@ -84,7 +84,8 @@ function computeTable(doc) {
     const peak512 = doc?.fma512_peak_gmacs_1t;
     const wide = peak512 > 0
         ? ` With AVX-512's 16-float FMAs (12 chains): ${peak512.toFixed(1)} GMAC/s, which facegate's`
-          + ' own kernels use where they can (the descriptor\'s Winograd products and tail, the fused'
+          + ' own kernels use where they can (the descriptor\'s first convolution, Winograd products'
+          + ' and tail, the fused'
           + ' blocks\' 1x1 convolutions to multiples of 16 channels; XNNPACK\'s build does not):'
           + ' "of peak" is against the AVX2 figure.'
         : '';
