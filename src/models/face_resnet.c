@@ -57,11 +57,11 @@ struct fgm_resnet {
     nn_runtime *rt[STAGES + 1];
     stage stages[STAGES];
     tail_block tail[TAIL_BLOCKS];
-    int batch;  /* images a run takes at most */
-    int images; /* those of the runs now (the runtimes' batch) */
-    int slots;
+    int batch;                   /* images a run takes at most */
+    int images;                  /* those of the runs now (the runtimes' batch) */
+    int slots;                   /* a Winograd run's bands: the runtimes' threads */
     float *bufs[3];              /* a stage's activations, the batch's */
-    uint64_t wino_image_macs;    /* the Winograd and tail convolutions' of one image */
+    uint64_t wino_image_macs;    /* one image's, of the convolutions outside XNNPACK */
     float *scratch;              /* slots * the largest nn_wino_scratch, or the tail's patches */
     float *tail_bufs[TAIL_BUFS]; /* the tail's activations, the batch's */
     int profiling;
@@ -490,11 +490,6 @@ static void run_tail(fgm_resnet *m, const float *x, float *y)
 fgi_runner fgm_resnet_runner(const fgm_resnet *m)
 {
     return fgm_runner(m->rt[0]);
-}
-
-int fgm_resnet_batch(const fgm_resnet *m)
-{
-    return m->batch;
 }
 
 int fgm_resnet_forward(fgm_resnet *m, const float *input, float *out, fg_error *err)

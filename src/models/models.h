@@ -112,7 +112,6 @@ typedef struct fgm_resnet fgm_resnet;
 /* batch: images a run takes at most (faces, or faces and their mirror images). */
 int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out, fg_error *err);
 void fgm_resnet_free(fgm_resnet *m);
-int fgm_resnet_batch(const fgm_resnet *m);
 /* The net's thread pool, for its input's chip (fgm_runner). */
 fgi_runner fgm_resnet_runner(const fgm_resnet *m);
 /* Time and multiply-adds by kind of operator, XNNPACK's and the convolutions run outside it (as
