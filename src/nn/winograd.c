@@ -31,9 +31,9 @@
  * The AVX2+FMA kernels need cin and cout multiples of 8; other sizes, or a CPU without AVX2/FMA,
  * take the plain C loops, which compute the same transforms in the same order. Where the CPU has
  * AVX-512 and cout is a multiple of 32, the products run on 16-float vectors (the same sums in
- * the same order, so the same bits; the transforms stay AVX2): on a Xeon with two 512-bit FMA
- * units, the descriptor 4.6 -> 3.8 ms on one thread, 2.7 -> 2.2 on two, with the tail's
- * (conv.c).
+ * the same order, so the same bits): on a Xeon with two 512-bit FMA units, the descriptor 4.6 ->
+ * 3.8 ms on one thread, 2.7 -> 2.2 on two, with the tail's (conv.c); and so do the transforms
+ * (winograd_tiles.h, one source for both widths; the input's where cin is a multiple of 16).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -286,74 +286,37 @@ static void band_portable(const band *b, float *v, float *m)
 #define INLINE NN_INLINE
 #define ACCS 12 /* accumulators of a product's register tile: tiles x channel vectors */
 
-/* bt4 and bt6 on 8 channels' vectors, d[k * step]. */
-TARGET static INLINE void bt4_avx2(__m256 *d, int step)
-{
-    const __m256 d0 = d[0], d1 = d[step], d2 = d[2 * step], d3 = d[3 * step];
-    d[0] = _mm256_sub_ps(d0, d2), d[step] = _mm256_add_ps(d1, d2);
-    d[2 * step] = _mm256_sub_ps(d2, d1), d[3 * step] = _mm256_sub_ps(d1, d3);
-}
+/* The input transform for 8 channels at a time. */
+#define WT_VEC __m256
+#define WT_LANES 8
+#define WT_NAME(f) f##_avx2
+#define WT_TARGET NN_AVX2
+#define WT_LOAD _mm256_loadu_ps
+#define WT_STORE _mm256_storeu_ps
+#define WT_ADD _mm256_add_ps
+#define WT_SUB _mm256_sub_ps
+#define WT_FMADD _mm256_fmadd_ps
+#define WT_FNMADD _mm256_fnmadd_ps
+#define WT_SET1 _mm256_set1_ps
+#define WT_ZERO _mm256_setzero_ps
+#define WT_MAX _mm256_max_ps
+#include "nn/winograd_tiles.h"
 
-TARGET static INLINE void bt6_avx2(__m256 *d, int step)
-{
-    const __m256 d0 = d[0], d1 = d[step], d2 = d[2 * step], d3 = d[3 * step], d4 = d[4 * step],
-                 d5 = d[5 * step];
-    const __m256 four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(-5.0f),
-                 two = _mm256_set1_ps(2.0f);
-    const __m256 t3 = _mm256_sub_ps(d3, d1), t4 = _mm256_sub_ps(d4, d2);
-    d[0] = _mm256_fmadd_ps(four, d0, _mm256_fmadd_ps(five, d2, d4));
-    d[step] = _mm256_fnmadd_ps(four, _mm256_add_ps(d1, d2), _mm256_add_ps(d3, d4));
-    d[2 * step] = _mm256_fmadd_ps(four, _mm256_sub_ps(d1, d2), _mm256_sub_ps(d4, d3));
-    d[3 * step] = _mm256_fmadd_ps(two, t3, t4);
-    d[4 * step] = _mm256_fnmadd_ps(two, t3, t4);
-    d[5 * step] = _mm256_fmadd_ps(four, d1, _mm256_fmadd_ps(five, d3, d5));
-}
-
-/* V of the band's tiles: a x a (A = 4 or 6) input tiles, m = A - 2 apart. */
-TARGET static INLINE void input_tiles(const band *b, float *v, const int A)
-{
-    const int cin = b->wc->cin, n = band_tiles(b), m = A - 2;
-    const __m256 zero = _mm256_setzero_ps();
-    for (int t = 0; t < n; t++) {
-        const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
-        const float *rows[6];
-        int live[6];
-        for (int k = 0; k < A; k++) {
-            const int iy = m * ty - 1 + k, ix = m * tx - 1 + k;
-            rows[k] = iy >= 0 && iy < b->h ? b->x + (size_t)iy * b->w * cin : NULL;
-            live[k] = ix >= 0 && ix < b->w;
-        }
-        for (int i = 0; i < cin; i += 8) {
-            __m256 d[36];
-#pragma GCC unroll 6
-            for (int r = 0; r < A; r++)
-#pragma GCC unroll 6
-                for (int c = 0; c < A; c++)
-                    d[r * A + c] =
-                        rows[r] && live[c]
-                            ? _mm256_loadu_ps(rows[r] + (size_t)(m * tx - 1 + c) * cin + i)
-                            : zero;
-#pragma GCC unroll 6
-            for (int c = 0; c < A; c++)
-                A == 6 ? bt6_avx2(d + c, 6) : bt4_avx2(d + c, 4);
-#pragma GCC unroll 6
-            for (int r = 0; r < A; r++)
-                A == 6 ? bt6_avx2(d + r * 6, 1) : bt4_avx2(d + r * 4, 1);
-            float *q = v + (size_t)t * cin + i;
-#pragma GCC unroll 36
-            for (int e = 0; e < A * A; e++)
-                _mm256_storeu_ps(q + (size_t)e * n * cin, d[e]);
-        }
-    }
-}
-
-TARGET static void input_avx2(const band *b, float *v)
-{
-    if (b->wc->m == 4)
-        input_tiles(b, v, 6);
-    else
-        input_tiles(b, v, 4);
-}
+/* And for 16 (AVX-512). */
+#define WT_VEC __m512
+#define WT_LANES 16
+#define WT_NAME(f) f##_avx512
+#define WT_TARGET NN_AVX512
+#define WT_LOAD _mm512_loadu_ps
+#define WT_STORE _mm512_storeu_ps
+#define WT_ADD _mm512_add_ps
+#define WT_SUB _mm512_sub_ps
+#define WT_FMADD _mm512_fmadd_ps
+#define WT_FNMADD _mm512_fnmadd_ps
+#define WT_SET1 _mm512_set1_ps
+#define WT_ZERO _mm512_setzero_ps
+#define WT_MAX _mm512_max_ps
+#include "nn/winograd_tiles.h"
 
 /* Output channels [o, o + 8 v) of np <= P tiles' products (P v = ACCS): q = s U, s cin apart,
  * q cout apart, u the slice (8 v floats a row). */
@@ -438,76 +401,6 @@ TARGET static void products_avx2(const band *b, const float *v, float *m)
     }
 }
 
-/* at4 and at6 on vectors: p[k * step] -> y[k], k < A - 2. */
-TARGET static INLINE void at4_avx2(const __m256 *p, int step, __m256 *y)
-{
-    y[0] = _mm256_add_ps(_mm256_add_ps(p[0], p[step]), p[2 * step]);
-    y[1] = _mm256_sub_ps(_mm256_sub_ps(p[step], p[2 * step]), p[3 * step]);
-}
-
-TARGET static INLINE void at6_avx2(const __m256 *p, int step, __m256 *y)
-{
-    const __m256 a = _mm256_add_ps(p[step], p[2 * step]), b = _mm256_sub_ps(p[step], p[2 * step]);
-    const __m256 c = _mm256_add_ps(p[3 * step], p[4 * step]);
-    const __m256 d = _mm256_sub_ps(p[3 * step], p[4 * step]);
-    y[0] = _mm256_add_ps(_mm256_add_ps(p[0], a), c);
-    y[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), d, b);
-    y[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), c, a);
-    y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d, b), p[5 * step]);
-}
-
-/* y of the band's tiles from their products: A x A products, m x m outputs (m = A - 2). */
-TARGET static INLINE void output_tiles(const band *b, const float *mp, const int A)
-{
-    const int cout = b->wc->cout, n = band_tiles(b), m = A - 2;
-    const __m256 zero = _mm256_setzero_ps();
-    const size_t step = (size_t)n * cout;
-    for (int t = 0; t < n; t++) {
-        const int ty = (b->t0 + t) / b->tw, tx = (b->t0 + t) % b->tw;
-        const int rows = b->h - m * ty < m ? b->h - m * ty : m;
-        const int cols = b->w - m * tx < m ? b->w - m * tx : m;
-        for (int o = b->o0; o < b->o1; o += 8) {
-            /* p: the products; s[r][c] = (A^T p)[r][c], columns first; y a row of A^T p A. */
-            __m256 p[36], s[4 * 6], y[4];
-            const float *at = mp + (size_t)t * cout + o;
-#pragma GCC unroll 36
-            for (int e = 0; e < A * A; e++)
-                p[e] = _mm256_loadu_ps(at + (size_t)e * step);
-#pragma GCC unroll 6
-            for (int c = 0; c < A; c++) {
-                __m256 col[4];
-                A == 6 ? at6_avx2(p + c, 6, col) : at4_avx2(p + c, 4, col);
-#pragma GCC unroll 4
-                for (int r = 0; r < m; r++)
-                    s[r * 6 + c] = col[r];
-            }
-            const __m256 bias = _mm256_loadu_ps(b->wc->bias + o);
-#pragma GCC unroll 4
-            for (int r = 0; r < m; r++) {
-                if (r >= rows) continue;
-                A == 6 ? at6_avx2(s + r * 6, 1, y) : at4_avx2(s + r * 6, 1, y);
-#pragma GCC unroll 4
-                for (int c = 0; c < m; c++) {
-                    if (c >= cols) continue;
-                    const size_t to = ((size_t)(m * ty + r) * b->w + m * tx + c) * cout + o;
-                    __m256 out = _mm256_add_ps(y[c], bias);
-                    if (b->res) out = _mm256_add_ps(out, _mm256_loadu_ps(b->res + to));
-                    if (b->relu) out = _mm256_max_ps(out, zero);
-                    _mm256_storeu_ps(b->y + to, out);
-                }
-            }
-        }
-    }
-}
-
-TARGET static void output_avx2(const band *b, const float *m)
-{
-    if (b->wc->m == 4)
-        output_tiles(b, m, 6);
-    else
-        output_tiles(b, m, 4);
-}
-
 /* products_avx2 with 16-float vectors, on U in slices of 32 channels (wc->wide): 12 tiles x 2
  * vectors a register tile, the same sums in the same order. */
 #define TILES512 12
@@ -551,14 +444,24 @@ NN_AVX512 static void products_avx512(const band *b, const float *v, float *m)
     }
 }
 
+/* With AVX-512 (wc->wide: cout a multiple of 32, so every band's channels a multiple of 16) the
+ * transforms take 16 channels at a time as well, the input's where cin is a multiple of 16: the
+ * descriptor 3.30-3.48 -> 3.03-3.26 ms on one thread (best of 300, alternated three times). */
 static void band_avx2(const band *b, float *v, float *m)
 {
-    input_avx2(b, v);
-    if (b->wc->wide)
+    const nn_wino *wc = b->wc;
+    if (wc->wide && wc->cin % 16 == 0)
+        input_avx512(b, v);
+    else
+        input_avx2(b, v);
+    if (wc->wide)
         products_avx512(b, v, m);
     else
         products_avx2(b, v, m);
-    output_avx2(b, m);
+    if (wc->wide)
+        output_avx512(b, m);
+    else
+        output_avx2(b, m);
 }
 #endif
 
