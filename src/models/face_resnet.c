@@ -326,7 +326,6 @@ static int alloc_buffers(fgm_resnet *m, fg_error *err)
     m->wino_image_macs += nn_conv_macs(&m->first, INPUT_SIZE, INPUT_SIZE);
     if (!(m->input = fg_alloc_lines(sizeof(float) * INPUT_SIZE * INPUT_SIZE * 3 * m->batch)))
         return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
-    m->wino_profile.macs[NN_OP_CONV] = m->wino_image_macs * (uint64_t)m->batch;
     act *= (size_t)m->batch;
     scratch *= (size_t)m->slots;
     scratch = tail_scratch > scratch ? tail_scratch : scratch;
@@ -341,6 +340,22 @@ static int alloc_buffers(fgm_resnet *m, fg_error *err)
     return FG_OK;
 }
 
+/* Runs from now on take n images: the runtimes reshaped for n, the profile's multiply-adds those
+ * of n. */
+static int set_images(fgm_resnet *m, int n, fg_error *err)
+{
+    int rc;
+    if (n < 1 || n > m->batch)
+        return fg_fail(err, FG_EINVAL, "%d images for a batch of %d", n, m->batch);
+    if (n == m->images) return FG_OK;
+    m->images = 0; /* unknown until every runtime is reshaped */
+    for (int i = 0; i <= STAGES; i++)
+        if ((rc = nn_runtime_set_batch(m->rt[i], n, err))) return rc;
+    m->images = n;
+    m->wino_profile.macs[NN_OP_CONV] = m->wino_image_macs * (uint64_t)n;
+    return FG_OK;
+}
+
 int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **out, fg_error *err)
 {
     static const int outputs[STAGES + 1] = {1, 2, 2, 1};
@@ -350,11 +365,17 @@ int fgm_resnet_open(const char *model_dir, int threads, int batch, fgm_resnet **
     *out = NULL;
     if (!(m = calloc(1, sizeof *m)))
         return fg_fail(err, FG_ENOMEM, "out of memory building the recognition net");
-    m->batch = m->images = batch > 0 ? batch : 1;
+    m->batch = m->images = batch > 0 ? batch : 1; /* the runtimes are built for the batch */
     build_ctx ctx = {m, {0, 0, 0, 0}};
     rc = nn_model_open_parts(model_dir, "face_recognition_model", STAGES + 1, outputs, threads,
                              build, &ctx, m->rt, err);
     if (!rc) rc = alloc_buffers(m, err);
+    /* Reshaped for one image (a log-in's) now rather than in the first run; images 0 makes
+     * set_images count the profile's multiply-adds even for a batch of one. */
+    if (!rc) {
+        m->images = 0;
+        rc = set_images(m, 1, err);
+    }
     if (rc) {
         fgm_resnet_free(m);
         return rc;
@@ -529,22 +550,6 @@ static void run_first(fgm_resnet *m, double *ms)
     for (int j = 0; j < m->images; j++)
         nn_conv_run_on(&m->first, m->input + in * j, y + out * j, INPUT_SIZE, INPUT_SIZE, m->rt[0]);
     if (m->profiling) *ms += fg_monotonic() - start;
-}
-
-/* Runs from now on take n images: the runtimes reshaped for n, the profile's multiply-adds those
- * of n. */
-static int set_images(fgm_resnet *m, int n, fg_error *err)
-{
-    int rc;
-    if (n < 1 || n > m->batch)
-        return fg_fail(err, FG_EINVAL, "%d images for a batch of %d", n, m->batch);
-    if (n == m->images) return FG_OK;
-    m->images = 0; /* unknown until every runtime is reshaped */
-    for (int i = 0; i <= STAGES; i++)
-        if ((rc = nn_runtime_set_batch(m->rt[i], n, err))) return rc;
-    m->images = n;
-    m->wino_profile.macs[NN_OP_CONV] = m->wino_image_macs * (uint64_t)n;
-    return FG_OK;
 }
 
 int fgm_resnet_run(fgm_resnet *m, int images, float (*out)[FG_DESCRIPTOR_DIM], fg_error *err)
