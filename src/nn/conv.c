@@ -84,8 +84,6 @@ static int vecs_at(const nn_conv *cv, int o)
     return end - o >= SLICE ? SLICE / 8 : (end - o) / 8;
 }
 
-/* The weights of output channel o on, to the end of its slice, and their row stride (ldw): HWIO
- * is one slice of all channels; sliced weights start a slice every cv->sliced channels. */
 /* Output channels a slice of the sliced run covers: the weights' slices, or SLICE in HWIO. */
 static inline int slice_step(const nn_conv *cv)
 {
@@ -97,6 +95,8 @@ static int slice_width(const nn_conv *cv, int o)
     return cv->sliced && cv->cout - o > cv->sliced ? cv->sliced : cv->cout - o;
 }
 
+/* The weights of output channel o on, to the end of its slice, and their row stride (ldw): HWIO
+ * is one slice of all channels; sliced weights start a slice every cv->sliced channels. */
 static const float *slice_weights(const nn_conv *cv, int o, size_t *ldw)
 {
     if (!cv->sliced) {
