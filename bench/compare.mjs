@@ -143,14 +143,14 @@ function fastTargets(fg1, fgN, ref1, refN, imageNames) {
         const img = doc.images.get(name);
         const one = img?.stages?.descriptor?.median_ms, all = img?.stages?.descriptors?.median_ms;
         const decode = img?.stages?.decode?.median_ms;
-        const described = all > 0 ? all / img.faces : one;
+        const described = all > 0 ? all : img.faces * one;
         const peak = Math.max(fg1?.fma_peak_gmacs_1t ?? 0, fg1?.fma512_peak_gmacs_1t ?? 0)
             * (doc.threads > 0 ? doc.threads : 1);
         const macs = fg1?.networks?.descriptor?.macs;
         if (!(decode > 0 && described > 0 && img.faces > 0)) return null;
         return {
-            shared: decode + img.faces * described,
-            measured: ssd / (decode + img.faces * described),
+            shared: decode + described,
+            measured: ssd / (decode + described),
             peak: peak > 0 && macs > 0 ? ssd / (decode + (img.faces * macs) / (peak * 1e6)) : null,
         };
     };
